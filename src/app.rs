@@ -1,0 +1,121 @@
+//! Start-up: from a validated [`Config`] to a listening service. `main` and the tests use this same path.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ConfigError};
+use crate::http::{self, AppState, Metrics};
+use crate::storage::{Store, StoreError};
+
+/// Why the service could not start; each is reported as one line and exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("YKIEN_BIND: cannot listen on {addr}: {source}; choose a free port (0 picks one)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Opens the database named by the configuration and applies pending migrations.
+pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
+    let store = Store::open(&config.database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// A service answering requests in the background.
+pub struct RunningApp {
+    /// Where it listens (with the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    pub store: Store,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningApp {
+    /// The base URL of the running service, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, then closes the database.
+    pub async fn shut_down(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let served = (&mut self.task)
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.store.close().await;
+        served
+    }
+}
+
+/// Binds `config.bind` and serves the application on `store` until [`RunningApp::shut_down`].
+pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartError> {
+    config.require_secret()?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let state = AppState {
+        store: store.clone(),
+        metrics: Arc::new(Metrics::default()),
+    };
+    let router = http::router(state);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, database = %config.database_url.redacted(), "ykien is listening");
+    Ok(RunningApp {
+        addr,
+        store,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// Resolves when the process is asked to stop: Ctrl-C or SIGTERM.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the service");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received: finishing requests in flight"),
+        () = term => tracing::info!("SIGTERM received: finishing requests in flight"),
+    }
+}

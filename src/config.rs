@@ -1,0 +1,479 @@
+//! Typed configuration, read once at start-up and passed explicitly to whatever needs it.
+//!
+//! Layers, later ones winning: built-in defaults, then an optional TOML file (`--config FILE`, keys are the
+//! environment names without the `YKIEN_` prefix, in lower case), then `YKIEN_*` environment variables. Every
+//! value is validated here, so a bad setting stops the process before anything is opened, with one line that
+//! names the setting and the fix. Secrets are wrapped in [`Secret`], whose `Debug` and `Display` never show them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The database the service runs on, picked by the URL's scheme.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An embedded SQLite file (created if missing).
+    Sqlite { path: PathBuf },
+    /// A PostgreSQL server; the URL may hold a password, so it is never printed whole.
+    Postgres { url: Secret },
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://PATH`, `sqlite:PATH`, `postgres://…` or `postgresql://…`.
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        const SETTING: &str = "YKIEN_DATABASE_URL";
+        let value = value.trim();
+        if let Some(rest) = value.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() || path.starts_with(":memory:") || path == "memory:" {
+                return Err(ConfigError::new(
+                    SETTING,
+                    "an in-memory SQLite database would lose every answer at exit; use sqlite://PATH/TO/FILE.db",
+                ));
+            }
+            let path = PathBuf::from(path);
+            let folder = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            if !folder.is_dir() {
+                return Err(ConfigError::new(
+                    SETTING,
+                    format!(
+                        "the folder {} for the SQLite file does not exist; create it or choose another path",
+                        folder.display()
+                    ),
+                ));
+            }
+            if path.is_dir() {
+                return Err(ConfigError::new(
+                    SETTING,
+                    format!(
+                        "{} is a folder, not a database file; add a file name such as ykien.db",
+                        path.display()
+                    ),
+                ));
+            }
+            return Ok(Self::Sqlite { path });
+        }
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            if value.len() <= "postgres://".len() {
+                return Err(ConfigError::new(
+                    SETTING,
+                    "the PostgreSQL URL names no host; use postgres://USER@HOST:5432/DATABASE",
+                ));
+            }
+            return Ok(Self::Postgres {
+                url: Secret::new(value),
+            });
+        }
+        let scheme = value.split(':').next().unwrap_or_default();
+        Err(ConfigError::new(
+            SETTING,
+            format!(
+                "unknown database scheme '{scheme}'; use sqlite://PATH/TO/FILE.db or postgres://USER@HOST/DATABASE"
+            ),
+        ))
+    }
+
+    /// A form safe to log: the SQLite path, or the PostgreSQL URL without its password.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite { path } => format!("sqlite://{}", path.display()),
+            Self::Postgres { url } => redact_password(url.expose()),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host/…` with `***`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{tail}")
+            } else {
+                url.to_owned()
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// A value that must never reach a log line or an error message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it (a key, a connection).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The shortest `YKIEN_SECRET` accepted: keyed hashes of chat identities must not be guessable.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// The validated configuration of one process.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    /// The address citizens and chat platforms reach this service at (links in messages, webhooks).
+    pub public_url: Option<String>,
+    /// Key for keyed hashes and sessions; `serve` requires it, `demo` creates one.
+    pub secret: Option<Secret>,
+    pub log_format: LogFormat,
+    /// A `tracing` filter such as `info` or `ykien=debug,tower_http=info`.
+    pub log_filter: String,
+}
+
+/// A setting that cannot be used, with what to do about it; shown as one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {setting}: {message}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(setting: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            setting: setting.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The raw, unvalidated layer values: the TOML file's shape and what the environment adds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    database_url: Option<String>,
+    bind: Option<String>,
+    public_url: Option<String>,
+    secret: Option<String>,
+    log_format: Option<String>,
+    log: Option<String>,
+}
+
+impl RawConfig {
+    /// Environment values override file values, one field at a time.
+    fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
+        let fields: [(&str, &mut Option<String>); 6] = [
+            ("YKIEN_DATABASE_URL", &mut self.database_url),
+            ("YKIEN_BIND", &mut self.bind),
+            ("YKIEN_PUBLIC_URL", &mut self.public_url),
+            ("YKIEN_SECRET", &mut self.secret),
+            ("YKIEN_LOG_FORMAT", &mut self.log_format),
+            ("YKIEN_LOG", &mut self.log),
+        ];
+        for (name, slot) in fields {
+            if let Some(v) = env.get(name) {
+                *slot = Some(v.clone());
+            }
+        }
+    }
+}
+
+/// The default SQLite file, in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://ykien.db";
+/// The default listening address: local only until an operator says otherwise.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+impl Config {
+    /// Loads the configuration from an optional TOML file and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("YKIEN_"))
+            .collect();
+        Self::from_layers(file, &env)
+    }
+
+    /// Loads from an optional TOML file and the given environment (tests pass their own).
+    pub fn from_layers(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let mut raw = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::new(
+                        "--config",
+                        format!("cannot read {}: {e}; check the path", path.display()),
+                    )
+                })?;
+                toml::from_str::<RawConfig>(&text).map_err(|e| {
+                    ConfigError::new(
+                        "--config",
+                        format!(
+                            "{} is not a valid ykien configuration: {}",
+                            path.display(),
+                            one_line(&e.to_string())
+                        ),
+                    )
+                })?
+            }
+            None => RawConfig::default(),
+        };
+        raw.overlay_env(env);
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
+        let database_url =
+            DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
+
+        let bind_text = raw.bind.as_deref().unwrap_or(DEFAULT_BIND).trim();
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            ConfigError::new(
+                "YKIEN_BIND",
+                format!("'{bind_text}' is not an IP address and port; use e.g. 127.0.0.1:8080 (port 0 picks a free one)"),
+            )
+        })?;
+
+        let public_url = match raw
+            .public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(u) => {
+                let ok = (u.starts_with("https://") || u.starts_with("http://"))
+                    && u.split("://").nth(1).is_some_and(|rest| {
+                        !rest.is_empty() && !rest.contains(char::is_whitespace)
+                    });
+                if !ok {
+                    return Err(ConfigError::new(
+                        "YKIEN_PUBLIC_URL",
+                        format!(
+                            "'{u}' is not an http(s) URL; use e.g. https://ykien.hungyen.gov.vn"
+                        ),
+                    ));
+                }
+                Some(u.trim_end_matches('/').to_owned())
+            }
+        };
+
+        let secret = match raw.secret {
+            None => None,
+            Some(s) if s.trim().chars().count() < MIN_SECRET_LEN => {
+                return Err(ConfigError::new(
+                    "YKIEN_SECRET",
+                    format!(
+                        "too short (at least {MIN_SECRET_LEN} characters); generate one with: head -c 32 /dev/urandom | base64"
+                    ),
+                ));
+            }
+            Some(s) => Some(Secret::new(s.trim())),
+        };
+
+        let log_format = match raw.log_format.as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "YKIEN_LOG_FORMAT",
+                    format!("'{other}' is not a log format; use text or json"),
+                ));
+            }
+        };
+
+        let log_filter = raw.log.unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            return Err(ConfigError::new(
+                "YKIEN_LOG",
+                format!(
+                    "'{log_filter}' is not a log filter; use e.g. info or ykien=debug,tower_http=info"
+                ),
+            ));
+        }
+
+        Ok(Self {
+            database_url,
+            bind,
+            public_url,
+            secret,
+            log_format,
+            log_filter,
+        })
+    }
+
+    /// The secret, or the error that tells the operator how to set one.
+    pub fn require_secret(&self) -> Result<&Secret, ConfigError> {
+        self.secret.as_ref().ok_or_else(|| {
+            ConfigError::new(
+                "YKIEN_SECRET",
+                "not set; generate one with: head -c 32 /dev/urandom | base64, and keep it (changing it breaks duplicate detection)",
+            )
+        })
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_a_local_sqlite_file_and_port_8080() {
+        let c = Config::from_layers(None, &env(&[])).unwrap();
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite {
+                path: PathBuf::from("ykien.db")
+            }
+        );
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(c.secret.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ykien.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\npublic_url = \"https://a.example/\"\n",
+        )
+        .unwrap();
+        let c = Config::from_layers(Some(&file), &env(&[("YKIEN_BIND", "0.0.0.0:0")])).unwrap();
+        assert_eq!(c.bind.to_string(), "0.0.0.0:0");
+        assert_eq!(c.public_url.as_deref(), Some("https://a.example"));
+    }
+
+    #[test]
+    fn unknown_key_in_the_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ykien.toml");
+        std::fs::write(&file, "bnid = \"127.0.0.1:9000\"\n").unwrap();
+        let e = Config::from_layers(Some(&file), &env(&[])).unwrap_err();
+        assert_eq!(e.setting, "--config");
+        assert!(e.message.contains("bnid"), "{e}");
+    }
+
+    #[test]
+    fn unknown_database_scheme_names_the_setting_and_the_fix() {
+        let e = Config::from_layers(
+            None,
+            &env(&[("YKIEN_DATABASE_URL", "mysql://root@localhost/ykien")]),
+        )
+        .unwrap_err();
+        assert_eq!(e.setting, "YKIEN_DATABASE_URL");
+        assert!(
+            e.message.contains("'mysql'") && e.message.contains("sqlite://"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sqlite_file_in_a_missing_folder_is_refused() {
+        let e = Config::from_layers(
+            None,
+            &env(&[("YKIEN_DATABASE_URL", "sqlite:///no/such/folder/y.db")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("/no/such/folder") && e.message.contains("does not exist"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn in_memory_sqlite_is_refused() {
+        let e = Config::from_layers(None, &env(&[("YKIEN_DATABASE_URL", "sqlite::memory:")]))
+            .unwrap_err();
+        assert!(e.message.contains("in-memory"), "{e}");
+    }
+
+    #[test]
+    fn malformed_bind_and_short_secret_and_bad_public_url_are_refused() {
+        for (name, value) in [
+            ("YKIEN_BIND", "localhost"),
+            ("YKIEN_BIND", "127.0.0.1:99999"),
+            ("YKIEN_SECRET", "short"),
+            ("YKIEN_PUBLIC_URL", "ykien.example"),
+            ("YKIEN_LOG_FORMAT", "xml"),
+        ] {
+            let e = Config::from_layers(None, &env(&[(name, value)])).unwrap_err();
+            assert_eq!(e.setting, name, "{value}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = Config::from_layers(
+            None,
+            &env(&[
+                ("YKIEN_SECRET", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"),
+                (
+                    "YKIEN_DATABASE_URL",
+                    "postgres://ykien:hunter2@db.internal:5432/ykien",
+                ),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://ykien:***@db.internal:5432/ykien"),
+            "{shown}"
+        );
+    }
+}

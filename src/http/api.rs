@@ -1,0 +1,240 @@
+//! The JSON API under `/api/v1` and its OpenAPI document.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, parse_day};
+use crate::domain::units::{LinkedUnit, Unit, UnitKind, UnitLevel};
+use crate::services::units as unit_service;
+
+/// Query of `GET /api/v1/units`.
+#[derive(Debug, Deserialize)]
+pub struct ListUnitsRequest {
+    /// The parent's code; without it, the provinces.
+    pub parent: Option<String>,
+    /// The day whose units to list (YYYY-MM-DD); today in Vietnam by default.
+    pub at: Option<String>,
+}
+
+/// Query of `GET /api/v1/units/{code}`.
+#[derive(Debug, Deserialize)]
+pub struct GetUnitRequest {
+    pub at: Option<String>,
+}
+
+/// One unit in a list.
+#[derive(Debug, Serialize)]
+pub struct UnitResponse {
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+    pub level: UnitLevel,
+    /// The parent's code; none for a province.
+    pub parent: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub area_km2: Option<f64>,
+}
+
+impl UnitResponse {
+    fn new(unit: Unit, parent: Option<String>) -> Self {
+        Self {
+            code: unit.code,
+            name: unit.name,
+            kind: unit.kind,
+            level: unit.level,
+            parent,
+            valid_from: unit.valid_from,
+            valid_to: unit.valid_to,
+            lat: unit.lat,
+            lon: unit.lon,
+            area_km2: unit.area_km2,
+        }
+    }
+}
+
+/// `GET /api/v1/units` answer.
+#[derive(Debug, Serialize)]
+pub struct ListUnitsResponse {
+    pub items: Vec<UnitResponse>,
+}
+
+/// A unit on the other side of a lineage link.
+#[derive(Debug, Serialize)]
+pub struct LinkedUnitResponse {
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+    pub level: UnitLevel,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    /// Whether this link carries the predecessor's main share (its default successor).
+    pub is_default: bool,
+    pub effective: NaiveDate,
+}
+
+impl From<LinkedUnit> for LinkedUnitResponse {
+    fn from(l: LinkedUnit) -> Self {
+        Self {
+            code: l.unit.code,
+            name: l.unit.name,
+            kind: l.unit.kind,
+            level: l.unit.level,
+            valid_from: l.unit.valid_from,
+            valid_to: l.unit.valid_to,
+            is_default: l.is_default,
+            effective: l.effective,
+        }
+    }
+}
+
+/// `GET /api/v1/units/{code}` answer.
+#[derive(Debug, Serialize)]
+pub struct UnitDetailResponse {
+    #[serde(flatten)]
+    pub unit: UnitResponse,
+    pub parent_name: Option<String>,
+    pub predecessors: Vec<LinkedUnitResponse>,
+    pub successors: Vec<LinkedUnitResponse>,
+}
+
+/// `GET /api/v1/units?parent=CODE&at=DAY`: the children of a unit, or the provinces.
+pub async fn list_units(
+    State(state): State<AppState>,
+    Query(q): Query<ListUnitsRequest>,
+) -> Result<Json<ListUnitsResponse>, ApiError> {
+    let day = parse_day(q.at.as_deref())?;
+    let parent = q.parent.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let units = unit_service::children(&state.store, parent, day).await?;
+    let items = units
+        .into_iter()
+        .map(|u| UnitResponse::new(u, parent.map(str::to_owned)))
+        .collect();
+    Ok(Json(ListUnitsResponse { items }))
+}
+
+/// `GET /api/v1/units/{code}?at=DAY`: one unit with its parent and lineage.
+pub async fn get_unit(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<GetUnitRequest>,
+) -> Result<Json<UnitDetailResponse>, ApiError> {
+    let day = parse_day(q.at.as_deref())?;
+    let detail = unit_service::unit_detail(&state.store, code.trim(), day).await?;
+    let (parent, parent_name) = match detail.parent {
+        Some(p) => (Some(p.code), Some(p.name)),
+        None => (None, None),
+    };
+    Ok(Json(UnitDetailResponse {
+        unit: UnitResponse::new(detail.unit, parent),
+        parent_name,
+        predecessors: detail.predecessors.into_iter().map(Into::into).collect(),
+        successors: detail.successors.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// `GET /api/openapi.json`: the API's OpenAPI 3.1 document.
+pub async fn show_openapi() -> Json<Value> {
+    Json(openapi())
+}
+
+/// The OpenAPI document, written beside the handlers it describes; `tests/api_units.rs` checks the answers
+/// against it.
+pub fn openapi() -> Value {
+    let error = json!({ "$ref": "#/components/responses/Error" });
+    let at = json!({
+        "name": "at", "in": "query", "required": false,
+        "description": "The day whose units to use (YYYY-MM-DD); today in Vietnam by default.",
+        "schema": { "type": "string", "format": "date" }
+    });
+    let date_or_null = json!({ "type": ["string", "null"], "format": "date" });
+    let number_or_null = json!({ "type": ["number", "null"] });
+    let kind = json!({ "type": "string", "enum": ["tỉnh", "thành phố", "huyện", "quận", "thị xã", "xã", "phường", "thị trấn", "đặc khu"] });
+    let level = json!({ "type": "string", "enum": ["province", "district", "commune"] });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ykien API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Administrative units, surveys, feedback and scores of ykien. Errors always have the shape { error: { code, message, message_en } }."
+        },
+        "paths": {
+            "/api/v1/units": { "get": {
+                "operationId": "listUnits",
+                "summary": "The children of a unit (a province's communes), or the provinces without `parent`.",
+                "parameters": [
+                    { "name": "parent", "in": "query", "required": false, "schema": { "type": "string", "pattern": "^[0-9]{2,5}$" },
+                      "description": "GSO code of the parent unit." },
+                    at
+                ],
+                "responses": {
+                    "200": { "description": "The units, in code order.", "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["items"],
+                        "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Unit" } } }
+                    } } } },
+                    "400": error, "404": error
+                }
+            } },
+            "/api/v1/units/{code}": { "get": {
+                "operationId": "getUnit",
+                "summary": "One unit, with its parent and its lineage across reforms.",
+                "parameters": [
+                    { "name": "code", "in": "path", "required": true, "schema": { "type": "string" }, "description": "GSO code." },
+                    at
+                ],
+                "responses": {
+                    "200": { "description": "The unit valid on the day (or the latest unit of that code).",
+                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/UnitDetail" } } } },
+                    "400": error, "404": error
+                }
+            } }
+        },
+        "components": {
+            "schemas": {
+                "Unit": {
+                    "type": "object",
+                    "required": ["code", "name", "kind", "level", "parent", "valid_from", "valid_to", "lat", "lon", "area_km2"],
+                    "properties": {
+                        "code": { "type": "string" }, "name": { "type": "string" }, "kind": kind, "level": level,
+                        "parent": { "type": ["string", "null"] },
+                        "valid_from": date_or_null, "valid_to": date_or_null,
+                        "lat": number_or_null, "lon": number_or_null, "area_km2": number_or_null
+                    }
+                },
+                "LinkedUnit": {
+                    "type": "object",
+                    "required": ["code", "name", "kind", "level", "valid_from", "valid_to", "is_default", "effective"],
+                    "properties": {
+                        "code": { "type": "string" }, "name": { "type": "string" }, "kind": kind, "level": level,
+                        "valid_from": date_or_null, "valid_to": date_or_null,
+                        "is_default": { "type": "boolean" }, "effective": { "type": "string", "format": "date" }
+                    }
+                },
+                "UnitDetail": {
+                    "allOf": [
+                        { "$ref": "#/components/schemas/Unit" },
+                        { "type": "object", "required": ["parent_name", "predecessors", "successors"], "properties": {
+                            "parent_name": { "type": ["string", "null"] },
+                            "predecessors": { "type": "array", "items": { "$ref": "#/components/schemas/LinkedUnit" } },
+                            "successors": { "type": "array", "items": { "$ref": "#/components/schemas/LinkedUnit" } }
+                        } }
+                    ]
+                },
+                "Error": {
+                    "type": "object", "required": ["error"],
+                    "properties": { "error": { "type": "object", "required": ["code", "message", "message_en"], "properties": {
+                        "code": { "type": "string" }, "message": { "type": "string" }, "message_en": { "type": "string" }
+                    } } }
+                }
+            },
+            "responses": {
+                "Error": { "description": "An error.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            }
+        }
+    })
+}

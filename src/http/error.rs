@@ -1,0 +1,186 @@
+//! The one error type of the HTTP layer and its status mapping.
+//!
+//! Every API error leaves as `{ "error": { "code": "...", "message": "...", "message_en": "..." } }`: service
+//! errors through [`ApiError`], and errors made by the framework or middleware (a rejected query string, a body
+//! over the limit, a timeout, an unknown route) through [`json_error_shape`], which rewrites them on the way out.
+
+use axum::Json;
+use axum::body::to_bytes;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::services::Error;
+use crate::storage::StoreError;
+
+/// An API error: a status, a stable machine code, and a message in Vietnamese and English.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub message_en: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorFields<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorFields<'a> {
+    code: &'a str,
+    message: &'a str,
+    message_en: &'a str,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            message_en: message_en.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>, message_en: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message, message_en)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorFields {
+                code: self.code,
+                message: &self.message,
+                message_en: &self.message_en,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::UnitNotFound(code) => Self::new(
+                StatusCode::NOT_FOUND,
+                "unit_not_found",
+                format!("Không có đơn vị hành chính nào mang mã {code}."),
+                format!("No administrative unit has code {code}."),
+            ),
+            Error::BadRequest(message) => Self::bad_request(message.clone(), message),
+            Error::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Không tìm thấy dữ liệu được yêu cầu.",
+                format!("{what} was not found."),
+            ),
+            StoreError::Conflict(what) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Dữ liệu này đã tồn tại.",
+                format!("{what} already exists."),
+            ),
+            other => {
+                // The detail goes to the log, not to the client.
+                tracing::error!(error = %other, "storage failed while answering a request");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "Hệ thống tạm thời không truy cập được dữ liệu. Vui lòng thử lại sau ít phút.",
+                    "The service cannot reach its data right now. Please try again in a few minutes.",
+                )
+            }
+        }
+    }
+}
+
+/// The machine code and the two messages for an error status made outside the handlers.
+fn describe(status: StatusCode) -> (&'static str, &'static str, &'static str) {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "Dữ liệu gửi lên quá lớn.",
+            "The request body is larger than this endpoint accepts.",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "Yêu cầu xử lý quá lâu và đã bị dừng.",
+            "The request took too long and was stopped.",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "Không có địa chỉ này.", "No such endpoint."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "Phương thức không được hỗ trợ ở địa chỉ này.",
+            "This method is not allowed here.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "Định dạng dữ liệu không được hỗ trợ.",
+            "Unsupported content type.",
+        ),
+        s if s.is_server_error() => ("internal", "Đã có lỗi trong hệ thống.", "Internal error."),
+        _ => (
+            "bad_request",
+            "Yêu cầu không hợp lệ.",
+            "The request is not valid.",
+        ),
+    }
+}
+
+/// Rewrites non-JSON error responses under `/api/` into the API's error shape, keeping the framework's
+/// explanation (e.g. which query parameter failed) in `message_en`.
+pub async fn json_error_shape(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default();
+    if !is_api
+        || !(status.is_client_error() || status.is_server_error())
+        || content_type.starts_with(b"application/json")
+    {
+        return response;
+    }
+    let (code, message, default_en) = describe(status);
+    // The framework explains rejections in plain text (which parameter, why); HTML pages are not kept.
+    let detail = if content_type.starts_with(b"text/plain") && !status.is_server_error() {
+        let bytes = to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).trim().to_owned()
+    } else {
+        String::new()
+    };
+    let message_en = if detail.is_empty() {
+        default_en.to_owned()
+    } else {
+        detail
+    };
+    let mut rewritten = ApiError::new(status, code, message, message_en).into_response();
+    rewritten
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    rewritten
+}

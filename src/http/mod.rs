@@ -1,0 +1,133 @@
+//! The HTTP face of ykien: public pages, the JSON API under `/api/v1`, health and metrics.
+//!
+//! Handlers coordinate: they parse the request, call a service, and render its answer. The middleware stack
+//! (outermost first): request id, tracing span, metrics, the API's JSON error shape, timeout, body limit.
+
+mod api;
+mod error;
+mod metrics;
+mod pages;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::NaiveDate;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use metrics::Metrics;
+
+use crate::storage::Store;
+
+/// The largest request body accepted, until an endpoint that takes uploads sets its own.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long a request may take before it is answered 408 and dropped.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application as one router, with its middleware.
+pub fn router(state: AppState) -> Router {
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+        let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+    });
+    Router::new()
+        .route("/", get(pages::show_home))
+        .route("/units/{code}", get(pages::show_unit))
+        .route("/healthz", get(check_health))
+        .route("/metrics", get(show_metrics))
+        .route("/api/openapi.json", get(api::show_openapi))
+        .route("/api/v1/units", get(api::list_units))
+        .route("/api/v1/units/{code}", get(api::get_unit))
+        .fallback(pages::show_not_found)
+        // Each `layer` wraps all before it, so the last one is the outermost.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(middleware::from_fn(error::json_error_shape))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 when the database answers within two seconds, 503 otherwise.
+async fn check_health(State(state): State<AppState>) -> Response {
+    let answered = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
+    match answered {
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ok" })),
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: the database did not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "database unavailable" })),
+            )
+                .into_response()
+        }
+        Err(_) => {
+            tracing::warn!("health check: the database took more than 2 s");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "database too slow" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+async fn show_metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Today in Vietnam (UTC+7, no daylight saving): the day whose units are shown by default.
+pub fn today_in_vietnam() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()
+}
+
+/// Parses the optional `at=YYYY-MM-DD` parameter; today in Vietnam when absent.
+fn parse_day(at: Option<&str>) -> Result<NaiveDate, ApiError> {
+    match at.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(today_in_vietnam()),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            ApiError::bad_request(
+                format!("Tham số at = '{s}' không phải là ngày; hãy viết theo dạng NNNN-TT-NN, ví dụ 2025-07-01."),
+                format!("at = '{s}' is not a date; use YYYY-MM-DD, e.g. 2025-07-01."),
+            )
+        }),
+    }
+}

@@ -1,0 +1,193 @@
+//! Persistence: one [`Store`] over either an embedded SQLite file or a PostgreSQL server, picked by the
+//! database URL's scheme. All SQL of the service lives under this module.
+//!
+//! Each query is written once, in the SQL both engines accept (`$1` placeholders, `RETURNING`, no engine-specific
+//! functions; ids and timestamps made in Rust), and run on whichever pool the store holds through [`on_pool!`],
+//! so both arms use the native driver types. Errors of the drivers become [`StoreError`] in one place, [`db`].
+
+mod units;
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::DatabaseUrl;
+
+pub use units::{ImportCounts, UnitLink};
+
+/// The database engines a store can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression on whichever pool the store holds; `$p` is the native pool in each arm.
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            $crate::storage::Pool::Sqlite($p) => $body,
+            $crate::storage::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// What can go wrong when storing or reading; the HTTP layer maps these to statuses in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// Row `index` of a batch cannot be stored; nothing of the batch was kept.
+    #[error("row {index}: {reason}")]
+    Rejected { index: usize, reason: String },
+    #[error("cannot open the database {url}: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("cannot apply the database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database holds a value this build cannot read (written by a newer version, or edited by hand).
+    #[error("unreadable stored value: {0}")]
+    Corrupt(String),
+    #[error("{context}: {source}")]
+    Database {
+        context: &'static str,
+        source: sqlx::Error,
+    },
+}
+
+/// Turns a driver error into a [`StoreError`], with a sentence of context: the one place where unique
+/// violations and missing rows become domain errors.
+pub(crate) fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| match &source {
+        sqlx::Error::RowNotFound => StoreError::NotFound(context.to_owned()),
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            StoreError::Conflict(context.to_owned())
+        }
+        _ => StoreError::Database { context, source },
+    }
+}
+
+/// The migrations, embedded in the binary: one folder of SQL that both engines accept.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "admin units",
+    include_str!("../../migrations/0001_admin_units.sql"),
+)];
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The storage of one service instance; cheap to clone (it holds a connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// Opens (and for SQLite, creates) the database. Does not migrate: call [`Store::migrate`].
+    pub async fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open {
+            url: url.redacted(),
+            source,
+        };
+        let pool = match url {
+            DatabaseUrl::Sqlite { path } => {
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(open_err)?;
+                Pool::Sqlite(pool)
+            }
+            DatabaseUrl::Postgres { url: secret } => {
+                let options = sqlx::postgres::PgConnectOptions::from_str(secret.expose())
+                    .map_err(open_err)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(10)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(open_err)?;
+                Pool::Postgres(pool)
+            }
+        };
+        let store = Self { pool };
+        // A file that is not a SQLite database only fails on its first statement: fail here, not later.
+        store.ping().await.map_err(|e| match e {
+            StoreError::Database { source, .. } => StoreError::Open {
+                url: url.redacted(),
+                source,
+            },
+            other => other,
+        })?;
+        Ok(store)
+    }
+
+    /// Applies the embedded migrations that have not run yet. Safe to run from several instances at once.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = migrator();
+        on_pool!(&self.pool, |p| migrator.run(p).await?);
+        Ok(())
+    }
+
+    /// The engine this store runs on.
+    pub fn engine(&self) -> Engine {
+        match self.pool {
+            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query("SELECT 1")
+                .execute(p)
+                .await
+                .map_err(db("checking the database"))?;
+        });
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        on_pool!(&self.pool, |p| p.close().await);
+    }
+}
