@@ -206,15 +206,13 @@ impl NewUnit {
 }
 
 /// One stored unit.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Unit {
-    #[serde(skip)]
     pub id: Uuid,
     pub code: String,
     pub name: String,
     pub level: UnitLevel,
     pub kind: UnitKind,
-    #[serde(skip)]
     pub parent_id: Option<Uuid>,
     pub valid_from: Option<NaiveDate>,
     pub valid_to: Option<NaiveDate>,
@@ -252,9 +250,8 @@ pub struct NewLineage {
 }
 
 /// A unit linked to another by lineage.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LinkedUnit {
-    #[serde(flatten)]
     pub unit: Unit,
     pub is_default: bool,
     pub effective: NaiveDate,

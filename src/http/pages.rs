@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
-use super::{AppState, today_in_vietnam};
+use super::{AppState, parse_day, today_in_vietnam};
 use crate::domain::units::{LinkedUnit, Unit, UnitLevel};
 use crate::services::{self, units as unit_service};
 
@@ -60,7 +60,7 @@ td.num,th.num{text-align:right}.muted{color:#555;font-size:.9em}nav.crumbs{font-
 
 fn layout(lang: Lang, path: &str, title: &str, body: Markup) -> Markup {
     let (other_label, other_href) = match lang {
-        Lang::Vi => ("English", format!("{path}?lang=en")),
+        Lang::Vi => ("English", with_lang(path, Lang::En)),
         Lang::En => ("Tiếng Việt", path.to_owned()),
     };
     html! {
@@ -83,9 +83,11 @@ fn layout(lang: Lang, path: &str, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// `path` (which may carry a query) in `lang`.
 fn with_lang(path: &str, lang: Lang) -> String {
     match lang {
         Lang::Vi => path.to_owned(),
+        Lang::En if path.contains('?') => format!("{path}&lang=en"),
         Lang::En => format!("{path}?lang=en"),
     }
 }
@@ -115,7 +117,7 @@ pub async fn show_home(State(state): State<AppState>, Query(q): Query<PageQuery>
                         p { (lang.t("Chưa có đơn vị hành chính nào. Quản trị viên nhập bằng lệnh: ykien units import TỆP.csv",
                                    "No administrative units yet. An administrator imports them with: ykien units import FILE.csv")) }
                     } @else {
-                        ul { @for p in &provinces { li { a href=(with_lang(&format!("/units/{}", p.code), lang)) { (p.name) } } } }
+                        ul { @for p in &provinces { li { a href=(unit_href(p, lang)) { (p.name) } } } }
                     }
                 },
             )
@@ -126,40 +128,69 @@ pub async fn show_home(State(state): State<AppState>, Query(q): Query<PageQuery>
     }
 }
 
-/// `GET /units/{code}`: a unit and the units under it, with where each came from.
+/// Query of a unit's page.
+#[derive(Debug, Default, Deserialize)]
+pub struct UnitPageQuery {
+    pub lang: Option<String>,
+    /// The day whose version of the code to show (codes are reused across reforms), YYYY-MM-DD.
+    pub at: Option<String>,
+}
+
+/// The address of a unit's page; a unit that has ended is linked at its last day, so that a reused code
+/// (11953 was Phường Hiến Nam before 2025, Phường Phố Hiến after) leads to the right one.
+fn unit_href(unit: &Unit, lang: Lang) -> String {
+    let mut href = format!("/units/{}", unit.code);
+    if let Some(last_day) = unit.valid_to {
+        href.push_str(&format!("?at={last_day}"));
+    }
+    with_lang(&href, lang)
+}
+
+/// `GET /units/{code}`: a unit and the units under it, with where each came from and what it became.
 pub async fn show_unit(
     State(state): State<AppState>,
     Path(code): Path<String>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<UnitPageQuery>,
 ) -> Response {
-    let lang = q.lang();
+    let lang = PageQuery { lang: q.lang.clone() }.lang();
     let path = format!("/units/{code}");
-    let (detail, children) =
-        match unit_service::children_with_origins(&state.store, code.trim(), today_in_vietnam())
-            .await
-        {
-            Ok(found) => found,
-            Err(e) => return error_page(lang, &path, e),
-        };
+    let day = match parse_day(q.at.as_deref()) {
+        Ok(day) => day,
+        Err(e) => {
+            let text = if lang == Lang::Vi { e.message } else { e.message_en };
+            let title = lang.t("Ngày không hợp lệ", "Invalid date");
+            return message_page(lang, &path, StatusCode::BAD_REQUEST, title, &text);
+        }
+    };
+    // The language switch keeps the day asked for.
+    let path = match q.at.as_deref().filter(|_| day != today_in_vietnam()) {
+        Some(_) => format!("{path}?at={day}"),
+        None => path,
+    };
+    let (detail, children) = match unit_service::children_with_lineage(&state.store, code.trim(), day).await {
+        Ok(found) => found,
+        Err(e) => return error_page(lang, &path, e),
+    };
     let unit = &detail.unit;
     let names = |links: &[LinkedUnit]| -> Markup {
         html! {
             @for (i, l) in links.iter().enumerate() {
                 @if i > 0 { ", " }
-                a href=(with_lang(&format!("/units/{}", l.unit.code), lang)) { (l.unit.name) }
-                @if !l.is_default { sup { " " (lang.t("(một phần)", "(part)")) } }
+                a href=(unit_href(&l.unit, lang)) { (l.unit.name) }
+                @if !l.is_default { " " (lang.t("(một phần)", "(part)")) }
             }
         }
     };
-    let child_word = match children.first().map(|(c, _)| c.level) {
+    let child_word = match children.first().map(|c| c.unit.level) {
         Some(UnitLevel::District) => lang.t("quận, huyện, thị xã, thành phố", "districts"),
-        _ => lang.t("xã, phường, đặc khu", "communes and wards"),
+        _ => lang.t("xã, phường, thị trấn, đặc khu", "communes and wards"),
     };
-    let has_area = children.iter().any(|(c, _)| c.area_km2.is_some());
-    let has_origins = children.iter().any(|(_, from)| !from.is_empty());
+    let has_area = children.iter().any(|c| c.unit.area_km2.is_some());
+    let has_predecessors = children.iter().any(|c| !c.predecessors.is_empty());
+    let has_successors = children.iter().any(|c| !c.successors.is_empty());
     let body = html! {
         @if let Some(parent) = &detail.parent {
-            nav.crumbs { a href=(with_lang(&format!("/units/{}", parent.code), lang)) { (parent.name) } " ›" }
+            nav.crumbs { a href=(unit_href(parent, lang)) { (parent.name) } " ›" }
         }
         h1 { (unit.name) }
         p.muted {
@@ -172,7 +203,7 @@ pub async fn show_unit(
             p { (lang.t("Hình thành từ: ", "Formed from: ")) (names(&detail.predecessors)) }
         }
         @if !detail.successors.is_empty() {
-            p { (lang.t("Đã sáp nhập vào: ", "Became part of: ")) (names(&detail.successors)) }
+            p { (lang.t("Nay thuộc: ", "Now part of: ")) (names(&detail.successors)) }
         }
         @if !children.is_empty() {
             h2 { (children.len()) " " (child_word) }
@@ -181,15 +212,17 @@ pub async fn show_unit(
                     th { (lang.t("Mã", "Code")) }
                     th { (lang.t("Tên", "Name")) }
                     @if has_area { th.num.wide { (lang.t("Diện tích (km²)", "Area (km²)")) } }
-                    @if has_origins { th { (lang.t("Hình thành từ", "Formed from")) } }
+                    @if has_predecessors { th { (lang.t("Hình thành từ", "Formed from")) } }
+                    @if has_successors { th { (lang.t("Nay thuộc", "Now part of")) } }
                 } }
                 tbody {
-                    @for (child, from) in &children {
+                    @for child in &children {
                         tr {
-                            td { (child.code) }
-                            td { a href=(with_lang(&format!("/units/{}", child.code), lang)) { (child.name) } }
-                            @if has_area { td.num.wide { @if let Some(a) = child.area_km2 { (format!("{a:.2}")) } } }
-                            @if has_origins { td.muted { (names(from)) } }
+                            td { (child.unit.code) }
+                            td { a href=(unit_href(&child.unit, lang)) { (child.unit.name) } }
+                            @if has_area { td.num.wide { @if let Some(a) = child.unit.area_km2 { (format!("{a:.2}")) } } }
+                            @if has_predecessors { td.muted { (names(&child.predecessors)) } }
+                            @if has_successors { td.muted { (names(&child.successors)) } }
                         }
                     }
                 }
@@ -199,53 +232,49 @@ pub async fn show_unit(
     Html(layout(lang, &path, &unit.name, body).into_string()).into_response()
 }
 
-/// Any path without a route: a page in the reader's language, or the API's JSON error under `/api/`.
+/// Any path without a route: a page in the reader's language (the API's JSON shape is applied under `/api/`).
 pub async fn show_not_found(uri: Uri, Query(q): Query<PageQuery>) -> Response {
     let lang = q.lang();
-    let body = html! {
-        h1 { (lang.t("Không tìm thấy trang", "Page not found")) }
-        p { (lang.t("Địa chỉ này không có trên ykien.", "There is no such page on ykien.")) " "
-            a href=(with_lang("/", lang)) { (lang.t("Về trang chủ", "Go to the home page")) } }
-    };
-    (
-        StatusCode::NOT_FOUND,
-        Html(
-            layout(
-                lang,
-                uri.path(),
-                lang.t("Không tìm thấy", "Not found"),
-                body,
-            )
-            .into_string(),
-        ),
-    )
-        .into_response()
+    let title = lang.t("Không tìm thấy trang", "Page not found");
+    let text = lang.t("Địa chỉ này không có trên ykien.", "There is no such page on ykien.");
+    message_page(lang, uri.path(), StatusCode::NOT_FOUND, title, text)
 }
 
 fn error_page(lang: Lang, path: &str, error: services::Error) -> Response {
-    let (status, title, text) = match &error {
-        services::Error::UnitNotFound(code) => (
-            StatusCode::NOT_FOUND,
-            lang.t("Không tìm thấy đơn vị", "Unit not found").to_owned(),
-            match lang {
+    match &error {
+        services::Error::UnitNotFound(code) => {
+            let text = match lang {
                 Lang::Vi => format!(
                     "Không có đơn vị hành chính nào mang mã {code}. Mã tỉnh gồm 2 chữ số, mã huyện 3 chữ số, mã xã 5 chữ số."
                 ),
                 Lang::En => format!(
                     "No administrative unit has code {code}. Province codes have 2 digits, districts 3, communes 5."
                 ),
-            },
-        ),
+            };
+            message_page(lang, path, StatusCode::NOT_FOUND, lang.t("Không tìm thấy đơn vị", "Unit not found"), &text)
+        }
         _ => {
             tracing::error!(%error, "a page could not be built");
-            (
+            message_page(
+                lang,
+                path,
                 StatusCode::SERVICE_UNAVAILABLE,
-                lang.t("Tạm thời gián đoạn", "Temporarily unavailable").to_owned(),
-                lang.t("Hệ thống tạm thời không truy cập được dữ liệu. Vui lòng thử lại sau ít phút.",
-                       "The service cannot reach its data right now. Please try again in a few minutes.").to_owned(),
+                lang.t("Tạm thời gián đoạn", "Temporarily unavailable"),
+                lang.t(
+                    "Hệ thống tạm thời không truy cập được dữ liệu. Vui lòng thử lại sau ít phút.",
+                    "The service cannot reach its data right now. Please try again in a few minutes.",
+                ),
             )
         }
+    }
+}
+
+/// A page that only says what went wrong, with a way back.
+fn message_page(lang: Lang, path: &str, status: StatusCode, title: &str, text: &str) -> Response {
+    let body = html! {
+        h1 { (title) }
+        p { (text) }
+        p { a href=(with_lang("/", lang)) { (lang.t("Về trang chủ", "Go to the home page")) } }
     };
-    let body = html! { h1 { (title) } p { (text) } p { a href=(with_lang("/", lang)) { (lang.t("Về trang chủ", "Go to the home page")) } } };
-    (status, Html(layout(lang, path, &title, body).into_string())).into_response()
+    (status, Html(layout(lang, path, title, body).into_string())).into_response()
 }

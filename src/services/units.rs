@@ -20,7 +20,7 @@ use crate::domain::units::{
     LinkedUnit, NewLineage, NewUnit, REFORM_2025, Unit, UnitKind, UnitLevel, normalize_code,
     pick_version,
 };
-use crate::storage::{Store, StoreError};
+use crate::storage::{Store, StoreError, UnitLink};
 
 /// Overrides of the validity an import file's shape implies.
 #[derive(Clone, Copy, Debug, Default)]
@@ -548,9 +548,8 @@ pub async fn import_bundled_hung_yen(store: &Store) -> Result<Vec<ImportReport>,
 }
 
 /// A unit with its place in the hierarchy and its lineage.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct UnitDetail {
-    #[serde(flatten)]
     pub unit: Unit,
     pub parent: Option<Unit>,
     /// The units it was formed from (for a 2025 commune: the legacy communes merged into it).
@@ -597,26 +596,37 @@ pub async fn children(
     }
 }
 
-/// A unit's children, each with the units it was formed from: what a province's public page lists.
-pub async fn children_with_origins(
+/// A child unit with where it came from and what it became.
+#[derive(Clone, Debug)]
+pub struct ChildUnit {
+    pub unit: Unit,
+    pub predecessors: Vec<LinkedUnit>,
+    pub successors: Vec<LinkedUnit>,
+}
+
+/// A unit's children, each with its lineage: what a province's or a legacy district's public page lists.
+pub async fn children_with_lineage(
     store: &Store,
     code: &str,
     day: NaiveDate,
-) -> Result<(UnitDetail, Vec<(Unit, Vec<LinkedUnit>)>), Error> {
+) -> Result<(UnitDetail, Vec<ChildUnit>), Error> {
     let detail = unit_detail(store, code, day).await?;
     let children = store.children(detail.unit.id).await?;
-    let mut origins: HashMap<uuid::Uuid, Vec<LinkedUnit>> = HashMap::new();
-    for link in store.predecessors_of_children(detail.unit.id).await? {
-        origins
-            .entry(link.other_side_of)
-            .or_default()
-            .push(link.linked);
-    }
+    let group = |links: Vec<UnitLink>| {
+        let mut by_child: HashMap<uuid::Uuid, Vec<LinkedUnit>> = HashMap::new();
+        for link in links {
+            by_child.entry(link.other_side_of).or_default().push(link.linked);
+        }
+        by_child
+    };
+    let mut predecessors = group(store.predecessors_of_children(detail.unit.id).await?);
+    let mut successors = group(store.successors_of_children(detail.unit.id).await?);
     let listed = children
         .into_iter()
-        .map(|child| {
-            let from = origins.remove(&child.id).unwrap_or_default();
-            (child, from)
+        .map(|unit| ChildUnit {
+            predecessors: predecessors.remove(&unit.id).unwrap_or_default(),
+            successors: successors.remove(&unit.id).unwrap_or_default(),
+            unit,
         })
         .collect();
     Ok((detail, listed))

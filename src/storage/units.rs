@@ -457,6 +457,23 @@ impl Store {
         links_from_tuples(rows)
     }
 
+    /// For every child of `parent_id`, the units it became (part of): one query for a legacy district's page.
+    pub async fn successors_of_children(
+        &self,
+        parent_id: Uuid,
+    ) -> Result<Vec<UnitLink>, StoreError> {
+        let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| sqlx::query_as(select_units!(
+            ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
+            "JOIN admin_units u ON u.id = l.successor_id ",
+            "JOIN admin_units c ON c.id = l.predecessor_id WHERE c.parent_id = $1 ORDER BY u.code"
+        ))
+        .bind(parent_id)
+        .fetch_all(p)
+        .await
+        .map_err(db("reading the successors of a unit's children"))?);
+        links_from_tuples(rows)
+    }
+
     /// How many units and lineage links are stored.
     pub async fn count_units(&self) -> Result<(i64, i64), StoreError> {
         on_pool!(&self.pool, |p| {

@@ -1,0 +1,162 @@
+//! The test harness: isolated databases on both engines, and the real application started on port 0 through
+//! the same `app::open_store` + `app::start` path that `ykien serve` uses.
+//!
+//! SQLite always runs (a temporary file). PostgreSQL runs when `YKIEN_TEST_POSTGRES_URL` names a server whose
+//! user may create databases (CI always sets it): each test gets a fresh database, dropped afterwards.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+use ykien::app::{self, RunningApp};
+use ykien::config::Config;
+use ykien::storage::Store;
+
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// One isolated database; removed when dropped.
+pub struct TestDb {
+    pub label: &'static str,
+    /// The value for `YKIEN_DATABASE_URL`.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    /// (server URL, database name) of a PostgreSQL database to drop.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path: PathBuf = dir.path().join("ykien-test.db");
+        Self { label: "SQLite", url: format!("sqlite://{}", path.display()), _dir: Some(dir), postgres: None }
+    }
+
+    pub async fn postgres(server_url: &str) -> Self {
+        let name = format!("ykien_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(server_url)
+            .await
+            .unwrap_or_else(|e| panic!("YKIEN_TEST_POSTGRES_URL is set but PostgreSQL cannot be reached: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+        admin.close().await.unwrap();
+        Self { label: "PostgreSQL", url: with_database(server_url, &name), _dir: None, postgres: Some((server_url.to_owned(), name)) }
+    }
+
+    /// A configuration for this database, on a free port, with a test secret.
+    pub fn config(&self) -> Config {
+        self.config_with(&[])
+    }
+
+    pub fn config_with(&self, extra: &[(&str, &str)]) -> Config {
+        let mut env = BTreeMap::from([
+            ("YKIEN_DATABASE_URL".to_owned(), self.url.clone()),
+            ("YKIEN_BIND".to_owned(), "127.0.0.1:0".to_owned()),
+            ("YKIEN_SECRET".to_owned(), TEST_SECRET.to_owned()),
+        ]);
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        Config::from_layers(None, &env).unwrap()
+    }
+
+    /// The migrated store of this database.
+    pub async fn store(&self) -> Store {
+        app::open_store(&self.config()).await.unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            // Drop runs outside any runtime we may block on: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(mut admin) = PgConnection::connect(&server).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// `postgres://user@host:5432/postgres` with its database replaced by `name` (query string kept).
+fn with_database(server_url: &str, name: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (server_url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
+/// Every engine this run can test: SQLite always, PostgreSQL when configured (and a clear line when not).
+pub async fn databases(test: &str) -> Vec<TestDb> {
+    let mut dbs = vec![TestDb::sqlite()];
+    match std::env::var("YKIEN_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => dbs.push(TestDb::postgres(url.trim()).await),
+        _ => eprintln!("SKIPPED PostgreSQL part of {test}: YKIEN_TEST_POSTGRES_URL is not set"),
+    }
+    dbs
+}
+
+/// The real service, listening on a free port of 127.0.0.1.
+pub struct TestApp {
+    pub app: RunningApp,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn start(db: TestDb) -> Self {
+        let config = db.config();
+        let store = app::open_store(&config).await.unwrap();
+        let app = app::start(&config, store).await.unwrap();
+        let base = app.url();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { app, base, client, db }
+    }
+
+    /// The service with today's Hưng Yên, the legacy units and their lineage imported.
+    pub async fn start_with_hung_yen(db: TestDb) -> Self {
+        let app = Self::start(db).await;
+        ykien::services::units::import_bundled_hung_yen(&app.app.store).await.unwrap();
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    pub async fn stop(self) {
+        self.app.shut_down().await.unwrap();
+    }
+}
+
+/// Asserts the API's error shape and returns its code.
+pub fn error_code(body: &serde_json::Value) -> String {
+    let error = &body["error"];
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "no message in {body}");
+    assert!(error["message_en"].as_str().is_some_and(|m| !m.is_empty()), "no message_en in {body}");
+    error["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}")).to_owned()
+}
