@@ -70,10 +70,10 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail_start(&e.into()),
     };
-    if matches!(cli.command, Command::Demo) {
-        if let Err(e) = prepare_demo(&mut config) {
-            return fail_start(&e.into());
-        }
+    if matches!(cli.command, Command::Demo)
+        && let Err(e) = prepare_demo(&mut config)
+    {
+        return fail_start(&e.into());
     }
     init_logging(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -12,7 +12,14 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-fn unit(code: &str, name: &str, level: UnitLevel, kind: UnitKind, parent: Option<&str>, legacy: bool) -> NewUnit {
+fn unit(
+    code: &str,
+    name: &str,
+    level: UnitLevel,
+    kind: UnitKind,
+    parent: Option<&str>,
+    legacy: bool,
+) -> NewUnit {
     NewUnit {
         code: code.into(),
         name: name.into(),
@@ -30,23 +37,77 @@ fn unit(code: &str, name: &str, level: UnitLevel, kind: UnitKind, parent: Option
 /// A small slice of Hưng Yên before and after the reform: code 11953 is reused.
 fn legacy_units() -> Vec<NewUnit> {
     vec![
-        unit("33", "Tỉnh Hưng Yên", UnitLevel::Province, UnitKind::Tinh, None, true),
-        unit("323", "Thành phố Hưng Yên", UnitLevel::District, UnitKind::ThanhPho, Some("33"), true),
-        unit("11950", "Phường Lam Sơn", UnitLevel::Commune, UnitKind::Phuong, Some("323"), true),
-        unit("11953", "Phường Hiến Nam", UnitLevel::Commune, UnitKind::Phuong, Some("323"), true),
+        unit(
+            "33",
+            "Tỉnh Hưng Yên",
+            UnitLevel::Province,
+            UnitKind::Tinh,
+            None,
+            true,
+        ),
+        unit(
+            "323",
+            "Thành phố Hưng Yên",
+            UnitLevel::District,
+            UnitKind::ThanhPho,
+            Some("33"),
+            true,
+        ),
+        unit(
+            "11950",
+            "Phường Lam Sơn",
+            UnitLevel::Commune,
+            UnitKind::Phuong,
+            Some("323"),
+            true,
+        ),
+        unit(
+            "11953",
+            "Phường Hiến Nam",
+            UnitLevel::Commune,
+            UnitKind::Phuong,
+            Some("323"),
+            true,
+        ),
     ]
 }
 
 fn new_units() -> Vec<NewUnit> {
     vec![
-        unit("33", "Tỉnh Hưng Yên", UnitLevel::Province, UnitKind::Tinh, None, false),
-        unit("11953", "Phường Phố Hiến", UnitLevel::Commune, UnitKind::Phuong, Some("33"), false),
-        unit("11983", "Phường Sơn Nam", UnitLevel::Commune, UnitKind::Phuong, Some("33"), false),
+        unit(
+            "33",
+            "Tỉnh Hưng Yên",
+            UnitLevel::Province,
+            UnitKind::Tinh,
+            None,
+            false,
+        ),
+        unit(
+            "11953",
+            "Phường Phố Hiến",
+            UnitLevel::Commune,
+            UnitKind::Phuong,
+            Some("33"),
+            false,
+        ),
+        unit(
+            "11983",
+            "Phường Sơn Nam",
+            UnitLevel::Commune,
+            UnitKind::Phuong,
+            Some("33"),
+            false,
+        ),
     ]
 }
 
 fn link(from: &str, to: &str, is_default: bool) -> NewLineage {
-    NewLineage { predecessor_code: from.into(), successor_code: to.into(), is_default, effective: REFORM_2025 }
+    NewLineage {
+        predecessor_code: from.into(),
+        successor_code: to.into(),
+        is_default,
+        effective: REFORM_2025,
+    }
 }
 
 #[tokio::test]
@@ -54,7 +115,14 @@ async fn every_store_method_behaves_the_same_on_both_engines() {
     for db in databases("every_store_method_behaves_the_same_on_both_engines").await {
         let label = db.label;
         let store = db.store().await;
-        assert_eq!(store.engine(), if label == "SQLite" { Engine::Sqlite } else { Engine::Postgres });
+        assert_eq!(
+            store.engine(),
+            if label == "SQLite" {
+                Engine::Sqlite
+            } else {
+                Engine::Postgres
+            }
+        );
         store.ping().await.unwrap();
         // Migrating twice is harmless (every instance migrates at start).
         store.migrate().await.unwrap();
@@ -62,19 +130,45 @@ async fn every_store_method_behaves_the_same_on_both_engines() {
 
         // Import: created, then the same again is an update of every row, nothing new.
         let counts = store.import_units(&legacy_units()).await.unwrap();
-        assert_eq!(counts, ImportCounts { created: 4, updated: 0 }, "{label}");
+        assert_eq!(
+            counts,
+            ImportCounts {
+                created: 4,
+                updated: 0
+            },
+            "{label}"
+        );
         let counts = store.import_units(&legacy_units()).await.unwrap();
-        assert_eq!(counts, ImportCounts { created: 0, updated: 4 }, "{label}");
-        assert_eq!(store.import_units(&new_units()).await.unwrap().created, 3, "{label}");
+        assert_eq!(
+            counts,
+            ImportCounts {
+                created: 0,
+                updated: 4
+            },
+            "{label}"
+        );
+        assert_eq!(
+            store.import_units(&new_units()).await.unwrap().created,
+            3,
+            "{label}"
+        );
         assert_eq!(store.count_units().await.unwrap(), (7, 0), "{label}");
 
         // A reused code has two versions, oldest first, open ends mapped back to None.
         let versions = store.units_by_code("11953").await.unwrap();
         assert_eq!(versions.len(), 2, "{label}");
         assert_eq!(versions[0].name, "Phường Hiến Nam");
-        assert_eq!((versions[0].valid_from, versions[0].valid_to), (None, Some(day(2025, 6, 30))), "{label}");
+        assert_eq!(
+            (versions[0].valid_from, versions[0].valid_to),
+            (None, Some(day(2025, 6, 30))),
+            "{label}"
+        );
         assert_eq!(versions[1].name, "Phường Phố Hiến");
-        assert_eq!((versions[1].valid_from, versions[1].valid_to), (Some(REFORM_2025), None), "{label}");
+        assert_eq!(
+            (versions[1].valid_from, versions[1].valid_to),
+            (Some(REFORM_2025), None),
+            "{label}"
+        );
         assert_eq!(versions[1].kind, UnitKind::Phuong);
         assert_eq!(versions[1].lat, Some(20.65));
 
@@ -87,48 +181,113 @@ async fn every_store_method_behaves_the_same_on_both_engines() {
         assert_eq!(store.unit(district.id).await.unwrap(), district);
 
         // Children in code order; provinces by day.
-        let children: Vec<_> = store.children(new_province.id).await.unwrap().into_iter().map(|u| u.code).collect();
+        let children: Vec<_> = store
+            .children(new_province.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.code)
+            .collect();
         assert_eq!(children, ["11953", "11983"], "{label}");
-        let before = store.units_at_level(UnitLevel::Province, day(2024, 1, 1)).await.unwrap();
-        let after = store.units_at_level(UnitLevel::Province, day(2026, 1, 1)).await.unwrap();
+        let before = store
+            .units_at_level(UnitLevel::Province, day(2024, 1, 1))
+            .await
+            .unwrap();
+        let after = store
+            .units_at_level(UnitLevel::Province, day(2026, 1, 1))
+            .await
+            .unwrap();
         assert_eq!((before.len(), after.len()), (1, 1), "{label}");
         assert_ne!(before[0].id, after[0].id, "{label}");
-        assert!(store.units_at_level(UnitLevel::District, day(2026, 1, 1)).await.unwrap().is_empty(), "{label}");
+        assert!(
+            store
+                .units_at_level(UnitLevel::District, day(2026, 1, 1))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{label}"
+        );
 
         // Lineage: predecessors resolved the day before the reform, successors on the day.
-        let links = [link("11950", "11983", true), link("11953", "11953", true), link("11953", "11983", false)];
-        assert_eq!(store.import_lineage(&links).await.unwrap(), ImportCounts { created: 3, updated: 0 }, "{label}");
+        let links = [
+            link("11950", "11983", true),
+            link("11953", "11953", true),
+            link("11953", "11983", false),
+        ];
+        assert_eq!(
+            store.import_lineage(&links).await.unwrap(),
+            ImportCounts {
+                created: 3,
+                updated: 0
+            },
+            "{label}"
+        );
         let pho_hien = &versions[1];
-        let from: Vec<_> = store.predecessors(pho_hien.id).await.unwrap().into_iter().map(|l| l.unit.name).collect();
+        let from: Vec<_> = store
+            .predecessors(pho_hien.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.unit.name)
+            .collect();
         assert_eq!(from, ["Phường Hiến Nam"], "{label}");
         let hien_nam = &versions[0];
         let to = store.successors(hien_nam.id).await.unwrap();
         assert_eq!(to.len(), 2, "{label}");
-        assert!(to.iter().any(|l| l.unit.code == "11953" && l.is_default && l.effective == REFORM_2025), "{label}");
-        assert!(to.iter().any(|l| l.unit.code == "11983" && !l.is_default), "{label}");
+        assert!(
+            to.iter()
+                .any(|l| l.unit.code == "11953" && l.is_default && l.effective == REFORM_2025),
+            "{label}"
+        );
+        assert!(
+            to.iter().any(|l| l.unit.code == "11983" && !l.is_default),
+            "{label}"
+        );
 
         // A new default successor replaces the old one.
-        store.import_lineage(&[link("11953", "11983", true)]).await.unwrap();
+        store
+            .import_lineage(&[link("11953", "11983", true)])
+            .await
+            .unwrap();
         let to = store.successors(hien_nam.id).await.unwrap();
-        let defaults: Vec<_> = to.iter().filter(|l| l.is_default).map(|l| l.unit.code.as_str()).collect();
+        let defaults: Vec<_> = to
+            .iter()
+            .filter(|l| l.is_default)
+            .map(|l| l.unit.code.as_str())
+            .collect();
         assert_eq!(defaults, ["11983"], "{label}");
 
         // The lineage of a whole level in one query each way.
-        let into_children = store.predecessors_of_children(new_province.id).await.unwrap();
+        let into_children = store
+            .predecessors_of_children(new_province.id)
+            .await
+            .unwrap();
         assert_eq!(into_children.len(), 3, "{label}");
         let ids = children_ids(&store, new_province.id).await;
-        assert!(into_children.iter().all(|l| ids.contains(&l.other_side_of)), "{label}");
+        assert!(
+            into_children.iter().all(|l| ids.contains(&l.other_side_of)),
+            "{label}"
+        );
         let out_of_children = store.successors_of_children(district.id).await.unwrap();
         assert_eq!(out_of_children.len(), 3, "{label}");
         assert_eq!(store.count_units().await.unwrap(), (7, 3), "{label}");
 
         store.close().await;
-        assert!(store.ping().await.is_err(), "{label}: a closed store must not answer");
+        assert!(
+            store.ping().await.is_err(),
+            "{label}: a closed store must not answer"
+        );
     }
 }
 
 async fn children_ids(store: &ykien::storage::Store, parent: uuid::Uuid) -> Vec<uuid::Uuid> {
-    store.children(parent).await.unwrap().into_iter().map(|u| u.id).collect()
+    store
+        .children(parent)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect()
 }
 
 #[tokio::test]
@@ -153,7 +312,9 @@ async fn a_rejected_row_keeps_nothing_of_its_batch() {
         let mut overlapping = new_units()[..1].to_vec();
         overlapping[0].valid_from = Some(day(2025, 9, 1));
         match store.import_units(&overlapping).await {
-            Err(StoreError::Rejected { index: 0, reason }) => assert!(reason.contains("overlaps"), "{label}: {reason}"),
+            Err(StoreError::Rejected { index: 0, reason }) => {
+                assert!(reason.contains("overlaps"), "{label}: {reason}")
+            }
             other => panic!("{label}: expected an overlap rejection, got {other:?}"),
         }
 
@@ -161,13 +322,21 @@ async fn a_rejected_row_keeps_nothing_of_its_batch() {
         let links = [link("11953", "11983", true), link("12345", "11983", true)];
         store.import_units(&legacy_units()).await.unwrap();
         match store.import_lineage(&links).await {
-            Err(StoreError::Rejected { index: 1, reason }) => assert!(reason.contains("12345"), "{label}: {reason}"),
+            Err(StoreError::Rejected { index: 1, reason }) => {
+                assert!(reason.contains("12345"), "{label}: {reason}")
+            }
             other => panic!("{label}: expected a rejection, got {other:?}"),
         }
         assert_eq!(store.count_units().await.unwrap().1, 0, "{label}");
 
         // A missing id is a domain error, not a driver error.
-        assert!(matches!(store.unit(uuid::Uuid::new_v4()).await, Err(StoreError::NotFound(_))), "{label}");
+        assert!(
+            matches!(
+                store.unit(uuid::Uuid::new_v4()).await,
+                Err(StoreError::NotFound(_))
+            ),
+            "{label}"
+        );
         store.close().await;
     }
 }

@@ -152,12 +152,19 @@ pub async fn show_unit(
     Path(code): Path<String>,
     Query(q): Query<UnitPageQuery>,
 ) -> Response {
-    let lang = PageQuery { lang: q.lang.clone() }.lang();
+    let lang = PageQuery {
+        lang: q.lang.clone(),
+    }
+    .lang();
     let path = format!("/units/{code}");
     let day = match parse_day(q.at.as_deref()) {
         Ok(day) => day,
         Err(e) => {
-            let text = if lang == Lang::Vi { e.message } else { e.message_en };
+            let text = if lang == Lang::Vi {
+                e.message
+            } else {
+                e.message_en
+            };
             let title = lang.t("Ngày không hợp lệ", "Invalid date");
             return message_page(lang, &path, StatusCode::BAD_REQUEST, title, &text);
         }
@@ -167,10 +174,11 @@ pub async fn show_unit(
         Some(_) => format!("{path}?at={day}"),
         None => path,
     };
-    let (detail, children) = match unit_service::children_with_lineage(&state.store, code.trim(), day).await {
-        Ok(found) => found,
-        Err(e) => return error_page(lang, &path, e),
-    };
+    let (detail, children) =
+        match unit_service::children_with_lineage(&state.store, code.trim(), day).await {
+            Ok(found) => found,
+            Err(e) => return error_page(lang, &path, e),
+        };
     let unit = &detail.unit;
     let names = |links: &[LinkedUnit]| -> Markup {
         html! {
@@ -236,7 +244,10 @@ pub async fn show_unit(
 pub async fn show_not_found(uri: Uri, Query(q): Query<PageQuery>) -> Response {
     let lang = q.lang();
     let title = lang.t("Không tìm thấy trang", "Page not found");
-    let text = lang.t("Địa chỉ này không có trên ykien.", "There is no such page on ykien.");
+    let text = lang.t(
+        "Địa chỉ này không có trên ykien.",
+        "There is no such page on ykien.",
+    );
     message_page(lang, uri.path(), StatusCode::NOT_FOUND, title, text)
 }
 
@@ -251,7 +262,13 @@ fn error_page(lang: Lang, path: &str, error: services::Error) -> Response {
                     "No administrative unit has code {code}. Province codes have 2 digits, districts 3, communes 5."
                 ),
             };
-            message_page(lang, path, StatusCode::NOT_FOUND, lang.t("Không tìm thấy đơn vị", "Unit not found"), &text)
+            message_page(
+                lang,
+                path,
+                StatusCode::NOT_FOUND,
+                lang.t("Không tìm thấy đơn vị", "Unit not found"),
+                &text,
+            )
         }
         _ => {
             tracing::error!(%error, "a page could not be built");

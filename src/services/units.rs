@@ -132,6 +132,8 @@ pub fn parse_csv(file: &str, text: &str, options: ImportOptions) -> Result<Batch
         reason,
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Files saved on Windows end lines with CR LF, which throws off the csv crate's line numbers.
+    let text = text.replace("\r\n", "\n");
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(text.as_bytes());
@@ -615,7 +617,10 @@ pub async fn children_with_lineage(
     let group = |links: Vec<UnitLink>| {
         let mut by_child: HashMap<uuid::Uuid, Vec<LinkedUnit>> = HashMap::new();
         for link in links {
-            by_child.entry(link.other_side_of).or_default().push(link.linked);
+            by_child
+                .entry(link.other_side_of)
+                .or_default()
+                .push(link.linked);
         }
         by_child
     };
@@ -769,6 +774,14 @@ mod tests {
             assert_eq!(got_line, line, "{got}");
             assert!(got.contains(reason), "expected '{reason}' in '{got}'");
         }
+    }
+
+    #[test]
+    fn line_numbers_are_right_in_files_with_windows_line_ends() {
+        let (line, _) = row_error(
+            "legacy_commune_code,commune_code_2025,is_default\r\n11950,11983,1\r\n11950,11983,1\r\n",
+        );
+        assert_eq!(line, 3);
     }
 
     #[test]

@@ -191,3 +191,65 @@ impl Store {
         on_pool!(&self.pool, |p| p.close().await);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unique_violations_and_missing_rows_become_domain_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite {
+            path: dir.path().join("t.db"),
+        };
+        let store = Store::open(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let Pool::Sqlite(pool) = &store.pool else {
+            panic!("a SQLite store")
+        };
+        let insert = "INSERT INTO admin_units (id, code, name, level, kind, valid_from, valid_to, updated_at) \
+                      VALUES ($1, '33', 'Tỉnh Hưng Yên', 'province', 'tỉnh', '2025-07-01', '9999-12-31', '2025-07-01T00:00:00Z')";
+        sqlx::query(insert)
+            .bind(uuid::Uuid::new_v4())
+            .execute(pool)
+            .await
+            .unwrap();
+        let again = sqlx::query(insert)
+            .bind(uuid::Uuid::new_v4())
+            .execute(pool)
+            .await
+            .unwrap_err();
+        assert!(matches!(db("unit 33")(again), StoreError::Conflict(what) if what == "unit 33"));
+        let missing = sqlx::query("SELECT id FROM admin_units WHERE code = '99'")
+            .fetch_one(pool)
+            .await
+            .unwrap_err();
+        assert!(matches!(db("unit 99")(missing), StoreError::NotFound(what) if what == "unit 99"));
+    }
+
+    #[tokio::test]
+    async fn sqlite_runs_with_wal_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&DatabaseUrl::Sqlite {
+            path: dir.path().join("t.db"),
+        })
+        .await
+        .unwrap();
+        let Pool::Sqlite(pool) = &store.pool else {
+            panic!("a SQLite store")
+        };
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let (busy,): (i64,) = sqlx::query_as("PRAGMA busy_timeout")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), fk, busy), ("wal", 1, 5000));
+    }
+}

@@ -30,17 +30,30 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path: PathBuf = dir.path().join("ykien-test.db");
-        Self { label: "SQLite", url: format!("sqlite://{}", path.display()), _dir: Some(dir), postgres: None }
+        Self {
+            label: "SQLite",
+            url: format!("sqlite://{}", path.display()),
+            _dir: Some(dir),
+            postgres: None,
+        }
     }
 
     pub async fn postgres(server_url: &str) -> Self {
         let name = format!("ykien_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(server_url)
+        let mut admin = PgConnection::connect(server_url).await.unwrap_or_else(|e| {
+            panic!("YKIEN_TEST_POSTGRES_URL is set but PostgreSQL cannot be reached: {e}")
+        });
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
             .await
-            .unwrap_or_else(|e| panic!("YKIEN_TEST_POSTGRES_URL is set but PostgreSQL cannot be reached: {e}"));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+            .unwrap();
         admin.close().await.unwrap();
-        Self { label: "PostgreSQL", url: with_database(server_url, &name), _dir: None, postgres: Some((server_url.to_owned(), name)) }
+        Self {
+            label: "PostgreSQL",
+            url: with_database(server_url, &name),
+            _dir: None,
+            postgres: Some((server_url.to_owned(), name)),
+        }
     }
 
     /// A configuration for this database, on a free port, with a test secret.
@@ -71,11 +84,16 @@ impl Drop for TestDb {
         if let Some((server, name)) = self.postgres.take() {
             // Drop runs outside any runtime we may block on: use a thread with its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     if let Ok(mut admin) = PgConnection::connect(&server).await {
                         let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                            .execute(&mut admin)
+                            .await;
                         let _ = admin.close().await;
                     }
                 });
@@ -104,7 +122,14 @@ pub async fn databases(test: &str) -> Vec<TestDb> {
     let mut dbs = vec![TestDb::sqlite()];
     match std::env::var("YKIEN_TEST_POSTGRES_URL") {
         Ok(url) if !url.trim().is_empty() => dbs.push(TestDb::postgres(url.trim()).await),
-        _ => eprintln!("SKIPPED PostgreSQL part of {test}: YKIEN_TEST_POSTGRES_URL is not set"),
+        _ => {
+            // Written past the test harness's capture, so the skip shows in every run's output.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED PostgreSQL part of {test}: YKIEN_TEST_POSTGRES_URL is not set"
+            );
+        }
     }
     dbs
 }
@@ -123,14 +148,24 @@ impl TestApp {
         let store = app::open_store(&config).await.unwrap();
         let app = app::start(&config, store).await.unwrap();
         let base = app.url();
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { app, base, client, db }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            app,
+            base,
+            client,
+            db,
+        }
     }
 
     /// The service with today's Hưng Yên, the legacy units and their lineage imported.
     pub async fn start_with_hung_yen(db: TestDb) -> Self {
         let app = Self::start(db).await;
-        ykien::services::units::import_bundled_hung_yen(&app.app.store).await.unwrap();
+        ykien::services::units::import_bundled_hung_yen(&app.app.store)
+            .await
+            .unwrap();
         app
     }
 
@@ -156,7 +191,16 @@ impl TestApp {
 /// Asserts the API's error shape and returns its code.
 pub fn error_code(body: &serde_json::Value) -> String {
     let error = &body["error"];
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "no message in {body}");
-    assert!(error["message_en"].as_str().is_some_and(|m| !m.is_empty()), "no message_en in {body}");
-    error["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}")).to_owned()
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "no message in {body}"
+    );
+    assert!(
+        error["message_en"].as_str().is_some_and(|m| !m.is_empty()),
+        "no message_en in {body}"
+    );
+    error["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+        .to_owned()
 }
