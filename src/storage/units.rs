@@ -462,9 +462,8 @@ impl Store {
         &self,
         parent_id: Uuid,
     ) -> Result<Vec<UnitLink>, StoreError> {
-        let rows: Vec<LinkTuple> =
-            on_pool!(&self.pool, |p| {
-                sqlx::query_as(select_units!(
+        let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(select_units!(
             ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
             "JOIN admin_units u ON u.id = l.successor_id ",
             "JOIN admin_units c ON c.id = l.predecessor_id WHERE c.parent_id = $1 ORDER BY u.code"
@@ -473,7 +472,7 @@ impl Store {
         .fetch_all(p)
         .await
         .map_err(db("reading the successors of a unit's children"))?
-            });
+        });
         links_from_tuples(rows)
     }
 
