@@ -8,32 +8,9 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
 use super::{AppState, parse_day, today_in_vietnam};
+use crate::domain::Lang;
 use crate::domain::units::{LinkedUnit, Unit, UnitLevel};
 use crate::services::{self, units as unit_service};
-
-/// The language of a page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    Vi,
-    En,
-}
-
-impl Lang {
-    fn code(self) -> &'static str {
-        match self {
-            Self::Vi => "vi",
-            Self::En => "en",
-        }
-    }
-
-    /// Picks the text of this language.
-    fn t<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Self::Vi => vi,
-            Self::En => en,
-        }
-    }
-}
 
 /// Query every page accepts.
 #[derive(Debug, Default, Deserialize)]
