@@ -19,10 +19,7 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("YKIEN_BIND: cannot listen on {addr}: {source}; choose a free port (0 picks one)")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
 }
 
 /// Opens the database named by the configuration and applies pending migrations.
@@ -52,9 +49,7 @@ impl RunningApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let served = (&mut self.task)
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let served = (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
         self.store.close().await;
         served
     }

@@ -12,11 +12,7 @@ use crate::config::{Config, ConfigError, DatabaseUrl, LogFormat, Secret};
 use crate::services::units::{self as unit_service, ImportOptions};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "ykien",
-    version,
-    about = "ykien (ý kiến): hear citizens commune by commune"
-)]
+#[command(name = "ykien", version, about = "ykien (ý kiến): hear citizens commune by commune")]
 struct Cli {
     /// A TOML configuration file; YKIEN_* environment variables override it.
     #[arg(long, global = true, value_name = "FILE")]
@@ -76,10 +72,7 @@ pub fn main() -> ExitCode {
         return fail_start(&e.into());
     }
     init_logging(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ykien: cannot start the async runtime: {e}");
@@ -137,11 +130,7 @@ async fn run(command: Command, config: Config) -> ExitCode {
     code
 }
 
-async fn import_files(
-    store: &crate::storage::Store,
-    files: &[PathBuf],
-    options: ImportOptions,
-) -> ExitCode {
+async fn import_files(store: &crate::storage::Store, files: &[PathBuf], options: ImportOptions) -> ExitCode {
     for path in files {
         let name = path.display().to_string();
         let text = match std::fs::read_to_string(path) {

@@ -226,17 +226,12 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 impl Config {
     /// Loads the configuration from an optional TOML file and the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let env: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("YKIEN_"))
-            .collect();
+        let env: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("YKIEN_")).collect();
         Self::from_layers(file, &env)
     }
 
     /// Loads from an optional TOML file and the given environment (tests pass their own).
-    pub fn from_layers(
-        file: Option<&Path>,
-        env: &BTreeMap<String, String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_layers(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let mut raw = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
@@ -263,35 +258,29 @@ impl Config {
     }
 
     fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
-        let database_url =
-            DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
+        let database_url = DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
 
         let bind_text = raw.bind.as_deref().unwrap_or(DEFAULT_BIND).trim();
         let bind: SocketAddr = bind_text.parse().map_err(|_| {
             ConfigError::new(
                 "YKIEN_BIND",
-                format!("'{bind_text}' is not an IP address and port; use e.g. 127.0.0.1:8080 (port 0 picks a free one)"),
+                format!(
+                    "'{bind_text}' is not an IP address and port; use e.g. 127.0.0.1:8080 (port 0 picks a free one)"
+                ),
             )
         })?;
 
-        let public_url = match raw
-            .public_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        let public_url = match raw.public_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(u) => {
                 let ok = (u.starts_with("https://") || u.starts_with("http://"))
-                    && u.split("://").nth(1).is_some_and(|rest| {
-                        !rest.is_empty() && !rest.contains(char::is_whitespace)
-                    });
+                    && u.split("://")
+                        .nth(1)
+                        .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace));
                 if !ok {
                     return Err(ConfigError::new(
                         "YKIEN_PUBLIC_URL",
-                        format!(
-                            "'{u}' is not an http(s) URL; use e.g. https://ykien.hungyen.gov.vn"
-                        ),
+                        format!("'{u}' is not an http(s) URL; use e.g. https://ykien.hungyen.gov.vn"),
                     ));
                 }
                 Some(u.trim_end_matches('/').to_owned())
@@ -326,9 +315,7 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(ConfigError::new(
                 "YKIEN_LOG",
-                format!(
-                    "'{log_filter}' is not a log filter; use e.g. info or ykien=debug,tower_http=info"
-                ),
+                format!("'{log_filter}' is not a log filter; use e.g. info or ykien=debug,tower_http=info"),
             ));
         }
 
@@ -362,10 +349,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -407,25 +391,15 @@ mod tests {
 
     #[test]
     fn unknown_database_scheme_names_the_setting_and_the_fix() {
-        let e = Config::from_layers(
-            None,
-            &env(&[("YKIEN_DATABASE_URL", "mysql://root@localhost/ykien")]),
-        )
-        .unwrap_err();
+        let e = Config::from_layers(None, &env(&[("YKIEN_DATABASE_URL", "mysql://root@localhost/ykien")])).unwrap_err();
         assert_eq!(e.setting, "YKIEN_DATABASE_URL");
-        assert!(
-            e.message.contains("'mysql'") && e.message.contains("sqlite://"),
-            "{e}"
-        );
+        assert!(e.message.contains("'mysql'") && e.message.contains("sqlite://"), "{e}");
     }
 
     #[test]
     fn sqlite_file_in_a_missing_folder_is_refused() {
-        let e = Config::from_layers(
-            None,
-            &env(&[("YKIEN_DATABASE_URL", "sqlite:///no/such/folder/y.db")]),
-        )
-        .unwrap_err();
+        let e =
+            Config::from_layers(None, &env(&[("YKIEN_DATABASE_URL", "sqlite:///no/such/folder/y.db")])).unwrap_err();
         assert!(
             e.message.contains("/no/such/folder") && e.message.contains("does not exist"),
             "{e}"
@@ -434,8 +408,7 @@ mod tests {
 
     #[test]
     fn in_memory_sqlite_is_refused() {
-        let e = Config::from_layers(None, &env(&[("YKIEN_DATABASE_URL", "sqlite::memory:")]))
-            .unwrap_err();
+        let e = Config::from_layers(None, &env(&[("YKIEN_DATABASE_URL", "sqlite::memory:")])).unwrap_err();
         assert!(e.message.contains("in-memory"), "{e}");
     }
 
@@ -459,21 +432,12 @@ mod tests {
             None,
             &env(&[
                 ("YKIEN_SECRET", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"),
-                (
-                    "YKIEN_DATABASE_URL",
-                    "postgres://ykien:hunter2@db.internal:5432/ykien",
-                ),
+                ("YKIEN_DATABASE_URL", "postgres://ykien:hunter2@db.internal:5432/ykien"),
             ]),
         )
         .unwrap();
         let shown = format!("{c:?}");
-        assert!(
-            !shown.contains("s3cr3t") && !shown.contains("hunter2"),
-            "{shown}"
-        );
-        assert!(
-            shown.contains("postgres://ykien:***@db.internal:5432/ykien"),
-            "{shown}"
-        );
+        assert!(!shown.contains("s3cr3t") && !shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://ykien:***@db.internal:5432/ykien"), "{shown}");
     }
 }

@@ -9,10 +9,7 @@ use serde_json::Value;
 /// Checks that `value` has every property the OpenAPI schema `name` requires (following `allOf` and `$ref`).
 fn assert_matches_schema(doc: &Value, name: &str, value: &Value) {
     let schema = &doc["components"]["schemas"][name];
-    assert!(
-        !schema.is_null(),
-        "no schema {name} in the OpenAPI document"
-    );
+    assert!(!schema.is_null(), "no schema {name} in the OpenAPI document");
     let parts: Vec<&Value> = match schema["allOf"].as_array() {
         Some(all) => all.iter().collect(),
         None => vec![schema],
@@ -24,10 +21,7 @@ fn assert_matches_schema(doc: &Value, name: &str, value: &Value) {
         }
         for required in part["required"].as_array().unwrap() {
             let key = required.as_str().unwrap();
-            assert!(
-                value.get(key).is_some(),
-                "{name}: '{key}' missing in {value}"
-            );
+            assert!(value.get(key).is_some(), "{name}: '{key}' missing in {value}");
         }
     }
 }
@@ -98,10 +92,7 @@ async fn api_errors_share_one_json_shape() {
     let app = TestApp::start_with_hung_yen(db).await;
 
     let (status, body) = app.get_json("/api/v1/units/99999").await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (404, "unit_not_found")
-    );
+    assert_eq!((status, error_code(&body).as_str()), (404, "unit_not_found"));
     assert!(
         body["error"]["message"]
             .as_str()
@@ -110,10 +101,7 @@ async fn api_errors_share_one_json_shape() {
     );
 
     let (status, body) = app.get_json("/api/v1/units?parent=99").await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (404, "unit_not_found")
-    );
+    assert_eq!((status, error_code(&body).as_str()), (404, "unit_not_found"));
 
     let (status, body) = app.get_json("/api/v1/units?parent=33&at=2025-02-30").await;
     assert_eq!((status, error_code(&body).as_str()), (400, "bad_request"));
@@ -127,12 +115,7 @@ async fn api_errors_share_one_json_shape() {
     let (status, body) = app.get_json("/api/v1/no-such-endpoint").await;
     assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
 
-    let r = app
-        .client
-        .delete(app.url("/api/v1/units/33"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.delete(app.url("/api/v1/units/33")).send().await.unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(error_code(&r.json().await.unwrap()), "method_not_allowed");
 
@@ -160,10 +143,7 @@ async fn health_says_503_when_the_database_is_gone() {
     assert_eq!(status, 503);
     // Pages and API answer "unavailable", not a crash, while the database is gone.
     let (status, body) = app.get_json("/api/v1/units?parent=33").await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (503, "storage_unavailable")
-    );
+    assert_eq!((status, error_code(&body).as_str()), (503, "storage_unavailable"));
     let page = app.get("/units/33").await;
     assert_eq!(page.status(), 503);
     assert!(page.text().await.unwrap().contains("Tạm thời gián đoạn"));
@@ -174,11 +154,7 @@ async fn metrics_count_requests_by_route_and_responses_carry_a_request_id() {
     let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
     for _ in 0..3 {
         let r = app.get("/api/v1/units/11953").await;
-        assert!(
-            r.headers()
-                .get("x-request-id")
-                .is_some_and(|v| v.len() >= 32)
-        );
+        assert!(r.headers().get("x-request-id").is_some_and(|v| v.len() >= 32));
     }
     app.get("/api/v1/units/00000").await;
     // A caller's request id is kept, so logs of a chain of services line up.
@@ -193,19 +169,14 @@ async fn metrics_count_requests_by_route_and_responses_carry_a_request_id() {
 
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(
-        text.contains(
-            r#"ykien_http_requests_total{method="GET",route="/api/v1/units/{code}",status="200"} 3"#
-        ),
+        text.contains(r#"ykien_http_requests_total{method="GET",route="/api/v1/units/{code}",status="200"} 3"#),
         "{text}"
     );
     assert!(
         text.contains(r#"route="/api/v1/units/{code}",status="404"} 1"#),
         "{text}"
     );
-    assert!(
-        text.contains("ykien_http_request_duration_seconds_bucket{"),
-        "{text}"
-    );
+    assert!(text.contains("ykien_http_request_duration_seconds_bucket{"), "{text}");
     // Raw paths never become labels.
     assert!(!text.contains("11953"), "{text}");
     app.stop().await;
@@ -213,19 +184,12 @@ async fn metrics_count_requests_by_route_and_responses_carry_a_request_id() {
 
 #[tokio::test]
 async fn the_province_page_lists_its_communes_in_vietnamese_with_their_origins() {
-    for db in
-        databases("the_province_page_lists_its_communes_in_vietnamese_with_their_origins").await
-    {
+    for db in databases("the_province_page_lists_its_communes_in_vietnamese_with_their_origins").await {
         let label = db.label;
         let app = TestApp::start_with_hung_yen(db).await;
         let r = app.get("/units/33").await;
         assert_eq!(r.status(), 200, "{label}");
-        assert!(
-            r.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         let html = r.text().await.unwrap();
         assert!(html.contains(r#"<html lang="vi">"#));
         assert!(html.contains("<h1>Tỉnh Hưng Yên</h1>"), "{label}");
@@ -242,12 +206,7 @@ async fn the_province_page_lists_its_communes_in_vietnamese_with_their_origins()
             "{label}"
         );
 
-        let legacy = app
-            .get("/units/11953?at=2025-06-30")
-            .await
-            .text()
-            .await
-            .unwrap();
+        let legacy = app.get("/units/11953?at=2025-06-30").await.text().await.unwrap();
         assert!(
             legacy.contains("<h1>Phường Hiến Nam</h1>") && legacy.contains("Nay thuộc"),
             "{label}"
@@ -260,10 +219,7 @@ async fn the_province_page_lists_its_communes_in_vietnamese_with_their_origins()
             "{label}"
         );
         let home = app.get("/").await.text().await.unwrap();
-        assert!(
-            home.contains(r#"<a href="/units/33">Tỉnh Hưng Yên</a>"#),
-            "{label}"
-        );
+        assert!(home.contains(r#"<a href="/units/33">Tỉnh Hưng Yên</a>"#), "{label}");
         app.stop().await;
     }
 }
@@ -274,10 +230,7 @@ async fn pages_explain_unknown_units_and_bad_dates_in_vietnamese() {
     let r = app.get("/units/99999").await;
     assert_eq!(r.status(), 404);
     let html = r.text().await.unwrap();
-    assert!(
-        html.contains("Không có đơn vị hành chính nào mang mã 99999"),
-        "{html}"
-    );
+    assert!(html.contains("Không có đơn vị hành chính nào mang mã 99999"), "{html}");
 
     let r = app.get("/units/33?at=hôm-qua").await;
     assert_eq!(r.status(), 400);
@@ -287,10 +240,7 @@ async fn pages_explain_unknown_units_and_bad_dates_in_vietnamese() {
     let r = app.get("/units/%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
     assert_eq!(r.status(), 404);
     let html = r.text().await.unwrap();
-    assert!(
-        !html.contains("<script>") && html.contains("&lt;script&gt;"),
-        "{html}"
-    );
+    assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "{html}");
 
     let r = app.get("/khong-co-trang-nay").await;
     assert_eq!(r.status(), 404);

@@ -65,11 +65,7 @@ fn bad_configuration_stops_start_up_with_exit_code_2_and_one_line_naming_the_set
     // `serve` without a secret says how to make one.
     let out = run(dir.path(), &[("YKIEN_BIND", "127.0.0.1:0")], &["serve"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("YKIEN_SECRET: not set"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("YKIEN_SECRET: not set"), "{}", stderr(&out));
 }
 
 #[test]
@@ -88,8 +84,7 @@ fn a_file_that_is_not_a_database_stops_start_up_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("cannot open the database sqlite://broken.db")
-            && err.contains("not a database"),
+        err.contains("cannot open the database sqlite://broken.db") && err.contains("not a database"),
         "{err}"
     );
 }
@@ -113,11 +108,7 @@ fn a_config_file_is_read_and_the_environment_overrides_it() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(dir.path().join("from-env.db").exists());
 
-    std::fs::write(
-        dir.path().join("typo.toml"),
-        "databse_url = \"sqlite://x.db\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("typo.toml"), "databse_url = \"sqlite://x.db\"\n").unwrap();
     let out = run(dir.path(), &[], &["--config", "typo.toml", "migrate"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("databse_url"), "{}", stderr(&out));
@@ -129,11 +120,7 @@ fn units_import_reports_file_line_and_reason_and_imports_nothing_from_a_bad_file
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/admin-units");
     let env = [("YKIEN_DATABASE_URL", "sqlite://units.db")];
     let legacy = data.join("legacy-2024-hung-yen-thai-binh.csv");
-    let out = run(
-        dir.path(),
-        &env,
-        &["units", "import", legacy.to_str().unwrap()],
-    );
+    let out = run(dir.path(), &env, &["units", "import", legacy.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("401 units (legacy three-level shape): 401 new"),
@@ -141,30 +128,16 @@ fn units_import_reports_file_line_and_reason_and_imports_nothing_from_a_bad_file
         stdout(&out)
     );
     // Again: nothing new.
-    let out = run(
-        dir.path(),
-        &env,
-        &["units", "import", legacy.to_str().unwrap()],
-    );
-    assert!(
-        stdout(&out).contains("0 new, 401 already present"),
-        "{}",
-        stdout(&out)
-    );
+    let out = run(dir.path(), &env, &["units", "import", legacy.to_str().unwrap()]);
+    assert!(stdout(&out).contains("0 new, 401 already present"), "{}", stdout(&out));
 
     // The lineage before today's units: every successor is unknown, so nothing of it is kept.
     let lineage = data.join("lineage-2025-hung-yen.csv");
-    let out = run(
-        dir.path(),
-        &env,
-        &["units", "import", lineage.to_str().unwrap()],
-    );
+    let out = run(dir.path(), &env, &["units", "import", lineage.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains(
-            "lineage-2025-hung-yen.csv:2: the successor 11983 is not a known unit on 2025-07-01"
-        ),
+        err.contains("lineage-2025-hung-yen.csv:2: the successor 11983 is not a known unit on 2025-07-01"),
         "{err}"
     );
     assert!(err.contains("nothing from this file was imported"), "{err}");
@@ -196,19 +169,11 @@ fn units_import_reports_file_line_and_reason_and_imports_nothing_from_a_bad_file
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("384 lineage links"),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains("384 lineage links"), "{}", stdout(&out));
 
     let out = run(dir.path(), &env, &["units", "import", "missing.csv"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("cannot read missing.csv"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("cannot read missing.csv"), "{}", stderr(&out));
 }
 
 /// Reads the child's stdout until a line containing `needle`, within 60 s.
@@ -239,13 +204,7 @@ fn wait_for_line(child: &mut Child, needle: &str) -> String {
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -291,11 +250,7 @@ async fn demo_serves_hung_yen_with_its_lineage_and_keeps_its_secret() {
             .unwrap()
             .permissions()
             .mode();
-        assert_eq!(
-            mode & 0o077,
-            0,
-            "the secret must be readable by its owner only"
-        );
+        assert_eq!(mode & 0o077, 0, "the secret must be readable by its owner only");
     }
     // A second run reuses the database and the secret.
     let mut child = ykien(dir.path(), &[("YKIEN_BIND", "127.0.0.1:0")], &["demo"])

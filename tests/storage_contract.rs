@@ -12,14 +12,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-fn unit(
-    code: &str,
-    name: &str,
-    level: UnitLevel,
-    kind: UnitKind,
-    parent: Option<&str>,
-    legacy: bool,
-) -> NewUnit {
+fn unit(code: &str, name: &str, level: UnitLevel, kind: UnitKind, parent: Option<&str>, legacy: bool) -> NewUnit {
     NewUnit {
         code: code.into(),
         name: name.into(),
@@ -37,14 +30,7 @@ fn unit(
 /// A small slice of Hưng Yên before and after the reform: code 11953 is reused.
 fn legacy_units() -> Vec<NewUnit> {
     vec![
-        unit(
-            "33",
-            "Tỉnh Hưng Yên",
-            UnitLevel::Province,
-            UnitKind::Tinh,
-            None,
-            true,
-        ),
+        unit("33", "Tỉnh Hưng Yên", UnitLevel::Province, UnitKind::Tinh, None, true),
         unit(
             "323",
             "Thành phố Hưng Yên",
@@ -74,14 +60,7 @@ fn legacy_units() -> Vec<NewUnit> {
 
 fn new_units() -> Vec<NewUnit> {
     vec![
-        unit(
-            "33",
-            "Tỉnh Hưng Yên",
-            UnitLevel::Province,
-            UnitKind::Tinh,
-            None,
-            false,
-        ),
+        unit("33", "Tỉnh Hưng Yên", UnitLevel::Province, UnitKind::Tinh, None, false),
         unit(
             "11953",
             "Phường Phố Hiến",
@@ -130,28 +109,10 @@ async fn every_store_method_behaves_the_same_on_both_engines() {
 
         // Import: created, then the same again is an update of every row, nothing new.
         let counts = store.import_units(&legacy_units()).await.unwrap();
-        assert_eq!(
-            counts,
-            ImportCounts {
-                created: 4,
-                updated: 0
-            },
-            "{label}"
-        );
+        assert_eq!(counts, ImportCounts { created: 4, updated: 0 }, "{label}");
         let counts = store.import_units(&legacy_units()).await.unwrap();
-        assert_eq!(
-            counts,
-            ImportCounts {
-                created: 0,
-                updated: 4
-            },
-            "{label}"
-        );
-        assert_eq!(
-            store.import_units(&new_units()).await.unwrap().created,
-            3,
-            "{label}"
-        );
+        assert_eq!(counts, ImportCounts { created: 0, updated: 4 }, "{label}");
+        assert_eq!(store.import_units(&new_units()).await.unwrap().created, 3, "{label}");
         assert_eq!(store.count_units().await.unwrap(), (7, 0), "{label}");
 
         // A reused code has two versions, oldest first, open ends mapped back to None.
@@ -216,10 +177,7 @@ async fn every_store_method_behaves_the_same_on_both_engines() {
         ];
         assert_eq!(
             store.import_lineage(&links).await.unwrap(),
-            ImportCounts {
-                created: 3,
-                updated: 0
-            },
+            ImportCounts { created: 3, updated: 0 },
             "{label}"
         );
         let pho_hien = &versions[1];
@@ -239,16 +197,10 @@ async fn every_store_method_behaves_the_same_on_both_engines() {
                 .any(|l| l.unit.code == "11953" && l.is_default && l.effective == REFORM_2025),
             "{label}"
         );
-        assert!(
-            to.iter().any(|l| l.unit.code == "11983" && !l.is_default),
-            "{label}"
-        );
+        assert!(to.iter().any(|l| l.unit.code == "11983" && !l.is_default), "{label}");
 
         // A new default successor replaces the old one.
-        store
-            .import_lineage(&[link("11953", "11983", true)])
-            .await
-            .unwrap();
+        store.import_lineage(&[link("11953", "11983", true)]).await.unwrap();
         let to = store.successors(hien_nam.id).await.unwrap();
         let defaults: Vec<_> = to
             .iter()
@@ -258,25 +210,16 @@ async fn every_store_method_behaves_the_same_on_both_engines() {
         assert_eq!(defaults, ["11983"], "{label}");
 
         // The lineage of a whole level in one query each way.
-        let into_children = store
-            .predecessors_of_children(new_province.id)
-            .await
-            .unwrap();
+        let into_children = store.predecessors_of_children(new_province.id).await.unwrap();
         assert_eq!(into_children.len(), 3, "{label}");
         let ids = children_ids(&store, new_province.id).await;
-        assert!(
-            into_children.iter().all(|l| ids.contains(&l.other_side_of)),
-            "{label}"
-        );
+        assert!(into_children.iter().all(|l| ids.contains(&l.other_side_of)), "{label}");
         let out_of_children = store.successors_of_children(district.id).await.unwrap();
         assert_eq!(out_of_children.len(), 3, "{label}");
         assert_eq!(store.count_units().await.unwrap(), (7, 3), "{label}");
 
         store.close().await;
-        assert!(
-            store.ping().await.is_err(),
-            "{label}: a closed store must not answer"
-        );
+        assert!(store.ping().await.is_err(), "{label}: a closed store must not answer");
     }
 }
 
@@ -331,10 +274,7 @@ async fn a_rejected_row_keeps_nothing_of_its_batch() {
 
         // A missing id is a domain error, not a driver error.
         assert!(
-            matches!(
-                store.unit(uuid::Uuid::new_v4()).await,
-                Err(StoreError::NotFound(_))
-            ),
+            matches!(store.unit(uuid::Uuid::new_v4()).await, Err(StoreError::NotFound(_))),
             "{label}"
         );
         store.close().await;

@@ -10,11 +10,7 @@ use ykien::domain::units::UnitLevel;
 use ykien::services::units::{self as unit_service, ImportError, ImportOptions, Shape};
 
 fn data(file: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/data/admin-units/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    std::fs::read_to_string(format!("{}/data/admin-units/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 fn today() -> NaiveDate {
@@ -23,10 +19,7 @@ fn today() -> NaiveDate {
 
 #[tokio::test]
 async fn hung_yen_imports_with_its_104_communes_and_lineage_and_again_changes_nothing() {
-    for db in
-        databases("hung_yen_imports_with_its_104_communes_and_lineage_and_again_changes_nothing")
-            .await
-    {
+    for db in databases("hung_yen_imports_with_its_104_communes_and_lineage_and_again_changes_nothing").await {
         let label = db.label;
         let store = db.store().await;
         let reports = unit_service::import_bundled_hung_yen(&store).await.unwrap();
@@ -40,9 +33,7 @@ async fn hung_yen_imports_with_its_104_communes_and_lineage_and_again_changes_no
         let (units, links) = store.count_units().await.unwrap();
         assert_eq!(links, 384, "{label}");
 
-        let communes = unit_service::children(&store, Some("33"), today())
-            .await
-            .unwrap();
+        let communes = unit_service::children(&store, Some("33"), today()).await.unwrap();
         assert_eq!(communes.len(), 104, "{label}");
         assert!(
             communes
@@ -51,71 +42,40 @@ async fn hung_yen_imports_with_its_104_communes_and_lineage_and_again_changes_no
             "{label}"
         );
         let legacy_day = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
-        let legacy_provinces = unit_service::children(&store, None, legacy_day)
-            .await
-            .unwrap();
+        let legacy_provinces = unit_service::children(&store, None, legacy_day).await.unwrap();
         let names: Vec<_> = legacy_provinces.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Tỉnh Hưng Yên", "Tỉnh Thái Bình"], "{label}");
-        let districts = unit_service::children(&store, Some("34"), legacy_day)
-            .await
-            .unwrap();
+        let districts = unit_service::children(&store, Some("34"), legacy_day).await.unwrap();
         assert!(
             districts.iter().all(|d| d.level == UnitLevel::District) && districts.len() >= 7,
             "{label}"
         );
 
         // Phường Phố Hiến (2025) was formed from legacy communes, one of which had the same code.
-        let pho_hien = unit_service::unit_detail(&store, "11953", today())
-            .await
-            .unwrap();
+        let pho_hien = unit_service::unit_detail(&store, "11953", today()).await.unwrap();
         assert_eq!(pho_hien.unit.name, "Phường Phố Hiến", "{label}");
-        let origins: Vec<_> = pho_hien
-            .predecessors
-            .iter()
-            .map(|p| p.unit.name.as_str())
-            .collect();
+        let origins: Vec<_> = pho_hien.predecessors.iter().map(|p| p.unit.name.as_str()).collect();
         assert!(
             origins.contains(&"Phường Hiến Nam") && origins.contains(&"Phường An Tảo"),
             "{label}: {origins:?}"
         );
-        let hien_nam = unit_service::unit_detail(&store, "11953", legacy_day)
-            .await
-            .unwrap();
+        let hien_nam = unit_service::unit_detail(&store, "11953", legacy_day).await.unwrap();
         assert_eq!(hien_nam.unit.name, "Phường Hiến Nam", "{label}");
-        assert_eq!(
-            hien_nam.successors[0].unit.name, "Phường Phố Hiến",
-            "{label}"
-        );
-        assert_eq!(
-            hien_nam.parent.unwrap().name,
-            "Thành phố Hưng Yên",
-            "{label}"
-        );
+        assert_eq!(hien_nam.successors[0].unit.name, "Phường Phố Hiến", "{label}");
+        assert_eq!(hien_nam.parent.unwrap().name, "Thành phố Hưng Yên", "{label}");
 
         // The split communes keep one default successor each.
-        let split = unit_service::unit_detail(&store, "11989", legacy_day)
-            .await
-            .unwrap();
+        let split = unit_service::unit_detail(&store, "11989", legacy_day).await.unwrap();
         assert_eq!(split.successors.len(), 2, "{label}");
-        assert_eq!(
-            split.successors.iter().filter(|s| s.is_default).count(),
-            1,
-            "{label}"
-        );
+        assert_eq!(split.successors.iter().filter(|s| s.is_default).count(), 1, "{label}");
 
         // Importing again creates nothing and keeps every count.
         let again = unit_service::import_bundled_hung_yen(&store).await.unwrap();
         assert!(
-            again
-                .iter()
-                .all(|r| r.created == 0 && r.updated == r.stored),
+            again.iter().all(|r| r.created == 0 && r.updated == r.stored),
             "{label}: {again:?}"
         );
-        assert_eq!(
-            store.count_units().await.unwrap(),
-            (units, links),
-            "{label}"
-        );
+        assert_eq!(store.count_units().await.unwrap(), (units, links), "{label}");
         store.close().await;
     }
 }
@@ -142,9 +102,7 @@ async fn all_of_vietnam_imports_with_34_provinces_and_3321_communes() {
             ("01", "Thành phố Hà Nội"),
             "{label}"
         );
-        let hoan_kiem = unit_service::unit_detail(&store, "00070", today())
-            .await
-            .unwrap();
+        let hoan_kiem = unit_service::unit_detail(&store, "00070", today()).await.unwrap();
         assert_eq!(hoan_kiem.unit.name, "Phường Hoàn Kiếm", "{label}");
         assert_eq!(hoan_kiem.parent.unwrap().code, "01", "{label}");
 
@@ -157,9 +115,7 @@ async fn all_of_vietnam_imports_with_34_provinces_and_3321_communes() {
         )
         .await
         .unwrap();
-        let pho_hien = unit_service::unit_by_code(&store, "11953", today())
-            .await
-            .unwrap();
+        let pho_hien = unit_service::unit_by_code(&store, "11953", today()).await.unwrap();
         assert_eq!(pho_hien.lat, Some(20.6634), "{label}");
         // …and the national file again keeps those centroids (it has none to give).
         unit_service::import_csv(
@@ -170,9 +126,7 @@ async fn all_of_vietnam_imports_with_34_provinces_and_3321_communes() {
         )
         .await
         .unwrap();
-        let pho_hien = unit_service::unit_by_code(&store, "11953", today())
-            .await
-            .unwrap();
+        let pho_hien = unit_service::unit_by_code(&store, "11953", today()).await.unwrap();
         assert_eq!(pho_hien.lat, Some(20.6634), "{label}");
         store.close().await;
     }
@@ -191,10 +145,7 @@ async fn a_file_with_one_bad_row_imports_nothing_and_names_the_line() {
         match unit_service::import_csv(&store, "bad.csv", text, ImportOptions::default()).await {
             Err(ImportError::Row { file, line, reason }) => {
                 assert_eq!((file.as_str(), line), ("bad.csv", 4), "{label}");
-                assert!(
-                    reason.contains("lat 'hai mươi' is not a number"),
-                    "{label}: {reason}"
-                );
+                assert!(reason.contains("lat 'hai mươi' is not a number"), "{label}: {reason}");
             }
             other => panic!("{label}: expected a row error, got {other:?}"),
         }
@@ -203,10 +154,8 @@ async fn a_file_with_one_bad_row_imports_nothing_and_names_the_line() {
         // A row error found while storing (line 3 names a commune nobody imported): lines 2 is not kept either.
         unit_service::import_bundled_hung_yen(&store).await.unwrap();
         let before = store.count_units().await.unwrap();
-        let lineage =
-            "legacy_commune_code,commune_code_2025,is_default\n11950,11953,1\n99999,11953,1\n";
-        match unit_service::import_csv(&store, "links.csv", lineage, ImportOptions::default()).await
-        {
+        let lineage = "legacy_commune_code,commune_code_2025,is_default\n11950,11953,1\n99999,11953,1\n";
+        match unit_service::import_csv(&store, "links.csv", lineage, ImportOptions::default()).await {
             Err(ImportError::Row { line, reason, .. }) => {
                 assert_eq!(line, 3, "{label}");
                 assert!(
@@ -217,13 +166,9 @@ async fn a_file_with_one_bad_row_imports_nothing_and_names_the_line() {
             other => panic!("{label}: expected a row error, got {other:?}"),
         }
         assert_eq!(store.count_units().await.unwrap(), before, "{label}");
-        let lam_son = unit_service::unit_detail(
-            &store,
-            "11950",
-            NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
-        )
-        .await
-        .unwrap();
+        let lam_son = unit_service::unit_detail(&store, "11950", NaiveDate::from_ymd_opt(2024, 1, 1).unwrap())
+            .await
+            .unwrap();
         assert_eq!(
             lam_son.successors.len(),
             1,

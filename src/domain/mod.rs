@@ -1,6 +1,7 @@
 //! The domain types of ykien, free of HTTP and database types: parse at the edges into these.
 
 pub mod questionnaire;
+pub mod survey;
 pub mod units;
 
 use serde::{Deserialize, Serialize};

@@ -252,22 +252,13 @@ fn is_code(s: &str, extra: &[char]) -> bool {
 impl Questionnaire {
     /// Parses and validates a questionnaire file; every problem is reported, not just the first.
     pub fn parse(text: &str) -> Result<Self, QuestionnaireErrors> {
-        let raw: RawQuestionnaire = toml::from_str(text).map_err(|e| {
-            QuestionnaireErrors(vec![
-                e.to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ])
-        })?;
+        let raw: RawQuestionnaire = toml::from_str(text)
+            .map_err(|e| QuestionnaireErrors(vec![e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")]))?;
         let mut errors = Vec::new();
         let mut err = |path: String, msg: String| errors.push(format!("{path}: {msg}"));
 
         if !is_code(&raw.code, &['-']) {
-            err(
-                "code".into(),
-                format!("'{}' must use a–z, 0–9 and '-'", raw.code),
-            );
+            err("code".into(), format!("'{}' must use a–z, 0–9 and '-'", raw.code));
         }
         if raw.version < 1 {
             err("version".into(), "must be 1 or more".into());
@@ -324,10 +315,7 @@ impl Questionnaire {
         for (i, q) in raw.questions.iter().enumerate() {
             let path = format!("questions[{i}] ({})", q.code);
             if !is_code(&q.code, &['_']) {
-                err(
-                    path.clone(),
-                    format!("code '{}' must use a–z, 0–9 and '_'", q.code),
-                );
+                err(path.clone(), format!("code '{}' must use a–z, 0–9 and '_'", q.code));
             }
             if by_code.contains_key(&q.code) {
                 err(
@@ -367,7 +355,10 @@ impl Questionnaire {
                         None => None,
                     };
                     if scored && yes_is_good.is_none() && q.good.is_none() {
-                        err(path.clone(), "a scored yes_no question says which answer is good: good = \"yes\" or \"no\"".into());
+                        err(
+                            path.clone(),
+                            "a scored yes_no question says which answer is good: good = \"yes\" or \"no\"".into(),
+                        );
                     }
                     unused.extend(q.choices.as_ref().map(|_| "choices"));
                     QuestionKind::YesNo { yes_is_good }
@@ -376,25 +367,16 @@ impl Questionnaire {
                     let mut choices = Vec::new();
                     let raw_choices = q.choices.as_deref().unwrap_or_default();
                     if raw_choices.len() < 2 {
-                        err(
-                            path.clone(),
-                            "a single-choice question has at least 2 choices".into(),
-                        );
+                        err(path.clone(), "a single-choice question has at least 2 choices".into());
                     }
                     let mut seen = HashSet::new();
                     for (j, c) in raw_choices.iter().enumerate() {
                         let cpath = format!("{path}.choices[{j}]");
                         if !is_code(&c.code, &['_']) || c.code == DONT_KNOW.to_lowercase() {
-                            err(
-                                cpath.clone(),
-                                format!("code '{}' must use a–z, 0–9 and '_'", c.code),
-                            );
+                            err(cpath.clone(), format!("code '{}' must use a–z, 0–9 and '_'", c.code));
                         }
                         if !seen.insert(c.code.as_str()) {
-                            err(
-                                cpath.clone(),
-                                format!("code '{}' repeats an earlier choice", c.code),
-                            );
+                            err(cpath.clone(), format!("code '{}' repeats an earlier choice", c.code));
                         }
                         check_text(&mut err, cpath.clone(), &c.vi, &c.en);
                         if let Some(v) = c.value
@@ -411,8 +393,7 @@ impl Questionnaire {
                     if scored && choices.iter().filter(|c| c.value.is_some()).count() < 2 {
                         err(
                             path.clone(),
-                            "a scored single-choice question gives a value to at least 2 choices"
-                                .into(),
+                            "a scored single-choice question gives a value to at least 2 choices".into(),
                         );
                     }
                     unused.extend(q.good.as_ref().map(|_| "good"));
@@ -421,10 +402,7 @@ impl Questionnaire {
                 "likert" => {
                     let labels = match q.scale.as_deref() {
                         Some(name) => scales.get(name).cloned().unwrap_or_else(|| {
-                            err(
-                                path.clone(),
-                                format!("scale '{name}' is not defined under [scales]"),
-                            );
+                            err(path.clone(), format!("scale '{name}' is not defined under [scales]"));
                             Vec::new()
                         }),
                         None => {
@@ -438,36 +416,23 @@ impl Questionnaire {
                         Some(other) => {
                             err(
                                 path.clone(),
-                                format!(
-                                    "direction '{other}' is neither high_is_good nor low_is_good"
-                                ),
+                                format!("direction '{other}' is neither high_is_good nor low_is_good"),
                             );
                             None
                         }
                         None => {
                             if scored {
-                                err(
-                                    path.clone(),
-                                    "a scored likert question has a direction".into(),
-                                );
+                                err(path.clone(), "a scored likert question has a direction".into());
                             }
                             None
                         }
                     };
-                    QuestionKind::Likert {
-                        labels,
-                        high_is_good,
-                    }
+                    QuestionKind::Likert { labels, high_is_good }
                 }
                 "number" => {
-                    let (min, max) = (
-                        q.min.as_ref().map(RawNum::get),
-                        q.max.as_ref().map(RawNum::get),
-                    );
+                    let (min, max) = (q.min.as_ref().map(RawNum::get), q.max.as_ref().map(RawNum::get));
                     let (min, max) = match (min, max) {
-                        (Some(a), Some(b)) if a < b && a.fract() == 0.0 && b.fract() == 0.0 => {
-                            (a as i64, b as i64)
-                        }
+                        (Some(a), Some(b)) if a < b && a.fract() == 0.0 && b.fract() == 0.0 => (a as i64, b as i64),
                         _ => {
                             err(
                                 path.clone(),
@@ -480,10 +445,7 @@ impl Questionnaire {
                         Some(RawGood::Int(i)) => Some(*i as f64),
                         Some(RawGood::Float(f)) => Some(*f),
                         Some(RawGood::Word(_)) => {
-                            err(
-                                path.clone(),
-                                "good is a number for a number question".into(),
-                            );
+                            err(path.clone(), "good is a number for a number question".into());
                             None
                         }
                         None => None,
@@ -494,8 +456,7 @@ impl Questionnaire {
                             (Some(g), Some(b)) if g != b && g.is_finite() && b.is_finite() => {}
                             _ => err(
                                 path.clone(),
-                                "a scored number question has bounds good and bad that differ"
-                                    .into(),
+                                "a scored number question has bounds good and bad that differ".into(),
                             ),
                         }
                     }
@@ -526,9 +487,7 @@ impl Questionnaire {
                 other => {
                     err(
                         path.clone(),
-                        format!(
-                            "type '{other}' is not one of yes_no, single, likert, number, text"
-                        ),
+                        format!("type '{other}' is not one of yes_no, single, likert, number, text"),
                     );
                     QuestionKind::Text { max_len: 1 }
                 }
@@ -544,20 +503,14 @@ impl Questionnaire {
                 unused.extend(q.unit.as_ref().map(|_| "unit"));
             }
             for key in unused {
-                err(
-                    path.clone(),
-                    format!("'{key}' does not apply to a {} question", q.kind),
-                );
+                err(path.clone(), format!("'{key}' does not apply to a {} question", q.kind));
             }
 
             let mut when = Vec::new();
             for (j, c) in q.when.iter().enumerate() {
                 let cpath = format!("{path}.when[{j}]");
                 let Some(&target) = by_code.get(&c.question) else {
-                    err(
-                        cpath,
-                        format!("'{}' is not an earlier question", c.question),
-                    );
+                    err(cpath, format!("'{}' is not an earlier question", c.question));
                     continue;
                 };
                 let target_kind = &questions[target].kind;
@@ -577,16 +530,10 @@ impl Questionnaire {
                         });
                     }
                     (None, least, most) if least.is_some() || most.is_some() => {
-                        if !matches!(
-                            target_kind,
-                            QuestionKind::Number { .. } | QuestionKind::Likert { .. }
-                        ) {
+                        if !matches!(target_kind, QuestionKind::Number { .. } | QuestionKind::Likert { .. }) {
                             err(
                                 cpath.clone(),
-                                format!(
-                                    "at_least/at_most need a number or likert question, not {}",
-                                    c.question
-                                ),
+                                format!("at_least/at_most need a number or likert question, not {}", c.question),
                             );
                         }
                         when.push(Condition::Range {
@@ -640,10 +587,7 @@ impl Questionnaire {
                 .iter()
                 .any(|i| i.parent.as_deref() == Some(sub.code.as_str()))
             {
-                err(
-                    format!("subdimensions ({})", sub.code),
-                    "has no indicator".into(),
-                );
+                err(format!("subdimensions ({})", sub.code), "has no indicator".into());
             }
         }
         for dim in &dimensions {
@@ -651,10 +595,7 @@ impl Questionnaire {
                 .iter()
                 .any(|s| s.parent.as_deref() == Some(dim.code.as_str()))
             {
-                err(
-                    format!("dimensions ({})", dim.code),
-                    "has no sub-dimension".into(),
-                );
+                err(format!("dimensions ({})", dim.code), "has no sub-dimension".into());
             }
         }
         assign_pages(&mut questions, &indicator_parent);
@@ -732,10 +673,7 @@ fn nodes(
         .map(|(i, n)| {
             let path = format!("{section}[{i}] ({})", n.code);
             if !is_code(&n.code, &['.']) {
-                err(
-                    path.clone(),
-                    format!("code '{}' must use a–z, 0–9 and '.'", n.code),
-                );
+                err(path.clone(), format!("code '{}' must use a–z, 0–9 and '.'", n.code));
             }
             if !seen.insert(n.code.clone()) {
                 err(path.clone(), format!("code '{}' is used twice", n.code));
@@ -893,10 +831,7 @@ impl Question {
                 .enumerate()
                 .map(|(i, l)| AnswerOption {
                     code: (i + 1).to_string(),
-                    label: Text::new(
-                        format!("{} – {}", i + 1, l.vi),
-                        format!("{} – {}", i + 1, l.en),
-                    ),
+                    label: Text::new(format!("{} – {}", i + 1, l.vi), format!("{} – {}", i + 1, l.en)),
                 })
                 .collect(),
             QuestionKind::Number { .. } | QuestionKind::Text { .. } => Vec::new(),
@@ -973,9 +908,7 @@ impl Question {
     /// Reads a stored answer back; `None` if it no longer fits the question (the codebook is fixed per wave).
     pub fn answer_from_stored(&self, code: Option<&str>, text: Option<&str>) -> Option<Answer> {
         match (code, text) {
-            (_, Some(t)) => {
-                matches!(self.kind, QuestionKind::Text { .. }).then(|| Answer::Text(t.to_owned()))
-            }
+            (_, Some(t)) => matches!(self.kind, QuestionKind::Text { .. }).then(|| Answer::Text(t.to_owned())),
             (Some(c), None) => self.parse_answer(c).ok(),
             (None, None) => None,
         }
@@ -1021,75 +954,16 @@ impl Question {
 mod tests {
     use super::*;
 
-    const MINI: &str = r#"
-code = "mini"
-version = 1
-title = { vi = "Khảo sát", en = "Survey" }
-intro = { vi = "Giới thiệu", en = "Intro" }
-[scales.satisfaction]
-vi = ["Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"]
-en = ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"]
-[[dimensions]]
-code = "d5"
-vi = "Thủ tục hành chính công"
-en = "Public administrative procedures"
-[[subdimensions]]
-code = "d5.2"
-dimension = "d5"
-vi = "Giấy phép xây dựng"
-en = "Construction permits"
-[[indicators]]
-code = "d5.2.1"
-subdimension = "d5.2"
-vi = "Số lần đi lại"
-en = "Trips"
-[[indicators]]
-code = "d5.2.2"
-subdimension = "d5.2"
-vi = "Hài lòng"
-en = "Satisfaction"
-[[questions]]
-code = "sex"
-profile = true
-type = "single"
-vi = "Giới tính"
-en = "Sex"
-choices = [{ code = "m", vi = "Nam", en = "Male" }, { code = "f", vi = "Nữ", en = "Female" }]
-[[questions]]
-code = "d5_2_0"
-type = "yes_no"
-vi = "Trong 2 năm qua, anh/chị có xin giấy phép xây dựng không?"
-en = "In the past 2 years, did you apply for a construction permit?"
-[[questions]]
-code = "d5_2_1"
-indicator = "d5.2.1"
-type = "number"
-vi = "Anh/chị đã phải đi lại bao nhiêu lần?"
-en = "How many trips did you make?"
-min = 1
-max = 30
-good = 1
-bad = 5
-unit = { vi = "lần", en = "trips" }
-when = [{ question = "d5_2_0", any_of = ["1"] }]
-[[questions]]
-code = "d5_2_2"
-indicator = "d5.2.2"
-type = "likert"
-scale = "satisfaction"
-direction = "high_is_good"
-vi = "Anh/chị hài lòng thế nào?"
-en = "How satisfied were you?"
-when = [{ question = "d5_2_1", at_most = 10 }]
-"#;
+    const MINI: &str = include_str!("../../tests/fixtures/mini-questionnaire.toml");
 
     #[test]
     fn a_small_questionnaire_parses_into_pages_with_skip_logic() {
         let q = Questionnaire::parse(MINI).unwrap();
         assert_eq!(
             q.pages.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(),
-            ["profile", "d5.2"]
+            ["profile", "d5.2", "d6.1"]
         );
+        assert_eq!(q.question("improve").unwrap().page, "d6.1");
         assert_eq!(q.pages[1].title.vi, "Giấy phép xây dựng");
         // The screening question joins the page of the questions it opens.
         assert_eq!(q.question("d5_2_0").unwrap().page, "d5.2");
@@ -1123,34 +997,17 @@ when = [{ question = "d5_2_1", at_most = 10 }]
                 .vi
                 .contains("nằm ngoài khoảng cho phép, từ 1 đến 30")
         );
-        assert!(
-            trips
-                .parse_answer("ba")
-                .unwrap_err()
-                .0
-                .vi
-                .contains("số nguyên")
-        );
+        assert!(trips.parse_answer("ba").unwrap_err().0.vi.contains("số nguyên"));
         let rating = q.question("d5_2_2").unwrap();
         assert_eq!(rating.parse_answer("5"), Ok(Answer::Code("5".into())));
         assert!(rating.parse_answer("6").is_err());
-        assert!(
-            rating
-                .parse_answer("")
-                .unwrap_err()
-                .0
-                .vi
-                .contains("chưa trả lời")
-        );
+        assert!(rating.parse_answer("").unwrap_err().0.vi.contains("chưa trả lời"));
         // Profile questions offer no "don't know".
         let sex = q.question("sex").unwrap();
         assert!(sex.parse_answer("DK").is_err());
         assert_eq!(sex.options().len(), 2);
         assert_eq!(rating.options().len(), 7);
-        assert_eq!(
-            trips.answer_from_stored(Some("4"), None),
-            Some(Answer::Number(4))
-        );
+        assert_eq!(trips.answer_from_stored(Some("4"), None), Some(Answer::Number(4)));
         assert_eq!(Answer::Number(4).to_stored(), (Some("4".into()), None));
     }
 
@@ -1176,9 +1033,7 @@ when = [{ question = "d5_2_1", at_most = 10 }]
             "{errors:#?}"
         );
         assert!(
-            has(
-                "questions[2] (d5_2_1): a scored number question has bounds good and bad that differ"
-            ),
+            has("questions[2] (d5_2_1): a scored number question has bounds good and bad that differ"),
             "{errors:#?}"
         );
         assert!(
@@ -1193,19 +1048,12 @@ when = [{ question = "d5_2_1", at_most = 10 }]
 
     #[test]
     fn unknown_keys_and_missing_scales_are_refused() {
-        let e = Questionnaire::parse(&MINI.replace(
-            "direction = \"high_is_good\"",
-            "directoin = \"high_is_good\"",
-        ))
-        .unwrap_err();
+        let e = Questionnaire::parse(&MINI.replace("direction = \"high_is_good\"", "directoin = \"high_is_good\""))
+            .unwrap_err();
         assert!(e.0[0].contains("directoin"), "{e}");
-        let e = Questionnaire::parse(
-            &MINI.replace("scale = \"satisfaction\"", "scale = \"agreement\""),
-        )
-        .unwrap_err();
+        let e = Questionnaire::parse(&MINI.replace("scale = \"satisfaction\"", "scale = \"agreement\"")).unwrap_err();
         assert!(
-            e.0.iter()
-                .any(|m| m.contains("scale 'agreement' is not defined")),
+            e.0.iter().any(|m| m.contains("scale 'agreement' is not defined")),
             "{e}"
         );
     }

@@ -132,21 +132,16 @@ impl UnitKind {
         // Longest first, so that "thị trấn" is not taken for something shorter.
         let mut kinds = ALL_KINDS;
         kinds.sort_by_key(|k| std::cmp::Reverse(k.as_str().len()));
-        kinds.into_iter().find(|k| {
-            lower
-                .strip_prefix(k.as_str())
-                .is_some_and(|rest| rest.starts_with(' '))
-        })
+        kinds
+            .into_iter()
+            .find(|k| lower.strip_prefix(k.as_str()).is_some_and(|rest| rest.starts_with(' ')))
     }
 
     /// Whether a unit of this kind can sit at `level`.
     pub fn fits(self, level: UnitLevel) -> bool {
         match level {
             UnitLevel::Province => matches!(self, Self::Tinh | Self::ThanhPho),
-            UnitLevel::District => matches!(
-                self,
-                Self::ThanhPho | Self::Huyen | Self::Quan | Self::ThiXa
-            ),
+            UnitLevel::District => matches!(self, Self::ThanhPho | Self::Huyen | Self::Quan | Self::ThiXa),
             UnitLevel::Commune => {
                 matches!(self, Self::Xa | Self::Phuong | Self::ThiTran | Self::DacKhu)
             }
@@ -231,9 +226,7 @@ impl Unit {
         let prefix_len = self.kind.as_str().chars().count();
         let mut it = self.name.char_indices();
         match it.nth(prefix_len) {
-            Some((i, ' ')) if self.name[..i].to_lowercase() == self.kind.as_str() => {
-                &self.name[i + 1..]
-            }
+            Some((i, ' ')) if self.name[..i].to_lowercase() == self.kind.as_str() => &self.name[i + 1..],
             _ => &self.name,
         }
     }
@@ -273,10 +266,7 @@ mod tests {
     fn codes_are_padded_to_the_official_width() {
         assert_eq!(normalize_code("1", UnitLevel::Province).unwrap(), "01");
         assert_eq!(normalize_code("70", UnitLevel::Commune).unwrap(), "00070");
-        assert_eq!(
-            normalize_code("11953", UnitLevel::Commune).unwrap(),
-            "11953"
-        );
+        assert_eq!(normalize_code("11953", UnitLevel::Commune).unwrap(), "11953");
         assert!(normalize_code("1195a", UnitLevel::Commune).is_err());
         assert!(normalize_code("123", UnitLevel::Province).is_err());
         assert!(normalize_code(" ", UnitLevel::Commune).is_err());
@@ -286,19 +276,13 @@ mod tests {
     fn kinds_are_read_from_words_and_name_prefixes() {
         assert_eq!(UnitKind::parse("Thị trấn"), Some(UnitKind::ThiTran));
         assert_eq!(UnitKind::parse("đặc khu"), Some(UnitKind::DacKhu));
-        assert_eq!(
-            UnitKind::from_name_prefix("Thị xã Mỹ Hào"),
-            Some(UnitKind::ThiXa)
-        );
+        assert_eq!(UnitKind::from_name_prefix("Thị xã Mỹ Hào"), Some(UnitKind::ThiXa));
         assert_eq!(
             UnitKind::from_name_prefix("Thành phố Hưng Yên"),
             Some(UnitKind::ThanhPho)
         );
         assert_eq!(UnitKind::from_name_prefix("Hưng Yên"), None);
-        assert!(
-            UnitKind::ThanhPho.fits(UnitLevel::Province)
-                && UnitKind::ThanhPho.fits(UnitLevel::District)
-        );
+        assert!(UnitKind::ThanhPho.fits(UnitLevel::Province) && UnitKind::ThanhPho.fits(UnitLevel::District));
         assert!(!UnitKind::Xa.fits(UnitLevel::District));
     }
 
@@ -324,21 +308,15 @@ mod tests {
         ];
         let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
         assert_eq!(
-            pick_version(versions.clone(), day(2024, 1, 1))
-                .unwrap()
-                .name,
+            pick_version(versions.clone(), day(2024, 1, 1)).unwrap().name,
             "Phường Hiến Nam"
         );
         assert_eq!(
-            pick_version(versions.clone(), day(2026, 1, 1))
-                .unwrap()
-                .name,
+            pick_version(versions.clone(), day(2026, 1, 1)).unwrap().name,
             "Phường Phố Hiến"
         );
         assert_eq!(
-            pick_version(versions[..1].to_vec(), day(2026, 1, 1))
-                .unwrap()
-                .name,
+            pick_version(versions[..1].to_vec(), day(2026, 1, 1)).unwrap().name,
             "Phường Hiến Nam"
         );
         assert_eq!(versions[1].short_name(), "Phố Hiến");

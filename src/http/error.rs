@@ -138,11 +138,7 @@ fn describe(status: StatusCode) -> (&'static str, &'static str, &'static str) {
             "Unsupported content type.",
         ),
         s if s.is_server_error() => ("internal", "Đã có lỗi trong hệ thống.", "Internal error."),
-        _ => (
-            "bad_request",
-            "Yêu cầu không hợp lệ.",
-            "The request is not valid.",
-        ),
+        _ => ("bad_request", "Yêu cầu không hợp lệ.", "The request is not valid."),
     }
 }
 
@@ -166,9 +162,7 @@ pub async fn json_error_shape(request: Request, next: Next) -> Response {
     let (code, message, default_en) = describe(status);
     // The framework explains rejections in plain text (which parameter, why); HTML pages are not kept.
     let detail = if content_type.starts_with(b"text/plain") && !status.is_server_error() {
-        let bytes = to_bytes(response.into_body(), 4096)
-            .await
-            .unwrap_or_default();
+        let bytes = to_bytes(response.into_body(), 4096).await.unwrap_or_default();
         String::from_utf8_lossy(&bytes).trim().to_owned()
     } else {
         String::new()

@@ -15,9 +15,7 @@ use axum::response::Response;
 use super::AppState;
 
 /// Upper bounds of the latency histogram, in seconds.
-const BUCKETS: [f64; 11] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 #[derive(Default)]
 struct Series {
@@ -35,13 +33,8 @@ pub struct Metrics {
 
 impl Metrics {
     fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut series = self
-            .series
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let s = series
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default();
+        let mut series = self.series.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let s = series.entry((method.to_owned(), route.to_owned(), status)).or_default();
         s.count += 1;
         s.sum_seconds += seconds;
         for (bucket, bound) in s.buckets.iter_mut().zip(BUCKETS) {
@@ -53,10 +46,7 @@ impl Metrics {
 
     /// The exposition text.
     pub fn render(&self) -> String {
-        let series = self
-            .series
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let series = self.series.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut out = String::new();
         out.push_str("# HELP ykien_http_requests_total HTTP requests answered.\n");
         out.push_str("# TYPE ykien_http_requests_total counter\n");
@@ -68,15 +58,10 @@ impl Metrics {
                 s.count
             );
         }
-        out.push_str(
-            "# HELP ykien_http_request_duration_seconds Time to answer an HTTP request.\n",
-        );
+        out.push_str("# HELP ykien_http_request_duration_seconds Time to answer an HTTP request.\n");
         out.push_str("# TYPE ykien_http_request_duration_seconds histogram\n");
         for ((method, route, status), s) in series.iter() {
-            let labels = format!(
-                "method=\"{method}\",route=\"{}\",status=\"{status}\"",
-                escape(route)
-            );
+            let labels = format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", escape(route));
             for (bound, n) in BUCKETS.iter().zip(s.buckets) {
                 let _ = writeln!(
                     out,
@@ -93,11 +78,7 @@ impl Metrics {
                 "ykien_http_request_duration_seconds_sum{{{labels}}} {}",
                 s.sum_seconds
             );
-            let _ = writeln!(
-                out,
-                "ykien_http_request_duration_seconds_count{{{labels}}} {}",
-                s.count
-            );
+            let _ = writeln!(out, "ykien_http_request_duration_seconds_count{{{labels}}} {}", s.count);
         }
         out
     }
@@ -137,9 +118,7 @@ mod tests {
         m.record("GET", "/healthz", 200, 0.2);
         let text = m.render();
         assert!(
-            text.contains(
-                "ykien_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
-            ),
+            text.contains("ykien_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"),
             "{text}"
         );
         assert!(text.contains("le=\"0.005\"} 1"), "{text}");

@@ -129,19 +129,12 @@ pub async fn show_unit(
     Path(code): Path<String>,
     Query(q): Query<UnitPageQuery>,
 ) -> Response {
-    let lang = PageQuery {
-        lang: q.lang.clone(),
-    }
-    .lang();
+    let lang = PageQuery { lang: q.lang.clone() }.lang();
     let path = format!("/units/{code}");
     let day = match parse_day(q.at.as_deref()) {
         Ok(day) => day,
         Err(e) => {
-            let text = if lang == Lang::Vi {
-                e.message
-            } else {
-                e.message_en
-            };
+            let text = if lang == Lang::Vi { e.message } else { e.message_en };
             let title = lang.t("Ngày không hợp lệ", "Invalid date");
             return message_page(lang, &path, StatusCode::BAD_REQUEST, title, &text);
         }
@@ -151,11 +144,10 @@ pub async fn show_unit(
         Some(_) => format!("{path}?at={day}"),
         None => path,
     };
-    let (detail, children) =
-        match unit_service::children_with_lineage(&state.store, code.trim(), day).await {
-            Ok(found) => found,
-            Err(e) => return error_page(lang, &path, e),
-        };
+    let (detail, children) = match unit_service::children_with_lineage(&state.store, code.trim(), day).await {
+        Ok(found) => found,
+        Err(e) => return error_page(lang, &path, e),
+    };
     let unit = &detail.unit;
     let names = |links: &[LinkedUnit]| -> Markup {
         html! {
@@ -221,10 +213,7 @@ pub async fn show_unit(
 pub async fn show_not_found(uri: Uri, Query(q): Query<PageQuery>) -> Response {
     let lang = q.lang();
     let title = lang.t("Không tìm thấy trang", "Page not found");
-    let text = lang.t(
-        "Địa chỉ này không có trên ykien.",
-        "There is no such page on ykien.",
-    );
+    let text = lang.t("Địa chỉ này không có trên ykien.", "There is no such page on ykien.");
     message_page(lang, uri.path(), StatusCode::NOT_FOUND, title, text)
 }
 

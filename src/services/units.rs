@@ -17,8 +17,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::Error;
 use crate::domain::units::{
-    LinkedUnit, NewLineage, NewUnit, REFORM_2025, Unit, UnitKind, UnitLevel, normalize_code,
-    pick_version,
+    LinkedUnit, NewLineage, NewUnit, REFORM_2025, Unit, UnitKind, UnitLevel, normalize_code, pick_version,
 };
 use crate::storage::{Store, StoreError, UnitLink};
 
@@ -36,11 +35,7 @@ pub struct ImportOptions {
 pub enum ImportError {
     /// The file itself is wrong at a line (line 1 is the header).
     #[error("{file}:{line}: {reason}")]
-    Row {
-        file: String,
-        line: u64,
-        reason: String,
-    },
+    Row { file: String, line: u64, reason: String },
     #[error("{file}: {reason}")]
     File { file: String, reason: String },
     #[error("{file}: {source}")]
@@ -134,9 +129,7 @@ pub fn parse_csv(file: &str, text: &str, options: ImportOptions) -> Result<Batch
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Files saved on Windows end lines with CR LF, which throws off the csv crate's line numbers.
     let text = text.replace("\r\n", "\n");
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| file_err(format!("cannot read the header: {e}")))?
@@ -164,28 +157,20 @@ pub fn parse_csv(file: &str, text: &str, options: ImportOptions) -> Result<Batch
         Shape::TwoLevel => TWO_LEVEL_COLUMNS,
         Shape::Lineage => LINEAGE_COLUMNS,
     };
-    if let Some(unknown) = header.iter().find(|h| {
-        !known.contains(&h.as_str())
-            && (shape == Shape::Lineage || !OPTIONAL_COLUMNS.contains(&h.as_str()))
-    }) {
-        return Err(file_err(format!(
-            "unknown column '{unknown}' for the {shape} shape"
-        )));
-    }
-    let column: HashMap<&str, usize> = header
+    if let Some(unknown) = header
         .iter()
-        .enumerate()
-        .map(|(i, h)| (h.as_str(), i))
-        .collect();
+        .find(|h| !known.contains(&h.as_str()) && (shape == Shape::Lineage || !OPTIONAL_COLUMNS.contains(&h.as_str())))
+    {
+        return Err(file_err(format!("unknown column '{unknown}' for the {shape} shape")));
+    }
+    let column: HashMap<&str, usize> = header.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
 
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
             let reason = match e.kind() {
-                csv::ErrorKind::UnequalLengths {
-                    expected_len, len, ..
-                } => {
+                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                     format!("{len} fields where the header has {expected_len}")
                 }
                 _ => e.to_string(),
@@ -212,9 +197,7 @@ pub fn parse_csv(file: &str, text: &str, options: ImportOptions) -> Result<Batch
         reason,
     };
     match shape {
-        Shape::Lineage => {
-            parse_lineage(rows, options).map_err(|(line, reason)| row_err(line, reason))
-        }
+        Shape::Lineage => parse_lineage(rows, options).map_err(|(line, reason)| row_err(line, reason)),
         _ => parse_units(shape, rows, options).map_err(|(line, reason)| row_err(line, reason)),
     }
 }
@@ -230,16 +213,9 @@ fn clean_text(raw: &str) -> String {
 
 type RowResult<T> = Result<T, (u64, String)>;
 
-fn parse_units(
-    shape: Shape,
-    rows: Vec<(u64, HashMap<&str, String>)>,
-    options: ImportOptions,
-) -> RowResult<Batch> {
+fn parse_units(shape: Shape, rows: Vec<(u64, HashMap<&str, String>)>, options: ImportOptions) -> RowResult<Batch> {
     let (valid_from, valid_to) = match shape {
-        Shape::Legacy => (
-            options.valid_from,
-            options.valid_to.or(REFORM_2025.pred_opt()),
-        ),
+        Shape::Legacy => (options.valid_from, options.valid_to.or(REFORM_2025.pred_opt())),
         _ => (options.valid_from.or(Some(REFORM_2025)), options.valid_to),
     };
     let mut units: Vec<NewUnit> = Vec::new();
@@ -252,12 +228,7 @@ fn parse_units(
             if !repeatable || first.level != unit.level {
                 return Err((
                     line,
-                    format!(
-                        "{} {} repeats line {}",
-                        unit.level.as_str(),
-                        unit.code,
-                        lines[i]
-                    ),
+                    format!("{} {} repeats line {}", unit.level.as_str(), unit.code, lines[i]),
                 ));
             }
             if first.name != unit.name || first.parent_code != unit.parent_code {
@@ -282,9 +253,7 @@ fn parse_units(
     };
     for (line, f) in rows {
         let get = |c: &str| f.get(c).cloned().unwrap_or_default();
-        let code = |c: &str, level| {
-            normalize_code(&get(c), level).map_err(|e| (line, format!("{c}: {e}")))
-        };
+        let code = |c: &str, level| normalize_code(&get(c), level).map_err(|e| (line, format!("{c}: {e}")));
         let name = |c: &str| {
             let n = get(c);
             if n.is_empty() {
@@ -327,7 +296,10 @@ fn parse_units(
             let kind = UnitKind::from_name_prefix(&district_name)
                 .filter(|k| k.fits(UnitLevel::District))
                 .ok_or_else(|| {
-                    (line, format!("district_name '{district_name}' does not start with Huyện, Quận, Thị xã or Thành phố"))
+                    (
+                        line,
+                        format!("district_name '{district_name}' does not start with Huyện, Quận, Thị xã or Thành phố"),
+                    )
                 })?;
             add(
                 base(
@@ -361,37 +333,25 @@ fn parse_units(
         );
         commune.lat = number(&get("lat"), "lat", 6.0..=24.0).map_err(|e| (line, e))?;
         commune.lon = number(&get("lon"), "lon", 102.0..=118.0).map_err(|e| (line, e))?;
-        commune.area_km2 =
-            number(&get("area_km2"), "area_km2", 0.0..=50_000.0).map_err(|e| (line, e))?;
+        commune.area_km2 = number(&get("area_km2"), "area_km2", 0.0..=50_000.0).map_err(|e| (line, e))?;
         if commune.lat.is_some() != commune.lon.is_some() {
             return Err((line, "lat and lon must be given together".to_owned()));
         }
         add(commune, line, false)?;
     }
-    Ok(Batch::Units {
-        shape,
-        units,
-        lines,
-    })
+    Ok(Batch::Units { shape, units, lines })
 }
 
 /// A province's kind from its name; names without a kind word ("Hưng Yên") are provinces and get "Tỉnh".
 fn province_name_and_kind(name: &str) -> (UnitKind, String) {
     match UnitKind::from_name_prefix(name).filter(|k| k.fits(UnitLevel::Province)) {
         Some(kind) => (kind, name.to_owned()),
-        None => (
-            UnitKind::Tinh,
-            format!("{} {name}", UnitKind::Tinh.label_vi()),
-        ),
+        None => (UnitKind::Tinh, format!("{} {name}", UnitKind::Tinh.label_vi())),
     }
 }
 
 /// An optional number within `range` (Vietnam's latitudes and longitudes, a commune's area).
-fn number(
-    raw: &str,
-    column: &str,
-    range: std::ops::RangeInclusive<f64>,
-) -> Result<Option<f64>, String> {
+fn number(raw: &str, column: &str, range: std::ops::RangeInclusive<f64>) -> Result<Option<f64>, String> {
     if raw.is_empty() {
         return Ok(None);
     }
@@ -400,19 +360,12 @@ fn number(
         .parse()
         .map_err(|_| format!("{column} '{raw}' is not a number"))?;
     if !range.contains(&value) {
-        return Err(format!(
-            "{column} {value} is outside {}–{}",
-            range.start(),
-            range.end()
-        ));
+        return Err(format!("{column} {value} is outside {}–{}", range.start(), range.end()));
     }
     Ok(Some(value))
 }
 
-fn parse_lineage(
-    rows: Vec<(u64, HashMap<&str, String>)>,
-    options: ImportOptions,
-) -> RowResult<Batch> {
+fn parse_lineage(rows: Vec<(u64, HashMap<&str, String>)>, options: ImportOptions) -> RowResult<Batch> {
     let effective = options.effective.unwrap_or(REFORM_2025);
     let mut links = Vec::new();
     let mut lines = Vec::new();
@@ -420,9 +373,7 @@ fn parse_lineage(
     let mut defaults: HashMap<String, Vec<u64>> = HashMap::new();
     for (line, f) in rows {
         let get = |c: &str| f.get(c).cloned().unwrap_or_default();
-        let code = |c: &str| {
-            normalize_code(&get(c), UnitLevel::Commune).map_err(|e| (line, format!("{c}: {e}")))
-        };
+        let code = |c: &str| normalize_code(&get(c), UnitLevel::Commune).map_err(|e| (line, format!("{c}: {e}")));
         let predecessor_code = code("legacy_commune_code")?;
         let successor_code = code("commune_code_2025")?;
         let is_default = match get("is_default").to_ascii_lowercase().as_str() {
@@ -430,8 +381,7 @@ fn parse_lineage(
             "0" | "false" => false,
             other => return Err((line, format!("is_default '{other}' is neither 1 nor 0"))),
         };
-        if let Some(first) = pairs.insert((predecessor_code.clone(), successor_code.clone()), line)
-        {
+        if let Some(first) = pairs.insert((predecessor_code.clone(), successor_code.clone()), line) {
             return Err((
                 line,
                 format!("the link {predecessor_code} → {successor_code} repeats line {first}"),
@@ -464,10 +414,7 @@ fn parse_lineage(
                 ));
             }
             [_, second, ..] => {
-                return Err((
-                    *second,
-                    format!("legacy commune {code} has a second default successor"),
-                ));
+                return Err((*second, format!("legacy commune {code} has a second default successor")));
             }
         }
     }
@@ -494,25 +441,15 @@ pub async fn import_csv(
         },
     };
     let (shape, stored, counts) = match &batch {
-        Batch::Units {
-            shape,
-            units,
-            lines,
-        } => (
+        Batch::Units { shape, units, lines } => (
             *shape,
             units.len(),
-            store
-                .import_units(units)
-                .await
-                .map_err(|e| store_err(lines, e))?,
+            store.import_units(units).await.map_err(|e| store_err(lines, e))?,
         ),
         Batch::Lineage { links, lines } => (
             Shape::Lineage,
             links.len(),
-            store
-                .import_lineage(links)
-                .await
-                .map_err(|e| store_err(lines, e))?,
+            store.import_lineage(links).await.map_err(|e| store_err(lines, e))?,
         ),
     };
     Ok(ImportReport {
@@ -584,11 +521,7 @@ pub async fn unit_detail(store: &Store, code: &str, day: NaiveDate) -> Result<Un
 }
 
 /// The units directly under `code` (valid on `day`), or the provinces when `code` is `None`.
-pub async fn children(
-    store: &Store,
-    code: Option<&str>,
-    day: NaiveDate,
-) -> Result<Vec<Unit>, Error> {
+pub async fn children(store: &Store, code: Option<&str>, day: NaiveDate) -> Result<Vec<Unit>, Error> {
     match code {
         None => Ok(store.units_at_level(UnitLevel::Province, day).await?),
         Some(code) => {
@@ -617,10 +550,7 @@ pub async fn children_with_lineage(
     let group = |links: Vec<UnitLink>| {
         let mut by_child: HashMap<uuid::Uuid, Vec<LinkedUnit>> = HashMap::new();
         for link in links {
-            by_child
-                .entry(link.other_side_of)
-                .or_default()
-                .push(link.linked);
+            by_child.entry(link.other_side_of).or_default().push(link.linked);
         }
         by_child
     };
@@ -652,7 +582,8 @@ mod tests {
         }
     }
 
-    const LEGACY_HEADER: &str = "province_code,province_name,district_code,district_name,commune_code,commune_name,commune_type,lat,lon\n";
+    const LEGACY_HEADER: &str =
+        "province_code,province_name,district_code,district_name,commune_code,commune_name,commune_type,lat,lon\n";
 
     #[test]
     fn a_legacy_file_yields_provinces_districts_and_communes_in_order() {
@@ -660,12 +591,7 @@ mod tests {
             "{LEGACY_HEADER}33,Tỉnh Hưng Yên,323,Thành phố Hưng Yên,11950,Phường Lam Sơn,Phường,20.67,106.04\n\
              33,Tỉnh Hưng Yên,323,Thành phố Hưng Yên,11953,Phường Hiến Nam,Phường,20.65,106.05\n"
         );
-        let Batch::Units {
-            shape,
-            units,
-            lines,
-        } = parse(&text).unwrap()
-        else {
+        let Batch::Units { shape, units, lines } = parse(&text).unwrap() else {
             panic!("units")
         };
         assert_eq!(shape, Shape::Legacy);
@@ -762,9 +688,7 @@ mod tests {
                 "province 33 is 'Tỉnh Thái Bình' here but 'Tỉnh Hưng Yên' on line 2",
             ),
             (
-                format!(
-                    "{LEGACY_HEADER}33,Tỉnh Hưng Yên,323,Hưng Yên,11950,Phường Lam Sơn,Phường,20.67,106.04\n"
-                ),
+                format!("{LEGACY_HEADER}33,Tỉnh Hưng Yên,323,Hưng Yên,11950,Phường Lam Sơn,Phường,20.67,106.04\n"),
                 2,
                 "does not start with Huyện",
             ),
@@ -778,9 +702,8 @@ mod tests {
 
     #[test]
     fn line_numbers_are_right_in_files_with_windows_line_ends() {
-        let (line, _) = row_error(
-            "legacy_commune_code,commune_code_2025,is_default\r\n11950,11983,1\r\n11950,11983,1\r\n",
-        );
+        let (line, _) =
+            row_error("legacy_commune_code,commune_code_2025,is_default\r\n11950,11983,1\r\n11950,11983,1\r\n");
         assert_eq!(line, 3);
     }
 
@@ -808,10 +731,8 @@ mod tests {
             matches!(parse("province_code,province_name,commune_code,commune_name,commune_type,population\n"),
             Err(ImportError::File { reason, .. }) if reason.contains("unknown column 'population'"))
         );
-        assert!(
-            matches!(parse("legacy_commune_code,commune_code_2025,is_default\n"),
-            Err(ImportError::File { reason, .. }) if reason.contains("no rows"))
-        );
+        assert!(matches!(parse("legacy_commune_code,commune_code_2025,is_default\n"),
+            Err(ImportError::File { reason, .. }) if reason.contains("no rows")));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! functions; ids and timestamps made in Rust), and run on whichever pool the store holds through [`on_pool!`],
 //! so both arms use the native driver types. Errors of the drivers become [`StoreError`] in one place, [`db`].
 
+mod surveys;
 mod units;
 
 use std::borrow::Cow;
@@ -14,12 +15,11 @@ use std::time::Duration;
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::config::DatabaseUrl;
 
+pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};
 pub use units::{ImportCounts, UnitLink};
 
 /// The database engines a store can run on.
@@ -64,10 +64,7 @@ pub enum StoreError {
     #[error("unreadable stored value: {0}")]
     Corrupt(String),
     #[error("{context}: {source}")]
-    Database {
-        context: &'static str,
-        source: sqlx::Error,
-    },
+    Database { context: &'static str, source: sqlx::Error },
 }
 
 /// Turns a driver error into a [`StoreError`], with a sentence of context: the one place where unique
@@ -75,19 +72,16 @@ pub enum StoreError {
 pub(crate) fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| match &source {
         sqlx::Error::RowNotFound => StoreError::NotFound(context.to_owned()),
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            StoreError::Conflict(context.to_owned())
-        }
+        sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::Conflict(context.to_owned()),
         _ => StoreError::Database { context, source },
     }
 }
 
 /// The migrations, embedded in the binary: one folder of SQL that both engines accept.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "admin units",
-    include_str!("../../migrations/0001_admin_units.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "admin units", include_str!("../../migrations/0001_admin_units.sql")),
+    (2, "surveys", include_str!("../../migrations/0002_surveys.sql")),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(
@@ -137,8 +131,7 @@ impl Store {
                 Pool::Sqlite(pool)
             }
             DatabaseUrl::Postgres { url: secret } => {
-                let options = sqlx::postgres::PgConnectOptions::from_str(secret.expose())
-                    .map_err(open_err)?;
+                let options = sqlx::postgres::PgConnectOptions::from_str(secret.expose()).map_err(open_err)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(10)
                     .acquire_timeout(Duration::from_secs(10))
@@ -238,18 +231,9 @@ mod tests {
         let Pool::Sqlite(pool) = &store.pool else {
             panic!("a SQLite store")
         };
-        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        let (busy,): (i64,) = sqlx::query_as("PRAGMA busy_timeout")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+        let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
+        let (busy,): (i64,) = sqlx::query_as("PRAGMA busy_timeout").fetch_one(pool).await.unwrap();
         assert_eq!((mode.as_str(), fk, busy), ("wal", 1, 5000));
     }
 }

@@ -69,8 +69,7 @@ fn unit_from_tuple(t: UnitTuple) -> Result<Unit, StoreError> {
     Ok(Unit {
         level: UnitLevel::parse(&level)
             .ok_or_else(|| StoreError::Corrupt(format!("unit {code} has level '{level}'")))?,
-        kind: UnitKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("unit {code} has kind '{kind}'")))?,
+        kind: UnitKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unit {code} has kind '{kind}'")))?,
         id,
         code,
         name,
@@ -90,28 +89,11 @@ fn units_from_tuples(rows: Vec<UnitTuple>) -> Result<Vec<Unit>, StoreError> {
 fn links_from_tuples(rows: Vec<LinkTuple>) -> Result<Vec<UnitLink>, StoreError> {
     rows.into_iter()
         .map(
-            |(
-                id,
-                code,
-                name,
-                level,
-                kind,
-                parent,
-                from,
-                to,
-                lat,
-                lon,
-                area,
-                other_side_of,
-                is_default,
-                effective,
-            )| {
+            |(id, code, name, level, kind, parent, from, to, lat, lon, area, other_side_of, is_default, effective)| {
                 Ok(UnitLink {
                     other_side_of,
                     linked: LinkedUnit {
-                        unit: unit_from_tuple((
-                            id, code, name, level, kind, parent, from, to, lat, lon, area,
-                        ))?,
+                        unit: unit_from_tuple((id, code, name, level, kind, parent, from, to, lat, lon, area))?,
                         is_default,
                         effective,
                     },
@@ -165,7 +147,9 @@ impl Store {
                             .await
                             .map_err(db("looking up a parent unit"))?;
                             let (id,) = found.ok_or_else(|| {
-                                reject(format!("its parent {code} is not a known unit on {day}; import the parent first"))
+                                reject(format!(
+                                    "its parent {code} is not a known unit on {day}; import the parent first"
+                                ))
                             })?;
                             parents.insert((code.clone(), day), id);
                             Some(id)
@@ -179,27 +163,16 @@ impl Store {
                         "it is valid from {from} to {to}, which ends before it starts"
                     )));
                 }
-                let versions: Vec<(Uuid, NaiveDate, NaiveDate)> = sqlx::query_as(
-                    "SELECT id, valid_from, valid_to FROM admin_units WHERE code = $1",
-                )
-                .bind(&unit.code)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db("reading the versions of a unit"))?;
-                let same = versions
-                    .iter()
-                    .find(|(_, f, _)| *f == from)
-                    .map(|(id, _, _)| *id);
-                if let Some((_, f, t)) = versions
-                    .iter()
-                    .find(|(_, f, t)| *f != from && *f <= to && from <= *t)
-                {
+                let versions: Vec<(Uuid, NaiveDate, NaiveDate)> =
+                    sqlx::query_as("SELECT id, valid_from, valid_to FROM admin_units WHERE code = $1")
+                        .bind(&unit.code)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db("reading the versions of a unit"))?;
+                let same = versions.iter().find(|(_, f, _)| *f == from).map(|(id, _, _)| *id);
+                if let Some((_, f, t)) = versions.iter().find(|(_, f, t)| *f != from && *f <= to && from <= *t) {
                     let show = |d: &NaiveDate, open: NaiveDate| {
-                        if *d == open {
-                            "…".to_owned()
-                        } else {
-                            d.to_string()
-                        }
+                        if *d == open { "…".to_owned() } else { d.to_string() }
                     };
                     return Err(reject(format!(
                         "code {} is already used by another unit valid {} – {}, which overlaps",
@@ -258,9 +231,7 @@ impl Store {
                 };
                 parents.insert((unit.code.clone(), day), id);
             }
-            tx.commit()
-                .await
-                .map_err(db("committing the units import"))?;
+            tx.commit().await.map_err(db("committing the units import"))?;
             Ok(counts)
         })
     }
@@ -344,9 +315,7 @@ impl Store {
                     .map_err(db("updating the default successor"))?;
                 }
             }
-            tx.commit()
-                .await
-                .map_err(db("committing the lineage import"))?;
+            tx.commit().await.map_err(db("committing the lineage import"))?;
             Ok(counts)
         })
     }
@@ -388,18 +357,16 @@ impl Store {
     }
 
     /// The units of one level valid on `day`, in code order.
-    pub async fn units_at_level(
-        &self,
-        level: UnitLevel,
-        day: NaiveDate,
-    ) -> Result<Vec<Unit>, StoreError> {
+    pub async fn units_at_level(&self, level: UnitLevel, day: NaiveDate) -> Result<Vec<Unit>, StoreError> {
         let rows: Vec<UnitTuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(select_units!(" FROM admin_units u WHERE u.level = $1 AND u.valid_from <= $2 AND u.valid_to >= $2 ORDER BY u.code"))
-        .bind(level.as_str())
-        .bind(day)
-        .fetch_all(p)
-        .await
-        .map_err(db("reading the units of a level"))?
+            sqlx::query_as(select_units!(
+                " FROM admin_units u WHERE u.level = $1 AND u.valid_from <= $2 AND u.valid_to >= $2 ORDER BY u.code"
+            ))
+            .bind(level.as_str())
+            .bind(day)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading the units of a level"))?
         });
         units_from_tuples(rows)
     }
@@ -408,43 +375,34 @@ impl Store {
     pub async fn predecessors(&self, unit_id: Uuid) -> Result<Vec<LinkedUnit>, StoreError> {
         let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| {
             sqlx::query_as(select_units!(
-            ", l.successor_id, l.is_default, l.effective FROM unit_lineage l ",
-            "JOIN admin_units u ON u.id = l.predecessor_id WHERE l.successor_id = $1 ORDER BY u.code"
-        ))
-        .bind(unit_id)
-        .fetch_all(p)
-        .await
-        .map_err(db("reading the predecessors of a unit"))?
+                ", l.successor_id, l.is_default, l.effective FROM unit_lineage l ",
+                "JOIN admin_units u ON u.id = l.predecessor_id WHERE l.successor_id = $1 ORDER BY u.code"
+            ))
+            .bind(unit_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading the predecessors of a unit"))?
         });
-        Ok(links_from_tuples(rows)?
-            .into_iter()
-            .map(|l| l.linked)
-            .collect())
+        Ok(links_from_tuples(rows)?.into_iter().map(|l| l.linked).collect())
     }
 
     /// The units that `unit_id` became (part of).
     pub async fn successors(&self, unit_id: Uuid) -> Result<Vec<LinkedUnit>, StoreError> {
         let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| {
             sqlx::query_as(select_units!(
-            ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
-            "JOIN admin_units u ON u.id = l.successor_id WHERE l.predecessor_id = $1 ORDER BY u.code"
-        ))
-        .bind(unit_id)
-        .fetch_all(p)
-        .await
-        .map_err(db("reading the successors of a unit"))?
+                ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
+                "JOIN admin_units u ON u.id = l.successor_id WHERE l.predecessor_id = $1 ORDER BY u.code"
+            ))
+            .bind(unit_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading the successors of a unit"))?
         });
-        Ok(links_from_tuples(rows)?
-            .into_iter()
-            .map(|l| l.linked)
-            .collect())
+        Ok(links_from_tuples(rows)?.into_iter().map(|l| l.linked).collect())
     }
 
     /// For every child of `parent_id`, the units it was formed from: one query for a whole province's page.
-    pub async fn predecessors_of_children(
-        &self,
-        parent_id: Uuid,
-    ) -> Result<Vec<UnitLink>, StoreError> {
+    pub async fn predecessors_of_children(&self, parent_id: Uuid) -> Result<Vec<UnitLink>, StoreError> {
         let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| sqlx::query_as(select_units!(
             ", l.successor_id, l.is_default, l.effective FROM unit_lineage l ",
             "JOIN admin_units u ON u.id = l.predecessor_id ",
@@ -458,20 +416,17 @@ impl Store {
     }
 
     /// For every child of `parent_id`, the units it became (part of): one query for a legacy district's page.
-    pub async fn successors_of_children(
-        &self,
-        parent_id: Uuid,
-    ) -> Result<Vec<UnitLink>, StoreError> {
+    pub async fn successors_of_children(&self, parent_id: Uuid) -> Result<Vec<UnitLink>, StoreError> {
         let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| {
             sqlx::query_as(select_units!(
-            ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
-            "JOIN admin_units u ON u.id = l.successor_id ",
-            "JOIN admin_units c ON c.id = l.predecessor_id WHERE c.parent_id = $1 ORDER BY u.code"
-        ))
-        .bind(parent_id)
-        .fetch_all(p)
-        .await
-        .map_err(db("reading the successors of a unit's children"))?
+                ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
+                "JOIN admin_units u ON u.id = l.successor_id ",
+                "JOIN admin_units c ON c.id = l.predecessor_id WHERE c.parent_id = $1 ORDER BY u.code"
+            ))
+            .bind(parent_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading the successors of a unit's children"))?
         });
         links_from_tuples(rows)
     }

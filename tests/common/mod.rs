@@ -40,9 +40,9 @@ impl TestDb {
 
     pub async fn postgres(server_url: &str) -> Self {
         let name = format!("ykien_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(server_url).await.unwrap_or_else(|e| {
-            panic!("YKIEN_TEST_POSTGRES_URL is set but PostgreSQL cannot be reached: {e}")
-        });
+        let mut admin = PgConnection::connect(server_url)
+            .await
+            .unwrap_or_else(|e| panic!("YKIEN_TEST_POSTGRES_URL is set but PostgreSQL cannot be reached: {e}"));
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)
             .await
@@ -91,9 +91,7 @@ impl Drop for TestDb {
                 rt.block_on(async {
                     if let Ok(mut admin) = PgConnection::connect(&server).await {
                         let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                            .execute(&mut admin)
-                            .await;
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
                         let _ = admin.close().await;
                     }
                 });
@@ -152,12 +150,7 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Self {
-            app,
-            base,
-            client,
-            db,
-        }
+        Self { app, base, client, db }
     }
 
     /// The service with today's Hưng Yên, the legacy units and their lineage imported.

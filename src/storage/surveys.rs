@@ -1,0 +1,618 @@
+//! Questionnaire versions, waves, responses, answers and survey sessions in the database.
+//!
+//! Whatever could leave a response half-stored runs in one transaction: a page of answers with its session
+//! state (guarded by a revision number, so a resubmitted page is applied once), a completion with its
+//! respondent key, a complete response posted to the API with all its answers.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::AssertSqlSafe;
+use uuid::Uuid;
+
+use super::{Store, StoreError, db, on_pool};
+use crate::domain::survey::{NewWave, ReportingPeriod, Wave};
+
+/// A questionnaire version as stored: its source text is the truth, parsed again when loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredQuestionnaire {
+    pub id: Uuid,
+    pub code: String,
+    pub version: i64,
+    pub source: String,
+    pub checksum: String,
+}
+
+/// What importing a questionnaire version did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuestionnaireImport {
+    Created(Uuid),
+    Unchanged(Uuid),
+    /// The version existed, no wave used it yet, and its text changed.
+    Updated(Uuid),
+}
+
+/// One answer as stored: (question code, code, text).
+pub type StoredAnswer = (String, Option<String>, Option<String>);
+
+/// A response being filled in by one identity in one wave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub response_id: Uuid,
+    pub unit_id: Uuid,
+    /// The conversation engine's state, as JSON.
+    pub state: String,
+    pub revision: i64,
+}
+
+/// A complete response to store at once (the JSON API, the demo).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewResponse {
+    pub wave_id: Uuid,
+    pub unit_id: Uuid,
+    pub channel: String,
+    pub client_token: Option<String>,
+    pub answers: Vec<StoredAnswer>,
+    pub at: DateTime<Utc>,
+}
+
+type WaveTuple = (Uuid, String, String, Uuid, DateTime<Utc>, DateTime<Utc>);
+
+fn wave_from_tuple((id, code, title, questionnaire_id, opens_at, closes_at): WaveTuple) -> Wave {
+    Wave {
+        id,
+        code,
+        title,
+        questionnaire_id,
+        opens_at,
+        closes_at,
+    }
+}
+
+const WAVE_COLUMNS: &str = "SELECT w.id, w.code, w.title, w.questionnaire_id, w.opens_at, w.closes_at FROM waves w ";
+
+/// Upserts answers of one response: one multi-row statement, the same text on both engines.
+macro_rules! upsert_answers {
+    ($tx:expr, $response_id:expr, $answers:expr) => {
+        if !$answers.is_empty() {
+            let mut sql = String::from("INSERT INTO answers (response_id, question_code, code, text) VALUES ");
+            for i in 0..$answers.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let n = i * 4;
+                sql.push_str(&format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
+            }
+            sql.push_str(
+                " ON CONFLICT (response_id, question_code) DO UPDATE SET code = excluded.code, text = excluded.text",
+            );
+            // Only placeholders are generated; every value is bound.
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (question, code, text) in $answers.iter() {
+                q = q.bind($response_id).bind(question).bind(code).bind(text);
+            }
+            q.execute(&mut *$tx).await.map_err(db("storing answers"))?;
+        }
+    };
+}
+
+impl Store {
+    /// Stores a questionnaire version; a version already used by a wave may not change.
+    pub async fn import_questionnaire(
+        &self,
+        code: &str,
+        version: i64,
+        source: &str,
+        checksum: &str,
+    ) -> Result<QuestionnaireImport, StoreError> {
+        let now = Utc::now();
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting the questionnaire import"))?;
+            let existing: Option<(Uuid, String)> =
+                sqlx::query_as("SELECT id, checksum FROM questionnaires WHERE code = $1 AND version = $2")
+                    .bind(code)
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("reading a questionnaire version"))?;
+            let outcome = match existing {
+                Some((id, old)) if old == checksum => QuestionnaireImport::Unchanged(id),
+                Some((id, _)) => {
+                    let used: Option<(String,)> =
+                        sqlx::query_as("SELECT code FROM waves WHERE questionnaire_id = $1 ORDER BY opens_at LIMIT 1")
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db("checking the waves of a questionnaire"))?;
+                    if let Some((wave,)) = used {
+                        return Err(StoreError::Rejected {
+                            index: 0,
+                            reason: format!(
+                                "{code} version {version} is used by wave {wave} and can no longer change; \
+                                 give the new text a higher version"
+                            ),
+                        });
+                    }
+                    sqlx::query("UPDATE questionnaires SET source = $2, checksum = $3, imported_at = $4 WHERE id = $1")
+                        .bind(id)
+                        .bind(source)
+                        .bind(checksum)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("updating a questionnaire version"))?;
+                    QuestionnaireImport::Updated(id)
+                }
+                None => {
+                    let id = Uuid::new_v4();
+                    sqlx::query(
+                        "INSERT INTO questionnaires (id, code, version, source, checksum, imported_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(id)
+                    .bind(code)
+                    .bind(version)
+                    .bind(source)
+                    .bind(checksum)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("questionnaire version"))?;
+                    QuestionnaireImport::Created(id)
+                }
+            };
+            tx.commit().await.map_err(db("committing the questionnaire import"))?;
+            Ok(outcome)
+        })
+    }
+
+    /// One questionnaire version by id.
+    pub async fn questionnaire(&self, id: Uuid) -> Result<StoredQuestionnaire, StoreError> {
+        let (id, code, version, source, checksum): (Uuid, String, i64, String, String) = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT id, code, version, source, checksum FROM questionnaires WHERE id = $1")
+                .bind(id)
+                .fetch_one(p)
+                .await
+                .map_err(db("questionnaire"))?
+        });
+        Ok(StoredQuestionnaire {
+            id,
+            code,
+            version,
+            source,
+            checksum,
+        })
+    }
+
+    /// A questionnaire by code: the given version, or the highest.
+    pub async fn questionnaire_by_code(
+        &self,
+        code: &str,
+        version: Option<i64>,
+    ) -> Result<StoredQuestionnaire, StoreError> {
+        let row: (Uuid, String, i64, String, String) = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT id, code, version, source, checksum FROM questionnaires \
+                 WHERE code = $1 AND ($2 < 0 OR version = $2) ORDER BY version DESC LIMIT 1",
+            )
+            .bind(code)
+            .bind(version.unwrap_or(-1))
+            .fetch_one(p)
+            .await
+            .map_err(db("questionnaire"))?
+        });
+        let (id, code, version, source, checksum) = row;
+        Ok(StoredQuestionnaire {
+            id,
+            code,
+            version,
+            source,
+            checksum,
+        })
+    }
+
+    /// Creates a wave with its units and reporting periods.
+    pub async fn insert_wave(&self, wave: &NewWave) -> Result<Wave, StoreError> {
+        let id = Uuid::new_v4();
+        let now = Utc::now();
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to create a wave"))?;
+            sqlx::query(
+                "INSERT INTO waves (id, code, title, questionnaire_id, opens_at, closes_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(&wave.code)
+            .bind(&wave.title)
+            .bind(wave.questionnaire_id)
+            .bind(wave.opens_at)
+            .bind(wave.closes_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("wave"))?;
+            for unit_id in &wave.unit_ids {
+                sqlx::query("INSERT INTO wave_units (wave_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(id)
+                    .bind(unit_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("adding a unit to a wave"))?;
+            }
+            for period in &wave.periods {
+                sqlx::query(
+                    "INSERT INTO reporting_periods (wave_id, name, starts_on, ends_on) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(id)
+                .bind(&period.name)
+                .bind(period.starts_on)
+                .bind(period.ends_on)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("reporting period"))?;
+            }
+            tx.commit().await.map_err(db("committing a new wave"))?;
+            Ok::<(), StoreError>(())
+        })?;
+        self.wave_by_code(&wave.code).await
+    }
+
+    pub async fn wave_by_code(&self, code: &str) -> Result<Wave, StoreError> {
+        let sql = AssertSqlSafe(format!("{WAVE_COLUMNS} WHERE w.code = $1"));
+        let row: WaveTuple = on_pool!(&self.pool, |p| sqlx::query_as(sql)
+            .bind(code)
+            .fetch_one(p)
+            .await
+            .map_err(db("wave"))?);
+        Ok(wave_from_tuple(row))
+    }
+
+    /// Every wave, newest first.
+    pub async fn waves(&self) -> Result<Vec<Wave>, StoreError> {
+        let sql = AssertSqlSafe(format!("{WAVE_COLUMNS} ORDER BY w.opens_at DESC, w.code"));
+        let rows: Vec<WaveTuple> = on_pool!(&self.pool, |p| sqlx::query_as(sql)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading waves"))?);
+        Ok(rows.into_iter().map(wave_from_tuple).collect())
+    }
+
+    /// The codes of the units a wave names (provinces or communes), in code order.
+    pub async fn wave_unit_codes(&self, wave_id: Uuid) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT u.code FROM wave_units wu JOIN admin_units u ON u.id = wu.unit_id \
+                 WHERE wu.wave_id = $1 ORDER BY u.code",
+            )
+            .bind(wave_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading the units of a wave"))?
+        });
+        Ok(rows.into_iter().map(|(c,)| c).collect())
+    }
+
+    pub async fn wave_periods(&self, wave_id: Uuid) -> Result<Vec<ReportingPeriod>, StoreError> {
+        let rows: Vec<(String, NaiveDate, NaiveDate)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT name, starts_on, ends_on FROM reporting_periods WHERE wave_id = $1 ORDER BY ends_on, name",
+            )
+            .bind(wave_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading the reporting periods of a wave"))?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(name, starts_on, ends_on)| ReportingPeriod {
+                name,
+                starts_on,
+                ends_on,
+            })
+            .collect())
+    }
+
+    /// Whether a wave covers a unit, directly or through its parent.
+    pub async fn wave_covers(&self, wave_id: Uuid, unit_id: Uuid, parent_id: Option<Uuid>) -> Result<bool, StoreError> {
+        let (n,): (i64,) = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT COUNT(*) FROM wave_units WHERE wave_id = $1 AND unit_id IN ($2, $3)")
+                .bind(wave_id)
+                .bind(unit_id)
+                .bind(parent_id.unwrap_or(unit_id))
+                .fetch_one(p)
+                .await
+                .map_err(db("checking the units of a wave"))?
+        });
+        Ok(n > 0)
+    }
+
+    /// The waves open at `now` that cover a unit (directly or through its parent), newest first.
+    pub async fn open_waves_covering(
+        &self,
+        unit_id: Uuid,
+        parent_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Wave>, StoreError> {
+        let sql = AssertSqlSafe(format!(
+            "{WAVE_COLUMNS} WHERE w.opens_at <= $3 AND w.closes_at > $3 AND EXISTS \
+             (SELECT 1 FROM wave_units wu WHERE wu.wave_id = w.id AND wu.unit_id IN ($1, $2)) ORDER BY w.opens_at DESC"
+        ));
+        let rows: Vec<WaveTuple> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(sql)
+                .bind(unit_id)
+                .bind(parent_id.unwrap_or(unit_id))
+                .bind(now)
+                .fetch_all(p)
+                .await
+                .map_err(db("reading the open waves of a unit"))?
+        });
+        Ok(rows.into_iter().map(wave_from_tuple).collect())
+    }
+
+    /// Starts a response and its session for one identity.
+    pub async fn start_session(
+        &self,
+        identity_hash: &str,
+        wave_id: Uuid,
+        unit_id: Uuid,
+        channel: &str,
+        state: &str,
+    ) -> Result<Uuid, StoreError> {
+        let response_id = Uuid::new_v4();
+        let now = Utc::now();
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting a response"))?;
+            sqlx::query(
+                "INSERT INTO responses (id, wave_id, unit_id, channel, complete, started_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(response_id)
+            .bind(wave_id)
+            .bind(unit_id)
+            .bind(channel)
+            .bind(false)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("response"))?;
+            sqlx::query(
+                "INSERT INTO survey_sessions (identity_hash, wave_id, response_id, state, revision, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(identity_hash)
+            .bind(wave_id)
+            .bind(response_id)
+            .bind(state)
+            .bind(0_i64)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("survey session"))?;
+            tx.commit().await.map_err(db("committing a new response"))?;
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(response_id)
+    }
+
+    /// The session of one identity in one wave, if a response is being filled in.
+    pub async fn session(&self, identity_hash: &str, wave_id: Uuid) -> Result<Option<Session>, StoreError> {
+        let row: Option<(Uuid, Uuid, String, i64)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT s.response_id, r.unit_id, s.state, s.revision FROM survey_sessions s \
+                 JOIN responses r ON r.id = s.response_id WHERE s.identity_hash = $1 AND s.wave_id = $2",
+            )
+            .bind(identity_hash)
+            .bind(wave_id)
+            .fetch_optional(p)
+            .await
+            .map_err(db("reading a survey session"))?
+        });
+        Ok(row.map(|(response_id, unit_id, state, revision)| Session {
+            response_id,
+            unit_id,
+            state,
+            revision,
+        }))
+    }
+
+    /// Saves answers and the new session state, if the session is still at `revision`. Returns false (and
+    /// changes nothing) when another submission got there first.
+    pub async fn save_session(
+        &self,
+        identity_hash: &str,
+        wave_id: Uuid,
+        revision: i64,
+        state: &str,
+        upserts: &[StoredAnswer],
+        deletes: &[String],
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to save answers"))?;
+            let response: Option<(Uuid,)> = sqlx::query_as(
+                "UPDATE survey_sessions SET state = $3, revision = revision + 1, updated_at = $4 \
+                 WHERE identity_hash = $1 AND wave_id = $2 AND revision = $5 RETURNING response_id",
+            )
+            .bind(identity_hash)
+            .bind(wave_id)
+            .bind(state)
+            .bind(now)
+            .bind(revision)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("updating a survey session"))?;
+            let Some((response_id,)) = response else {
+                return Ok(false);
+            };
+            upsert_answers!(tx, response_id, upserts);
+            for question in deletes {
+                sqlx::query("DELETE FROM answers WHERE response_id = $1 AND question_code = $2")
+                    .bind(response_id)
+                    .bind(question)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("removing an answer"))?;
+            }
+            tx.commit().await.map_err(db("committing answers"))?;
+            Ok(true)
+        })
+    }
+
+    /// Completes a response: records that this identity has answered the wave (a second time is a
+    /// `Conflict`), marks the response complete, and forgets the session, so nothing links the identity to
+    /// the answers any more. Returns false when the session moved on (a resubmission).
+    pub async fn complete_session(
+        &self,
+        identity_hash: &str,
+        wave_id: Uuid,
+        revision: i64,
+        upserts: &[StoredAnswer],
+        deletes: &[String],
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to complete a response"))?;
+            let response: Option<(Uuid,)> = sqlx::query_as(
+                "DELETE FROM survey_sessions WHERE identity_hash = $1 AND wave_id = $2 AND revision = $3 \
+                 RETURNING response_id",
+            )
+            .bind(identity_hash)
+            .bind(wave_id)
+            .bind(revision)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("closing a survey session"))?;
+            let Some((response_id,)) = response else {
+                return Ok(false);
+            };
+            upsert_answers!(tx, response_id, upserts);
+            for question in deletes {
+                sqlx::query("DELETE FROM answers WHERE response_id = $1 AND question_code = $2")
+                    .bind(response_id)
+                    .bind(question)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("removing an answer"))?;
+            }
+            sqlx::query("INSERT INTO respondents (wave_id, identity_hash) VALUES ($1, $2)")
+                .bind(wave_id)
+                .bind(identity_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("a response from this person in this wave"))?;
+            sqlx::query("UPDATE responses SET complete = $2, completed_at = $3 WHERE id = $1")
+                .bind(response_id)
+                .bind(true)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("completing a response"))?;
+            tx.commit().await.map_err(db("committing a completed response"))?;
+            Ok(true)
+        })
+    }
+
+    /// Drops an unfinished response and its session (the person already answered from elsewhere).
+    pub async fn abandon_session(&self, identity_hash: &str, wave_id: Uuid) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to drop a response"))?;
+            let response: Option<(Uuid,)> = sqlx::query_as(
+                "DELETE FROM survey_sessions WHERE identity_hash = $1 AND wave_id = $2 RETURNING response_id",
+            )
+            .bind(identity_hash)
+            .bind(wave_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("closing a survey session"))?;
+            if let Some((response_id,)) = response {
+                sqlx::query("DELETE FROM responses WHERE id = $1 AND complete = $2")
+                    .bind(response_id)
+                    .bind(false)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("dropping an unfinished response"))?;
+            }
+            tx.commit().await.map_err(db("committing a dropped response"))?;
+            Ok(())
+        })
+    }
+
+    /// Whether this identity has completed a response in this wave.
+    pub async fn has_responded(&self, wave_id: Uuid, identity_hash: &str) -> Result<bool, StoreError> {
+        let (n,): (i64,) = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT COUNT(*) FROM respondents WHERE wave_id = $1 AND identity_hash = $2")
+                .bind(wave_id)
+                .bind(identity_hash)
+                .fetch_one(p)
+                .await
+                .map_err(db("checking for an earlier response"))?
+        });
+        Ok(n > 0)
+    }
+
+    /// The answers of one response, in question-code order.
+    pub async fn answers(&self, response_id: Uuid) -> Result<Vec<StoredAnswer>, StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT question_code, code, text FROM answers WHERE response_id = $1 ORDER BY question_code",
+            )
+            .bind(response_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading answers"))
+        })
+    }
+
+    /// Stores complete responses in one transaction. A response whose client token was already used in its
+    /// wave is not stored again: its earlier id is returned with `false`.
+    pub async fn insert_complete_responses(&self, responses: &[NewResponse]) -> Result<Vec<(Uuid, bool)>, StoreError> {
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to store responses"))?;
+            let mut out = Vec::with_capacity(responses.len());
+            for r in responses {
+                if let Some(token) = &r.client_token {
+                    let existing: Option<(Uuid,)> =
+                        sqlx::query_as("SELECT id FROM responses WHERE wave_id = $1 AND client_token = $2")
+                            .bind(r.wave_id)
+                            .bind(token)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db("looking up a client token"))?;
+                    if let Some((id,)) = existing {
+                        out.push((id, false));
+                        continue;
+                    }
+                }
+                let id = Uuid::new_v4();
+                sqlx::query(
+                    "INSERT INTO responses (id, wave_id, unit_id, channel, complete, client_token, started_at, completed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                )
+                .bind(id)
+                .bind(r.wave_id)
+                .bind(r.unit_id)
+                .bind(&r.channel)
+                .bind(true)
+                .bind(&r.client_token)
+                .bind(r.at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("a response with this client token"))?;
+                upsert_answers!(tx, id, r.answers);
+                out.push((id, true));
+            }
+            tx.commit().await.map_err(db("committing responses"))?;
+            Ok(out)
+        })
+    }
+
+    /// Complete and unfinished responses of a wave.
+    pub async fn count_responses(&self, wave_id: Uuid) -> Result<(i64, i64), StoreError> {
+        let rows: Vec<(bool, i64)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT complete, COUNT(*) FROM responses WHERE wave_id = $1 GROUP BY complete")
+                .bind(wave_id)
+                .fetch_all(p)
+                .await
+                .map_err(db("counting responses"))?
+        });
+        let count = |c: bool| rows.iter().find(|(k, _)| *k == c).map_or(0, |(_, n)| *n);
+        Ok((count(true), count(false)))
+    }
+}
