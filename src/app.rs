@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
 use crate::http::{self, AppState, Metrics};
+use crate::services::survey::Surveys;
 use crate::storage::{Store, StoreError};
 
 /// Why the service could not start; each is reported as one line and exit code 2.
@@ -57,7 +58,7 @@ impl RunningApp {
 
 /// Binds `config.bind` and serves the application on `store` until [`RunningApp::shut_down`].
 pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartError> {
-    config.require_secret()?;
+    let secret = config.require_secret()?.clone();
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| StartError::Bind {
@@ -71,6 +72,8 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
     let state = AppState {
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
+        config: Arc::new(config.clone()),
+        surveys: Arc::new(Surveys::new(store.clone(), secret)),
     };
     let router = http::router(state);
     let (tx, rx) = oneshot::channel::<()>();

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{self, StartError};
 use crate::config::{Config, ConfigError, DatabaseUrl, LogFormat, Secret};
+use crate::domain::survey::ReportingPeriod;
+use crate::services::demo;
+use crate::services::survey::{self as survey_service, WaveRequest};
 use crate::services::units::{self as unit_service, ImportOptions};
+use crate::storage::{QuestionnaireImport, Store};
 
 #[derive(Debug, Parser)]
 #[command(name = "ykien", version, about = "ykien (ý kiến): hear citizens commune by commune")]
@@ -34,6 +38,53 @@ enum Command {
         #[command(subcommand)]
         command: UnitsCommand,
     },
+    /// Questionnaire versions.
+    Questionnaire {
+        #[command(subcommand)]
+        command: QuestionnaireCommand,
+    },
+    /// Survey waves.
+    Wave {
+        #[command(subcommand)]
+        command: WaveCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum QuestionnaireCommand {
+    /// Validate a questionnaire file and store its version (a version used by a wave can no longer change).
+    Import {
+        #[arg(value_name = "FILE.toml")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WaveCommand {
+    /// Open a survey wave: a questionnaire version over provinces or communes for a time window.
+    Create {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        title: String,
+        /// Questionnaire code, optionally with a version: papi-2025 or papi-2025:1 (default: its latest).
+        #[arg(long, value_name = "CODE[:VERSION]")]
+        questionnaire: String,
+        /// Provinces or communes (GSO codes), comma-separated; a province covers its communes.
+        #[arg(long, value_delimiter = ',', required = true)]
+        units: Vec<String>,
+        /// First day (Vietnam time), YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        opens: NaiveDate,
+        /// Last day (Vietnam time, inclusive), YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        closes: NaiveDate,
+        /// A reporting period NAME:FROM:TO (repeatable); default: the plans' six-month and annual periods.
+        #[arg(long = "period", value_name = "NAME:YYYY-MM-DD:YYYY-MM-DD")]
+        periods: Vec<String>,
+    },
+    /// List the waves with their windows and response counts.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,25 +163,176 @@ async fn run(command: Command, config: Config) -> ExitCode {
             )
             .await
         }
-        Command::Demo => match unit_service::import_bundled_hung_yen(&store).await {
-            Ok(reports) => {
-                for r in reports {
-                    println!("{r}");
-                }
-                serve(&config, store.clone(), true).await
-            }
+        Command::Demo => match prepare_demo_data(&store).await {
+            Ok(()) => serve(&config, store.clone(), true).await,
             Err(e) => {
                 eprintln!("ykien demo: {e}");
                 ExitCode::FAILURE
             }
         },
+        Command::Questionnaire {
+            command: QuestionnaireCommand::Import { file },
+        } => import_questionnaire(&store, &file).await,
+        Command::Wave {
+            command:
+                WaveCommand::Create {
+                    code,
+                    title,
+                    questionnaire,
+                    units,
+                    opens,
+                    closes,
+                    periods,
+                },
+        } => create_wave(&store, code, title, questionnaire, units, opens, closes, periods).await,
+        Command::Wave {
+            command: WaveCommand::List,
+        } => list_waves(&store).await,
         Command::Serve => serve(&config, store.clone(), false).await,
     };
     store.close().await;
     code
 }
 
-async fn import_files(store: &crate::storage::Store, files: &[PathBuf], options: ImportOptions) -> ExitCode {
+async fn prepare_demo_data(store: &Store) -> Result<(), String> {
+    for r in unit_service::import_bundled_hung_yen(store)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        println!("{r}");
+    }
+    let demo = demo::prepare(store).await.map_err(|e| e.to_string())?;
+    let (complete, _) = store.count_responses(demo.wave.id).await.map_err(|e| e.to_string())?;
+    println!(
+        "wave {}: {complete} complete responses ({} synthetic added now)",
+        demo.wave.code, demo.responses_created
+    );
+    Ok(())
+}
+
+async fn import_questionnaire(store: &Store, file: &Path) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("ykien questionnaire import: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match survey_service::import_questionnaire(store, &text).await {
+        Ok((q, outcome)) => {
+            let what = match outcome {
+                QuestionnaireImport::Created(_) => "stored",
+                QuestionnaireImport::Unchanged(_) => "already stored, unchanged",
+                QuestionnaireImport::Updated(_) => "updated (no wave used it yet)",
+            };
+            println!(
+                "{} version {}: {what}; {} dimensions, {} sub-dimensions, {} indicators, {} questions",
+                q.code,
+                q.version,
+                q.dimensions.len(),
+                q.subdimensions.len(),
+                q.indicators.len(),
+                q.questions.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ykien questionnaire import: {}: {e}", file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Midnight at the start of `day` in Vietnam (UTC+7).
+fn vn_midnight(day: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc() - chrono::Duration::hours(7)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn create_wave(
+    store: &Store,
+    code: String,
+    title: String,
+    questionnaire: String,
+    units: Vec<String>,
+    opens: NaiveDate,
+    closes: NaiveDate,
+    periods: Vec<String>,
+) -> ExitCode {
+    let (questionnaire, version) = match questionnaire.split_once(':') {
+        Some((c, v)) => match v.parse() {
+            Ok(v) => (c.to_owned(), Some(v)),
+            Err(_) => {
+                eprintln!("ykien wave create: --questionnaire {questionnaire}: the version after ':' is a number");
+                return ExitCode::from(2);
+            }
+        },
+        None => (questionnaire, None),
+    };
+    let mut parsed = Vec::new();
+    for p in &periods {
+        let parts: Vec<&str> = p.rsplitn(3, ':').collect();
+        match parts.as_slice() {
+            [to, from, name] => match (from.parse(), to.parse()) {
+                (Ok(starts_on), Ok(ends_on)) => {
+                    parsed.push(ReportingPeriod {
+                        name: (*name).to_owned(),
+                        starts_on,
+                        ends_on,
+                    });
+                }
+                _ => {
+                    eprintln!("ykien wave create: --period {p}: dates are YYYY-MM-DD");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => {
+                eprintln!("ykien wave create: --period {p}: write NAME:YYYY-MM-DD:YYYY-MM-DD");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let request = WaveRequest {
+        code,
+        title,
+        questionnaire,
+        questionnaire_version: version,
+        unit_codes: units,
+        opens_at: vn_midnight(opens),
+        closes_at: vn_midnight(closes + chrono::Duration::days(1)),
+        periods: parsed,
+    };
+    match survey_service::create_wave(store, request).await {
+        Ok(w) => {
+            println!("wave {} created: {} → {}", w.code, w.opens_at, w.closes_at);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ykien wave create: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn list_waves(store: &Store) -> ExitCode {
+    let waves = match store.waves().await {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("ykien wave list: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for w in waves {
+        let (complete, in_progress) = store.count_responses(w.id).await.unwrap_or_default();
+        println!(
+            "{}\t{}\t{} → {}\t{complete} complete, {in_progress} in progress",
+            w.code, w.title, w.opens_at, w.closes_at
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+async fn import_files(store: &Store, files: &[PathBuf], options: ImportOptions) -> ExitCode {
     for path in files {
         let name = path.display().to_string();
         let text = match std::fs::read_to_string(path) {
@@ -151,7 +353,7 @@ async fn import_files(store: &crate::storage::Store, files: &[PathBuf], options:
     ExitCode::SUCCESS
 }
 
-async fn serve(config: &Config, store: crate::storage::Store, demo: bool) -> ExitCode {
+async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
     let running = match app::start(config, store.clone()).await {
         Ok(r) => r,
         Err(e) => {
@@ -166,6 +368,7 @@ async fn serve(config: &Config, store: crate::storage::Store, demo: bool) -> Exi
         println!("  Tỉnh Hưng Yên (104 xã, phường):  {url}/units/33");
         println!("  Tỉnh Thái Bình cũ (trước 7/2025): {url}/units/34");
         println!("  API:                             {url}/api/v1/units?parent=33");
+        println!("  Khảo sát / survey (Phố Hiến):    {url}/s/11953");
         println!("Ctrl-C để dừng / to stop.");
     } else {
         println!("ykien is listening on {url}");

@@ -165,6 +165,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Key for keyed hashes and sessions; `serve` requires it, `demo` creates one.
     pub secret: Option<Secret>,
+    /// Bearer token of trusted API clients (administrators' scripts, data-entry apps) until accounts exist.
+    pub api_token: Option<Secret>,
     pub log_format: LogFormat,
     /// A `tracing` filter such as `info` or `ykien=debug,tower_http=info`.
     pub log_filter: String,
@@ -195,6 +197,7 @@ struct RawConfig {
     bind: Option<String>,
     public_url: Option<String>,
     secret: Option<String>,
+    api_token: Option<String>,
     log_format: Option<String>,
     log: Option<String>,
 }
@@ -202,11 +205,12 @@ struct RawConfig {
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 6] = [
+        let fields: [(&str, &mut Option<String>); 7] = [
             ("YKIEN_DATABASE_URL", &mut self.database_url),
             ("YKIEN_BIND", &mut self.bind),
             ("YKIEN_PUBLIC_URL", &mut self.public_url),
             ("YKIEN_SECRET", &mut self.secret),
+            ("YKIEN_API_TOKEN", &mut self.api_token),
             ("YKIEN_LOG_FORMAT", &mut self.log_format),
             ("YKIEN_LOG", &mut self.log),
         ];
@@ -287,18 +291,20 @@ impl Config {
             }
         };
 
-        let secret = match raw.secret {
-            None => None,
-            Some(s) if s.trim().chars().count() < MIN_SECRET_LEN => {
-                return Err(ConfigError::new(
-                    "YKIEN_SECRET",
+        let long_enough = |setting: &str, value: Option<String>| -> Result<Option<Secret>, ConfigError> {
+            match value {
+                None => Ok(None),
+                Some(s) if s.trim().chars().count() < MIN_SECRET_LEN => Err(ConfigError::new(
+                    setting,
                     format!(
                         "too short (at least {MIN_SECRET_LEN} characters); generate one with: head -c 32 /dev/urandom | base64"
                     ),
-                ));
+                )),
+                Some(s) => Ok(Some(Secret::new(s.trim()))),
             }
-            Some(s) => Some(Secret::new(s.trim())),
         };
+        let secret = long_enough("YKIEN_SECRET", raw.secret)?;
+        let api_token = long_enough("YKIEN_API_TOKEN", raw.api_token)?;
 
         let log_format = match raw.log_format.as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
@@ -324,6 +330,7 @@ impl Config {
             bind,
             public_url,
             secret,
+            api_token,
             log_format,
             log_filter,
         })
@@ -418,6 +425,7 @@ mod tests {
             ("YKIEN_BIND", "localhost"),
             ("YKIEN_BIND", "127.0.0.1:99999"),
             ("YKIEN_SECRET", "short"),
+            ("YKIEN_API_TOKEN", "short"),
             ("YKIEN_PUBLIC_URL", "ykien.example"),
             ("YKIEN_LOG_FORMAT", "xml"),
         ] {

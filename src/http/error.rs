@@ -22,6 +22,18 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub message_en: String,
+    /// Problems per field (per question of a response), when there are several.
+    pub problems: Vec<ProblemBody>,
+}
+
+/// One problem of a request, e.g. one question of a response.
+#[derive(Debug, Serialize)]
+pub struct ProblemBody {
+    /// The question code (or `commune`) the problem is about.
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+    pub message_en: String,
 }
 
 #[derive(Serialize)]
@@ -34,6 +46,8 @@ struct ErrorFields<'a> {
     code: &'a str,
     message: &'a str,
     message_en: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    problems: &'a [ProblemBody],
 }
 
 impl ApiError {
@@ -48,6 +62,7 @@ impl ApiError {
             code,
             message: message.into(),
             message_en: message_en.into(),
+            problems: Vec::new(),
         }
     }
 
@@ -63,6 +78,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: &self.message,
                 message_en: &self.message_en,
+                problems: &self.problems,
             },
         };
         (self.status, Json(body)).into_response()
@@ -71,12 +87,70 @@ impl IntoResponse for ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
+        let unprocessable = |code, vi: String, en: String| Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, vi, en);
         match e {
             Error::UnitNotFound(code) => Self::new(
                 StatusCode::NOT_FOUND,
                 "unit_not_found",
                 format!("Không có đơn vị hành chính nào mang mã {code}."),
                 format!("No administrative unit has code {code}."),
+            ),
+            Error::NotACommune(code) => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_a_commune",
+                format!("Mã {code} không phải là một xã, phường hiện nay."),
+                format!("{code} is not a commune or ward that exists today."),
+            ),
+            Error::NoOpenWave(name) => Self::new(
+                StatusCode::NOT_FOUND,
+                "no_open_wave",
+                format!("Hiện không có đợt khảo sát nào đang mở tại {name}."),
+                format!("No survey wave is open in {name} now."),
+            ),
+            Error::WaveNotFound(code) => Self::new(
+                StatusCode::NOT_FOUND,
+                "wave_not_found",
+                format!("Không có đợt khảo sát mang mã {code}."),
+                format!("No survey wave has code {code}."),
+            ),
+            Error::WaveClosed(code) => Self::new(
+                StatusCode::CONFLICT,
+                "wave_closed",
+                format!("Đợt khảo sát {code} không nhận câu trả lời vào lúc này (chưa mở hoặc đã đóng)."),
+                format!("Survey wave {code} does not accept responses now (not yet open, or closed)."),
+            ),
+            Error::InvalidResponse(problems) => {
+                let mut e = unprocessable(
+                    "invalid_response",
+                    format!("Bản trả lời có {} chỗ chưa hợp lệ; xem từng câu hỏi.", problems.len()),
+                    format!("The response has {} problem(s); see each question.", problems.len()),
+                );
+                e.problems = problems
+                    .into_iter()
+                    .map(|p| ProblemBody {
+                        field: p.question,
+                        code: p.code,
+                        message: p.message.vi,
+                        message_en: p.message.en,
+                    })
+                    .collect();
+                e
+            }
+            Error::InvalidQuestionnaire(errors) => unprocessable(
+                "invalid_questionnaire",
+                "Bảng hỏi không hợp lệ.".into(),
+                errors.to_string(),
+            ),
+            Error::InvalidWave(problems) => unprocessable(
+                "invalid_wave",
+                "Không tạo được đợt khảo sát.".into(),
+                problems.join("; "),
+            ),
+            Error::Conflict(message) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Yêu cầu xung đột với dữ liệu hiện có.",
+                message,
             ),
             Error::BadRequest(message) => Self::bad_request(message.clone(), message),
             Error::Store(e) => e.into(),

@@ -4,9 +4,11 @@
 //! (outermost first): request id, tracing span, metrics, the API's JSON error shape, timeout, body limit.
 
 mod api;
+mod api_surveys;
 mod error;
 mod metrics;
 mod pages;
+mod survey;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderName, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::NaiveDate;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -26,6 +28,8 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 pub use metrics::Metrics;
 
+use crate::config::Config;
+use crate::services::survey::Surveys;
 use crate::storage::Store;
 
 /// The largest request body accepted, until an endpoint that takes uploads sets its own.
@@ -38,6 +42,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    pub config: Arc<Config>,
+    pub surveys: Arc<Surveys>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -55,11 +61,24 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::show_home))
         .route("/units/{code}", get(pages::show_unit))
+        .route("/s/{commune}", get(survey::show_survey_landing))
+        .route("/s/{commune}/start", post(survey::start_survey))
+        .route(
+            "/s/{commune}/q",
+            get(survey::show_survey_screen).post(survey::submit_survey_screen),
+        )
+        .route("/s/{commune}/thanks", get(survey::show_survey_thanks))
         .route("/healthz", get(check_health))
         .route("/metrics", get(show_metrics))
         .route("/api/openapi.json", get(api::show_openapi))
         .route("/api/v1/units", get(api::list_units))
         .route("/api/v1/units/{code}", get(api::get_unit))
+        .route(
+            "/api/v1/waves",
+            get(api_surveys::list_waves).post(api_surveys::create_wave),
+        )
+        .route("/api/v1/waves/{code}", get(api_surveys::get_wave))
+        .route("/api/v1/waves/{code}/responses", post(api_surveys::post_response))
         .fallback(pages::show_not_found)
         // Each `layer` wraps all before it, so the last one is the outermost.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -33,9 +33,15 @@ header{background:#a50e0e;color:#fff;padding:.6rem 1rem;display:flex;justify-con
 header a{color:#fff}main{padding:1rem;max-width:60rem;margin:auto}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .4rem;border-bottom:1px solid #ddd;vertical-align:top}\
 td.num,th.num{text-align:right}.muted{color:#555;font-size:.9em}nav.crumbs{font-size:.9em;margin-bottom:.5rem}\
-@media (max-width:36rem){.wide{display:none}}";
+@media (max-width:36rem){.wide{display:none}}\
+fieldset.q{border:0;border-top:1px solid #ddd;margin:0;padding:.8rem 0}legend{font-weight:600;padding:0;margin-bottom:.4rem}\
+label.opt{display:flex;gap:.6rem;align-items:center;min-height:44px;padding:.2rem .5rem;margin:.25rem 0;border:1px solid #ccc;border-radius:8px}\
+label.opt input{width:1.3rem;height:1.3rem;flex:none}input[type=number],textarea{font-size:1.1rem;padding:.5rem;width:100%;box-sizing:border-box}\
+.err{color:#a50e0e;font-weight:600}.help{color:#555;font-size:.9em;margin:.2rem 0}.actions{display:flex;gap:.8rem;margin:1.2rem 0;flex-wrap:wrap}\
+button,.button{font-size:1.1rem;min-height:48px;padding:.5rem 1.4rem;border-radius:8px;border:0;background:#a50e0e;color:#fff;text-decoration:none;display:inline-flex;align-items:center}\
+button.secondary{background:#eee;color:#1b1b1b}progress{width:100%;height:.8rem}.special{margin-top:.4rem}";
 
-fn layout(lang: Lang, path: &str, title: &str, body: Markup) -> Markup {
+pub(super) fn layout(lang: Lang, path: &str, title: &str, body: Markup) -> Markup {
     let (other_label, other_href) = match lang {
         Lang::Vi => ("English", with_lang(path, Lang::En)),
         Lang::En => ("Tiếng Việt", path.to_owned()),
@@ -61,7 +67,7 @@ fn layout(lang: Lang, path: &str, title: &str, body: Markup) -> Markup {
 }
 
 /// `path` (which may carry a query) in `lang`.
-fn with_lang(path: &str, lang: Lang) -> String {
+pub(super) fn with_lang(path: &str, lang: Lang) -> String {
     match lang {
         Lang::Vi => path.to_owned(),
         Lang::En if path.contains('?') => format!("{path}&lang=en"),
@@ -217,7 +223,7 @@ pub async fn show_not_found(uri: Uri, Query(q): Query<PageQuery>) -> Response {
     message_page(lang, uri.path(), StatusCode::NOT_FOUND, title, text)
 }
 
-fn error_page(lang: Lang, path: &str, error: services::Error) -> Response {
+pub(super) fn error_page(lang: Lang, path: &str, error: services::Error) -> Response {
     match &error {
         services::Error::UnitNotFound(code) => {
             let text = match lang {
@@ -253,7 +259,7 @@ fn error_page(lang: Lang, path: &str, error: services::Error) -> Response {
 }
 
 /// A page that only says what went wrong, with a way back.
-fn message_page(lang: Lang, path: &str, status: StatusCode, title: &str, text: &str) -> Response {
+pub(super) fn message_page(lang: Lang, path: &str, status: StatusCode, title: &str, text: &str) -> Response {
     let body = html! {
         h1 { (title) }
         p { (text) }

@@ -1,7 +1,11 @@
 //! The rules of ykien: what may happen, decided here; handlers call these, these call `storage`.
 
+pub mod demo;
+pub mod survey;
 pub mod units;
 
+use crate::conversation::Problem;
+use crate::domain::questionnaire::QuestionnaireErrors;
 use crate::storage::StoreError;
 
 /// Why a service refused or failed; `http::error` maps each variant to a status in one place.
@@ -9,6 +13,22 @@ use crate::storage::StoreError;
 pub enum Error {
     #[error("no administrative unit has code {0}")]
     UnitNotFound(String),
+    #[error("{0} is not a commune or ward that exists today")]
+    NotACommune(String),
+    #[error("no survey wave is open for {0}")]
+    NoOpenWave(String),
+    #[error("no survey wave has code {0}")]
+    WaveNotFound(String),
+    #[error("survey wave {0} is not open")]
+    WaveClosed(String),
+    #[error("the response has {} problem(s)", .0.len())]
+    InvalidResponse(Vec<Problem>),
+    #[error(transparent)]
+    InvalidQuestionnaire(QuestionnaireErrors),
+    #[error("the wave cannot be created: {}", .0.join("; "))]
+    InvalidWave(Vec<String>),
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]

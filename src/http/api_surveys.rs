@@ -1,0 +1,234 @@
+//! The JSON API of surveys: waves (for administrators) and complete responses (for data-entry apps). Both need
+//! the bearer token `YKIEN_API_TOKEN` until accounts and roles exist.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::{ApiError, AppState};
+use crate::domain::survey::{ReportingPeriod, Wave};
+use crate::services::Error;
+use crate::services::survey::{WaveRequest, create_wave as create_wave_service};
+
+/// Checks `Authorization: Bearer <YKIEN_API_TOKEN>`.
+fn require_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.config.api_token else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "api_disabled",
+            "API này chưa được bật: quản trị viên cần đặt YKIEN_API_TOKEN.",
+            "This API is disabled: an administrator must set YKIEN_API_TOKEN.",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(token) if bool::from(token.trim().as_bytes().ct_eq(expected.expose().as_bytes())) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Thiếu hoặc sai mã truy cập (Authorization: Bearer …).",
+            "Missing or wrong access token (Authorization: Bearer …).",
+        )),
+    }
+}
+
+/// Body of `POST /api/v1/waves/{wave}/responses`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostResponseRequest {
+    /// GSO code of the commune the respondent lives in.
+    pub commune: String,
+    /// A random key chosen by the client: the same key again returns the first response instead of a second.
+    pub client_token: Option<String>,
+    /// Answers by question code: choice codes as strings, numbers as numbers or strings, "DK" and "RF".
+    pub answers: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PostResponseResponse {
+    pub id: Uuid,
+    /// False when the client token had already stored this response.
+    pub created: bool,
+}
+
+/// `POST /api/v1/waves/{wave}/responses`: a complete response at once.
+pub async fn post_response(
+    State(state): State<AppState>,
+    Path(wave): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<PostResponseRequest>,
+) -> Result<(StatusCode, Json<PostResponseResponse>), ApiError> {
+    require_token(&state, &headers)?;
+    if let Some(token) = &body.client_token
+        && (token.is_empty() || token.len() > 128)
+    {
+        return Err(ApiError::bad_request(
+            "client_token phải dài từ 1 đến 128 ký tự.",
+            "client_token must be 1 to 128 characters long.",
+        ));
+    }
+    let answers: BTreeMap<String, String> = body
+        .answers
+        .into_iter()
+        .map(|(code, value)| {
+            let raw = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                // Anything else cannot be an answer; an empty string makes the engine say so for this question.
+                _ => String::new(),
+            };
+            (code, raw)
+        })
+        .collect();
+    let (id, created) = state
+        .surveys
+        .submit_complete(
+            &wave,
+            body.commune.trim(),
+            body.client_token.as_deref(),
+            &answers,
+            Utc::now(),
+        )
+        .await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(PostResponseResponse { id, created })))
+}
+
+/// Body of `POST /api/v1/waves`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWaveRequest {
+    pub code: String,
+    pub title: String,
+    pub questionnaire: String,
+    pub questionnaire_version: Option<i64>,
+    /// Provinces or communes (GSO codes); a province covers its communes.
+    pub units: Vec<String>,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    /// Reporting periods; the plans' six-month and annual periods when absent.
+    #[serde(default)]
+    pub periods: Vec<PeriodBody>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodBody {
+    pub name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WaveResponse {
+    pub code: String,
+    pub title: String,
+    pub questionnaire: String,
+    pub questionnaire_version: i64,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub open_now: bool,
+    pub units: Vec<String>,
+    pub periods: Vec<PeriodBody>,
+    pub complete_responses: i64,
+    pub responses_in_progress: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListWavesResponse {
+    pub items: Vec<WaveResponse>,
+}
+
+async fn wave_response(state: &AppState, wave: Wave) -> Result<WaveResponse, ApiError> {
+    let store = &state.store;
+    let questionnaire = store.questionnaire(wave.questionnaire_id).await?;
+    let units = store.wave_unit_codes(wave.id).await?;
+    let periods = store.wave_periods(wave.id).await?;
+    let (complete, in_progress) = store.count_responses(wave.id).await?;
+    Ok(WaveResponse {
+        open_now: wave.is_open_at(Utc::now()),
+        code: wave.code,
+        title: wave.title,
+        questionnaire: questionnaire.code,
+        questionnaire_version: questionnaire.version,
+        opens_at: wave.opens_at,
+        closes_at: wave.closes_at,
+        units,
+        periods: periods
+            .into_iter()
+            .map(|p| PeriodBody {
+                name: p.name,
+                starts_on: p.starts_on,
+                ends_on: p.ends_on,
+            })
+            .collect(),
+        complete_responses: complete,
+        responses_in_progress: in_progress,
+    })
+}
+
+/// `POST /api/v1/waves`.
+pub async fn create_wave(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<CreateWaveRequest>,
+) -> Result<(StatusCode, Json<WaveResponse>), ApiError> {
+    require_token(&state, &headers)?;
+    let request = WaveRequest {
+        code: body.code,
+        title: body.title,
+        questionnaire: body.questionnaire,
+        questionnaire_version: body.questionnaire_version,
+        unit_codes: body.units,
+        opens_at: body.opens_at,
+        closes_at: body.closes_at,
+        periods: body
+            .periods
+            .into_iter()
+            .map(|p| ReportingPeriod {
+                name: p.name,
+                starts_on: p.starts_on,
+                ends_on: p.ends_on,
+            })
+            .collect(),
+    };
+    let wave = create_wave_service(&state.store, request).await?;
+    Ok((StatusCode::CREATED, Json(wave_response(&state, wave).await?)))
+}
+
+/// `GET /api/v1/waves`.
+pub async fn list_waves(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ListWavesResponse>, ApiError> {
+    require_token(&state, &headers)?;
+    let mut items = Vec::new();
+    for wave in state.store.waves().await? {
+        items.push(wave_response(&state, wave).await?);
+    }
+    Ok(Json(ListWavesResponse { items }))
+}
+
+/// `GET /api/v1/waves/{code}`.
+pub async fn get_wave(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<WaveResponse>, ApiError> {
+    require_token(&state, &headers)?;
+    let wave = match state.store.wave_by_code(&code).await {
+        Ok(w) => w,
+        Err(crate::storage::StoreError::NotFound(_)) => return Err(Error::WaveNotFound(code).into()),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(wave_response(&state, wave).await?))
+}

@@ -1,0 +1,402 @@
+//! The web survey: `/s/{commune}` on a citizen's phone. Server-rendered, works without JavaScript; every
+//! form post answers with a redirect (or the same page with its errors and what was typed), so a reload or a
+//! double tap never stores anything twice.
+//!
+//! The device is identified by a random cookie (`yk_device`); the service stores only its keyed hash. Forms
+//! carry a CSRF token derived from that cookie with the service secret.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::Utc;
+use maud::{Markup, html};
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use super::pages::{PageQuery, error_page, layout, message_page, with_lang};
+use crate::conversation::{Ask, Input, Mode};
+use crate::domain::Lang;
+use crate::domain::questionnaire::{DONT_KNOW, QuestionKind, REFUSED};
+use crate::services::survey::{Channel, Identity, SurveyContext, Turn};
+
+const DEVICE_COOKIE: &str = "yk_device";
+
+/// The device token from the request's cookies, if any.
+fn device_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == DEVICE_COOKIE && value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| value.to_owned())
+        })
+}
+
+fn new_device() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn device_cookie(state: &AppState, device: &str) -> HeaderValue {
+    let secure = if state
+        .config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+    {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!("{DEVICE_COOKIE}={device}; Path=/s; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}");
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn csrf_token(state: &AppState, device: &str) -> String {
+    state.surveys.keyed_hash("csrf", device)[..32].to_owned()
+}
+
+fn csrf_ok(state: &AppState, device: &str, given: Option<&str>) -> bool {
+    given.is_some_and(|g| g.as_bytes().ct_eq(csrf_token(state, device).as_bytes()).into())
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    r
+}
+
+fn base(commune: &str) -> String {
+    format!("/s/{commune}")
+}
+
+async fn context(state: &AppState, commune: &str, lang: Lang) -> Result<SurveyContext, Response> {
+    state
+        .surveys
+        .survey_for_commune(commune.trim(), Utc::now())
+        .await
+        .map_err(|e| error_page(lang, &base(commune), e))
+}
+
+fn forbidden(lang: Lang, path: &str) -> Response {
+    message_page(
+        lang,
+        path,
+        StatusCode::FORBIDDEN,
+        lang.t("Phiên làm việc không hợp lệ", "Invalid session"),
+        lang.t(
+            "Biểu mẫu đã hết hạn hoặc trình duyệt chặn cookie. Xin mở lại trang khảo sát và thử lại; các câu đã trả lời vẫn được giữ.",
+            "The form has expired or the browser blocks cookies. Please open the survey page again and retry; answers already given are kept.",
+        ),
+    )
+}
+
+/// `GET /s/{commune}`: what the survey is for, that it is anonymous, and a button to start or continue.
+pub async fn show_survey_landing(
+    State(state): State<AppState>,
+    Path(commune): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::from_code(q.lang.as_deref());
+    let ctx = match context(&state, &commune, lang).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let (device, set_cookie) = match device_of(&headers) {
+        Some(d) => (d, false),
+        None => (new_device(), true),
+    };
+    let identity = Identity {
+        channel: Channel::Web,
+        id: device.clone(),
+    };
+    let (responded, in_progress) = match (
+        state.surveys.has_responded(&ctx, &identity).await,
+        state.surveys.has_session(&ctx, &identity).await,
+    ) {
+        (Ok(r), Ok(s)) => (r, s),
+        (Err(e), _) | (_, Err(e)) => return error_page(lang, &base(&commune), e),
+    };
+    let path = base(&commune);
+    let q = &ctx.questionnaire;
+    let body = html! {
+        p.muted { (ctx.wave.title) }
+        h1 { (lang.t("Khảo sát ý kiến người dân", "Citizens' survey")) " – " (ctx.commune.name) }
+        p { (q.intro.get(lang)) }
+        p { strong { (lang.t("Ẩn danh: ", "Anonymous: ")) }
+            (lang.t("câu trả lời không gắn với tên, số điện thoại hay tài khoản của anh/chị. Hệ thống chỉ giữ một mã băm của thiết bị để mỗi người trả lời một lần.",
+                    "your answers are not linked to your name, phone number or any account. The service keeps only a hashed device code so that each person answers once.")) }
+        p.muted { (lang.t("Khoảng 10–15 phút. Có thể dừng và tiếp tục sau trên cùng thiết bị.", "About 10–15 minutes. You can stop and continue later on the same device.")) }
+        @if responded {
+            p { strong { (lang.t("Anh/chị đã trả lời đợt khảo sát này. Xin cảm ơn!", "You have already answered this survey wave. Thank you!")) } }
+        } @else {
+            form method="post" action=(format!("{path}/start")) {
+                input type="hidden" name="csrf" value=(csrf_token(&state, &device));
+                input type="hidden" name="lang" value=(lang.code());
+                div.actions { button type="submit" {
+                    @if in_progress { (lang.t("Tiếp tục khảo sát", "Continue the survey")) } @else { (lang.t("Bắt đầu", "Start")) }
+                } }
+            }
+        }
+    };
+    let title = format!("{} – {}", lang.t("Khảo sát", "Survey"), ctx.commune.name);
+    let mut response = Html(layout(lang, &path, &title, body).into_string()).into_response();
+    if set_cookie {
+        response
+            .headers_mut()
+            .insert(SET_COOKIE, device_cookie(&state, &device));
+    }
+    response
+}
+
+/// `POST /s/{commune}/start`: begins (or resumes) the survey and goes to the current screen.
+pub async fn start_survey(
+    State(state): State<AppState>,
+    Path(commune): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let lang = Lang::from_code(fields.get("lang").copied());
+    let path = base(&commune);
+    let Some(device) = device_of(&headers).filter(|d| csrf_ok(&state, d, fields.get("csrf").copied())) else {
+        return forbidden(lang, &path);
+    };
+    let ctx = match context(&state, &commune, lang).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let identity = Identity {
+        channel: Channel::Web,
+        id: device,
+    };
+    match state
+        .surveys
+        .converse(&ctx, &identity, Mode::Web, lang, Input::Show)
+        .await
+    {
+        Ok(Turn::AlreadyResponded) => redirect(&with_lang(&path, lang)),
+        Ok(_) => redirect(&with_lang(&format!("{path}/q"), lang)),
+        Err(e) => error_page(lang, &path, e),
+    }
+}
+
+/// `GET /s/{commune}/q`: the current screen of questions.
+pub async fn show_survey_screen(
+    State(state): State<AppState>,
+    Path(commune): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::from_code(q.lang.as_deref());
+    let path = base(&commune);
+    let Some(device) = device_of(&headers) else {
+        return redirect(&with_lang(&path, lang));
+    };
+    let ctx = match context(&state, &commune, lang).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let identity = Identity {
+        channel: Channel::Web,
+        id: device.clone(),
+    };
+    match state.surveys.has_session(&ctx, &identity).await {
+        Ok(false) => return redirect(&with_lang(&path, lang)),
+        Ok(true) => {}
+        Err(e) => return error_page(lang, &path, e),
+    }
+    let turn = state
+        .surveys
+        .converse(&ctx, &identity, Mode::Web, lang, Input::Show)
+        .await;
+    render_turn(&state, &ctx, &commune, &device, lang, turn)
+}
+
+/// `POST /s/{commune}/q`: the answers of one screen, or "back".
+pub async fn submit_survey_screen(
+    State(state): State<AppState>,
+    Path(commune): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let lang = Lang::from_code(fields.get("lang").copied());
+    let path = base(&commune);
+    let Some(device) = device_of(&headers).filter(|d| csrf_ok(&state, d, fields.get("csrf").copied())) else {
+        return forbidden(lang, &path);
+    };
+    let ctx = match context(&state, &commune, lang).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let input = if fields.get("action") == Some(&"back") {
+        Input::Back
+    } else {
+        let Some(screen) = fields.get("screen").and_then(|s| s.parse().ok()) else {
+            return redirect(&with_lang(&format!("{path}/q"), lang));
+        };
+        // `a_CODE` carries the answer; `x_CODE` (don't know / refused beside a number or text box) wins when set.
+        let mut answers: Vec<(String, String)> = Vec::new();
+        for (name, value) in &form {
+            if let Some(code) = name.strip_prefix("a_") {
+                let special = fields
+                    .get(format!("x_{code}").as_str())
+                    .copied()
+                    .filter(|x| *x == DONT_KNOW || *x == REFUSED);
+                answers.push((code.to_owned(), special.unwrap_or(value).to_owned()));
+            } else if let Some(code) = name.strip_prefix("x_")
+                && !fields.contains_key(format!("a_{code}").as_str())
+            {
+                answers.push((code.to_owned(), value.clone()));
+            }
+        }
+        Input::Submit { screen, answers }
+    };
+    let identity = Identity {
+        channel: Channel::Web,
+        id: device.clone(),
+    };
+    let turn = state.surveys.converse(&ctx, &identity, Mode::Web, lang, input).await;
+    match turn {
+        // Errors are shown on the same page with what was typed; everything else moves by redirect.
+        Ok(Turn::Ask { ref ask, .. }) if !ask.errors.is_empty() => {
+            render_turn(&state, &ctx, &commune, &device, lang, turn)
+        }
+        Ok(Turn::Done) => redirect(&with_lang(&format!("{path}/thanks"), lang)),
+        Ok(Turn::AlreadyResponded) => redirect(&with_lang(&path, lang)),
+        Ok(Turn::Ask { .. }) => redirect(&with_lang(&format!("{path}/q"), lang)),
+        Err(e) => error_page(lang, &path, e),
+    }
+}
+
+/// `GET /s/{commune}/thanks`.
+pub async fn show_survey_thanks(Path(commune): Path<String>, Query(q): Query<PageQuery>) -> Response {
+    let lang = Lang::from_code(q.lang.as_deref());
+    let path = format!("{}/thanks", base(&commune));
+    let body = html! {
+        h1 { (lang.t("Xin cảm ơn!", "Thank you!")) }
+        p { (lang.t("Câu trả lời của anh/chị đã được ghi nhận. Ý kiến của anh/chị giúp chính quyền xã, phường phục vụ người dân tốt hơn.",
+                    "Your answers have been recorded. Your views help the commune serve its citizens better.")) }
+        p { a href=(with_lang("/", lang)) { (lang.t("Về trang chủ", "Go to the home page")) } }
+    };
+    Html(layout(lang, &path, lang.t("Xin cảm ơn", "Thank you"), body).into_string()).into_response()
+}
+
+fn render_turn(
+    state: &AppState,
+    ctx: &SurveyContext,
+    commune: &str,
+    device: &str,
+    lang: Lang,
+    turn: Result<Turn, crate::services::Error>,
+) -> Response {
+    let path = base(commune);
+    match turn {
+        Ok(Turn::Ask { ask, .. }) => {
+            let status = if ask.errors.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let title = ctx
+                .questionnaire
+                .pages
+                .get(ask.page)
+                .map(|p| p.title.get(lang).to_owned())
+                .unwrap_or_default();
+            let body = screen_form(state, ctx, commune, device, lang, &ask);
+            (
+                status,
+                Html(layout(lang, &format!("{path}/q"), &title, body).into_string()),
+            )
+                .into_response()
+        }
+        Ok(Turn::Done) => redirect(&with_lang(&format!("{path}/thanks"), lang)),
+        Ok(Turn::AlreadyResponded) => redirect(&with_lang(&path, lang)),
+        Err(e) => error_page(lang, &path, e),
+    }
+}
+
+fn screen_form(state: &AppState, ctx: &SurveyContext, commune: &str, device: &str, lang: Lang, ask: &Ask) -> Markup {
+    let q = &ctx.questionnaire;
+    let page = q.pages.get(ask.page);
+    let errors: HashMap<&str, &str> = ask
+        .errors
+        .iter()
+        .map(|(code, t)| (code.as_str(), t.get(lang)))
+        .collect();
+    html! {
+        p.muted { (ctx.commune.name) " · " (lang.t("đã xong", "done")) " " (ask.progress_percent) "%" }
+        progress value=(ask.progress_percent) max="100" { (ask.progress_percent) "%" }
+        @if let Some(page) = page { h1 { (page.title.get(lang)) } }
+        @if !ask.errors.is_empty() {
+            p.err role="alert" { (lang.t("Xin xem lại các câu được đánh dấu bên dưới.", "Please check the questions marked below.")) }
+        }
+        form method="post" action=(format!("{}/q", base(commune))) {
+            input type="hidden" name="csrf" value=(csrf_token(state, device));
+            input type="hidden" name="lang" value=(lang.code());
+            input type="hidden" name="screen" value=(ask.screen);
+            @for &i in &ask.questions {
+                @let question = &q.questions[i];
+                @let code = question.code.as_str();
+                @let value = ask.values.get(code).map(String::as_str).unwrap_or("");
+                fieldset.q id=(format!("q-{code}")) aria-invalid=[errors.contains_key(code).then_some("true")] {
+                    legend { (question.prompt(lang)) }
+                    @if let Some(help) = &question.help { p.help { (help.get(lang)) } }
+                    @if let Some(err) = errors.get(code) { p.err { (err) } }
+                    @match &question.kind {
+                        QuestionKind::Number { min, max, .. } => {
+                            @let typed = if value == DONT_KNOW || value == REFUSED { "" } else { value };
+                            input type="number" inputmode="numeric" name=(format!("a_{code}")) min=(min) max=(max) value=(typed)
+                                aria-label=(question.prompt(lang));
+                            (special_choices(question.offers_special_codes(), code, value, lang))
+                        }
+                        QuestionKind::Text { max_len } => {
+                            @let typed = if value == DONT_KNOW || value == REFUSED { "" } else { value };
+                            textarea name=(format!("a_{code}")) maxlength=(max_len) rows="3" aria-label=(question.prompt(lang)) { (typed) }
+                            (special_choices(question.offers_special_codes(), code, value, lang))
+                        }
+                        _ => {
+                            @for option in question.options() {
+                                label.opt {
+                                    input type="radio" name=(format!("a_{code}")) value=(option.code) checked[value == option.code];
+                                    span { (option.label.get(lang)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div.actions {
+                button type="submit" name="action" value="next" { (lang.t("Tiếp tục", "Next")) }
+                @if ask.can_go_back {
+                    button.secondary type="submit" name="action" value="back" formnovalidate { (lang.t("Quay lại", "Back")) }
+                }
+            }
+        }
+    }
+}
+
+/// "Answer in the box above" / "Don't know" / "Refused" beside a number or text box.
+fn special_choices(offered: bool, code: &str, value: &str, lang: Lang) -> Markup {
+    html! {
+        @if offered {
+            div.special {
+                label.opt { input type="radio" name=(format!("x_{code}")) value="" checked[value != DONT_KNOW && value != REFUSED]; span { (lang.t("Trả lời ở ô trên", "Answer in the box above")) } }
+                label.opt { input type="radio" name=(format!("x_{code}")) value=(DONT_KNOW) checked[value == DONT_KNOW]; span { (lang.t("Không biết", "Don't know")) } }
+                label.opt { input type="radio" name=(format!("x_{code}")) value=(REFUSED) checked[value == REFUSED]; span { (lang.t("Không trả lời", "Prefer not to answer")) } }
+            }
+        }
+    }
+}

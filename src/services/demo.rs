@@ -1,0 +1,183 @@
+//! Demo data: the bundled questionnaire, a wave open today over Hưng Yên, and synthetic responses so that the
+//! dashboards that follow have something real to compute on. Deterministic: the same seed gives the same data.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::Error;
+use super::survey::{Channel, WaveRequest, create_wave, import_questionnaire};
+use super::units::children;
+use crate::domain::questionnaire::{Answer, NO, QuestionKind, Questionnaire, YES};
+use crate::domain::survey::Wave;
+use crate::domain::units::Unit;
+use crate::storage::{NewResponse, Store, StoreError};
+
+/// The questionnaire shipped with ykien.
+pub const BUNDLED_QUESTIONNAIRE: &str = include_str!("../../questionnaires/papi-2025.toml");
+/// The demo wave's code.
+pub const DEMO_WAVE: &str = "demo-hung-yen";
+
+/// What the demo set up.
+#[derive(Debug)]
+pub struct DemoData {
+    pub wave: Wave,
+    pub responses_created: usize,
+}
+
+/// Imports the questionnaire, opens the demo wave over today's Hưng Yên (from 30 days ago for 90 days), and
+/// stores 40–80 synthetic responses per commune the first time.
+pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
+    let (questionnaire, _) = import_questionnaire(store, BUNDLED_QUESTIONNAIRE).await?;
+    let now = Utc::now();
+    let wave = match store.wave_by_code(DEMO_WAVE).await {
+        Ok(w) => w,
+        Err(StoreError::NotFound(_)) => {
+            create_wave(
+                store,
+                WaveRequest {
+                    code: DEMO_WAVE.to_owned(),
+                    title: "Khảo sát PAPI cấp xã – Hưng Yên (dữ liệu minh hoạ)".to_owned(),
+                    questionnaire: questionnaire.code.clone(),
+                    questionnaire_version: Some(questionnaire.version),
+                    unit_codes: vec!["33".to_owned()],
+                    opens_at: now - Duration::days(30),
+                    closes_at: now + Duration::days(60),
+                    periods: Vec::new(),
+                },
+            )
+            .await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (complete, _) = store.count_responses(wave.id).await?;
+    let mut responses_created = 0;
+    if complete == 0 {
+        let communes = children(store, Some("33"), super::survey::vn_day(now)).await?;
+        let responses = synthetic_responses(&questionnaire, &wave, &communes, 2025);
+        for chunk in responses.chunks(500) {
+            responses_created += store.insert_complete_responses(chunk).await?.len();
+        }
+    }
+    Ok(DemoData {
+        wave,
+        responses_created,
+    })
+}
+
+/// 40–80 complete responses per commune. Each commune has its own quality (so communes differ), each person
+/// a little noise; answers follow the skip logic, with some "don't know" and "refused".
+pub fn synthetic_responses(q: &Questionnaire, wave: &Wave, communes: &[Unit], seed: u64) -> Vec<NewResponse> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for commune in communes {
+        let quality: f64 = rng.random_range(0.25..0.85);
+        let n = rng.random_range(40..=80);
+        for i in 0..n {
+            let person = (quality + rng.random_range(-0.2..0.2)).clamp(0.0, 1.0);
+            let answers = synthetic_answers(q, person, &mut rng);
+            out.push(NewResponse {
+                wave_id: wave.id,
+                unit_id: commune.id,
+                channel: if i % 3 == 0 { Channel::Telegram } else { Channel::Web }
+                    .as_str()
+                    .to_owned(),
+                client_token: None,
+                answers: answers
+                    .into_iter()
+                    .map(|(code, a)| {
+                        let (c, t) = a.to_stored();
+                        (code, c, t)
+                    })
+                    .collect(),
+                at: wave.opens_at + Duration::minutes(rng.random_range(0..60 * 24 * 28)),
+            });
+        }
+    }
+    out
+}
+
+const TEXTS: [&str; 5] = [
+    "Sửa đường liên thôn và lắp thêm đèn đường.",
+    "Công khai rõ hơn các khoản thu chi của xã.",
+    "Cán bộ một cửa cần hướng dẫn tận tình hơn.",
+    "Thu gom rác thường xuyên hơn.",
+    "Nạo vét kênh mương trước mùa mưa.",
+];
+
+/// One person's answers, in question order, following skip logic; `quality` in [0, 1] is how well their
+/// commune serves them.
+fn synthetic_answers(q: &Questionnaire, quality: f64, rng: &mut StdRng) -> Vec<(String, Answer)> {
+    let mut given: HashMap<String, Answer> = HashMap::new();
+    let mut ordered = Vec::new();
+    for question in &q.questions {
+        if !question.is_eligible(&given) {
+            continue;
+        }
+        let roll: f64 = rng.random();
+        let answer = if question.offers_special_codes() && roll < 0.04 {
+            Answer::DontKnow
+        } else if question.offers_special_codes() && roll < 0.05 {
+            Answer::Refused
+        } else {
+            let good = rng.random::<f64>() < quality;
+            match &question.kind {
+                QuestionKind::YesNo {
+                    yes_is_good: Some(yes_good),
+                } => Answer::Code(if good == *yes_good { YES } else { NO }.to_owned()),
+                // Screening questions: about a third of people used the service.
+                QuestionKind::YesNo { yes_is_good: None } => {
+                    Answer::Code(if rng.random::<f64>() < 0.4 { YES } else { NO }.to_owned())
+                }
+                QuestionKind::Single { choices } => {
+                    let target = quality + rng.random_range(-0.25..0.25);
+                    let scored: Vec<_> = choices.iter().filter(|c| c.value.is_some()).collect();
+                    let pick = if scored.is_empty() {
+                        &choices[rng.random_range(0..choices.len())]
+                    } else {
+                        scored
+                            .iter()
+                            .min_by(|a, b| {
+                                let da = (a.value.unwrap_or(0.0) - target).abs();
+                                let db = (b.value.unwrap_or(0.0) - target).abs();
+                                da.total_cmp(&db)
+                            })
+                            .copied()
+                            .unwrap_or(&choices[0])
+                    };
+                    Answer::Code(pick.code.clone())
+                }
+                QuestionKind::Likert { high_is_good, .. } => {
+                    let level = (quality + rng.random_range(-0.3..0.3)).clamp(0.0, 1.0);
+                    let level = if *high_is_good == Some(false) {
+                        1.0 - level
+                    } else {
+                        level
+                    };
+                    Answer::Code(((1.0 + 4.0 * level).round() as i64).clamp(1, 5).to_string())
+                }
+                QuestionKind::Number {
+                    min, max, good, bad, ..
+                } => {
+                    let v = match (good, bad) {
+                        (Some(g), Some(b)) => g + (b - g) * (1.0 - quality + rng.random_range(-0.2..0.3)),
+                        _ => *min as f64 + rng.random::<f64>() * ((*max - *min) as f64 / 5.0),
+                    };
+                    Answer::Number((v.round() as i64).clamp(*min, *max))
+                }
+                QuestionKind::Text { .. } => {
+                    if rng.random::<f64>() < 0.4 {
+                        Answer::Text(TEXTS[rng.random_range(0..TEXTS.len())].to_owned())
+                    } else {
+                        Answer::Refused
+                    }
+                }
+            }
+        };
+        given.insert(question.code.clone(), answer.clone());
+        ordered.push((question.code.clone(), answer));
+    }
+    ordered
+}

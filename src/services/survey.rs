@@ -1,0 +1,471 @@
+//! Surveys: importing questionnaire versions, creating waves, and running the conversation engine for one
+//! respondent on any channel, with the rules around it — one response per person per wave, only open waves,
+//! only communes the wave covers, identities kept only as keyed hashes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Error;
+use super::units::unit_by_code;
+use crate::config::Secret;
+use crate::conversation::{Ask, Engine, Input, Mode, Problem, Step, SurveyState};
+use crate::domain::Lang;
+use crate::domain::questionnaire::{Answer, Questionnaire};
+use crate::domain::survey::{NewWave, ReportingPeriod, Wave, is_wave_code, plan_periods};
+use crate::domain::units::{Unit, UnitLevel};
+use crate::storage::{NewResponse, QuestionnaireImport, Store, StoreError};
+
+/// The channels a respondent can answer through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Web,
+    Telegram,
+    Zalo,
+    Api,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Telegram => "telegram",
+            Self::Zalo => "zalo",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// Who is answering, as the channel knows them (a web device token, a Telegram or Zalo user id). Never stored:
+/// only its keyed hash is.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub channel: Channel,
+    pub id: String,
+}
+
+/// The open survey of one commune.
+#[derive(Clone, Debug)]
+pub struct SurveyContext {
+    pub wave: Wave,
+    pub commune: Unit,
+    pub questionnaire: Arc<Questionnaire>,
+}
+
+/// What to show a respondent after one input.
+#[derive(Clone, Debug)]
+pub enum Turn {
+    Ask {
+        ask: Ask,
+        lang: Lang,
+        resumed: bool,
+    },
+    /// The response is complete (now, or already by an earlier identical submission).
+    Done,
+    /// This identity already completed a response in this wave.
+    AlreadyResponded,
+}
+
+/// The survey service of one process: the store, the key for identities, and parsed questionnaires.
+pub struct Surveys {
+    store: Store,
+    secret: Secret,
+    questionnaires: RwLock<HashMap<Uuid, Arc<Questionnaire>>>,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Surveys {
+    pub fn new(store: Store, secret: Secret) -> Self {
+        Self {
+            store,
+            secret,
+            questionnaires: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// HMAC-SHA-256 of `value` under the service secret, for `purpose` (so that the same value hashed for two
+    /// purposes gives unrelated results).
+    pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac = HmacSha256::new_from_slice(self.secret.expose().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(purpose.as_bytes());
+        mac.update(b"\x00");
+        mac.update(value.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
+    fn identity_hash(&self, identity: &Identity) -> String {
+        self.keyed_hash("respondent", &format!("{}:{}", identity.channel.as_str(), identity.id))
+    }
+
+    /// A questionnaire version, parsed once per process.
+    pub async fn questionnaire(&self, id: Uuid) -> Result<Arc<Questionnaire>, Error> {
+        if let Some(q) = self.questionnaires.read().unwrap_or_else(|e| e.into_inner()).get(&id) {
+            return Ok(q.clone());
+        }
+        let stored = self.store.questionnaire(id).await?;
+        let parsed = Arc::new(Questionnaire::parse(&stored.source).map_err(|e| {
+            Error::Store(StoreError::Corrupt(format!(
+                "stored questionnaire {} v{}: {e}",
+                stored.code, stored.version
+            )))
+        })?);
+        self.questionnaires
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, parsed.clone());
+        Ok(parsed)
+    }
+
+    /// The commune with this code today and the newest wave open now that covers it.
+    pub async fn survey_for_commune(&self, code: &str, now: DateTime<Utc>) -> Result<SurveyContext, Error> {
+        let commune = unit_by_code(&self.store, code, vn_day(now)).await?;
+        if commune.level != UnitLevel::Commune || !commune.is_valid_on(vn_day(now)) {
+            return Err(Error::NotACommune(code.to_owned()));
+        }
+        let wave = self
+            .store
+            .open_waves_covering(commune.id, commune.parent_id, now)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::NoOpenWave(commune.name.clone()))?;
+        let questionnaire = self.questionnaire(wave.questionnaire_id).await?;
+        Ok(SurveyContext {
+            wave,
+            commune,
+            questionnaire,
+        })
+    }
+
+    /// Whether this identity already completed a response in the context's wave.
+    pub async fn has_responded(&self, ctx: &SurveyContext, identity: &Identity) -> Result<bool, Error> {
+        Ok(self
+            .store
+            .has_responded(ctx.wave.id, &self.identity_hash(identity))
+            .await?)
+    }
+
+    /// Whether this identity has a response in progress in the context's wave.
+    pub async fn has_session(&self, ctx: &SurveyContext, identity: &Identity) -> Result<bool, Error> {
+        Ok(self
+            .store
+            .session(&self.identity_hash(identity), ctx.wave.id)
+            .await?
+            .is_some())
+    }
+
+    /// Runs one input of one respondent through the conversation engine and stores what it decided.
+    pub async fn converse(
+        &self,
+        ctx: &SurveyContext,
+        identity: &Identity,
+        mode: Mode,
+        lang: Lang,
+        input: Input,
+    ) -> Result<Turn, Error> {
+        let hash = self.identity_hash(identity);
+        let engine = Engine::new(&ctx.questionnaire, mode);
+        // Two tries: a concurrent submission of the same respondent may move the session between read and write.
+        for _ in 0..2 {
+            let Some(session) = self.store.session(&hash, ctx.wave.id).await? else {
+                if self.store.has_responded(ctx.wave.id, &hash).await? {
+                    // A resubmitted last page lands here after the first one completed the response.
+                    return Ok(if matches!(input, Input::Submit { .. }) {
+                        Turn::Done
+                    } else {
+                        Turn::AlreadyResponded
+                    });
+                }
+                let state = engine.start(mode, lang);
+                let state_json = serde_json::to_string(&state).map_err(|e| Error::BadRequest(e.to_string()))?;
+                match self
+                    .store
+                    .start_session(
+                        &hash,
+                        ctx.wave.id,
+                        ctx.commune.id,
+                        identity.channel.as_str(),
+                        &state_json,
+                    )
+                    .await
+                {
+                    Ok(_) | Err(StoreError::Conflict(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            let mut state: SurveyState = serde_json::from_str(&session.state)
+                .map_err(|e| StoreError::Corrupt(format!("survey session state: {e}")))?;
+            state.lang = lang;
+            let stored = self.store.answers(session.response_id).await?;
+            let answers: HashMap<String, Answer> = stored
+                .into_iter()
+                .filter_map(|(code, c, t)| {
+                    let answer = ctx
+                        .questionnaire
+                        .question(&code)?
+                        .answer_from_stored(c.as_deref(), t.as_deref())?;
+                    Some((code, answer))
+                })
+                .collect();
+            let resumed = matches!(input, Input::Show) && !answers.is_empty();
+            let outcome = engine.handle(state, &answers, input.clone());
+            let upserts: Vec<_> = outcome
+                .upserts
+                .iter()
+                .map(|(code, a)| {
+                    let (c, t) = a.to_stored();
+                    (code.clone(), c, t)
+                })
+                .collect();
+            match outcome.step {
+                Step::Done => {
+                    match self
+                        .store
+                        .complete_session(&hash, ctx.wave.id, session.revision, &upserts, &outcome.deletes)
+                        .await
+                    {
+                        Ok(true) => return Ok(Turn::Done),
+                        Ok(false) => continue,
+                        Err(StoreError::Conflict(_)) => {
+                            self.store.abandon_session(&hash, ctx.wave.id).await?;
+                            return Ok(Turn::AlreadyResponded);
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Step::Ask(ask) => {
+                    if !outcome.upserts.is_empty() || outcome.state.screen != ask_screen_before(&session) {
+                        let state_json =
+                            serde_json::to_string(&outcome.state).map_err(|e| Error::BadRequest(e.to_string()))?;
+                        if !self
+                            .store
+                            .save_session(
+                                &hash,
+                                ctx.wave.id,
+                                session.revision,
+                                &state_json,
+                                &upserts,
+                                &outcome.deletes,
+                            )
+                            .await?
+                        {
+                            continue;
+                        }
+                    }
+                    return Ok(Turn::Ask { ask, lang, resumed });
+                }
+            }
+        }
+        // Still moving after two tries: show where the respondent is now.
+        Box::pin(self.converse(ctx, identity, mode, lang, Input::Show)).await
+    }
+
+    /// Stores a complete response given at once (the JSON API). The same client token in the same wave
+    /// returns the earlier response's id with `false`.
+    pub async fn submit_complete(
+        &self,
+        wave_code: &str,
+        commune_code: &str,
+        client_token: Option<&str>,
+        raw: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<(Uuid, bool), Error> {
+        let wave = match self.store.wave_by_code(wave_code).await {
+            Ok(w) => w,
+            Err(StoreError::NotFound(_)) => return Err(Error::WaveNotFound(wave_code.to_owned())),
+            Err(e) => return Err(e.into()),
+        };
+        if !wave.is_open_at(now) {
+            return Err(Error::WaveClosed(wave.code));
+        }
+        let commune = match unit_by_code(&self.store, commune_code, vn_day(now)).await {
+            Ok(u) if u.level == UnitLevel::Commune => u,
+            Ok(_) | Err(Error::UnitNotFound(_)) => {
+                return Err(Error::InvalidResponse(vec![commune_problem(
+                    commune_code,
+                    "Không có xã, phường nào mang mã này.",
+                    "No commune or ward has this code.",
+                )]));
+            }
+            Err(e) => return Err(e),
+        };
+        if !self.store.wave_covers(wave.id, commune.id, commune.parent_id).await? {
+            return Err(Error::InvalidResponse(vec![commune_problem(
+                commune_code,
+                "Đợt khảo sát này không bao gồm xã, phường này.",
+                "This wave does not cover this commune or ward.",
+            )]));
+        }
+        let questionnaire = self.questionnaire(wave.questionnaire_id).await?;
+        let answers = Engine::new(&questionnaire, Mode::Web)
+            .validate_complete(raw)
+            .map_err(Error::InvalidResponse)?;
+        let response = NewResponse {
+            wave_id: wave.id,
+            unit_id: commune.id,
+            channel: Channel::Api.as_str().to_owned(),
+            client_token: client_token.map(str::to_owned),
+            answers: answers
+                .into_iter()
+                .map(|(code, a)| {
+                    let (c, t) = a.to_stored();
+                    (code, c, t)
+                })
+                .collect(),
+            at: now,
+        };
+        let stored = self
+            .store
+            .insert_complete_responses(std::slice::from_ref(&response))
+            .await?;
+        stored
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::BadRequest("nothing stored".into()))
+    }
+}
+
+fn ask_screen_before(session: &crate::storage::Session) -> usize {
+    serde_json::from_str::<SurveyState>(&session.state).map_or(usize::MAX, |s| s.screen)
+}
+
+fn commune_problem(code: &str, vi: &str, en: &str) -> Problem {
+    Problem {
+        question: "commune".to_owned(),
+        code: "invalid_commune",
+        message: crate::domain::Text::new(format!("{vi} ({code})"), format!("{en} ({code})")),
+    }
+}
+
+/// The day in Vietnam (UTC+7) of an instant.
+pub fn vn_day(at: DateTime<Utc>) -> NaiveDate {
+    (at + chrono::Duration::hours(7)).date_naive()
+}
+
+/// Parses and stores a questionnaire version.
+pub async fn import_questionnaire(store: &Store, text: &str) -> Result<(Questionnaire, QuestionnaireImport), Error> {
+    let q = Questionnaire::parse(text).map_err(Error::InvalidQuestionnaire)?;
+    let checksum = hex(&Sha256::digest(text.as_bytes()));
+    match store.import_questionnaire(&q.code, q.version, text, &checksum).await {
+        Ok(outcome) => Ok((q, outcome)),
+        Err(StoreError::Rejected { reason, .. }) => Err(Error::Conflict(reason)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A wave as an administrator describes it.
+#[derive(Clone, Debug)]
+pub struct WaveRequest {
+    pub code: String,
+    pub title: String,
+    pub questionnaire: String,
+    pub questionnaire_version: Option<i64>,
+    pub unit_codes: Vec<String>,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    /// The plans' six-month and annual periods are used when none are given.
+    pub periods: Vec<ReportingPeriod>,
+}
+
+/// Creates a wave after checking every part of the request; all problems are listed at once.
+pub async fn create_wave(store: &Store, request: WaveRequest) -> Result<Wave, Error> {
+    let mut problems = Vec::new();
+    if !is_wave_code(&request.code) {
+        problems.push(format!(
+            "code '{}': use a–z, 0–9 and '-', at most 64 characters",
+            request.code
+        ));
+    }
+    if request.title.trim().is_empty() {
+        problems.push("title: the wave needs a title".to_owned());
+    }
+    if request.opens_at >= request.closes_at {
+        problems.push(format!(
+            "closes_at {} is not after opens_at {}",
+            request.closes_at, request.opens_at
+        ));
+    }
+    if request.unit_codes.is_empty() {
+        problems.push("units: name at least one province or commune".to_owned());
+    }
+    for p in &request.periods {
+        if p.starts_on > p.ends_on || p.name.trim().is_empty() {
+            problems.push(format!("period '{}': needs a name and a start before its end", p.name));
+        }
+    }
+    let questionnaire = match store
+        .questionnaire_by_code(&request.questionnaire, request.questionnaire_version)
+        .await
+    {
+        Ok(q) => Some(q),
+        Err(StoreError::NotFound(_)) => {
+            problems.push(format!(
+                "questionnaire '{}'{} is not imported; run ykien questionnaire import FILE",
+                request.questionnaire,
+                request
+                    .questionnaire_version
+                    .map(|v| format!(" version {v}"))
+                    .unwrap_or_default()
+            ));
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let day = vn_day(request.opens_at);
+    let mut unit_ids = Vec::new();
+    let mut seen = HashSet::new();
+    for code in &request.unit_codes {
+        match unit_by_code(store, code.trim(), day).await {
+            Ok(u) if u.is_valid_on(day) && u.level != UnitLevel::District => {
+                if seen.insert(u.id) {
+                    unit_ids.push(u.id);
+                }
+            }
+            Ok(u) => problems.push(format!(
+                "unit {code} ({}) does not exist as a province or commune on {day}",
+                u.name
+            )),
+            Err(Error::UnitNotFound(_)) => problems.push(format!("unit {code} is not known")),
+            Err(e) => return Err(e),
+        }
+    }
+    let Some(questionnaire) = questionnaire.filter(|_| problems.is_empty()) else {
+        return Err(Error::InvalidWave(problems));
+    };
+    let periods = if request.periods.is_empty() {
+        plan_periods(day)
+    } else {
+        request.periods
+    };
+    let new = NewWave {
+        code: request.code.clone(),
+        title: request.title.trim().to_owned(),
+        questionnaire_id: questionnaire.id,
+        opens_at: request.opens_at,
+        closes_at: request.closes_at,
+        unit_ids,
+        periods,
+    };
+    match store.insert_wave(&new).await {
+        Err(StoreError::Conflict(_)) => Err(Error::Conflict(format!(
+            "a wave with code {} already exists",
+            request.code
+        ))),
+        other => Ok(other?),
+    }
+}
