@@ -92,8 +92,12 @@ impl From<Error> for ApiError {
             Error::UnitNotFound(code) => Self::new(
                 StatusCode::NOT_FOUND,
                 "unit_not_found",
-                format!("Không có đơn vị hành chính nào mang mã {code}."),
-                format!("No administrative unit has code {code}."),
+                format!(
+                    "Không có đơn vị hành chính nào mang mã {code}. Mã tỉnh gồm 2 chữ số, mã huyện 3 chữ số, mã xã 5 chữ số."
+                ),
+                format!(
+                    "No administrative unit has code {code}. Province codes have 2 digits, districts 3, communes 5."
+                ),
             ),
             Error::NotACommune(code) => Self::new(
                 StatusCode::NOT_FOUND,

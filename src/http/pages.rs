@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
-use super::{AppState, parse_day, today_in_vietnam};
+use super::{ApiError, AppState, parse_day, today_in_vietnam};
 use crate::domain::Lang;
 use crate::domain::units::{LinkedUnit, Unit, UnitLevel};
 use crate::services::{self, units as unit_service};
@@ -224,38 +224,14 @@ pub async fn show_not_found(uri: Uri, Query(q): Query<PageQuery>) -> Response {
 }
 
 pub(super) fn error_page(lang: Lang, path: &str, error: services::Error) -> Response {
-    match &error {
-        services::Error::UnitNotFound(code) => {
-            let text = match lang {
-                Lang::Vi => format!(
-                    "Không có đơn vị hành chính nào mang mã {code}. Mã tỉnh gồm 2 chữ số, mã huyện 3 chữ số, mã xã 5 chữ số."
-                ),
-                Lang::En => format!(
-                    "No administrative unit has code {code}. Province codes have 2 digits, districts 3, communes 5."
-                ),
-            };
-            message_page(
-                lang,
-                path,
-                StatusCode::NOT_FOUND,
-                lang.t("Không tìm thấy đơn vị", "Unit not found"),
-                &text,
-            )
-        }
-        _ => {
-            tracing::error!(%error, "a page could not be built");
-            message_page(
-                lang,
-                path,
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang.t("Tạm thời gián đoạn", "Temporarily unavailable"),
-                lang.t(
-                    "Hệ thống tạm thời không truy cập được dữ liệu. Vui lòng thử lại sau ít phút.",
-                    "The service cannot reach its data right now. Please try again in a few minutes.",
-                ),
-            )
-        }
-    }
+    // The same status and messages as the API gives for this error: one mapping, in `http::error`.
+    let e = ApiError::from(error);
+    let title = match e.status {
+        StatusCode::NOT_FOUND => lang.t("Không tìm thấy", "Not found"),
+        s if s.is_server_error() => lang.t("Tạm thời gián đoạn", "Temporarily unavailable"),
+        _ => lang.t("Không thực hiện được", "Cannot be done"),
+    };
+    message_page(lang, path, e.status, title, lang.t(&e.message, &e.message_en))
 }
 
 /// A page that only says what went wrong, with a way back.
