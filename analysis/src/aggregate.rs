@@ -125,8 +125,7 @@ pub fn subdimension_score(indicator_scores: &[f64]) -> Result<Option<f64>, Score
 /// Keeping PAPI's scale lets leaders set a commune's score beside the province's published PAPI score. `Ok(None)`
 /// when the unit has no sub-dimension score in this dimension; sub-dimension scores outside [0, 1] are refused.
 pub fn dimension_score(subdimension_scores: &[f64]) -> Result<Option<f64>, ScoreError> {
-    Ok(unit_mean(subdimension_scores)?
-        .map(|mean| DIMENSION_MIN + (DIMENSION_MAX - DIMENSION_MIN) * mean))
+    Ok(unit_mean(subdimension_scores)?.map(|mean| DIMENSION_MIN + (DIMENSION_MAX - DIMENSION_MIN) * mean))
 }
 
 /// Step 3, last: the total, the plain sum of the eight dimension scores, 8–80.
@@ -137,10 +136,7 @@ pub fn total_score(dimension_scores: &[f64; DIMENSION_COUNT]) -> Result<f64, Sco
     for (index, &value) in dimension_scores.iter().enumerate() {
         check_scale(index, value, DIMENSION_MIN, DIMENSION_MAX)?;
     }
-    Ok(dimension_scores
-        .iter()
-        .sum::<f64>()
-        .clamp(TOTAL_MIN, TOTAL_MAX))
+    Ok(dimension_scores.iter().sum::<f64>().clamp(TOTAL_MIN, TOTAL_MAX))
 }
 
 /// Whether a unit has answers enough to be published and compared (step 4).
@@ -208,12 +204,7 @@ fn check_scale(index: usize, value: f64, min: f64, max: f64) -> Result<(), Score
     if !value.is_finite() {
         Err(ScoreError::NonFiniteValue { index, value })
     } else if !(min..=max).contains(&value) {
-        Err(ScoreError::OutOfScale {
-            index,
-            value,
-            min,
-            max,
-        })
+        Err(ScoreError::OutOfScale { index, value, min, max })
     } else {
         Ok(())
     }
@@ -258,10 +249,7 @@ mod tests {
     fn weighted_mean_refuses_bad_weights_and_values_with_their_position() {
         assert_eq!(
             weighted_mean(&[(1.0, 1.0), (0.5, -2.0)]),
-            Err(ScoreError::NegativeWeight {
-                index: 1,
-                weight: -2.0
-            })
+            Err(ScoreError::NegativeWeight { index: 1, weight: -2.0 })
         );
         assert!(matches!(
             weighted_mean(&[(1.0, f64::NAN)]),
@@ -282,9 +270,7 @@ mod tests {
             weighted_mean(&[(1.0, f64::MAX), (1.0, f64::MAX)]),
             Err(ScoreError::TotalWeightOverflow)
         );
-        let message = weighted_mean(&[(0.5, -1.0)])
-            .expect_err("negative weight")
-            .to_string();
+        let message = weighted_mean(&[(0.5, -1.0)]).expect_err("negative weight").to_string();
         assert!(message.contains("negative"), "{message}");
     }
 
@@ -328,10 +314,7 @@ mod tests {
     fn total_of_eight_perfect_dimensions_is_eighty() {
         assert_eq!(total_score(&[10.0; 8]), Ok(80.0));
         assert_eq!(total_score(&[1.0; 8]), Ok(8.0));
-        assert_eq!(
-            total_score(&[5.0, 6.0, 4.5, 7.0, 6.5, 7.5, 3.5, 2.0]),
-            Ok(42.0)
-        );
+        assert_eq!(total_score(&[5.0, 6.0, 4.5, 7.0, 6.5, 7.5, 3.5, 2.0]), Ok(42.0));
     }
 
     #[test]
@@ -366,14 +349,8 @@ mod tests {
         assert!(!Sufficiency::Hidden.is_public());
         assert!(Sufficiency::NotEnough.is_public());
         assert!(Sufficiency::Enough.is_public());
-        assert_eq!(
-            Sufficiency::NotEnough.label_vi(),
-            Some("Chưa đủ câu trả lời")
-        );
-        assert_eq!(
-            Sufficiency::NotEnough.label_en(),
-            Some("Not enough answers")
-        );
+        assert_eq!(Sufficiency::NotEnough.label_vi(), Some("Chưa đủ câu trả lời"));
+        assert_eq!(Sufficiency::NotEnough.label_en(), Some("Not enough answers"));
         assert_eq!(Sufficiency::Enough.label_vi(), None);
     }
 }

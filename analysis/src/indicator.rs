@@ -84,9 +84,7 @@ pub enum RuleError {
         points: u8,
     },
     /// A bound is NaN or infinite.
-    #[error(
-        "the good and bad bounds of a number rule must be finite numbers, got good = {good}, bad = {bad}"
-    )]
+    #[error("the good and bad bounds of a number rule must be finite numbers, got good = {good}, bad = {bad}")]
     NonFiniteBound {
         /// The declared good bound.
         good: f64,
@@ -100,9 +98,7 @@ pub enum RuleError {
         bound: f64,
     },
     /// The bounds are so far apart that their distance overflows, which would turn every value into NaN.
-    #[error(
-        "the good and bad bounds of a number rule are too far apart: good = {good}, bad = {bad}"
-    )]
+    #[error("the good and bad bounds of a number rule are too far apart: good = {good}, bad = {bad}")]
     BoundsTooFarApart {
         /// The declared good bound.
         good: f64,
@@ -199,13 +195,9 @@ impl ValueRule {
                 Some(if yes == *yes_is_good { 1.0 } else { 0.0 })
             }
             (Self::YesNo { .. }, Answer::Number(_)) => None,
-            (
-                Self::Likert {
-                    points,
-                    high_is_good,
-                },
-                answer,
-            ) => likert_point(answer).and_then(|point| likert_value(point, *points, *high_is_good)),
+            (Self::Likert { points, high_is_good }, answer) => {
+                likert_point(answer).and_then(|point| likert_value(point, *points, *high_is_good))
+            }
             (Self::Number { good, bad }, Answer::Number(x)) => number_value(*x, *good, *bad),
             (Self::Number { .. }, Answer::Code(_)) => None,
             (Self::Choice { values }, Answer::Code(code)) => values
@@ -237,11 +229,7 @@ fn likert_value(point: u32, points: u8, high_is_good: bool) -> Option<f64> {
     if points < 2 || !(1..=points).contains(&point) {
         return None;
     }
-    let steps_from_bottom = if high_is_good {
-        point - 1
-    } else {
-        points - point
-    };
+    let steps_from_bottom = if high_is_good { point - 1 } else { points - point };
     Some(f64::from(steps_from_bottom) / f64::from(points - 1))
 }
 
@@ -347,10 +335,7 @@ mod tests {
             ValueRule::YesNo { yes_is_good: false },
             LIKERT5,
             REVERSED_LIKERT5,
-            ValueRule::Number {
-                good: 1.0,
-                bad: 5.0,
-            },
+            ValueRule::Number { good: 1.0, bad: 5.0 },
             ValueRule::Choice {
                 values: vec![("1".into(), 0.0), ("2".into(), 1.0)],
             },
@@ -371,10 +356,7 @@ mod tests {
     #[test]
     fn numbers_are_linear_between_bounds_and_clamped() {
         // Fewer trips is better: good bound below the bad one.
-        let trips = ValueRule::Number {
-            good: 1.0,
-            bad: 5.0,
-        };
+        let trips = ValueRule::Number { good: 1.0, bad: 5.0 };
         assert_eq!(trips.value(&Answer::Number(1.0)), Some(1.0));
         assert_eq!(trips.value(&Answer::Number(2.0)), Some(0.75));
         assert_eq!(trips.value(&Answer::Number(3.0)), Some(0.5));
@@ -383,10 +365,7 @@ mod tests {
         assert_eq!(trips.value(&Answer::Number(0.0)), Some(1.0));
 
         // More is better: good bound above the bad one.
-        let hours_of_power = ValueRule::Number {
-            good: 24.0,
-            bad: 0.0,
-        };
+        let hours_of_power = ValueRule::Number { good: 24.0, bad: 0.0 };
         assert_eq!(hours_of_power.value(&Answer::Number(0.0)), Some(0.0));
         assert_eq!(hours_of_power.value(&Answer::Number(6.0)), Some(0.25));
         assert_eq!(hours_of_power.value(&Answer::Number(24.0)), Some(1.0));
@@ -396,10 +375,7 @@ mod tests {
 
     #[test]
     fn numbers_that_are_not_finite_or_not_numbers_are_missing() {
-        let trips = ValueRule::Number {
-            good: 1.0,
-            bad: 5.0,
-        };
+        let trips = ValueRule::Number { good: 1.0, bad: 5.0 };
         assert_eq!(trips.value(&Answer::Number(f64::NAN)), None);
         assert_eq!(trips.value(&Answer::Number(f64::INFINITY)), None);
         assert_eq!(trips.value(&code("3")), None);
@@ -438,10 +414,7 @@ mod tests {
                 "at least 2 points",
             ),
             (
-                ValueRule::Number {
-                    good: 3.0,
-                    bad: 3.0,
-                },
+                ValueRule::Number { good: 3.0, bad: 3.0 },
                 RuleError::EqualBounds { bound: 3.0 },
                 "must differ",
             ),
@@ -530,14 +503,8 @@ mod tests {
                 high_is_good: true,
             },
             LIKERT5,
-            ValueRule::Number {
-                good: 1.0,
-                bad: 5.0,
-            },
-            ValueRule::Number {
-                good: 100.0,
-                bad: 0.0,
-            },
+            ValueRule::Number { good: 1.0, bad: 5.0 },
+            ValueRule::Number { good: 100.0, bad: 0.0 },
             ValueRule::Choice {
                 values: vec![("1".into(), 0.0), ("2".into(), 1.0)],
             },
@@ -553,10 +520,7 @@ mod tests {
             high_is_good: true,
         };
         assert_eq!(one_point.value(&code("1")), None);
-        let flat = ValueRule::Number {
-            good: 2.0,
-            bad: 2.0,
-        };
+        let flat = ValueRule::Number { good: 2.0, bad: 2.0 };
         assert_eq!(flat.value(&Answer::Number(2.0)), None);
         let too_generous = ValueRule::Choice {
             values: vec![("1".into(), 2.0)],

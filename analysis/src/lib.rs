@@ -13,9 +13,8 @@ pub mod indicator;
 pub mod quartile;
 
 pub use aggregate::{
-    DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN,
-    ScoreError, Sufficiency, TOTAL_MAX, TOTAL_MIN, dimension_score, subdimension_score,
-    sufficiency, total_score, weighted_mean,
+    DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN, ScoreError,
+    Sufficiency, TOTAL_MAX, TOTAL_MIN, dimension_score, subdimension_score, sufficiency, total_score, weighted_mean,
 };
 pub use indicator::{Answer, NO_CODE, RuleError, ValueRule, YES_CODE};
 pub use quartile::{Quartile, cut_points, quartile};

@@ -22,12 +22,7 @@ pub enum Quartile {
 
 impl Quartile {
     /// The groups from best to poorest, the order legends and tables list them in.
-    pub const ALL: [Self; 4] = [
-        Self::Cao,
-        Self::TrungBinhCao,
-        Self::TrungBinhThap,
-        Self::Thap,
-    ];
+    pub const ALL: [Self; 4] = [Self::Cao, Self::TrungBinhCao, Self::TrungBinhThap, Self::Thap];
 
     /// The group's name on Vietnamese pages and reports, the default language.
     pub fn label_vi(self) -> &'static str {
@@ -113,10 +108,7 @@ mod tests {
     fn assert_cuts(actual: Option<[f64; 3]>, expected: [f64; 3]) {
         let actual = actual.expect("cut points");
         for (a, e) in actual.iter().zip(expected) {
-            assert!(
-                (a - e).abs() < 1e-9,
-                "cuts {actual:?}, expected {expected:?}"
-            );
+            assert!((a - e).abs() < 1e-9, "cuts {actual:?}, expected {expected:?}");
         }
     }
 
@@ -126,18 +118,12 @@ mod tests {
         // p = .25 → h = 1.25 → 32 + 0.25 × (35 − 32) = 32.75
         // p = .50 → h = 2.5  → 35 + 0.5  × (36 − 35) = 35.5
         // p = .75 → h = 3.75 → 36 + 0.75 × (40 − 36) = 39
-        assert_cuts(
-            cut_points(&[40.0, 30.0, 44.0, 35.0, 32.0, 36.0]),
-            [32.75, 35.5, 39.0],
-        );
+        assert_cuts(cut_points(&[40.0, 30.0, 44.0, 35.0, 32.0, 36.0]), [32.75, 35.5, 39.0]);
         // 1..=10, h = 9p: 3.25, 5.5, 7.75 (as R's quantile(1:10) prints).
         let one_to_ten: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_cuts(cut_points(&one_to_ten), [3.25, 5.5, 7.75]);
         // Five scores fall exactly on ranks 1, 2, 3.
-        assert_cuts(
-            cut_points(&[45.1, 38.2, 44.7, 41.5, 43.0]),
-            [41.5, 43.0, 44.7],
-        );
+        assert_cuts(cut_points(&[45.1, 38.2, 44.7, 41.5, 43.0]), [41.5, 43.0, 44.7]);
     }
 
     #[test]

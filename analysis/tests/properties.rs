@@ -2,8 +2,8 @@
 //! generator so a failure reproduces exactly and no test dependency is needed.
 
 use ykien_analysis::{
-    Answer, DIMENSION_MAX, DIMENSION_MIN, TOTAL_MAX, TOTAL_MIN, ValueRule, cut_points,
-    dimension_score, quartile, subdimension_score, total_score, weighted_mean,
+    Answer, DIMENSION_MAX, DIMENSION_MIN, TOTAL_MAX, TOTAL_MIN, ValueRule, cut_points, dimension_score, quartile,
+    subdimension_score, total_score, weighted_mean,
 };
 
 /// Knuth's MMIX linear congruential generator; the high bits are the usable ones.
@@ -49,9 +49,7 @@ impl Lcg {
                 ValueRule::Number { good, bad }
             }
             _ => ValueRule::Choice {
-                values: (0..1 + self.below(6))
-                    .map(|i| (i.to_string(), self.unit()))
-                    .collect(),
+                values: (0..1 + self.below(6)).map(|i| (i.to_string(), self.unit())).collect(),
             },
         }
     }
@@ -70,16 +68,12 @@ impl Lcg {
         match rule {
             ValueRule::YesNo { .. } => Answer::Code(self.below(2).to_string()),
             // 0 ..= points + 1: mostly in range, sometimes one step outside either end.
-            ValueRule::Likert { points, .. } => {
-                Answer::Code(self.below(u32::from(*points) + 2).to_string())
-            }
+            ValueRule::Likert { points, .. } => Answer::Code(self.below(u32::from(*points) + 2).to_string()),
             ValueRule::Number { good, bad } => {
                 let span = (good - bad).abs();
                 Answer::Number(self.between(good.min(*bad) - span, good.max(*bad) + span))
             }
-            ValueRule::Choice { values } => {
-                Answer::Code(self.below(values.len() as u32 + 1).to_string())
-            }
+            ValueRule::Choice { values } => Answer::Code(self.below(values.len() as u32 + 1).to_string()),
         }
     }
 }
@@ -94,17 +88,11 @@ fn every_value_is_within_zero_and_one_and_every_dimension_score_within_one_and_t
         let answer = rng.answer_for(&rule);
         if let Some(value) = rule.value(&answer) {
             values_seen += 1;
-            assert!(
-                (0.0..=1.0).contains(&value),
-                "{rule:?} on {answer:?} gave {value}"
-            );
+            assert!((0.0..=1.0).contains(&value), "{rule:?} on {answer:?} gave {value}");
         }
     }
     // Guard against a generator that only ever produces missing answers.
-    assert!(
-        values_seen > 6_000,
-        "only {values_seen} answers had a value"
-    );
+    assert!(values_seen > 6_000, "only {values_seen} answers had a value");
 
     for _ in 0..2_000 {
         let pairs: Vec<(f64, f64)> = (0..rng.below(40))
@@ -132,10 +120,7 @@ fn every_value_is_within_zero_and_one_and_every_dimension_score_within_one_and_t
             );
         }
         let total = total_score(&dimensions).expect("valid dimension scores");
-        assert!(
-            (TOTAL_MIN..=TOTAL_MAX).contains(&total),
-            "{dimensions:?} gave {total}"
-        );
+        assert!((TOTAL_MIN..=TOTAL_MAX).contains(&total), "{dimensions:?} gave {total}");
     }
 }
 

@@ -120,11 +120,7 @@ impl InboundKind {
             | Self::Photo { .. }
             | Self::Location { .. }
             | Self::ContactInfo { .. } => true,
-            Self::Followed
-            | Self::Unfollowed
-            | Self::Receipt { .. }
-            | Self::Echo
-            | Self::Unsupported { .. } => false,
+            Self::Followed | Self::Unfollowed | Self::Receipt { .. } | Self::Echo | Self::Unsupported { .. } => false,
         }
     }
 }

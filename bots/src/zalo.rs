@@ -83,8 +83,7 @@ pub fn verify_signature(
 
     let body: Value = serde_json::from_slice(raw_body).map_err(|_| SignatureError::BodyNotJson)?;
     let app_id = signed_field(&body, "app_id").ok_or(SignatureError::MissingBodyField("app_id"))?;
-    let timestamp =
-        signed_field(&body, "timestamp").ok_or(SignatureError::MissingBodyField("timestamp"))?;
+    let timestamp = signed_field(&body, "timestamp").ok_or(SignatureError::MissingBodyField("timestamp"))?;
 
     let mut hasher = Sha256::new();
     hasher.update(app_id.as_bytes());
@@ -176,24 +175,15 @@ pub fn parse_event(raw_body: &[u8]) -> Result<Inbound, ParseError> {
     let message = optional_object(&event, "message", "message")?;
 
     let (user_id, kind) = match event_name {
-        "follow" => (
-            id_of(&event, "follower", "follower.id")?,
-            InboundKind::Followed,
-        ),
-        "unfollow" => (
-            id_of(&event, "follower", "follower.id")?,
-            InboundKind::Unfollowed,
-        ),
+        "follow" => (id_of(&event, "follower", "follower.id")?, InboundKind::Followed),
+        "unfollow" => (id_of(&event, "follower", "follower.id")?, InboundKind::Unfollowed),
         "user_send_text" => (sender_id(&event)?, text_or_button(message)?),
         "user_send_image" => (sender_id(&event)?, photo(message)?),
         "user_send_location" => (sender_id(&event)?, location(message)?),
         "user_submit_info" => (sender_id(&event)?, contact_info(&event)?),
         "user_received_message" => (sender_id(&event)?, receipt(message, false)?),
         "user_seen_message" => (sender_id(&event)?, receipt(message, true)?),
-        name if name.starts_with("oa_send_") => (
-            id_of(&event, "recipient", "recipient.id")?,
-            InboundKind::Echo,
-        ),
+        name if name.starts_with("oa_send_") => (id_of(&event, "recipient", "recipient.id")?, InboundKind::Echo),
         name => {
             let user_id = if event.contains_key("sender") || !event.contains_key("follower") {
                 sender_id(&event)?
@@ -235,11 +225,7 @@ fn sender_id(event: &Map<String, Value>) -> Result<String, ParseError> {
 }
 
 /// `event[party].id` as a non-empty string.
-fn id_of(
-    event: &Map<String, Value>,
-    party: &'static str,
-    field: &'static str,
-) -> Result<String, ParseError> {
+fn id_of(event: &Map<String, Value>, party: &'static str, field: &'static str) -> Result<String, ParseError> {
     let party = optional_object(event, party, party)?.ok_or(ParseError::Missing(field))?;
     required_str(party, "id", field).map(str::to_owned)
 }
@@ -249,15 +235,10 @@ fn timestamp_ms(event: &Map<String, Value>) -> Result<Option<i64>, ParseError> {
     const FIELD: &str = "timestamp";
     match event.get(FIELD) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
-            s.trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| ParseError::Invalid {
-                    field: FIELD,
-                    problem: "is not a whole number of milliseconds",
-                })
-        }
+        Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| ParseError::Invalid {
+            field: FIELD,
+            problem: "is not a whole number of milliseconds",
+        }),
         Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(ParseError::Invalid {
             field: FIELD,
             problem: "is not a whole number of milliseconds",
@@ -332,9 +313,7 @@ fn location(message: Option<&Map<String, Value>>) -> Result<InboundKind, ParseEr
 }
 
 /// The `payload` objects of `message.attachments` (absent attachments: none).
-fn attachment_payloads(
-    message: &Map<String, Value>,
-) -> Result<Vec<&Map<String, Value>>, ParseError> {
+fn attachment_payloads(message: &Map<String, Value>) -> Result<Vec<&Map<String, Value>>, ParseError> {
     const ATTACHMENTS: &str = "message.attachments";
     let attachments = match message.get("attachments") {
         None | Some(Value::Null) => return Ok(Vec::new()),
@@ -354,9 +333,7 @@ fn attachment_payloads(
                 expected: "an object",
             });
         };
-        if let Some(payload) =
-            optional_object(attachment, "payload", "message.attachments[].payload")?
-        {
+        if let Some(payload) = optional_object(attachment, "payload", "message.attachments[].payload")? {
             payloads.push(payload);
         }
     }
@@ -364,12 +341,7 @@ fn attachment_payloads(
 }
 
 /// A coordinate in degrees, sent as a string (what Zalo does) or a number, finite and within ±`limit`.
-fn degrees(
-    coordinates: &Map<String, Value>,
-    key: &str,
-    field: &'static str,
-    limit: f64,
-) -> Result<f64, ParseError> {
+fn degrees(coordinates: &Map<String, Value>, key: &str, field: &'static str, limit: f64) -> Result<f64, ParseError> {
     let value = match coordinates.get(key) {
         None | Some(Value::Null) => return Err(ParseError::Missing(field)),
         Some(Value::String(s)) => s.trim().parse::<f64>().map_err(|_| ParseError::Invalid {
@@ -432,20 +404,12 @@ fn contact_info(event: &Map<String, Value>) -> Result<InboundKind, ParseError> {
         ]),
         _ => join_address(&old_parts),
     };
-    Ok(InboundKind::ContactInfo {
-        name,
-        phone,
-        address,
-    })
+    Ok(InboundKind::ContactInfo { name, phone, address })
 }
 
 fn join_address(parts: &[Option<&str>]) -> Option<String> {
     let parts: Vec<&str> = parts.iter().filter_map(|part| non_blank(*part)).collect();
-    if parts.is_empty() {
-        None
-    } else {
-        Some(parts.join(", "))
-    }
+    if parts.is_empty() { None } else { Some(parts.join(", ")) }
 }
 
 /// The text without surrounding white space, or `None` if nothing is left.
@@ -495,11 +459,7 @@ fn receipt(message: Option<&Map<String, Value>>, seen: bool) -> Result<InboundKi
 }
 
 /// A non-empty string field; absent, null or empty is [`ParseError::Missing`].
-fn required_str<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    field: &'static str,
-) -> Result<&'a str, ParseError> {
+fn required_str<'a>(object: &'a Map<String, Value>, key: &str, field: &'static str) -> Result<&'a str, ParseError> {
     optional_str(object, key, field)?.ok_or(ParseError::Missing(field))
 }
 

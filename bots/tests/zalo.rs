@@ -5,15 +5,12 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use ykien_bots::message::{Channel, Inbound, InboundKind};
-use ykien_bots::zalo::{
-    BUTTON_PREFIX, ParseError, SignatureError, button_payload, parse_event, verify_signature,
-};
+use ykien_bots::zalo::{BUTTON_PREFIX, ParseError, SignatureError, button_payload, parse_event, verify_signature};
 
 const FOLLOW: &[u8] = include_bytes!("fixtures/zalo/follow.json");
 const UNFOLLOW: &[u8] = include_bytes!("fixtures/zalo/zalo_unfollow.json");
 const USER_SEND_TEXT: &[u8] = include_bytes!("fixtures/zalo/user_send_text.json");
-const QUERY_BUTTON_TEXT: &[u8] =
-    include_bytes!("fixtures/zalo/zalo_user_send_text_from_query_button.json");
+const QUERY_BUTTON_TEXT: &[u8] = include_bytes!("fixtures/zalo/zalo_user_send_text_from_query_button.json");
 const USER_SEND_IMAGE: &[u8] = include_bytes!("fixtures/zalo/user_send_image.console_test.json");
 const OA_SEND_TEXT: &[u8] = include_bytes!("fixtures/zalo/oa_send_text.console_test.json");
 const USER_SUBMIT_INFO: &[u8] = include_bytes!("fixtures/zalo/user_submit_info.json");
@@ -89,11 +86,7 @@ fn signature_fails_when_one_body_byte_changes() {
 fn signature_fails_when_one_mac_digit_changes() {
     let (body, header, secret) = vector();
     let last = header.chars().last().unwrap();
-    let flipped = format!(
-        "{}{}",
-        &header[..header.len() - 1],
-        if last == '0' { '1' } else { '0' }
-    );
+    let flipped = format!("{}{}", &header[..header.len() - 1], if last == '0' { '1' } else { '0' });
     assert_eq!(
         verify_signature(&body, Some(&flipped), &secret),
         Err(SignatureError::Mismatch)
@@ -227,8 +220,7 @@ fn unfollow_event_becomes_unfollowed_with_follower_id() {
 }
 
 #[test]
-fn events_without_msg_id_get_an_event_id_that_is_stable_across_retries_and_differs_between_events()
-{
+fn events_without_msg_id_get_an_event_id_that_is_stable_across_retries_and_differs_between_events() {
     assert_eq!(
         parse_event(FOLLOW).unwrap().event_id,
         parse_event(FOLLOW).unwrap().event_id
@@ -356,8 +348,7 @@ fn location_event(latitude: Value, longitude: Value) -> Value {
 
 #[test]
 fn location_coordinates_may_be_strings_or_numbers() {
-    let from_strings =
-        parse_json(&location_event(json!("10.7923119"), json!("106.7820651"))).unwrap();
+    let from_strings = parse_json(&location_event(json!("10.7923119"), json!("106.7820651"))).unwrap();
     assert_eq!(
         from_strings.kind,
         InboundKind::Location {
@@ -389,10 +380,7 @@ fn impossible_coordinates_are_errors() {
     ] {
         let result = parse_json(&location_event(lat.clone(), lon.clone()));
         assert!(
-            matches!(
-                result,
-                Err(ParseError::Invalid { .. } | ParseError::WrongType { .. })
-            ),
+            matches!(result, Err(ParseError::Invalid { .. } | ParseError::WrongType { .. })),
             "{lat} {lon}: {result:?}"
         );
     }
@@ -407,10 +395,7 @@ fn submitted_info_becomes_contact_info_with_the_full_address_on_one_line() {
         InboundKind::ContactInfo {
             name: Some("Name Example".to_owned()),
             phone: Some("84912345678".to_owned()),
-            address: Some(
-                "Đường số 13, KCX Tân Thuận Đông, Phường Tân Thuận, Thành phố Hồ Chí Minh"
-                    .to_owned()
-            ),
+            address: Some("Đường số 13, KCX Tân Thuận Đông, Phường Tân Thuận, Thành phố Hồ Chí Minh".to_owned()),
         }
     );
 }
@@ -444,11 +429,7 @@ fn receipt_event(event_name: &str, message: Value) -> Value {
 
 #[test]
 fn seen_receipt_lists_every_msg_id_and_never_feeds_dialogue() {
-    let inbound = parse_json(&receipt_event(
-        "user_seen_message",
-        json!({ "msg_ids": ["a1", "b2"] }),
-    ))
-    .unwrap();
+    let inbound = parse_json(&receipt_event("user_seen_message", json!({ "msg_ids": ["a1", "b2"] }))).unwrap();
     assert_eq!(
         inbound.kind,
         InboundKind::Receipt {
@@ -461,11 +442,7 @@ fn seen_receipt_lists_every_msg_id_and_never_feeds_dialogue() {
 
 #[test]
 fn received_receipt_names_our_message_but_its_event_id_is_its_own() {
-    let inbound = parse_json(&receipt_event(
-        "user_received_message",
-        json!({ "msg_id": "a1" }),
-    ))
-    .unwrap();
+    let inbound = parse_json(&receipt_event("user_received_message", json!({ "msg_id": "a1" }))).unwrap();
     assert_eq!(
         inbound.kind,
         InboundKind::Receipt {
@@ -473,10 +450,7 @@ fn received_receipt_names_our_message_but_its_event_id_is_its_own() {
             seen: false
         }
     );
-    assert_ne!(
-        inbound.event_id, "a1",
-        "the echo of message a1 already uses that id"
-    );
+    assert_ne!(inbound.event_id, "a1", "the echo of message a1 already uses that id");
     assert_eq!(
         inbound.event_id,
         "user_received_message:246845883529197922:1609984527180"
@@ -485,18 +459,12 @@ fn received_receipt_names_our_message_but_its_event_id_is_its_own() {
 
 #[test]
 fn a_receipt_without_ids_is_an_error() {
-    let result = parse_json(&receipt_event(
-        "user_seen_message",
-        json!({ "msg_ids": [] }),
-    ));
+    let result = parse_json(&receipt_event("user_seen_message", json!({ "msg_ids": [] })));
     assert!(
         matches!(result, Err(ParseError::Missing("message.msg_ids"))),
         "{result:?}"
     );
-    let result = parse_json(&receipt_event(
-        "user_seen_message",
-        json!({ "msg_ids": [7] }),
-    ));
+    let result = parse_json(&receipt_event("user_seen_message", json!({ "msg_ids": [7] })));
     assert!(
         matches!(
             result,
@@ -526,11 +494,7 @@ fn every_oa_send_event_is_an_echo_even_if_it_looks_like_a_button_click() {
         let mut event: Value = serde_json::from_slice(OA_SEND_TEXT).unwrap();
         event["event_name"] = json!(name);
         event["message"]["text"] = json!(button_payload("q1"));
-        assert_eq!(
-            parse_json(&event).unwrap().kind,
-            InboundKind::Echo,
-            "{name}"
-        );
+        assert_eq!(parse_json(&event).unwrap().kind, InboundKind::Echo, "{name}");
     }
 }
 
@@ -538,8 +502,7 @@ fn every_oa_send_event_is_an_echo_even_if_it_looks_like_a_button_click() {
 fn unknown_events_are_unsupported_not_errors() {
     let mut event: Value = serde_json::from_slice(USER_SEND_TEXT).unwrap();
     event["event_name"] = json!("user_send_sticker");
-    event["message"] =
-        json!({ "msg_id": "s1", "attachments": [{ "type": "sticker", "payload": { "id": "x" } }] });
+    event["message"] = json!({ "msg_id": "s1", "attachments": [{ "type": "sticker", "payload": { "id": "x" } }] });
     let inbound = parse_json(&event).unwrap();
     assert_eq!(
         inbound.kind,
@@ -587,10 +550,7 @@ fn malformed_bodies_are_errors_not_panics() {
     }
 
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    assert!(matches!(
-        parse_event(deep.as_bytes()),
-        Err(ParseError::NotJson(_))
-    ));
+    assert!(matches!(parse_event(deep.as_bytes()), Err(ParseError::NotJson(_))));
     let deep_in_object = format!(
         "{{\"event_name\":\"x\",\"a\":{}{}}}",
         "[".repeat(10_000),
@@ -632,44 +592,26 @@ fn malformed_bodies_are_errors_not_panics() {
             "missing sender",
             edit(&|e| drop(e.as_object_mut().unwrap().remove("sender"))),
         ),
-        (
-            "sender a string",
-            edit(&|e| e["sender"] = json!("246845883529197922")),
-        ),
+        ("sender a string", edit(&|e| e["sender"] = json!("246845883529197922"))),
         (
             "sender.id a number",
             edit(&|e| e["sender"]["id"] = json!(246_845_883_529_197_922_u64)),
         ),
         ("sender.id empty", edit(&|e| e["sender"]["id"] = json!(""))),
-        (
-            "message an array",
-            edit(&|e| e["message"] = json!(["message"])),
-        ),
+        ("message an array", edit(&|e| e["message"] = json!(["message"]))),
         (
             "missing message",
             edit(&|e| drop(e.as_object_mut().unwrap().remove("message"))),
         ),
-        (
-            "message.text a number",
-            edit(&|e| e["message"]["text"] = json!(5)),
-        ),
+        ("message.text a number", edit(&|e| e["message"]["text"] = json!(5))),
         (
             "message.text missing",
             edit(&|e| drop(e["message"].as_object_mut().unwrap().remove("text"))),
         ),
-        (
-            "msg_id a number",
-            edit(&|e| e["message"]["msg_id"] = json!(5)),
-        ),
+        ("msg_id a number", edit(&|e| e["message"]["msg_id"] = json!(5))),
         ("timestamp a bool", edit(&|e| e["timestamp"] = json!(true))),
-        (
-            "timestamp not digits",
-            edit(&|e| e["timestamp"] = json!("12a")),
-        ),
-        (
-            "timestamp a fraction",
-            edit(&|e| e["timestamp"] = json!(1.5)),
-        ),
+        ("timestamp not digits", edit(&|e| e["timestamp"] = json!("12a"))),
+        ("timestamp a fraction", edit(&|e| e["timestamp"] = json!(1.5))),
         (
             "attachments an object",
             edit(&|e| {
@@ -704,9 +646,7 @@ fn malformed_bodies_are_errors_not_panics() {
         assert!(
             matches!(
                 result,
-                Err(ParseError::Missing(_)
-                    | ParseError::WrongType { .. }
-                    | ParseError::Invalid { .. })
+                Err(ParseError::Missing(_) | ParseError::WrongType { .. } | ParseError::Invalid { .. })
             ),
             "{what}: {result:?}"
         );

@@ -192,9 +192,58 @@ pub fn openapi() -> Value {
                              "content": { "application/json": { "schema": { "$ref": "#/components/schemas/UnitDetail" } } } },
                     "400": error, "404": error
                 }
+            } },
+            "/api/v1/waves": {
+                "get": {
+                    "operationId": "listWaves",
+                    "summary": "Every survey wave, newest first, with its units, periods and response counts.",
+                    "security": [{ "bearer": [] }],
+                    "responses": {
+                        "200": { "description": "The waves.", "content": { "application/json": { "schema": {
+                            "type": "object", "required": ["items"],
+                            "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Wave" } } }
+                        } } } },
+                        "401": error, "403": error
+                    }
+                },
+                "post": {
+                    "operationId": "createWave",
+                    "summary": "Opens a survey wave: a questionnaire version over provinces or communes for a time window.",
+                    "security": [{ "bearer": [] }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CreateWave" } } } },
+                    "responses": {
+                        "201": { "description": "The wave.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Wave" } } } },
+                        "400": error, "401": error, "403": error, "409": error, "422": error
+                    }
+                }
+            },
+            "/api/v1/waves/{code}": { "get": {
+                "operationId": "getWave",
+                "summary": "One survey wave.",
+                "security": [{ "bearer": [] }],
+                "parameters": [{ "name": "code", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": {
+                    "200": { "description": "The wave.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Wave" } } } },
+                    "401": error, "403": error, "404": error
+                }
+            } },
+            "/api/v1/waves/{code}/responses": { "post": {
+                "operationId": "postResponse",
+                "summary": "Stores one complete response (every eligible question answered). The same client_token again returns the first response (200) instead of storing a second.",
+                "security": [{ "bearer": [] }],
+                "parameters": [{ "name": "code", "in": "path", "required": true, "schema": { "type": "string" }, "description": "Wave code." }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PostResponse" } } } },
+                "responses": {
+                    "201": { "description": "Stored.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PostResponseResult" } } } },
+                    "200": { "description": "Already stored with this client_token.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PostResponseResult" } } } },
+                    "400": error, "401": error, "403": error, "404": error,
+                    "409": { "description": "The wave is not open.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                    "422": { "description": "Every problem, per question (field), in Vietnamese and English.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+                }
             } }
         },
         "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "YKIEN_API_TOKEN" } },
             "schemas": {
                 "Unit": {
                     "type": "object",
@@ -228,8 +277,53 @@ pub fn openapi() -> Value {
                 "Error": {
                     "type": "object", "required": ["error"],
                     "properties": { "error": { "type": "object", "required": ["code", "message", "message_en"], "properties": {
-                        "code": { "type": "string" }, "message": { "type": "string" }, "message_en": { "type": "string" }
+                        "code": { "type": "string" }, "message": { "type": "string" }, "message_en": { "type": "string" },
+                        "problems": { "type": "array", "items": { "type": "object", "required": ["field", "code", "message", "message_en"], "properties": {
+                            "field": { "type": "string" }, "code": { "type": "string" },
+                            "message": { "type": "string" }, "message_en": { "type": "string" }
+                        } } }
                     } } }
+                },
+                "Period": {
+                    "type": "object", "required": ["name", "starts_on", "ends_on"],
+                    "properties": { "name": { "type": "string" }, "starts_on": { "type": "string", "format": "date" }, "ends_on": { "type": "string", "format": "date" } }
+                },
+                "Wave": {
+                    "type": "object",
+                    "required": ["code", "title", "questionnaire", "questionnaire_version", "opens_at", "closes_at", "open_now", "units", "periods", "complete_responses", "responses_in_progress"],
+                    "properties": {
+                        "code": { "type": "string" }, "title": { "type": "string" },
+                        "questionnaire": { "type": "string" }, "questionnaire_version": { "type": "integer" },
+                        "opens_at": { "type": "string", "format": "date-time" }, "closes_at": { "type": "string", "format": "date-time" },
+                        "open_now": { "type": "boolean" },
+                        "units": { "type": "array", "items": { "type": "string" } },
+                        "periods": { "type": "array", "items": { "$ref": "#/components/schemas/Period" } },
+                        "complete_responses": { "type": "integer" }, "responses_in_progress": { "type": "integer" }
+                    }
+                },
+                "CreateWave": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["code", "title", "questionnaire", "units", "opens_at", "closes_at"],
+                    "properties": {
+                        "code": { "type": "string", "pattern": "^[a-z0-9-]{1,64}$" }, "title": { "type": "string", "minLength": 1 },
+                        "questionnaire": { "type": "string" }, "questionnaire_version": { "type": ["integer", "null"] },
+                        "units": { "type": "array", "items": { "type": "string" }, "minItems": 1 },
+                        "opens_at": { "type": "string", "format": "date-time" }, "closes_at": { "type": "string", "format": "date-time" },
+                        "periods": { "type": "array", "items": { "$ref": "#/components/schemas/Period" } }
+                    }
+                },
+                "PostResponse": {
+                    "type": "object", "additionalProperties": false, "required": ["commune", "answers"],
+                    "properties": {
+                        "commune": { "type": "string", "description": "GSO code of the commune or ward." },
+                        "client_token": { "type": ["string", "null"], "minLength": 1, "maxLength": 128 },
+                        "answers": { "type": "object", "description": "Answers by question code: choice codes, numbers, texts, DK (don't know) or RF (refused).",
+                                     "additionalProperties": { "type": ["string", "number"] } }
+                    }
+                },
+                "PostResponseResult": {
+                    "type": "object", "required": ["id", "created"],
+                    "properties": { "id": { "type": "string", "format": "uuid" }, "created": { "type": "boolean" } }
                 }
             },
             "responses": {
