@@ -777,6 +777,12 @@ impl Answer {
         }
     }
 
+    /// The stored row of this answer to question `code`: (question code, code, text).
+    pub fn into_row(self, question: String) -> (String, Option<String>, Option<String>) {
+        let (code, text) = self.to_stored();
+        (question, code, text)
+    }
+
     /// The raw form a channel would send for this answer (a button's code, a typed number, a text).
     pub fn as_input(&self) -> String {
         match self.to_stored() {

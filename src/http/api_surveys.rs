@@ -13,8 +13,7 @@ use uuid::Uuid;
 
 use super::{ApiError, AppState};
 use crate::domain::survey::{ReportingPeriod, Wave};
-use crate::services::Error;
-use crate::services::survey::{WaveRequest, create_wave as create_wave_service};
+use crate::services::survey::{WaveRequest, create_wave as create_wave_service, wave_by_code};
 
 /// Checks `Authorization: Bearer <YKIEN_API_TOKEN>`.
 fn require_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -225,10 +224,6 @@ pub async fn get_wave(
     headers: HeaderMap,
 ) -> Result<Json<WaveResponse>, ApiError> {
     require_token(&state, &headers)?;
-    let wave = match state.store.wave_by_code(&code).await {
-        Ok(w) => w,
-        Err(crate::storage::StoreError::NotFound(_)) => return Err(Error::WaveNotFound(code).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let wave = wave_by_code(&state.store, &code).await?;
     Ok(Json(wave_response(&state, wave).await?))
 }

@@ -85,13 +85,7 @@ pub fn synthetic_responses(q: &Questionnaire, wave: &Wave, communes: &[Unit], se
                     .as_str()
                     .to_owned(),
                 client_token: None,
-                answers: answers
-                    .into_iter()
-                    .map(|(code, a)| {
-                        let (c, t) = a.to_stored();
-                        (code, c, t)
-                    })
-                    .collect(),
+                answers: answers.into_iter().map(|(code, a)| a.into_row(code)).collect(),
                 at: wave.opens_at + Duration::minutes(rng.random_range(0..60 * 24 * 28)),
             });
         }

@@ -224,14 +224,7 @@ impl Surveys {
                 .collect();
             let resumed = matches!(input, Input::Show) && !answers.is_empty();
             let outcome = engine.handle(state, &answers, input.clone());
-            let upserts: Vec<_> = outcome
-                .upserts
-                .iter()
-                .map(|(code, a)| {
-                    let (c, t) = a.to_stored();
-                    (code.clone(), c, t)
-                })
-                .collect();
+            let upserts: Vec<_> = outcome.upserts.iter().map(|(code, a)| a.clone().into_row(code.clone())).collect();
             match outcome.step {
                 Step::Done => {
                     match self
@@ -285,11 +278,7 @@ impl Surveys {
         raw: &BTreeMap<String, String>,
         now: DateTime<Utc>,
     ) -> Result<(Uuid, bool), Error> {
-        let wave = match self.store.wave_by_code(wave_code).await {
-            Ok(w) => w,
-            Err(StoreError::NotFound(_)) => return Err(Error::WaveNotFound(wave_code.to_owned())),
-            Err(e) => return Err(e.into()),
-        };
+        let wave = wave_by_code(&self.store, wave_code).await?;
         if !wave.is_open_at(now) {
             return Err(Error::WaveClosed(wave.code));
         }
@@ -320,13 +309,7 @@ impl Surveys {
             unit_id: commune.id,
             channel: Channel::Api.as_str().to_owned(),
             client_token: client_token.map(str::to_owned),
-            answers: answers
-                .into_iter()
-                .map(|(code, a)| {
-                    let (c, t) = a.to_stored();
-                    (code, c, t)
-                })
-                .collect(),
+            answers: answers.into_iter().map(|(code, a)| a.into_row(code)).collect(),
             at: now,
         };
         let stored = self
@@ -355,6 +338,14 @@ fn commune_problem(code: &str, vi: &str, en: &str) -> Problem {
 /// The day in Vietnam (UTC+7) of an instant.
 pub fn vn_day(at: DateTime<Utc>) -> NaiveDate {
     (at + chrono::Duration::hours(7)).date_naive()
+}
+
+/// A wave by its code, or `WaveNotFound`.
+pub async fn wave_by_code(store: &Store, code: &str) -> Result<Wave, Error> {
+    match store.wave_by_code(code).await {
+        Err(StoreError::NotFound(_)) => Err(Error::WaveNotFound(code.to_owned())),
+        other => Ok(other?),
+    }
 }
 
 /// Parses and stores a questionnaire version.

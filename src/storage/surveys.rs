@@ -94,6 +94,20 @@ macro_rules! upsert_answers {
     };
 }
 
+/// Removes answers of one response, by question code.
+macro_rules! delete_answers {
+    ($tx:expr, $response_id:expr, $questions:expr) => {
+        for question in $questions {
+            sqlx::query("DELETE FROM answers WHERE response_id = $1 AND question_code = $2")
+                .bind($response_id)
+                .bind(question)
+                .execute(&mut *$tx)
+                .await
+                .map_err(db("removing an answer"))?;
+        }
+    };
+}
+
 impl Store {
     /// Stores a questionnaire version; a version already used by a wave may not change.
     pub async fn import_questionnaire(
@@ -442,14 +456,7 @@ impl Store {
                 return Ok(false);
             };
             upsert_answers!(tx, response_id, upserts);
-            for question in deletes {
-                sqlx::query("DELETE FROM answers WHERE response_id = $1 AND question_code = $2")
-                    .bind(response_id)
-                    .bind(question)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("removing an answer"))?;
-            }
+            delete_answers!(tx, response_id, deletes);
             tx.commit().await.map_err(db("committing answers"))?;
             Ok(true)
         })
@@ -483,14 +490,7 @@ impl Store {
                 return Ok(false);
             };
             upsert_answers!(tx, response_id, upserts);
-            for question in deletes {
-                sqlx::query("DELETE FROM answers WHERE response_id = $1 AND question_code = $2")
-                    .bind(response_id)
-                    .bind(question)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("removing an answer"))?;
-            }
+            delete_answers!(tx, response_id, deletes);
             sqlx::query("INSERT INTO respondents (wave_id, identity_hash) VALUES ($1, $2)")
                 .bind(wave_id)
                 .bind(identity_hash)
