@@ -159,6 +159,32 @@ pub async fn show_survey_landing(
     response
 }
 
+/// What every survey form post starts with: its fields, its language, a device whose CSRF token matches, and
+/// the commune's open survey; or the page that says why not.
+struct CheckedPost<'f> {
+    fields: HashMap<&'f str, &'f str>,
+    lang: Lang,
+    path: String,
+    identity: Identity,
+    ctx: SurveyContext,
+}
+
+async fn check_post<'f>(
+    state: &AppState,
+    commune: &str,
+    headers: &HeaderMap,
+    form: &'f [(String, String)],
+) -> Result<CheckedPost<'f>, Response> {
+    let fields: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let lang = Lang::from_code(fields.get("lang").copied());
+    let path = base(commune);
+    let Some(device) = device_of(headers).filter(|d| csrf_ok(state, d, fields.get("csrf").copied())) else {
+        return Err(forbidden(lang, &path));
+    };
+    let ctx = context(state, commune, lang).await?;
+    Ok(CheckedPost { fields, lang, path, identity: Identity { channel: Channel::Web, id: device }, ctx })
+}
+
 /// `POST /s/{commune}/start`: begins (or resumes) the survey and goes to the current screen.
 pub async fn start_survey(
     State(state): State<AppState>,
@@ -166,28 +192,15 @@ pub async fn start_survey(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let fields: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let lang = Lang::from_code(fields.get("lang").copied());
-    let path = base(&commune);
-    let Some(device) = device_of(&headers).filter(|d| csrf_ok(&state, d, fields.get("csrf").copied())) else {
-        return forbidden(lang, &path);
-    };
-    let ctx = match context(&state, &commune, lang).await {
-        Ok(c) => c,
+    let post = match check_post(&state, &commune, &headers, &form).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let identity = Identity {
-        channel: Channel::Web,
-        id: device,
-    };
-    match state
-        .surveys
-        .converse(&ctx, &identity, Mode::Web, lang, Input::Show)
-        .await
-    {
-        Ok(Turn::AlreadyResponded) => redirect(&with_lang(&path, lang)),
+    let (lang, path) = (post.lang, &post.path);
+    match state.surveys.converse(&post.ctx, &post.identity, Mode::Web, lang, Input::Show).await {
+        Ok(Turn::AlreadyResponded) => redirect(&with_lang(path, lang)),
         Ok(_) => redirect(&with_lang(&format!("{path}/q"), lang)),
-        Err(e) => error_page(lang, &path, e),
+        Err(e) => error_page(lang, path, e),
     }
 }
 
@@ -230,16 +243,11 @@ pub async fn submit_survey_screen(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let fields: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let lang = Lang::from_code(fields.get("lang").copied());
-    let path = base(&commune);
-    let Some(device) = device_of(&headers).filter(|d| csrf_ok(&state, d, fields.get("csrf").copied())) else {
-        return forbidden(lang, &path);
-    };
-    let ctx = match context(&state, &commune, lang).await {
-        Ok(c) => c,
+    let post = match check_post(&state, &commune, &headers, &form).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
+    let (fields, lang, path, ctx) = (&post.fields, post.lang, post.path.as_str(), &post.ctx);
     let input = if fields.get("action") == Some(&"back") {
         Input::Back
     } else {
@@ -263,20 +271,16 @@ pub async fn submit_survey_screen(
         }
         Input::Submit { screen, answers }
     };
-    let identity = Identity {
-        channel: Channel::Web,
-        id: device.clone(),
-    };
-    let turn = state.surveys.converse(&ctx, &identity, Mode::Web, lang, input).await;
+    let turn = state.surveys.converse(ctx, &post.identity, Mode::Web, lang, input).await;
     match turn {
         // Errors are shown on the same page with what was typed; everything else moves by redirect.
         Ok(Turn::Ask { ref ask, .. }) if !ask.errors.is_empty() => {
-            render_turn(&state, &ctx, &commune, &device, lang, turn)
+            render_turn(&state, ctx, &commune, &post.identity.id, lang, turn)
         }
         Ok(Turn::Done) => redirect(&with_lang(&format!("{path}/thanks"), lang)),
-        Ok(Turn::AlreadyResponded) => redirect(&with_lang(&path, lang)),
+        Ok(Turn::AlreadyResponded) => redirect(&with_lang(path, lang)),
         Ok(Turn::Ask { .. }) => redirect(&with_lang(&format!("{path}/q"), lang)),
-        Err(e) => error_page(lang, &path, e),
+        Err(e) => error_page(lang, path, e),
     }
 }
 
