@@ -487,3 +487,87 @@ async fn the_responses_api_stores_a_complete_response_once_and_lists_every_probl
         running.shut_down().await.unwrap();
     }
 }
+
+/// Answers the current chat question the way a careful citizen taps: the first option, the smallest number,
+/// a short text.
+fn tap(q: &ykien::domain::questionnaire::Questionnaire, ask: &ykien::conversation::Ask) -> Vec<(String, String)> {
+    ask.questions
+        .iter()
+        .map(|&i| {
+            let question = &q.questions[i];
+            let raw = match &question.kind {
+                ykien::domain::questionnaire::QuestionKind::Number { min, .. } => min.to_string(),
+                ykien::domain::questionnaire::QuestionKind::Text { .. } => "Lắp đèn đường".to_owned(),
+                _ => question.options()[0].code.clone(),
+            };
+            (question.code.clone(), raw)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race() {
+    use ykien::conversation::{Input, Mode};
+    use ykien::services::survey::{Channel, Identity, Surveys, Turn};
+    for db in databases("a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race").await {
+        let label = db.label;
+        let app = app_with_wave(db).await;
+        let surveys = std::sync::Arc::new(Surveys::new(
+            app.app.store.clone(),
+            ykien::config::Secret::new(common::TEST_SECRET),
+        ));
+        let ctx = surveys.survey_for_commune("11953", Utc::now()).await.unwrap();
+        let user = Identity {
+            channel: Channel::Telegram,
+            id: "123456789".into(),
+        };
+        let lang = ykien::domain::Lang::Vi;
+        let mut turn = surveys
+            .converse(&ctx, &user, Mode::Chat, lang, Input::Show)
+            .await
+            .unwrap();
+        let mut questions = 0;
+        loop {
+            let ask = match turn {
+                Turn::Ask { ask, .. } => ask,
+                Turn::Done => break,
+                Turn::AlreadyResponded => panic!("{label}: not answered yet"),
+            };
+            assert_eq!(ask.questions.len(), 1, "{label}: chats ask one question at a time");
+            questions += 1;
+            let input = Input::Submit {
+                screen: ask.screen,
+                answers: tap(&ctx.questionnaire, &ask),
+            };
+            // The same tap delivered four times at once (a webhook retried, a double tap): one counts.
+            let mut racing = Vec::new();
+            for _ in 0..4 {
+                let (surveys, ctx, user, input) = (surveys.clone(), ctx.clone(), user.clone(), input.clone());
+                racing.push(tokio::spawn(async move {
+                    surveys.converse(&ctx, &user, Mode::Chat, lang, input).await
+                }));
+            }
+            let mut results = Vec::new();
+            for r in racing {
+                results.push(r.await.unwrap().unwrap());
+            }
+            turn = results.into_iter().find(|t| matches!(t, Turn::Done)).unwrap_or(
+                surveys
+                    .converse(&ctx, &user, Mode::Chat, lang, Input::Show)
+                    .await
+                    .unwrap(),
+            );
+            assert!(questions < 300, "{label}: never ends");
+        }
+        assert!(questions > 40, "{label}: {questions} questions");
+        let wave = app.app.store.wave_by_code("w-open").await.unwrap();
+        assert_eq!(app.app.store.count_responses(wave.id).await.unwrap(), (1, 0), "{label}");
+        // Once more from the same Telegram user: refused.
+        let again = surveys
+            .converse(&ctx, &user, Mode::Chat, lang, Input::Show)
+            .await
+            .unwrap();
+        assert!(matches!(again, Turn::AlreadyResponded), "{label}");
+        app.stop().await;
+    }
+}
