@@ -30,7 +30,15 @@ pub struct DemoData {
 /// Imports the questionnaire, opens the demo wave over today's Hưng Yên (from 30 days ago for 90 days), and
 /// stores 40–80 synthetic responses per commune the first time.
 pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
-    let (questionnaire, _) = import_questionnaire(store, BUNDLED_QUESTIONNAIRE).await?;
+    let questionnaire = match import_questionnaire(store, BUNDLED_QUESTIONNAIRE).await {
+        Ok((q, _)) => q,
+        // An older demo database whose wave fixed an earlier text of this version: keep using that one.
+        Err(Error::Conflict(reason)) => {
+            tracing::warn!(%reason, "the demo keeps the questionnaire text its wave already uses");
+            Questionnaire::parse(BUNDLED_QUESTIONNAIRE).map_err(Error::InvalidQuestionnaire)?
+        }
+        Err(e) => return Err(e),
+    };
     let now = Utc::now();
     let wave = match store.wave_by_code(DEMO_WAVE).await {
         Ok(w) => w,
@@ -56,7 +64,10 @@ pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
     let mut responses_created = 0;
     if complete == 0 {
         let communes = children(store, Some("33"), super::survey::vn_day(now)).await?;
-        let responses = synthetic_responses(&questionnaire, &wave, &communes, 2025);
+        // The wave's own version, which may be older than the bundled text.
+        let stored = store.questionnaire(wave.questionnaire_id).await?;
+        let used = Questionnaire::parse(&stored.source).map_err(Error::InvalidQuestionnaire)?;
+        let responses = synthetic_responses(&used, &wave, &communes, 2025);
         for chunk in responses.chunks(500) {
             responses_created += store.insert_complete_responses(chunk).await?.len();
         }
