@@ -8,6 +8,7 @@ mod api_surveys;
 mod error;
 mod metrics;
 mod pages;
+mod qr;
 mod survey;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use api::openapi as openapi_document;
 pub use error::ApiError;
 pub use metrics::Metrics;
 
@@ -68,6 +70,8 @@ pub fn router(state: AppState) -> Router {
             get(survey::show_survey_screen).post(survey::submit_survey_screen),
         )
         .route("/s/{commune}/thanks", get(survey::show_survey_thanks))
+        .route("/s/{commune}/qr.svg", get(qr::show_survey_qr_svg))
+        .route("/s/{commune}/qr.png", get(qr::show_survey_qr_png))
         .route("/healthz", get(check_health))
         .route("/metrics", get(show_metrics))
         .route("/api/openapi.json", get(api::show_openapi))

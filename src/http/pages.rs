@@ -188,6 +188,14 @@ pub async fn show_unit(
         @if !detail.successors.is_empty() {
             p { (lang.t("Nay thuộc: ", "Now part of: ")) (names(&detail.successors)) }
         }
+        // For officials printing the survey poster of a commune that exists today.
+        @if unit.level == UnitLevel::Commune && unit.is_valid_on(today_in_vietnam()) {
+            p.muted {
+                a href=(format!("/s/{}/qr.svg", unit.code)) { (lang.t("Mã QR khảo sát", "Survey QR code")) " (SVG)" }
+                " · "
+                a href=(format!("/s/{}/qr.png", unit.code)) { (lang.t("Mã QR khảo sát", "Survey QR code")) " (PNG)" }
+            }
+        }
         @if !children.is_empty() {
             h2 { (children.len()) " " (child_word) }
             table {

@@ -182,7 +182,16 @@ async fn check_post<'f>(
         return Err(forbidden(lang, &path));
     };
     let ctx = context(state, commune, lang).await?;
-    Ok(CheckedPost { fields, lang, path, identity: Identity { channel: Channel::Web, id: device }, ctx })
+    Ok(CheckedPost {
+        fields,
+        lang,
+        path,
+        identity: Identity {
+            channel: Channel::Web,
+            id: device,
+        },
+        ctx,
+    })
 }
 
 /// `POST /s/{commune}/start`: begins (or resumes) the survey and goes to the current screen.
@@ -197,7 +206,11 @@ pub async fn start_survey(
         Err(r) => return r,
     };
     let (lang, path) = (post.lang, &post.path);
-    match state.surveys.converse(&post.ctx, &post.identity, Mode::Web, lang, Input::Show).await {
+    match state
+        .surveys
+        .converse(&post.ctx, &post.identity, Mode::Web, lang, Input::Show)
+        .await
+    {
         Ok(Turn::AlreadyResponded) => redirect(&with_lang(path, lang)),
         Ok(_) => redirect(&with_lang(&format!("{path}/q"), lang)),
         Err(e) => error_page(lang, path, e),
@@ -271,7 +284,10 @@ pub async fn submit_survey_screen(
         }
         Input::Submit { screen, answers }
     };
-    let turn = state.surveys.converse(ctx, &post.identity, Mode::Web, lang, input).await;
+    let turn = state
+        .surveys
+        .converse(ctx, &post.identity, Mode::Web, lang, input)
+        .await;
     match turn {
         // Errors are shown on the same page with what was typed; everything else moves by redirect.
         Ok(Turn::Ask { ref ask, .. }) if !ask.errors.is_empty() => {

@@ -224,7 +224,11 @@ impl Surveys {
                 .collect();
             let resumed = matches!(input, Input::Show) && !answers.is_empty();
             let outcome = engine.handle(state, &answers, input.clone());
-            let upserts: Vec<_> = outcome.upserts.iter().map(|(code, a)| a.clone().into_row(code.clone())).collect();
+            let upserts: Vec<_> = outcome
+                .upserts
+                .iter()
+                .map(|(code, a)| a.clone().into_row(code.clone()))
+                .collect();
             match outcome.step {
                 Step::Done => {
                     match self
