@@ -1,5 +1,6 @@
 //! The domain types of ykien, free of HTTP and database types: parse at the edges into these.
 
+pub mod cases;
 pub mod questionnaire;
 pub mod survey;
 pub mod units;
