@@ -30,16 +30,18 @@ impl PageQuery {
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',sans-serif;margin:0;color:#1b1b1b;line-height:1.45}\
 header{background:#a50e0e;color:#fff;padding:.6rem 1rem;display:flex;justify-content:space-between;align-items:center;gap:1rem}\
-header a{color:#fff}main{padding:1rem;max-width:60rem;margin:auto}\
+header a{color:#fff;display:inline-block;padding:.7rem 0}main{padding:1rem;max-width:60rem;margin:auto}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .4rem;border-bottom:1px solid #ddd;vertical-align:top}\
 td.num,th.num{text-align:right}.muted{color:#555;font-size:.9em}nav.crumbs{font-size:.9em;margin-bottom:.5rem}\
 @media (max-width:36rem){.wide{display:none}}\
 fieldset.q{border:0;border-top:1px solid #ddd;margin:0;padding:.8rem 0}legend{font-weight:600;padding:0;margin-bottom:.4rem}\
 label.opt{display:flex;gap:.6rem;align-items:center;min-height:44px;padding:.2rem .5rem;margin:.25rem 0;border:1px solid #ccc;border-radius:8px}\
 label.opt input{width:1.3rem;height:1.3rem;flex:none}input[type=number],textarea{font-size:1.1rem;padding:.5rem;width:100%;box-sizing:border-box}\
-.err{color:#a50e0e;font-weight:600}.help{color:#555;font-size:.9em;margin:.2rem 0}.actions{display:flex;gap:.8rem;margin:1.2rem 0;flex-wrap:wrap}\
+.err{color:#a50e0e;font-weight:600}fieldset.q[aria-invalid=true]{border-left:4px solid #a50e0e;padding-left:.6rem}\
+.summary{border:2px solid #a50e0e;border-radius:8px;padding:.2rem .8rem;margin:.8rem 0}.summary a{color:#a50e0e}.help{color:#555;font-size:.9em;margin:.2rem 0}.actions{display:flex;flex-direction:row-reverse;justify-content:flex-end;gap:.8rem;margin:1.2rem 0;flex-wrap:wrap}\
 button,.button{font-size:1.1rem;min-height:48px;padding:.5rem 1.4rem;border-radius:8px;border:0;background:#a50e0e;color:#fff;text-decoration:none;display:inline-flex;align-items:center}\
-button.secondary{background:#eee;color:#1b1b1b}progress{width:100%;height:.8rem}.special{margin-top:.4rem}";
+button.secondary{background:#eee;color:#1b1b1b}progress{width:100%;height:.8rem}\
+.special{margin-top:.4rem;display:flex;flex-wrap:wrap;gap:.4rem}.special label.opt{margin:0;min-height:40px;font-size:.9em}";
 
 pub(super) fn layout(lang: Lang, path: &str, title: &str, body: Markup) -> Markup {
     let (other_label, other_href) = match lang {

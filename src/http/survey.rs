@@ -132,11 +132,9 @@ pub async fn show_survey_landing(
     let body = html! {
         p.muted { (ctx.wave.title) }
         h1 { (lang.t("Khảo sát ý kiến người dân", "Citizens' survey")) " – " (ctx.commune.name) }
-        p { (q.intro.get(lang)) }
         p { strong { (lang.t("Ẩn danh: ", "Anonymous: ")) }
-            (lang.t("câu trả lời không gắn với tên, số điện thoại hay tài khoản của anh/chị. Hệ thống chỉ giữ một mã băm của thiết bị để mỗi người trả lời một lần.",
-                    "your answers are not linked to your name, phone number or any account. The service keeps only a hashed device code so that each person answers once.")) }
-        p.muted { (lang.t("Khoảng 10–15 phút. Có thể dừng và tiếp tục sau trên cùng thiết bị.", "About 10–15 minutes. You can stop and continue later on the same device.")) }
+            (lang.t("câu trả lời không gắn với tên, số điện thoại hay tài khoản của anh/chị. Có thể dừng và tiếp tục sau trên cùng thiết bị.",
+                    "your answers are not linked to your name, phone number or any account. You can stop and continue later on the same device.")) }
         @if responded {
             p { strong { (lang.t("Anh/chị đã trả lời đợt khảo sát này. Xin cảm ơn!", "You have already answered this survey wave. Thank you!")) } }
         } @else {
@@ -148,6 +146,9 @@ pub async fn show_survey_landing(
                 } }
             }
         }
+        details { summary { (lang.t("Vì sao có khảo sát này?", "Why this survey?")) } p { (q.intro.get(lang)) }
+            p.muted { (lang.t("Hệ thống chỉ giữ một mã băm của thiết bị để mỗi người trả lời một lần; mã này không gắn với câu trả lời sau khi anh/chị hoàn thành.",
+                              "The service keeps only a hashed device code so that each person answers once; it is no longer linked to the answers once you finish.")) } }
     };
     let title = format!("{} – {}", lang.t("Khảo sát", "Survey"), ctx.commune.name);
     let mut response = Html(layout(lang, &path, &title, body).into_string()).into_response();
@@ -361,7 +362,13 @@ fn screen_form(state: &AppState, ctx: &SurveyContext, commune: &str, device: &st
         progress value=(ask.progress_percent) max="100" { (ask.progress_percent) "%" }
         @if let Some(page) = page { h1 { (page.title.get(lang)) } }
         @if !ask.errors.is_empty() {
-            p.err role="alert" { (lang.t("Xin xem lại các câu được đánh dấu bên dưới.", "Please check the questions marked below.")) }
+            div.summary role="alert" {
+                p.err { (lang.t("Xin xem lại các câu sau:", "Please check these questions:")) }
+                ul { @for (code, text) in &ask.errors {
+                    li { a href=(format!("#q-{code}")) {
+                        (q.question(code).map(|x| x.prompt(lang)).unwrap_or_default()) } " – " (text.get(lang)) }
+                } }
+            }
         }
         form method="post" action=(format!("{}/q", base(commune))) {
             input type="hidden" name="csrf" value=(csrf_token(state, device));

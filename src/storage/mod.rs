@@ -5,6 +5,7 @@
 //! functions; ids and timestamps made in Rust), and run on whichever pool the store holds through [`on_pool!`],
 //! so both arms use the native driver types. Errors of the drivers become [`StoreError`] in one place, [`db`].
 
+mod cases;
 mod surveys;
 mod units;
 
@@ -19,6 +20,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::config::DatabaseUrl;
 
+pub use cases::{
+    AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFilter, CaseRow, NewAttachment,
+    NewCase, NewOutboxMessage, PauseChange, ReporterRow,
+};
 pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};
 pub use units::{ImportCounts, UnitLink};
 
@@ -81,6 +86,7 @@ pub(crate) fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreErro
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "admin units", include_str!("../../migrations/0001_admin_units.sql")),
     (2, "surveys", include_str!("../../migrations/0002_surveys.sql")),
+    (3, "cases", include_str!("../../migrations/0003_cases.sql")),
 ];
 
 fn migrator() -> Migrator {

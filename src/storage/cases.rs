@@ -1,0 +1,691 @@
+//! Feedback cases, their timeline, answers, attachments and reporters; officials, their sessions and the audit
+//! log. A case changes only through [`Store::change_case`], one transaction guarded by the case's revision.
+
+use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
+use uuid::Uuid;
+
+use super::{Store, StoreError, db, on_pool};
+
+/// A case as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseRow {
+    pub id: Uuid,
+    pub code: String,
+    pub unit_id: Uuid,
+    pub category: String,
+    pub subdimension: String,
+    pub office: String,
+    pub tier: String,
+    pub state: String,
+    pub resume_to: Option<String>,
+    pub text: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub channel: String,
+    pub received_at: DateTime<Utc>,
+    pub accept_due_at: DateTime<Utc>,
+    pub answer_due_at: Option<DateTime<Utc>>,
+    pub extension_minutes: i64,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub duplicate_of: Option<Uuid>,
+    pub revision: i64,
+}
+
+const CASE_COLUMNS: &str = "c.id, c.code, c.unit_id, c.category, c.subdimension, c.office, c.tier, c.state, c.resume_to, \
+     c.text, c.lat, c.lon, c.channel, c.received_at, c.accept_due_at, c.answer_due_at, c.extension_minutes, \
+     c.answered_at, c.closed_at, c.duplicate_of, c.revision";
+
+/// Reads a case row by column position (the order of `CASE_COLUMNS`); generic over both drivers' rows.
+macro_rules! case_from_row {
+    ($row:expr) => {{
+        use sqlx::Row;
+        let r = &$row;
+        let get = |e| db("reading a case")(e);
+        CaseRow {
+            id: r.try_get(0).map_err(get)?,
+            code: r.try_get(1).map_err(get)?,
+            unit_id: r.try_get(2).map_err(get)?,
+            category: r.try_get(3).map_err(get)?,
+            subdimension: r.try_get(4).map_err(get)?,
+            office: r.try_get(5).map_err(get)?,
+            tier: r.try_get(6).map_err(get)?,
+            state: r.try_get(7).map_err(get)?,
+            resume_to: r.try_get(8).map_err(get)?,
+            text: r.try_get(9).map_err(get)?,
+            lat: r.try_get(10).map_err(get)?,
+            lon: r.try_get(11).map_err(get)?,
+            channel: r.try_get(12).map_err(get)?,
+            received_at: r.try_get(13).map_err(get)?,
+            accept_due_at: r.try_get(14).map_err(get)?,
+            answer_due_at: r.try_get(15).map_err(get)?,
+            extension_minutes: r.try_get(16).map_err(get)?,
+            answered_at: r.try_get(17).map_err(get)?,
+            closed_at: r.try_get(18).map_err(get)?,
+            duplicate_of: r.try_get(19).map_err(get)?,
+            revision: r.try_get(20).map_err(get)?,
+        }
+    }};
+}
+
+/// The reporter's contact, apart from the case.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReporterRow {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub pseudonym: String,
+}
+
+/// A photo or document attached to a case, sanitized before it gets here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub source: &'static str,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// An attachment without its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentMeta {
+    pub id: Uuid,
+    pub source: String,
+    pub content_type: String,
+    pub width: i64,
+    pub height: i64,
+}
+
+/// One entry of a case's timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseEvent {
+    pub at: DateTime<Utc>,
+    pub actor_kind: &'static str,
+    pub official_id: Option<Uuid>,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub public: bool,
+    pub note: Option<String>,
+}
+
+/// A stored timeline entry, with the official's display name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseEventRow {
+    pub at: DateTime<Utc>,
+    pub actor_kind: String,
+    pub official: Option<String>,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub public: bool,
+    pub note: Option<String>,
+}
+
+/// A stored answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseAnswerRow {
+    pub what_was_done: String,
+    pub by_unit: String,
+    pub legal_basis: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A message to queue for the citizen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOutboxMessage {
+    pub dedupe_key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub body: String,
+}
+
+/// An entry of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub official_id: Option<Uuid>,
+    pub action: String,
+    pub target: String,
+    pub before_state: Option<String>,
+    pub after_state: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A new case with everything that arrives with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewCase {
+    pub code: String,
+    pub unit_id: Uuid,
+    pub category: String,
+    pub subdimension: String,
+    pub office: String,
+    pub tier: String,
+    pub text: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub channel: String,
+    pub received_at: DateTime<Utc>,
+    pub accept_due_at: DateTime<Utc>,
+    pub reporter: ReporterRow,
+    pub photos: Vec<NewAttachment>,
+}
+
+/// Everything one action changes on a case, applied at once if the case is still at `expected_revision`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseChange {
+    pub case_id: Uuid,
+    pub expected_revision: i64,
+    pub state: String,
+    pub resume_to: Option<String>,
+    pub unit_id: Uuid,
+    pub office: String,
+    pub tier: String,
+    pub answer_due_at: Option<DateTime<Utc>>,
+    pub extension_minutes: i64,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub duplicate_of: Option<Uuid>,
+    pub event: CaseEvent,
+    pub answer: Option<(String, String, Option<String>, Option<Uuid>)>,
+    pub evidence: Vec<NewAttachment>,
+    /// Start a pause of the deadline clock (waiting for the citizen) or end the open one.
+    pub pause: Option<PauseChange>,
+    pub audit: Option<AuditEntry>,
+    pub notify: Option<NewOutboxMessage>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PauseChange {
+    Start,
+    End,
+}
+
+/// Filters of the officials' inbox.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaseFilter {
+    /// Only cases of these units (the official's scope); `None` for every unit.
+    pub unit_ids: Option<Vec<Uuid>>,
+    pub states: Vec<String>,
+    pub category: Option<String>,
+    /// Only open cases whose deadline passed before this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+macro_rules! insert_attachments {
+    ($tx:expr, $case_id:expr, $items:expr, $now:expr) => {
+        for a in $items {
+            sqlx::query(
+                "INSERT INTO attachments (id, case_id, source, content_type, bytes, sha256, width, height, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(Uuid::new_v4())
+            .bind($case_id)
+            .bind(a.source)
+            .bind(&a.content_type)
+            .bind(&a.bytes)
+            .bind(&a.sha256)
+            .bind(i64::from(a.width))
+            .bind(i64::from(a.height))
+            .bind($now)
+            .execute(&mut *$tx)
+            .await
+            .map_err(db("storing an attachment"))?;
+        }
+    };
+}
+
+macro_rules! insert_event {
+    ($tx:expr, $case_id:expr, $e:expr) => {
+        sqlx::query(
+            "INSERT INTO case_events (id, case_id, at, actor_kind, official_id, action, from_state, to_state, public, note) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(Uuid::new_v4())
+        .bind($case_id)
+        .bind($e.at)
+        .bind($e.actor_kind)
+        .bind($e.official_id)
+        .bind(&$e.action)
+        .bind(&$e.from_state)
+        .bind(&$e.to_state)
+        .bind($e.public)
+        .bind(&$e.note)
+        .execute(&mut *$tx)
+        .await
+        .map_err(db("recording a case event"))?;
+    };
+}
+
+macro_rules! insert_audit {
+    ($tx:expr, $a:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, official_id, action, target, before_state, after_state, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::new_v4())
+        .bind($now)
+        .bind($a.official_id)
+        .bind(&$a.action)
+        .bind(&$a.target)
+        .bind(&$a.before_state)
+        .bind(&$a.after_state)
+        .bind(&$a.detail)
+        .execute(&mut *$tx)
+        .await
+        .map_err(db("writing the audit log"))?;
+    };
+}
+
+macro_rules! insert_outbox {
+    ($tx:expr, $case_id:expr, $m:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO outbox (id, dedupe_key, channel, recipient, case_id, body, attempts, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(Uuid::new_v4())
+        .bind(&$m.dedupe_key)
+        .bind(&$m.channel)
+        .bind(&$m.recipient)
+        .bind($case_id)
+        .bind(&$m.body)
+        .bind(0_i64)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await
+        .map_err(db("queueing a notification"))?;
+    };
+}
+
+impl Store {
+    /// Stores a new case with its reporter, photos and first timeline entry. A code already used is a
+    /// `Conflict` (the caller draws another).
+    pub async fn insert_case(&self, case: &NewCase) -> Result<Uuid, StoreError> {
+        let id = Uuid::new_v4();
+        let now = case.received_at;
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to store a case"))?;
+            sqlx::query(
+                "INSERT INTO cases (id, code, unit_id, category, subdimension, office, tier, state, text, lat, lon, channel, \
+                 received_at, accept_due_at, extension_minutes, revision, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13)",
+            )
+            .bind(id)
+            .bind(&case.code)
+            .bind(case.unit_id)
+            .bind(&case.category)
+            .bind(&case.subdimension)
+            .bind(&case.office)
+            .bind(&case.tier)
+            .bind("received")
+            .bind(&case.text)
+            .bind(case.lat)
+            .bind(case.lon)
+            .bind(&case.channel)
+            .bind(case.received_at)
+            .bind(case.accept_due_at)
+            .bind(0_i64)
+            .bind(0_i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("a case with this tracking code"))?;
+            sqlx::query(
+                "INSERT INTO case_reporters (case_id, name, phone, email, pseudonym) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(&case.reporter.name)
+            .bind(&case.reporter.phone)
+            .bind(&case.reporter.email)
+            .bind(&case.reporter.pseudonym)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("storing the reporter of a case"))?;
+            insert_attachments!(tx, id, &case.photos, now);
+            let event = CaseEvent {
+                at: now,
+                actor_kind: "citizen",
+                official_id: None,
+                action: "submit".into(),
+                from_state: None,
+                to_state: "received".into(),
+                public: true,
+                note: None,
+            };
+            insert_event!(tx, id, event);
+            tx.commit().await.map_err(db("committing a new case"))?;
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(id)
+    }
+
+    /// A case by its tracking code.
+    pub async fn case_by_code(&self, code: &str) -> Result<Option<CaseRow>, StoreError> {
+        let sql = AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.code = $1"));
+        on_pool!(&self.pool, |p| {
+            let row = sqlx::query(sql)
+                .bind(code)
+                .fetch_optional(p)
+                .await
+                .map_err(db("reading a case"))?;
+            Ok(match row {
+                Some(r) => Some(case_from_row!(r)),
+                None => None,
+            })
+        })
+    }
+
+    /// Cases matching a filter, overdue first then newest.
+    pub async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
+        let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE 1 = 1");
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if let Some(units) = &filter.unit_ids {
+            if units.is_empty() {
+                return Ok(Vec::new());
+            }
+            let marks: Vec<String> = units.iter().map(|_| next()).collect();
+            sql.push_str(&format!(" AND c.unit_id IN ({})", marks.join(", ")));
+        }
+        if !filter.states.is_empty() {
+            let marks: Vec<String> = filter.states.iter().map(|_| next()).collect();
+            sql.push_str(&format!(" AND c.state IN ({})", marks.join(", ")));
+        }
+        if filter.category.is_some() {
+            sql.push_str(&format!(" AND c.category = {}", next()));
+        }
+        if filter.overdue_at.is_some() {
+            let at = next();
+            sql.push_str(&format!(
+                " AND ((c.state = 'received' AND c.accept_due_at < {at}) OR \
+                 (c.state IN ('accepted', 'assigned') AND c.answer_due_at < {at}))"
+            ));
+        }
+        sql.push_str(&format!(" ORDER BY c.received_at DESC LIMIT {}", next()));
+        // Only placeholders were added to the text; every value is bound below, in the same order.
+        let sql = AssertSqlSafe(sql);
+        on_pool!(&self.pool, |p| {
+            let mut q = sqlx::query(sql);
+            for u in filter.unit_ids.iter().flatten() {
+                q = q.bind(*u);
+            }
+            for s in &filter.states {
+                q = q.bind(s);
+            }
+            if let Some(c) = &filter.category {
+                q = q.bind(c);
+            }
+            if let Some(at) = filter.overdue_at {
+                q = q.bind(at);
+            }
+            let rows = q
+                .bind(filter.limit.max(1))
+                .fetch_all(p)
+                .await
+                .map_err(db("listing cases"))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(case_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The timeline of a case, oldest first.
+    pub async fn case_events(&self, case_id: Uuid) -> Result<Vec<CaseEventRow>, StoreError> {
+        type Row = (
+            DateTime<Utc>,
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            String,
+            bool,
+            Option<String>,
+        );
+        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT e.at, e.actor_kind, o.display_name, e.action, e.from_state, e.to_state, e.public, e.note \
+                 FROM case_events e LEFT JOIN officials o ON o.id = e.official_id WHERE e.case_id = $1 ORDER BY e.at, e.id",
+            )
+            .bind(case_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading a case's timeline"))?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(at, actor_kind, official, action, from_state, to_state, public, note)| CaseEventRow {
+                    at,
+                    actor_kind,
+                    official,
+                    action,
+                    from_state,
+                    to_state,
+                    public,
+                    note,
+                },
+            )
+            .collect())
+    }
+
+    /// The answers of a case, oldest first.
+    pub async fn case_answers(&self, case_id: Uuid) -> Result<Vec<CaseAnswerRow>, StoreError> {
+        type Row = (String, String, Option<String>, DateTime<Utc>);
+        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT what_was_done, by_unit, legal_basis, at FROM case_answers WHERE case_id = $1 ORDER BY at",
+            )
+            .bind(case_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading a case's answers"))?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(what_was_done, by_unit, legal_basis, at)| CaseAnswerRow {
+                what_was_done,
+                by_unit,
+                legal_basis,
+                at,
+            })
+            .collect())
+    }
+
+    /// The reporter of a case (for the intake desk only).
+    pub async fn case_reporter(&self, case_id: Uuid) -> Result<ReporterRow, StoreError> {
+        let (name, phone, email, pseudonym): (Option<String>, Option<String>, Option<String>, String) =
+            on_pool!(&self.pool, |p| {
+                sqlx::query_as("SELECT name, phone, email, pseudonym FROM case_reporters WHERE case_id = $1")
+                    .bind(case_id)
+                    .fetch_one(p)
+                    .await
+                    .map_err(db("the reporter of a case"))?
+            });
+        Ok(ReporterRow {
+            name,
+            phone,
+            email,
+            pseudonym,
+        })
+    }
+
+    /// The attachments of a case, without their bytes.
+    pub async fn case_attachments(&self, case_id: Uuid) -> Result<Vec<AttachmentMeta>, StoreError> {
+        type Row = (Uuid, String, String, i64, i64);
+        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT id, source, content_type, width, height FROM attachments WHERE case_id = $1 ORDER BY created_at, id",
+            )
+            .bind(case_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("listing a case's attachments"))?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, source, content_type, width, height)| AttachmentMeta {
+                id,
+                source,
+                content_type,
+                width,
+                height,
+            })
+            .collect())
+    }
+
+    /// One attachment's case, content type and bytes.
+    pub async fn attachment(&self, id: Uuid) -> Result<(Uuid, String, Vec<u8>), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT case_id, content_type, bytes FROM attachments WHERE id = $1")
+                .bind(id)
+                .fetch_one(p)
+                .await
+                .map_err(db("attachment"))
+        })
+    }
+
+    /// The pauses of a case's clock: (start, end or still open).
+    pub async fn case_pauses(&self, case_id: Uuid) -> Result<Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>, StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT started_at, ended_at FROM case_pauses WHERE case_id = $1 ORDER BY started_at")
+                .bind(case_id)
+                .fetch_all(p)
+                .await
+                .map_err(db("reading a case's pauses"))
+        })
+    }
+
+    /// Applies one action to a case if nobody changed it since `expected_revision`; false otherwise (a stale
+    /// form), with nothing changed.
+    pub async fn change_case(&self, change: &CaseChange) -> Result<bool, StoreError> {
+        let now = change.event.at;
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to change a case"))?;
+            let updated = sqlx::query(
+                "UPDATE cases SET state = $3, resume_to = $4, unit_id = $5, office = $6, tier = $7, answer_due_at = $8, \
+                 extension_minutes = $9, answered_at = $10, closed_at = $11, duplicate_of = $12, revision = revision + 1, \
+                 updated_at = $13 WHERE id = $1 AND revision = $2",
+            )
+            .bind(change.case_id)
+            .bind(change.expected_revision)
+            .bind(&change.state)
+            .bind(&change.resume_to)
+            .bind(change.unit_id)
+            .bind(&change.office)
+            .bind(&change.tier)
+            .bind(change.answer_due_at)
+            .bind(change.extension_minutes)
+            .bind(change.answered_at)
+            .bind(change.closed_at)
+            .bind(change.duplicate_of)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("changing a case"))?;
+            if updated.rows_affected() == 0 {
+                return Ok(false);
+            }
+            insert_event!(tx, change.case_id, change.event);
+            if let Some((what, by, basis, official)) = &change.answer {
+                sqlx::query(
+                    "INSERT INTO case_answers (id, case_id, what_was_done, by_unit, legal_basis, official_id, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(Uuid::new_v4())
+                .bind(change.case_id)
+                .bind(what)
+                .bind(by)
+                .bind(basis)
+                .bind(official)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("storing an answer"))?;
+            }
+            insert_attachments!(tx, change.case_id, &change.evidence, now);
+            match change.pause {
+                Some(PauseChange::Start) => {
+                    sqlx::query("INSERT INTO case_pauses (case_id, started_at) VALUES ($1, $2)")
+                        .bind(change.case_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("pausing a case's clock"))?;
+                }
+                Some(PauseChange::End) => {
+                    sqlx::query("UPDATE case_pauses SET ended_at = $2 WHERE case_id = $1 AND ended_at IS NULL")
+                        .bind(change.case_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("resuming a case's clock"))?;
+                }
+                None => {}
+            }
+            if let Some(a) = &change.audit {
+                insert_audit!(tx, a, now);
+            }
+            if let Some(m) = &change.notify {
+                insert_outbox!(tx, change.case_id, m, now);
+            }
+            tx.commit().await.map_err(db("committing a case change"))?;
+            Ok(true)
+        })
+    }
+
+    /// Records (or replaces) the citizen's rating of the answer.
+    pub async fn rate_case(
+        &self,
+        case_id: Uuid,
+        score: i64,
+        comment: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "INSERT INTO case_ratings (case_id, score, comment, at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (case_id) DO UPDATE SET score = excluded.score, comment = excluded.comment, at = excluded.at",
+            )
+            .bind(case_id)
+            .bind(score)
+            .bind(comment)
+            .bind(at)
+            .execute(p)
+            .await
+            .map_err(db("storing a rating"))?;
+            Ok(())
+        })
+    }
+
+    /// The citizen's rating of a case, if any.
+    pub async fn case_rating(&self, case_id: Uuid) -> Result<Option<(i64, Option<String>)>, StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT score, comment FROM case_ratings WHERE case_id = $1")
+                .bind(case_id)
+                .fetch_optional(p)
+                .await
+                .map_err(db("reading a rating"))
+        })
+    }
+
+    /// Messages queued for a case, oldest first: (channel, recipient, body, sent).
+    pub async fn case_outbox(&self, case_id: Uuid) -> Result<Vec<(String, String, String, bool)>, StoreError> {
+        let rows: Vec<(String, String, String, Option<DateTime<Utc>>)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT channel, recipient, body, sent_at FROM outbox WHERE case_id = $1 ORDER BY created_at, id",
+            )
+            .bind(case_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading a case's messages"))?
+        });
+        Ok(rows.into_iter().map(|(c, r, b, s)| (c, r, b, s.is_some())).collect())
+    }
+}
