@@ -65,7 +65,9 @@ CREATE TABLE case_reporters (
     name       TEXT,
     phone      TEXT,
     email      TEXT,
-    pseudonym  TEXT NOT NULL
+    pseudonym  TEXT NOT NULL,
+    -- SHA-256 of a key only the reporter's browser or chat holds: it lets them rate, reply and reopen.
+    key_hash   TEXT NOT NULL
 );
 
 CREATE TABLE case_events (

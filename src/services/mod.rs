@@ -1,5 +1,6 @@
 //! The rules of ykien: what may happen, decided here; handlers call these, these call `storage`.
 
+pub mod accounts;
 pub mod demo;
 pub mod survey;
 pub mod units;

@@ -170,6 +170,8 @@ pub struct NewCase {
     pub received_at: DateTime<Utc>,
     pub accept_due_at: DateTime<Utc>,
     pub reporter: ReporterRow,
+    /// SHA-256 (hex) of the key the reporter holds.
+    pub reporter_key_hash: String,
     pub photos: Vec<NewAttachment>,
 }
 
@@ -514,6 +516,19 @@ impl Store {
             email,
             pseudonym,
         })
+    }
+
+    /// Whether `key_hash` is the hash of the key the case's reporter holds.
+    pub async fn is_reporter_key(&self, case_id: Uuid, key_hash: &str) -> Result<bool, StoreError> {
+        let (n,): (i64,) = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT COUNT(*) FROM case_reporters WHERE case_id = $1 AND key_hash = $2")
+                .bind(case_id)
+                .bind(key_hash)
+                .fetch_one(p)
+                .await
+                .map_err(db("checking a reporter key"))?
+        });
+        Ok(n > 0)
     }
 
     /// The attachments of a case, without their bytes.

@@ -6,6 +6,7 @@
 //! so both arms use the native driver types. Errors of the drivers become [`StoreError`] in one place, [`db`].
 
 mod cases;
+mod officials;
 mod surveys;
 mod units;
 
@@ -24,6 +25,7 @@ pub use cases::{
     AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFilter, CaseRow, NewAttachment,
     NewCase, NewOutboxMessage, PauseChange, ReporterRow,
 };
+pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};
 pub use units::{ImportCounts, UnitLink};
 

@@ -1,0 +1,270 @@
+//! Officials' accounts, their scopes, login sessions and the audit log.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{AuditEntry, Store, StoreError, db, on_pool};
+
+/// An official's account as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfficialRow {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub office: Option<String>,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub disabled: bool,
+}
+
+/// A new account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOfficial {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub office: Option<String>,
+    pub unit_ids: Vec<Uuid>,
+}
+
+/// One audit log entry as stored, with the official's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: DateTime<Utc>,
+    pub official: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub before_state: Option<String>,
+    pub after_state: Option<String>,
+    pub detail: Option<String>,
+}
+
+type OfficialTuple = (
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<DateTime<Utc>>,
+    bool,
+);
+
+fn official_from(
+    (id, username, display_name, password_hash, role, office, failed_logins, locked_until, disabled): OfficialTuple,
+) -> OfficialRow {
+    OfficialRow {
+        id,
+        username,
+        display_name,
+        password_hash,
+        role,
+        office,
+        failed_logins,
+        locked_until,
+        disabled,
+    }
+}
+
+impl Store {
+    /// Creates an account with its scope; a username already taken is a `Conflict`.
+    pub async fn insert_official(&self, o: &NewOfficial) -> Result<Uuid, StoreError> {
+        let id = Uuid::new_v4();
+        let now = Utc::now();
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to create an account"))?;
+            sqlx::query(
+                "INSERT INTO officials (id, username, display_name, password_hash, role, office, failed_logins, disabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(id)
+            .bind(&o.username)
+            .bind(&o.display_name)
+            .bind(&o.password_hash)
+            .bind(&o.role)
+            .bind(&o.office)
+            .bind(0_i64)
+            .bind(false)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("an account with this username"))?;
+            for unit in &o.unit_ids {
+                sqlx::query(
+                    "INSERT INTO official_scopes (official_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(unit)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("adding a unit to an account's scope"))?;
+            }
+            tx.commit().await.map_err(db("committing a new account"))?;
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(id)
+    }
+
+    pub async fn official_by_username(&self, username: &str) -> Result<Option<OfficialRow>, StoreError> {
+        let row: Option<OfficialTuple> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT id, username, display_name, password_hash, role, office, failed_logins, locked_until, disabled \
+                 FROM officials WHERE username = $1",
+            )
+            .bind(username)
+            .fetch_optional(p)
+            .await
+            .map_err(db("reading an account"))?
+        });
+        Ok(row.map(official_from))
+    }
+
+    /// The units an account may act on (as named: provinces or communes).
+    pub async fn official_scope(&self, official_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<(Uuid,)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT unit_id FROM official_scopes WHERE official_id = $1")
+                .bind(official_id)
+                .fetch_all(p)
+                .await
+                .map_err(db("reading an account's scope"))?
+        });
+        Ok(rows.into_iter().map(|(u,)| u).collect())
+    }
+
+    /// Records a failed login, locking the account until `locked_until` when given.
+    pub async fn record_login_failure(&self, id: Uuid, locked_until: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query("UPDATE officials SET failed_logins = failed_logins + 1, locked_until = $2 WHERE id = $1")
+                .bind(id)
+                .bind(locked_until)
+                .execute(p)
+                .await
+                .map_err(db("recording a failed login"))?;
+            Ok(())
+        })
+    }
+
+    /// Opens a session after a successful login and resets the failure count.
+    pub async fn open_session(
+        &self,
+        official_id: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting a login"))?;
+            sqlx::query("UPDATE officials SET failed_logins = $2, locked_until = NULL WHERE id = $1")
+                .bind(official_id)
+                .bind(0_i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("resetting failed logins"))?;
+            sqlx::query("INSERT INTO official_sessions (token_hash, official_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(token_hash)
+                .bind(official_id)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("opening a session"))?;
+            tx.commit().await.map_err(db("committing a login"))?;
+            Ok(())
+        })
+    }
+
+    /// The account of a live session.
+    pub async fn session_official(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OfficialRow>, StoreError> {
+        let row: Option<OfficialTuple> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT o.id, o.username, o.display_name, o.password_hash, o.role, o.office, o.failed_logins, o.locked_until, \
+                 o.disabled FROM official_sessions s JOIN officials o ON o.id = s.official_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(p)
+            .await
+            .map_err(db("reading a session"))?
+        });
+        Ok(row.map(official_from))
+    }
+
+    pub async fn close_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query("DELETE FROM official_sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(p)
+                .await
+                .map_err(db("closing a session"))?;
+            Ok(())
+        })
+    }
+
+    /// Writes one audit entry on its own (actions on cases write theirs with the change).
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "INSERT INTO audit_log (id, at, official_id, action, target, before_state, after_state, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(Uuid::new_v4())
+            .bind(Utc::now())
+            .bind(entry.official_id)
+            .bind(&entry.action)
+            .bind(&entry.target)
+            .bind(&entry.before_state)
+            .bind(&entry.after_state)
+            .bind(&entry.detail)
+            .execute(p)
+            .await
+            .map_err(db("writing the audit log"))?;
+            Ok(())
+        })
+    }
+
+    /// The newest audit entries.
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        type Row = (
+            DateTime<Utc>,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT a.at, o.username, a.action, a.target, a.before_state, a.after_state, a.detail FROM audit_log a \
+                 LEFT JOIN officials o ON o.id = a.official_id ORDER BY a.at DESC, a.id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading the audit log"))?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(at, official, action, target, before_state, after_state, detail)| AuditRow {
+                    at,
+                    official,
+                    action,
+                    target,
+                    before_state,
+                    after_state,
+                    detail,
+                },
+            )
+            .collect())
+    }
+}
