@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, StartError};
 use crate::config::{Config, ConfigError, DatabaseUrl, LogFormat, Secret};
 use crate::domain::survey::ReportingPeriod;
+use crate::services::accounts::{self, AccountRequest};
 use crate::services::demo;
 use crate::services::survey::{self as survey_service, WaveRequest};
 use crate::services::units::{self as unit_service, ImportOptions};
@@ -47,6 +48,32 @@ enum Command {
     Wave {
         #[command(subcommand)]
         command: WaveCommand,
+    },
+    /// Officials' accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from YKIEN_NEW_PASSWORD or, if unset, from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// admin, intake, commune_officer, department_officer or leader.
+        #[arg(long)]
+        role: String,
+        /// For officers: commune_office, commune_economic, commune_social, commune_service_center, commune_police,
+        /// commune_inspection.
+        #[arg(long)]
+        office: Option<String>,
+        /// Provinces or communes (GSO codes), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        units: Vec<String>,
     },
 }
 
@@ -188,6 +215,16 @@ async fn run(command: Command, config: Config) -> ExitCode {
         Command::Wave {
             command: WaveCommand::List,
         } => list_waves(&store).await,
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    name,
+                    role,
+                    office,
+                    units,
+                },
+        } => add_user(&store, username, name, role, office, units).await,
         Command::Serve => serve(&config, store.clone(), false).await,
     };
     store.close().await;
@@ -309,6 +346,46 @@ async fn create_wave(
         }
         Err(e) => {
             eprintln!("ykien wave create: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn add_user(
+    store: &Store,
+    username: String,
+    display_name: String,
+    role: String,
+    office: Option<String>,
+    unit_codes: Vec<String>,
+) -> ExitCode {
+    // Never a command-line argument: it would stay in the shell history and the process list.
+    let password = match std::env::var("YKIEN_NEW_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() {
+                eprintln!("ykien user add: cannot read the password from standard input");
+                return ExitCode::FAILURE;
+            }
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let request = AccountRequest {
+        username,
+        display_name,
+        password,
+        role,
+        office,
+        unit_codes,
+    };
+    match accounts::add_official(store, request, survey_service::vn_day(chrono::Utc::now())).await {
+        Ok(_) => {
+            println!("account created");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ykien user add: {e}");
             ExitCode::FAILURE
         }
     }

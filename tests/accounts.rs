@@ -140,3 +140,63 @@ async fn bad_accounts_are_refused_with_every_problem() {
     let again = add_official(&store, officer("binh.tt", "mật-khẩu-rất-dài-2026"), today()).await;
     assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
 }
+
+#[test]
+fn cli_adds_a_user_with_the_password_from_stdin_never_from_arguments() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_ykien");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let base = |cmd: &mut Command| {
+        cmd.current_dir(dir.path())
+            .env("YKIEN_DATABASE_URL", "sqlite://u.db")
+            .env("YKIEN_LOG", "warn")
+            .env_remove("YKIEN_NEW_PASSWORD");
+    };
+    let mut import = Command::new(bin);
+    base(&mut import);
+    assert!(
+        import
+            .args(["units", "import", &format!("{root}/data/admin-units/hung-yen-2025.csv")])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let add = |password: &str, units: &str| {
+        let mut cmd = Command::new(bin);
+        base(&mut cmd);
+        let mut child = cmd
+            .args([
+                "user",
+                "add",
+                "--username",
+                "tiepnhan.phohien",
+                "--name",
+                "Trần Thị Bình",
+                "--role",
+                "intake",
+                "--units",
+                units,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = add("ngắn", "11953");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password: at least 12"));
+    let out = add("một mật khẩu đủ dài 2026", "11953,11977");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = add("một mật khẩu đủ dài 2026", "11953");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("username tiepnhan.phohien is taken"));
+}
