@@ -8,7 +8,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
+use crate::domain::calendar::WorkCalendar;
+use crate::domain::cases::{BUNDLED_CATEGORIES, parse_categories};
 use crate::http::{self, AppState, Metrics};
+use crate::services::cases::{CaseRules, Cases};
 use crate::services::survey::Surveys;
 use crate::storage::{Store, StoreError};
 
@@ -59,6 +62,12 @@ impl RunningApp {
 /// Binds `config.bind` and serves the application on `store` until [`RunningApp::shut_down`].
 pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartError> {
     let secret = config.require_secret()?.clone();
+    let categories = parse_categories(BUNDLED_CATEGORIES).map_err(|e| {
+        ConfigError::new(
+            "data/categories.toml",
+            format!("the bundled categories are broken: {e}"),
+        )
+    })?;
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| StartError::Bind {
@@ -74,6 +83,11 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         metrics: Arc::new(Metrics::default()),
         config: Arc::new(config.clone()),
         surveys: Arc::new(Surveys::new(store.clone(), secret)),
+        cases: Arc::new(Cases::new(
+            store.clone(),
+            categories,
+            CaseRules::defaults(WorkCalendar::default_vietnam()),
+        )),
     };
     let router = http::router(state);
     let (tx, rx) = oneshot::channel::<()>();

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::questionnaire::{Answer, Condition, Questionnaire};
-use crate::domain::{Lang, Text};
+use crate::domain::{Lang, Problem, Text};
 
 /// How questions are grouped into screens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,14 +89,6 @@ pub struct Outcome {
     pub upserts: Vec<(String, Answer)>,
     /// Stored answers to remove: questions that are no longer asked after an earlier answer changed.
     pub deletes: Vec<String>,
-}
-
-/// A problem with one question of a complete response.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    pub question: String,
-    pub code: &'static str,
-    pub message: Text,
 }
 
 /// The survey dialogue over one questionnaire, in one mode.
@@ -277,7 +269,7 @@ impl<'q> Engine<'q> {
         for code in raw.keys() {
             if self.q.question(code).is_none() {
                 problems.push(Problem {
-                    question: code.clone(),
+                    field: code.clone(),
                     code: "unknown_question",
                     message: Text::new(
                         format!("Bảng hỏi không có câu hỏi mã {code}."),
@@ -297,13 +289,13 @@ impl<'q> Engine<'q> {
                         ordered.push((q.code.clone(), a));
                     }
                     Err(e) => problems.push(Problem {
-                        question: q.code.clone(),
+                        field: q.code.clone(),
                         code: "invalid_answer",
                         message: e.0,
                     }),
                 },
                 (true, None) => problems.push(Problem {
-                    question: q.code.clone(),
+                    field: q.code.clone(),
                     code: "missing_answer",
                     message: Text::new(
                         "Câu hỏi này chưa được trả lời (có thể chọn DK – Không biết, hoặc RF – Không trả lời).",
@@ -311,7 +303,7 @@ impl<'q> Engine<'q> {
                     ),
                 }),
                 (false, Some(_)) => problems.push(Problem {
-                    question: q.code.clone(),
+                    field: q.code.clone(),
                     code: "not_eligible",
                     message: Text::new(
                         "Câu hỏi này không áp dụng theo các câu trả lời trước đó, nên không được trả lời.",

@@ -190,7 +190,7 @@ fn a_complete_response_lists_every_problem() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let problems = e.validate_complete(&raw).unwrap_err();
-    let mut got: Vec<(&str, &str)> = problems.iter().map(|p| (p.question.as_str(), p.code)).collect();
+    let mut got: Vec<(&str, &str)> = problems.iter().map(|p| (p.field.as_str(), p.code)).collect();
     got.sort();
     assert_eq!(
         got,

@@ -1,6 +1,8 @@
 //! The domain types of ykien, free of HTTP and database types: parse at the edges into these.
 
+pub mod calendar;
 pub mod cases;
+pub mod photos;
 pub mod questionnaire;
 pub mod survey;
 pub mod units;
@@ -38,6 +40,26 @@ impl Lang {
         match self {
             Self::Vi => vi,
             Self::En => en,
+        }
+    }
+}
+
+/// A problem with one field of a request (a question of a response, a field of a form), in both languages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The question code or form field it is about.
+    pub field: String,
+    /// A stable machine code, e.g. `missing_answer`.
+    pub code: &'static str,
+    pub message: Text,
+}
+
+impl Problem {
+    pub fn new(field: impl Into<String>, code: &'static str, message: Text) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message,
         }
     }
 }

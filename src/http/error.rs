@@ -66,6 +66,20 @@ impl ApiError {
         }
     }
 
+    /// Adds the per-field problems of a refused request.
+    pub fn with_problems(mut self, problems: Vec<crate::domain::Problem>) -> Self {
+        self.problems = problems
+            .into_iter()
+            .map(|p| ProblemBody {
+                field: p.field,
+                code: p.code,
+                message: p.message.vi,
+                message_en: p.message.en,
+            })
+            .collect();
+        self
+    }
+
     pub fn bad_request(message: impl Into<String>, message_en: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message, message_en)
     }
@@ -123,23 +137,36 @@ impl From<Error> for ApiError {
                 format!("Đợt khảo sát {code} không nhận câu trả lời vào lúc này (chưa mở hoặc đã đóng)."),
                 format!("Survey wave {code} does not accept responses now (not yet open, or closed)."),
             ),
-            Error::InvalidResponse(problems) => {
-                let mut e = unprocessable(
-                    "invalid_response",
-                    format!("Bản trả lời có {} chỗ chưa hợp lệ; xem từng câu hỏi.", problems.len()),
-                    format!("The response has {} problem(s); see each question.", problems.len()),
-                );
-                e.problems = problems
-                    .into_iter()
-                    .map(|p| ProblemBody {
-                        field: p.question,
-                        code: p.code,
-                        message: p.message.vi,
-                        message_en: p.message.en,
-                    })
-                    .collect();
-                e
-            }
+            Error::InvalidResponse(problems) => unprocessable(
+                "invalid_response",
+                format!("Bản trả lời có {} chỗ chưa hợp lệ; xem từng câu hỏi.", problems.len()),
+                format!("The response has {} problem(s); see each question.", problems.len()),
+            )
+            .with_problems(problems),
+            Error::InvalidCase(problems) => unprocessable(
+                "invalid_case",
+                format!("Phản ánh có {} chỗ chưa hợp lệ; xem từng mục.", problems.len()),
+                format!("The case has {} problem(s); see each field.", problems.len()),
+            )
+            .with_problems(problems),
+            Error::CaseNotFound(code) => Self::new(
+                StatusCode::NOT_FOUND,
+                "case_not_found",
+                format!("Không có phản ánh nào mang mã {code}. Xin kiểm tra lại mã theo dõi (dạng PA-XXXX-XXXX)."),
+                format!("No feedback case has tracking code {code}. Please check the code (like PA-XXXX-XXXX)."),
+            ),
+            Error::Forbidden(why) => Self::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Tài khoản của anh/chị không có quyền thực hiện việc này.",
+                format!("Your account may not do this: {why}."),
+            ),
+            Error::Stale(code) => Self::new(
+                StatusCode::CONFLICT,
+                "stale",
+                format!("Phản ánh {code} vừa được người khác cập nhật. Xin tải lại trang và thực hiện lại."),
+                format!("Case {code} was just changed by someone else. Please reload the page and try again."),
+            ),
             Error::InvalidQuestionnaire(errors) => unprocessable(
                 "invalid_questionnaire",
                 "Bảng hỏi không hợp lệ.".into(),

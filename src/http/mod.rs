@@ -5,6 +5,7 @@
 
 mod api;
 mod api_surveys;
+mod cases;
 mod error;
 mod metrics;
 mod pages;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderName, StatusCode, header};
 use axum::middleware;
@@ -31,6 +33,7 @@ pub use error::ApiError;
 pub use metrics::Metrics;
 
 use crate::config::Config;
+use crate::services::cases::Cases;
 use crate::services::survey::Surveys;
 use crate::storage::Store;
 
@@ -46,6 +49,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub surveys: Arc<Surveys>,
+    pub cases: Arc<Cases>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -60,7 +64,7 @@ pub fn router(state: AppState) -> Router {
             .unwrap_or("-");
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
     });
-    Router::new()
+    let small_bodies = Router::new()
         .route("/", get(pages::show_home))
         .route("/units/{code}", get(pages::show_unit))
         .route("/s/{commune}", get(survey::show_survey_landing))
@@ -83,9 +87,19 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/waves/{code}", get(api_surveys::get_wave))
         .route("/api/v1/waves/{code}/responses", post(api_surveys::post_response))
+        .route("/t/{code}", get(cases::show_tracking))
+        .route("/t/{code}/files/{id}", get(cases::show_case_file))
+        .route("/t/{code}/{action}", post(cases::post_reporter_action))
         .fallback(pages::show_not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+    // Reports and answers carry photos: their own, larger limit (also for axum's extractors).
+    let uploads = Router::new()
+        .route("/f/{commune}", get(cases::show_report_form).post(cases::submit_report))
+        .layer(DefaultBodyLimit::max(cases::MAX_REPORT_BYTES))
+        .layer(RequestBodyLimitLayer::new(cases::MAX_REPORT_BYTES));
+    small_bodies
+        .merge(uploads)
         // Each `layer` wraps all before it, so the last one is the outermost.
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,

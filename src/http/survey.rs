@@ -26,7 +26,7 @@ use crate::services::survey::{Channel, Identity, SurveyContext, Turn};
 const DEVICE_COOKIE: &str = "yk_device";
 
 /// The device token from the request's cookies, if any.
-fn device_of(headers: &HeaderMap) -> Option<String> {
+pub(super) fn device_of(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -39,12 +39,12 @@ fn device_of(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-fn new_device() -> String {
+pub(super) fn new_device() -> String {
     let bytes: [u8; 32] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn device_cookie(state: &AppState, device: &str) -> HeaderValue {
+pub(super) fn device_cookie(state: &AppState, device: &str) -> HeaderValue {
     let secure = if state
         .config
         .public_url
@@ -55,19 +55,19 @@ fn device_cookie(state: &AppState, device: &str) -> HeaderValue {
     } else {
         ""
     };
-    let value = format!("{DEVICE_COOKIE}={device}; Path=/s; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}");
+    let value = format!("{DEVICE_COOKIE}={device}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}");
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn csrf_token(state: &AppState, device: &str) -> String {
+pub(super) fn csrf_token(state: &AppState, device: &str) -> String {
     state.surveys.keyed_hash("csrf", device)[..32].to_owned()
 }
 
-fn csrf_ok(state: &AppState, device: &str, given: Option<&str>) -> bool {
+pub(super) fn csrf_ok(state: &AppState, device: &str, given: Option<&str>) -> bool {
     given.is_some_and(|g| g.as_bytes().ct_eq(csrf_token(state, device).as_bytes()).into())
 }
 
-fn redirect(to: &str) -> Response {
+pub(super) fn redirect(to: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(to) {
         r.headers_mut().insert(LOCATION, v);
@@ -87,7 +87,7 @@ async fn context(state: &AppState, commune: &str, lang: Lang) -> Result<SurveyCo
         .map_err(|e| error_page(lang, &base(commune), e))
 }
 
-fn forbidden(lang: Lang, path: &str) -> Response {
+pub(super) fn forbidden(lang: Lang, path: &str) -> Response {
     message_page(
         lang,
         path,

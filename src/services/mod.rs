@@ -1,11 +1,12 @@
 //! The rules of ykien: what may happen, decided here; handlers call these, these call `storage`.
 
 pub mod accounts;
+pub mod cases;
 pub mod demo;
 pub mod survey;
 pub mod units;
 
-use crate::conversation::Problem;
+use crate::domain::Problem;
 use crate::domain::questionnaire::QuestionnaireErrors;
 use crate::storage::StoreError;
 
@@ -28,6 +29,14 @@ pub enum Error {
     InvalidQuestionnaire(QuestionnaireErrors),
     #[error("the wave cannot be created: {}", .0.join("; "))]
     InvalidWave(Vec<String>),
+    #[error("the case has {} problem(s)", .0.len())]
+    InvalidCase(Vec<Problem>),
+    #[error("no feedback case has tracking code {0}")]
+    CaseNotFound(String),
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("case {0} was changed by someone else meanwhile")]
+    Stale(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]

@@ -13,8 +13,9 @@ use uuid::Uuid;
 use super::Error;
 use super::units::unit_by_code;
 use crate::config::Secret;
-use crate::conversation::{Ask, Engine, Input, Mode, Problem, Step, SurveyState};
+use crate::conversation::{Ask, Engine, Input, Mode, Step, SurveyState};
 use crate::domain::Lang;
+use crate::domain::Problem;
 use crate::domain::questionnaire::{Answer, Questionnaire};
 use crate::domain::survey::{NewWave, ReportingPeriod, Wave, is_wave_code, plan_periods};
 use crate::domain::units::{Unit, UnitLevel};
@@ -333,7 +334,7 @@ fn ask_screen_before(session: &crate::storage::Session) -> usize {
 
 fn commune_problem(code: &str, vi: &str, en: &str) -> Problem {
     Problem {
-        question: "commune".to_owned(),
+        field: "commune".to_owned(),
         code: "invalid_commune",
         message: crate::domain::Text::new(format!("{vi} ({code})"), format!("{en} ({code})")),
     }

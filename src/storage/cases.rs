@@ -335,13 +335,15 @@ impl Store {
             .await
             .map_err(db("a case with this tracking code"))?;
             sqlx::query(
-                "INSERT INTO case_reporters (case_id, name, phone, email, pseudonym) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO case_reporters (case_id, name, phone, email, pseudonym, key_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id)
             .bind(&case.reporter.name)
             .bind(&case.reporter.phone)
             .bind(&case.reporter.email)
             .bind(&case.reporter.pseudonym)
+            .bind(&case.reporter_key_hash)
             .execute(&mut *tx)
             .await
             .map_err(db("storing the reporter of a case"))?;

@@ -1,0 +1,486 @@
+//! Citizens' feedback on the web: the report form `/f/{commune}` (with photos), the public tracking page
+//! `/t/{code}` (state, deadline, the official answer; never the reporter's contact), and the reporter's reply,
+//! reopening and rating, which need the reporter key the browser got when filing.
+
+use std::collections::HashMap;
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+use uuid::Uuid;
+
+use super::pages::{PageQuery, error_page, layout, with_lang};
+use super::survey::{csrf_ok, csrf_token, device_cookie, device_of, forbidden, new_device, redirect};
+use super::{ApiError, AppState};
+use crate::domain::calendar::to_vietnam;
+use crate::domain::cases::CaseState;
+use crate::domain::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS};
+use crate::domain::units::UnitLevel;
+use crate::domain::{Lang, Problem};
+use crate::services::Error;
+use crate::services::cases::Intake;
+use crate::storage::CaseRow;
+
+/// The largest report accepted: five photos and the text.
+pub const MAX_REPORT_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024;
+
+fn reporter_cookie_name(code: &str) -> String {
+    format!("yk_rk_{}", code.replace('-', "_"))
+}
+
+fn reporter_key(headers: &HeaderMap, code: &str) -> Option<String> {
+    let name = reporter_cookie_name(code);
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name && v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit())).then(|| v.to_owned())
+        })
+}
+
+/// Local time in Vietnam, as officials and citizens read it.
+pub(super) fn vn_time(at: DateTime<Utc>) -> String {
+    to_vietnam(at).format("%H:%M %d/%m/%Y").to_string()
+}
+
+/// What the form had, to show it again after a refusal.
+#[derive(Default)]
+struct Typed {
+    category: String,
+    text: String,
+    lat: String,
+    lon: String,
+    name: String,
+    phone: String,
+    email: String,
+}
+
+/// `GET /f/{commune}`: the report form.
+pub async fn show_report_form(
+    State(state): State<AppState>,
+    Path(commune): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::from_code(q.lang.as_deref());
+    let (device, set_cookie) = match device_of(&headers) {
+        Some(d) => (d, false),
+        None => (new_device(), true),
+    };
+    let mut response = report_page(&state, &commune, lang, &device, &Typed::default(), &[]).await;
+    if set_cookie {
+        response
+            .headers_mut()
+            .insert(SET_COOKIE, device_cookie(&state, &device));
+    }
+    response
+}
+
+async fn report_page(
+    state: &AppState,
+    commune: &str,
+    lang: Lang,
+    device: &str,
+    typed: &Typed,
+    problems: &[Problem],
+) -> Response {
+    let path = format!("/f/{commune}");
+    let unit = match crate::services::units::unit_by_code(&state.store, commune.trim(), super::today_in_vietnam()).await
+    {
+        Ok(u) if u.level == UnitLevel::Commune && u.is_valid_on(super::today_in_vietnam()) => u,
+        Ok(_) => return error_page(lang, &path, Error::NotACommune(commune.to_owned())),
+        Err(e) => return error_page(lang, &path, e),
+    };
+    let errors: HashMap<&str, Vec<&str>> = problems.iter().fold(HashMap::new(), |mut m, p| {
+        let field = p.field.split('[').next().unwrap_or(&p.field);
+        m.entry(field).or_default().push(p.message.get(lang));
+        m
+    });
+    let err = |field: &str| -> Markup {
+        html! { @for e in errors.get(field).into_iter().flatten() { p.err { (e) } } }
+    };
+    let body = html! {
+        h1 { (lang.t("Gửi phản ánh, kiến nghị", "Send feedback")) " – " (unit.name) }
+        p.muted { (lang.t("Phản ánh được chuyển đến bộ phận có thẩm quyền và trả lời trong thời hạn. Thông tin liên hệ của anh/chị chỉ bộ phận tiếp nhận được xem.",
+                          "Your report goes to the competent office and is answered within the deadline. Only the intake desk sees your contact details.")) }
+        @if !problems.is_empty() {
+            div.summary role="alert" { p.err { (lang.t("Xin xem lại các mục được đánh dấu. Ảnh cần chọn lại.", "Please check the marked fields. Photos need to be chosen again.")) } }
+        }
+        form method="post" action=(path) enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(csrf_token(state, device));
+            input type="hidden" name="lang" value=(lang.code());
+            fieldset.q { legend { (lang.t("Loại phản ánh", "Category")) }
+                (err("category"))
+                @for c in state.cases.categories() {
+                    label.opt { input type="radio" name="category" value=(c.code) checked[typed.category == c.code]; span { (c.name().get(lang)) } }
+                }
+            }
+            fieldset.q { legend { label for="text" { (lang.t("Nội dung: việc gì, ở đâu, từ khi nào", "What, where, since when")) } }
+                (err("text"))
+                textarea id="text" name="text" rows="6" maxlength="5000" required { (typed.text) }
+            }
+            fieldset.q { legend { label for="photos" { (lang.t("Ảnh (không bắt buộc, tối đa 5 ảnh, mỗi ảnh ≤ 10 MB)", "Photos (optional, up to 5, ≤ 10 MB each)")) } }
+                (err("photos"))
+                input id="photos" type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple;
+                p.help { (lang.t("Thông tin vị trí, thiết bị trong ảnh được xoá trước khi lưu.", "Location and device data inside photos are removed before storing.")) }
+            }
+            fieldset.q { legend { (lang.t("Vị trí (không bắt buộc)", "Location (optional)")) }
+                (err("location"))
+                label { (lang.t("Vĩ độ", "Latitude")) input type="text" inputmode="decimal" name="lat" value=(typed.lat); }
+                label { (lang.t("Kinh độ", "Longitude")) input type="text" inputmode="decimal" name="lon" value=(typed.lon); }
+            }
+            fieldset.q { legend { (lang.t("Liên hệ (không bắt buộc, chỉ bộ phận tiếp nhận được xem)", "Contact (optional, seen by the intake desk only)")) }
+                (err("phone"))
+                label { (lang.t("Họ tên", "Name")) input type="text" name="name" maxlength="200" value=(typed.name); }
+                label { (lang.t("Số điện thoại", "Phone")) input type="tel" name="phone" maxlength="30" value=(typed.phone); }
+                label { "Email" input type="email" name="email" maxlength="200" value=(typed.email); }
+            }
+            div.actions { button type="submit" { (lang.t("Gửi phản ánh", "Send")) } }
+        }
+    };
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (
+        status,
+        Html(
+            layout(
+                lang,
+                &format!("/f/{commune}"),
+                lang.t("Gửi phản ánh", "Send feedback"),
+                body,
+            )
+            .into_string(),
+        ),
+    )
+        .into_response()
+}
+
+/// `POST /f/{commune}`: stores the report, gives the browser the reporter key, and goes to the tracking page.
+pub async fn submit_report(
+    State(state): State<AppState>,
+    Path(commune): Path<String>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut photos: Vec<Vec<u8>> = Vec::new();
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                if name == "photos" {
+                    match field.bytes().await {
+                        Ok(b) if !b.is_empty() => photos.push(b.to_vec()),
+                        Ok(_) => {}
+                        Err(_) => return too_large(&commune, Lang::Vi),
+                    }
+                } else if let Ok(text) = field.text().await {
+                    fields.insert(name, text);
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return too_large(&commune, Lang::Vi),
+        }
+    }
+    let lang = Lang::from_code(fields.get("lang").map(String::as_str));
+    let path = format!("/f/{commune}");
+    let Some(device) = device_of(&headers).filter(|d| csrf_ok(&state, d, fields.get("csrf").map(String::as_str)))
+    else {
+        return forbidden(lang, &path);
+    };
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let typed = Typed {
+        category: get("category"),
+        text: get("text"),
+        lat: get("lat"),
+        lon: get("lon"),
+        name: get("name"),
+        phone: get("phone"),
+        email: get("email"),
+    };
+    let number = |s: &str| s.trim().replace(',', ".").parse::<f64>().ok();
+    let (lat, lon) = (number(&typed.lat), number(&typed.lon));
+    let mut problems = Vec::new();
+    if (!typed.lat.trim().is_empty() && lat.is_none()) || (!typed.lon.trim().is_empty() && lon.is_none()) {
+        problems.push(Problem::new(
+            "location",
+            "invalid_location",
+            crate::domain::Text::new(
+                "Vĩ độ, kinh độ phải là số, ví dụ 20.6634.",
+                "Latitude and longitude are numbers, e.g. 20.6634.",
+            ),
+        ));
+    }
+    let intake = Intake {
+        commune: commune.clone(),
+        category: typed.category.clone(),
+        text: typed.text.clone(),
+        lat,
+        lon,
+        name: Some(typed.name.clone()),
+        phone: Some(typed.phone.clone()),
+        email: Some(typed.email.clone()),
+        photos,
+        channel: "web".into(),
+    };
+    if !problems.is_empty() {
+        return report_page(&state, &commune, lang, &device, &typed, &problems).await;
+    }
+    match state.cases.submit(intake, Utc::now()).await {
+        Ok(done) => {
+            let mut r = redirect(&with_lang(&format!("/t/{}", done.code), lang));
+            let cookie = format!(
+                "{}={}; Path=/t/{}; Max-Age=31536000; HttpOnly; SameSite=Lax",
+                reporter_cookie_name(&done.code),
+                done.reporter_key,
+                done.code
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(SET_COOKIE, v);
+            }
+            r
+        }
+        Err(Error::InvalidCase(problems)) => report_page(&state, &commune, lang, &device, &typed, &problems).await,
+        Err(e) => error_page(lang, &path, e),
+    }
+}
+
+fn too_large(commune: &str, lang: Lang) -> Response {
+    super::pages::message_page(
+        lang,
+        &format!("/f/{commune}"),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        lang.t("Tệp quá lớn", "Upload too large"),
+        lang.t(
+            "Tổng dung lượng ảnh quá lớn (tối đa 5 ảnh, mỗi ảnh 10 MB). Xin quay lại và chọn ảnh nhỏ hơn.",
+            "The photos are too large in total (up to 5, 10 MB each). Please go back and choose smaller ones.",
+        ),
+    )
+}
+
+/// `GET /t/{code}`: the public tracking page.
+pub async fn show_tracking(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::from_code(q.lang.as_deref());
+    let path = format!("/t/{code}");
+    let case = match state.cases.find(&code).await {
+        Ok(c) => c,
+        Err(e) => return error_page(lang, &path, e),
+    };
+    let (device, set_cookie) = match device_of(&headers) {
+        Some(d) => (d, false),
+        None => (new_device(), true),
+    };
+    let is_reporter = match reporter_key(&headers, &case.code) {
+        Some(key) => state.cases.is_reporter(&case, &key).await.unwrap_or(false),
+        None => false,
+    };
+    let mut response = match tracking_page(&state, &case, lang, is_reporter, &device).await {
+        Ok(markup) => Html(layout(lang, &path, &case.code, markup).into_string()).into_response(),
+        Err(e) => error_page(lang, &path, e),
+    };
+    if set_cookie {
+        response
+            .headers_mut()
+            .insert(SET_COOKIE, device_cookie(&state, &device));
+    }
+    response
+}
+
+async fn tracking_page(
+    state: &AppState,
+    case: &CaseRow,
+    lang: Lang,
+    is_reporter: bool,
+    device: &str,
+) -> Result<Markup, Error> {
+    let store = &state.store;
+    let unit = state.cases.unit_of(case).await?;
+    let case_state = CaseState::parse(&case.state).unwrap_or(CaseState::Received);
+    let events: Vec<_> = store
+        .case_events(case.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.public)
+        .collect();
+    let answers = store.case_answers(case.id).await?;
+    let files = store.case_attachments(case.id).await?;
+    let rating = store.case_rating(case.id).await?;
+    let category = state
+        .cases
+        .category(&case.category)
+        .map(|c| c.name().get(lang).to_owned())
+        .unwrap_or_default();
+    let due = if case_state == CaseState::Received {
+        Some(case.accept_due_at)
+    } else {
+        case.answer_due_at
+    };
+    let action = format!("/t/{}", case.code);
+    Ok(html! {
+        p.muted { (lang.t("Mã theo dõi", "Tracking code")) }
+        h1 { (case.code) }
+        p { strong { (case_state.label().get(lang)) } " · " (category) " · " (unit.name) }
+        p.muted { (lang.t("Gửi lúc ", "Sent at ")) (vn_time(case.received_at))
+            @if let (Some(due), true) = (due, case_state.is_open()) { " · " (lang.t("hạn xử lý ", "due ")) (vn_time(due)) } }
+        p { (case.text) }
+        @if files.iter().any(|f| f.source == "report") {
+            p.muted { (files.iter().filter(|f| f.source == "report").count()) " " (lang.t("ảnh đính kèm", "photos attached")) }
+        }
+        @for a in &answers {
+            section.answer {
+                h2 { (lang.t("Trả lời của cơ quan xử lý", "The authorities' answer")) }
+                p { (a.what_was_done) }
+                p.muted { (lang.t("Đơn vị xử lý: ", "Handled by: ")) (a.by_unit) " · " (vn_time(a.at)) }
+                @if let Some(basis) = &a.legal_basis { p.muted { (lang.t("Căn cứ: ", "Legal basis: ")) (basis) } }
+            }
+        }
+        @let evidence: Vec<_> = files.iter().filter(|f| f.source == "answer").collect();
+        @if !evidence.is_empty() {
+            p { (lang.t("Hình ảnh kết quả: ", "Evidence: "))
+                @for (i, f) in evidence.iter().enumerate() { a href=(format!("{action}/files/{}", f.id)) { (lang.t("ảnh ", "photo ")) (i + 1) } " " } }
+        }
+        h2 { (lang.t("Diễn biến", "Timeline")) }
+        ul { @for e in &events {
+            li { (vn_time(e.at)) " – " (CaseState::parse(&e.to_state).map(|s| s.label().get(lang).to_owned()).unwrap_or_default())
+                 @if let Some(note) = &e.note { ": " (note) } }
+        } }
+        @if let Some((score, _)) = rating { p { (lang.t("Đánh giá của người phản ánh: ", "The reporter's rating: ")) (score) "/5" } }
+        @if is_reporter {
+            @if case_state == CaseState::WaitingForCitizen {
+                form method="post" action=(format!("{action}/reply")) {
+                    input type="hidden" name="csrf" value=(csrf_token(state, device));
+                    input type="hidden" name="revision" value=(case.revision);
+                    label for="reply" { (lang.t("Bổ sung thông tin", "Add information")) }
+                    textarea id="reply" name="text" rows="3" maxlength="2000" required {}
+                    div.actions { button type="submit" { (lang.t("Gửi bổ sung", "Send")) } }
+                }
+            }
+            @if matches!(case_state, CaseState::Answered | CaseState::Closed) {
+                form method="post" action=(format!("{action}/rate")) {
+                    input type="hidden" name="csrf" value=(csrf_token(state, device));
+                    fieldset.q { legend { (lang.t("Anh/chị hài lòng với câu trả lời ở mức nào?", "How satisfied are you with the answer?")) }
+                        @for s in 1..=5 { label.opt { input type="radio" name="score" value=(s) required; span { (s) " ★" } } }
+                        label for="comment" { (lang.t("Góp ý (không bắt buộc)", "Comment (optional)")) }
+                        textarea id="comment" name="comment" rows="2" maxlength="1000" {}
+                    }
+                    div.actions { button type="submit" { (lang.t("Gửi đánh giá", "Rate")) } }
+                }
+                form method="post" action=(format!("{action}/reopen")) {
+                    input type="hidden" name="csrf" value=(csrf_token(state, device));
+                    label for="reopen" { (lang.t("Vấn đề chưa được giải quyết? Nêu lý do để mở lại:", "Not solved? Say why to reopen it:")) }
+                    textarea id="reopen" name="reason" rows="2" maxlength="1000" required {}
+                    div.actions { button.secondary type="submit" { (lang.t("Mở lại phản ánh", "Reopen")) } }
+                }
+            }
+        }
+    })
+}
+
+/// What the reporter posts on the tracking page.
+async fn reporter_post(
+    state: &AppState,
+    code: &str,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<(CaseRow, Lang), Response> {
+    let lang = Lang::from_code(form.get("lang").map(String::as_str));
+    let path = format!("/t/{code}");
+    let case = state.cases.find(code).await.map_err(|e| error_page(lang, &path, e))?;
+    let device_ok = device_of(headers).is_some_and(|d| csrf_ok(state, &d, form.get("csrf").map(String::as_str)));
+    let key_ok = match reporter_key(headers, &case.code) {
+        Some(key) => state.cases.is_reporter(&case, &key).await.unwrap_or(false),
+        None => false,
+    };
+    if !(device_ok && key_ok) {
+        return Err(forbidden(lang, &path));
+    }
+    Ok((case, lang))
+}
+
+/// `POST /t/{code}/reply`, `/rate`, `/reopen`: the reporter's own actions.
+pub async fn post_reporter_action(
+    State(state): State<AppState>,
+    Path((code, what)): Path<(String, String)>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let (case, lang) = match reporter_post(&state, &code, &headers, &form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let path = format!("/t/{}", case.code);
+    let now = Utc::now();
+    let text = form.get("text").or(form.get("reason")).cloned().unwrap_or_default();
+    let done = match what.as_str() {
+        "reply" => state.cases.citizen_reply(case, text, now).await,
+        "reopen" => state.cases.citizen_reopen(case, text, now).await,
+        "rate" => {
+            let score = form.get("score").and_then(|s| s.parse().ok()).unwrap_or(0);
+            state.cases.rate(&case, score, form.get("comment").cloned(), now).await
+        }
+        _ => Err(Error::CaseNotFound(code.clone())),
+    };
+    match done {
+        Ok(()) => redirect(&with_lang(&path, lang)),
+        Err(e) => error_page(lang, &path, e),
+    }
+}
+
+/// `GET /t/{code}/files/{id}`: evidence attached to an answer (public); the report's own photos only to its
+/// reporter. Always served as the stored image type, never sniffed into anything else.
+pub async fn show_case_file(
+    State(state): State<AppState>,
+    Path((code, id)): Path<(String, Uuid)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let case = state.cases.find(&code).await?;
+    let (case_id, content_type, bytes) = state.store.attachment(id).await?;
+    let meta = state.store.case_attachments(case.id).await?;
+    let Some(file) = meta.iter().find(|m| m.id == id).filter(|_| case_id == case.id) else {
+        return Err(Error::CaseNotFound(code).into());
+    };
+    let is_reporter = match reporter_key(&headers, &case.code) {
+        Some(key) => state.cases.is_reporter(&case, &key).await?,
+        None => false,
+    };
+    if file.source != "answer" && !is_reporter {
+        return Err(
+            Error::Forbidden("the report's photos are shown to its reporter and the officials only".into()).into(),
+        );
+    }
+    Ok(image_response(content_type, bytes))
+}
+
+/// An image answer that browsers cannot be tricked into rendering as anything else.
+pub(super) fn image_response(content_type: String, bytes: Vec<u8>) -> Response {
+    let allowed = ["image/jpeg", "image/png", "image/webp"];
+    let ct = if allowed.contains(&content_type.as_str()) {
+        content_type
+    } else {
+        "application/octet-stream".to_owned()
+    };
+    (
+        [
+            (CONTENT_TYPE, ct),
+            (CONTENT_DISPOSITION, "inline".to_owned()),
+            (CACHE_CONTROL, "private, max-age=3600".to_owned()),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
