@@ -1310,11 +1310,9 @@ mod tests {
                 );
             }
         }
-        let mut rng = Lcg(std::env::var("SEED")
-            .map(|s| s.parse().unwrap())
-            .unwrap_or(0x796B_6965_6E));
+        let mut rng = Lcg(0x796B_6965_6E);
         let mut accepted = 0;
-        for _ in 0..400_000 {
+        for _ in 0..4000 {
             let mut bytes = FIXTURES[rng.below(FIXTURES.len())].to_vec();
             for _ in 0..=rng.below(3) {
                 let at = rng.below(bytes.len());
@@ -1329,8 +1327,10 @@ mod tests {
             accepted += usize::from(sanitize(&bytes).is_ok());
         }
         // Flips in JPEG entropy data or in chunks that get dropped leave a readable file; most others don't.
-        assert!(accepted > 0, "{accepted} of 4000 damaged files accepted");
-        eprintln!("ACCEPTED {accepted}");
+        assert!(
+            accepted > 0 && accepted < 4000,
+            "{accepted} of 4000 damaged files accepted"
+        );
         // Length fields that point far past the end.
         let mut png = PNG_META.to_vec();
         png[8..12].copy_from_slice(&[0x7F, 0xFF, 0xFF, 0xFF]);

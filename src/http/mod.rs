@@ -6,6 +6,7 @@
 mod api;
 mod api_surveys;
 mod cases;
+mod console;
 mod error;
 mod metrics;
 mod pages;
@@ -90,11 +91,20 @@ pub fn router(state: AppState) -> Router {
         .route("/t/{code}", get(cases::show_tracking))
         .route("/t/{code}/files/{id}", get(cases::show_case_file))
         .route("/t/{code}/{action}", post(cases::post_reporter_action))
+        .route("/console", get(console::show_inbox))
+        .route("/console/login", get(console::show_login).post(console::post_login))
+        .route("/console/logout", post(console::post_logout))
+        .route("/console/files/{id}", get(console::show_file))
+        .route("/console/audit", get(console::show_audit))
         .fallback(pages::show_not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     // Reports and answers carry photos: their own, larger limit (also for axum's extractors).
     let uploads = Router::new()
         .route("/f/{commune}", get(cases::show_report_form).post(cases::submit_report))
+        .route(
+            "/console/cases/{code}",
+            get(console::show_case).post(console::post_case_action),
+        )
         .layer(DefaultBodyLimit::max(cases::MAX_REPORT_BYTES))
         .layer(RequestBodyLimitLayer::new(cases::MAX_REPORT_BYTES));
     small_bodies

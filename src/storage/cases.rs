@@ -381,6 +381,22 @@ impl Store {
         })
     }
 
+    /// A case by its id.
+    pub async fn case_by_id(&self, id: Uuid) -> Result<Option<CaseRow>, StoreError> {
+        let sql = AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $1"));
+        on_pool!(&self.pool, |p| {
+            let row = sqlx::query(sql)
+                .bind(id)
+                .fetch_optional(p)
+                .await
+                .map_err(db("reading a case"))?;
+            Ok(match row {
+                Some(r) => Some(case_from_row!(r)),
+                None => None,
+            })
+        })
+    }
+
     /// Cases matching a filter, overdue first then newest.
     pub async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
         let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE 1 = 1");
