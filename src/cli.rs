@@ -241,8 +241,8 @@ async fn prepare_demo_data(store: &Store) -> Result<(), String> {
     let demo = demo::prepare(store).await.map_err(|e| e.to_string())?;
     let (complete, _) = store.count_responses(demo.wave.id).await.map_err(|e| e.to_string())?;
     println!(
-        "wave {}: {complete} complete responses ({} synthetic added now)",
-        demo.wave.code, demo.responses_created
+        "wave {}: {complete} complete responses ({} synthetic added now); {} feedback cases added now",
+        demo.wave.code, demo.responses_created, demo.cases_created
     );
     Ok(())
 }
@@ -446,6 +446,14 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
         println!("  Tỉnh Thái Bình cũ (trước 7/2025): {url}/units/34");
         println!("  API:                             {url}/api/v1/units?parent=33");
         println!("  Khảo sát / survey (Phố Hiến):    {url}/s/11953");
+        println!("  Phản ánh / feedback (Phố Hiến):  {url}/f/11953");
+        println!("  Cán bộ / officials' console:     {url}/console");
+        for (username, role, _, units) in demo::DEMO_ACCOUNTS {
+            println!(
+                "    {username:<18} {role:<16} {units:<6} mật khẩu / password: {}",
+                demo::DEMO_PASSWORD
+            );
+        }
         println!("Ctrl-C để dừng / to stop.");
     } else {
         println!("ykien is listening on {url}");

@@ -1310,7 +1310,7 @@ mod tests {
                 );
             }
         }
-        let mut rng = Lcg(0x796B_6965_6E);
+        let mut rng = Lcg(0x0079_6B69_656E);
         let mut accepted = 0;
         for _ in 0..4000 {
             let mut bytes = FIXTURES[rng.below(FIXTURES.len())].to_vec();

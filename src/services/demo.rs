@@ -8,8 +8,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::Error;
+use super::accounts::{AccountRequest, Official, Role, add_official};
+use super::cases::{CaseRules, Cases};
 use super::survey::{Channel, WaveRequest, create_wave, import_questionnaire};
 use super::units::children;
+use crate::domain::calendar::WorkCalendar;
+use crate::domain::cases::{Action, AnswerContent, BUNDLED_CATEGORIES, parse_categories};
 use crate::domain::questionnaire::{Answer, NO, QuestionKind, Questionnaire, YES};
 use crate::domain::survey::Wave;
 use crate::domain::units::Unit;
@@ -25,7 +29,18 @@ pub const DEMO_WAVE: &str = "demo-hung-yen";
 pub struct DemoData {
     pub wave: Wave,
     pub responses_created: usize,
+    pub cases_created: usize,
 }
+
+/// The demo's accounts: (username, role, office, units). They share [`DEMO_PASSWORD`].
+pub const DEMO_ACCOUNTS: [(&str, &str, Option<&str>, &str); 4] = [
+    ("quantri", "admin", None, ""),
+    ("tiepnhan.phohien", "intake", None, "11953"),
+    ("canbo.phohien", "commune_officer", Some("commune_economic"), "11953"),
+    ("lanhdao.hungyen", "leader", None, "33"),
+];
+/// The password of every demo account (a demo database only).
+pub const DEMO_PASSWORD: &str = "ykien-demo-2026";
 
 /// Imports the questionnaire, opens the demo wave over today's Hưng Yên (from 30 days ago for 90 days), and
 /// stores 40–80 synthetic responses per commune the first time.
@@ -72,9 +87,11 @@ pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
             responses_created += store.insert_complete_responses(chunk).await?.len();
         }
     }
+    let cases_created = demo_cases(store, now).await?;
     Ok(DemoData {
         wave,
         responses_created,
+        cases_created,
     })
 }
 
@@ -185,4 +202,143 @@ fn synthetic_answers(q: &Questionnaire, quality: f64, rng: &mut StdRng) -> Vec<(
         ordered.push((question.code.clone(), answer));
     }
     ordered
+}
+
+/// Creates the demo accounts (once) and, the first time, synthetic feedback cases in every state across the
+/// province, taken through the real workflow.
+async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, Error> {
+    let day = super::survey::vn_day(now);
+    for (username, role, office, units) in DEMO_ACCOUNTS {
+        if store.official_by_username(username).await?.is_some() {
+            continue;
+        }
+        let display_name = match role {
+            "admin" => "Quản trị hệ thống",
+            "intake" => "Bộ phận tiếp nhận phường Phố Hiến",
+            "commune_officer" => "Cán bộ Phòng Kinh tế phường Phố Hiến",
+            _ => "Lãnh đạo tỉnh Hưng Yên",
+        };
+        let request = AccountRequest {
+            username: username.to_owned(),
+            display_name: display_name.to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+            role: role.to_owned(),
+            office: office.map(str::to_owned),
+            unit_codes: if units.is_empty() {
+                Vec::new()
+            } else {
+                vec![units.to_owned()]
+            },
+        };
+        add_official(store, request, day).await?;
+    }
+    if !store
+        .list_cases(&crate::storage::CaseFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await?
+        .is_empty()
+    {
+        return Ok(0);
+    }
+    let Some(admin) = store.official_by_username("quantri").await? else {
+        return Ok(0);
+    };
+    let admin = Official {
+        id: admin.id,
+        username: admin.username,
+        display_name: admin.display_name,
+        role: Role::Admin,
+        office: None,
+        scope: Vec::new(),
+    };
+    let categories = parse_categories(BUNDLED_CATEGORIES).map_err(Error::BadRequest)?;
+    let cases = Cases::new(
+        store.clone(),
+        categories.clone(),
+        CaseRules::defaults(WorkCalendar::default_vietnam()),
+    );
+    let communes = children(store, Some("33"), day).await?;
+    let mut rng = StdRng::seed_from_u64(7);
+    let texts = [
+        "Đường liên thôn xuống cấp, nhiều ổ gà, trời mưa đọng nước.",
+        "Đèn đường trên trục chính không sáng đã hơn một tuần.",
+        "Rác thải tập kết bên đường không được thu gom, bốc mùi.",
+        "Cơ sở sản xuất đốt rác gây khói bụi vào buổi tối.",
+        "Hồ sơ cấp giấy chứng nhận quyền sử dụng đất quá hạn chưa có kết quả.",
+        "Kênh mương nội đồng bị ô nhiễm, cá chết hàng loạt.",
+    ];
+    let mut created = 0;
+    for i in 0..60 {
+        // Phố Hiến gets a share of its own, so the demo intake desk has work.
+        let commune = if i % 4 == 0 {
+            "11953".to_owned()
+        } else {
+            communes[rng.random_range(0..communes.len())].code.clone()
+        };
+        let category = &categories[rng.random_range(0..categories.len())];
+        let received = now - Duration::hours(rng.random_range(1..24 * 20));
+        let intake = super::cases::Intake {
+            commune,
+            category: category.code.clone(),
+            text: texts[rng.random_range(0..texts.len())].to_owned(),
+            channel: if i % 3 == 0 { "telegram" } else { "web" }.to_owned(),
+            ..Default::default()
+        };
+        let code = cases.submit(intake, received).await?.code;
+        created += 1;
+        // How far along the workflow this case has come: 0 received … 5 closed and rated.
+        let depth = rng.random_range(0..6);
+        let mut at = received;
+        let mut revision = 0;
+        let mut steps: Vec<(Action, i64)> = Vec::new();
+        if depth >= 1 && i % 11 == 5 {
+            steps.push((
+                Action::Reject {
+                    reason: "private_dispute".into(),
+                    redirect_to: "Hoà giải viên ở tổ dân phố".into(),
+                },
+                90,
+            ));
+        } else {
+            if depth >= 1 {
+                steps.push((Action::Accept { tier: category.tier }, 120));
+            }
+            if depth >= 2 {
+                steps.push((
+                    Action::Assign {
+                        office: category.office.clone(),
+                    },
+                    60,
+                ));
+            }
+            if depth >= 3 {
+                let answer = AnswerContent {
+                    what_was_done: format!(
+                        "Tổ công tác đã kiểm tra hiện trường, xử lý dứt điểm nội dung phản ánh ({}) và báo cáo kết quả.",
+                        category.vi
+                    ),
+                    by_unit: "UBND xã, phường".into(),
+                    legal_basis: None,
+                };
+                steps.push((Action::Answer(answer), rng.random_range(60..60 * 24 * 6)));
+            }
+            if depth >= 4 {
+                steps.push((Action::Close, 60));
+            }
+        }
+        for (action, minutes) in steps {
+            at += Duration::minutes(minutes);
+            // Cases are not dated in the future: a late step waits for "now".
+            let when = at.min(now);
+            cases.act(&admin, &code, revision, action, Vec::new(), when).await?;
+            revision += 1;
+        }
+        if depth >= 5 && i % 11 != 5 {
+            let case = cases.find(&code).await?;
+            cases.rate(&case, rng.random_range(2..=5), None, now).await?;
+        }
+    }
+    Ok(created)
 }
