@@ -12,6 +12,7 @@ use crate::domain::calendar::WorkCalendar;
 use crate::domain::cases::{BUNDLED_CATEGORIES, parse_categories};
 use crate::http::{self, AppState, Metrics};
 use crate::services::cases::{CaseRules, Cases};
+use crate::services::outbox::{self, Sender, WebSender};
 use crate::services::survey::Surveys;
 use crate::storage::{Store, StoreError};
 
@@ -40,6 +41,7 @@ pub struct RunningApp {
     pub store: Store,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    outbox: JoinHandle<()>,
 }
 
 impl RunningApp {
@@ -54,6 +56,7 @@ impl RunningApp {
             let _ = tx.send(());
         }
         let served = (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.outbox.abort();
         self.store.close().await;
         served
     }
@@ -98,12 +101,16 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
             })
             .await
     });
+    // The outbox worker runs beside the server: notifications of case changes go out even with no traffic.
+    let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(WebSender)];
+    let outbox = tokio::spawn(outbox::run(store.clone(), senders, std::time::Duration::from_secs(5)));
     tracing::info!(%addr, database = %config.database_url.redacted(), "ykien is listening");
     Ok(RunningApp {
         addr,
         store,
         shutdown: Some(tx),
         task,
+        outbox,
     })
 }
 

@@ -411,6 +411,45 @@ pub fn apply(state: CaseState, resume_to: Option<CaseState>, action: &Action) ->
     Ok(Transition { to, resume_to })
 }
 
+/// What the on-time KPI needs of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KpiCase {
+    pub state: CaseState,
+    /// The deadline that applies: acceptance while received, else the answer deadline.
+    pub due: Option<chrono::DateTime<chrono::Utc>>,
+    pub answered_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The feedback KPI of a unit: on-time rate = closed on time / (closed + open overdue), where a case counts as
+/// closed once answered (rejected and duplicate cases are not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Kpi {
+    pub closed: usize,
+    pub closed_on_time: usize,
+    pub open_overdue: usize,
+    /// `None` when there is nothing to count yet.
+    pub on_time_rate: Option<f64>,
+}
+
+pub fn on_time_kpi(cases: &[KpiCase], now: chrono::DateTime<chrono::Utc>) -> Kpi {
+    let mut k = Kpi::default();
+    for c in cases {
+        match c.state {
+            CaseState::Answered | CaseState::Closed => {
+                k.closed += 1;
+                if matches!((c.answered_at, c.due), (Some(a), Some(d)) if a <= d) {
+                    k.closed_on_time += 1;
+                }
+            }
+            s if s.is_open() && c.due.is_some_and(|d| d < now) => k.open_overdue += 1,
+            _ => {}
+        }
+    }
+    let denominator = k.closed + k.open_overdue;
+    k.on_time_rate = (denominator > 0).then(|| k.closed_on_time as f64 / denominator as f64);
+    k
+}
+
 /// A short, unambiguous tracking code: `PA-` and 8 characters from an alphabet without 0/O, 1/I/L, read aloud
 /// or typed on a phone without confusion.
 pub fn tracking_code(random: [u8; 8]) -> String {
@@ -607,6 +646,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_on_time_rate_is_closed_on_time_over_closed_plus_open_overdue() {
+        use chrono::{Duration, Utc};
+        let now = Utc::now();
+        let case = |state, due_in_hours: i64, answered_hours_ago: Option<i64>| KpiCase {
+            state,
+            due: Some(now + Duration::hours(due_in_hours)),
+            answered_at: answered_hours_ago.map(|h| now - Duration::hours(h)),
+        };
+        let cases = [
+            case(CaseState::Closed, -10, Some(20)), // answered 10 h before its deadline: on time
+            case(CaseState::Answered, -30, Some(20)), // answered 10 h late
+            case(CaseState::Assigned, -1, None),    // open and overdue
+            case(CaseState::Assigned, 5, None),     // open, still in time: not counted
+            case(CaseState::Rejected, -50, None),   // not counted
+        ];
+        let k = on_time_kpi(&cases, now);
+        assert_eq!((k.closed, k.closed_on_time, k.open_overdue), (2, 1, 1));
+        assert_eq!(k.on_time_rate, Some(1.0 / 3.0));
+        assert_eq!(on_time_kpi(&[], now).on_time_rate, None);
     }
 
     #[test]

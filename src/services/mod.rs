@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cases;
 pub mod demo;
+pub mod outbox;
 pub mod survey;
 pub mod units;
 

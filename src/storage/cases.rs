@@ -722,3 +722,96 @@ impl Store {
         Ok(rows.into_iter().map(|(c, r, b, s)| (c, r, b, s.is_some())).collect())
     }
 }
+
+/// A queued message claimed for delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: Uuid,
+    pub dedupe_key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+impl Store {
+    /// Claims up to `limit` due messages for `lock_for`, so that no other instance sends them meanwhile. Each
+    /// claim is a compare-and-set on the row, the same on both engines; a message whose claim expired (the
+    /// instance died) is claimed again: delivery is at least once, the dedupe key makes repeats recognisable.
+    pub async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lock_for: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        type Row = (Uuid, String, String, String, String, i64);
+        let candidates: Vec<Row> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT id, dedupe_key, channel, recipient, body, attempts FROM outbox WHERE sent_at IS NULL \
+                 AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading due messages"))?
+        });
+        let mut claimed = Vec::new();
+        for (id, dedupe_key, channel, recipient, body, attempts) in candidates {
+            let taken = on_pool!(&self.pool, |p| {
+                sqlx::query(
+                    "UPDATE outbox SET locked_until = $2 WHERE id = $1 AND sent_at IS NULL \
+                     AND (locked_until IS NULL OR locked_until < $3)",
+                )
+                .bind(id)
+                .bind(now + lock_for)
+                .bind(now)
+                .execute(p)
+                .await
+                .map_err(db("claiming a message"))?
+                .rows_affected()
+            });
+            if taken == 1 {
+                claimed.push(OutboxRow {
+                    id,
+                    dedupe_key,
+                    channel,
+                    recipient,
+                    body,
+                    attempts,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Marks a claimed message sent.
+    pub async fn outbox_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query("UPDATE outbox SET sent_at = $2, locked_until = NULL, attempts = attempts + 1 WHERE id = $1")
+                .bind(id)
+                .bind(at)
+                .execute(p)
+                .await
+                .map_err(db("marking a message sent"))?;
+            Ok(())
+        })
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub async fn outbox_failed(&self, id: Uuid, error: &str, retry_at: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, locked_until = NULL \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(error)
+            .bind(retry_at)
+            .execute(p)
+            .await
+            .map_err(db("recording a failed message"))?;
+            Ok(())
+        })
+    }
+}

@@ -23,7 +23,7 @@ use crate::config::DatabaseUrl;
 
 pub use cases::{
     AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFilter, CaseRow, NewAttachment,
-    NewCase, NewOutboxMessage, PauseChange, ReporterRow,
+    NewCase, NewOutboxMessage, OutboxRow, PauseChange, ReporterRow,
 };
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};

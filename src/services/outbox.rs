@@ -1,0 +1,123 @@
+//! Delivering the outbox: messages to citizens, queued in the same transaction as the change they report, sent
+//! at least once by whichever instance claims them, retried with exponential backoff. Each channel plugs in a
+//! [`Sender`]; the web channel's "delivery" is the tracking page itself, so its sender only confirms.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::Error;
+use crate::storage::{OutboxRow, Store};
+
+/// Why a send failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Try again later (network, rate limit, the platform's outage).
+    Retry(String),
+    /// The recipient cannot be reached now (blocked the bot, silent for too long); kept and retried much later.
+    Unreachable(String),
+}
+
+/// The future a sender returns.
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+
+/// One channel's way to deliver a message.
+pub trait Sender: Send + Sync {
+    /// The channel name used in `outbox.channel` (`web`, `telegram`, `zalo`).
+    fn channel(&self) -> &str;
+    /// Delivers `body` to `recipient`; `dedupe_key` lets the far side drop a repeat.
+    fn send<'a>(&'a self, recipient: &'a str, body: &'a str, dedupe_key: &'a str) -> SendFuture<'a>;
+}
+
+/// The web channel: citizens read their case's state on its tracking page, so there is nothing to push.
+pub struct WebSender;
+
+impl Sender for WebSender {
+    fn channel(&self) -> &str {
+        "web"
+    }
+
+    fn send<'a>(&'a self, _recipient: &'a str, _body: &'a str, _dedupe_key: &'a str) -> SendFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// How long a claimed message is reserved for the instance that claimed it.
+pub const CLAIM_FOR: Duration = Duration::seconds(60);
+
+/// When to try again after `attempts` failures: 1, 2, 4 … minutes, at most 6 hours; unreachable recipients in 6 h.
+pub fn backoff(attempts: i64, error: &SendError) -> Duration {
+    match error {
+        SendError::Unreachable(_) => Duration::hours(6),
+        SendError::Retry(_) => Duration::minutes(1_i64 << attempts.clamp(0, 9)).min(Duration::hours(6)),
+    }
+}
+
+/// Sends what is due now; returns how many messages were delivered.
+pub async fn deliver_due(
+    store: &Store,
+    senders: &[Arc<dyn Sender>],
+    now: DateTime<Utc>,
+    batch: i64,
+) -> Result<usize, Error> {
+    let mut delivered = 0;
+    for message in store.claim_outbox(now, CLAIM_FOR, batch).await? {
+        let OutboxRow {
+            id,
+            dedupe_key,
+            channel,
+            recipient,
+            body,
+            attempts,
+        } = message;
+        let result = match senders.iter().find(|s| s.channel() == channel) {
+            Some(sender) => sender.send(&recipient, &body, &dedupe_key).await,
+            // A channel not connected yet (no token configured): keep the message for when it is.
+            None => Err(SendError::Unreachable(format!("no sender for channel {channel}"))),
+        };
+        match result {
+            Ok(()) => {
+                store.outbox_sent(id, Utc::now()).await?;
+                delivered += 1;
+            }
+            Err(e) => {
+                let why = match &e {
+                    SendError::Retry(m) | SendError::Unreachable(m) => m.clone(),
+                };
+                tracing::warn!(channel = %channel, dedupe_key = %dedupe_key, error = %why, "a message was not delivered; it will be retried");
+                store.outbox_failed(id, &why, now + backoff(attempts, &e)).await?;
+            }
+        }
+    }
+    Ok(delivered)
+}
+
+/// Runs [`deliver_due`] every `every` until the task is dropped.
+pub async fn run(store: Store, senders: Vec<Arc<dyn Sender>>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(e) = deliver_due(&store, &senders, Utc::now(), 100).await {
+            tracing::error!(error = %e, "delivering the outbox failed; retrying at the next tick");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let retry = SendError::Retry("timeout".into());
+        assert_eq!(backoff(0, &retry), Duration::minutes(1));
+        assert_eq!(backoff(3, &retry), Duration::minutes(8));
+        assert_eq!(backoff(40, &retry), Duration::hours(6));
+        assert_eq!(
+            backoff(0, &SendError::Unreachable("blocked".into())),
+            Duration::hours(6)
+        );
+    }
+}
