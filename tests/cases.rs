@@ -449,3 +449,64 @@ async fn bad_reports_are_refused_in_vietnamese_keep_what_was_typed_and_store_not
     assert!(page.contains("Không có phản ánh nào mang mã PA-2222-2222"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_cases_api_files_a_report_with_a_base64_photo_and_shows_it_without_the_reporter() {
+    use base64::Engine as _;
+    let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
+    let photo = base64::engine::general_purpose::STANDARD.encode(PHOTO);
+    let body = serde_json::json!({
+        "commune": "11953", "category": "garbage", "text": "Bãi rác tự phát cạnh trường tiểu học, bốc mùi.",
+        "phone": "0912345678", "photos": [photo]
+    });
+    let r = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: serde_json::Value = r.json().await.unwrap();
+    let code = created["code"].as_str().unwrap();
+    assert_eq!(created["reporter_key"].as_str().unwrap().len(), 64);
+    let (status, case) = app.get_json(&format!("/api/v1/cases/{code}")).await;
+    assert_eq!(
+        (status, case["state"].as_str(), case["commune"].as_str()),
+        (200, Some("received"), Some("11953"))
+    );
+    assert!(!case.to_string().contains("0912345678"), "never the reporter's contact");
+
+    let bad = serde_json::json!({ "commune": "99999", "category": "khong_co", "text": "ngắn", "photos": ["%%%"] });
+    let r = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["problems"][0]["code"], "invalid_base64");
+    let bad = serde_json::json!({ "commune": "99999", "category": "khong_co", "text": "ngắn" });
+    let e: serde_json::Value = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .json(&bad)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fields: Vec<&str> = e["error"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["text", "category", "commune"]);
+    let (status, _) = app.get_json("/api/v1/cases/PA-2345-6789").await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}

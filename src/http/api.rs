@@ -193,6 +193,25 @@ pub fn openapi() -> Value {
                     "400": error, "404": error
                 }
             } },
+            "/api/v1/cases": { "post": {
+                "operationId": "postCase",
+                "summary": "Files a citizen's feedback report (phản ánh, kiến nghị). Photos are base64 JPEG, PNG or WebP (at most 5, 10 MB each); their metadata is stripped.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewCase" } } } },
+                "responses": {
+                    "201": { "description": "Filed.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewCaseResult" } } } },
+                    "400": error, "413": error,
+                    "422": { "description": "Every problem, per field.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+                }
+            } },
+            "/api/v1/cases/{code}": { "get": {
+                "operationId": "getCase",
+                "summary": "The public view of a case: state, deadline, answers, public timeline. Never the reporter's contact.",
+                "parameters": [{ "name": "code", "in": "path", "required": true, "schema": { "type": "string" }, "description": "Tracking code, PA-XXXX-XXXX." }],
+                "responses": {
+                    "200": { "description": "The case.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Case" } } } },
+                    "404": error
+                }
+            } },
             "/api/v1/waves": {
                 "get": {
                     "operationId": "listWaves",
@@ -283,6 +302,34 @@ pub fn openapi() -> Value {
                             "message": { "type": "string" }, "message_en": { "type": "string" }
                         } } }
                     } } }
+                },
+                "NewCase": {
+                    "type": "object", "additionalProperties": false, "required": ["commune", "category", "text"],
+                    "properties": {
+                        "commune": { "type": "string" }, "category": { "type": "string" },
+                        "text": { "type": "string", "minLength": 15, "maxLength": 5000 },
+                        "lat": { "type": ["number", "null"] }, "lon": { "type": ["number", "null"] },
+                        "name": { "type": ["string", "null"] }, "phone": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] },
+                        "photos": { "type": "array", "maxItems": 5, "items": { "type": "string", "contentEncoding": "base64" } }
+                    }
+                },
+                "NewCaseResult": {
+                    "type": "object", "required": ["code", "reporter_key", "tracking_url"],
+                    "properties": { "code": { "type": "string" }, "reporter_key": { "type": "string" }, "tracking_url": { "type": "string" } }
+                },
+                "Case": {
+                    "type": "object",
+                    "required": ["code", "state", "state_label", "category", "commune", "received_at", "due_at", "answers", "timeline"],
+                    "properties": {
+                        "code": { "type": "string" }, "state": { "type": "string" }, "state_label": { "type": "string" },
+                        "category": { "type": "string" }, "commune": { "type": "string" },
+                        "received_at": { "type": "string", "format": "date-time" }, "due_at": { "type": ["string", "null"], "format": "date-time" },
+                        "answers": { "type": "array", "items": { "type": "object", "required": ["what_was_done", "by_unit", "legal_basis", "at"], "properties": {
+                            "what_was_done": { "type": "string" }, "by_unit": { "type": "string" }, "legal_basis": { "type": ["string", "null"] },
+                            "at": { "type": "string", "format": "date-time" } } } },
+                        "timeline": { "type": "array", "items": { "type": "object", "required": ["at", "state", "note"], "properties": {
+                            "at": { "type": "string", "format": "date-time" }, "state": { "type": "string" }, "note": { "type": ["string", "null"] } } } }
+                    }
                 },
                 "Period": {
                     "type": "object", "required": ["name", "starts_on", "ends_on"],

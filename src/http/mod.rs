@@ -4,6 +4,7 @@
 //! (outermost first): request id, tracing span, metrics, the API's JSON error shape, timeout, body limit.
 
 mod api;
+mod api_cases;
 mod api_surveys;
 mod cases;
 mod console;
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/waves/{code}", get(api_surveys::get_wave))
         .route("/api/v1/waves/{code}/responses", post(api_surveys::post_response))
+        .route("/api/v1/cases/{code}", get(api_cases::get_case))
         .route("/t/{code}", get(cases::show_tracking))
         .route("/t/{code}/files/{id}", get(cases::show_case_file))
         .route("/t/{code}/{action}", post(cases::post_reporter_action))
@@ -101,12 +103,14 @@ pub fn router(state: AppState) -> Router {
     // Reports and answers carry photos: their own, larger limit (also for axum's extractors).
     let uploads = Router::new()
         .route("/f/{commune}", get(cases::show_report_form).post(cases::submit_report))
+        .route("/api/v1/cases", post(api_cases::post_case))
         .route(
             "/console/cases/{code}",
             get(console::show_case).post(console::post_case_action),
         )
-        .layer(DefaultBodyLimit::max(cases::MAX_REPORT_BYTES))
-        .layer(RequestBodyLimitLayer::new(cases::MAX_REPORT_BYTES));
+        // Base64 photos in JSON take a third more room than the files.
+        .layer(DefaultBodyLimit::max(cases::MAX_REPORT_BYTES * 4 / 3))
+        .layer(RequestBodyLimitLayer::new(cases::MAX_REPORT_BYTES * 4 / 3));
     small_bodies
         .merge(uploads)
         // Each `layer` wraps all before it, so the last one is the outermost.

@@ -1,0 +1,157 @@
+//! The JSON API of feedback cases for citizens' apps: file a report (photos as base64) and follow it. The same
+//! rules as the web form; the answer never includes the reporter's contact.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState};
+use crate::domain::cases::CaseState;
+use crate::domain::{Problem, Text};
+use crate::services::Error;
+use crate::services::cases::Intake;
+
+/// Body of `POST /api/v1/cases`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCaseRequest {
+    pub commune: String,
+    pub category: String,
+    pub text: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// JPEG, PNG or WebP images, base64-encoded; at most 5, 10 MB each.
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NewCaseResponse {
+    pub code: String,
+    /// Keep it: it lets the reporter reply, reopen and rate. It is not stored in clear.
+    pub reporter_key: String,
+    pub tracking_url: String,
+}
+
+/// `POST /api/v1/cases`.
+pub async fn post_case(
+    State(state): State<AppState>,
+    Json(body): Json<NewCaseRequest>,
+) -> Result<(StatusCode, Json<NewCaseResponse>), ApiError> {
+    let mut photos = Vec::new();
+    let mut problems = Vec::new();
+    for (i, p) in body.photos.iter().enumerate() {
+        match base64::engine::general_purpose::STANDARD.decode(p.trim()) {
+            Ok(bytes) => photos.push(bytes),
+            Err(_) => problems.push(Problem::new(
+                format!("photos[{i}]"),
+                "invalid_base64",
+                Text::new(
+                    format!("Ảnh {}: không phải dữ liệu base64.", i + 1),
+                    format!("Photo {}: not base64.", i + 1),
+                ),
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::InvalidCase(problems).into());
+    }
+    let intake = Intake {
+        commune: body.commune,
+        category: body.category,
+        text: body.text,
+        lat: body.lat,
+        lon: body.lon,
+        name: body.name,
+        phone: body.phone,
+        email: body.email,
+        photos,
+        channel: "api".into(),
+    };
+    let done = state.cases.submit(intake, Utc::now()).await?;
+    let base = state.config.public_url.clone().unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(NewCaseResponse {
+            tracking_url: format!("{base}/t/{}", done.code),
+            code: done.code,
+            reporter_key: done.reporter_key,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseEventResponse {
+    pub at: DateTime<Utc>,
+    pub state: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseAnswerResponse {
+    pub what_was_done: String,
+    pub by_unit: String,
+    pub legal_basis: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// The public view of a case.
+#[derive(Debug, Serialize)]
+pub struct CaseResponse {
+    pub code: String,
+    pub state: String,
+    pub state_label: String,
+    pub category: String,
+    pub commune: String,
+    pub received_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub answers: Vec<CaseAnswerResponse>,
+    pub timeline: Vec<CaseEventResponse>,
+}
+
+/// `GET /api/v1/cases/{code}`.
+pub async fn get_case(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<CaseResponse>, ApiError> {
+    let case = state.cases.find(&code).await?;
+    let unit = state.cases.unit_of(&case).await?;
+    let case_state = CaseState::parse(&case.state).unwrap_or(CaseState::Received);
+    let store = &state.store;
+    let answers = store.case_answers(case.id).await?;
+    let events = store.case_events(case.id).await?;
+    Ok(Json(CaseResponse {
+        due_at: match case_state {
+            CaseState::Received => Some(case.accept_due_at),
+            s if s.is_open() => case.answer_due_at,
+            _ => None,
+        },
+        state_label: case_state.label().vi,
+        state: case.state,
+        code: case.code,
+        category: case.category,
+        commune: unit.code,
+        received_at: case.received_at,
+        answers: answers
+            .into_iter()
+            .map(|a| CaseAnswerResponse {
+                what_was_done: a.what_was_done,
+                by_unit: a.by_unit,
+                legal_basis: a.legal_basis,
+                at: a.at,
+            })
+            .collect(),
+        timeline: events
+            .into_iter()
+            .filter(|e| e.public)
+            .map(|e| CaseEventResponse {
+                at: e.at,
+                state: e.to_state,
+                note: e.note,
+            })
+            .collect(),
+    }))
+}
