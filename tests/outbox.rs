@@ -124,14 +124,10 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
             "{label}"
         );
         let first = store.case_by_code(&codes[0]).await.unwrap().unwrap();
-        assert_eq!(
-            store.case_outbox(first.id).await.unwrap()[0].3,
-            true,
-            "{label}: marked sent"
-        );
+        assert!(store.case_outbox(first.id).await.unwrap()[0].3, "{label}: marked sent");
         // The zalo message waits for its channel.
         let second = store.case_by_code(&codes[1]).await.unwrap().unwrap();
-        assert_eq!(store.case_outbox(second.id).await.unwrap()[0].3, false, "{label}");
+        assert!(!store.case_outbox(second.id).await.unwrap()[0].3, "{label}");
         store.close().await;
     }
 }

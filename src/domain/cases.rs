@@ -23,6 +23,28 @@ pub const OFFICE_TYPES: [&str; 6] = [
     "commune_inspection",
 ];
 
+/// The name of an office type, for people.
+pub fn office_label(code: &str) -> Text {
+    match code {
+        "commune_office" => Text::new("Văn phòng HĐND và UBND", "Office of the People's Council and Committee"),
+        "commune_economic" => Text::new(
+            "Phòng Kinh tế (hạ tầng, đất đai, môi trường)",
+            "Economic office (infrastructure, land, environment)",
+        ),
+        "commune_social" => Text::new("Phòng Văn hoá – Xã hội", "Culture and social affairs office"),
+        "commune_service_center" => Text::new(
+            "Trung tâm phục vụ hành chính công",
+            "Public administrative service centre",
+        ),
+        "commune_police" => Text::new("Công an xã, phường", "Commune police"),
+        "commune_inspection" => Text::new(
+            "Thanh tra, Ban Thanh tra nhân dân",
+            "Inspection, People's Inspection Board",
+        ),
+        other => Text::new(other, other),
+    }
+}
+
 /// How fast a case must be answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -280,6 +302,25 @@ impl Action {
             Self::Answer(_) => "answer",
             Self::Close => "close",
             Self::Reopen { .. } => "reopen",
+        }
+    }
+
+    /// What the timeline calls an action, by its name.
+    pub fn label(name: &str) -> Text {
+        match name {
+            "submit" => Text::new("Người dân gửi phản ánh", "Submitted by the citizen"),
+            "accept" => Text::new("Thụ lý", "Accepted"),
+            "reject" => Text::new("Không thụ lý", "Rejected"),
+            "forward" => Text::new("Chuyển đơn vị có thẩm quyền", "Forwarded"),
+            "mark_duplicate" => Text::new("Đánh dấu trùng", "Marked as duplicate"),
+            "assign" => Text::new("Giao xử lý", "Assigned"),
+            "request_info" => Text::new("Đề nghị bổ sung", "Information requested"),
+            "citizen_replied" => Text::new("Người dân bổ sung", "The citizen replied"),
+            "extend" => Text::new("Gia hạn", "Extended"),
+            "answer" => Text::new("Trả lời", "Answered"),
+            "close" => Text::new("Đóng", "Closed"),
+            "reopen" => Text::new("Mở lại", "Reopened"),
+            other => Text::new(other, other),
         }
     }
 

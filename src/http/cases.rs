@@ -110,7 +110,7 @@ async fn report_page(
         p.muted { (lang.t("Phản ánh được chuyển đến bộ phận có thẩm quyền và trả lời trong thời hạn. Thông tin liên hệ của anh/chị chỉ bộ phận tiếp nhận được xem.",
                           "Your report goes to the competent office and is answered within the deadline. Only the intake desk sees your contact details.")) }
         @if !problems.is_empty() {
-            div.summary role="alert" { p.err { (lang.t("Xin xem lại các mục được đánh dấu. Ảnh cần chọn lại.", "Please check the marked fields. Photos need to be chosen again.")) } }
+            div.summary role="alert" { p.err { (lang.t("Xin xem lại các mục được đánh dấu. Nếu đã chọn ảnh, xin chọn lại.", "Please check the marked fields. If you chose photos, please choose them again.")) } }
         }
         form method="post" action=(path) enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(csrf_token(state, device));
@@ -358,7 +358,10 @@ async fn tracking_page(
             li { (vn_time(e.at)) " – " (CaseState::parse(&e.to_state).map(|s| s.label().get(lang).to_owned()).unwrap_or_default())
                  @if let Some(note) = &e.note { ": " (note) } }
         } }
-        @if let Some((score, _)) = rating { p { (lang.t("Đánh giá của người phản ánh: ", "The reporter's rating: ")) (score) "/5" } }
+        @if let Some((score, comment)) = &rating {
+            p { (lang.t("Đánh giá của người phản ánh: ", "The reporter's rating: ")) (score) "/5"
+                @if let Some(c) = comment { " – “" (c) "”" } }
+        }
         @if is_reporter {
             @if case_state == CaseState::WaitingForCitizen {
                 form method="post" action=(format!("{action}/reply")) {
@@ -369,7 +372,7 @@ async fn tracking_page(
                     div.actions { button type="submit" { (lang.t("Gửi bổ sung", "Send")) } }
                 }
             }
-            @if matches!(case_state, CaseState::Answered | CaseState::Closed) {
+            @if matches!(case_state, CaseState::Answered | CaseState::Closed) && rating.is_none() {
                 form method="post" action=(format!("{action}/rate")) {
                     input type="hidden" name="csrf" value=(csrf_token(state, device));
                     fieldset.q { legend { (lang.t("Anh/chị hài lòng với câu trả lời ở mức nào?", "How satisfied are you with the answer?")) }
@@ -379,6 +382,8 @@ async fn tracking_page(
                     }
                     div.actions { button type="submit" { (lang.t("Gửi đánh giá", "Rate")) } }
                 }
+            }
+            @if matches!(case_state, CaseState::Answered | CaseState::Closed) {
                 form method="post" action=(format!("{action}/reopen")) {
                     input type="hidden" name="csrf" value=(csrf_token(state, device));
                     label for="reopen" { (lang.t("Vấn đề chưa được giải quyết? Nêu lý do để mở lại:", "Not solved? Say why to reopen it:")) }

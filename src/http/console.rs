@@ -5,6 +5,9 @@
 //! only as its SHA-256. Every form carries a CSRF token derived from the session; every case form carries the
 //! case's revision, so a form built on an older version is refused instead of applied.
 
+// The helpers return the page to send as their error: that is their point, and it is built once per request.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 
 use axum::Form;
@@ -23,7 +26,7 @@ use super::cases::{image_response, vn_time};
 use super::pages::{error_page, layout, message_page};
 use super::survey::redirect;
 use crate::domain::Lang;
-use crate::domain::cases::{Action, AnswerContent, CaseState, OFFICE_TYPES, REJECTION_REASONS, Tier};
+use crate::domain::cases::{Action, AnswerContent, CaseState, OFFICE_TYPES, REJECTION_REASONS, Tier, office_label};
 use crate::services::Error;
 use crate::services::accounts::{self, LoginRefused, Official, Role};
 use crate::storage::{CaseFilter, CaseRow};
@@ -379,7 +382,7 @@ async fn case_page(state: &AppState, official: &Official, token: &str, case: &Ca
         }
         @if allowed(&Action::Assign { office: String::new() }) {
             (form("assign", "Giao xử lý", html! {
-                label { "Bộ phận " select name="office" { @for o in OFFICE_TYPES { option value=(o) selected[o == case.office] { (o) } } } }
+                label { "Bộ phận " select name="office" { @for o in OFFICE_TYPES { option value=(o) selected[o == case.office] { (office_label(o).vi) } } } }
             }))
         }
         @if allowed(&Action::Forward { to_unit: String::new(), note: String::new() }) {
@@ -411,7 +414,7 @@ async fn case_page(state: &AppState, official: &Official, token: &str, case: &Ca
         @if allowed(&Action::Close) { (form("close", "Đóng phản ánh", html! {})) }
         h2 { "Diễn biến" }
         ul { @for e in &events {
-            li { (vn_time(e.at)) " – " (e.action) " → " (CaseState::parse(&e.to_state).map(|s| s.label().vi).unwrap_or_default())
+            li { (vn_time(e.at)) " – " (Action::label(&e.action).vi) " → " (CaseState::parse(&e.to_state).map(|s| s.label().vi).unwrap_or_default())
                 @if let Some(o) = &e.official { " (" (o) ")" }
                 @if let Some(n) = &e.note { ": " (n) }
                 @if !e.public { span.muted { " [nội bộ]" } } }

@@ -36,7 +36,9 @@ td.num,th.num{text-align:right}.muted{color:#555;font-size:.9em}nav.crumbs{font-
 @media (max-width:36rem){.wide{display:none}}\
 fieldset.q{border:0;border-top:1px solid #ddd;margin:0;padding:.8rem 0}legend{font-weight:600;padding:0;margin-bottom:.4rem}\
 label.opt{display:flex;gap:.6rem;align-items:center;min-height:44px;padding:.2rem .5rem;margin:.25rem 0;border:1px solid #ccc;border-radius:8px}\
-label.opt input{width:1.3rem;height:1.3rem;flex:none}input[type=number],textarea{font-size:1.1rem;padding:.5rem;width:100%;box-sizing:border-box}\
+label.opt input{width:1.3rem;height:1.3rem;flex:none}\
+input[type=number],input[type=text],input[type=tel],input[type=email],input[type=password],select,textarea{font:inherit;font-size:1.05rem;padding:.45rem;width:100%;box-sizing:border-box;margin:.2rem 0}\
+form label:not(.opt){display:block;margin:.5rem 0}\
 .err{color:#a50e0e;font-weight:600}fieldset.q[aria-invalid=true]{border-left:4px solid #a50e0e;padding-left:.6rem}\
 .summary{border:2px solid #a50e0e;border-radius:8px;padding:.2rem .8rem;margin:.8rem 0}.summary a{color:#a50e0e}.help{color:#555;font-size:.9em;margin:.2rem 0}.actions{display:flex;flex-direction:row-reverse;justify-content:flex-end;gap:.8rem;margin:1.2rem 0;flex-wrap:wrap}\
 button,.button{font-size:1.1rem;min-height:48px;padding:.5rem 1.4rem;border-radius:8px;border:0;background:#a50e0e;color:#fff;text-decoration:none;display:inline-flex;align-items:center}\

@@ -291,7 +291,6 @@ async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, 
         // How far along the workflow this case has come: 0 received … 5 closed and rated.
         let depth = rng.random_range(0..6);
         let mut at = received;
-        let mut revision = 0;
         let mut steps: Vec<(Action, i64)> = Vec::new();
         if depth >= 1 && i % 11 == 5 {
             steps.push((
@@ -328,12 +327,12 @@ async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, 
                 steps.push((Action::Close, 60));
             }
         }
-        for (action, minutes) in steps {
+        // Each action bumps the case's revision by one, starting from 0.
+        for (revision, (action, minutes)) in (0_i64..).zip(steps) {
             at += Duration::minutes(minutes);
             // Cases are not dated in the future: a late step waits for "now".
             let when = at.min(now);
             cases.act(&admin, &code, revision, action, Vec::new(), when).await?;
-            revision += 1;
         }
         if depth >= 5 && i % 11 != 5 {
             let case = cases.find(&code).await?;
