@@ -308,6 +308,7 @@ impl Store {
     pub async fn insert_case(&self, case: &NewCase) -> Result<Uuid, StoreError> {
         let id = Uuid::new_v4();
         let now = case.received_at;
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to store a case"))?;
             sqlx::query(
@@ -599,6 +600,7 @@ impl Store {
     /// form), with nothing changed.
     pub async fn change_case(&self, change: &CaseChange) -> Result<bool, StoreError> {
         let now = change.event.at;
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to change a case"))?;
             let updated = sqlx::query(
@@ -760,7 +762,9 @@ impl Store {
         for (id, dedupe_key, channel, recipient, body, attempts) in candidates {
             let taken = on_pool!(&self.pool, |p| {
                 sqlx::query(
-                    "UPDATE outbox SET locked_until = $2 WHERE id = $1 AND sent_at IS NULL \
+                    // Checked again here, not only when listing: another instance may have tried and
+                    // released it meanwhile, moving its next attempt later.
+                    "UPDATE outbox SET locked_until = $2 WHERE id = $1 AND sent_at IS NULL AND next_attempt_at <= $3 \
                      AND (locked_until IS NULL OR locked_until < $3)",
                 )
                 .bind(id)

@@ -112,6 +112,9 @@ fn migrator() -> Migrator {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// SQLite takes one writer at a time; writers of this process queue here instead of polling the database
+    /// lock (its busy handler sleeps up to 100 ms between tries, which is what long latency tails are made of).
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -149,7 +152,10 @@ impl Store {
                 Pool::Postgres(pool)
             }
         };
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            sqlite_writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+        };
         // A file that is not a SQLite database only fails on its first statement: fail here, not later.
         store.ping().await.map_err(|e| match e {
             StoreError::Database { source, .. } => StoreError::Open {
@@ -166,6 +172,14 @@ impl Store {
         let migrator = migrator();
         on_pool!(&self.pool, |p| migrator.run(p).await?);
         Ok(())
+    }
+
+    /// Waits for this process's turn to write, on SQLite; nothing to wait for on PostgreSQL.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.pool {
+            Pool::Sqlite(_) => Some(self.sqlite_writer.lock().await),
+            Pool::Postgres(_) => None,
+        }
     }
 
     /// The engine this store runs on.

@@ -75,6 +75,7 @@ impl Store {
     pub async fn insert_official(&self, o: &NewOfficial) -> Result<Uuid, StoreError> {
         let id = Uuid::new_v4();
         let now = Utc::now();
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to create an account"))?;
             sqlx::query(
@@ -156,6 +157,7 @@ impl Store {
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let now = Utc::now();
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting a login"))?;
             sqlx::query("UPDATE officials SET failed_logins = $2, locked_until = NULL WHERE id = $1")

@@ -118,6 +118,7 @@ impl Store {
         checksum: &str,
     ) -> Result<QuestionnaireImport, StoreError> {
         let now = Utc::now();
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting the questionnaire import"))?;
             let existing: Option<(Uuid, String)> =
@@ -227,6 +228,7 @@ impl Store {
     pub async fn insert_wave(&self, wave: &NewWave) -> Result<Wave, StoreError> {
         let id = Uuid::new_v4();
         let now = Utc::now();
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to create a wave"))?;
             sqlx::query(
@@ -372,6 +374,7 @@ impl Store {
     ) -> Result<Uuid, StoreError> {
         let response_id = Uuid::new_v4();
         let now = Utc::now();
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting a response"))?;
             sqlx::query(
@@ -438,6 +441,7 @@ impl Store {
         deletes: &[String],
     ) -> Result<bool, StoreError> {
         let now = Utc::now();
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to save answers"))?;
             let response: Option<(Uuid,)> = sqlx::query_as(
@@ -474,6 +478,7 @@ impl Store {
         deletes: &[String],
     ) -> Result<bool, StoreError> {
         let now = Utc::now();
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to complete a response"))?;
             let response: Option<(Uuid,)> = sqlx::query_as(
@@ -511,6 +516,7 @@ impl Store {
 
     /// Drops an unfinished response and its session (the person already answered from elsewhere).
     pub async fn abandon_session(&self, identity_hash: &str, wave_id: Uuid) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to drop a response"))?;
             let response: Option<(Uuid,)> = sqlx::query_as(
@@ -563,6 +569,7 @@ impl Store {
     /// Stores complete responses in one transaction. A response whose client token was already used in its
     /// wave is not stored again: its earlier id is returned with `false`.
     pub async fn insert_complete_responses(&self, responses: &[NewResponse]) -> Result<Vec<(Uuid, bool)>, StoreError> {
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to store responses"))?;
             let mut out = Vec::with_capacity(responses.len());

@@ -126,6 +126,7 @@ impl Store {
     /// rejects the whole batch.
     pub async fn import_units(&self, units: &[NewUnit]) -> Result<ImportCounts, StoreError> {
         let now = Utc::now();
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting the units import"))?;
             let mut counts = ImportCounts::default();
@@ -239,6 +240,7 @@ impl Store {
     /// Stores lineage links: the predecessor is the unit of its code valid the day before `effective`, the
     /// successor the one valid on `effective`. An unknown code rejects the whole batch.
     pub async fn import_lineage(&self, links: &[NewLineage]) -> Result<ImportCounts, StoreError> {
+        let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting the lineage import"))?;
             let mut counts = ImportCounts::default();

@@ -1,0 +1,198 @@
+//! The concurrent client: C tasks, each posting complete responses one after the other over its own keep-alive
+//! connection, for a warm-up and then a measured window; the server's resident set is sampled meanwhile.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+
+use crate::BoxError;
+use crate::cpu::{Shares, Snapshot};
+use crate::server::proc_status_kb;
+
+/// One request body, serialised before the run, with the number of answers it holds.
+pub struct Body {
+    pub json: String,
+    pub answers: usize,
+}
+
+pub struct LoadSettings {
+    pub clients: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+}
+
+pub struct LoadResult {
+    /// Responses created (201) that completed inside the measured window.
+    pub responses: u64,
+    /// Their answers.
+    pub answer_rows: u64,
+    pub window: Duration,
+    /// Latencies of the requests counted in `responses`, in microseconds, sorted.
+    pub latencies_us: Vec<u64>,
+    /// Requests that did not answer 201 (warm-up included).
+    pub errors: u64,
+    pub first_error: Option<String>,
+    /// 201 answers over the whole run (warm-up included): what the server should have stored.
+    pub created_total: u64,
+    /// The highest VmRSS seen while sampling every 100 ms, in kB.
+    pub sampled_rss_kb: u64,
+    /// CPU used during the measured window.
+    pub cpu: Shares,
+}
+
+impl LoadResult {
+    pub fn per_second(&self) -> f64 {
+        self.responses as f64 / self.window.as_secs_f64()
+    }
+
+    /// Nearest-rank percentile in milliseconds.
+    pub fn latency_ms(&self, percentile: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((percentile / 100.0) * self.latencies_us.len() as f64).ceil() as usize;
+        let index = rank.clamp(1, self.latencies_us.len()) - 1;
+        self.latencies_us[index] as f64 / 1000.0
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        self.latencies_us.last().map_or(f64::NAN, |&us| us as f64 / 1000.0)
+    }
+}
+
+#[derive(Default)]
+struct ClientTally {
+    responses: u64,
+    answer_rows: u64,
+    latencies_us: Vec<u64>,
+    errors: u64,
+    first_error: Option<String>,
+    created_total: u64,
+}
+
+/// Posts `bodies` (cycled) to `{base}/api/v1/waves/{wave}/responses` from `clients` tasks.
+pub async fn run(
+    base: &str,
+    wave: &str,
+    token: &str,
+    bodies: Arc<Vec<Body>>,
+    settings: &LoadSettings,
+    server_pid: u32,
+) -> Result<LoadResult, BoxError> {
+    let url = Arc::new(format!("{base}/api/v1/waves/{wave}/responses"));
+    let auth = Arc::new(format!("Bearer {token}"));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(settings.clients)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+
+    let stop_sampling = Arc::new(AtomicBool::new(false));
+    let peak_rss = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let stop = stop_sampling.clone();
+        let peak = peak_rss.clone();
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(kb) = proc_status_kb(server_pid, "VmRSS") {
+                    peak.fetch_max(kb, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+
+    let start = Instant::now();
+    let measure_from = start + settings.warmup;
+    let end = measure_from + settings.duration;
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = Snapshot::take(Some(server_pid));
+        tokio::time::sleep_until(end.into()).await;
+        before.shares_until(&Snapshot::take(Some(server_pid)))
+    });
+    let mut tasks = Vec::with_capacity(settings.clients);
+    for task in 0..settings.clients {
+        let (client, url, auth, bodies) = (client.clone(), url.clone(), auth.clone(), bodies.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut tally = ClientTally::default();
+            // Each task walks the bodies from its own place, so concurrent requests differ.
+            let mut next = task * 7919;
+            while Instant::now() < end {
+                let body = &bodies[next % bodies.len()];
+                next += 1;
+                let sent = Instant::now();
+                let outcome = client
+                    .post(url.as_str())
+                    .header(AUTHORIZATION, auth.as_str())
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.json.clone())
+                    .send()
+                    .await;
+                let outcome = match outcome {
+                    Ok(r) => {
+                        let status = r.status();
+                        r.bytes().await.map(|b| (status, b))
+                    }
+                    Err(e) => Err(e),
+                };
+                let done = Instant::now();
+                match outcome {
+                    Ok((status, _)) if status == StatusCode::CREATED => {
+                        tally.created_total += 1;
+                        if sent >= measure_from && done <= end {
+                            tally.responses += 1;
+                            tally.answer_rows += body.answers as u64;
+                            tally.latencies_us.push((done - sent).as_micros() as u64);
+                        }
+                    }
+                    Ok((status, bytes)) => {
+                        tally.errors += 1;
+                        if tally.first_error.is_none() {
+                            tally.first_error = Some(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
+                        }
+                    }
+                    Err(e) => {
+                        tally.errors += 1;
+                        if tally.first_error.is_none() {
+                            tally.first_error = Some(e.to_string());
+                        }
+                    }
+                }
+            }
+            tally
+        }));
+    }
+
+    let mut result = LoadResult {
+        responses: 0,
+        answer_rows: 0,
+        window: settings.duration,
+        latencies_us: Vec::new(),
+        errors: 0,
+        first_error: None,
+        created_total: 0,
+        sampled_rss_kb: 0,
+        cpu: Shares::default(),
+    };
+    for task in tasks {
+        let tally = task.await?;
+        result.responses += tally.responses;
+        result.answer_rows += tally.answer_rows;
+        result.latencies_us.extend(tally.latencies_us);
+        result.errors += tally.errors;
+        result.created_total += tally.created_total;
+        if result.first_error.is_none() {
+            result.first_error = tally.first_error;
+        }
+    }
+    stop_sampling.store(true, Ordering::Relaxed);
+    sampler.await?;
+    result.sampled_rss_kb = peak_rss.load(Ordering::Relaxed);
+    result.cpu = cpu.await?;
+    result.latencies_us.sort_unstable();
+    Ok(result)
+}
