@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -18,7 +18,6 @@ use super::{ApiError, AppState};
 use crate::domain::calendar::to_vietnam;
 use crate::domain::cases::CaseState;
 use crate::domain::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS};
-use crate::domain::units::UnitLevel;
 use crate::domain::{Lang, Problem};
 use crate::services::Error;
 use crate::services::cases::Intake;
@@ -32,16 +31,7 @@ fn reporter_cookie_name(code: &str) -> String {
 }
 
 fn reporter_key(headers: &HeaderMap, code: &str) -> Option<String> {
-    let name = reporter_cookie_name(code);
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name && v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit())).then(|| v.to_owned())
-        })
+    super::token_cookie(headers, &reporter_cookie_name(code))
 }
 
 /// Local time in Vietnam, as officials and citizens read it.
@@ -91,10 +81,8 @@ async fn report_page(
     problems: &[Problem],
 ) -> Response {
     let path = format!("/f/{commune}");
-    let unit = match crate::services::units::unit_by_code(&state.store, commune.trim(), super::today_in_vietnam()).await
-    {
-        Ok(u) if u.level == UnitLevel::Commune && u.is_valid_on(super::today_in_vietnam()) => u,
-        Ok(_) => return error_page(lang, &path, Error::NotACommune(commune.to_owned())),
+    let unit = match crate::services::units::commune_on(&state.store, commune.trim(), super::today_in_vietnam()).await {
+        Ok(u) => u,
         Err(e) => return error_page(lang, &path, e),
     };
     let errors: HashMap<&str, Vec<&str>> = problems.iter().fold(HashMap::new(), |mut m, p| {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
@@ -35,15 +35,7 @@ const SESSION_COOKIE: &str = "yk_session";
 const LANG: Lang = Lang::Vi;
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == SESSION_COOKIE && v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit())).then(|| v.to_owned())
-        })
+    super::token_cookie(headers, SESSION_COOKIE)
 }
 
 fn console_csrf(state: &AppState, token: &str) -> String {

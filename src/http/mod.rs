@@ -159,6 +159,19 @@ async fn show_metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// The value of cookie `name` when it is a 64-hex-digit token (every ykien cookie is one), else nothing.
+fn token_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name && v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit())).then(|| v.to_owned())
+        })
+}
+
 /// Today in Vietnam (UTC+7, no daylight saving): the day whose units are shown by default.
 pub fn today_in_vietnam() -> NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()

@@ -14,8 +14,7 @@ use qrcode::{Color, EcLevel, QrCode};
 use super::AppState;
 use super::pages::{PageQuery, error_page, message_page};
 use crate::domain::Lang;
-use crate::domain::units::UnitLevel;
-use crate::services::{self, units as unit_service};
+use crate::services::units as unit_service;
 
 /// Modules of light border around the code, as the QR standard asks (qrcode's SVG renderer draws the same).
 const QUIET_ZONE: usize = 4;
@@ -83,12 +82,9 @@ async fn survey_qr(
 ) -> Result<SurveyQr, Response> {
     let code = commune.trim();
     let day = super::today_in_vietnam();
-    let unit = unit_service::unit_by_code(&state.store, code, day)
+    let unit = unit_service::commune_on(&state.store, code, day)
         .await
         .map_err(|e| error_page(lang, path, e))?;
-    if unit.level != UnitLevel::Commune || !unit.is_valid_on(day) {
-        return Err(error_page(lang, path, services::Error::NotACommune(code.to_owned())));
-    }
     let url = format!("{}/s/{}", public_base(state, headers), unit.code);
     let qr = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::Q).map_err(|e| {
         tracing::error!(error = %e, url, "the survey address does not fit in a QR code");

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
@@ -27,16 +27,7 @@ const DEVICE_COOKIE: &str = "yk_device";
 
 /// The device token from the request's cookies, if any.
 pub(super) fn device_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == DEVICE_COOKIE && value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()))
-                .then(|| value.to_owned())
-        })
+    super::token_cookie(headers, DEVICE_COOKIE)
 }
 
 pub(super) fn new_device() -> String {

@@ -150,9 +150,9 @@ impl Cases {
                 "Please pick a category.",
             ));
         }
-        let commune = match unit_by_code(&self.store, intake.commune.trim(), vn_day(now)).await {
-            Ok(u) if u.level == UnitLevel::Commune && u.is_valid_on(vn_day(now)) => Some(u),
-            Ok(_) | Err(Error::UnitNotFound(_)) => {
+        let commune = match super::units::commune_on(&self.store, intake.commune.trim(), vn_day(now)).await {
+            Ok(u) => Some(u),
+            Err(Error::UnitNotFound(_) | Error::NotACommune(_)) => {
                 problems.push(problem(
                     "commune",
                     "unknown_commune",

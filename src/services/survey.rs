@@ -134,10 +134,7 @@ impl Surveys {
 
     /// The commune with this code today and the newest wave open now that covers it.
     pub async fn survey_for_commune(&self, code: &str, now: DateTime<Utc>) -> Result<SurveyContext, Error> {
-        let commune = unit_by_code(&self.store, code, vn_day(now)).await?;
-        if commune.level != UnitLevel::Commune || !commune.is_valid_on(vn_day(now)) {
-            return Err(Error::NotACommune(code.to_owned()));
-        }
+        let commune = super::units::commune_on(&self.store, code, vn_day(now)).await?;
         let wave = self
             .store
             .open_waves_covering(commune.id, commune.parent_id, now)

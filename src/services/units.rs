@@ -503,6 +503,16 @@ pub async fn unit_by_code(store: &Store, code: &str, day: NaiveDate) -> Result<U
     pick_version(versions, day).ok_or_else(|| Error::UnitNotFound(code.to_owned()))
 }
 
+/// The commune or ward with this code that exists on `day`: `UnitNotFound` for an unknown code, `NotACommune`
+/// for a province, a district, or a commune that no longer exists.
+pub async fn commune_on(store: &Store, code: &str, day: NaiveDate) -> Result<Unit, Error> {
+    let unit = unit_by_code(store, code, day).await?;
+    if unit.level != UnitLevel::Commune || !unit.is_valid_on(day) {
+        return Err(Error::NotACommune(code.to_owned()));
+    }
+    Ok(unit)
+}
+
 /// A unit by code with its parent and lineage.
 pub async fn unit_detail(store: &Store, code: &str, day: NaiveDate) -> Result<UnitDetail, Error> {
     let unit = unit_by_code(store, code, day).await?;
