@@ -262,62 +262,71 @@ impl<'q> Engine<'q> {
         (kept, dropped)
     }
 
-    /// Checks a complete response given at once (the JSON API): every eligible question answered and valid,
-    /// no answer to an unknown or skipped question. Every problem is listed.
+    /// See [`validate_complete`].
     pub fn validate_complete(&self, raw: &BTreeMap<String, String>) -> Result<Vec<(String, Answer)>, Vec<Problem>> {
-        let mut problems = Vec::new();
-        for code in raw.keys() {
-            if self.q.question(code).is_none() {
-                problems.push(Problem {
-                    field: code.clone(),
-                    code: "unknown_question",
-                    message: Text::new(
-                        format!("Bảng hỏi không có câu hỏi mã {code}."),
-                        format!("The questionnaire has no question {code}."),
-                    ),
-                });
-            }
+        validate_complete(self.q, raw)
+    }
+}
+
+/// Checks a complete response given at once (the JSON API): every eligible question answered and valid, no
+/// answer to an unknown or skipped question. Every problem is listed. Needs no screens, so the API's hot path
+/// does not build them.
+pub fn validate_complete(
+    q: &Questionnaire,
+    raw: &BTreeMap<String, String>,
+) -> Result<Vec<(String, Answer)>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    for code in raw.keys() {
+        if q.question(code).is_none() {
+            problems.push(Problem {
+                field: code.clone(),
+                code: "unknown_question",
+                message: Text::new(
+                    format!("Bảng hỏi không có câu hỏi mã {code}."),
+                    format!("The questionnaire has no question {code}."),
+                ),
+            });
         }
-        let mut parsed: HashMap<String, Answer> = HashMap::new();
-        let mut ordered = Vec::new();
-        for q in &self.q.questions {
-            let given = raw.get(&q.code);
-            match (q.is_eligible(&parsed), given) {
-                (true, Some(value)) => match q.parse_answer(value) {
-                    Ok(a) => {
-                        parsed.insert(q.code.clone(), a.clone());
-                        ordered.push((q.code.clone(), a));
-                    }
-                    Err(e) => problems.push(Problem {
-                        field: q.code.clone(),
-                        code: "invalid_answer",
-                        message: e.0,
-                    }),
-                },
-                (true, None) => problems.push(Problem {
+    }
+    let mut parsed: HashMap<String, Answer> = HashMap::new();
+    let mut ordered = Vec::new();
+    for q in &q.questions {
+        let given = raw.get(&q.code);
+        match (q.is_eligible(&parsed), given) {
+            (true, Some(value)) => match q.parse_answer(value) {
+                Ok(a) => {
+                    parsed.insert(q.code.clone(), a.clone());
+                    ordered.push((q.code.clone(), a));
+                }
+                Err(e) => problems.push(Problem {
                     field: q.code.clone(),
-                    code: "missing_answer",
-                    message: Text::new(
-                        "Câu hỏi này chưa được trả lời (có thể chọn DK – Không biết, hoặc RF – Không trả lời).",
-                        "This question has no answer (DK – don't know – and RF – refused – are accepted).",
-                    ),
+                    code: "invalid_answer",
+                    message: e.0,
                 }),
-                (false, Some(_)) => problems.push(Problem {
-                    field: q.code.clone(),
-                    code: "not_eligible",
-                    message: Text::new(
-                        "Câu hỏi này không áp dụng theo các câu trả lời trước đó, nên không được trả lời.",
-                        "The earlier answers skip this question, so it must not be answered.",
-                    ),
-                }),
-                (false, None) => {}
-            }
+            },
+            (true, None) => problems.push(Problem {
+                field: q.code.clone(),
+                code: "missing_answer",
+                message: Text::new(
+                    "Câu hỏi này chưa được trả lời (có thể chọn DK – Không biết, hoặc RF – Không trả lời).",
+                    "This question has no answer (DK – don't know – and RF – refused – are accepted).",
+                ),
+            }),
+            (false, Some(_)) => problems.push(Problem {
+                field: q.code.clone(),
+                code: "not_eligible",
+                message: Text::new(
+                    "Câu hỏi này không áp dụng theo các câu trả lời trước đó, nên không được trả lời.",
+                    "The earlier answers skip this question, so it must not be answered.",
+                ),
+            }),
+            (false, None) => {}
         }
-        if problems.is_empty() {
-            Ok(ordered)
-        } else {
-            Err(problems)
-        }
+    }
+    if problems.is_empty() {
+        Ok(ordered)
+    } else {
+        Err(problems)
     }
 }
 

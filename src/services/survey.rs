@@ -76,7 +76,11 @@ pub struct Surveys {
     store: Store,
     secret: Secret,
     questionnaires: RwLock<HashMap<Uuid, Arc<Questionnaire>>>,
+    /// (wave code, commune code) → the checked pair and when it was checked.
+    api_targets: RwLock<HashMap<(String, String), ApiTarget>>,
 }
+
+type ApiTarget = (Wave, Unit, DateTime<Utc>);
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -90,6 +94,7 @@ impl Surveys {
             store,
             secret,
             questionnaires: RwLock::new(HashMap::new()),
+            api_targets: RwLock::new(HashMap::new()),
         }
     }
 
@@ -270,23 +275,19 @@ impl Surveys {
         Box::pin(self.converse(ctx, identity, mode, lang, Input::Show)).await
     }
 
-    /// Stores a complete response given at once (the JSON API). The same client token in the same wave
-    /// returns the earlier response's id with `false`.
-    pub async fn submit_complete(
-        &self,
-        wave_code: &str,
-        commune_code: &str,
-        client_token: Option<&str>,
-        raw: &BTreeMap<String, String>,
-        now: DateTime<Utc>,
-    ) -> Result<(Uuid, bool), Error> {
-        let wave = wave_by_code(&self.store, wave_code).await?;
-        if !wave.is_open_at(now) {
-            return Err(Error::WaveClosed(wave.code));
+    /// The wave and commune an API response names, checked (the commune exists today and the wave covers it),
+    /// remembered for a minute: data-entry apps post many responses for the same few pairs.
+    async fn api_target(&self, wave_code: &str, commune_code: &str, now: DateTime<Utc>) -> Result<(Wave, Unit), Error> {
+        let key = (wave_code.to_owned(), commune_code.to_owned());
+        if let Some((wave, unit, at)) = self.api_targets.read().unwrap_or_else(|e| e.into_inner()).get(&key)
+            && now - *at < chrono::Duration::seconds(60)
+        {
+            return Ok((wave.clone(), unit.clone()));
         }
-        let commune = match unit_by_code(&self.store, commune_code, vn_day(now)).await {
-            Ok(u) if u.level == UnitLevel::Commune => u,
-            Ok(_) | Err(Error::UnitNotFound(_)) => {
+        let wave = wave_by_code(&self.store, wave_code).await?;
+        let commune = match super::units::commune_on(&self.store, commune_code, vn_day(now)).await {
+            Ok(u) => u,
+            Err(Error::UnitNotFound(_) | Error::NotACommune(_)) => {
                 return Err(Error::InvalidResponse(vec![commune_problem(
                     commune_code,
                     "Không có xã, phường nào mang mã này.",
@@ -302,10 +303,30 @@ impl Surveys {
                 "This wave does not cover this commune or ward.",
             )]));
         }
+        let mut cache = self.api_targets.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(key, (wave.clone(), commune.clone(), now));
+        Ok((wave, commune))
+    }
+
+    /// Stores a complete response given at once (the JSON API). The same client token in the same wave
+    /// returns the earlier response's id with `false`.
+    pub async fn submit_complete(
+        &self,
+        wave_code: &str,
+        commune_code: &str,
+        client_token: Option<&str>,
+        raw: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<(Uuid, bool), Error> {
+        let (wave, commune) = self.api_target(wave_code, commune_code, now).await?;
+        if !wave.is_open_at(now) {
+            return Err(Error::WaveClosed(wave.code));
+        }
         let questionnaire = self.questionnaire(wave.questionnaire_id).await?;
-        let answers = Engine::new(&questionnaire, Mode::Web)
-            .validate_complete(raw)
-            .map_err(Error::InvalidResponse)?;
+        let answers = crate::conversation::validate_complete(&questionnaire, raw).map_err(Error::InvalidResponse)?;
         let response = NewResponse {
             wave_id: wave.id,
             unit_id: commune.id,
