@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::domain::calendar::{Limit, WorkCalendar};
+
 /// The database the service runs on, picked by the URL's scheme.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -170,6 +172,93 @@ pub struct Config {
     pub log_format: LogFormat,
     /// A `tracing` filter such as `info` or `ykien=debug,tower_http=info`.
     pub log_filter: String,
+    /// Working hours and holidays that deadlines are counted in.
+    pub calendar: WorkCalendar,
+    /// Deadline limits of feedback cases.
+    pub deadlines: Deadlines,
+}
+
+/// How long the authorities have, in working time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadlines {
+    pub accept: Limit,
+    pub urgent: Limit,
+    pub normal: Limit,
+    pub complex: Limit,
+}
+
+impl Default for Deadlines {
+    /// The provincial plans' defaults: accept within 8 working hours; answer urgent cases within 4 working hours,
+    /// normal ones within 3 working days, complex ones within 10.
+    fn default() -> Self {
+        Self {
+            accept: Limit::WorkingHours(8),
+            urgent: Limit::WorkingHours(4),
+            normal: Limit::WorkingDays(3),
+            complex: Limit::WorkingDays(10),
+        }
+    }
+}
+
+/// Reads `accept=8h,urgent=4h,normal=3d,complex=10d` (any subset; the rest keep their defaults).
+fn parse_deadlines(text: &str) -> Result<Deadlines, ConfigError> {
+    const SETTING: &str = "YKIEN_DEADLINES";
+    let mut d = Deadlines::default();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = part.split_once('=').ok_or_else(|| {
+            ConfigError::new(
+                SETTING,
+                format!("'{part}' is not NAME=VALUE; write e.g. normal=3d,urgent=4h"),
+            )
+        })?;
+        let value = value.trim();
+        let number = |v: &str| v.parse::<u32>().ok().filter(|n| (1..=90 * 8).contains(n));
+        let limit = if let Some(h) = value.strip_suffix('h').and_then(number) {
+            Limit::WorkingHours(h)
+        } else if let Some(days) = value.strip_suffix('d').and_then(number) {
+            Limit::WorkingDays(days)
+        } else {
+            return Err(ConfigError::new(
+                SETTING,
+                format!("'{value}' is not a duration; write working hours as 4h or working days as 3d"),
+            ));
+        };
+        match name.trim() {
+            "accept" => d.accept = limit,
+            "urgent" => d.urgent = limit,
+            "normal" => d.normal = limit,
+            "complex" => d.complex = limit,
+            other => {
+                return Err(ConfigError::new(
+                    SETTING,
+                    format!("'{other}' is none of accept, urgent, normal, complex"),
+                ));
+            }
+        }
+    }
+    Ok(d)
+}
+
+/// Reads `07:30-11:30,13:30-17:00` into working sessions.
+fn parse_sessions(text: &str) -> Result<Vec<(chrono::NaiveTime, chrono::NaiveTime)>, ConfigError> {
+    const SETTING: &str = "YKIEN_WORK_HOURS";
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (a, b) = part.split_once('-').ok_or_else(|| {
+                ConfigError::new(
+                    SETTING,
+                    format!("'{part}' is not a session; write e.g. 07:30-11:30,13:30-17:00"),
+                )
+            })?;
+            let time = |t: &str| {
+                chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+                    .map_err(|_| ConfigError::new(SETTING, format!("'{}' is not a time like 07:30", t.trim())))
+            };
+            Ok((time(a)?, time(b)?))
+        })
+        .collect()
 }
 
 /// A setting that cannot be used, with what to do about it; shown as one line.
@@ -200,12 +289,18 @@ struct RawConfig {
     api_token: Option<String>,
     log_format: Option<String>,
     log: Option<String>,
+    work_hours: Option<String>,
+    holidays_file: Option<String>,
+    deadlines: Option<String>,
 }
 
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 7] = [
+        let fields: [(&str, &mut Option<String>); 10] = [
+            ("YKIEN_WORK_HOURS", &mut self.work_hours),
+            ("YKIEN_HOLIDAYS_FILE", &mut self.holidays_file),
+            ("YKIEN_DEADLINES", &mut self.deadlines),
             ("YKIEN_DATABASE_URL", &mut self.database_url),
             ("YKIEN_BIND", &mut self.bind),
             ("YKIEN_PUBLIC_URL", &mut self.public_url),
@@ -325,6 +420,27 @@ impl Config {
             ));
         }
 
+        let calendar = match raw.holidays_file.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => WorkCalendar::default_vietnam(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::new(
+                        "YKIEN_HOLIDAYS_FILE",
+                        format!("cannot read {path}: {e}; check the path"),
+                    )
+                })?;
+                WorkCalendar::from_toml(&text)
+                    .map_err(|e| ConfigError::new("YKIEN_HOLIDAYS_FILE", format!("{path}: {e}")))?
+            }
+        };
+        let calendar = match raw.work_hours.as_deref() {
+            None => calendar,
+            Some(text) => calendar
+                .with_sessions(parse_sessions(text)?)
+                .map_err(|e| ConfigError::new("YKIEN_WORK_HOURS", e.to_string()))?,
+        };
+        let deadlines = parse_deadlines(raw.deadlines.as_deref().unwrap_or_default())?;
+
         Ok(Self {
             database_url,
             bind,
@@ -333,6 +449,8 @@ impl Config {
             api_token,
             log_format,
             log_filter,
+            calendar,
+            deadlines,
         })
     }
 
@@ -431,6 +549,38 @@ mod tests {
         ] {
             let e = Config::from_layers(None, &env(&[(name, value)])).unwrap_err();
             assert_eq!(e.setting, name, "{value}");
+        }
+    }
+
+    #[test]
+    fn working_hours_and_deadlines_are_configurable_and_checked() {
+        let c = Config::from_layers(
+            None,
+            &env(&[
+                ("YKIEN_WORK_HOURS", "07:00-11:00, 13:00-16:30"),
+                ("YKIEN_DEADLINES", "normal=5d, urgent=2h"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.calendar.day_minutes(), 4 * 60 + 210);
+        assert_eq!(
+            (c.deadlines.normal, c.deadlines.urgent),
+            (Limit::WorkingDays(5), Limit::WorkingHours(2))
+        );
+        assert_eq!(
+            c.deadlines.complex,
+            Limit::WorkingDays(10),
+            "unnamed limits keep their defaults"
+        );
+        for (name, value) in [
+            ("YKIEN_WORK_HOURS", "7h-11h"),
+            ("YKIEN_WORK_HOURS", "13:00-11:00"),
+            ("YKIEN_DEADLINES", "normal=3w"),
+            ("YKIEN_DEADLINES", "slow=3d"),
+            ("YKIEN_HOLIDAYS_FILE", "/no/such/holidays.toml"),
+        ] {
+            let e = Config::from_layers(None, &env(&[(name, value)])).unwrap_err();
+            assert_eq!(e.setting, name, "{value}: {e}");
         }
     }
 

@@ -50,6 +50,18 @@ impl CaseRules {
         }
     }
 
+    /// The calendar and limits an operator configured.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let d = config.deadlines;
+        Self {
+            calendar: config.calendar.clone(),
+            accept_within: d.accept,
+            urgent: d.urgent,
+            normal: d.normal,
+            complex: d.complex,
+        }
+    }
+
     fn limit(&self, tier: Tier) -> Limit {
         match tier {
             Tier::Urgent => self.urgent,
