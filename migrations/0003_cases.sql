@@ -52,6 +52,8 @@ CREATE TABLE cases (
     answered_at        TIMESTAMPTZ,
     closed_at          TIMESTAMPTZ,
     duplicate_of       UUID REFERENCES cases (id),
+    -- When the case went past its deadline unanswered and was flagged to the unit's leaders.
+    escalated_at       TIMESTAMPTZ,
     -- Bumped by every change, so that a form built on an older version is refused, not applied.
     revision           BIGINT NOT NULL,
     updated_at         TIMESTAMPTZ NOT NULL

@@ -8,7 +8,6 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
-use crate::domain::calendar::WorkCalendar;
 use crate::domain::cases::{BUNDLED_CATEGORIES, parse_categories};
 use crate::http::{self, AppState, Metrics};
 use crate::services::cases::{CaseRules, Cases};
@@ -86,12 +85,9 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         metrics: Arc::new(Metrics::default()),
         config: Arc::new(config.clone()),
         surveys: Arc::new(Surveys::new(store.clone(), secret)),
-        cases: Arc::new(Cases::new(
-            store.clone(),
-            categories,
-            CaseRules::defaults(WorkCalendar::default_vietnam()),
-        )),
+        cases: Arc::new(Cases::new(store.clone(), categories, CaseRules::from_config(config))),
     };
+    let state_cases = state.cases.clone();
     let router = http::router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -103,7 +99,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
     });
     // The outbox worker runs beside the server: notifications of case changes go out even with no traffic.
     let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(WebSender)];
-    let outbox = tokio::spawn(outbox::run(store.clone(), senders, std::time::Duration::from_secs(5)));
+    let outbox = tokio::spawn(run_background(store.clone(), state_cases, senders));
     tracing::info!(%addr, database = %config.database_url.redacted(), "ykien is listening");
     Ok(RunningApp {
         addr,
@@ -112,6 +108,22 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         task,
         outbox,
     })
+}
+
+/// The work that runs beside the server every few seconds: deliver due notifications, flag overdue cases.
+/// Several instances may run it at once: both steps claim their rows first.
+async fn run_background(store: Store, cases: Arc<Cases>, senders: Vec<Arc<dyn Sender>>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let now = chrono::Utc::now();
+        if let Err(e) = outbox::deliver_due(&store, &senders, now, 100).await {
+            tracing::error!(error = %e, "delivering the outbox failed; retrying at the next tick");
+        }
+        if let Err(e) = cases.escalate_overdue(now).await {
+            tracing::error!(error = %e, "escalating overdue cases failed; retrying at the next tick");
+        }
+    }
 }
 
 /// Resolves when the process is asked to stop: Ctrl-C or SIGTERM.

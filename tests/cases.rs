@@ -510,3 +510,50 @@ async fn the_cases_api_files_a_report_with_a_base64_photo_and_shows_it_without_t
     assert_eq!(status, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn overdue_cases_are_escalated_once_with_an_internal_timeline_entry() {
+    for db in databases("overdue_cases_are_escalated_once_with_an_internal_timeline_entry").await {
+        let label = db.label;
+        let app = TestApp::start_with_hung_yen(db).await;
+        let cases = ykien::services::cases::Cases::new(
+            app.app.store.clone(),
+            ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES).unwrap(),
+            ykien::services::cases::CaseRules::defaults(ykien::domain::calendar::WorkCalendar::default_vietnam()),
+        );
+        let now = Utc::now();
+        let intake = |text: &str| ykien::services::cases::Intake {
+            commune: "11953".into(),
+            category: "road".into(),
+            text: text.into(),
+            channel: "web".into(),
+            ..Default::default()
+        };
+        // Received ten days ago and never accepted: 8 working hours have long passed.
+        let late = cases
+            .submit(
+                intake("Ổ gà trước cổng trường tiểu học đã lâu."),
+                now - chrono::Duration::days(10),
+            )
+            .await
+            .unwrap();
+        // Received just now: not overdue.
+        let fresh = cases
+            .submit(intake("Cây đổ chắn ngang đường sau cơn bão."), now)
+            .await
+            .unwrap();
+        assert_eq!(cases.escalate_overdue(now).await.unwrap(), 1, "{label}");
+        assert_eq!(cases.escalate_overdue(now).await.unwrap(), 0, "{label}: only once");
+        let late_case = app.app.store.case_by_code(&late.code).await.unwrap().unwrap();
+        assert!(late_case.escalated_at.is_some(), "{label}");
+        let events = app.app.store.case_events(late_case.id).await.unwrap();
+        let escalation = events.iter().find(|e| e.action == "escalate").unwrap();
+        assert!(
+            !escalation.public && escalation.note.as_deref().unwrap().contains("Quá hạn thụ lý"),
+            "{label}"
+        );
+        let fresh_case = app.app.store.case_by_code(&fresh.code).await.unwrap().unwrap();
+        assert!(fresh_case.escalated_at.is_none(), "{label}");
+        app.stop().await;
+    }
+}

@@ -320,6 +320,7 @@ impl Action {
             "answer" => Text::new("Trả lời", "Answered"),
             "close" => Text::new("Đóng", "Closed"),
             "reopen" => Text::new("Mở lại", "Reopened"),
+            "escalate" => Text::new("Báo lãnh đạo (quá hạn)", "Escalated (overdue)"),
             other => Text::new(other, other),
         }
     }

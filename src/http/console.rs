@@ -255,7 +255,8 @@ pub async fn show_inbox(State(state): State<AppState>, headers: HeaderMap, Query
                     td { (state.cases.category(&c.category).map(|x| x.vi.clone()).unwrap_or_else(|| c.category.clone())) }
                     td { (CaseState::parse(&c.state).map(|s| s.label().vi).unwrap_or_else(|| c.state.clone())) }
                     td.wide { (vn_time(c.received_at)) }
-                    td { @if let Some(d) = due { @if overdue { strong.err { (vn_time(d)) " – quá hạn" } } @else { (vn_time(d)) } } }
+                    td { @if let Some(d) = due { @if overdue { strong.err { (vn_time(d)) " – quá hạn" } } @else { (vn_time(d)) } }
+                         @if c.escalated_at.is_some() { br; span.err { "đã báo lãnh đạo" } } }
                 }
             } }
         }

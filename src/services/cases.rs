@@ -576,6 +576,25 @@ impl Cases {
             .map(|e| e.at))
     }
 
+    /// Flags every open case past its deadline to the leaders of its unit (once per case): an internal timeline
+    /// entry, and the case shows as escalated in their console. Returns how many were flagged now.
+    pub async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        let mut flagged = 0;
+        for case in self.store.overdue_unescalated(now).await? {
+            let missed = if case.state == "received" {
+                "thụ lý"
+            } else {
+                "trả lời"
+            };
+            let note = format!("Quá hạn {missed}: đã báo lãnh đạo đơn vị.");
+            if self.store.escalate_case(case.id, &case.state, &note, now).await? {
+                tracing::warn!(code = %case.code, state = %case.state, "a case is overdue and was escalated");
+                flagged += 1;
+            }
+        }
+        Ok(flagged)
+    }
+
     /// The unit of a case.
     pub async fn unit_of(&self, case: &CaseRow) -> Result<Unit, Error> {
         Ok(self.store.unit(case.unit_id).await?)

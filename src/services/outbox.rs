@@ -94,17 +94,6 @@ pub async fn deliver_due(
     Ok(delivered)
 }
 
-/// Runs [`deliver_due`] every `every` until the task is dropped.
-pub async fn run(store: Store, senders: Vec<Arc<dyn Sender>>, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        if let Err(e) = deliver_due(&store, &senders, Utc::now(), 100).await {
-            tracing::error!(error = %e, "delivering the outbox failed; retrying at the next tick");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,11 +31,12 @@ pub struct CaseRow {
     pub closed_at: Option<DateTime<Utc>>,
     pub duplicate_of: Option<Uuid>,
     pub revision: i64,
+    pub escalated_at: Option<DateTime<Utc>>,
 }
 
 const CASE_COLUMNS: &str = "c.id, c.code, c.unit_id, c.category, c.subdimension, c.office, c.tier, c.state, c.resume_to, \
      c.text, c.lat, c.lon, c.channel, c.received_at, c.accept_due_at, c.answer_due_at, c.extension_minutes, \
-     c.answered_at, c.closed_at, c.duplicate_of, c.revision";
+     c.answered_at, c.closed_at, c.duplicate_of, c.revision, c.escalated_at";
 
 /// Reads a case row by column position (the order of `CASE_COLUMNS`); generic over both drivers' rows.
 macro_rules! case_from_row {
@@ -65,6 +66,7 @@ macro_rules! case_from_row {
             closed_at: r.try_get(18).map_err(get)?,
             duplicate_of: r.try_get(19).map_err(get)?,
             revision: r.try_get(20).map_err(get)?,
+            escalated_at: r.try_get(21).map_err(get)?,
         }
     }};
 }
@@ -671,6 +673,64 @@ impl Store {
                 insert_outbox!(tx, change.case_id, m, now);
             }
             tx.commit().await.map_err(db("committing a case change"))?;
+            Ok(true)
+        })
+    }
+
+    /// Open cases past their deadline that were not flagged yet: received and not accepted in time, or accepted
+    /// and not answered in time.
+    pub async fn overdue_unescalated(&self, now: DateTime<Utc>) -> Result<Vec<CaseRow>, StoreError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases c WHERE c.escalated_at IS NULL AND \
+             ((c.state = 'received' AND c.accept_due_at < $1) OR (c.state IN ('accepted', 'assigned') AND c.answer_due_at < $1)) \
+             ORDER BY c.received_at LIMIT 500"
+        ));
+        on_pool!(&self.pool, |p| {
+            let rows = sqlx::query(sql)
+                .bind(now)
+                .fetch_all(p)
+                .await
+                .map_err(db("reading overdue cases"))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(case_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Flags an overdue case once, with an internal timeline entry; false if it was flagged already.
+    pub async fn escalate_case(
+        &self,
+        case_id: Uuid,
+        state: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to escalate a case"))?;
+            let updated = sqlx::query("UPDATE cases SET escalated_at = $2 WHERE id = $1 AND escalated_at IS NULL")
+                .bind(case_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("escalating a case"))?;
+            if updated.rows_affected() == 0 {
+                return Ok(false);
+            }
+            let event = CaseEvent {
+                at: now,
+                actor_kind: "system",
+                official_id: None,
+                action: "escalate".into(),
+                from_state: Some(state.to_owned()),
+                to_state: state.to_owned(),
+                public: false,
+                note: Some(note.to_owned()),
+            };
+            insert_event!(tx, case_id, event);
+            tx.commit().await.map_err(db("committing an escalation"))?;
             Ok(true)
         })
     }
