@@ -110,10 +110,6 @@ impl<'q> Engine<'q> {
         self.q
     }
 
-    pub fn screens(&self) -> &[Screen] {
-        &self.screens
-    }
-
     /// The state of a respondent who has not answered anything yet.
     pub fn start(&self, mode: Mode, lang: Lang) -> SurveyState {
         let screen = self.next_screen_from(0, &HashMap::new()).unwrap_or(0);

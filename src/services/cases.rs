@@ -129,10 +129,6 @@ impl Cases {
         self.categories.iter().find(|c| c.code == code)
     }
 
-    pub fn rules(&self) -> &CaseRules {
-        &self.rules
-    }
-
     /// Checks and stores a citizen's report; every problem is listed at once and nothing is stored then.
     pub async fn submit(&self, intake: Intake, now: DateTime<Utc>) -> Result<Submitted, Error> {
         let mut problems = Vec::new();
@@ -598,10 +594,6 @@ impl Cases {
     /// The unit of a case.
     pub async fn unit_of(&self, case: &CaseRow) -> Result<Unit, Error> {
         Ok(self.store.unit(case.unit_id).await?)
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 }
 

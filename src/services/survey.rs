@@ -98,10 +98,6 @@ impl Surveys {
         }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// HMAC-SHA-256 of `value` under the service secret, for `purpose` (so that the same value hashed for two
     /// purposes gives unrelated results).
     pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
