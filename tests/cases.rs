@@ -557,3 +557,73 @@ async fn overdue_cases_are_escalated_once_with_an_internal_timeline_entry() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_reporter_of_a_duplicate_is_sent_to_the_original() {
+    let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
+    let desk = official(&app, "tiepnhan", "intake", None, &["11953"]).await;
+    let cases = ykien::services::cases::Cases::new(
+        app.app.store.clone(),
+        ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES).unwrap(),
+        ykien::services::cases::CaseRules::defaults(ykien::domain::calendar::WorkCalendar::default_vietnam()),
+    );
+    let report = |text: &str| ykien::services::cases::Intake {
+        commune: "11953".into(),
+        category: "street_light".into(),
+        text: text.into(),
+        channel: "web".into(),
+        ..Default::default()
+    };
+    let now = Utc::now();
+    let original = cases
+        .submit(report("Đèn đường ngõ 15 phố Bạch Đằng không sáng."), now)
+        .await
+        .unwrap()
+        .code;
+    let copy = cases
+        .submit(report("Ngõ 15 Bạch Đằng tối om vì đèn hỏng."), now)
+        .await
+        .unwrap()
+        .code;
+    let same = cases
+        .act(
+            &desk,
+            &copy,
+            0,
+            Action::MarkDuplicate { original: copy.clone() },
+            vec![],
+            now,
+        )
+        .await;
+    assert!(
+        matches!(same, Err(Error::InvalidCase(_))),
+        "a case is not its own duplicate: {same:?}"
+    );
+    cases
+        .act(
+            &desk,
+            &copy,
+            0,
+            Action::MarkDuplicate {
+                original: original.clone(),
+            },
+            vec![],
+            now,
+        )
+        .await
+        .unwrap();
+    let (status, page) = app
+        .get(&format!("/t/{copy}"))
+        .await
+        .text()
+        .await
+        .map(|t| (200, t))
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(page.contains("Trùng với phản ánh khác"), "{page}");
+    assert!(
+        page.contains(&format!(r#"<a href="/t/{original}">{original}</a>"#)),
+        "a link to the original"
+    );
+    app.stop().await;
+}

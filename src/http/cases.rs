@@ -307,6 +307,11 @@ async fn tracking_page(
     let answers = store.case_answers(case.id).await?;
     let files = store.case_attachments(case.id).await?;
     let rating = store.case_rating(case.id).await?;
+    // A duplicate's reporter follows the original.
+    let original = match case.duplicate_of {
+        Some(id) => store.case_by_id(id).await?.map(|c| c.code),
+        None => None,
+    };
     let category = state
         .cases
         .category(&case.category)
@@ -325,6 +330,11 @@ async fn tracking_page(
         p.muted { (lang.t("Gửi lúc ", "Sent at ")) (vn_time(case.received_at))
             @if let (Some(due), true) = (due, case_state.is_open()) { " · " (lang.t("hạn xử lý ", "due ")) (vn_time(due)) } }
         p { (case.text) }
+        @if let Some(original) = &original {
+            p.summary { (lang.t("Phản ánh này trùng với một phản ánh đang được xử lý. Xin theo dõi phản ánh gốc: ",
+                                "This report duplicates one being handled. Please follow the original: "))
+                a href=(with_lang(&format!("/t/{original}"), lang)) { (original) } }
+        }
         @if files.iter().any(|f| f.source == "report") {
             p.muted { (files.iter().filter(|f| f.source == "report").count()) " " (lang.t("ảnh đính kèm", "photos attached")) }
         }
