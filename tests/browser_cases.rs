@@ -8,32 +8,25 @@
 //! refuses) and passes. The WebDriver helpers are copied from `browser_survey.rs`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use browser::*;
 use chrono::Utc;
 use common::TestApp;
 use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use regex::Regex;
-use serde_json::{Value, json};
+use serde_json::json;
 use ykien::services::accounts::{AccountRequest, add_official};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const COMMUNE: &str = "11953";
-const WIDTH: u32 = 360;
-const HEIGHT: u32 = 640;
 /// The officials' browser: an office desktop.
-const DESKTOP: (u32, u32) = (1280, 900);
 /// How long to wait for an element or a page on a slow, shared machine.
-const WAIT: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(100);
-const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 const PASSWORD: &str = "một mật khẩu đủ dài 2026";
 const PHOTO: &str = "tests/fixtures/photos/photo_gps.jpg";
 const TOO_SHORT: &str = "Ổ gà to";
@@ -45,119 +38,13 @@ const BY_UNIT: &str = "Phòng Kinh tế, Hạ tầng và Đô thị phường Ph
 const LEGAL_BASIS: &str = "Kế hoạch duy tu đường giao thông năm 2026";
 const COMMENT: &str = "Xử lý nhanh, đường đã đi lại bình thường.";
 
-/// The two kinds of browser: a citizen's phone and an official's desktop.
-#[derive(Clone, Copy)]
-enum Screen {
-    Phone,
-    Desktop,
-}
-
-/// chromedriver on a free port of 127.0.0.1, killed when dropped.
-struct ChromeDriver {
-    child: Child,
-    url: String,
-}
-
-impl ChromeDriver {
-    async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
-        let mut driver = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        // Ready when /status says so.
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
-                && let Ok(status) = r.json::<Value>().await
-                && status["value"]["ready"] == json!(true)
-            {
-                return driver;
-            }
-            if let Ok(Some(exit)) = driver.child.try_wait() {
-                panic!("chromedriver exited at start: {exit}");
-            }
-            assert!(Instant::now() < deadline, "chromedriver is not ready after 30 s");
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// A new session of headless Chromium with its own fresh profile in `profile`.
-    async fn chromium(&self, profile: &Path, screen: Screen) -> Client {
-        let (width, height) = match screen {
-            Screen::Phone => (WIDTH, HEIGHT),
-            Screen::Desktop => DESKTOP,
-        };
-        let args = [
-            "--headless".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--disable-quic".to_owned(),
-            "--no-first-run".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-component-update".to_owned(),
-            "--disable-sync".to_owned(),
-            format!("--user-data-dir={}", profile.display()),
-            format!("--window-size={width},{height}"),
-        ];
-        let mut options = json!({ "binary": CHROMIUM, "args": args });
-        if let Screen::Phone = screen {
-            // Desktop Chromium keeps a window at least 500 px wide whatever --window-size says; the phone's
-            // viewport comes from chromedriver's device emulation (a mobile viewport honouring
-            // `<meta name=viewport>`).
-            let phone = json!({ "width": WIDTH, "height": HEIGHT, "pixelRatio": 1, "mobile": true, "touch": true });
-            options["mobileEmulation"] = json!({ "deviceMetrics": phone });
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), json!("chrome"));
-        caps.insert("goog:chromeOptions".into(), options);
-        // chromedriver speaks plain HTTP on 127.0.0.1: no TLS (hence no OpenSSL) is needed.
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        ClientBuilder::new(connector)
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot open a Chromium session through chromedriver: {e}"))
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Where this test's screenshots go: `target/test-output/browser_cases/`, emptied first.
-fn output_dir() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_owned();
-    let dir = target.join("test-output").join("browser_cases");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_files_a_case_with_a_photo_and_an_official_answers_it_in_chromium() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        // Written past the test harness's capture, so the skip shows in every run's output (CI fails on it).
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED browser test: chromium/chromedriver not installed"
-        );
+    if skip_without_browser() {
         return;
     }
     let started = Instant::now();
-    let out = output_dir();
+    let out = output_dir("browser_cases");
     let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
     let driver = ChromeDriver::start().await;
     let (phone_profile, desk_profile) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -462,16 +349,6 @@ async fn assert_state(c: &Client, code: &str, label: &str) {
     assert_eq!(shown, label, "{code}");
 }
 
-/// The first element matching `css`, waiting for it.
-async fn find(c: &Client, css: &str) -> Element {
-    c.wait()
-        .at_most(WAIT)
-        .every(POLL)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css} after {WAIT:?}: {e}"))
-}
-
 /// The texts of every element matching `css`.
 async fn texts(c: &Client, css: &str) -> Vec<String> {
     let mut all = Vec::new();
@@ -483,34 +360,6 @@ async fn texts(c: &Client, css: &str) -> Vec<String> {
 
 async fn body_text(c: &Client) -> String {
     find(c, "body").await.text().await.unwrap()
-}
-
-/// The submit button showing `text` (exactly).
-async fn button(c: &Client, text: &str) -> Element {
-    let xpath = format!("//button[normalize-space(.)='{text}']");
-    c.wait()
-        .at_most(WAIT)
-        .every(POLL)
-        .for_element(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no button “{text}” after {WAIT:?}: {e}"))
-}
-
-/// Waits until the document has finished loading.
-async fn wait_for_loaded(c: &Client) {
-    wait_until(c, "return document.readyState === 'complete';", "the page to load").await;
-}
-
-/// Polls `script` until it returns `true`; errors (a page still navigating) count as not yet.
-async fn wait_until(c: &Client, script: &str, what: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(Value::Bool(true)) = c.execute(script, vec![]).await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "waited {WAIT:?} for {what}");
-        tokio::time::sleep(POLL).await;
-    }
 }
 
 /// Marks the current page, so that its replacement can be told apart.
@@ -590,10 +439,4 @@ async fn assert_fits(c: &Client, what: &str) {
         width <= i64::from(WIDTH),
         "{what} is {width} px wide on a {WIDTH} px screen"
     );
-}
-
-/// Saves what the browser shows as `NAME.png`.
-async fn screenshot(c: &Client, out: &Path, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(out.join(format!("{name}.png")), png).unwrap();
 }

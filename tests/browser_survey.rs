@@ -7,169 +7,36 @@
 //! refuses) and passes.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Instant;
 
-use chrono::{Duration as Days, Utc};
+use browser::*;
 use common::TestApp;
 use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
-use ykien::services::demo::BUNDLED_QUESTIONNAIRE;
-use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
+use fantoccini::{Client, Locator};
+use serde_json::json;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const COMMUNE: &str = "11953";
-const WIDTH: u32 = 360;
-const HEIGHT: u32 = 640;
 /// How long to wait for an element or a page on a slow, shared machine.
-const WAIT: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(100);
 const NOT_ANSWERED: &str = "Anh/chị chưa trả lời câu hỏi này.";
 const TEXT_ANSWER: &str = "Sửa đường liên thôn, lắp đèn đường";
-const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-
-/// The app with Hưng Yên, the bundled questionnaire and an open wave over the province (as in web_survey.rs).
-async fn app_with_wave(db: common::TestDb) -> TestApp {
-    let app = TestApp::start_with_hung_yen(db).await;
-    let store = &app.app.store;
-    import_questionnaire(store, BUNDLED_QUESTIONNAIRE).await.unwrap();
-    let now = Utc::now();
-    let wave = |code: &str, units: &[&str], opens, closes| WaveRequest {
-        code: code.into(),
-        title: format!("Đợt {code}"),
-        questionnaire: "papi-2025".into(),
-        questionnaire_version: None,
-        unit_codes: units.iter().map(|u| u.to_string()).collect(),
-        opens_at: opens,
-        closes_at: closes,
-        periods: Vec::new(),
-    };
-    create_wave(
-        store,
-        wave("w-open", &["33"], now - Days::days(1), now + Days::days(30)),
-    )
-    .await
-    .unwrap();
-    create_wave(
-        store,
-        wave("w-closed", &["33"], now - Days::days(60), now - Days::days(30)),
-    )
-    .await
-    .unwrap();
-    app
-}
-
-/// chromedriver on a free port of 127.0.0.1, killed when dropped.
-struct ChromeDriver {
-    child: Child,
-    url: String,
-}
-
-impl ChromeDriver {
-    async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
-        let mut driver = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        // Ready when /status says so.
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
-                && let Ok(status) = r.json::<Value>().await
-                && status["value"]["ready"] == json!(true)
-            {
-                return driver;
-            }
-            if let Ok(Some(exit)) = driver.child.try_wait() {
-                panic!("chromedriver exited at start: {exit}");
-            }
-            assert!(Instant::now() < deadline, "chromedriver is not ready after 30 s");
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// A new session of headless Chromium with its own fresh profile in `profile`.
-    async fn chromium(&self, profile: &Path) -> Client {
-        let args = [
-            "--headless".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--disable-quic".to_owned(),
-            "--no-first-run".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-component-update".to_owned(),
-            "--disable-sync".to_owned(),
-            format!("--user-data-dir={}", profile.display()),
-            format!("--window-size={WIDTH},{HEIGHT}"),
-        ];
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), json!("chrome"));
-        // Desktop Chromium keeps a window at least 500 px wide whatever --window-size says; the phone's viewport
-        // comes from chromedriver's device emulation (a mobile viewport honouring `<meta name=viewport>`).
-        let phone = json!({ "width": WIDTH, "height": HEIGHT, "pixelRatio": 1, "mobile": true, "touch": true });
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": CHROMIUM, "args": args, "mobileEmulation": { "deviceMetrics": phone } }),
-        );
-        // chromedriver speaks plain HTTP on 127.0.0.1: no TLS (hence no OpenSSL) is needed.
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        ClientBuilder::new(connector)
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot open a Chromium session through chromedriver: {e}"))
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Where this test's screenshots go: `target/test-output/browser_survey/`, emptied first.
-fn output_dir() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_owned();
-    let dir = target.join("test-output").join("browser_survey");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_answers_the_whole_survey_in_chromium_at_360_px() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        // Written past the test harness's capture, so the skip shows in every run's output (CI fails on it).
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED browser test: chromium/chromedriver not installed"
-        );
+    if skip_without_browser() {
         return;
     }
     let started = Instant::now();
-    let out = output_dir();
-    let app = app_with_wave(common::TestDb::sqlite()).await;
+    let out = output_dir("browser_survey");
+    let app = TestApp::start_with_open_wave(common::TestDb::sqlite()).await;
     let driver = ChromeDriver::start().await;
     let profile = tempfile::tempdir().unwrap();
-    let browser = driver.chromium(profile.path()).await;
+    let browser = driver.chromium(profile.path(), Screen::Phone).await;
 
     // The walk runs in its own task so that a failed assertion still closes the browser before the panic goes on.
     let walk = tokio::spawn(walk_the_survey(browser.clone(), app, out.clone())).await;
@@ -394,44 +261,6 @@ fn number_for(q: &Question) -> i64 {
     2.clamp(min, max)
 }
 
-/// The first element matching `css`, waiting for it.
-async fn find(c: &Client, css: &str) -> Element {
-    c.wait()
-        .at_most(WAIT)
-        .every(POLL)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css} after {WAIT:?}: {e}"))
-}
-
-/// The submit button showing `text` (exactly).
-async fn button(c: &Client, text: &str) -> Element {
-    let xpath = format!("//button[normalize-space(.)='{text}']");
-    c.wait()
-        .at_most(WAIT)
-        .every(POLL)
-        .for_element(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no button “{text}” after {WAIT:?}: {e}"))
-}
-
-/// Waits until the document has finished loading.
-async fn wait_for_loaded(c: &Client) {
-    wait_until(c, "return document.readyState === 'complete';", "the page to load").await;
-}
-
-/// Polls `script` until it returns `true`; errors (a page still navigating) count as not yet.
-async fn wait_until(c: &Client, script: &str, what: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(Value::Bool(true)) = c.execute(script, vec![]).await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "waited {WAIT:?} for {what}");
-        tokio::time::sleep(POLL).await;
-    }
-}
-
 /// Clicks `element` (a submit button) and waits until another page has replaced this one and loaded.
 async fn click_and_wait(c: &Client, element: &Element) {
     c.execute("window.__ykienOldPage = true; return true;", vec![])
@@ -522,10 +351,4 @@ async fn assert_fits(c: &Client, what: &str) {
         width <= i64::from(WIDTH),
         "{what} is {width} px wide on a {WIDTH} px screen"
     );
-}
-
-/// Saves what the phone shows as `NAME.png`.
-async fn screenshot(c: &Client, out: &Path, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(out.join(format!("{name}.png")), png).unwrap();
 }

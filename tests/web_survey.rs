@@ -12,37 +12,6 @@ use regex::Regex;
 use ykien::services::demo::BUNDLED_QUESTIONNAIRE;
 use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
 
-/// The app with Hưng Yên, the bundled questionnaire and an open wave over the province.
-async fn app_with_wave(db: common::TestDb) -> TestApp {
-    let app = TestApp::start_with_hung_yen(db).await;
-    let store = &app.app.store;
-    import_questionnaire(store, BUNDLED_QUESTIONNAIRE).await.unwrap();
-    let now = Utc::now();
-    let wave = |code: &str, units: &[&str], opens, closes| WaveRequest {
-        code: code.into(),
-        title: format!("Đợt {code}"),
-        questionnaire: "papi-2025".into(),
-        questionnaire_version: None,
-        unit_codes: units.iter().map(|u| u.to_string()).collect(),
-        opens_at: opens,
-        closes_at: closes,
-        periods: Vec::new(),
-    };
-    create_wave(
-        store,
-        wave("w-open", &["33"], now - Duration::days(1), now + Duration::days(30)),
-    )
-    .await
-    .unwrap();
-    create_wave(
-        store,
-        wave("w-closed", &["33"], now - Duration::days(60), now - Duration::days(30)),
-    )
-    .await
-    .unwrap();
-    app
-}
-
 /// A browser of one device: keeps its cookie, follows nothing by itself.
 struct Device<'a> {
     app: &'a TestApp,
@@ -145,7 +114,7 @@ fn answer_page(html: &str) -> Vec<(String, String)> {
 async fn a_citizen_answers_the_whole_survey_with_skips_back_and_resume() {
     for db in databases("a_citizen_answers_the_whole_survey_with_skips_back_and_resume").await {
         let label = db.label;
-        let app = app_with_wave(db).await;
+        let app = TestApp::start_with_open_wave(db).await;
         let mut phone = Device::new(&app);
         let landing = phone.get("/s/11953").await;
         assert_eq!(landing.status, 200, "{label}");
@@ -241,7 +210,7 @@ async fn a_citizen_answers_the_whole_survey_with_skips_back_and_resume() {
 
 #[tokio::test]
 async fn forms_without_the_right_csrf_token_are_refused_and_store_nothing() {
-    let app = app_with_wave(common::TestDb::sqlite()).await;
+    let app = TestApp::start_with_open_wave(common::TestDb::sqlite()).await;
     let mut phone = Device::new(&app);
     let landing = phone.get("/s/11953").await;
     let token = csrf(&landing.html);
@@ -264,7 +233,7 @@ async fn forms_without_the_right_csrf_token_are_refused_and_store_nothing() {
 
 #[tokio::test]
 async fn a_commune_without_an_open_wave_or_unknown_says_so_in_vietnamese() {
-    let app = app_with_wave(common::TestDb::sqlite()).await;
+    let app = TestApp::start_with_open_wave(common::TestDb::sqlite()).await;
     let mut phone = Device::new(&app);
     // A legacy commune of Thái Bình does not exist today.
     let r = phone.get("/s/11950").await;
@@ -511,7 +480,7 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
     use ykien::services::survey::{Channel, Identity, Surveys, Turn};
     for db in databases("a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race").await {
         let label = db.label;
-        let app = app_with_wave(db).await;
+        let app = TestApp::start_with_open_wave(db).await;
         let surveys = std::sync::Arc::new(Surveys::new(
             app.app.store.clone(),
             ykien::config::Secret::new(common::TEST_SECRET),

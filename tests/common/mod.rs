@@ -153,6 +153,36 @@ impl TestApp {
         Self { app, base, client, db }
     }
 
+    /// The service with Hưng Yên, the bundled questionnaire, a wave open over the province (`w-open`) and one
+    /// that has closed (`w-closed`).
+    pub async fn start_with_open_wave(db: TestDb) -> Self {
+        use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
+        let app = Self::start_with_hung_yen(db).await;
+        let store = &app.app.store;
+        import_questionnaire(store, ykien::services::demo::BUNDLED_QUESTIONNAIRE)
+            .await
+            .unwrap();
+        let now = chrono::Utc::now();
+        let days = chrono::Duration::days;
+        for (code, opens, closes) in [
+            ("w-open", now - days(1), now + days(30)),
+            ("w-closed", now - days(60), now - days(30)),
+        ] {
+            let request = WaveRequest {
+                code: code.into(),
+                title: format!("Đợt {code}"),
+                questionnaire: "papi-2025".into(),
+                questionnaire_version: None,
+                unit_codes: vec!["33".into()],
+                opens_at: opens,
+                closes_at: closes,
+                periods: Vec::new(),
+            };
+            create_wave(store, request).await.unwrap();
+        }
+        app
+    }
+
     /// The service with today's Hưng Yên, the legacy units and their lineage imported.
     pub async fn start_with_hung_yen(db: TestDb) -> Self {
         let app = Self::start(db).await;
