@@ -126,27 +126,32 @@ async fn run_background(store: Store, cases: Arc<Cases>, senders: Vec<Arc<dyn Se
     }
 }
 
-/// Resolves when the process is asked to stop: Ctrl-C or SIGTERM.
-pub async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for Ctrl-C and SIGTERM from the moment it is called (a signal that arrives before the returned
+/// future is awaited still counts, instead of killing the process), and resolves on the first.
+pub fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the service");
-                std::future::pending::<()>().await;
+    let listeners = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            match listeners {
+                (Ok(mut interrupt), Ok(mut terminate)) => tokio::select! {
+                    _ = interrupt.recv() => tracing::info!("Ctrl-C received: finishing requests in flight"),
+                    _ = terminate.recv() => tracing::info!("SIGTERM received: finishing requests in flight"),
+                },
+                _ => {
+                    tracing::warn!("cannot listen for SIGTERM; only Ctrl-C stops the service");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received: finishing requests in flight"),
-        () = term => tracing::info!("SIGTERM received: finishing requests in flight"),
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("Ctrl-C received: finishing requests in flight");
+        }
     }
 }

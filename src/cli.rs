@@ -133,6 +133,15 @@ enum UnitsCommand {
     },
 }
 
+/// Prints a line on standard output, and carries on if nobody reads it any more (a closed pipe must not stop a
+/// running service, as `println!` would by panicking).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// The demo's database and its kept secret, in the working directory.
 const DEMO_DATABASE: &str = "ykien-demo.db";
 const DEMO_SECRET_FILE: &str = "ykien-demo.secret";
@@ -167,7 +176,7 @@ async fn run(command: Command, config: Config) -> ExitCode {
     };
     let code = match command {
         Command::Migrate => {
-            println!("migrations applied to {}", config.database_url.redacted());
+            say!("migrations applied to {}", config.database_url.redacted());
             ExitCode::SUCCESS
         }
         Command::Units {
@@ -236,13 +245,15 @@ async fn prepare_demo_data(store: &Store) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
     {
-        println!("{r}");
+        say!("{r}");
     }
     let demo = demo::prepare(store).await.map_err(|e| e.to_string())?;
     let (complete, _) = store.count_responses(demo.wave.id).await.map_err(|e| e.to_string())?;
-    println!(
+    say!(
         "wave {}: {complete} complete responses ({} synthetic added now); {} feedback cases added now",
-        demo.wave.code, demo.responses_created, demo.cases_created
+        demo.wave.code,
+        demo.responses_created,
+        demo.cases_created
     );
     Ok(())
 }
@@ -262,7 +273,7 @@ async fn import_questionnaire(store: &Store, file: &Path) -> ExitCode {
                 QuestionnaireImport::Unchanged(_) => "already stored, unchanged",
                 QuestionnaireImport::Updated(_) => "updated (no wave used it yet)",
             };
-            println!(
+            say!(
                 "{} version {}: {what}; {} dimensions, {} sub-dimensions, {} indicators, {} questions",
                 q.code,
                 q.version,
@@ -341,7 +352,7 @@ async fn create_wave(
     };
     match survey_service::create_wave(store, request).await {
         Ok(w) => {
-            println!("wave {} created: {} → {}", w.code, w.opens_at, w.closes_at);
+            say!("wave {} created: {} → {}", w.code, w.opens_at, w.closes_at);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -381,7 +392,7 @@ async fn add_user(
     };
     match accounts::add_official(store, request, survey_service::vn_day(chrono::Utc::now())).await {
         Ok(_) => {
-            println!("account created");
+            say!("account created");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -401,9 +412,12 @@ async fn list_waves(store: &Store) -> ExitCode {
     };
     for w in waves {
         let (complete, in_progress) = store.count_responses(w.id).await.unwrap_or_default();
-        println!(
+        say!(
             "{}\t{}\t{} → {}\t{complete} complete, {in_progress} in progress",
-            w.code, w.title, w.opens_at, w.closes_at
+            w.code,
+            w.title,
+            w.opens_at,
+            w.closes_at
         );
     }
     ExitCode::SUCCESS
@@ -420,7 +434,7 @@ async fn import_files(store: &Store, files: &[PathBuf], options: ImportOptions) 
             }
         };
         match unit_service::import_csv(store, &name, &text, options).await {
-            Ok(report) => println!("{report}"),
+            Ok(report) => say!("{report}"),
             Err(e) => {
                 eprintln!("ykien units import: {e}; nothing from this file was imported");
                 return ExitCode::FAILURE;
@@ -431,6 +445,8 @@ async fn import_files(store: &Store, files: &[PathBuf], options: ImportOptions) 
 }
 
 async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
+    // Listen for stop signals before anything announces the service, so that no signal is missed.
+    let stop = app::stop_signal();
     let running = match app::start(config, store.clone()).await {
         Ok(r) => r,
         Err(e) => {
@@ -440,25 +456,25 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
     };
     let url = config.public_url.clone().unwrap_or_else(|| running.url());
     if demo {
-        println!();
-        println!("ykien demo đang chạy / is running:");
-        println!("  Tỉnh Hưng Yên (104 xã, phường):  {url}/units/33");
-        println!("  Tỉnh Thái Bình cũ (trước 7/2025): {url}/units/34");
-        println!("  API:                             {url}/api/v1/units?parent=33");
-        println!("  Khảo sát / survey (Phố Hiến):    {url}/s/11953");
-        println!("  Phản ánh / feedback (Phố Hiến):  {url}/f/11953");
-        println!("  Cán bộ / officials' console:     {url}/console");
+        say!();
+        say!("ykien demo đang chạy / is running:");
+        say!("  Tỉnh Hưng Yên (104 xã, phường):  {url}/units/33");
+        say!("  Tỉnh Thái Bình cũ (trước 7/2025): {url}/units/34");
+        say!("  API:                             {url}/api/v1/units?parent=33");
+        say!("  Khảo sát / survey (Phố Hiến):    {url}/s/11953");
+        say!("  Phản ánh / feedback (Phố Hiến):  {url}/f/11953");
+        say!("  Cán bộ / officials' console:     {url}/console");
         for (username, role, _, units) in demo::DEMO_ACCOUNTS {
-            println!(
+            say!(
                 "    {username:<18} {role:<16} {units:<6} mật khẩu / password: {}",
                 demo::DEMO_PASSWORD
             );
         }
-        println!("Ctrl-C để dừng / to stop.");
+        say!("Ctrl-C để dừng / to stop.");
     } else {
-        println!("ykien is listening on {url}");
+        say!("ykien is listening on {url}");
     }
-    app::stop_signal().await;
+    stop.await;
     match running.shut_down().await {
         Ok(()) => {
             tracing::info!("stopped cleanly");

@@ -176,7 +176,8 @@ fn units_import_reports_file_line_and_reason_and_imports_nothing_from_a_bad_file
     assert!(stderr(&out).contains("cannot read missing.csv"), "{}", stderr(&out));
 }
 
-/// Reads the child's stdout until a line containing `needle`, within 60 s.
+/// Reads the child's stdout until a line containing `needle`, within 60 s. The reader stops soon after, closing
+/// the pipe while the service may still print: the service must carry on regardless.
 fn wait_for_line(child: &mut Child, needle: &str) -> String {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -221,11 +222,16 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 #[tokio::test]
 async fn demo_serves_hung_yen_with_its_lineage_and_keeps_its_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = ykien(dir.path(), &[("YKIEN_BIND", "127.0.0.1:0")], &["demo"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let log = std::fs::File::create(dir.path().join("demo.log")).unwrap();
+    let mut child = ykien(
+        dir.path(),
+        &[("YKIEN_BIND", "127.0.0.1:0"), ("YKIEN_LOG", "info")],
+        &["demo"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(log)
+    .spawn()
+    .unwrap();
     let line = wait_for_line(&mut child, "/api/v1/units?parent=33");
     let url = line.split_whitespace().last().unwrap().to_owned();
     let body: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
@@ -238,7 +244,9 @@ async fn demo_serves_hung_yen_with_its_lineage_and_keeps_its_secret() {
         .await
         .unwrap();
     assert!(page.contains("<h1>Tỉnh Thái Bình</h1>"), "{page}");
-    assert!(terminate(&mut child).success());
+    let status = terminate(&mut child);
+    let log = std::fs::read_to_string(dir.path().join("demo.log")).unwrap_or_default();
+    assert!(status.success(), "{status:?}\n{log}");
 
     let secret = std::fs::read_to_string(dir.path().join("ykien-demo.secret")).unwrap();
     assert!(secret.len() >= 32);
