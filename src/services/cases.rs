@@ -470,7 +470,6 @@ impl Cases {
             }),
             notify: None,
         };
-        let accepted_at = self.accepted_at(&case).await?.unwrap_or(now);
         match &action {
             Action::Accept { tier } => {
                 change.tier = tier.as_str().to_owned();
@@ -520,13 +519,17 @@ impl Cases {
                 change.pause = Some(PauseChange::End);
                 change.event.note = Some(text.clone());
                 change.event.public = false;
-                let pauses = self.pauses(&case, now).await?;
-                change.answer_due_at = Some(self.answer_due(accepted_at, tier, &pauses, case.extension_minutes));
+                change.answer_due_at = Some(
+                    self.answer_due_since_accepted(&case, tier, case.extension_minutes, now)
+                        .await?,
+                );
             }
             Action::Extend { days, reason } => {
                 change.extension_minutes += Limit::WorkingDays(*days).minutes(&self.rules.calendar);
-                let pauses = self.pauses(&case, now).await?;
-                change.answer_due_at = Some(self.answer_due(accepted_at, tier, &pauses, change.extension_minutes));
+                change.answer_due_at = Some(
+                    self.answer_due_since_accepted(&case, tier, change.extension_minutes, now)
+                        .await?,
+                );
                 change.event.note = Some(reason.clone());
             }
             Action::Answer(content) => {
@@ -558,6 +561,19 @@ impl Cases {
             return Err(Error::Stale(case.code));
         }
         Ok(())
+    }
+
+    /// The answer deadline counted from the acceptance, with the pauses so far and `extension` working minutes.
+    async fn answer_due_since_accepted(
+        &self,
+        case: &CaseRow,
+        tier: Tier,
+        extension: i64,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, Error> {
+        let accepted_at = self.accepted_at(case).await?.unwrap_or(now);
+        let pauses = self.pauses(case, now).await?;
+        Ok(self.answer_due(accepted_at, tier, &pauses, extension))
     }
 
     /// When the case was accepted (the answer clock starts then).

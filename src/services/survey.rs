@@ -210,6 +210,7 @@ impl Surveys {
             let mut state: SurveyState = serde_json::from_str(&session.state)
                 .map_err(|e| StoreError::Corrupt(format!("survey session state: {e}")))?;
             state.lang = lang;
+            let screen_before = state.screen;
             let stored = self.store.answers(session.response_id).await?;
             let answers: HashMap<String, Answer> = stored
                 .into_iter()
@@ -245,7 +246,7 @@ impl Surveys {
                     }
                 }
                 Step::Ask(ask) => {
-                    if !outcome.upserts.is_empty() || outcome.state.screen != ask_screen_before(&session) {
+                    if !outcome.upserts.is_empty() || outcome.state.screen != screen_before {
                         let state_json =
                             serde_json::to_string(&outcome.state).map_err(|e| Error::BadRequest(e.to_string()))?;
                         if !self
@@ -340,10 +341,6 @@ impl Surveys {
             .next()
             .ok_or_else(|| Error::BadRequest("nothing stored".into()))
     }
-}
-
-fn ask_screen_before(session: &crate::storage::Session) -> usize {
-    serde_json::from_str::<SurveyState>(&session.state).map_or(usize::MAX, |s| s.screen)
 }
 
 fn commune_problem(code: &str, vi: &str, en: &str) -> Problem {
