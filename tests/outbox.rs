@@ -64,15 +64,16 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
         );
         let now = Utc::now();
         let mut codes = Vec::new();
-        for (channel, text) in [
-            ("telegram", "Đèn đường ngõ 7 hỏng đã ba hôm rồi."),
-            ("zalo", "Cống thoát nước ngõ 9 tắc gây ngập."),
+        for (channel, chat, text) in [
+            ("telegram", "100200300", "Đèn đường ngõ 7 hỏng đã ba hôm rồi."),
+            ("zalo", "8391938512340203", "Cống thoát nước ngõ 9 tắc gây ngập."),
         ] {
             let intake_form = ykien::services::cases::Intake {
                 commune: "11953".into(),
                 category: "street_light".into(),
                 text: text.into(),
                 channel: channel.into(),
+                reporter_chat: Some(chat.into()),
                 ..Default::default()
             };
             let code = cases.submit(intake_form, now).await.unwrap().code;

@@ -61,10 +61,14 @@ pub enum InboundKind {
     Button {
         /// The payload we put on the button.
         payload: String,
+        /// Telegram's callback query id, to be answered with `answerCallbackQuery` so the client stops its spinner.
+        /// `None` on Zalo, whose button clicks are plain text messages.
+        callback_id: Option<String>,
     },
-    /// One or more images, by URL on the platform's servers, with the accompanying text if there was any.
+    /// One or more images, by reference on the platform's servers, with the accompanying text if there was any.
     Photo {
-        /// Where to download the images (Zalo: direct URLs; Telegram: to be resolved from file ids).
+        /// Where to get the images. Zalo: direct URLs. Telegram: the `file_id` of the largest size of the photo,
+        /// to be resolved with `getFile` ([`crate::telegram::TelegramClient::download`]).
         urls: Vec<String>,
         /// Text sent with the images; never `Some("")`.
         caption: Option<String>,
@@ -123,4 +127,64 @@ impl InboundKind {
             Self::Followed | Self::Unfollowed | Self::Receipt { .. } | Self::Echo | Self::Unsupported { .. } => false,
         }
     }
+}
+
+/// One message to send to a chat user, free of platform types. The server's dialogue builds these; each channel's
+/// client renders them as well as its platform allows.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Outbound {
+    /// The text, plain (no Markdown or HTML: nothing is escaped or interpreted).
+    pub text: String,
+    /// Choices shown with the text, in order. Telegram: an inline keyboard, one button per row (two per row when
+    /// every label is short). Zalo: up to 5 `oa.query.show` buttons; with more than 5, a numbered list appended to the
+    /// text ("1. …", "2. …") and no buttons, answered by typing the number, which the dialogue accepts on every
+    /// channel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Button>,
+    /// Ask the user to share their location, with this label on the button. Telegram: a one-time reply keyboard with
+    /// a location-request button. Zalo has no such button: the text itself says how to send one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_location: Option<String>,
+    /// Remove a reply keyboard left from an earlier message (Telegram); ignored elsewhere.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remove_keyboard: bool,
+    /// An image to send before the text (PNG or JPEG bytes), e.g. a chart. Not serialized into the outbox.
+    #[serde(skip)]
+    pub photo: Option<Vec<u8>>,
+}
+
+/// A button on an [`Outbound`] message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Button {
+    /// What the user sees.
+    pub label: String,
+    /// What comes back as [`InboundKind::Button`] when it is pressed: at most 64 bytes (Telegram's callback_data
+    /// limit) and without the Zalo prefix (the Zalo client adds [`crate::zalo::BUTTON_PREFIX`]).
+    pub payload: String,
+}
+
+impl Outbound {
+    /// A message with text only.
+    #[must_use]
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a channel client could not deliver a message, in terms the outbox understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth retrying later (network error, platform outage, rate limit that outlasted our own waiting).
+    #[error("temporary failure: {0}")]
+    Retry(String),
+    /// The user cannot receive messages now (blocked the bot, unfollowed, silent for too long on Zalo). Do not retry
+    /// until they write again.
+    #[error("the user cannot be reached: {0}")]
+    Unreachable(String),
+    /// The request itself is wrong (bad token, malformed message); retrying the same thing will not help.
+    #[error("refused: {0}")]
+    Refused(String),
 }

@@ -77,6 +77,33 @@ pub fn verify_signature(
     let mut claimed = [0u8; 32];
     hex::decode_to_slice(hex_mac, &mut claimed).map_err(|_| SignatureError::MalformedHeader)?;
 
+    let expected = expected_mac(raw_body, oa_secret_key)?;
+
+    if bool::from(expected[..].ct_eq(&claimed[..])) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// Signs a webhook body the way Zalo does: the `X-ZEvent-Signature` value (`mac=` and 64 lowercase hex digits) that
+/// [`verify_signature`] accepts for this body and key.
+///
+/// The inverse of [`verify_signature`], for tests and fakes that play Zalo's part: the hash is the lowercase SHA-256
+/// (plain, not HMAC) of `app_id + raw body + timestamp + OA secret key`, `app_id` and `timestamp` being the body's own
+/// fields, so the body must be the exact bytes that will be sent.
+///
+/// # Errors
+/// [`SignatureError::NoSecretKey`] for an empty key, [`SignatureError::BodyNotJson`] or
+/// [`SignatureError::MissingBodyField`] when `app_id` or `timestamp` cannot be read from the body.
+pub fn sign(raw_body: &[u8], oa_secret_key: &str) -> Result<String, SignatureError> {
+    let mac = expected_mac(raw_body, oa_secret_key)?;
+    Ok(format!("mac={}", hex::encode(mac)))
+}
+
+/// The SHA-256 that Zalo puts in `X-ZEvent-Signature` for this body and key; shared by [`sign`] and
+/// [`verify_signature`]. Refuses an empty key (any signature would be forgeable) and bodies without the signed fields.
+fn expected_mac(raw_body: &[u8], oa_secret_key: &str) -> Result<[u8; 32], SignatureError> {
     if oa_secret_key.is_empty() {
         return Err(SignatureError::NoSecretKey);
     }
@@ -90,13 +117,7 @@ pub fn verify_signature(
     hasher.update(raw_body);
     hasher.update(timestamp.as_bytes());
     hasher.update(oa_secret_key.as_bytes());
-    let expected: [u8; 32] = hasher.finalize().into();
-
-    if bool::from(expected[..].ct_eq(&claimed[..])) {
-        Ok(())
-    } else {
-        Err(SignatureError::Mismatch)
-    }
+    Ok(hasher.finalize().into())
 }
 
 /// A signed top-level field as the text that went into the hash: the string itself, or an integer's decimal digits
@@ -265,6 +286,7 @@ fn text_or_button(message: Option<&Map<String, Value>>) -> Result<InboundKind, P
     Ok(match text.strip_prefix(BUTTON_PREFIX) {
         Some(payload) => InboundKind::Button {
             payload: payload.to_owned(),
+            callback_id: None,
         },
         None => InboundKind::Text(text.clone()),
     })

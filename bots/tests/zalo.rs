@@ -5,7 +5,9 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use ykien_bots::message::{Channel, Inbound, InboundKind};
-use ykien_bots::zalo::{BUTTON_PREFIX, ParseError, SignatureError, button_payload, parse_event, verify_signature};
+use ykien_bots::zalo::{
+    BUTTON_PREFIX, ParseError, SignatureError, button_payload, parse_event, sign, verify_signature,
+};
 
 const FOLLOW: &[u8] = include_bytes!("fixtures/zalo/follow.json");
 const UNFOLLOW: &[u8] = include_bytes!("fixtures/zalo/zalo_unfollow.json");
@@ -195,6 +197,61 @@ fn bodies_without_the_signed_fields_are_refused() {
     );
 }
 
+#[test]
+fn sign_reproduces_the_vector() {
+    let (body, header, secret) = vector();
+    assert_eq!(sign(&body, &secret), Ok(header));
+}
+
+#[test]
+fn sign_matches_the_documented_formula_and_verifies() {
+    let expected = zalo_mac("36084652489903967", FOLLOW, "154397978274", "k");
+    let signed = sign(FOLLOW, "k").unwrap();
+    assert_eq!(signed, expected);
+    assert_eq!(verify_signature(FOLLOW, Some(&signed), "k"), Ok(()));
+    assert_eq!(
+        verify_signature(FOLLOW, Some(&signed), "other"),
+        Err(SignatureError::Mismatch)
+    );
+}
+
+#[test]
+fn signatures_round_trip_for_every_fixture() {
+    for body in [
+        FOLLOW,
+        UNFOLLOW,
+        USER_SEND_TEXT,
+        QUERY_BUTTON_TEXT,
+        USER_SEND_IMAGE,
+        OA_SEND_TEXT,
+        USER_SUBMIT_INFO,
+    ] {
+        let signed = sign(body, "a-secret").unwrap();
+        assert!(signed.starts_with("mac="));
+        assert_eq!(signed.len(), "mac=".len() + 64);
+        assert!(
+            signed["mac=".len()..]
+                .chars()
+                .all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+        );
+        assert_eq!(verify_signature(body, Some(&signed), "a-secret"), Ok(()));
+    }
+}
+
+#[test]
+fn sign_refuses_what_verify_refuses() {
+    assert_eq!(sign(FOLLOW, ""), Err(SignatureError::NoSecretKey));
+    assert_eq!(sign(b"{\"app_id\":", "k"), Err(SignatureError::BodyNotJson));
+    assert_eq!(
+        sign(br#"{"timestamp":"1"}"#, "k"),
+        Err(SignatureError::MissingBodyField("app_id"))
+    );
+    assert_eq!(
+        sign(br#"{"app_id":"1"}"#, "k"),
+        Err(SignatureError::MissingBodyField("timestamp"))
+    );
+}
+
 // --- events -----------------------------------------------------------------------------------------------------
 
 #[test]
@@ -258,7 +315,8 @@ fn button_click_arrives_as_text_and_becomes_button() {
     assert_eq!(
         inbound.kind,
         InboundKind::Button {
-            payload: "survey_q1_yes".to_owned()
+            payload: "survey_q1_yes".to_owned(),
+            callback_id: None,
         }
     );
     assert_eq!(inbound.user_id, "246845883529197922");
@@ -273,7 +331,8 @@ fn button_payload_adds_the_prefix_exactly_once() {
     assert_eq!(
         inbound.kind,
         InboundKind::Button {
-            payload: "#yk:x".to_owned()
+            payload: "#yk:x".to_owned(),
+            callback_id: None,
         }
     );
 }

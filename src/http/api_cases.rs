@@ -73,6 +73,7 @@ pub async fn post_case(
         email: body.email,
         photos,
         channel: "api".into(),
+        reporter_chat: None,
     };
     let done = state.cases.submit(intake, Utc::now()).await?;
     let base = state.config.public_url.clone().unwrap_or_default();

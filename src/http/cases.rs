@@ -219,6 +219,7 @@ pub async fn submit_report(
         email: Some(typed.email.clone()),
         photos,
         channel: "web".into(),
+        reporter_chat: None,
     };
     if !problems.is_empty() {
         return report_page(&state, &commune, lang, &device, &typed, &problems).await;

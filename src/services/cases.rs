@@ -84,6 +84,8 @@ pub struct Intake {
     pub email: Option<String>,
     pub photos: Vec<Vec<u8>>,
     pub channel: String,
+    /// The chat it comes from (a Telegram or Zalo user id), where the case's news go.
+    pub reporter_chat: Option<String>,
 }
 
 /// A stored case and what was stored with it.
@@ -240,6 +242,7 @@ impl Cases {
             lat: intake.lat,
             lon: intake.lon,
             channel: intake.channel.clone(),
+            reporter_chat: intake.reporter_chat.clone(),
             received_at: now,
             accept_due_at: self.rules.calendar.deadline(now, self.rules.accept_within, &[], 0),
             reporter: ReporterRow {
@@ -552,9 +555,14 @@ impl Cases {
         if change.event.public {
             change.notify = Some(NewOutboxMessage {
                 dedupe_key: format!("{}:{}:{}", case.code, action.name(), case.revision),
-                channel: case.channel.clone(),
-                recipient: case.code.clone(),
-                body: notification(&case.code, transition.to),
+                // Only chats can be written to; the other channels' reporters read the tracking page.
+                channel: if case.reporter_chat.is_some() {
+                    case.channel.clone()
+                } else {
+                    "web".to_owned()
+                },
+                recipient: case.reporter_chat.clone().unwrap_or_else(|| case.code.clone()),
+                body: notification(&case.code, transition.to, &action),
             });
         }
         if !self.store.change_case(&change).await? {
@@ -640,13 +648,15 @@ impl Actor<'_> {
 }
 
 /// The message the citizen gets when their case changes (Vietnamese; chats add English on request later).
-fn notification(code: &str, state: CaseState) -> String {
-    match state {
+/// The message a case's change sends to its reporter: the news in Vietnamese, the answer itself when there is one,
+/// and rating buttons under an answer. Stored as JSON in the outbox; chat channels send it as it is.
+fn notification(code: &str, state: CaseState, action: &Action) -> String {
+    let mut text = match state {
         CaseState::Accepted => format!("Phản ánh {code} đã được thụ lý và đang chờ xử lý."),
         CaseState::Rejected => {
             format!("Phản ánh {code} không được thụ lý; xem lý do và nơi cần gửi trên trang theo dõi.")
         }
-        CaseState::Answered => format!("Phản ánh {code} đã có trả lời. Xin anh/chị xem và đánh giá câu trả lời."),
+        CaseState::Answered => format!("Phản ánh {code} đã có trả lời."),
         CaseState::Closed => format!("Phản ánh {code} đã được đóng."),
         CaseState::WaitingForCitizen => format!("Phản ánh {code}: cơ quan xử lý cần anh/chị bổ sung thông tin."),
         CaseState::Duplicate => {
@@ -654,5 +664,24 @@ fn notification(code: &str, state: CaseState) -> String {
         }
         CaseState::Received => format!("Phản ánh {code} đã được chuyển đến đơn vị có thẩm quyền."),
         CaseState::Assigned => format!("Phản ánh {code} đang được xử lý lại."),
+    };
+    let mut buttons = Vec::new();
+    if let Action::Answer(content) = action {
+        text.push_str(&format!(
+            "\n\n{}:\n{}",
+            content.by_unit.trim(),
+            content.what_was_done.trim()
+        ));
+        if let Some(basis) = content.legal_basis.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+            text.push_str(&format!("\n\nCăn cứ: {basis}"));
+        }
+        text.push_str("\n\nXin anh/chị đánh giá câu trả lời:");
+        buttons = super::chat::rating_buttons(code);
     }
+    let message = ykien_bots::message::Outbound {
+        text,
+        buttons,
+        ..ykien_bots::message::Outbound::default()
+    };
+    serde_json::to_string(&message).unwrap_or_else(|_| unreachable!("a message of strings serializes"))
 }

@@ -32,11 +32,13 @@ pub struct CaseRow {
     pub duplicate_of: Option<Uuid>,
     pub revision: i64,
     pub escalated_at: Option<DateTime<Utc>>,
+    /// The chat (Telegram or Zalo user id) the case was reported from, where its news go.
+    pub reporter_chat: Option<String>,
 }
 
 const CASE_COLUMNS: &str = "c.id, c.code, c.unit_id, c.category, c.subdimension, c.office, c.tier, c.state, c.resume_to, \
      c.text, c.lat, c.lon, c.channel, c.received_at, c.accept_due_at, c.answer_due_at, c.extension_minutes, \
-     c.answered_at, c.closed_at, c.duplicate_of, c.revision, c.escalated_at";
+     c.answered_at, c.closed_at, c.duplicate_of, c.revision, c.escalated_at, c.reporter_chat";
 
 /// Reads a case row by column position (the order of `CASE_COLUMNS`); generic over both drivers' rows.
 macro_rules! case_from_row {
@@ -67,6 +69,7 @@ macro_rules! case_from_row {
             duplicate_of: r.try_get(19).map_err(get)?,
             revision: r.try_get(20).map_err(get)?,
             escalated_at: r.try_get(21).map_err(get)?,
+            reporter_chat: r.try_get(22).map_err(get)?,
         }
     }};
 }
@@ -169,6 +172,8 @@ pub struct NewCase {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub channel: String,
+    /// The chat it was reported from (Telegram or Zalo user id), if any.
+    pub reporter_chat: Option<String>,
     pub received_at: DateTime<Utc>,
     pub accept_due_at: DateTime<Utc>,
     pub reporter: ReporterRow,
@@ -315,8 +320,8 @@ impl Store {
             let mut tx = p.begin().await.map_err(db("starting to store a case"))?;
             sqlx::query(
                 "INSERT INTO cases (id, code, unit_id, category, subdimension, office, tier, state, text, lat, lon, channel, \
-                 received_at, accept_due_at, extension_minutes, revision, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13)",
+                 received_at, accept_due_at, extension_minutes, revision, updated_at, reporter_chat) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13, $17)",
             )
             .bind(id)
             .bind(&case.code)
@@ -334,6 +339,7 @@ impl Store {
             .bind(case.accept_due_at)
             .bind(0_i64)
             .bind(0_i64)
+            .bind(&case.reporter_chat)
             .execute(&mut *tx)
             .await
             .map_err(db("a case with this tracking code"))?;
@@ -381,6 +387,27 @@ impl Store {
                 Some(r) => Some(case_from_row!(r)),
                 None => None,
             })
+        })
+    }
+
+    /// The cases reported from one chat, newest first.
+    pub async fn cases_reported_in_chat(&self, channel: &str, chat: &str) -> Result<Vec<CaseRow>, StoreError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases c WHERE c.channel = $1 AND c.reporter_chat = $2 \
+             ORDER BY c.received_at DESC LIMIT 20"
+        ));
+        on_pool!(&self.pool, |p| {
+            let rows = sqlx::query(sql)
+                .bind(channel)
+                .bind(chat)
+                .fetch_all(p)
+                .await
+                .map_err(db("reading a chat's cases"))?;
+            let mut cases = Vec::with_capacity(rows.len());
+            for r in rows {
+                cases.push(case_from_row!(r));
+            }
+            Ok(cases)
         })
     }
 

@@ -6,6 +6,7 @@
 //! so both arms use the native driver types. Errors of the drivers become [`StoreError`] in one place, [`db`].
 
 mod cases;
+mod chat;
 mod officials;
 mod surveys;
 mod units;
@@ -25,6 +26,7 @@ pub use cases::{
     AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFilter, CaseRow, NewAttachment,
     NewCase, NewOutboxMessage, OutboxRow, PauseChange, ReporterRow,
 };
+pub use chat::{ChatUserRow, TokenRow};
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};
 pub use units::{ImportCounts, UnitLink};
@@ -89,6 +91,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "admin units", include_str!("../../migrations/0001_admin_units.sql")),
     (2, "surveys", include_str!("../../migrations/0002_surveys.sql")),
     (3, "cases", include_str!("../../migrations/0003_cases.sql")),
+    (4, "chat", include_str!("../../migrations/0004_chat.sql")),
 ];
 
 fn migrator() -> Migrator {

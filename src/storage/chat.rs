@@ -1,0 +1,415 @@
+//! Chat channels: the people talking to the bots and their dialogue state, received webhook events (for
+//! deduplication and inspection), draft photos of reports being written, and the platforms' OAuth tokens.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Store, StoreError, db, on_pool};
+
+/// A person on one chat channel, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatUserRow {
+    pub channel: String,
+    pub user_id: String,
+    pub lang: String,
+    pub commune_code: Option<String>,
+    /// The dialogue state, JSON.
+    pub dialog: String,
+    pub revision: i64,
+    pub reachable: bool,
+    pub opted_out: bool,
+    pub last_interaction_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A platform's OAuth tokens as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub refreshing_until: Option<DateTime<Utc>>,
+    pub revision: i64,
+}
+
+impl std::fmt::Debug for TokenRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRow")
+            .field("access_token", &"***")
+            .field("refresh_token", &"***")
+            .field("expires_at", &self.expires_at)
+            .field("refreshing_until", &self.refreshing_until)
+            .field("revision", &self.revision)
+            .finish()
+    }
+}
+
+const CHAT_USER_COLUMNS: &str = "channel, user_id, lang, commune_code, dialog, revision, reachable, opted_out, \
+     last_interaction_at, created_at";
+
+impl Store {
+    /// Records a webhook event by its platform id; `false` when it was already recorded (a retried delivery).
+    /// `raw` is kept only for events nobody handles, for inspection.
+    pub async fn record_chat_event(
+        &self,
+        channel: &str,
+        event_id: &str,
+        kind: &str,
+        user_id: Option<&str>,
+        raw: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let inserted = on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel, event_id) DO NOTHING",
+            )
+            .bind(channel)
+            .bind(event_id)
+            .bind(kind)
+            .bind(user_id)
+            .bind(raw)
+            .bind(now)
+            .execute(p)
+            .await
+            .map_err(db("recording a chat event"))?
+            .rows_affected()
+        });
+        Ok(inserted == 1)
+    }
+
+    /// Forgets an event whose handling failed, so that the platform's retry is handled instead of ignored.
+    pub async fn forget_chat_event(&self, channel: &str, event_id: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        on_pool!(&self.pool, |p| {
+            sqlx::query("DELETE FROM chat_events WHERE channel = $1 AND event_id = $2")
+                .bind(channel)
+                .bind(event_id)
+                .execute(p)
+                .await
+                .map_err(db("forgetting a chat event"))?;
+        });
+        Ok(())
+    }
+
+    /// Events of a kind, newest first, with their raw bodies (for inspection and tests).
+    pub async fn chat_events_of_kind(
+        &self,
+        channel: &str,
+        kind: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT event_id, raw FROM chat_events WHERE channel = $1 AND kind = $2 ORDER BY received_at DESC",
+            )
+            .bind(channel)
+            .bind(kind)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading chat events"))
+        })
+    }
+
+    /// Deletes event records older than `before`; retried deliveries come within minutes, not weeks.
+    pub async fn prune_chat_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await;
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query("DELETE FROM chat_events WHERE received_at < $1")
+                .bind(before)
+                .execute(p)
+                .await
+                .map_err(db("pruning chat events"))?
+                .rows_affected()
+        }))
+    }
+
+    /// A person on a chat channel, if they ever wrote.
+    pub async fn chat_user(&self, channel: &str, user_id: &str) -> Result<Option<ChatUserRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CHAT_USER_COLUMNS} FROM chat_users WHERE channel = $1 AND user_id = $2"
+        ));
+        type Tuple = (
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            i64,
+            bool,
+            bool,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+        );
+        let row: Option<Tuple> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(sql)
+                .bind(channel)
+                .bind(user_id)
+                .fetch_optional(p)
+                .await
+                .map_err(db("reading a chat user"))?
+        });
+        Ok(row.map(
+            |(
+                channel,
+                user_id,
+                lang,
+                commune_code,
+                dialog,
+                revision,
+                reachable,
+                opted_out,
+                last_interaction_at,
+                created_at,
+            )| {
+                ChatUserRow {
+                    channel,
+                    user_id,
+                    lang,
+                    commune_code,
+                    dialog,
+                    revision,
+                    reachable,
+                    opted_out,
+                    last_interaction_at,
+                    created_at,
+                }
+            },
+        ))
+    }
+
+    /// Stores a chat user's row if it is still at `row.revision` (a new row: if none exists yet), moving it to
+    /// the next revision; `false` when another update came first (re-read and decide again).
+    pub async fn save_chat_user(&self, row: &ChatUserRow, is_new: bool) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let changed = on_pool!(&self.pool, |p| {
+            if is_new {
+                sqlx::query(
+                    "INSERT INTO chat_users (channel, user_id, lang, commune_code, dialog, reachable, opted_out, \
+                     last_interaction_at, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
+                     ON CONFLICT (channel, user_id) DO NOTHING",
+                )
+                .bind(&row.channel)
+                .bind(&row.user_id)
+                .bind(&row.lang)
+                .bind(&row.commune_code)
+                .bind(&row.dialog)
+                .bind(row.reachable)
+                .bind(row.opted_out)
+                .bind(row.last_interaction_at)
+                .bind(row.created_at)
+                .execute(p)
+                .await
+            } else {
+                sqlx::query(
+                    "UPDATE chat_users SET lang = $3, commune_code = $4, dialog = $5, reachable = $6, opted_out = $7, \
+                     last_interaction_at = $8, revision = revision + 1 \
+                     WHERE channel = $1 AND user_id = $2 AND revision = $9",
+                )
+                .bind(&row.channel)
+                .bind(&row.user_id)
+                .bind(&row.lang)
+                .bind(&row.commune_code)
+                .bind(&row.dialog)
+                .bind(row.reachable)
+                .bind(row.opted_out)
+                .bind(row.last_interaction_at)
+                .bind(row.revision)
+                .execute(p)
+                .await
+            }
+            .map_err(db("saving a chat user"))?
+            .rows_affected()
+        });
+        Ok(changed == 1)
+    }
+
+    /// Marks whether the platform can deliver to this person (false after a block or an unfollow).
+    pub async fn set_chat_reachable(&self, channel: &str, user_id: &str, reachable: bool) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE chat_users SET reachable = $3, revision = revision + 1 WHERE channel = $1 AND user_id = $2",
+            )
+            .bind(channel)
+            .bind(user_id)
+            .bind(reachable)
+            .execute(p)
+            .await
+            .map_err(db("marking a chat user reachable or not"))?;
+        });
+        Ok(())
+    }
+
+    /// Keeps a sanitised photo for the report this person is writing.
+    pub async fn add_draft_photo(
+        &self,
+        channel: &str,
+        user_id: &str,
+        content_type: &str,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "INSERT INTO chat_draft_photos (id, channel, user_id, content_type, bytes, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(Uuid::new_v4())
+            .bind(channel)
+            .bind(user_id)
+            .bind(content_type)
+            .bind(bytes)
+            .bind(now)
+            .execute(p)
+            .await
+            .map_err(db("keeping a draft photo"))?;
+        });
+        Ok(())
+    }
+
+    /// The photos of this person's draft report, oldest first.
+    pub async fn draft_photos(&self, channel: &str, user_id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows: Vec<(Vec<u8>,)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT bytes FROM chat_draft_photos WHERE channel = $1 AND user_id = $2 ORDER BY created_at, id",
+            )
+            .bind(channel)
+            .bind(user_id)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading draft photos"))?
+        });
+        Ok(rows.into_iter().map(|(b,)| b).collect())
+    }
+
+    /// Drops the photos of this person's draft report (sent or abandoned).
+    pub async fn clear_draft_photos(&self, channel: &str, user_id: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        on_pool!(&self.pool, |p| {
+            sqlx::query("DELETE FROM chat_draft_photos WHERE channel = $1 AND user_id = $2")
+                .bind(channel)
+                .bind(user_id)
+                .execute(p)
+                .await
+                .map_err(db("dropping draft photos"))?;
+        });
+        Ok(())
+    }
+
+    /// Makes this person's undelivered messages due now (they wrote again, so the platform lets us answer).
+    pub async fn outbox_due_now(&self, channel: &str, recipient: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await;
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $3 \
+                 WHERE channel = $1 AND recipient = $2 AND sent_at IS NULL AND next_attempt_at > $3",
+            )
+            .bind(channel)
+            .bind(recipient)
+            .bind(now)
+            .execute(p)
+            .await
+            .map_err(db("rescheduling messages"))?
+            .rows_affected()
+        }))
+    }
+
+    /// A channel's stored OAuth tokens.
+    pub async fn channel_tokens(&self, channel: &str) -> Result<Option<TokenRow>, StoreError> {
+        type Tuple = (String, String, DateTime<Utc>, Option<DateTime<Utc>>, i64);
+        let row: Option<Tuple> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT access_token, refresh_token, expires_at, refreshing_until, revision FROM channel_tokens \
+                 WHERE channel = $1",
+            )
+            .bind(channel)
+            .fetch_optional(p)
+            .await
+            .map_err(db("reading a channel's tokens"))?
+        });
+        Ok(row.map(
+            |(access_token, refresh_token, expires_at, refreshing_until, revision)| TokenRow {
+                access_token,
+                refresh_token,
+                expires_at,
+                refreshing_until,
+                revision,
+            },
+        ))
+    }
+
+    /// Takes the right to refresh a channel's tokens until `until`, if the row is still at `revision` and nobody
+    /// else holds it. `true` for the one caller that won.
+    pub async fn take_token_refresh(
+        &self,
+        channel: &str,
+        revision: i64,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let taken = on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE channel_tokens SET refreshing_until = $3, revision = revision + 1 \
+                 WHERE channel = $1 AND revision = $2 AND (refreshing_until IS NULL OR refreshing_until < $4)",
+            )
+            .bind(channel)
+            .bind(revision)
+            .bind(until)
+            .bind(now)
+            .execute(p)
+            .await
+            .map_err(db("taking the token refresh"))?
+            .rows_affected()
+        });
+        Ok(taken == 1)
+    }
+
+    /// Stores new tokens (both at once: the new refresh token is saved before the new access token is used) and
+    /// releases the refresh.
+    pub async fn store_channel_tokens(
+        &self,
+        channel: &str,
+        access_token: &str,
+        refresh_token: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "INSERT INTO channel_tokens (channel, access_token, refresh_token, expires_at, refreshing_until, revision, \
+                 updated_at) VALUES ($1, $2, $3, $4, NULL, 1, $5) ON CONFLICT (channel) DO UPDATE SET \
+                 access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
+                 expires_at = excluded.expires_at, refreshing_until = NULL, \
+                 revision = channel_tokens.revision + 1, updated_at = excluded.updated_at",
+            )
+            .bind(channel)
+            .bind(access_token)
+            .bind(refresh_token)
+            .bind(expires_at)
+            .bind(now)
+            .execute(p)
+            .await
+            .map_err(db("storing a channel's tokens"))?;
+        });
+        Ok(())
+    }
+
+    /// Gives up a refresh that failed, so that another try may start.
+    pub async fn release_token_refresh(&self, channel: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE channel_tokens SET refreshing_until = NULL, revision = revision + 1 WHERE channel = $1",
+            )
+            .bind(channel)
+            .execute(p)
+            .await
+            .map_err(db("releasing the token refresh"))?;
+        });
+        Ok(())
+    }
+}
