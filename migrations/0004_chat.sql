@@ -34,19 +34,24 @@ CREATE TABLE chat_draft_photos (
 
 CREATE INDEX chat_draft_photos_user ON chat_draft_photos (channel, user_id, created_at);
 
--- Every webhook event received, by the platform's id, so that a retried delivery is recognised and ignored.
--- `raw` keeps the body of events the bots do not handle, for inspection.
+-- Every webhook event received, by the platform's id, so that a retried delivery is recognised and ignored. It is
+-- answered 200 as soon as it is stored here, and handled after: `raw` keeps the body until `handled_at` is set, so
+-- that an instance that dies before handling it leaves it to another (which claims it once `claimed_until` has
+-- passed). Bodies of events the bots do not handle are kept for inspection.
 CREATE TABLE chat_events (
-    channel      TEXT NOT NULL,
-    event_id     TEXT NOT NULL,
-    kind         TEXT NOT NULL,
-    user_id      TEXT,
-    raw          TEXT,
-    received_at  TIMESTAMPTZ NOT NULL,
+    channel        TEXT NOT NULL,
+    event_id       TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    user_id        TEXT,
+    raw            TEXT,
+    received_at    TIMESTAMPTZ NOT NULL,
+    claimed_until  TIMESTAMPTZ,
+    handled_at     TIMESTAMPTZ,
     PRIMARY KEY (channel, event_id)
 );
 
 CREATE INDEX chat_events_received ON chat_events (received_at);
+CREATE INDEX chat_events_unhandled ON chat_events (claimed_until) WHERE handled_at IS NULL;
 
 -- A platform's OAuth tokens (Zalo). Refresh tokens are single-use, so one refresh at a time across instances:
 -- whoever sets `refreshing_until` (compare-and-set on `revision`) refreshes; the others wait for the new row.

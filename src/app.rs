@@ -11,6 +11,8 @@ use crate::config::{Config, ConfigError};
 use crate::domain::cases::{BUNDLED_CATEGORIES, parse_categories};
 use crate::http::{self, AppState, Metrics};
 use crate::services::cases::{CaseRules, Cases};
+use crate::services::channels::{ChatChannels, TelegramChannel, ZaloChannel};
+use crate::services::chat::Chats;
 use crate::services::outbox::{self, Sender, WebSender};
 use crate::services::survey::Surveys;
 use crate::storage::{Store, StoreError};
@@ -80,14 +82,19 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         addr: config.bind,
         source,
     })?;
+    let surveys = Arc::new(Surveys::new(store.clone(), secret));
+    let cases = Arc::new(Cases::new(store.clone(), categories, CaseRules::from_config(config)));
+    let outbox_wake = Arc::new(tokio::sync::Notify::new());
+    let channels = Arc::new(chat_channels(config, &store, &surveys, &cases, &outbox_wake)?);
     let state = AppState {
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
         config: Arc::new(config.clone()),
-        surveys: Arc::new(Surveys::new(store.clone(), secret)),
-        cases: Arc::new(Cases::new(store.clone(), categories, CaseRules::from_config(config))),
+        surveys,
+        cases: cases.clone(),
+        channels: channels.clone(),
+        outbox: outbox_wake.clone(),
     };
-    let state_cases = state.cases.clone();
     let router = http::router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -98,8 +105,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
             .await
     });
     // The outbox worker runs beside the server: notifications of case changes go out even with no traffic.
-    let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(WebSender)];
-    let outbox = tokio::spawn(run_background(store.clone(), state_cases, senders));
+    let outbox = tokio::spawn(run_background(store.clone(), cases, channels, outbox_wake));
     tracing::info!(%addr, database = %config.database_url.redacted(), "ykien is listening");
     Ok(RunningApp {
         addr,
@@ -110,15 +116,64 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
     })
 }
 
-/// The work that runs beside the server every few seconds: deliver due notifications, flag overdue cases.
-/// Several instances may run it at once: both steps claim their rows first.
-async fn run_background(store: Store, cases: Arc<Cases>, senders: Vec<Arc<dyn Sender>>) {
+/// The chat channels that are configured; a channel whose client cannot be built stops the start.
+fn chat_channels(
+    config: &Config,
+    store: &Store,
+    surveys: &Arc<Surveys>,
+    cases: &Arc<Cases>,
+    outbox_wake: &Arc<tokio::sync::Notify>,
+) -> Result<ChatChannels, ConfigError> {
+    let chats = Arc::new(Chats::new(
+        store.clone(),
+        surveys.clone(),
+        cases.clone(),
+        config.public_url.clone(),
+    ));
+    let telegram = match &config.telegram {
+        Some(c) => Some(Arc::new(
+            TelegramChannel::new(c).map_err(|e| ConfigError::new("YKIEN_TELEGRAM_TOKEN", e))?,
+        )),
+        None => None,
+    };
+    let zalo = match &config.zalo {
+        Some(c) => Some(Arc::new(
+            ZaloChannel::new(c, store.clone()).map_err(|e| ConfigError::new("YKIEN_ZALO_APP_ID", e))?,
+        )),
+        None => None,
+    };
+    Ok(ChatChannels::new(
+        store.clone(),
+        chats,
+        telegram,
+        zalo,
+        outbox_wake.clone(),
+    ))
+}
+
+/// The work that runs beside the server every few seconds, or at once when woken: deliver due notifications,
+/// take up chat events an instance left unhandled, keep the Zalo token fresh, flag overdue cases. Several
+/// instances may run it at once: every step claims its rows first.
+async fn run_background(store: Store, cases: Arc<Cases>, channels: Arc<ChatChannels>, wake: Arc<tokio::sync::Notify>) {
+    let mut senders: Vec<Arc<dyn Sender>> = vec![Arc::new(WebSender)];
+    senders.extend(channels.senders());
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = wake.notified() => {}
+        }
         let now = chrono::Utc::now();
         if let Err(e) = outbox::deliver_due(&store, &senders, now, 100).await {
             tracing::error!(error = %e, "delivering the outbox failed; retrying at the next tick");
+        }
+        if let Err(e) = channels.recover(100).await {
+            tracing::error!(error = %e, "taking up unhandled chat events failed; retrying at the next tick");
+        }
+        if let Some(zalo) = &channels.zalo
+            && let Err(e) = zalo.tokens().keep_fresh().await
+        {
+            tracing::warn!(error = %e, "the Zalo token could not be refreshed; retrying at the next tick");
         }
         if let Err(e) = cases.escalate_overdue(now).await {
             tracing::error!(error = %e, "escalating overdue cases failed; retrying at the next tick");

@@ -176,7 +176,41 @@ pub struct Config {
     pub calendar: WorkCalendar,
     /// Deadline limits of feedback cases.
     pub deadlines: Deadlines,
+    /// The Telegram bot, when a token is configured.
+    pub telegram: Option<TelegramConfig>,
+    /// The Zalo Official Account, when its app and OA keys are configured.
+    pub zalo: Option<ZaloConfig>,
 }
+
+/// The Telegram bot's settings.
+#[derive(Clone, Debug)]
+pub struct TelegramConfig {
+    /// The bot token from @BotFather.
+    pub token: Secret,
+    /// What Telegram sends back in `X-Telegram-Bot-Api-Secret-Token`, set with `ykien telegram set-webhook`.
+    pub webhook_secret: Secret,
+    /// The Bot API server (the official one unless a local Bot API server or a test fake is used).
+    pub api_url: String,
+    /// Messages per second over all chats (Telegram's limit is about 30).
+    pub max_per_second: u32,
+}
+
+/// The Zalo Official Account's settings.
+#[derive(Clone, Debug)]
+pub struct ZaloConfig {
+    pub app_id: String,
+    pub app_secret: Secret,
+    /// The OA secret key that signs webhook events.
+    pub oa_secret_key: Secret,
+    pub api_url: String,
+    pub oauth_url: String,
+}
+
+/// The official Telegram Bot API.
+pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
+/// Zalo's OpenAPI and OAuth servers.
+pub const DEFAULT_ZALO_API_URL: &str = "https://openapi.zalo.me";
+pub const DEFAULT_ZALO_OAUTH_URL: &str = "https://oauth.zaloapp.com";
 
 /// How long the authorities have, in working time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,12 +326,30 @@ struct RawConfig {
     work_hours: Option<String>,
     holidays_file: Option<String>,
     deadlines: Option<String>,
+    telegram_token: Option<String>,
+    telegram_webhook_secret: Option<String>,
+    telegram_api_url: Option<String>,
+    telegram_max_per_second: Option<String>,
+    zalo_app_id: Option<String>,
+    zalo_app_secret: Option<String>,
+    zalo_oa_secret_key: Option<String>,
+    zalo_api_url: Option<String>,
+    zalo_oauth_url: Option<String>,
 }
 
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 10] = [
+        let fields: [(&str, &mut Option<String>); 19] = [
+            ("YKIEN_TELEGRAM_TOKEN", &mut self.telegram_token),
+            ("YKIEN_TELEGRAM_WEBHOOK_SECRET", &mut self.telegram_webhook_secret),
+            ("YKIEN_TELEGRAM_API_URL", &mut self.telegram_api_url),
+            ("YKIEN_TELEGRAM_MAX_PER_SECOND", &mut self.telegram_max_per_second),
+            ("YKIEN_ZALO_APP_ID", &mut self.zalo_app_id),
+            ("YKIEN_ZALO_APP_SECRET", &mut self.zalo_app_secret),
+            ("YKIEN_ZALO_OA_SECRET_KEY", &mut self.zalo_oa_secret_key),
+            ("YKIEN_ZALO_API_URL", &mut self.zalo_api_url),
+            ("YKIEN_ZALO_OAUTH_URL", &mut self.zalo_oauth_url),
             ("YKIEN_WORK_HOURS", &mut self.work_hours),
             ("YKIEN_HOLIDAYS_FILE", &mut self.holidays_file),
             ("YKIEN_DEADLINES", &mut self.deadlines),
@@ -357,6 +409,8 @@ impl Config {
     }
 
     fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
+        let telegram = telegram_config(&raw)?;
+        let zalo = zalo_config(&raw)?;
         let database_url = DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
 
         let bind_text = raw.bind.as_deref().unwrap_or(DEFAULT_BIND).trim();
@@ -451,6 +505,8 @@ impl Config {
             log_filter,
             calendar,
             deadlines,
+            telegram,
+            zalo,
         })
     }
 
@@ -463,6 +519,120 @@ impl Config {
             )
         })
     }
+}
+
+/// A set, non-blank value.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// An http(s) base URL without its trailing slash.
+fn base_url(setting: &str, value: Option<&str>, default: &str) -> Result<String, ConfigError> {
+    let url = value.unwrap_or(default);
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .filter(|r| !r.is_empty() && !r.contains(char::is_whitespace));
+    if rest.is_none() {
+        return Err(ConfigError::new(
+            setting,
+            format!("'{url}' is not an http(s) URL; leave it unset for {default}"),
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// The Telegram bot is on when a token is set; it then needs the webhook secret too.
+fn telegram_config(raw: &RawConfig) -> Result<Option<TelegramConfig>, ConfigError> {
+    let Some(token) = given(&raw.telegram_token) else {
+        return Ok(None);
+    };
+    // Bot tokens look like 123456789:AAE… ; refusing other shapes catches a pasted username or URL early.
+    let shaped = token
+        .split_once(':')
+        .is_some_and(|(id, rest)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && rest.len() >= 20);
+    if !shaped {
+        return Err(ConfigError::new(
+            "YKIEN_TELEGRAM_TOKEN",
+            "not a bot token (123456789:AA…); copy the token @BotFather gave, or unset it to turn the bot off",
+        ));
+    }
+    let webhook_secret = given(&raw.telegram_webhook_secret).ok_or_else(|| {
+        ConfigError::new(
+            "YKIEN_TELEGRAM_WEBHOOK_SECRET",
+            "required when YKIEN_TELEGRAM_TOKEN is set; generate one with: head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d =",
+        )
+    })?;
+    // Telegram allows 1-256 characters of A-Z, a-z, 0-9, _ and -.
+    if webhook_secret.len() < 16
+        || webhook_secret.len() > 256
+        || !webhook_secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(ConfigError::new(
+            "YKIEN_TELEGRAM_WEBHOOK_SECRET",
+            "16 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule); generate one with: head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d =",
+        ));
+    }
+    let max_per_second = match given(&raw.telegram_max_per_second) {
+        None => 30,
+        Some(v) => v.parse().ok().filter(|n| (1..=100_000).contains(n)).ok_or_else(|| {
+            ConfigError::new(
+                "YKIEN_TELEGRAM_MAX_PER_SECOND",
+                format!("'{v}' is not a number of messages per second; Telegram allows about 30"),
+            )
+        })?,
+    };
+    Ok(Some(TelegramConfig {
+        token: Secret::new(token),
+        webhook_secret: Secret::new(webhook_secret),
+        api_url: base_url(
+            "YKIEN_TELEGRAM_API_URL",
+            given(&raw.telegram_api_url),
+            DEFAULT_TELEGRAM_API_URL,
+        )?,
+        max_per_second,
+    }))
+}
+
+/// The Zalo OA is on when its app id, app secret and OA secret key are all set.
+fn zalo_config(raw: &RawConfig) -> Result<Option<ZaloConfig>, ConfigError> {
+    let parts = [
+        ("YKIEN_ZALO_APP_ID", given(&raw.zalo_app_id)),
+        ("YKIEN_ZALO_APP_SECRET", given(&raw.zalo_app_secret)),
+        ("YKIEN_ZALO_OA_SECRET_KEY", given(&raw.zalo_oa_secret_key)),
+    ];
+    if parts.iter().all(|(_, v)| v.is_none()) {
+        return Ok(None);
+    }
+    if let Some((missing, _)) = parts.iter().find(|(_, v)| v.is_none()) {
+        return Err(ConfigError::new(
+            *missing,
+            "the Zalo OA needs YKIEN_ZALO_APP_ID, YKIEN_ZALO_APP_SECRET and YKIEN_ZALO_OA_SECRET_KEY (Zalo for \
+             Developers, your app's settings); set all three, or none to turn the channel off",
+        ));
+    }
+    let [(_, Some(app_id)), (_, Some(app_secret)), (_, Some(oa_secret_key))] = parts else {
+        return Ok(None);
+    };
+    if !app_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ConfigError::new(
+            "YKIEN_ZALO_APP_ID",
+            format!("'{app_id}' is not a Zalo app id (digits only)"),
+        ));
+    }
+    Ok(Some(ZaloConfig {
+        app_id: app_id.to_owned(),
+        app_secret: Secret::new(app_secret),
+        oa_secret_key: Secret::new(oa_secret_key),
+        api_url: base_url("YKIEN_ZALO_API_URL", given(&raw.zalo_api_url), DEFAULT_ZALO_API_URL)?,
+        oauth_url: base_url(
+            "YKIEN_ZALO_OAUTH_URL",
+            given(&raw.zalo_oauth_url),
+            DEFAULT_ZALO_OAUTH_URL,
+        )?,
+    }))
 }
 
 fn one_line(text: &str) -> String {
@@ -597,5 +767,95 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cr3t") && !shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("postgres://ykien:***@db.internal:5432/ykien"), "{shown}");
+    }
+
+    const TOKEN: &str = "123456789:AAE-test-token-of-the-right-shape";
+    const HOOK_SECRET: &str = "hook-secret-0123456789";
+
+    #[test]
+    fn channels_are_off_unless_configured() {
+        let c = Config::from_layers(None, &env(&[])).unwrap();
+        assert!(c.telegram.is_none() && c.zalo.is_none());
+    }
+
+    #[test]
+    fn telegram_needs_a_token_of_the_right_shape_and_a_webhook_secret() {
+        let c = Config::from_layers(
+            None,
+            &env(&[
+                ("YKIEN_TELEGRAM_TOKEN", TOKEN),
+                ("YKIEN_TELEGRAM_WEBHOOK_SECRET", HOOK_SECRET),
+            ]),
+        )
+        .unwrap();
+        let t = c.telegram.unwrap();
+        assert_eq!(t.api_url, DEFAULT_TELEGRAM_API_URL);
+        assert_eq!(t.max_per_second, 30);
+        assert_eq!(t.token.expose(), TOKEN);
+
+        let err = Config::from_layers(None, &env(&[("YKIEN_TELEGRAM_TOKEN", TOKEN)])).unwrap_err();
+        assert_eq!(err.setting, "YKIEN_TELEGRAM_WEBHOOK_SECRET");
+        let err = Config::from_layers(
+            None,
+            &env(&[
+                ("YKIEN_TELEGRAM_TOKEN", "@ykien_bot"),
+                ("YKIEN_TELEGRAM_WEBHOOK_SECRET", HOOK_SECRET),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "YKIEN_TELEGRAM_TOKEN");
+        assert!(
+            !err.to_string().contains("@ykien_bot"),
+            "a mistyped secret is not echoed"
+        );
+        for bad in ["short", "has spaces in it, quite long", "ümlaut-is-not-allowed-here"] {
+            let err = Config::from_layers(
+                None,
+                &env(&[("YKIEN_TELEGRAM_TOKEN", TOKEN), ("YKIEN_TELEGRAM_WEBHOOK_SECRET", bad)]),
+            )
+            .unwrap_err();
+            assert_eq!(err.setting, "YKIEN_TELEGRAM_WEBHOOK_SECRET", "{bad}");
+        }
+        let err = Config::from_layers(
+            None,
+            &env(&[
+                ("YKIEN_TELEGRAM_TOKEN", TOKEN),
+                ("YKIEN_TELEGRAM_WEBHOOK_SECRET", HOOK_SECRET),
+                ("YKIEN_TELEGRAM_API_URL", "api.telegram.org"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "YKIEN_TELEGRAM_API_URL");
+    }
+
+    #[test]
+    fn zalo_needs_all_three_keys() {
+        let all = [
+            ("YKIEN_ZALO_APP_ID", "1234567890"),
+            ("YKIEN_ZALO_APP_SECRET", "app-secret"),
+            ("YKIEN_ZALO_OA_SECRET_KEY", "oa-secret-key"),
+            ("YKIEN_ZALO_API_URL", "http://127.0.0.1:9/"),
+        ];
+        let z = Config::from_layers(None, &env(&all)).unwrap().zalo.unwrap();
+        assert_eq!(z.app_id, "1234567890");
+        assert_eq!(z.api_url, "http://127.0.0.1:9");
+        assert_eq!(z.oauth_url, DEFAULT_ZALO_OAUTH_URL);
+        let err = Config::from_layers(None, &env(&all[..2])).unwrap_err();
+        assert_eq!(err.setting, "YKIEN_ZALO_OA_SECRET_KEY");
+        let err = Config::from_layers(
+            None,
+            &env(&[
+                ("YKIEN_ZALO_APP_ID", "my-app"),
+                ("YKIEN_ZALO_APP_SECRET", "app-secret"),
+                ("YKIEN_ZALO_OA_SECRET_KEY", "oa-secret-key"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "YKIEN_ZALO_APP_ID");
+        let shown = format!("{:?}", Config::from_layers(None, &env(&all)).unwrap());
+        assert!(
+            !shown.contains("app-secret") && !shown.contains("oa-secret-key"),
+            "{shown}"
+        );
     }
 }

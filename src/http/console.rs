@@ -490,7 +490,11 @@ pub async fn post_case_action(
         .act(&official, &code, revision, action, evidence, Utc::now())
         .await
     {
-        Ok(()) => redirect(&path),
+        Ok(()) => {
+            // The change queued news for the reporter: send it now rather than at the worker's next tick.
+            state.outbox.notify_one();
+            redirect(&path)
+        }
         Err(Error::InvalidCase(problems)) => {
             let text = problems
                 .iter()

@@ -13,6 +13,7 @@ mod metrics;
 mod pages;
 mod qr;
 mod survey;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub use metrics::Metrics;
 
 use crate::config::Config;
 use crate::services::cases::Cases;
+use crate::services::channels::ChatChannels;
 use crate::services::survey::Surveys;
 use crate::storage::Store;
 
@@ -52,6 +54,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub surveys: Arc<Surveys>,
     pub cases: Arc<Cases>,
+    /// The chat channels (Telegram, Zalo), each present when configured.
+    pub channels: Arc<ChatChannels>,
+    /// Wakes the outbox worker when a change queued a notification.
+    pub outbox: Arc<tokio::sync::Notify>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -98,6 +104,8 @@ pub fn router(state: AppState) -> Router {
         .route("/console/logout", post(console::post_logout))
         .route("/console/files/{id}", get(console::show_file))
         .route("/console/audit", get(console::show_audit))
+        .route("/webhooks/telegram", post(webhooks::receive_telegram_update))
+        .route("/webhooks/zalo", post(webhooks::receive_zalo_event))
         .fallback(pages::show_not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     // Reports and answers carry photos: their own, larger limit (also for axum's extractors).

@@ -278,6 +278,8 @@ pub struct Chats {
 pub struct Handled {
     pub replies: Vec<Outbound>,
     pub order: tokio::sync::OwnedMutexGuard<()>,
+    /// Messages waiting for this person became due: they could not be reached before and now wrote.
+    pub outbox_due: bool,
 }
 
 fn survey_channel(channel: ykien_bots::message::Channel) -> Channel {
@@ -360,15 +362,19 @@ impl Chats {
         let channel = inbound.channel.as_str();
         let lock = self.locks.get(&format!("{channel}:{}", inbound.user_id));
         let order = lock.lock_owned().await;
-        let replies = match &inbound.kind {
+        let (replies, outbox_due) = match &inbound.kind {
             InboundKind::Unfollowed => {
                 self.store.set_chat_reachable(channel, &inbound.user_id, false).await?;
-                Vec::new()
+                (Vec::new(), false)
             }
-            InboundKind::Receipt { .. } | InboundKind::Echo | InboundKind::Unsupported { .. } => Vec::new(),
+            InboundKind::Receipt { .. } | InboundKind::Echo | InboundKind::Unsupported { .. } => (Vec::new(), false),
             _ => self.converse(inbound, photos, now).await?,
         };
-        Ok(Handled { replies, order })
+        Ok(Handled {
+            replies,
+            order,
+            outbox_due,
+        })
     }
 
     async fn converse(
@@ -376,7 +382,7 @@ impl Chats {
         inbound: &Inbound,
         photos: &dyn PhotoSource,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Outbound>, Error> {
+    ) -> Result<(Vec<Outbound>, bool), Error> {
         let channel = inbound.channel.as_str();
         let (row, is_new) = match self.store.chat_user(channel, &inbound.user_id).await? {
             Some(row) => (row, false),
@@ -396,10 +402,8 @@ impl Chats {
                 true,
             ),
         };
-        if !row.reachable {
-            // They could not be reached before (blocked, unfollowed, silent too long): what waits for them can go now.
-            self.store.outbox_due_now(channel, &inbound.user_id, now).await?;
-        }
+        // They could not be reached before (blocked, unfollowed, silent too long): what waits for them can go now.
+        let outbox_due = !row.reachable && self.store.outbox_due_now(channel, &inbound.user_id, now).await? > 0;
         let state: State = serde_json::from_str(&row.dialog).unwrap_or_default();
         let mut c = Conversation {
             lang: Lang::from_code(Some(&row.lang)),
@@ -439,7 +443,7 @@ impl Chats {
             // After /stop only the goodbye goes out.
             replies.truncate(1);
         }
-        Ok(replies)
+        Ok((replies, outbox_due))
     }
 
     async fn step(&self, c: &mut Conversation<'_>, kind: &InboundKind) -> Result<Vec<Outbound>, Error> {

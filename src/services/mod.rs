@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod cases;
+pub mod channels;
 pub mod chat;
 pub mod demo;
 pub mod outbox;

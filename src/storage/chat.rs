@@ -48,22 +48,24 @@ const CHAT_USER_COLUMNS: &str = "channel, user_id, lang, commune_code, dialog, r
      last_interaction_at, created_at";
 
 impl Store {
-    /// Records a webhook event by its platform id; `false` when it was already recorded (a retried delivery).
-    /// `raw` is kept only for events nobody handles, for inspection.
+    /// Records a webhook event by its platform id, claimed by this instance until `claimed_until`, with its raw
+    /// body kept until it is handled; `false` when it was already recorded (a retried delivery).
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_chat_event(
         &self,
         channel: &str,
         event_id: &str,
         kind: &str,
         user_id: Option<&str>,
-        raw: Option<&str>,
+        raw: &str,
+        claimed_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let _turn = self.write_turn().await;
         let inserted = on_pool!(&self.pool, |p| {
             sqlx::query(
-                "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel, event_id) DO NOTHING",
+                "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at, claimed_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel, event_id) DO NOTHING",
             )
             .bind(channel)
             .bind(event_id)
@@ -71,6 +73,7 @@ impl Store {
             .bind(user_id)
             .bind(raw)
             .bind(now)
+            .bind(claimed_until)
             .execute(p)
             .await
             .map_err(db("recording a chat event"))?
@@ -79,18 +82,72 @@ impl Store {
         Ok(inserted == 1)
     }
 
-    /// Forgets an event whose handling failed, so that the platform's retry is handled instead of ignored.
-    pub async fn forget_chat_event(&self, channel: &str, event_id: &str) -> Result<(), StoreError> {
+    /// Marks an event handled; its raw body is dropped unless `keep_raw` (events nobody handles, for inspection).
+    pub async fn finish_chat_event(
+        &self,
+        channel: &str,
+        event_id: &str,
+        keep_raw: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
         on_pool!(&self.pool, |p| {
-            sqlx::query("DELETE FROM chat_events WHERE channel = $1 AND event_id = $2")
-                .bind(channel)
-                .bind(event_id)
-                .execute(p)
-                .await
-                .map_err(db("forgetting a chat event"))?;
+            sqlx::query(
+                "UPDATE chat_events SET handled_at = $3, claimed_until = NULL, \
+                 raw = CASE WHEN $4 THEN raw ELSE NULL END WHERE channel = $1 AND event_id = $2",
+            )
+            .bind(channel)
+            .bind(event_id)
+            .bind(now)
+            .bind(keep_raw)
+            .execute(p)
+            .await
+            .map_err(db("marking a chat event handled"))?;
         });
         Ok(())
+    }
+
+    /// Claims events received but never handled (the instance that took them died, or handling failed) whose claim
+    /// has run out: (channel, event id, raw body), oldest first.
+    pub async fn claim_unhandled_chat_events(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        let candidates: Vec<(String, String, String)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT channel, event_id, raw FROM chat_events WHERE handled_at IS NULL AND claimed_until < $1 \
+                 AND raw IS NOT NULL ORDER BY received_at LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading unhandled chat events"))?
+        });
+        let mut claimed = Vec::new();
+        for (channel, event_id, raw) in candidates {
+            let _turn = self.write_turn().await;
+            let taken = on_pool!(&self.pool, |p| {
+                sqlx::query(
+                    "UPDATE chat_events SET claimed_until = $3 WHERE channel = $1 AND event_id = $2 \
+                     AND handled_at IS NULL AND claimed_until < $4",
+                )
+                .bind(&channel)
+                .bind(&event_id)
+                .bind(claim_until)
+                .bind(now)
+                .execute(p)
+                .await
+                .map_err(db("claiming a chat event"))?
+                .rows_affected()
+            });
+            if taken == 1 {
+                claimed.push((channel, event_id, raw));
+            }
+        }
+        Ok(claimed)
     }
 
     /// Events of a kind, newest first, with their raw bodies (for inspection and tests).
@@ -115,7 +172,7 @@ impl Store {
     pub async fn prune_chat_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let _turn = self.write_turn().await;
         Ok(on_pool!(&self.pool, |p| {
-            sqlx::query("DELETE FROM chat_events WHERE received_at < $1")
+            sqlx::query("DELETE FROM chat_events WHERE received_at < $1 AND handled_at IS NOT NULL")
                 .bind(before)
                 .execute(p)
                 .await

@@ -1,0 +1,515 @@
+//! The chat channels at work: the webhook events of Telegram and Zalo, from the moment they are stored to the
+//! replies sent; the outbox senders that bring case news to the chats; the Zalo OA's tokens.
+//!
+//! An event is answered 200 as soon as it is recorded (with its raw body), then handled in the background:
+//! the dialogue ([`Chats`]) decides and stores, the replies go out through the channel's client in `ykien-bots`,
+//! and the event is marked handled. An instance that dies in between leaves the event claimed for a short while;
+//! then any instance takes it up again ([`ChatChannels::recover`]). Platform clients never appear above this module.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::Notify;
+use ykien_bots::message::{Channel, DeliveryError, Inbound, InboundKind, Outbound};
+use ykien_bots::telegram::{self, Limits, TelegramClient};
+use ykien_bots::zalo_api::{self, ZaloClient, ZaloError};
+
+use super::Error;
+use super::chat::{Chats, PhotoFetchError, PhotoFuture, PhotoSource};
+use super::outbox::{SendError, SendFuture, Sender};
+use crate::config::{TelegramConfig, ZaloConfig};
+use crate::storage::Store;
+
+/// How long the instance that received an event has to handle it before another may.
+pub const EVENT_CLAIM: Duration = Duration::minutes(2);
+/// Zalo access tokens are refreshed this long before they expire (they last 25 hours).
+pub const REFRESH_BEFORE: Duration = Duration::hours(1);
+/// How long one instance may hold the right to refresh Zalo's tokens.
+const REFRESH_LEASE: Duration = Duration::seconds(30);
+
+/// The future of [`ChatClient::deliver`].
+type DeliverFuture<'a> = Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>>;
+
+/// What a channel must do for the dialogue: fetch photos and deliver messages.
+trait ChatClient: PhotoSource {
+    fn deliver<'a>(&'a self, user_id: &'a str, message: &'a Outbound) -> DeliverFuture<'a>;
+}
+
+/// The Telegram bot: its client and the secret its webhook requests carry.
+pub struct TelegramChannel {
+    client: TelegramClient,
+    webhook_secret: String,
+}
+
+impl TelegramChannel {
+    pub fn new(config: &TelegramConfig) -> Result<Self, String> {
+        let limits = Limits {
+            overall_per_second: f64::from(config.max_per_second),
+            ..Limits::default()
+        };
+        let client = TelegramClient::new(config.token.expose(), &config.api_url, limits).map_err(|e| e.to_string())?;
+        Ok(Self {
+            client,
+            webhook_secret: config.webhook_secret.expose().to_owned(),
+        })
+    }
+
+    /// Whether a webhook request's `X-Telegram-Bot-Api-Secret-Token` is ours (compared in constant time).
+    pub fn accepts_secret(&self, header: Option<&[u8]>) -> bool {
+        use subtle::ConstantTimeEq;
+        header.is_some_and(|h| bool::from(h.ct_eq(self.webhook_secret.as_bytes())))
+    }
+
+    /// The client, for `ykien telegram set-webhook`.
+    pub fn client(&self) -> &TelegramClient {
+        &self.client
+    }
+}
+
+impl PhotoSource for TelegramChannel {
+    fn fetch<'a>(&'a self, reference: &'a str, max_bytes: usize) -> PhotoFuture<'a> {
+        Box::pin(async move {
+            self.client.download(reference, max_bytes).await.map_err(|e| match e {
+                telegram::DownloadError::TooLarge { .. } => PhotoFetchError::TooLarge,
+                telegram::DownloadError::Failed(e) => PhotoFetchError::Failed(e.to_string()),
+            })
+        })
+    }
+}
+
+impl ChatClient for TelegramChannel {
+    fn deliver<'a>(&'a self, user_id: &'a str, message: &'a Outbound) -> DeliverFuture<'a> {
+        Box::pin(async move { self.client.send(user_id, message).await.map(drop) })
+    }
+}
+
+/// The Zalo Official Account: its client, the key that signs its webhook events, and its tokens.
+pub struct ZaloChannel {
+    client: ZaloClient,
+    oa_secret_key: String,
+    tokens: ZaloTokens,
+}
+
+impl ZaloChannel {
+    pub fn new(config: &ZaloConfig, store: Store) -> Result<Self, String> {
+        let client = ZaloClient::new(config.app_id.clone(), config.app_secret.expose())
+            .map_err(|e| e.to_string())?
+            .with_api_url(config.api_url.clone())
+            .with_oauth_url(config.oauth_url.clone());
+        Ok(Self {
+            tokens: ZaloTokens {
+                store,
+                client: client.clone(),
+            },
+            client,
+            oa_secret_key: config.oa_secret_key.expose().to_owned(),
+        })
+    }
+
+    /// The key webhook signatures are checked with.
+    pub fn oa_secret_key(&self) -> &str {
+        &self.oa_secret_key
+    }
+
+    pub fn tokens(&self) -> &ZaloTokens {
+        &self.tokens
+    }
+}
+
+impl PhotoSource for ZaloChannel {
+    fn fetch<'a>(&'a self, reference: &'a str, max_bytes: usize) -> PhotoFuture<'a> {
+        Box::pin(async move {
+            self.client.download(reference, max_bytes).await.map_err(|e| match e {
+                zalo_api::DownloadError::TooLarge => PhotoFetchError::TooLarge,
+                zalo_api::DownloadError::Failed(why) => PhotoFetchError::Failed(why),
+            })
+        })
+    }
+}
+
+impl ChatClient for ZaloChannel {
+    /// Sends with the current access token; when Zalo refuses it (-216, -220), refreshes once and sends again.
+    fn deliver<'a>(&'a self, user_id: &'a str, message: &'a Outbound) -> DeliverFuture<'a> {
+        Box::pin(async move {
+            let token = self.tokens.access_token().await?;
+            match self.client.send(&token, user_id, message).await {
+                Ok(_) => Ok(()),
+                Err(ZaloError::TokenInvalid { code }) => {
+                    tracing::warn!(code, "Zalo refused the OA access token; refreshing it");
+                    let token = self.tokens.refresh_rejected(&token).await?;
+                    self.client
+                        .send(&token, user_id, message)
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.delivery())
+                }
+                Err(e) => Err(e.delivery()),
+            }
+        })
+    }
+}
+
+/// The Zalo OA's tokens, kept in the database. A refresh token works once, so one refresh at a time across all
+/// instances: whoever takes the lease on the row refreshes and stores both new tokens before using them; the
+/// others wait for the new row.
+pub struct ZaloTokens {
+    store: Store,
+    client: ZaloClient,
+}
+
+const ZALO: &str = "zalo";
+
+impl ZaloTokens {
+    /// Stores the first tokens from a refresh token an OA administrator got by authorising the app
+    /// (`ykien zalo connect`); returns when the access token expires.
+    pub async fn connect(&self, refresh_token: &str) -> Result<DateTime<Utc>, ZaloError> {
+        let tokens = self.client.refresh(refresh_token).await?;
+        let now = Utc::now();
+        let expires_at = now + Duration::seconds(tokens.expires_in_secs);
+        self.store
+            .store_channel_tokens(ZALO, &tokens.access_token, &tokens.refresh_token, expires_at, now)
+            .await
+            .map_err(|e| ZaloError::BadResponse(format!("the new tokens could not be stored: {e}")))?;
+        Ok(expires_at)
+    }
+
+    /// Refreshes the access token ahead of its expiry; nothing when the OA is not connected yet.
+    pub async fn keep_fresh(&self) -> Result<(), DeliveryError> {
+        let connected = self
+            .store
+            .channel_tokens(ZALO)
+            .await
+            .map_err(|e| DeliveryError::Retry(e.to_string()))?
+            .is_some();
+        if connected {
+            self.access_token().await?;
+        }
+        Ok(())
+    }
+
+    /// An access token valid for a while yet, refreshing it first when it expires within [`REFRESH_BEFORE`].
+    pub async fn access_token(&self) -> Result<String, DeliveryError> {
+        let row = self.row().await?;
+        if row.expires_at - REFRESH_BEFORE > Utc::now() {
+            return Ok(row.access_token);
+        }
+        self.refresh(row).await
+    }
+
+    /// A new access token after Zalo refused `rejected`, unless another caller already replaced it.
+    pub async fn refresh_rejected(&self, rejected: &str) -> Result<String, DeliveryError> {
+        let row = self.row().await?;
+        if row.access_token != rejected && row.refreshing_until.is_none() {
+            return Ok(row.access_token);
+        }
+        self.refresh(row).await
+    }
+
+    async fn row(&self) -> Result<crate::storage::TokenRow, DeliveryError> {
+        self.store
+            .channel_tokens(ZALO)
+            .await
+            .map_err(|e| DeliveryError::Retry(e.to_string()))?
+            .ok_or_else(|| {
+                DeliveryError::Retry(
+                    "the Zalo OA is not connected yet; run: ykien zalo connect --refresh-token …".to_owned(),
+                )
+            })
+    }
+
+    async fn refresh(&self, row: crate::storage::TokenRow) -> Result<String, DeliveryError> {
+        let now = Utc::now();
+        let retry = |e: crate::storage::StoreError| DeliveryError::Retry(e.to_string());
+        let won = self
+            .store
+            .take_token_refresh(ZALO, row.revision, now + REFRESH_LEASE, now)
+            .await
+            .map_err(retry)?;
+        if !won {
+            return self.wait_for_refresh(&row).await;
+        }
+        match self.client.refresh(&row.refresh_token).await {
+            Ok(tokens) => {
+                let now = Utc::now();
+                // The old refresh token is spent: the new pair is stored before the new access token is used.
+                self.store
+                    .store_channel_tokens(
+                        ZALO,
+                        &tokens.access_token,
+                        &tokens.refresh_token,
+                        now + Duration::seconds(tokens.expires_in_secs),
+                        now,
+                    )
+                    .await
+                    .map_err(retry)?;
+                tracing::info!("the Zalo OA access token was refreshed");
+                Ok(tokens.access_token)
+            }
+            Err(e) => {
+                match &e {
+                    ZaloError::RefreshTokenInvalid { .. } => tracing::error!(
+                        error = %e,
+                        "the Zalo OA must be connected again: ykien zalo connect --refresh-token …"
+                    ),
+                    _ => tracing::warn!(error = %e, "refreshing the Zalo OA access token failed; will retry"),
+                }
+                self.store.release_token_refresh(ZALO).await.map_err(retry)?;
+                Err(e.delivery())
+            }
+        }
+    }
+
+    /// Another caller refreshes: waits (up to the lease) for its new tokens.
+    async fn wait_for_refresh(&self, before: &crate::storage::TokenRow) -> Result<String, DeliveryError> {
+        let deadline = tokio::time::Instant::now() + REFRESH_LEASE.to_std().unwrap_or(StdDuration::from_secs(30));
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+            let row = self.row().await?;
+            if row.refreshing_until.is_none() && row.revision != before.revision {
+                if row.access_token == before.access_token {
+                    break;
+                }
+                return Ok(row.access_token);
+            }
+        }
+        Err(DeliveryError::Retry(
+            "another instance was refreshing the Zalo token and did not finish".to_owned(),
+        ))
+    }
+}
+
+/// An outbox sender for one chat channel: case news to the chat the case came from.
+struct ChannelSender<C> {
+    name: &'static str,
+    client: Arc<C>,
+    store: Store,
+}
+
+impl<C: ChatClient + 'static> Sender for ChannelSender<C> {
+    fn channel(&self) -> &str {
+        self.name
+    }
+
+    fn send<'a>(&'a self, recipient: &'a str, body: &'a str, _dedupe_key: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            let person = self
+                .store
+                .chat_user(self.name, recipient)
+                .await
+                .map_err(|e| SendError::Retry(e.to_string()))?;
+            if let Some(person) = &person {
+                if person.opted_out {
+                    // After /stop nothing more is sent; the tracking page still shows the news.
+                    tracing::info!(channel = self.name, "not sent: the citizen opted out of messages");
+                    return Ok(());
+                }
+                if !person.reachable {
+                    return Err(SendError::Unreachable(
+                        "the citizen cannot be reached; it goes when they write again".to_owned(),
+                    ));
+                }
+            }
+            let message: Outbound = serde_json::from_str(body).unwrap_or_else(|_| Outbound::text(body));
+            match self.client.deliver(recipient, &message).await {
+                Ok(()) => Ok(()),
+                Err(DeliveryError::Unreachable(why)) => {
+                    self.store
+                        .set_chat_reachable(self.name, recipient, false)
+                        .await
+                        .map_err(|e| SendError::Retry(e.to_string()))?;
+                    Err(SendError::Unreachable(why))
+                }
+                Err(DeliveryError::Refused(why)) => Err(SendError::Unreachable(why)),
+                Err(DeliveryError::Retry(why)) => Err(SendError::Retry(why)),
+            }
+        })
+    }
+}
+
+/// The chat channels that are configured, and what they share.
+pub struct ChatChannels {
+    store: Store,
+    chats: Arc<Chats>,
+    pub telegram: Option<Arc<TelegramChannel>>,
+    pub zalo: Option<Arc<ZaloChannel>>,
+    /// Wakes the outbox worker when messages became due (a citizen who could not be reached wrote again).
+    outbox: Arc<Notify>,
+}
+
+/// The storage name of an event's kind.
+fn kind_name(kind: &InboundKind) -> &'static str {
+    match kind {
+        InboundKind::Text(_) => "text",
+        InboundKind::Command { .. } => "command",
+        InboundKind::Button { .. } => "button",
+        InboundKind::Photo { .. } => "photo",
+        InboundKind::Location { .. } => "location",
+        InboundKind::ContactInfo { .. } => "contact",
+        InboundKind::Followed => "followed",
+        InboundKind::Unfollowed => "unfollowed",
+        InboundKind::Receipt { .. } => "receipt",
+        InboundKind::Echo => "echo",
+        InboundKind::Unsupported { .. } => "unsupported",
+    }
+}
+
+impl ChatChannels {
+    pub fn new(
+        store: Store,
+        chats: Arc<Chats>,
+        telegram: Option<Arc<TelegramChannel>>,
+        zalo: Option<Arc<ZaloChannel>>,
+        outbox: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            chats,
+            telegram,
+            zalo,
+            outbox,
+        }
+    }
+
+    /// The outbox senders of the configured channels.
+    pub fn senders(&self) -> Vec<Arc<dyn Sender>> {
+        let mut senders: Vec<Arc<dyn Sender>> = Vec::new();
+        if let Some(client) = &self.telegram {
+            senders.push(Arc::new(ChannelSender {
+                name: Channel::Telegram.as_str(),
+                client: client.clone(),
+                store: self.store.clone(),
+            }));
+        }
+        if let Some(client) = &self.zalo {
+            senders.push(Arc::new(ChannelSender {
+                name: Channel::Zalo.as_str(),
+                client: client.clone(),
+                store: self.store.clone(),
+            }));
+        }
+        senders
+    }
+
+    /// Records a parsed event with its raw body; `false` for a repeated delivery, which must not be handled again.
+    pub async fn record(&self, inbound: &Inbound, raw: &str) -> Result<bool, Error> {
+        let now = Utc::now();
+        let user = (!inbound.user_id.is_empty()).then_some(inbound.user_id.as_str());
+        Ok(self
+            .store
+            .record_chat_event(
+                inbound.channel.as_str(),
+                &inbound.event_id,
+                kind_name(&inbound.kind),
+                user,
+                raw,
+                now + EVENT_CLAIM,
+                now,
+            )
+            .await?)
+    }
+
+    /// Handles a recorded event: the dialogue decides and stores, the replies are sent in order, the event is
+    /// marked handled. On failure the event stays unhandled and [`ChatChannels::recover`] takes it up later.
+    pub async fn handle(&self, inbound: Inbound) {
+        let channel = inbound.channel.as_str();
+        let result = match inbound.channel {
+            Channel::Telegram => match &self.telegram {
+                Some(client) => self.converse(&inbound, client.as_ref()).await,
+                None => Ok(()),
+            },
+            Channel::Zalo => match &self.zalo {
+                Some(client) => self.converse(&inbound, client.as_ref()).await,
+                None => Ok(()),
+            },
+        };
+        match result {
+            Ok(()) => {
+                let keep_raw = matches!(inbound.kind, InboundKind::Unsupported { .. });
+                if let Err(e) = self
+                    .store
+                    .finish_chat_event(channel, &inbound.event_id, keep_raw, Utc::now())
+                    .await
+                {
+                    tracing::error!(channel, error = %e, "a handled chat event could not be marked handled");
+                }
+            }
+            Err(e) => {
+                tracing::error!(channel, event = %inbound.event_id, error = %e, "a chat event could not be handled; it will be retried");
+            }
+        }
+    }
+
+    async fn converse<C: ChatClient>(&self, inbound: &Inbound, client: &C) -> Result<(), Error> {
+        if let (
+            InboundKind::Button {
+                callback_id: Some(id), ..
+            },
+            Some(telegram),
+        ) = (&inbound.kind, &self.telegram)
+        {
+            // Stops the spinner on the pressed button; the reply itself is the next message.
+            if let Err(e) = telegram.client.answer_callback(id, None).await {
+                tracing::debug!(error = %e, "answerCallbackQuery failed");
+            }
+        }
+        let handled = self.chats.handle(inbound, client, Utc::now()).await?;
+        if handled.outbox_due {
+            self.outbox.notify_one();
+        }
+        for reply in &handled.replies {
+            match client.deliver(&inbound.user_id, reply).await {
+                Ok(()) => {}
+                Err(DeliveryError::Unreachable(why)) => {
+                    tracing::info!(channel = inbound.channel.as_str(), reason = %why, "a reply could not reach the citizen");
+                    self.store
+                        .set_chat_reachable(inbound.channel.as_str(), &inbound.user_id, false)
+                        .await?;
+                    break;
+                }
+                Err(e) => {
+                    // The dialogue has moved on and is stored; the citizen sees the next prompt when they write again.
+                    tracing::warn!(channel = inbound.channel.as_str(), error = %e, "a reply was not delivered");
+                    break;
+                }
+            }
+        }
+        drop(handled.order);
+        Ok(())
+    }
+
+    /// Takes up events that were recorded but never handled, once their claim ran out (their instance died or
+    /// handling failed), and handles them. Returns how many were taken.
+    pub async fn recover(&self, batch: i64) -> Result<usize, Error> {
+        let now = Utc::now();
+        let events = self
+            .store
+            .claim_unhandled_chat_events(now, now + EVENT_CLAIM, batch)
+            .await?;
+        let count = events.len();
+        for (channel, event_id, raw) in events {
+            let parsed = match channel.as_str() {
+                "telegram" => telegram_parse(raw.as_bytes()),
+                "zalo" => ykien_bots::zalo::parse_event(raw.as_bytes()).map_err(|e| e.to_string()),
+                _ => Err(format!("unknown channel {channel}")),
+            };
+            match parsed {
+                Ok(inbound) => {
+                    tracing::info!(channel, event = %event_id, "handling a chat event left unhandled");
+                    self.handle(inbound).await;
+                }
+                Err(why) => {
+                    tracing::warn!(channel, event = %event_id, error = %why, "a stored chat event no longer parses; dropped");
+                    self.store.finish_chat_event(&channel, &event_id, true, now).await?;
+                }
+            }
+        }
+        Ok(count)
+    }
+}
+
+fn telegram_parse(raw: &[u8]) -> Result<Inbound, String> {
+    telegram::parse_update(raw).map_err(|e| e.to_string())
+}
