@@ -193,6 +193,8 @@ pub struct TelegramConfig {
     pub api_url: String,
     /// Messages per second over all chats (Telegram's limit is about 30).
     pub max_per_second: u32,
+    /// Messages per second to one chat, after a burst of three (Telegram asks for about 1).
+    pub per_chat_per_second: u32,
 }
 
 /// The Zalo Official Account's settings.
@@ -330,6 +332,7 @@ struct RawConfig {
     telegram_webhook_secret: Option<String>,
     telegram_api_url: Option<String>,
     telegram_max_per_second: Option<String>,
+    telegram_per_chat_per_second: Option<String>,
     zalo_app_id: Option<String>,
     zalo_app_secret: Option<String>,
     zalo_oa_secret_key: Option<String>,
@@ -340,7 +343,11 @@ struct RawConfig {
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 19] = [
+        let fields: [(&str, &mut Option<String>); 20] = [
+            (
+                "YKIEN_TELEGRAM_PER_CHAT_PER_SECOND",
+                &mut self.telegram_per_chat_per_second,
+            ),
             ("YKIEN_TELEGRAM_TOKEN", &mut self.telegram_token),
             ("YKIEN_TELEGRAM_WEBHOOK_SECRET", &mut self.telegram_webhook_secret),
             ("YKIEN_TELEGRAM_API_URL", &mut self.telegram_api_url),
@@ -575,15 +582,21 @@ fn telegram_config(raw: &RawConfig) -> Result<Option<TelegramConfig>, ConfigErro
             "16 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule); generate one with: head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d =",
         ));
     }
-    let max_per_second = match given(&raw.telegram_max_per_second) {
-        None => 30,
+    let rate = |setting: &str, value: &Option<String>, default: u32| match given(value) {
+        None => Ok(default),
         Some(v) => v.parse().ok().filter(|n| (1..=100_000).contains(n)).ok_or_else(|| {
             ConfigError::new(
-                "YKIEN_TELEGRAM_MAX_PER_SECOND",
-                format!("'{v}' is not a number of messages per second; Telegram allows about 30"),
+                setting,
+                format!("'{v}' is not a whole number of messages per second (Telegram's default: {default})"),
             )
-        })?,
+        }),
     };
+    let max_per_second = rate("YKIEN_TELEGRAM_MAX_PER_SECOND", &raw.telegram_max_per_second, 30)?;
+    let per_chat_per_second = rate(
+        "YKIEN_TELEGRAM_PER_CHAT_PER_SECOND",
+        &raw.telegram_per_chat_per_second,
+        1,
+    )?;
     Ok(Some(TelegramConfig {
         token: Secret::new(token),
         webhook_secret: Secret::new(webhook_secret),
@@ -593,6 +606,7 @@ fn telegram_config(raw: &RawConfig) -> Result<Option<TelegramConfig>, ConfigErro
             DEFAULT_TELEGRAM_API_URL,
         )?,
         max_per_second,
+        per_chat_per_second,
     }))
 }
 

@@ -48,7 +48,7 @@ impl TelegramChannel {
     pub fn new(config: &TelegramConfig) -> Result<Self, String> {
         let limits = Limits {
             overall_per_second: f64::from(config.max_per_second),
-            ..Limits::default()
+            per_chat_per_second: f64::from(config.per_chat_per_second),
         };
         let client = TelegramClient::new(config.token.expose(), &config.api_url, limits).map_err(|e| e.to_string())?;
         Ok(Self {
@@ -315,16 +315,19 @@ impl<C: ChatClient + 'static> Sender for ChannelSender<C> {
             let message: Outbound = serde_json::from_str(body).unwrap_or_else(|_| Outbound::text(body));
             match self.client.deliver(recipient, &message).await {
                 Ok(()) => Ok(()),
-                Err(DeliveryError::Unreachable(why)) => {
-                    self.store
-                        .set_chat_reachable(self.name, recipient, false)
-                        .await
-                        .map_err(|e| SendError::Retry(e.to_string()))?;
-                    Err(SendError::Unreachable(why))
-                }
+                Err(DeliveryError::Unreachable(why)) => Err(SendError::Unreachable(why)),
                 Err(DeliveryError::Refused(why)) => Err(SendError::Unreachable(why)),
                 Err(DeliveryError::Retry(why)) => Err(SendError::Retry(why)),
             }
+        })
+    }
+
+    fn unreachable<'a>(&'a self, recipient: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            self.store
+                .set_chat_reachable(self.name, recipient, false)
+                .await
+                .map_err(|e| SendError::Retry(e.to_string()))
         })
     }
 }

@@ -29,6 +29,11 @@ pub trait Sender: Send + Sync {
     fn channel(&self) -> &str;
     /// Delivers `body` to `recipient`; `dedupe_key` lets the far side drop a repeat.
     fn send<'a>(&'a self, recipient: &'a str, body: &'a str, dedupe_key: &'a str) -> SendFuture<'a>;
+    /// Told after a send failed with [`SendError::Unreachable`] and the message was put back to wait, so that
+    /// the recipient's next message makes it due again.
+    fn unreachable<'a>(&'a self, _recipient: &'a str) -> SendFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The web channel: citizens read their case's state on its tracking page, so there is nothing to push.
@@ -88,6 +93,13 @@ pub async fn deliver_due(
                 };
                 tracing::warn!(channel = %channel, dedupe_key = %dedupe_key, error = %why, "a message was not delivered; it will be retried");
                 store.outbox_failed(id, &why, now + backoff(attempts, &e)).await?;
+                // Only now: had the recipient been marked first, a message from them in between would find
+                // nothing to make due, and this one would wait the whole backoff.
+                if let (SendError::Unreachable(_), Some(sender)) = (&e, senders.iter().find(|s| s.channel() == channel))
+                    && let Err(e) = sender.unreachable(&recipient).await
+                {
+                    tracing::warn!(channel = %channel, error = ?e, "could not mark a recipient unreachable");
+                }
             }
         }
     }

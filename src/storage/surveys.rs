@@ -553,6 +553,22 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// The complete responses of a wave that came through a channel, oldest first.
+    pub async fn complete_responses_by_channel(&self, wave_id: Uuid, channel: &str) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<(Uuid,)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT id FROM responses WHERE wave_id = $1 AND channel = $2 AND complete = $3 ORDER BY completed_at, id",
+            )
+            .bind(wave_id)
+            .bind(channel)
+            .bind(true)
+            .fetch_all(p)
+            .await
+            .map_err(db("listing responses"))?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// The answers of one response, in question-code order.
     pub async fn answers(&self, response_id: Uuid) -> Result<Vec<StoredAnswer>, StoreError> {
         on_pool!(&self.pool, |p| {

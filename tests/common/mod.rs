@@ -142,7 +142,12 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start(db: TestDb) -> Self {
-        let config = db.config();
+        Self::start_configured(db, &[]).await
+    }
+
+    /// The service with these settings added to the test configuration.
+    pub async fn start_configured(db: TestDb, extra: &[(&str, &str)]) -> Self {
+        let config = db.config_with(extra);
         let store = app::open_store(&config).await.unwrap();
         let app = app::start(&config, store).await.unwrap();
         let base = app.url();
@@ -156,8 +161,16 @@ impl TestApp {
     /// The service with Hưng Yên, the bundled questionnaire, a wave open over the province (`w-open`) and one
     /// that has closed (`w-closed`).
     pub async fn start_with_open_wave(db: TestDb) -> Self {
+        Self::start_with_open_wave_and(db, &[]).await
+    }
+
+    /// [`TestApp::start_with_open_wave`] with these settings added.
+    pub async fn start_with_open_wave_and(db: TestDb, extra: &[(&str, &str)]) -> Self {
         use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
-        let app = Self::start_with_hung_yen(db).await;
+        let app = Self::start_configured(db, extra).await;
+        ykien::services::units::import_bundled_hung_yen(&app.app.store)
+            .await
+            .unwrap();
         let store = &app.app.store;
         import_questionnaire(store, ykien::services::demo::BUNDLED_QUESTIONNAIRE)
             .await

@@ -207,6 +207,11 @@ impl FakeTelegram {
         self.shared.lock().blocked.insert(chat_id.to_string());
     }
 
+    /// Undoes [`FakeTelegram::block_chat`]: the user unblocked the bot.
+    pub fn unblock_chat(&self, chat_id: impl Display) {
+        self.shared.lock().blocked.remove(&chat_id.to_string());
+    }
+
     /// Registers a file that `getFile` describes and `GET /file/…` serves.
     pub fn add_file(&self, file_id: &str, bytes: impl Into<Vec<u8>>) {
         self.shared.lock().files.insert(file_id.to_owned(), bytes.into());

@@ -1,0 +1,515 @@
+//! The Telegram bot end to end: the real service with the real teloxide client talking to a fake Bot API server,
+//! webhook updates posted as Telegram posts them (the real fixture payloads among them), on both databases.
+#![allow(clippy::unwrap_used)]
+
+#[path = "common/chat.rs"]
+mod chat;
+mod common;
+#[path = "../bots/tests/fakes/telegram.rs"]
+mod fake_telegram;
+
+use std::time::Duration;
+
+use chat::{ChatCitizen, Reply, answer_case, tracking_code, walk_survey};
+use common::{TestApp, databases};
+use fake_telegram::{Failure, FakeTelegram};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "123456789:AAE-test-token-of-the-right-shape";
+const SECRET: &str = "hook-secret-0123456789";
+const API_TOKEN: &str = "api-token-api-token-api-token-0123456789";
+const PHOTO: &[u8] = include_bytes!("fixtures/photos/photo_gps.jpg");
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn start(db: common::TestDb, fake: &FakeTelegram) -> TestApp {
+    let api_url = fake.api_url();
+    TestApp::start_with_open_wave_and(
+        db,
+        &[
+            ("YKIEN_TELEGRAM_TOKEN", TOKEN),
+            ("YKIEN_TELEGRAM_WEBHOOK_SECRET", SECRET),
+            ("YKIEN_TELEGRAM_API_URL", &api_url),
+            ("YKIEN_TELEGRAM_PER_CHAT_PER_SECOND", "1000"),
+            ("YKIEN_TELEGRAM_MAX_PER_SECOND", "1000"),
+            ("YKIEN_API_TOKEN", API_TOKEN),
+            ("YKIEN_PUBLIC_URL", "https://ykien.example.vn"),
+        ],
+    )
+    .await
+}
+
+async fn post_update(app: &TestApp, secret: Option<&str>, body: impl Into<reqwest::Body>) -> u16 {
+    let mut request = app
+        .client
+        .post(app.url("/webhooks/telegram"))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(secret) = secret {
+        request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// A private chat with the bot.
+struct TelegramCitizen<'a> {
+    app: &'a TestApp,
+    fake: &'a FakeTelegram,
+    chat: i64,
+    next_update: i64,
+}
+
+impl<'a> TelegramCitizen<'a> {
+    fn new(app: &'a TestApp, fake: &'a FakeTelegram, chat: i64) -> Self {
+        Self {
+            app,
+            fake,
+            chat,
+            next_update: chat * 1000,
+        }
+    }
+
+    fn user(&self) -> Value {
+        json!({ "id": self.chat, "is_bot": false, "first_name": "Lan", "language_code": "vi" })
+    }
+
+    fn message(&mut self, content: Value) -> Value {
+        self.next_update += 1;
+        let mut message = json!({
+            "message_id": self.next_update % 1_000_000,
+            "from": self.user(),
+            "chat": { "id": self.chat, "type": "private", "first_name": "Lan" },
+            "date": 1_764_000_000,
+        });
+        for (k, v) in content.as_object().unwrap() {
+            message[k] = v.clone();
+        }
+        json!({ "update_id": self.next_update, "message": message })
+    }
+
+    /// Posts an update and waits for the next message to this chat.
+    async fn send(&mut self, update: Value) -> Reply {
+        let before = self.fake.sent_texts(self.chat).len();
+        assert_eq!(post_update(self.app, Some(SECRET), update.to_string()).await, 200);
+        self.reply_after(before).await
+    }
+
+    async fn reply_after(&self, before: usize) -> Reply {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let sent: Vec<Value> = self
+                .fake
+                .calls_of("sendmessage")
+                .into_iter()
+                .filter(|p| p["chat_id"].to_string().trim_matches('"') == self.chat.to_string())
+                .collect();
+            if sent.len() > before {
+                let last = sent.last().unwrap();
+                let payloads = last["reply_markup"]["inline_keyboard"]
+                    .as_array()
+                    .map(|rows| {
+                        rows.iter()
+                            .flat_map(|r| r.as_array().unwrap().iter())
+                            .map(|b| b["callback_data"].as_str().unwrap().to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Reply {
+                    text: last["text"].as_str().unwrap().to_owned(),
+                    payloads,
+                };
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no reply to chat {}", self.chat);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn start(&mut self, payload: &str) -> Reply {
+        let text = format!("/start {payload}");
+        let update = self.message(json!({
+            "text": text,
+            "entities": [{ "type": "bot_command", "offset": 0, "length": 6 }],
+        }));
+        self.send(update).await
+    }
+
+    async fn photo(&mut self, file_id: &str) -> Reply {
+        let update = self.message(json!({
+            "photo": [{ "file_id": file_id, "file_unique_id": format!("u{file_id}"), "width": 90, "height": 60 }],
+        }));
+        self.send(update).await
+    }
+
+    async fn location(&mut self, lat: f64, lon: f64) -> Reply {
+        let update = self.message(json!({ "location": { "latitude": lat, "longitude": lon } }));
+        self.send(update).await
+    }
+}
+
+impl ChatCitizen for TelegramCitizen<'_> {
+    async fn say(&mut self, text: &str) -> Reply {
+        let update = self.message(json!({ "text": text }));
+        self.send(update).await
+    }
+
+    async fn press(&mut self, payload: &str) -> Reply {
+        self.next_update += 1;
+        let update = json!({
+            "update_id": self.next_update,
+            "callback_query": {
+                "id": format!("cb{}", self.next_update),
+                "from": self.user(),
+                "message": {
+                    "message_id": 1,
+                    "date": 1_764_000_000,
+                    "chat": { "id": self.chat, "type": "private", "first_name": "Lan" },
+                    "text": "…",
+                },
+                "chat_instance": "42",
+                "data": payload,
+            }
+        });
+        self.send(update).await
+    }
+}
+
+#[tokio::test]
+async fn a_whole_survey_over_telegram_is_stored_exactly_as_the_same_answers_posted_through_the_web_api() {
+    for db in
+        databases("a_whole_survey_over_telegram_is_stored_exactly_as_the_same_answers_posted_through_the_web_api").await
+    {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        let mut lan = TelegramCitizen::new(&app, &fake, 500_100);
+
+        let menu = lan.start("commune_11953").await;
+        assert!(
+            menu.text.contains("Xin chào") && menu.text.contains("Phố Hiến"),
+            "{label}: {menu:?}"
+        );
+        let first = lan.press("m:survey").await;
+        assert!(first.text.contains("[0%"), "{label}: progress shown: {first:?}");
+        // Every button fits Telegram's 64 bytes of callback data.
+        assert!(first.payloads.iter().all(|p| p.len() <= 64), "{label}");
+        let done = walk_survey(&mut lan, first).await;
+        assert!(done.text.contains("ẩn danh"), "{label}: {done:?}");
+        // Button presses were acknowledged so that the client's spinner stops.
+        assert!(!fake.calls_of("answercallbackquery").is_empty(), "{label}");
+
+        // One response per Telegram user per wave.
+        let again = lan.press("m:survey").await;
+        assert!(
+            again.text.contains("đã trả lời khảo sát đợt này rồi"),
+            "{label}: {again:?}"
+        );
+
+        let store = &app.app.store;
+        let wave = store.wave_by_code("w-open").await.unwrap();
+        let over_telegram = store.complete_responses_by_channel(wave.id, "telegram").await.unwrap();
+        assert_eq!(over_telegram.len(), 1, "{label}");
+        let stored = store.answers(over_telegram[0]).await.unwrap();
+        assert!(stored.len() > 20, "{label}: {stored:?}");
+
+        // The same answers through the responses API are stored identically.
+        let answers: serde_json::Map<String, Value> = stored
+            .iter()
+            .map(|(q, code, text)| (q.clone(), Value::String(code.clone().or(text.clone()).unwrap())))
+            .collect();
+        let r = app
+            .client
+            .post(app.url("/api/v1/waves/w-open/responses"))
+            .bearer_auth(API_TOKEN)
+            .json(&json!({ "commune": "11953", "answers": answers }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{label}");
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(store.answers(id).await.unwrap(), stored, "{label}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn feedback_with_a_photo_and_a_location_reaches_the_officials_and_their_answer_and_the_rating_come_back_in_the_chat()
+ {
+    for db in databases("feedback_with_a_photo_and_a_location_reaches_the_officials_and_their_answer_and_the_rating_come_back_in_the_chat").await {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        fake.add_file("photo-1", PHOTO);
+        fake.add_file("not-an-image", b"%PDF-1.4 this is not a photo".to_vec());
+        fake.add_file("huge", vec![0xFF; 11 * 1024 * 1024]);
+        let app = start(db, &fake).await;
+        let mut lan = TelegramCitizen::new(&app, &fake, 500_200);
+
+        lan.start("").await;
+        // No commune in the link: asked, by name (without diacritics) or code.
+        let ask = lan.press("m:feedback").await;
+        assert!(ask.text.contains("xã, phường nào"), "{label}: {ask:?}");
+        let wrong = lan.say("Không Có Nơi Này").await;
+        assert!(wrong.text.contains("Không tìm thấy xã, phường nào tên «Không Có Nơi Này»"), "{label}: {wrong:?}");
+        let categories = lan.say("pho hien").await;
+        let category = categories.payload("k:road").unwrap_or_else(|| panic!("{label}: {categories:?}"));
+        let text_prompt = lan.press(&category).await;
+        assert!(text_prompt.text.contains("mô tả"), "{label}: {text_prompt:?}");
+
+        // Too short: refused in Vietnamese, nothing lost, asked again.
+        let short = lan.say("Ổ gà").await;
+        assert!(short.text.contains("Nội dung mới có 4 ký tự"), "{label}: {short:?}");
+        let text = "Đường Nguyễn Văn Linh trước số 45 có ổ gà lớn, xe máy ngã hai lần trong tuần này.";
+        let photos = lan.say(text).await;
+        assert!(photos.text.contains("Gửi ảnh"), "{label}: {photos:?}");
+
+        let bad = lan.photo("not-an-image").await;
+        assert!(bad.text.starts_with("⚠️"), "{label}: {bad:?}");
+        let too_large = lan.photo("huge").await;
+        assert!(too_large.text.contains("Ảnh quá lớn"), "{label}: {too_large:?}");
+        let one = lan.photo("photo-1").await;
+        assert!(one.text.contains("Đã nhận 1 ảnh"), "{label}: {one:?}");
+        let where_ = lan.press("f:next").await;
+        assert!(where_.text.contains("vị trí"), "{label}: {where_:?}");
+        let location_request = fake.calls_of("sendmessage").last().unwrap().clone();
+        assert_eq!(
+            location_request["reply_markup"]["keyboard"][0][0]["request_location"], true,
+            "{label}: a location-request button: {location_request}"
+        );
+        let confirm = lan.location(20.6465, 106.0511).await;
+        assert!(confirm.text.contains("20.64650, 106.05110") && confirm.text.contains("Ảnh: 1"), "{label}: {confirm:?}");
+        let sent = lan.press("f:send").await;
+        assert!(sent.text.contains("Mã theo dõi"), "{label}: {sent:?}");
+        let code = tracking_code(&sent.text).unwrap_or_else(|| panic!("{label}: {sent:?}"));
+        assert!(sent.text.contains(&format!("https://ykien.example.vn/t/{code}")), "{label}");
+
+        let store = &app.app.store;
+        let case = store.case_by_code(&code).await.unwrap().unwrap();
+        assert_eq!(case.channel, "telegram", "{label}");
+        assert_eq!(case.reporter_chat.as_deref(), Some("500200"), "{label}");
+        assert_eq!(case.text, text, "{label}");
+        assert_eq!((case.lat, case.lon), (Some(20.6465), Some(106.0511)), "{label}");
+        assert_eq!(store.case_attachments(case.id).await.unwrap().len(), 1, "{label}");
+
+        // The officials answer; the answer reaches the chat with rating buttons; the citizen rates it.
+        let before = fake.sent_texts(500_200).len();
+        answer_case(store, &code, "Ngày 25/11 tổ công tác đã vá ổ gà trước số 45 Nguyễn Văn Linh bằng bê tông nhựa.").await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let answered = loop {
+            let texts = fake.sent_texts(500_200);
+            if let Some(t) = texts[before..].iter().find(|t| t.contains("đã có trả lời")) {
+                break t.clone();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{label}: no answer in the chat: {texts:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(answered.contains("đã vá ổ gà") && answered.contains("Luật Tiếp công dân"), "{label}: {answered}");
+        let with_buttons = fake
+            .calls_of("sendmessage")
+            .into_iter()
+            .find(|p| p["text"].as_str() == Some(answered.as_str()))
+            .unwrap();
+        assert!(with_buttons["reply_markup"].to_string().contains(&format!("r:{code}:5")), "{label}");
+        let thanks = lan.press(&format!("r:{code}:4")).await;
+        assert!(thanks.text.contains("đánh giá 4/5"), "{label}: {thanks:?}");
+        assert_eq!(store.case_rating(case.id).await.unwrap().map(|r| r.0), Some(4), "{label}");
+
+        // "My reports" lists it.
+        let mine = lan.press("m:follow").await;
+        assert!(mine.text.contains(&code), "{label}: {mine:?}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_webhook_refuses_a_wrong_secret_and_garbage_ignores_repeats_and_keeps_unhandled_updates() {
+    for db in
+        databases("the_webhook_refuses_a_wrong_secret_and_garbage_ignores_repeats_and_keeps_unhandled_updates").await
+    {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        let start_update = include_str!("../bots/tests/fixtures/telegram/message_start.json");
+
+        assert_eq!(post_update(&app, None, start_update).await, 401, "{label}: no secret");
+        assert_eq!(
+            post_update(&app, Some("wrong-secret-0123456789"), start_update).await,
+            401,
+            "{label}"
+        );
+        for garbage in [
+            "",
+            "{",
+            "[]",
+            "null",
+            "{\"update_id\": \"x\"}",
+            "\u{0}\u{1}",
+            "{\"update_id\": 1}",
+        ] {
+            assert_eq!(
+                post_update(&app, Some(SECRET), garbage).await,
+                400,
+                "{label}: {garbage:?}"
+            );
+        }
+        let deep = "{".repeat(10_000);
+        assert_eq!(
+            post_update(&app, Some(SECRET), deep).await,
+            400,
+            "{label}: deeply nested"
+        );
+        assert!(
+            fake.calls_of("sendmessage").is_empty(),
+            "{label}: nothing answered garbage"
+        );
+
+        // The real fixtures: each is answered once, even when Telegram delivers it twice.
+        assert_eq!(post_update(&app, Some(SECRET), start_update).await, 200, "{label}");
+        assert_eq!(
+            post_update(&app, Some(SECRET), start_update).await,
+            200,
+            "{label}: repeated"
+        );
+        fake.wait_for("sendmessage", 1, WAIT).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            fake.sent_texts(3_527_065).len(),
+            1,
+            "{label}: one reply for one update_id"
+        );
+
+        for fixture in [
+            include_str!("../bots/tests/fixtures/telegram/message_text_private.json"),
+            include_str!("../bots/tests/fixtures/telegram/message_location.json"),
+            include_str!("../bots/tests/fixtures/telegram/message_photo.json"),
+            include_str!("../bots/tests/fixtures/telegram/callback_query.json"),
+            include_str!("../bots/tests/fixtures/telegram/telegram_start_deeplink.json"),
+            include_str!("../bots/tests/fixtures/telegram/my_chat_member_kicked.json"),
+        ] {
+            assert_eq!(
+                post_update(&app, Some(SECRET), fixture).await,
+                200,
+                "{label}: {fixture}"
+            );
+        }
+        // An update kind the bot does not handle: 200, kept raw for inspection.
+        let sticker = json!({ "update_id": 9001, "edited_message": { "message_id": 1, "date": 1, "chat": { "id": 5, "type": "private" }, "text": "sửa" } });
+        assert_eq!(
+            post_update(&app, Some(SECRET), sticker.to_string()).await,
+            200,
+            "{label}"
+        );
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let kept = app
+                .app
+                .store
+                .chat_events_of_kind("telegram", "unsupported")
+                .await
+                .unwrap();
+            if kept
+                .iter()
+                .any(|(id, raw)| id == "9001" && raw.as_deref().is_some_and(|r| r.contains("sửa")))
+            {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{label}: {kept:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_blocked_citizen_is_marked_unreachable_and_gets_the_news_when_they_write_again() {
+    for db in databases("a_blocked_citizen_is_marked_unreachable_and_gets_the_news_when_they_write_again").await {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        let store = &app.app.store;
+        let mut lan = TelegramCitizen::new(&app, &fake, 500_300);
+        lan.start("commune_11953").await;
+        lan.press("m:feedback").await;
+        lan.press("k:street_light").await;
+        lan.say("Đèn đường ngõ 7 phố Bãi Sậy hỏng đã ba hôm, tối đi lại rất nguy hiểm.")
+            .await;
+        lan.press("f:next").await;
+        let sent = lan.press("f:noloc").await;
+        assert!(sent.text.contains("Gửi phản ánh này?"), "{label}: {sent:?}");
+        let sent = lan.press("f:send").await;
+        let code = tracking_code(&sent.text).unwrap_or_else(|| panic!("{label}: {sent:?}"));
+
+        // The citizen blocks the bot: the answer cannot be delivered (403), they are marked unreachable.
+        fake.block_chat(500_300);
+        answer_case(
+            store,
+            &code,
+            "Đã thay bóng đèn đường ngõ 7 phố Bãi Sậy ngày 26/11, đèn sáng bình thường.",
+        )
+        .await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let person = store.chat_user("telegram", "500300").await.unwrap().unwrap();
+            if !person.reachable {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{label}: never marked unreachable"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let case = store.case_by_code(&code).await.unwrap().unwrap();
+        let pending = store.case_outbox(case.id).await.unwrap();
+        assert!(pending.iter().any(|m| !m.3), "{label}: the news waits: {pending:?}");
+
+        // They unblock and write again: the waiting news go out.
+        fake.unblock_chat(500_300);
+        lan.say("xin chào").await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if fake.sent_texts(500_300).iter().any(|t| t.contains("đã có trả lời")) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{label}: the answer never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_and_the_reply_still_arrives() {
+    for db in databases("a_429_is_waited_out_and_the_reply_still_arrives").await {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        fake.fail_next("sendmessage", Failure::TooManyRequests { retry_after_secs: 1 });
+        let started = std::time::Instant::now();
+        let start_update = include_str!("../bots/tests/fixtures/telegram/telegram_start_deeplink.json");
+        assert_eq!(post_update(&app, Some(SECRET), start_update).await, 200, "{label}");
+        let calls = fake.wait_for("sendmessage", 2, WAIT).await;
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "{label}: retry_after was respected"
+        );
+        assert_eq!(calls.len(), 2, "{label}: refused once, then sent");
+        assert_eq!(calls[0], calls[1], "{label}: the same message again");
+        // The fixture's link names commune 12345, which does not exist: the citizen is told and asked.
+        assert!(
+            calls[1]["text"].as_str().unwrap().contains("không còn hoặc không có"),
+            "{label}: {calls:?}"
+        );
+        // /stop: the goodbye, then nothing more.
+        let mut nic = TelegramCitizen::new(&app, &fake, 3_527_065);
+        let bye = nic.say("/stop").await;
+        assert!(bye.text.contains("Đã dừng"), "{label}: {bye:?}");
+        let person = app.app.store.chat_user("telegram", "3527065").await.unwrap().unwrap();
+        assert!(person.opted_out, "{label}");
+        app.stop().await;
+    }
+}
