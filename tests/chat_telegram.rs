@@ -513,3 +513,40 @@ async fn a_429_is_waited_out_and_the_reply_still_arrives() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn an_update_recorded_but_never_handled_is_taken_up_by_the_background_work() {
+    for db in databases("an_update_recorded_but_never_handled_is_taken_up_by_the_background_work").await {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        // As if the instance that answered 200 for it died before handling it: recorded, claim run out.
+        let raw = include_str!("../bots/tests/fixtures/telegram/message_start.json");
+        let now = chrono::Utc::now();
+        let recorded = app
+            .app
+            .store
+            .record_chat_event(
+                "telegram",
+                "174114370",
+                "command",
+                Some("3527065"),
+                raw,
+                now - chrono::Duration::seconds(1),
+                now,
+            )
+            .await
+            .unwrap();
+        assert!(recorded, "{label}");
+        let sent = fake.wait_for("sendmessage", 1, WAIT).await;
+        assert!(
+            sent[0]["text"].as_str().unwrap().contains("Xin chào"),
+            "{label}: {sent:?}"
+        );
+        // Handled once: Telegram's own retry of it now changes nothing.
+        assert_eq!(post_update(&app, Some(SECRET), raw).await, 200, "{label}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(fake.sent_texts(3_527_065).len(), 1, "{label}");
+        app.stop().await;
+    }
+}

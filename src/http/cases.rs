@@ -308,6 +308,18 @@ async fn tracking_page(
     let answers = store.case_answers(case.id).await?;
     let files = store.case_attachments(case.id).await?;
     let rating = store.case_rating(case.id).await?;
+    // News for the reporter's chat that the platform would not take yet (Zalo: silent for more than 7 days;
+    // Telegram: the bot blocked): they go when the citizen writes to the channel again.
+    let waiting = store
+        .case_outbox(case.id)
+        .await?
+        .iter()
+        .filter(|(channel, _, _, sent)| channel != "web" && !sent)
+        .count();
+    let chat = match case.channel.as_str() {
+        "zalo" => "Zalo",
+        _ => "Telegram",
+    };
     // A duplicate's reporter follows the original.
     let original = match case.duplicate_of {
         Some(id) => store.case_by_id(id).await?.map(|c| c.code),
@@ -351,6 +363,14 @@ async fn tracking_page(
         @if !evidence.is_empty() {
             p { (lang.t("Hình ảnh kết quả: ", "Evidence: "))
                 @for (i, f) in evidence.iter().enumerate() { a href=(format!("{action}/files/{}", f.id)) { (lang.t("ảnh ", "photo ")) (i + 1) } " " } }
+        }
+        @if waiting > 0 {
+            p.summary { (lang.t(&format!("{waiting} tin báo về phản ánh này đang chờ gửi đến {chat} của người phản ánh: \
+                                          {chat} chỉ cho gửi khi người dân vừa nhắn cho kênh. Hãy nhắn một tin bất kỳ \
+                                          cho kênh để nhận."),
+                                &format!("{waiting} update(s) on this report wait to be sent to the reporter's {chat}: \
+                                          {chat} only lets us write after the citizen wrote. Send the channel any \
+                                          message to get them."))) }
         }
         h2 { (lang.t("Diễn biến", "Timeline")) }
         ul { @for e in &events {

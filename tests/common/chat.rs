@@ -46,8 +46,18 @@ pub async fn walk_survey(citizen: &mut impl ChatCitizen, mut reply: Reply) -> Re
         );
         if step == 4 && !went_back {
             went_back = true;
-            let back = reply.payload("s:back").expect("a back button after the first question");
-            let previous = citizen.press(&back).await;
+            let previous = match reply.payload("s:back") {
+                Some(back) => citizen.press(&back).await,
+                // More choices than the platform's buttons: a numbered list, "← Câu trước" among them.
+                None => {
+                    let line = reply
+                        .text
+                        .lines()
+                        .find(|l| l.contains("Câu trước"))
+                        .unwrap_or_else(|| panic!("no way back: {reply:?}"));
+                    citizen.say(line.split('.').next().unwrap().trim()).await
+                }
+            };
             assert!(previous.text.contains('%'), "{previous:?}");
             reply = previous;
             continue;
