@@ -5,36 +5,14 @@
 
 mod common;
 
-use chrono::{NaiveDate, Utc};
-use common::{TestApp, databases};
+use chrono::Utc;
+use common::{TestApp, databases, official};
 use regex::Regex;
 use ykien::domain::cases::{Action, AnswerContent, Tier};
 use ykien::services::Error;
-use ykien::services::accounts::{AccountRequest, Official, add_official, login};
 
 const PHOTO: &[u8] = include_bytes!("fixtures/photos/photo_gps.jpg");
 
-fn today() -> NaiveDate {
-    ykien::services::survey::vn_day(Utc::now())
-}
-
-async fn official(app: &TestApp, username: &str, role: &str, office: Option<&str>, units: &[&str]) -> Official {
-    let password = "một mật khẩu đủ dài 2026";
-    let request = AccountRequest {
-        username: username.into(),
-        display_name: format!("Cán bộ {username}"),
-        password: password.into(),
-        role: role.into(),
-        office: office.map(Into::into),
-        unit_codes: units.iter().map(|u| u.to_string()).collect(),
-    };
-    add_official(&app.app.store, request, today()).await.unwrap();
-    login(&app.app.store, username, password, Utc::now())
-        .await
-        .unwrap()
-        .unwrap()
-        .1
-}
 
 /// A browser: keeps its cookies (device and reporter key).
 struct Browser<'a> {
@@ -190,10 +168,24 @@ async fn a_report_goes_from_the_citizen_through_the_officials_and_back() {
 
         // Officials: intake of the ward accepts and assigns; an officer of another ward cannot act; the ward's
         // officer answers (a vague answer is refused), the citizen rates.
-        let intake = official(&app, "tiepnhan", "intake", None, &["11953"]).await;
-        let officer = official(&app, "kinhte", "commune_officer", Some("commune_economic"), &["11953"]).await;
-        let stranger = official(&app, "xakhac", "commune_officer", Some("commune_economic"), &["11977"]).await;
-        let leader = official(&app, "lanhdao", "leader", None, &["33"]).await;
+        let intake = official(&app.app.store, "tiepnhan", "intake", None, &["11953"]).await;
+        let officer = official(
+            &app.app.store,
+            "kinhte",
+            "commune_officer",
+            Some("commune_economic"),
+            &["11953"],
+        )
+        .await;
+        let stranger = official(
+            &app.app.store,
+            "xakhac",
+            "commune_officer",
+            Some("commune_economic"),
+            &["11977"],
+        )
+        .await;
+        let leader = official(&app.app.store, "lanhdao", "leader", None, &["33"]).await;
         let cases = ykien::services::cases::Cases::new(
             app.app.store.clone(),
             ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES).unwrap(),
@@ -561,7 +553,7 @@ async fn overdue_cases_are_escalated_once_with_an_internal_timeline_entry() {
 #[tokio::test]
 async fn the_reporter_of_a_duplicate_is_sent_to_the_original() {
     let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
-    let desk = official(&app, "tiepnhan", "intake", None, &["11953"]).await;
+    let desk = official(&app.app.store, "tiepnhan", "intake", None, &["11953"]).await;
     let cases = ykien::services::cases::Cases::new(
         app.app.store.clone(),
         ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES).unwrap(),

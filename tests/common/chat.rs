@@ -4,8 +4,9 @@
 
 use chrono::Utc;
 use ykien::domain::cases::{Action, AnswerContent, Tier};
-use ykien::services::accounts::{AccountRequest, Official, add_official, login};
 use ykien::storage::Store;
+
+use crate::common::official;
 
 /// The last message the bot sent to the citizen.
 #[derive(Debug, Clone, Default)]
@@ -97,22 +98,6 @@ pub async fn walk_survey(citizen: &mut impl ChatCitizen, mut reply: Reply) -> Re
 pub fn tracking_code(text: &str) -> Option<String> {
     let code = regex::Regex::new(r"PA-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}").unwrap();
     code.find(text).map(|m| m.as_str().to_owned())
-}
-
-/// An official of the bundled Hưng Yên, logged in.
-pub async fn official(store: &Store, username: &str, role: &str, office: Option<&str>, units: &[&str]) -> Official {
-    let password = "một mật khẩu đủ dài 2026";
-    let request = AccountRequest {
-        username: username.into(),
-        display_name: format!("Cán bộ {username}"),
-        password: password.into(),
-        role: role.into(),
-        office: office.map(Into::into),
-        unit_codes: units.iter().map(|u| u.to_string()).collect(),
-    };
-    let today = ykien::services::survey::vn_day(Utc::now());
-    add_official(store, request, today).await.unwrap();
-    login(store, username, password, Utc::now()).await.unwrap().unwrap().1
 }
 
 /// The officials of ward 11953 accept, assign and answer a case, as in the console.

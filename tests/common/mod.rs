@@ -240,3 +240,31 @@ pub fn error_code(body: &serde_json::Value) -> String {
         .unwrap_or_else(|| panic!("no error code in {body}"))
         .to_owned()
 }
+
+/// An official of the bundled Hưng Yên, logged in.
+pub async fn official(
+    store: &Store,
+    username: &str,
+    role: &str,
+    office: Option<&str>,
+    units: &[&str],
+) -> ykien::services::accounts::Official {
+    let password = "một mật khẩu đủ dài 2026";
+    let request = ykien::services::accounts::AccountRequest {
+        username: username.into(),
+        display_name: format!("Cán bộ {username}"),
+        password: password.into(),
+        role: role.into(),
+        office: office.map(Into::into),
+        unit_codes: units.iter().map(|u| u.to_string()).collect(),
+    };
+    let today = ykien::services::survey::vn_day(chrono::Utc::now());
+    ykien::services::accounts::add_official(store, request, today)
+        .await
+        .unwrap();
+    ykien::services::accounts::login(store, username, password, chrono::Utc::now())
+        .await
+        .unwrap()
+        .unwrap()
+        .1
+}
