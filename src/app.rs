@@ -105,6 +105,9 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
             .await
     });
     // The outbox worker runs beside the server: notifications of case changes go out even with no traffic.
+    if let Some(telegram) = channels.telegram.clone() {
+        tokio::spawn(async move { telegram.learn_username().await });
+    }
     let outbox = tokio::spawn(run_background(store.clone(), cases, channels, outbox_wake));
     tracing::info!(%addr, database = %config.database_url.redacted(), "ykien is listening");
     Ok(RunningApp {

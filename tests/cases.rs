@@ -13,7 +13,6 @@ use ykien::services::Error;
 
 const PHOTO: &[u8] = include_bytes!("fixtures/photos/photo_gps.jpg");
 
-
 /// A browser: keeps its cookies (device and reporter key).
 struct Browser<'a> {
     app: &'a TestApp,

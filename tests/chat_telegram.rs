@@ -550,3 +550,58 @@ async fn an_update_recorded_but_never_handled_is_taken_up_by_the_background_work
         app.stop().await;
     }
 }
+
+/// The text of the one QR code in a PNG.
+fn decode_qr(bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * info.line_size + x]);
+    img.detect_grids()[0].decode().unwrap().1
+}
+
+#[tokio::test]
+async fn a_communes_poster_qr_code_opens_the_bot_on_that_commune() {
+    let fake = FakeTelegram::start().await;
+    let app = start(common::TestDb::sqlite(), &fake).await;
+    fake.wait_for("getme", 1, WAIT).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let page = loop {
+        let page = app.get("/units/11953").await.text().await.unwrap();
+        if page.contains("qr.png?via=telegram") {
+            break page;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no Telegram poster link: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(page.contains("Mã QR mở bot Telegram"));
+    let png = app.get("/s/11953/qr.png?via=telegram").await.bytes().await.unwrap();
+    assert_eq!(decode_qr(&png), "https://t.me/ykien_test_bot?start=commune_11953");
+    // The same link opens the bot on the commune.
+    let mut lan = TelegramCitizen::new(&app, &fake, 500_500);
+    let menu = lan.start("commune_11953").await;
+    assert!(menu.text.contains("Phường Phố Hiến"), "{menu:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_token_the_bot_is_off() {
+    let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
+    let update = include_str!("../bots/tests/fixtures/telegram/message_start.json");
+    assert_eq!(post_update(&app, Some(SECRET), update).await, 404);
+    assert_eq!(app.get("/s/11953/qr.png?via=telegram").await.status(), 404);
+    assert!(
+        !app.get("/units/11953")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("via=telegram")
+    );
+    app.stop().await;
+}

@@ -198,6 +198,10 @@ pub async fn show_unit(
                 a href=(format!("/s/{}/qr.svg", unit.code)) { (lang.t("Mã QR khảo sát", "Survey QR code")) " (SVG)" }
                 " · "
                 a href=(format!("/s/{}/qr.png", unit.code)) { (lang.t("Mã QR khảo sát", "Survey QR code")) " (PNG)" }
+                @if state.channels.telegram.as_ref().and_then(|t| t.commune_link(&unit.code)).is_some() {
+                    " · "
+                    a href=(format!("/s/{}/qr.png?via=telegram", unit.code)) { (lang.t("Mã QR mở bot Telegram", "Telegram bot QR code")) " (PNG)" }
+                }
             }
         }
         @if !children.is_empty() {

@@ -3,6 +3,7 @@
 //! The public base is `YKIEN_PUBLIC_URL` when set, else `http://` and the request's `Host`. Error correction
 //! level Q keeps a slightly torn or dirty poster readable; both images carry the 4-module quiet zone scanners
 //! need. Only a commune or ward that exists today gets a code; anything else gets the survey's error page.
+//! With `?via=telegram` the code opens the Telegram bot on that commune instead (`t.me/<bot>?start=commune_<code>`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, HOST};
@@ -12,7 +13,7 @@ use qrcode::render::svg;
 use qrcode::{Color, EcLevel, QrCode};
 
 use super::AppState;
-use super::pages::{PageQuery, error_page, message_page};
+use super::pages::{error_page, message_page};
 use crate::domain::Lang;
 use crate::services::units as unit_service;
 
@@ -25,12 +26,11 @@ const MODULE_PX: usize = 10;
 pub async fn show_survey_qr_svg(
     State(state): State<AppState>,
     Path(commune): Path<String>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<QrQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = Lang::from_code(q.lang.as_deref());
     let path = format!("/s/{commune}/qr.svg");
-    let code = match survey_qr(&state, &commune, &headers, lang, &path).await {
+    let code = match survey_qr(&state, &commune, &headers, &q, &path).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -49,12 +49,12 @@ pub async fn show_survey_qr_svg(
 pub async fn show_survey_qr_png(
     State(state): State<AppState>,
     Path(commune): Path<String>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<QrQuery>,
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::from_code(q.lang.as_deref());
     let path = format!("/s/{commune}/qr.png");
-    let code = match survey_qr(&state, &commune, &headers, lang, &path).await {
+    let code = match survey_qr(&state, &commune, &headers, &q, &path).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -67,6 +67,14 @@ pub async fn show_survey_qr_png(
     }
 }
 
+/// What the QR images accept: the page language and where the code leads.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct QrQuery {
+    pub lang: Option<String>,
+    /// `telegram`: the bot's deep link; otherwise the web survey.
+    pub via: Option<String>,
+}
+
 /// The QR code of a commune's survey address and the commune's code.
 struct SurveyQr {
     qr: QrCode,
@@ -77,15 +85,35 @@ async fn survey_qr(
     state: &AppState,
     commune: &str,
     headers: &HeaderMap,
-    lang: Lang,
+    q: &QrQuery,
     path: &str,
 ) -> Result<SurveyQr, Response> {
+    let lang = Lang::from_code(q.lang.as_deref());
     let code = commune.trim();
     let day = super::today_in_vietnam();
     let unit = unit_service::commune_on(&state.store, code, day)
         .await
         .map_err(|e| error_page(lang, path, e))?;
-    let url = format!("{}/s/{}", public_base(state, headers), unit.code);
+    let url = match q.via.as_deref() {
+        Some("telegram") => state
+            .channels
+            .telegram
+            .as_ref()
+            .and_then(|t| t.commune_link(&unit.code))
+            .ok_or_else(|| {
+                message_page(
+                    lang,
+                    path,
+                    StatusCode::NOT_FOUND,
+                    lang.t("Chưa có bot Telegram", "No Telegram bot"),
+                    lang.t(
+                        "Máy chủ này chưa kết nối bot Telegram, nên chưa có mã QR mở bot.",
+                        "This server has no Telegram bot connected, so there is no QR code that opens it.",
+                    ),
+                )
+            })?,
+        _ => format!("{}/s/{}", public_base(state, headers), unit.code),
+    };
     let qr = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::Q).map_err(|e| {
         tracing::error!(error = %e, url, "the survey address does not fit in a QR code");
         cannot_make(lang, path)

@@ -42,6 +42,8 @@ trait ChatClient: PhotoSource {
 pub struct TelegramChannel {
     client: TelegramClient,
     webhook_secret: String,
+    /// The bot's username, once `getMe` told it: what commune posters link to.
+    username: std::sync::OnceLock<String>,
 }
 
 impl TelegramChannel {
@@ -54,7 +56,26 @@ impl TelegramChannel {
         Ok(Self {
             client,
             webhook_secret: config.webhook_secret.expose().to_owned(),
+            username: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Asks Telegram for the bot's username (retrying through an outage at start-up).
+    pub async fn learn_username(&self) {
+        match self.client.get_me_with_retries(8).await {
+            Ok(name) => {
+                tracing::info!(bot = %name, "the Telegram bot is ready");
+                let _ = self.username.set(name);
+            }
+            Err(e) => tracing::error!(error = %e, "Telegram did not tell the bot's username; poster links are off"),
+        }
+    }
+
+    /// The deep link a commune's poster carries: `https://t.me/<bot>?start=commune_<code>`, once the bot's username
+    /// is known.
+    pub fn commune_link(&self, commune: &str) -> Option<String> {
+        let bot = self.username.get()?;
+        telegram::deep_link(bot, &super::chat::commune_payload(commune)).ok()
     }
 
     /// Whether a webhook request's `X-Telegram-Bot-Api-Secret-Token` is ours (compared in constant time).
