@@ -377,6 +377,57 @@ async fn news_for_a_citizen_silent_for_seven_days_wait_on_the_tracking_page_and_
         .await;
         let page = app.get(&format!("/t/{code}")).await.text().await.unwrap();
         assert!(!page.contains("đang chờ gửi"), "{label}");
+
+        // Eight days of silence later the case is closed: the news is not even offered to Zalo (it would refuse
+        // it), it waits, and goes when the citizen writes.
+        let mut person = store.chat_user("zalo", &hoa.id).await.unwrap().unwrap();
+        person.last_interaction_at = Some(chrono::Utc::now() - chrono::Duration::days(8));
+        assert!(store.save_chat_user(&person, false).await.unwrap(), "{label}");
+        let sends_before = fake.sent_to(&hoa.id).len();
+        let attempts_before = fake.calls_to("/v3.0/oa/message/cs").len();
+        let intake = ykien::services::accounts::login(&store, "tiepnhan", common::PASSWORD, chrono::Utc::now())
+            .await
+            .unwrap()
+            .unwrap()
+            .1;
+        let cases = ykien::services::cases::Cases::new(
+            store.clone(),
+            ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES).unwrap(),
+            ykien::services::cases::CaseRules::defaults(ykien::domain::calendar::WorkCalendar::default_vietnam()),
+        );
+        let revision = store.case_by_code(&code).await.unwrap().unwrap().revision;
+        cases
+            .act(
+                &intake,
+                &code,
+                revision,
+                ykien::domain::cases::Action::Close,
+                vec![],
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        wait_until(label, "not held back", async || {
+            !store.chat_user("zalo", &hoa.id).await.unwrap().unwrap().reachable
+        })
+        .await;
+        assert_eq!(
+            fake.calls_to("/v3.0/oa/message/cs").len(),
+            attempts_before,
+            "{label}: Zalo was not asked"
+        );
+        let page = app.get(&format!("/t/{code}")).await.text().await.unwrap();
+        assert!(
+            page.contains("1 tin báo về phản ánh này đang chờ gửi đến Zalo"),
+            "{label}"
+        );
+        hoa.say("Cảm ơn").await;
+        wait_until(label, "the closing news never went out", async || {
+            fake.sent_to(&hoa.id)[sends_before..]
+                .iter()
+                .any(|m| m["text"].as_str().unwrap_or_default().contains("đã được đóng"))
+        })
+        .await;
         app.stop().await;
     }
 }

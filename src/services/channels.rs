@@ -307,7 +307,12 @@ struct ChannelSender<C> {
     name: &'static str,
     client: Arc<C>,
     store: Store,
+    /// How long after the citizen's last message the platform lets us write (Zalo: 7 days), if it limits it.
+    window: Option<Duration>,
 }
+
+/// Zalo lets an OA answer a user for 7 days after the user's last interaction.
+pub const ZALO_WINDOW: Duration = Duration::days(7);
 
 impl<C: ChatClient + 'static> Sender for ChannelSender<C> {
     fn channel(&self) -> &str {
@@ -327,9 +332,14 @@ impl<C: ChatClient + 'static> Sender for ChannelSender<C> {
                     tracing::info!(channel = self.name, "not sent: the citizen opted out of messages");
                     return Ok(());
                 }
-                if !person.reachable {
+                let silent_too_long = match (self.window, person.last_interaction_at) {
+                    (Some(window), Some(last)) => last + window < Utc::now(),
+                    _ => false,
+                };
+                if !person.reachable || silent_too_long {
+                    // Not even tried: the platform would refuse it. It goes when they write again.
                     return Err(SendError::Unreachable(
-                        "the citizen cannot be reached; it goes when they write again".to_owned(),
+                        "the citizen cannot be reached now; it goes when they write again".to_owned(),
                     ));
                 }
             }
@@ -405,6 +415,7 @@ impl ChatChannels {
                 name: Channel::Telegram.as_str(),
                 client: client.clone(),
                 store: self.store.clone(),
+                window: None,
             }));
         }
         if let Some(client) = &self.zalo {
@@ -412,6 +423,7 @@ impl ChatChannels {
                 name: Channel::Zalo.as_str(),
                 client: client.clone(),
                 store: self.store.clone(),
+                window: Some(ZALO_WINDOW),
             }));
         }
         senders

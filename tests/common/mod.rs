@@ -14,6 +14,9 @@ use ykien::app::{self, RunningApp};
 use ykien::config::Config;
 use ykien::storage::Store;
 
+/// The password of the officials the tests create.
+pub const PASSWORD: &str = "một mật khẩu đủ dài 2026";
+
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 /// One isolated database; removed when dropped.
@@ -249,7 +252,7 @@ pub async fn official(
     office: Option<&str>,
     units: &[&str],
 ) -> ykien::services::accounts::Official {
-    let password = "một mật khẩu đủ dài 2026";
+    let password = PASSWORD;
     let request = ykien::services::accounts::AccountRequest {
         username: username.into(),
         display_name: format!("Cán bộ {username}"),
