@@ -1,20 +1,190 @@
-//! ykien's scoring, as pure functions from answers to scores, following the "Scoring method" of DESIGN.md.
+//! ykien's scoring and charts, following the "Scoring method" of DESIGN.md: from long-format survey answers to
+//! per-unit scores with intervals, ranks and quartile groups, and from scores to PNG/SVG charts.
 //!
-//! The server crate `ykien` reads answers from storage and hands them here; this crate never depends on it nor on
-//! `ykien-bots`, does no I/O and keeps no state, so every number on a dashboard, export or printed report can be
-//! recomputed and tested from plain inputs. It walks the method's steps in order: [`indicator`] turns one answer
-//! into a value in [0, 1] (step 1), [`aggregate`] turns values into indicator, sub-dimension, dimension (1–10) and
-//! total (8–80) scores and says whether a unit has answers enough to be shown (steps 2–4), and
-//! [`quartile`](mod@quartile) places units into PAPI's four groups (step 5). Bootstrap intervals, unit lineage and
-//! charts come later.
+//! The server crate `ykien` hands over answers (a file it exported or rows it read from storage), the codebook it
+//! built from the wave's questionnaire, the units table and the lineage; this crate never depends on it nor on
+//! `ykien-bots`, and keeps no state, so every number on a dashboard, export or printed report can be recomputed and
+//! tested from plain inputs. Scoring and drawing are CPU work: call them off the async threads
+//! (`tokio::task::spawn_blocking`).
+//!
+//! # Public API (what the server and the CLI call)
+//!
+//! ```text
+//! // ykien analyze / the dashboard: answers (rows or a .csv/.parquet path) + codebook + optional weights + lineage
+//! score_answers(Answers::Rows(&[AnswerRow]) | Answers::File(&Path),
+//!               Option<Weights::Pairs(&[(String, f64)]) | Weights::File(&Path)>,
+//!               &Codebook, &[Unit], &Lineage, &ScoreOptions) -> Result<Scores, AnalysisError>
+//! write_scores_csv(&Scores, &Path) -> Result<(), AnalysisError>          // DIR/scores.csv
+//! Scores { rows: Vec<ScoreRow>, withheld: Vec<WithheldRow>, cut_points: Vec<CutPoints> }
+//!   ScoreRow { wave, unit_code, province_code, level, code, score, n, ci_low, ci_high, rank, quartile, sufficiency }
+//!   Scores::get(wave, unit, level, code), Scores::province_mean(..), Scores::changes(from_wave, to_wave)
+//!   Scores::write_csv(impl Write)  // header CSV_HEADER = wave,unit_code,level,code,score,n,ci_low,ci_high,rank,quartile
+//! kpis(&[CaseFacts], now) -> Vec<UnitKpi>                                // feedback KPIs per unit
+//!
+//! // charts: builders from Scores (Vietnamese titles) and renderers to PNG/SVG bytes
+//! write_charts(ChartData { scores, codebook, units }, dir, &ChartOptions) -> Result<Vec<PathBuf>, AnalysisError>
+//! write_kpi_chart(&[UnitKpi], &[Unit], dir, &ChartOptions) -> Result<Vec<PathBuf>, AnalysisError>
+//! report::{profile_chart, radar_chart, heatmap_chart, ranking_chart, map_chart, trend_chart, kpi_chart}
+//! charts::{dimension_profile, radar, quartile_heatmap, ranking, score_map, trend, feedback_kpis}
+//!     (&Chart, (width, height), Format::Png | Format::Svg) -> Result<Vec<u8>, ChartError>
+//!
+//! // ykien simulate --units FILE --responses N --seed S [--plant UNIT:DIMENSION:DELTA]… --out FILE
+//! SimulateOptions { wave, responses, seed, plants: Vec<Plant /* "11953:d3:-2".parse() */>, dont_know, skipped }
+//! write_simulated(&Codebook, &[Unit], &SimulateOptions, &Path) -> Result<u64, SimulateError> // .csv or .parquet
+//! simulate(&Codebook, &[Unit], &SimulateOptions) -> Result<Vec<AnswerRow>, SimulateError>   // in memory
+//! ```
+//!
+//! The method's steps, in order:
+//!
+//! - [`indicator`]: one answer becomes a value in [0, 1] (step 1); [`codebook`] says which question measures which
+//!   indicator with which rule, and what a stored answer string is worth.
+//! - [`aggregate`]: values become indicator, sub-dimension, dimension (1–10) and total (8–80) scores, and whether
+//!   a unit has answers enough to be shown (steps 2–4).
+//! - [`pipeline::score`]: the whole run over millions of answers. polars scans the answers lazily on its streaming
+//!   engine ([`input`]: CSV or Parquet, or rows in memory), applies the lineage and the optional weights, turns
+//!   answers into values; each unit is then scored in parallel with a seeded bootstrap over its respondents
+//!   ([`bootstrap`](mod@bootstrap)) for the 95% intervals. [`analyze`] wraps it for callers.
+//! - [`quartile`](mod@quartile) and [`scores`]: ranks and PAPI's four groups within each province, with the cut
+//!   points to store (step 5), the privacy rule (scores from fewer than 10 respondents are withheld), the CSV
+//!   export, and the change between waves through the lineage (step 6).
+//! - [`kpi`]: the feedback KPIs of each unit (cases, on-time rate, median time to answer, mean rating).
+//! - [`charts`]: the dashboard's and reports' charts as PNG or SVG bytes, with an embedded font that has every
+//!   Vietnamese letter; [`report`] builds them from [`Scores`] and writes them to files.
+//! - [`simulate`](mod@simulate): synthetic answers with planted differences, for tests, the demo and benchmarks.
 
 pub mod aggregate;
+pub mod analyze;
+pub mod bootstrap;
+pub mod charts;
+pub mod codebook;
 pub mod indicator;
+pub mod input;
+pub mod kpi;
+pub mod pipeline;
 pub mod quartile;
+pub mod report;
+pub mod scores;
+pub mod simulate;
 
 pub use aggregate::{
     DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN, ScoreError,
     Sufficiency, TOTAL_MAX, TOTAL_MIN, dimension_score, subdimension_score, sufficiency, total_score, weighted_mean,
 };
+pub use analyze::{Answers, Weights, score_answers, write_scores_csv};
+pub use codebook::{
+    Codebook, CodebookError, DONT_KNOW, DimensionDef, IndicatorDef, Name, QuestionDef, REFUSED, SubdimensionDef,
+    stored_value,
+};
 pub use indicator::{Answer, NO_CODE, RuleError, ValueRule, YES_CODE};
+pub use input::{
+    ANSWER_COLUMNS, AnswerRow, Lineage, Unit, WEIGHT_COLUMNS, answers_frame, scan_answers, scan_weights, weights_frame,
+};
+pub use kpi::{CaseFacts, CaseStatus, UnitKpi, kpis};
+pub use pipeline::{ScoreInput, ScoreOptions, score};
 pub use quartile::{Quartile, cut_points, quartile};
+pub use report::{ChartData, ChartOptions, write_charts, write_kpi_chart};
+pub use scores::{CSV_HEADER, Change, CutPoints, Level, ScoreRow, Scores, TOTAL_CODE, WithheldRow};
+pub use simulate::{Plant, SimulateError, SimulateOptions, simulate, write_simulated, write_simulated_csv};
+
+/// Why a scoring run failed; each message says which input to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// The codebook is inconsistent.
+    #[error("the codebook cannot be used: {0}")]
+    Codebook(#[from] CodebookError),
+    /// A file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What polars said.
+        source: polars::error::PolarsError,
+    },
+    /// The data could not be processed, e.g. a column is missing or has the wrong type.
+    #[error("cannot process the answers: {0}")]
+    Polars(#[from] polars::error::PolarsError),
+    /// A value or weight was refused by the scoring arithmetic.
+    #[error("cannot score: {0}")]
+    Score(#[from] ScoreError),
+    /// An answer row lacks its response id, wave or unit.
+    #[error("response {response_id:?} has an answer without {column}")]
+    MissingKey {
+        /// The response (empty when the id itself is missing).
+        response_id: String,
+        /// The missing column.
+        column: &'static str,
+    },
+    /// The rows of one response disagree on its wave or unit.
+    #[error("response {response_id:?} has answers with {column} {first:?} and {second:?}")]
+    InconsistentResponse {
+        /// The response.
+        response_id: String,
+        /// `wave` or `unit_code`.
+        column: &'static str,
+        /// One value.
+        first: String,
+        /// Another value.
+        second: String,
+    },
+    /// Answers were given for units the units table (after the lineage) does not list.
+    #[error("answers were given for units that are not in the units table (or its lineage): {}", codes.join(", "))]
+    UnknownUnits {
+        /// Up to five of them.
+        codes: Vec<String>,
+    },
+    /// A legacy unit was given two successors.
+    #[error("legacy unit {legacy:?} is given two successors, {first:?} and {second:?}: keep its main one")]
+    AmbiguousLineage {
+        /// The legacy code.
+        legacy: String,
+        /// One successor.
+        first: String,
+        /// Another successor.
+        second: String,
+    },
+    /// Weights were given, but not for this response.
+    #[error("response {response_id:?} has no weight (the weights were made for another extract?)")]
+    MissingWeight {
+        /// The response.
+        response_id: String,
+    },
+    /// A weight is negative, not a number, or missing.
+    #[error("response {response_id:?} has weight {weight}, which is not a finite number ≥ 0")]
+    BadWeight {
+        /// The response.
+        response_id: String,
+        /// The weight.
+        weight: f64,
+    },
+    /// A response is given two different weights.
+    #[error("response {response_id:?} is given two different weights")]
+    DuplicateWeight {
+        /// The response.
+        response_id: String,
+    },
+    /// More responses than respondent numbers (2³²) in one run.
+    #[error("{count} responses are more than one run can score; score fewer waves at once")]
+    TooManyResponses {
+        /// The number of responses.
+        count: usize,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A chart could not be drawn.
+    #[error("cannot draw {name}: {source}")]
+    Chart {
+        /// The chart's file name.
+        name: String,
+        /// Why.
+        source: charts::ChartError,
+    },
+    /// A bug in this crate.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}

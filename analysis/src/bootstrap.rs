@@ -1,0 +1,475 @@
+//! Steps 2–4 for one unit in one wave, point scores and bootstrap intervals together, in plain Rust over the
+//! unit's respondents.
+//!
+//! The polars pipeline hands over, per respondent, a weight and the (indicator, value) pairs of its answers. Here
+//! each respondent becomes one dense row of `2 × indicators` numbers, (weight × value, weight) per indicator, once.
+//! A bootstrap replicate then draws the unit's n respondents with replacement (multinomial counts), adds the rows
+//! times their counts, and recomputes every indicator, sub-dimension, dimension and total score from those sums, so
+//! a replicate costs one pass over the unit's rows and never touches polars. Each unit draws from its own generator,
+//! seeded from the run's seed, the wave and the unit code, so the intervals are identical whatever the number of
+//! threads or the order units are scored in.
+
+use crate::aggregate::{
+    DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, ScoreError, dimension_score, subdimension_score, total_score,
+    weighted_mean,
+};
+use crate::codebook::Layout;
+
+/// One unit's respondents in one wave: weights and, per respondent, a slice of (indicator, value) entries. A
+/// respondent may have several entries of one indicator (several questions); their values are averaged.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Group<'a> {
+    /// Per respondent.
+    pub weights: &'a [f64],
+    /// Per respondent `r`, its entries are `offsets[r]..offsets[r + 1]` of `indicators` and `values`.
+    pub offsets: &'a [usize],
+    pub indicators: &'a [u16],
+    pub values: &'a [f64],
+}
+
+/// A score with its respondent count and interval; `score` is `None` when no respondent has a value.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Stat {
+    pub score: Option<f64>,
+    pub n: usize,
+    pub ci: Option<(f64, f64)>,
+}
+
+/// Every score of one unit in one wave.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GroupStats {
+    pub indicators: Vec<Stat>,
+    pub subdimensions: Vec<Stat>,
+    pub dimensions: Vec<Stat>,
+    pub total: Stat,
+}
+
+/// How the interval is drawn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bootstrap {
+    pub replicates: usize,
+    pub confidence: f64,
+    pub seed: u64,
+}
+
+/// Scores one unit: point scores by the functions of [`crate::aggregate`], intervals by the bootstrap.
+pub(crate) fn score_group(layout: &Layout, group: Group<'_>, bootstrap: Bootstrap) -> Result<GroupStats, ScoreError> {
+    let n = group.weights.len();
+    let indicators = layout.indicators();
+    let width = 2 * indicators;
+    let rows = dense_rows(layout, group);
+
+    // Respondent counts: those with a positive weight and at least one value at each level.
+    let mut counts = Counts::new(layout);
+    for r in 0..n {
+        counts.add(layout, &rows[r * width..(r + 1) * width]);
+    }
+
+    let mut stats = point_scores(layout, &rows, n)?;
+    for (stat, &count) in stats.indicators.iter_mut().zip(&counts.indicators) {
+        stat.n = count;
+    }
+    for (stat, &count) in stats.subdimensions.iter_mut().zip(&counts.subdimensions) {
+        stat.n = count;
+    }
+    for (stat, &count) in stats.dimensions.iter_mut().zip(&counts.dimensions) {
+        stat.n = count;
+    }
+    stats.total.n = counts.total;
+
+    if bootstrap.replicates > 0 && n > 0 {
+        let intervals = intervals(layout, &rows, n, bootstrap);
+        let all = stats
+            .indicators
+            .iter_mut()
+            .chain(stats.subdimensions.iter_mut())
+            .chain(stats.dimensions.iter_mut())
+            .chain(std::iter::once(&mut stats.total));
+        for (stat, ci) in all.zip(intervals) {
+            if stat.score.is_some() {
+                stat.ci = ci;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Per respondent, `(weight × value, weight)` for each indicator it has a value of, `(0, 0)` for the others.
+fn dense_rows(layout: &Layout, group: Group<'_>) -> Vec<f64> {
+    let indicators = layout.indicators();
+    let width = 2 * indicators;
+    let n = group.weights.len();
+    let mut rows = vec![0.0; n * width];
+    let mut sum = vec![0.0; indicators];
+    let mut count = vec![0u32; indicators];
+    for (r, &weight) in group.weights.iter().enumerate() {
+        let (Some(&start), Some(&end)) = (group.offsets.get(r), group.offsets.get(r + 1)) else {
+            continue;
+        };
+        sum.fill(0.0);
+        count.fill(0);
+        let entries = group.indicators.get(start..end).unwrap_or_default();
+        let values = group.values.get(start..end).unwrap_or_default();
+        for (&indicator, &value) in entries.iter().zip(values) {
+            let i = usize::from(indicator);
+            if let (Some(s), Some(c)) = (sum.get_mut(i), count.get_mut(i)) {
+                *s += value;
+                *c += 1;
+            }
+        }
+        let row = &mut rows[r * width..(r + 1) * width];
+        for i in 0..indicators {
+            if count[i] > 0 {
+                // The mean of a respondent's questions on one indicator stays within [0, 1].
+                let value = (sum[i] / f64::from(count[i])).clamp(0.0, 1.0);
+                row[2 * i] = weight * value;
+                row[2 * i + 1] = weight;
+            }
+        }
+    }
+    rows
+}
+
+struct Counts {
+    indicators: Vec<usize>,
+    subdimensions: Vec<usize>,
+    dimensions: Vec<usize>,
+    total: usize,
+    seen_sub: Vec<bool>,
+    seen_dim: Vec<bool>,
+}
+
+impl Counts {
+    fn new(layout: &Layout) -> Self {
+        Self {
+            indicators: vec![0; layout.indicators()],
+            subdimensions: vec![0; layout.subdimensions()],
+            dimensions: vec![0; layout.dimensions()],
+            total: 0,
+            seen_sub: vec![false; layout.subdimensions()],
+            seen_dim: vec![false; layout.dimensions()],
+        }
+    }
+
+    fn add(&mut self, layout: &Layout, row: &[f64]) {
+        self.seen_sub.fill(false);
+        self.seen_dim.fill(false);
+        let mut any = false;
+        for (i, &sub) in layout.indicator_sub.iter().enumerate() {
+            if row[2 * i + 1] > 0.0 {
+                self.indicators[i] += 1;
+                self.seen_sub[sub] = true;
+                self.seen_dim[layout.sub_dim[sub]] = true;
+                any = true;
+            }
+        }
+        for (count, &seen) in self.subdimensions.iter_mut().zip(&self.seen_sub) {
+            *count += usize::from(seen);
+        }
+        for (count, &seen) in self.dimensions.iter_mut().zip(&self.seen_dim) {
+            *count += usize::from(seen);
+        }
+        self.total += usize::from(any);
+    }
+}
+
+/// The reported scores, computed step by step with the documented functions of [`crate::aggregate`].
+fn point_scores(layout: &Layout, rows: &[f64], n: usize) -> Result<GroupStats, ScoreError> {
+    let indicators = layout.indicators();
+    let width = 2 * indicators;
+    let mut indicator_stats = Vec::with_capacity(indicators);
+    let mut pairs = Vec::with_capacity(n);
+    for i in 0..indicators {
+        pairs.clear();
+        for r in 0..n {
+            let weight = rows[r * width + 2 * i + 1];
+            if weight > 0.0 {
+                pairs.push((rows[r * width + 2 * i] / weight, weight));
+            }
+        }
+        let score = weighted_mean(&pairs)?.map(|s| s.clamp(0.0, 1.0));
+        indicator_stats.push(Stat {
+            score,
+            ..Stat::default()
+        });
+    }
+    let mut sub_stats = Vec::with_capacity(layout.subdimensions());
+    for members in &layout.sub_indicators {
+        let scores: Vec<f64> = members.iter().filter_map(|&i| indicator_stats[i].score).collect();
+        sub_stats.push(Stat {
+            score: subdimension_score(&scores)?,
+            ..Stat::default()
+        });
+    }
+    let mut dim_stats = Vec::with_capacity(layout.dimensions());
+    for members in &layout.dim_subs {
+        let scores: Vec<f64> = members.iter().filter_map(|&s| sub_stats[s].score).collect();
+        dim_stats.push(Stat {
+            score: dimension_score(&scores)?,
+            ..Stat::default()
+        });
+    }
+    let total = if layout.has_total {
+        let scores: Vec<f64> = dim_stats.iter().filter_map(|d| d.score).collect();
+        match <[f64; DIMENSION_COUNT]>::try_from(scores) {
+            Ok(all) => Some(total_score(&all)?),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    Ok(GroupStats {
+        indicators: indicator_stats,
+        subdimensions: sub_stats,
+        dimensions: dim_stats,
+        total: Stat {
+            score: total,
+            ..Stat::default()
+        },
+    })
+}
+
+/// Every score from summed rows, NaN where undefined, in the order indicators, sub-dimensions, dimensions, total.
+///
+/// The same arithmetic as [`point_scores`] without its checks and allocations, for the thousands of replicates; a
+/// test keeps the two equal.
+fn scores_from_sums(layout: &Layout, sums: &[f64], out: &mut [f64]) {
+    let indicators = layout.indicators();
+    let subs = layout.subdimensions();
+    let dims = layout.dimensions();
+    for i in 0..indicators {
+        let (weighted, weight) = (sums[2 * i], sums[2 * i + 1]);
+        out[i] = if weight > 0.0 {
+            (weighted / weight).clamp(0.0, 1.0)
+        } else {
+            f64::NAN
+        };
+    }
+    for (s, members) in layout.sub_indicators.iter().enumerate() {
+        out[indicators + s] = mean_defined(members.iter().map(|&i| out[i]), 0.0, 1.0);
+    }
+    for (d, members) in layout.dim_subs.iter().enumerate() {
+        let mean = mean_defined(members.iter().map(|&s| out[indicators + s]), 0.0, 1.0);
+        out[indicators + subs + d] = DIMENSION_MIN + (DIMENSION_MAX - DIMENSION_MIN) * mean;
+    }
+    let total = &mut out[indicators + subs + dims];
+    *total = f64::NAN;
+    if layout.has_total {
+        let dims_scores = &out[indicators + subs..indicators + subs + dims];
+        if dims_scores.iter().all(|d| !d.is_nan()) {
+            let sum: f64 = dims_scores.iter().sum();
+            out[indicators + subs + dims] = sum.clamp(
+                DIMENSION_MIN * DIMENSION_COUNT as f64,
+                DIMENSION_MAX * DIMENSION_COUNT as f64,
+            );
+        }
+    }
+}
+
+fn mean_defined(values: impl Iterator<Item = f64>, low: f64, high: f64) -> f64 {
+    let (mut sum, mut count) = (0.0, 0u32);
+    for value in values.filter(|v| !v.is_nan()) {
+        sum += value;
+        count += 1;
+    }
+    if count == 0 {
+        f64::NAN
+    } else {
+        (sum / f64::from(count)).clamp(low, high)
+    }
+}
+
+/// Percentile intervals over `bootstrap.replicates` resamples of the unit's respondents, one per statistic in the
+/// order of [`scores_from_sums`]; `None` where fewer than two replicates define the statistic.
+fn intervals(layout: &Layout, rows: &[f64], n: usize, bootstrap: Bootstrap) -> Vec<Option<(f64, f64)>> {
+    let width = 2 * layout.indicators();
+    let statistics = layout.indicators() + layout.subdimensions() + layout.dimensions() + 1;
+    let b = bootstrap.replicates;
+    let mut replicates = vec![f64::NAN; statistics * b];
+    let mut rng = SplitMix64::new(bootstrap.seed);
+    let mut counts = vec![0u32; n];
+    let mut sums = vec![0.0; width];
+    let mut out = vec![0.0; statistics];
+    for replicate in 0..b {
+        counts.fill(0);
+        for _ in 0..n {
+            counts[rng.below(n)] += 1;
+        }
+        sums.fill(0.0);
+        for (row, &count) in rows.chunks_exact(width).zip(&counts) {
+            if count > 0 {
+                let count = f64::from(count);
+                for (sum, &x) in sums.iter_mut().zip(row) {
+                    *sum += count * x;
+                }
+            }
+        }
+        scores_from_sums(layout, &sums, &mut out);
+        for (s, &value) in out.iter().enumerate() {
+            replicates[s * b + replicate] = value;
+        }
+    }
+    let alpha = (1.0 - bootstrap.confidence).clamp(0.0, 1.0);
+    replicates
+        .chunks_exact_mut(b)
+        .map(|values| {
+            let mut defined: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+            if defined.len() < 2 {
+                return None;
+            }
+            defined.sort_by(f64::total_cmp);
+            Some((
+                percentile(&defined, alpha / 2.0),
+                percentile(&defined, 1.0 - alpha / 2.0),
+            ))
+        })
+        .collect()
+}
+
+/// Type-7 percentile of sorted, non-empty data (as in [`crate::quartile::cut_points`]).
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let last = sorted.len().saturating_sub(1);
+    let rank = last as f64 * p;
+    let below = rank.floor();
+    let index = below as usize;
+    let fraction = rank - below;
+    match (sorted.get(index), sorted.get(index + 1)) {
+        (Some(&low), Some(&high)) => low + fraction * (high - low),
+        (Some(&low), None) => low,
+        (None, _) => f64::NAN,
+    }
+}
+
+/// SplitMix64 (Steele, Lea and Flood, 2014): small, fast, and fixed here, so a seed gives the same intervals on
+/// every machine and every version of every dependency.
+#[derive(Debug, Clone)]
+pub(crate) struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` by Lemire's multiply-shift; the bias, below n / 2⁶⁴, is far under anything measurable.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+}
+
+/// The seed of one unit's generator: the run's seed mixed with the wave and the unit code.
+pub(crate) fn group_seed(seed: u64, wave: &str, unit: &str) -> u64 {
+    let mix = seed ^ fnv1a(wave.as_bytes()) ^ fnv1a(unit.as_bytes()).rotate_left(32);
+    SplitMix64::new(mix).next_u64()
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codebook::{Codebook, DimensionDef, IndicatorDef, Name, QuestionDef, SubdimensionDef};
+    use crate::indicator::ValueRule;
+
+    /// Eight dimensions of one sub-dimension and two indicators each.
+    fn layout() -> Layout {
+        let mut codebook = Codebook::default();
+        for d in 1..=8u8 {
+            codebook.dimensions.push(DimensionDef {
+                number: d,
+                code: format!("d{d}"),
+                name: Name::new("x", "x"),
+            });
+            codebook.subdimensions.push(SubdimensionDef {
+                code: format!("d{d}.1"),
+                dimension: format!("d{d}"),
+                name: Name::new("x", "x"),
+            });
+            for i in 1..=2 {
+                codebook.indicators.push(IndicatorDef {
+                    code: format!("d{d}.1.{i}"),
+                    subdimension: format!("d{d}.1"),
+                    name: Name::new("x", "x"),
+                });
+                codebook.questions.push(QuestionDef {
+                    code: format!("q{d}_{i}"),
+                    indicator: format!("d{d}.1.{i}"),
+                    rule: ValueRule::YesNo { yes_is_good: true },
+                });
+            }
+        }
+        Layout::new(&codebook)
+    }
+
+    #[test]
+    fn replicate_arithmetic_equals_the_documented_point_scores() {
+        let layout = layout();
+        let mut rng = SplitMix64::new(7);
+        let n = 40;
+        let weights: Vec<f64> = (0..n).map(|_| 0.5 + (rng.below(100) as f64) / 50.0).collect();
+        let mut offsets = vec![0];
+        let (mut indicators, mut values) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            for i in 0..16u16 {
+                if rng.below(3) > 0 {
+                    indicators.push(i);
+                    values.push(rng.below(5) as f64 / 4.0);
+                }
+            }
+            offsets.push(indicators.len());
+        }
+        let group = Group {
+            weights: &weights,
+            offsets: &offsets,
+            indicators: &indicators,
+            values: &values,
+        };
+        let rows = dense_rows(&layout, group);
+        let point = point_scores(&layout, &rows, n).expect("valid");
+        let mut sums = vec![0.0; 32];
+        for row in rows.chunks_exact(32) {
+            for (s, x) in sums.iter_mut().zip(row) {
+                *s += x;
+            }
+        }
+        let mut fast = vec![0.0; 16 + 8 + 8 + 1];
+        scores_from_sums(&layout, &sums, &mut fast);
+        let slow: Vec<f64> = point
+            .indicators
+            .iter()
+            .chain(&point.subdimensions)
+            .chain(&point.dimensions)
+            .chain(std::iter::once(&point.total))
+            .map(|s| s.score.unwrap_or(f64::NAN))
+            .collect();
+        for (a, b) in fast.iter().zip(&slow) {
+            assert!((a - b).abs() < 1e-9, "fast {a} vs documented {b}");
+        }
+    }
+
+    #[test]
+    fn the_generator_is_uniform_enough_and_fixed() {
+        let mut rng = SplitMix64::new(0);
+        // The published first output of SplitMix64 seeded with 0.
+        assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
+        let mut bins = [0u32; 10];
+        for _ in 0..100_000 {
+            bins[rng.below(10)] += 1;
+        }
+        assert!(bins.iter().all(|&c| (9_500..=10_500).contains(&c)), "{bins:?}");
+        assert_ne!(group_seed(1, "2025", "11953"), group_seed(1, "2025", "11977"));
+        assert_ne!(group_seed(1, "2025", "11953"), group_seed(2, "2025", "11953"));
+        assert_eq!(group_seed(1, "2025", "11953"), group_seed(1, "2025", "11953"));
+    }
+}
