@@ -13,6 +13,7 @@
 //! user may create databases. `--help` lists the options.
 
 mod answers;
+mod common;
 mod cpu;
 mod load;
 mod raw;

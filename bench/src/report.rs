@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::common::{DASH, RUNNING, capitalise, commit, machine, megabytes, thousands, write_section, yes_no};
 use crate::cpu::Shares;
 use crate::load::LoadResult;
 use crate::raw::RawResult;
@@ -9,7 +10,6 @@ use crate::{Args, BoxError, EngineKind};
 
 const BEGIN: &str = "<!-- survey-responses: begin (written by target/release/survey-responses) -->";
 const END: &str = "<!-- survey-responses: end -->";
-const RUNNING: &str = "## Running the benchmarks";
 
 /// What one engine measured.
 pub struct EngineReport {
@@ -35,29 +35,6 @@ struct Row {
     ratio: String,
     goal: String,
     met: String,
-}
-
-const DASH: &str = "—";
-
-/// 12345.6 → "12,346".
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn megabytes(kb: u64) -> f64 {
-    kb as f64 * 1024.0 / 1e6
-}
-
-fn yes_no(met: bool) -> String {
-    if met { "yes" } else { "**no**" }.to_owned()
 }
 
 fn rows(r: &EngineReport) -> Vec<Row> {
@@ -274,55 +251,6 @@ fn markdown_table(r: &EngineReport) -> String {
     out
 }
 
-fn command_output(program: &str, args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new(program).args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "unknown kernel".to_owned());
-    let model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|info| {
-        info.lines().find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-    });
-    let memory = std::fs::read_to_string("/proc/meminfo").ok().and_then(|info| {
-        info.lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-    });
-    let mut text = format!("nproc {cpus}");
-    if let Some(m) = model {
-        text.push_str(&format!(" ({m})"));
-    }
-    if let Some(kb) = memory {
-        text.push_str(&format!(", {:.1} GiB RAM", kb as f64 / 1024.0 / 1024.0));
-    }
-    text.push_str(&format!(", Linux {kernel}"));
-    text
-}
-
-fn commit() -> String {
-    match command_output("git", &["rev-parse", "--short", "HEAD"]) {
-        Some(hash) => {
-            let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("{hash} with uncommitted changes")
-            } else {
-                hash
-            }
-        }
-        None => "unknown".to_owned(),
-    }
-}
-
 fn section(args: &Args, reports: &[EngineReport], background: &Shares) -> String {
     let profile = if cfg!(debug_assertions) {
         "debug (figures not representative)"
@@ -395,14 +323,6 @@ fn section(args: &Args, reports: &[EngineReport], background: &Shares) -> String
     out
 }
 
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 fn new_file(section: &str) -> String {
     format!(
         "# Benchmarks\n\nMeasured by the programs in [`bench/`](bench/). Each figure is printed beside a baseline \
@@ -418,23 +338,5 @@ fn new_file(section: &str) -> String {
 /// Replaces this benchmark's section of `path` (between its markers), or adds it, or creates the file.
 pub fn write_markdown(path: &Path, args: &Args, reports: &[EngineReport], background: &Shares) -> Result<(), BoxError> {
     let section = section(args, reports, background);
-    let text = match std::fs::read_to_string(path) {
-        Ok(old) => match (old.find(BEGIN), old.find(END)) {
-            (Some(begin), Some(end)) if begin < end => {
-                let mut end = end + END.len();
-                if old[end..].starts_with('\n') {
-                    end += 1;
-                }
-                format!("{}{section}{}", &old[..begin], &old[end..])
-            }
-            _ => match old.find(RUNNING) {
-                Some(at) => format!("{}{section}\n{}", &old[..at], &old[at..]),
-                None => format!("{}\n\n{section}", old.trim_end()),
-            },
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => new_file(&section),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display()).into()),
-    };
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(())
+    write_section(path, BEGIN, END, &section, new_file)
 }

@@ -191,7 +191,18 @@ pub struct Server {
 impl Server {
     /// Starts the service on a free port of 127.0.0.1 and waits for its "listening on" line.
     pub fn start(bin: &Path, root: &Path, database_url: &str) -> Result<Self, BoxError> {
+        Self::start_with(bin, root, database_url, &[])
+    }
+
+    /// [`Server::start`] with more `YKIEN_*` settings (e.g. a chat channel's).
+    pub fn start_with(
+        bin: &Path,
+        root: &Path,
+        database_url: &str,
+        settings: &[(&str, String)],
+    ) -> Result<Self, BoxError> {
         let mut cmd = ykien_command(bin, root, database_url);
+        cmd.envs(settings.iter().map(|(k, v)| (*k, v.as_str())));
         cmd.arg("serve")
             .env("YKIEN_BIND", "127.0.0.1:0")
             .env("YKIEN_SECRET", SECRET)
