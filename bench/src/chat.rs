@@ -517,14 +517,7 @@ async fn bench_engine(
 async fn main_async(args: Args) -> Result<(), BoxError> {
     let bin = ykien_binary()?;
     let root = workspace_root()?;
-    let before = cpu::Snapshot::take(None);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let background = before.shares_until(&cpu::Snapshot::take(None));
-    println!(
-        "machine busy before the run: {:.0}% of {}% (other jobs)",
-        background.machine,
-        background.cores * 100
-    );
+    let background = common::load_before_run().await;
     let platform = Arc::new(Platform::start().await?);
     let mut reports = Vec::new();
     let mut databases = Vec::new();
@@ -555,26 +548,5 @@ async fn main_async(args: Args) -> Result<(), BoxError> {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = match parse_args() {
-        Ok(Some(a)) => a,
-        Ok(None) => return std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("chat-webhooks: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("chat-webhooks: cannot start the async runtime: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(main_async(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("chat-webhooks: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::run("chat-webhooks", parse_args, main_async)
 }

@@ -1,9 +1,57 @@
-//! What both benchmark programs print the same way: numbers, the machine and commit a run was measured on, and
-//! the rewriting of one program's own section of BENCHMARKS.md between its markers.
+//! What both benchmark programs do the same way: their entry point and exit codes, the machine's load before a
+//! run, numbers, the machine and commit a run was measured on, and the rewriting of one program's own section of
+//! BENCHMARKS.md between its markers.
 
+use std::future::Future;
 use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::BoxError;
+
+/// Runs a benchmark program: parses its arguments (`Ok(None)`: help was printed), runs `body` on a multi-threaded
+/// runtime, and reports a failure as one line prefixed by `name`: exit code 2 for bad arguments or no runtime, 1 for
+/// a failed run.
+pub fn run<A, F>(name: &str, parse: fn() -> Result<Option<A>, BoxError>, body: impl FnOnce(A) -> F) -> ExitCode
+where
+    F: Future<Output = Result<(), BoxError>>,
+{
+    let args = match parse() {
+        Ok(Some(a)) => a,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{name}: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(body(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// How busy the machine already is with other jobs, over the 2 s before a run; printed, and kept for the report.
+pub async fn load_before_run() -> crate::cpu::Shares {
+    let before = crate::cpu::Snapshot::take(None);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let background = before.shares_until(&crate::cpu::Snapshot::take(None));
+    println!(
+        "machine busy before the run: {:.0}% of {}% (other jobs)",
+        background.machine,
+        background.cores * 100
+    );
+    background
+}
 
 /// The heading every program's section is inserted before when it has no section yet.
 pub const RUNNING: &str = "## Running the benchmarks";

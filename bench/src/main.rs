@@ -387,15 +387,7 @@ async fn main_async(args: Args) -> Result<(), BoxError> {
     let root = workspace_root()?;
     let q = Questionnaire::parse(answers::BUNDLED_QUESTIONNAIRE)
         .map_err(|e| format!("the bundled questionnaire does not parse: {}", e.0.join("; ")))?;
-    // How busy the machine already is (other jobs), for the report.
-    let before = cpu::Snapshot::take(None);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let background = before.shares_until(&cpu::Snapshot::take(None));
-    println!(
-        "machine busy before the run: {:.0}% of {}% (other jobs)",
-        background.machine,
-        background.cores * 100
-    );
+    let background = common::load_before_run().await;
     let mut reports = Vec::new();
     let mut databases = Vec::new();
     let mut failure = None;
@@ -425,26 +417,5 @@ async fn main_async(args: Args) -> Result<(), BoxError> {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = match parse_args() {
-        Ok(Some(a)) => a,
-        Ok(None) => return std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("survey-responses: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("survey-responses: cannot start the async runtime: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(main_async(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("survey-responses: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::run("survey-responses", parse_args, main_async)
 }
