@@ -4,13 +4,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::BoxError;
 use crate::chat_citizen::{Action, Next, Purpose, Reply, Rng, decide};
 use crate::cpu::{Shares, Snapshot};
-use crate::server::proc_status_kb;
+use crate::server::PeakRss;
 
 /// How long a citizen waits for a reply before giving up on its chat.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -112,20 +112,7 @@ pub async fn run<T: Transport>(
     settings: &LoadSettings,
     server_pid: Option<u32>,
 ) -> Result<LoadResult, BoxError> {
-    let stop_sampling = Arc::new(AtomicBool::new(false));
-    let peak_rss = Arc::new(AtomicU64::new(0));
-    let sampler = server_pid.map(|pid| {
-        let stop = stop_sampling.clone();
-        let peak = peak_rss.clone();
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                if let Some(kb) = proc_status_kb(pid, "VmRSS") {
-                    peak.fetch_max(kb, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    });
+    let sampler = server_pid.map(PeakRss::start);
 
     let start = Instant::now();
     let measure_from = start + settings.warmup;
@@ -210,11 +197,9 @@ pub async fn run<T: Transport>(
             result.first_error = tally.first_error;
         }
     }
-    stop_sampling.store(true, Ordering::Relaxed);
     if let Some(sampler) = sampler {
-        sampler.await?;
+        result.sampled_rss_kb = sampler.stop().await?;
     }
-    result.sampled_rss_kb = peak_rss.load(Ordering::Relaxed);
     result.cpu = cpu.await?;
     result.latencies_us.sort_unstable();
     result.acks_us.sort_unstable();

@@ -2,7 +2,6 @@
 //! connection, for a warm-up and then a measured window; the server's resident set is sampled meanwhile.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -10,7 +9,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 
 use crate::BoxError;
 use crate::cpu::{Shares, Snapshot};
-use crate::server::proc_status_kb;
+use crate::server::PeakRss;
 
 /// One request body, serialised before the run, with the number of answers it holds.
 pub struct Body {
@@ -90,20 +89,7 @@ pub async fn run(
         .timeout(Duration::from_secs(60))
         .build()?;
 
-    let stop_sampling = Arc::new(AtomicBool::new(false));
-    let peak_rss = Arc::new(AtomicU64::new(0));
-    let sampler = {
-        let stop = stop_sampling.clone();
-        let peak = peak_rss.clone();
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                if let Some(kb) = proc_status_kb(server_pid, "VmRSS") {
-                    peak.fetch_max(kb, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
+    let sampler = PeakRss::start(server_pid);
 
     let start = Instant::now();
     let measure_from = start + settings.warmup;
@@ -189,9 +175,7 @@ pub async fn run(
             result.first_error = tally.first_error;
         }
     }
-    stop_sampling.store(true, Ordering::Relaxed);
-    sampler.await?;
-    result.sampled_rss_kb = peak_rss.load(Ordering::Relaxed);
+    result.sampled_rss_kb = sampler.stop().await?;
     result.cpu = cpu.await?;
     result.latencies_us.sort_unstable();
     Ok(result)

@@ -320,3 +320,38 @@ pub fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
         rest.trim().trim_end_matches("kB").trim().parse().ok()
     })
 }
+
+/// The highest `VmRSS` of a process, sampled every 100 ms from [`PeakRss::start`] until [`PeakRss::stop`].
+pub struct PeakRss {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    peak: Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PeakRss {
+    pub fn start(pid: u32) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let task = {
+            let (stop, peak) = (stop.clone(), peak.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(kb) = proc_status_kb(pid, "VmRSS") {
+                        peak.fetch_max(kb, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        };
+        Self { stop, peak, task }
+    }
+
+    /// Stops sampling; the highest value seen, in kB.
+    pub async fn stop(self) -> Result<u64, BoxError> {
+        use std::sync::atomic::Ordering;
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await?;
+        Ok(self.peak.load(Ordering::Relaxed))
+    }
+}
