@@ -14,6 +14,7 @@ use crate::services::cases::{CaseRules, Cases};
 use crate::services::channels::{ChatChannels, TelegramChannel, ZaloChannel};
 use crate::services::chat::Chats;
 use crate::services::outbox::{self, Sender, WebSender};
+use crate::services::scoreboard::{Scoreboard, SnapshotKey};
 use crate::services::survey::Surveys;
 use crate::storage::{Store, StoreError};
 
@@ -43,9 +44,24 @@ pub struct RunningApp {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     outbox: JoinHandle<()>,
+    scoreboard: Arc<Scoreboard>,
 }
 
 impl RunningApp {
+    /// Computes a wave's dashboard scores in the background, so that the first leader to look does not wait.
+    pub fn warm_scores(&self, wave: &str) {
+        let scoreboard = self.scoreboard.clone();
+        let key = SnapshotKey {
+            wave: wave.to_owned(),
+            period: None,
+        };
+        tokio::spawn(async move {
+            if let Err(e) = scoreboard.snapshot(&key).await {
+                tracing::warn!(error = %e, wave = %key.wave, "the dashboard's scores could not be computed ahead");
+            }
+        });
+    }
+
     /// The base URL of the running service, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
@@ -86,6 +102,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
     let cases = Arc::new(Cases::new(store.clone(), categories, CaseRules::from_config(config)));
     let outbox_wake = Arc::new(tokio::sync::Notify::new());
     let channels = Arc::new(chat_channels(config, &store, &surveys, &cases, &outbox_wake)?);
+    let scoreboard = Arc::new(Scoreboard::new(store.clone(), surveys.clone(), config.scores_refresh));
     let state = AppState {
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -94,6 +111,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         cases: cases.clone(),
         channels: channels.clone(),
         outbox: outbox_wake.clone(),
+        scoreboard: scoreboard.clone(),
     };
     let router = http::router(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -116,6 +134,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         shutdown: Some(tx),
         task,
         outbox,
+        scoreboard,
     })
 }
 

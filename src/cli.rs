@@ -1,4 +1,4 @@
-//! The command line: `serve`, `demo`, `migrate`, `units import`. Parses arguments, loads the configuration,
+//! The command line: `serve`, `demo`, `migrate`, `units import`, …, `export answers`, `analyze`, `simulate`. Parses arguments, loads the configuration,
 //! and calls `app` and `services`; exit code 2 for a configuration or start-up problem, 1 for a failed command.
 
 use std::path::{Path, PathBuf};
@@ -10,7 +10,10 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, StartError};
 use crate::config::{Config, ConfigError, DatabaseUrl, LogFormat, Secret};
 use crate::domain::survey::ReportingPeriod;
+use ykien_analysis::{Plant, SimulateOptions};
+
 use crate::services::accounts::{self, AccountRequest};
+use crate::services::analysis::{self, AnalyzeRequest, ExportFormat};
 use crate::services::channels::{TelegramChannel, ZaloChannel};
 use crate::services::demo;
 use crate::services::survey::{self as survey_service, WaveRequest};
@@ -65,6 +68,76 @@ enum Command {
         #[command(subcommand)]
         command: ZaloCommand,
     },
+    /// Export survey data for analysts.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+    /// Score long-format answers: DIR/scores.csv and the province charts (PNG and SVG).
+    Analyze(AnalyzeArgs),
+    /// Write synthetic answers from the questionnaire, with planted differences (tests, demo, benchmarks).
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// The answers of a wave's complete responses in long format (response_id, wave, unit_code, question, answer).
+    Answers {
+        /// The wave's code.
+        #[arg(long)]
+        wave: String,
+        /// csv (UTF-8 with a byte-order mark, for Excel), parquet, or xlsx (further sheets past Excel's row limit).
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct AnalyzeArgs {
+    /// Long-format answers: .csv or .parquet with columns response_id, wave, unit_code, question, answer.
+    #[arg(long, value_name = "FILE")]
+    answers: PathBuf,
+    /// The questionnaire version the answers were given to (its scored questions make the codebook).
+    #[arg(long, value_name = "FILE.toml")]
+    questionnaire: PathBuf,
+    /// Post-stratification weights: .csv or .parquet with columns response_id, weight.
+    #[arg(long, value_name = "FILE")]
+    weights: Option<PathBuf>,
+    /// Units CSV files as `units import` takes them (two-level or legacy units, lineage), repeatable; without
+    /// it, the communes valid today and the lineage stored in the database.
+    #[arg(long, value_name = "FILE.csv")]
+    units: Vec<PathBuf>,
+    /// The folder for scores.csv and the charts.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct SimulateArgs {
+    /// Units CSV files (two-level or legacy units), repeatable: responses are spread evenly over their communes.
+    #[arg(long, value_name = "FILE.csv", required = true)]
+    units: Vec<PathBuf>,
+    /// Responses in all.
+    #[arg(long)]
+    responses: usize,
+    /// The seed of every random draw (the same seed gives the same file).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A difference planted in a commune's answers, e.g. 11953:d3:-2 (dimension code or number; points of the
+    /// 1–10 scale); repeatable.
+    #[arg(long = "plant", value_name = "UNIT:DIMENSION:DELTA")]
+    plants: Vec<String>,
+    /// The wave code written on every row.
+    #[arg(long, default_value = "2025")]
+    wave: String,
+    /// The questionnaire to simulate (default: the bundled papi-2025).
+    #[arg(long, value_name = "FILE.toml")]
+    questionnaire: Option<PathBuf>,
+    /// .parquet or .csv (by extension).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +271,12 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> ExitCode {
+    // Commands that work on files alone never touch the database.
+    let command = match command {
+        Command::Simulate(args) => return simulate(args).await,
+        Command::Analyze(args) if !args.units.is_empty() => return analyze(None, args).await,
+        other => other,
+    };
     let store = match app::open_store(&config).await {
         Ok(s) => s,
         Err(e) => return fail_start(&e.into()),
@@ -269,9 +348,135 @@ async fn run(command: Command, config: Config) -> ExitCode {
         Command::Zalo {
             command: ZaloCommand::Connect { refresh_token },
         } => connect_zalo(&config, &store, &refresh_token).await,
+        Command::Export {
+            command: ExportCommand::Answers { wave, format, out },
+        } => export_answers(&store, &wave, &format, &out).await,
+        Command::Analyze(args) => analyze(Some(&store), args).await,
+        Command::Simulate(args) => simulate(args).await,
     };
     store.close().await;
     code
+}
+
+async fn export_answers(store: &Store, wave: &str, format: &str, out: &Path) -> ExitCode {
+    let format: ExportFormat = match format.parse() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("ykien export answers: --format {format}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match analysis::export_answers(store, wave, format, out).await {
+        Ok(rows) => {
+            say!("{rows} answers of wave {wave} written to {} ({format})", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ykien export answers: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The codebook of a questionnaire file, or the bundled questionnaire's.
+fn read_codebook(path: Option<&Path>) -> Result<ykien_analysis::Codebook, String> {
+    let text = match path {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        None => demo::BUNDLED_QUESTIONNAIRE.to_owned(),
+    };
+    analysis::codebook_from_toml(&text).map_err(|e| match path {
+        Some(path) => format!("{}: {e}", path.display()),
+        None => e.to_string(),
+    })
+}
+
+async fn analyze(store: Option<&Store>, args: AnalyzeArgs) -> ExitCode {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("ykien analyze: {e}");
+        ExitCode::FAILURE
+    };
+    let codebook = match read_codebook(Some(&args.questionnaire)) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let units = match store {
+        Some(store) => analysis::units_from_store(store, survey_service::vn_day(chrono::Utc::now())).await,
+        None => analysis::units_from_files(&args.units),
+    };
+    let units = match units {
+        Ok(u) => u,
+        Err(e) => return fail(&e),
+    };
+    let request = AnalyzeRequest {
+        answers: args.answers,
+        weights: args.weights,
+        codebook,
+        units,
+        out: args.out.clone(),
+    };
+    match analysis::analyze(request).await {
+        Ok(report) => {
+            say!(
+                "{} scores written to {} ({} withheld: fewer than 10 respondents); {} chart files",
+                report.rows,
+                args.out.join("scores.csv").display(),
+                report.withheld,
+                report.charts.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+async fn simulate(args: SimulateArgs) -> ExitCode {
+    let mut plants = Vec::new();
+    for p in &args.plants {
+        match p.parse::<Plant>() {
+            Ok(plant) => plants.push(plant),
+            Err(_) => {
+                eprintln!(
+                    "ykien simulate: --plant {p}: write UNIT:DIMENSION:DELTA, e.g. 11953:d3:-2 (DELTA between -9 and 9)"
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let codebook = match read_codebook(args.questionnaire.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ykien simulate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let units = match analysis::units_from_files(&args.units) {
+        Ok(u) => u.units,
+        Err(e) => {
+            eprintln!("ykien simulate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = SimulateOptions {
+        wave: args.wave,
+        responses: args.responses,
+        seed: args.seed,
+        plants,
+        ..SimulateOptions::default()
+    };
+    let responses = options.responses;
+    match analysis::simulate(codebook, units, options, args.out.clone()).await {
+        Ok(rows) => {
+            say!(
+                "{responses} responses ({rows} answers) written to {}",
+                args.out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ykien simulate: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn set_telegram_webhook(config: &Config) -> ExitCode {
@@ -572,6 +777,9 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
         say!("  Khảo sát / survey (Phố Hiến):    {url}/s/11953");
         say!("  Phản ánh / feedback (Phố Hiến):  {url}/f/11953");
         say!("  Cán bộ / officials' console:     {url}/console");
+        say!("  Bảng điểm / leaders' dashboard:  {url}/dashboard   (lanhdao.hungyen hoặc quantri)");
+        // Score the demo wave now, so the dashboard's first page opens at once.
+        running.warm_scores(demo::DEMO_WAVE);
         for (username, role, _, units) in demo::DEMO_ACCOUNTS {
             say!(
                 "    {username:<18} {role:<16} {units:<6} mật khẩu / password: {}",

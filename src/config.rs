@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -180,7 +181,12 @@ pub struct Config {
     pub telegram: Option<TelegramConfig>,
     /// The Zalo Official Account, when its app and OA keys are configured.
     pub zalo: Option<ZaloConfig>,
+    /// How long the dashboard shows the same scores before it looks for new answers and cases.
+    pub scores_refresh: Duration,
 }
+
+/// Five minutes: scores move slowly, and recomputing them is the heaviest work the service does.
+pub const DEFAULT_SCORES_REFRESH: Duration = Duration::from_secs(300);
 
 /// The Telegram bot's settings.
 #[derive(Clone, Debug)]
@@ -338,12 +344,13 @@ struct RawConfig {
     zalo_oa_secret_key: Option<String>,
     zalo_api_url: Option<String>,
     zalo_oauth_url: Option<String>,
+    scores_refresh_seconds: Option<String>,
 }
 
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 20] = [
+        let fields: [(&str, &mut Option<String>); 21] = [
             (
                 "YKIEN_TELEGRAM_PER_CHAT_PER_SECOND",
                 &mut self.telegram_per_chat_per_second,
@@ -358,6 +365,7 @@ impl RawConfig {
             ("YKIEN_ZALO_API_URL", &mut self.zalo_api_url),
             ("YKIEN_ZALO_OAUTH_URL", &mut self.zalo_oauth_url),
             ("YKIEN_WORK_HOURS", &mut self.work_hours),
+            ("YKIEN_SCORES_REFRESH_SECONDS", &mut self.scores_refresh_seconds),
             ("YKIEN_HOLIDAYS_FILE", &mut self.holidays_file),
             ("YKIEN_DEADLINES", &mut self.deadlines),
             ("YKIEN_DATABASE_URL", &mut self.database_url),
@@ -501,6 +509,17 @@ impl Config {
                 .map_err(|e| ConfigError::new("YKIEN_WORK_HOURS", e.to_string()))?,
         };
         let deadlines = parse_deadlines(raw.deadlines.as_deref().unwrap_or_default())?;
+        let scores_refresh = match raw.scores_refresh_seconds.as_deref().map(str::trim) {
+            None => DEFAULT_SCORES_REFRESH,
+            Some(text) => text.parse::<u64>().map(Duration::from_secs).map_err(|_| {
+                ConfigError::new(
+                    "YKIEN_SCORES_REFRESH_SECONDS",
+                    format!(
+                        "'{text}' is not a number of seconds; use e.g. 300 (0 looks for new answers on every page)"
+                    ),
+                )
+            })?,
+        };
 
         Ok(Self {
             database_url,
@@ -514,6 +533,7 @@ impl Config {
             deadlines,
             telegram,
             zalo,
+            scores_refresh,
         })
     }
 

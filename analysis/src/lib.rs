@@ -57,6 +57,7 @@ pub mod analyze;
 pub mod bootstrap;
 pub mod charts;
 pub mod codebook;
+pub mod export;
 pub mod indicator;
 pub mod input;
 pub mod kpi;
@@ -65,6 +66,7 @@ pub mod quartile;
 pub mod report;
 pub mod scores;
 pub mod simulate;
+pub mod table;
 
 pub use aggregate::{
     DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN, ScoreError,
@@ -75,6 +77,7 @@ pub use codebook::{
     Codebook, CodebookError, DONT_KNOW, DimensionDef, IndicatorDef, Name, QuestionDef, REFUSED, SubdimensionDef,
     stored_value,
 };
+pub use export::AnswerParquetWriter;
 pub use indicator::{Answer, NO_CODE, RuleError, ValueRule, YES_CODE};
 pub use input::{
     ANSWER_COLUMNS, AnswerRow, Lineage, Unit, WEIGHT_COLUMNS, answers_frame, scan_answers, scan_weights, weights_frame,
@@ -85,6 +88,7 @@ pub use quartile::{Quartile, cut_points, quartile};
 pub use report::{ChartData, ChartOptions, write_charts, write_kpi_chart};
 pub use scores::{CSV_HEADER, Change, CutPoints, Level, ScoreRow, Scores, TOTAL_CODE, WithheldRow};
 pub use simulate::{Plant, SimulateError, SimulateOptions, simulate, write_simulated, write_simulated_csv};
+pub use table::{AnswerXlsxWriter, Cell, Table, XlsxWriteError, workbook};
 
 /// Why a scoring run failed; each message says which input to fix.
 #[derive(Debug, thiserror::Error)]

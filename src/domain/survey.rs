@@ -46,26 +46,90 @@ fn ymd(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d)
 }
 
+/// One report of the provincial plans: the six-month report of a year (data from 1 November of the year before to
+/// 31 May) or its annual report (1 November of the year before to 31 October). Written `2026-6t` and `2026` in
+/// addresses and file names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PlanPeriod {
+    pub year: i32,
+    pub six_month: bool,
+}
+
+impl PlanPeriod {
+    /// The reports whose data spans `day`, six-month first.
+    pub fn containing(day: NaiveDate) -> Vec<Self> {
+        let year = if day.month() >= 11 { day.year() + 1 } else { day.year() };
+        [true, false]
+            .into_iter()
+            .map(|six_month| Self { year, six_month })
+            .filter(|p| p.period().is_some_and(|r| r.starts_on <= day && day <= r.ends_on))
+            .collect()
+    }
+
+    /// Its name and days; `None` only for years chrono cannot represent.
+    pub fn period(self) -> Option<ReportingPeriod> {
+        let start = ymd(self.year - 1, 11, 1)?;
+        let (end, name) = if self.six_month {
+            (ymd(self.year, 5, 31)?, format!("Báo cáo 6 tháng năm {}", self.year))
+        } else {
+            (ymd(self.year, 10, 31)?, format!("Báo cáo năm {}", self.year))
+        };
+        Some(ReportingPeriod {
+            name,
+            starts_on: start,
+            ends_on: end,
+        })
+    }
+
+    /// The instants its data was collected in, `[first midnight, the midnight after the last day)` in Vietnam's
+    /// time (UTC+7, no daylight saving).
+    pub fn instants(self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let period = self.period()?;
+        let midnight = |day: NaiveDate| {
+            day.and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc() - chrono::Duration::hours(VIETNAM_UTC_OFFSET_HOURS))
+        };
+        Some((midnight(period.starts_on)?, midnight(period.ends_on.succ_opt()?)?))
+    }
+}
+
+/// Vietnam's offset from UTC.
+pub const VIETNAM_UTC_OFFSET_HOURS: i64 = 7;
+
+impl std::fmt::Display for PlanPeriod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.six_month {
+            write!(f, "{}-6t", self.year)
+        } else {
+            write!(f, "{}", self.year)
+        }
+    }
+}
+
+impl std::str::FromStr for PlanPeriod {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (year, six_month) = match s.strip_suffix("-6t") {
+            Some(y) => (y, true),
+            None => (s, false),
+        };
+        match year.parse::<i32>() {
+            Ok(year) if (2000..=2200).contains(&year) => Ok(Self { year, six_month }),
+            _ => Err(format!(
+                "kỳ báo cáo {s:?} không hợp lệ; ví dụ 2026-6t (6 tháng) hoặc 2026 (cả năm)"
+            )),
+        }
+    }
+}
+
 /// The plans' periods that contain `day`: the six-month report (1 November – 31 May) while it runs, and the
 /// annual report (1 November – 31 October). A reporting year starts on 1 November of the year before.
 pub fn plan_periods(day: NaiveDate) -> Vec<ReportingPeriod> {
-    let year = if day.month() >= 11 { day.year() + 1 } else { day.year() };
-    let mut periods = Vec::new();
-    if let (Some(start), Some(six), Some(annual)) = (ymd(year - 1, 11, 1), ymd(year, 5, 31), ymd(year, 10, 31)) {
-        if day <= six {
-            periods.push(ReportingPeriod {
-                name: format!("Báo cáo 6 tháng năm {year}"),
-                starts_on: start,
-                ends_on: six,
-            });
-        }
-        periods.push(ReportingPeriod {
-            name: format!("Báo cáo năm {year}"),
-            starts_on: start,
-            ends_on: annual,
-        });
-    }
-    periods
+    PlanPeriod::containing(day)
+        .into_iter()
+        .filter_map(PlanPeriod::period)
+        .collect()
 }
 
 /// A wave code: lower-case letters, digits and '-', as it appears in addresses.
@@ -94,6 +158,26 @@ mod tests {
             (p[1].name.as_str(), p[1].ends_on.to_string()),
             ("Báo cáo năm 2027", "2027-10-31".into())
         );
+    }
+
+    #[test]
+    fn plan_periods_are_written_and_read_back_and_span_vietnamese_days() {
+        let six: PlanPeriod = "2026-6t".parse().unwrap();
+        assert_eq!(
+            (six.year, six.six_month, six.to_string()),
+            (2026, true, "2026-6t".to_owned())
+        );
+        let annual: PlanPeriod = "2026".parse().unwrap();
+        assert_eq!(annual.to_string(), "2026");
+        let (from, until) = six.instants().unwrap();
+        // 1 November 2025 00:00 in Hà Nội is 31 October 17:00 UTC; the period ends at 1 June 2026 00:00 there.
+        assert_eq!(from.to_rfc3339(), "2025-10-31T17:00:00+00:00");
+        assert_eq!(until.to_rfc3339(), "2026-05-31T17:00:00+00:00");
+        assert_eq!(annual.instants().unwrap().1.to_rfc3339(), "2026-10-31T17:00:00+00:00");
+        for bad in ["", "26", "2026-6", "2026-12t", "năm 2026", "1999"] {
+            let e = bad.parse::<PlanPeriod>().unwrap_err();
+            assert!(e.contains("không hợp lệ"), "{bad}: {e}");
+        }
     }
 
     #[test]

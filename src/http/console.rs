@@ -43,7 +43,7 @@ fn console_csrf(state: &AppState, token: &str) -> String {
 }
 
 /// The signed-in official and their session token, or the login page.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(Official, String), Response> {
+pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(Official, String), Response> {
     let Some(token) = session_token(headers) else {
         return Err(redirect("/console/login"));
     };
@@ -68,7 +68,7 @@ fn check_csrf(state: &AppState, token: &str, given: Option<&str>) -> Result<(), 
     }
 }
 
-fn page(title: &str, official: Option<&Official>, body: Markup) -> Markup {
+pub(super) fn page(title: &str, official: Option<&Official>, body: Markup) -> Markup {
     layout(
         LANG,
         "/console",
@@ -77,6 +77,7 @@ fn page(title: &str, official: Option<&Official>, body: Markup) -> Markup {
             @if let Some(o) = official {
                 nav.crumbs {
                     a href="/console" { "Hộp thư phản ánh" } " · "
+                    @if matches!(o.role, Role::Admin | Role::Leader) { a href="/dashboard" { "Bảng điểm" } " · " }
                     @if o.role == Role::Admin { a href="/console/audit" { "Nhật ký" } " · " }
                     (o.display_name) " (" (o.role.label().vi) ") "
                     form method="post" action="/console/logout" style="display:inline" {

@@ -184,6 +184,15 @@ impl From<Error> for ApiError {
                 message,
             ),
             Error::BadRequest(message) => Self::bad_request(message.clone(), message),
+            Error::Unavailable(message) => {
+                tracing::error!(%message, "a computation failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "unavailable",
+                    "Chưa tính được số liệu lúc này. Xin thử lại sau ít phút.",
+                    "The figures cannot be computed right now. Please try again in a few minutes.",
+                )
+            }
             Error::Store(e) => e.into(),
         }
     }

@@ -8,6 +8,7 @@ mod api_cases;
 mod api_surveys;
 mod cases;
 mod console;
+mod dashboard;
 mod error;
 mod metrics;
 mod pages;
@@ -38,6 +39,7 @@ pub use metrics::Metrics;
 use crate::config::Config;
 use crate::services::cases::Cases;
 use crate::services::channels::ChatChannels;
+use crate::services::scoreboard::Scoreboard;
 use crate::services::survey::Surveys;
 use crate::storage::Store;
 
@@ -58,6 +60,8 @@ pub struct AppState {
     pub channels: Arc<ChatChannels>,
     /// Wakes the outbox worker when a change queued a notification.
     pub outbox: Arc<tokio::sync::Notify>,
+    /// Scores and KPIs for the leaders' dashboard and reports, kept in memory.
+    pub scoreboard: Arc<Scoreboard>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -104,6 +108,11 @@ pub fn router(state: AppState) -> Router {
         .route("/console/logout", post(console::post_logout))
         .route("/console/files/{id}", get(console::show_file))
         .route("/console/audit", get(console::show_audit))
+        .route("/dashboard", get(dashboard::show_overview))
+        .route("/dashboard/units/{code}", get(dashboard::show_unit))
+        .route("/dashboard/charts/{file}", get(dashboard::show_chart))
+        .route("/dashboard/tables/{file}", get(dashboard::download_table))
+        .route("/dashboard/reports/{period}/{unit}", get(dashboard::show_report))
         .route("/webhooks/telegram", post(webhooks::receive_telegram_update))
         .route("/webhooks/zalo", post(webhooks::receive_zalo_event))
         .fallback(pages::show_not_found)

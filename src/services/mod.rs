@@ -1,11 +1,13 @@
 //! The rules of ykien: what may happen, decided here; handlers call these, these call `storage`.
 
 pub mod accounts;
+pub mod analysis;
 pub mod cases;
 pub mod channels;
 pub mod chat;
 pub mod demo;
 pub mod outbox;
+pub mod scoreboard;
 pub mod survey;
 pub mod units;
 
@@ -44,6 +46,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Scores, charts or tables could not be computed (the details go to the log, not to the page).
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -7,6 +7,17 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, db, on_pool};
 
+/// One case as the feedback KPIs see it; see [`Store::case_facts`].
+pub type CaseFactRow = (
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
+);
+
 /// A case as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CaseRow {
@@ -701,6 +712,24 @@ impl Store {
             }
             tx.commit().await.map_err(db("committing a case change"))?;
             Ok(true)
+        })
+    }
+
+    /// What the feedback KPIs need of every case received in `[from, until)`: (unit code, state, received,
+    /// acceptance deadline, answer deadline, answered, the citizen's rating).
+    pub async fn case_facts(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<CaseFactRow>, StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT u.code, c.state, c.received_at, c.accept_due_at, c.answer_due_at, c.answered_at, r.score \
+                 FROM cases c JOIN admin_units u ON u.id = c.unit_id \
+                 LEFT JOIN case_ratings r ON r.case_id = c.id \
+                 WHERE c.received_at >= $1 AND c.received_at < $2 ORDER BY c.received_at",
+            )
+            .bind(from)
+            .bind(until)
+            .fetch_all(p)
+            .await
+            .map_err(db("reading cases for their indicators"))
         })
     }
 

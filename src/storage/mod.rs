@@ -7,6 +7,7 @@
 
 mod cases;
 mod chat;
+mod export;
 mod officials;
 mod surveys;
 mod units;
@@ -23,10 +24,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::config::DatabaseUrl;
 
 pub use cases::{
-    AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFilter, CaseRow, NewAttachment,
-    NewCase, NewOutboxMessage, OutboxRow, PauseChange, ReporterRow,
+    AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFactRow, CaseFilter, CaseRow,
+    NewAttachment, NewCase, NewOutboxMessage, OutboxRow, PauseChange, ReporterRow,
 };
 pub use chat::{ChatUserRow, TokenRow};
+pub use export::ExportedAnswer;
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};
 pub use units::{ImportCounts, UnitLink};

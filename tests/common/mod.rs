@@ -271,3 +271,23 @@ pub async fn official(
         .unwrap()
         .1
 }
+
+/// The worksheets of an XLSX file as (part name, XML text), in sheet order: enough to check which values a
+/// download holds (strings are written inline or in the shared strings part, which is appended to each).
+#[allow(dead_code)]
+pub fn xlsx_sheets(bytes: &[u8]) -> Vec<(String, String)> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("an XLSX file is a zip archive");
+    let mut read = |name: &str| -> Option<String> {
+        let mut text = String::new();
+        archive.by_name(name).ok()?.read_to_string(&mut text).ok()?;
+        Some(text)
+    };
+    let shared = read("xl/sharedStrings.xml").unwrap_or_default();
+    (1..)
+        .map_while(|i| {
+            let name = format!("xl/worksheets/sheet{i}.xml");
+            read(&name).map(|xml| (name, format!("{xml}{shared}")))
+        })
+        .collect()
+}

@@ -1,0 +1,350 @@
+//! The numbers behind the leaders' dashboard and the periodic reports: for a wave (and optionally one of the
+//! plans' reporting periods) the scores of every commune on every level, with the waves before it for trends, and
+//! the feedback KPIs of the same span — computed from stored answers by `ykien-analysis` and kept in memory.
+//!
+//! A computation streams the answers to a temporary Parquet file and lets polars score it, so memory stays flat
+//! whatever the number of responses. Snapshots are kept per (wave, period): one younger than the refresh interval
+//! is served as it is; an older one is served while a single background task recomputes it when responses or
+//! cases were added meanwhile; a missing one is computed while the request waits. Charts drawn from a snapshot are
+//! kept with it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ykien_analysis::charts::Format;
+use ykien_analysis::{CaseFacts, CaseStatus, Codebook, Level, ScoreOptions, ScoreRow, Scores, UnitKpi};
+
+use super::Error;
+use super::analysis::{AnalysisFailure, ExportFormat, UnitsTable, codebook, stream_answers, units_from_store};
+use super::survey::{Surveys, vn_day};
+use crate::domain::cases::CaseState;
+use crate::domain::survey::{PlanPeriod, Wave};
+use crate::storage::{CaseFactRow, Store, StoreError};
+
+/// Which numbers: a wave, over all its answers or over one reporting period.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SnapshotKey {
+    pub wave: String,
+    pub period: Option<PlanPeriod>,
+}
+
+/// What a (wave, period) scored to, at one moment.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The wave asked for.
+    pub wave: Wave,
+    /// The waves scored, oldest first: the ones of the same questionnaire opened up to this one (for trends and
+    /// changes), ending with `wave`.
+    pub waves: Vec<Wave>,
+    pub period: Option<PlanPeriod>,
+    pub codebook: Codebook,
+    pub units: UnitsTable,
+    pub scores: Scores,
+    /// Feedback KPIs of the cases received in the period (all cases without one), per unit.
+    pub kpis: Vec<UnitKpi>,
+    pub computed_at: DateTime<Utc>,
+    /// When the data was last found unchanged since `computed_at`.
+    checked_at: Mutex<DateTime<Utc>>,
+    /// What the snapshot was computed from: complete responses of `waves` and cases, to notice new data.
+    basis: (i64, usize),
+    charts: Mutex<ChartCache>,
+}
+
+/// Drawn charts by (name, format).
+type ChartCache = HashMap<(String, Format), Arc<Vec<u8>>>;
+
+impl Snapshot {
+    /// A published score of this snapshot's wave.
+    pub fn score(&self, unit: &str, level: Level, code: &str) -> Option<&ScoreRow> {
+        self.scores.get(&self.wave.code, unit, level, code)
+    }
+
+    /// The published rows of this snapshot's wave on one level and code in one province, best first.
+    pub fn ranked(&self, province: &str, level: Level, code: &str) -> Vec<&ScoreRow> {
+        let mut rows: Vec<&ScoreRow> = self
+            .scores
+            .rows
+            .iter()
+            .filter(|r| r.wave == self.wave.code && r.province_code == province && r.level == level && r.code == code)
+            .collect();
+        rows.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.unit_code.cmp(&b.unit_code)));
+        rows
+    }
+
+    /// The provinces with at least one published commune in this snapshot's wave.
+    pub fn provinces(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self
+            .scores
+            .rows
+            .iter()
+            .filter(|r| r.wave == self.wave.code)
+            .map(|r| r.province_code.clone())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    /// The name of a unit (or its code if unknown).
+    pub fn unit_name(&self, code: &str) -> String {
+        self.units
+            .units
+            .iter()
+            .find(|u| u.code == code)
+            .map(|u| u.name.clone())
+            .or_else(|| self.units.province_names.get(code).cloned())
+            .unwrap_or_else(|| code.to_owned())
+    }
+
+    /// The KPIs of a unit, if it had cases.
+    pub fn kpi(&self, unit: &str) -> Option<&UnitKpi> {
+        self.kpis.iter().find(|k| k.unit_code == unit)
+    }
+
+    /// A chart's bytes, drawn once per snapshot by `draw`.
+    pub fn chart(
+        &self,
+        name: &str,
+        format: Format,
+        draw: impl FnOnce() -> Result<Vec<u8>, ykien_analysis::charts::ChartError>,
+    ) -> Result<Arc<Vec<u8>>, Error> {
+        let key = (name.to_owned(), format);
+        if let Some(bytes) = self.charts.lock().map_err(poisoned)?.get(&key) {
+            return Ok(bytes.clone());
+        }
+        let bytes = Arc::new(draw().map_err(|e| Error::Unavailable(format!("the chart {name} cannot be drawn: {e}")))?);
+        self.charts.lock().map_err(poisoned)?.insert(key, bytes.clone());
+        Ok(bytes)
+    }
+}
+
+fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
+    Error::Unavailable("a chart cache was left inconsistent by a failed request".to_owned())
+}
+
+/// The dashboard's scores, per (wave, period), computed on demand and refreshed in the background.
+pub struct Scoreboard {
+    store: Store,
+    surveys: Arc<Surveys>,
+    /// How long a snapshot is served without checking for new data.
+    refresh: Duration,
+    snapshots: Mutex<HashMap<SnapshotKey, Arc<Snapshot>>>,
+    /// One computation at a time: scoring is CPU work that would only slow itself down when run twice.
+    computing: tokio::sync::Mutex<()>,
+    /// A background refresh is under way.
+    refreshing: AtomicBool,
+}
+
+impl Scoreboard {
+    pub fn new(store: Store, surveys: Arc<Surveys>, refresh: Duration) -> Self {
+        Self {
+            store,
+            surveys,
+            refresh,
+            snapshots: Mutex::new(HashMap::new()),
+            computing: tokio::sync::Mutex::new(()),
+            refreshing: AtomicBool::new(false),
+        }
+    }
+
+    /// The waves that have a questionnaire, newest first: what the dashboard offers to choose from.
+    pub async fn waves(&self) -> Result<Vec<Wave>, Error> {
+        Ok(self.store.waves().await?)
+    }
+
+    /// The wave to show when none is asked for: the newest one with complete responses, else the newest.
+    pub async fn default_wave(&self) -> Result<Option<Wave>, Error> {
+        let waves = self.store.waves().await?;
+        for w in &waves {
+            if self.store.count_responses(w.id).await?.0 > 0 {
+                return Ok(Some(w.clone()));
+            }
+        }
+        Ok(waves.into_iter().next())
+    }
+
+    /// The snapshot for `key`: the kept one if it is fresh or nothing changed, else a new one. A stale snapshot
+    /// is returned at once while another task recomputes it.
+    pub async fn snapshot(self: &Arc<Self>, key: &SnapshotKey) -> Result<Arc<Snapshot>, Error> {
+        let kept = self.snapshots.lock().map_err(poisoned)?.get(key).cloned();
+        let Some(kept) = kept else {
+            return self.recompute(key, None).await;
+        };
+        let checked_at = *kept.checked_at.lock().map_err(poisoned)?;
+        if Utc::now() - checked_at < chrono::Duration::from_std(self.refresh).unwrap_or_default() {
+            return Ok(kept);
+        }
+        // Stale: serve it, and look for new data in the background unless a refresh already runs.
+        if self
+            .refreshing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            let this = self.clone();
+            let key = key.clone();
+            let basis = kept.basis;
+            tokio::spawn(async move {
+                if let Err(e) = this.recompute(&key, Some(basis)).await {
+                    tracing::warn!(error = %e, wave = %key.wave, "the dashboard's scores could not be refreshed");
+                }
+                this.refreshing.store(false, Ordering::Release);
+            });
+        }
+        Ok(kept)
+    }
+
+    /// Computes the snapshot of `key` (one computation at a time). With `unless_basis`, keeps the current one
+    /// — only marking it fresh — when the responses and cases it counted are still all there are.
+    async fn recompute(&self, key: &SnapshotKey, unless_basis: Option<(i64, usize)>) -> Result<Arc<Snapshot>, Error> {
+        let _computing = self.computing.lock().await;
+        if unless_basis.is_none()
+            && let Some(done) = self.snapshots.lock().map_err(poisoned)?.get(key).cloned()
+        {
+            // Another request computed it while this one waited.
+            return Ok(done);
+        }
+        let wave = match self.store.wave_by_code(&key.wave).await {
+            Ok(w) => w,
+            Err(StoreError::NotFound(_)) => return Err(Error::WaveNotFound(key.wave.clone())),
+            Err(e) => return Err(e.into()),
+        };
+        let questionnaire = self.surveys.questionnaire(wave.questionnaire_id).await?;
+        let waves = self.trend_waves(&wave, &questionnaire.code).await?;
+        let span = match key.period {
+            Some(p) => Some(
+                p.instants()
+                    .ok_or_else(|| Error::BadRequest(format!("kỳ báo cáo {p}")))?,
+            ),
+            None => None,
+        };
+        let mut responses = 0;
+        for w in &waves {
+            responses += self.store.count_responses(w.id).await?.0;
+        }
+        let (from, until) = span.unwrap_or((DateTime::UNIX_EPOCH, DateTime::from_timestamp_nanos(i64::MAX)));
+        let cases = self.store.case_facts(from, until).await?;
+        let basis = (responses, cases.len());
+        if unless_basis == Some(basis)
+            && let Some(kept) = self.snapshots.lock().map_err(poisoned)?.get(key).cloned()
+        {
+            // Nothing new: the same numbers, good for another interval.
+            *kept.checked_at.lock().map_err(poisoned)? = Utc::now();
+            return Ok(kept);
+        }
+        let codebook = codebook(&questionnaire).map_err(failure)?;
+        let units = units_from_store(&self.store, vn_day(Utc::now()))
+            .await
+            .map_err(failure)?;
+        let scores = self.score(&waves, span, &codebook, &units).await?;
+        let now = Utc::now();
+        let facts: Vec<CaseFacts> = cases.into_iter().filter_map(case_facts).collect();
+        let kpis = ykien_analysis::kpis(&facts, now);
+        let snapshot = Arc::new(Snapshot {
+            wave,
+            waves,
+            period: key.period,
+            codebook,
+            units,
+            scores,
+            kpis,
+            computed_at: now,
+            checked_at: Mutex::new(now),
+            basis,
+            charts: Mutex::new(HashMap::new()),
+        });
+        self.snapshots
+            .lock()
+            .map_err(poisoned)?
+            .insert(key.clone(), snapshot.clone());
+        tracing::info!(wave = %key.wave, period = ?key.period.map(|p| p.to_string()), responses, "dashboard scores computed");
+        Ok(snapshot)
+    }
+
+    /// The waves of the same questionnaire opened no later than `wave`, oldest first, ending with `wave`.
+    async fn trend_waves(&self, wave: &Wave, questionnaire_code: &str) -> Result<Vec<Wave>, Error> {
+        let mut waves = Vec::new();
+        for w in self.store.waves().await? {
+            if w.id == wave.id {
+                continue;
+            }
+            if w.opens_at <= wave.opens_at
+                && self.surveys.questionnaire(w.questionnaire_id).await?.code == questionnaire_code
+            {
+                waves.push(w);
+            }
+        }
+        waves.sort_by_key(|w| (w.opens_at, w.code.clone()));
+        waves.push(wave.clone());
+        Ok(waves)
+    }
+
+    async fn score(
+        &self,
+        waves: &[Wave],
+        span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        codebook: &Codebook,
+        units: &UnitsTable,
+    ) -> Result<Scores, Error> {
+        let file = std::env::temp_dir().join(format!("ykien-scores-{}.parquet", uuid::Uuid::new_v4()));
+        let written = stream_answers(&self.store, waves, span, ExportFormat::Parquet, &file).await;
+        let scored = match written {
+            Ok(_) => {
+                let (path, codebook, units) = (file.clone(), codebook.clone(), units.clone());
+                tokio::task::spawn_blocking(move || {
+                    ykien_analysis::score_answers(
+                        ykien_analysis::Answers::File(&path),
+                        None,
+                        &codebook,
+                        &units.units,
+                        &units.lineage,
+                        &ScoreOptions::default(),
+                    )
+                })
+                .await
+                .map_err(|e| Error::Unavailable(format!("scoring stopped: {e}")))
+                .and_then(|r| r.map_err(|e| failure(e.into())))
+            }
+            Err(e) => Err(failure(e)),
+        };
+        if let Err(e) = std::fs::remove_file(&file)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(file = %file.display(), error = %e, "a temporary answers file was left behind");
+        }
+        scored
+    }
+}
+
+fn failure(e: AnalysisFailure) -> Error {
+    match e {
+        AnalysisFailure::Store(s) => Error::Store(s),
+        AnalysisFailure::WaveNotFound(w) => Error::WaveNotFound(w),
+        other => Error::Unavailable(format!("the scores cannot be computed: {other}")),
+    }
+}
+
+/// A stored case as the KPIs count it; `None` for a state this version does not know.
+fn case_facts(row: CaseFactRow) -> Option<CaseFacts> {
+    let (unit_code, state, received_at, accept_due_at, answer_due_at, answered_at, rating) = row;
+    let state = CaseState::parse(&state)?;
+    let status = match state {
+        CaseState::Received | CaseState::Accepted | CaseState::Assigned => CaseStatus::Open,
+        CaseState::Answered | CaseState::Closed => CaseStatus::Closed,
+        CaseState::Rejected | CaseState::Duplicate | CaseState::WaitingForCitizen => CaseStatus::NotCounted,
+    };
+    Some(CaseFacts {
+        unit_code,
+        received_at,
+        due_at: if state == CaseState::Received {
+            Some(accept_due_at)
+        } else {
+            answer_due_at
+        },
+        answered_at,
+        status,
+        rating: rating.and_then(|r| u8::try_from(r).ok()),
+    })
+}

@@ -1,0 +1,424 @@
+//! `ykien simulate`, `ykien analyze` and `ykien export answers` as an analyst meets them: the real binary, a clean
+//! environment, files in a temporary folder; and the paged answers query behind the export on both engines.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use chrono::Utc;
+use ykien::services::demo::BUNDLED_QUESTIONNAIRE;
+use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire, vn_day};
+use ykien::services::units::{commune_on, import_bundled_hung_yen};
+use ykien::storage::{NewResponse, Store};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ykien");
+const HUNG_YEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/admin-units/hung-yen-2025.csv");
+
+/// The binary with a clean environment of ours (no YKIEN_* from the caller), run in `dir`.
+fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("YKIEN_")) {
+        cmd.env_remove(k);
+    }
+    cmd.env("YKIEN_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The first `n` communes of Hưng Yên as a two-level units file.
+fn small_units_file(dir: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(HUNG_YEN).unwrap();
+    let lines: Vec<&str> = text.lines().take(n + 1).collect();
+    let path = dir.join("units.csv");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn simulate_then_analyze_ranks_the_planted_weak_commune_last_on_its_dimension() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = small_units_file(dir.path(), 6);
+    let answers = dir.path().join("answers.parquet").display().to_string();
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "simulate",
+            "--units",
+            &units,
+            "--responses",
+            "300",
+            "--seed",
+            "7",
+            "--plant",
+            "11953:d3:-3",
+            "--out",
+            &answers,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let questionnaire = dir.path().join("papi.toml");
+    std::fs::write(&questionnaire, BUNDLED_QUESTIONNAIRE).unwrap();
+    let results = dir.path().join("results");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "analyze",
+            "--answers",
+            &answers,
+            "--questionnaire",
+            questionnaire.to_str().unwrap(),
+            "--units",
+            &units,
+            "--out",
+            results.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let text = std::fs::read_to_string(results.join("scores.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        header.join(","),
+        "wave,unit_code,level,code,score,n,ci_low,ci_high,rank,quartile"
+    );
+    let mut d3: HashMap<String, (f64, u32)> = HashMap::new();
+    for record in reader.records() {
+        let r = record.unwrap();
+        if &r[0] == "2025" && &r[2] == "dimension" && &r[3] == "d3" {
+            d3.insert(r[1].to_owned(), (r[4].parse().unwrap(), r[8].parse().unwrap()));
+        }
+    }
+    assert_eq!(d3.len(), 6, "one d3 score per commune: {d3:?}");
+    let (weak_score, weak_rank) = d3["11953"];
+    assert_eq!(weak_rank, 6, "the planted commune ranks last: {d3:?}");
+    assert!(d3.values().all(|(s, _)| *s >= weak_score), "{d3:?}");
+    // The province charts, in both formats.
+    for name in [
+        "heatmap-2025-33.png",
+        "heatmap-2025-33.svg",
+        "ranking-2025-33.svg",
+        "map-2025-33.png",
+    ] {
+        assert!(results.join(name).is_file(), "{name} missing");
+    }
+}
+
+#[test]
+fn simulate_writes_csv_by_extension_and_the_same_seed_gives_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = small_units_file(dir.path(), 2);
+    let mut files = Vec::new();
+    for name in ["a.csv", "b.csv"] {
+        let path = dir.path().join(name);
+        let out = run(
+            dir.path(),
+            &[],
+            &[
+                "simulate",
+                "--units",
+                &units,
+                "--responses",
+                "20",
+                "--seed",
+                "3",
+                "--out",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        files.push(std::fs::read_to_string(path).unwrap());
+    }
+    assert!(files[0].starts_with("response_id,wave,unit_code,question,answer\n"));
+    assert_eq!(files[0], files[1]);
+}
+
+#[test]
+fn bad_input_fails_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = small_units_file(dir.path(), 2);
+    let db = format!("sqlite://{}", dir.path().join("ykien.db").display());
+    let env = [("YKIEN_DATABASE_URL", db.as_str())];
+    let out_file = dir.path().join("x.csv").display().to_string();
+    let questionnaire = dir.path().join("papi.toml");
+    std::fs::write(&questionnaire, BUNDLED_QUESTIONNAIRE).unwrap();
+    let questionnaire = questionnaire.display().to_string();
+    let results = dir.path().join("results").display().to_string();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec![
+                "export", "answers", "--wave", "w", "--format", "xml", "--out", &out_file,
+            ],
+            2,
+            "unknown format \"xml\"",
+        ),
+        (
+            vec!["export", "answers", "--wave", "no-such-wave", "--out", &out_file],
+            1,
+            "no survey wave has code no-such-wave",
+        ),
+        (
+            vec![
+                "simulate",
+                "--units",
+                &units,
+                "--responses",
+                "10",
+                "--plant",
+                "11953:d3",
+                "--out",
+                &out_file,
+            ],
+            2,
+            "--plant 11953:d3: write UNIT:DIMENSION:DELTA",
+        ),
+        (
+            vec![
+                "simulate",
+                "--units",
+                "missing.csv",
+                "--responses",
+                "10",
+                "--out",
+                &out_file,
+            ],
+            1,
+            "cannot read missing.csv",
+        ),
+        (
+            vec![
+                "analyze",
+                "--answers",
+                "missing.parquet",
+                "--questionnaire",
+                &questionnaire,
+                "--units",
+                &units,
+                "--out",
+                &results,
+            ],
+            1,
+            "the answers file missing.parquet does not exist",
+        ),
+        (
+            vec![
+                "analyze",
+                "--answers",
+                "missing.parquet",
+                "--questionnaire",
+                "missing.toml",
+                "--units",
+                &units,
+                "--out",
+                &results,
+            ],
+            1,
+            "cannot read missing.toml",
+        ),
+    ];
+    for (args, code, expected) in cases {
+        let out = run(dir.path(), &env, &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line expected: {err}");
+        assert!(err.contains(expected), "{args:?}: expected '{expected}' in: {err}");
+    }
+}
+
+/// A wave over Hưng Yên with `responses` complete responses of `per_response` answers each (one a free text).
+async fn wave_with_responses(store: &Store, responses: usize, per_response: usize) -> usize {
+    import_bundled_hung_yen(store).await.unwrap();
+    import_questionnaire(store, BUNDLED_QUESTIONNAIRE).await.unwrap();
+    let now = Utc::now();
+    let wave = create_wave(
+        store,
+        WaveRequest {
+            code: "w-export".into(),
+            title: "Đợt xuất dữ liệu".into(),
+            questionnaire: "papi-2025".into(),
+            questionnaire_version: None,
+            unit_codes: vec!["33".into()],
+            opens_at: now - chrono::Duration::days(1),
+            closes_at: now + chrono::Duration::days(30),
+            periods: Vec::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let day = vn_day(now);
+    let communes = [
+        commune_on(store, "11953", day).await.unwrap(),
+        commune_on(store, "11977", day).await.unwrap(),
+    ];
+    let all: Vec<NewResponse> = (0..responses)
+        .map(|i| NewResponse {
+            wave_id: wave.id,
+            unit_id: communes[i % 2].id,
+            channel: "web".into(),
+            client_token: None,
+            answers: (0..per_response)
+                .map(|q| {
+                    if q == 0 {
+                        (format!("q{q:02}"), None, Some("Ý kiến, có dấu phẩy".to_owned()))
+                    } else {
+                        (format!("q{q:02}"), Some(((i + q) % 5 + 1).to_string()), None)
+                    }
+                })
+                .collect(),
+            at: now,
+        })
+        .collect();
+    for chunk in all.chunks(200) {
+        store.insert_complete_responses(chunk).await.unwrap();
+    }
+    responses * per_response
+}
+
+#[tokio::test]
+async fn export_answers_streams_every_stored_answer_as_csv_with_a_bom_and_as_parquet() {
+    for db in common::databases("export_answers_streams_every_stored_answer").await {
+        let store = db.store().await;
+        // More rows than one page of the export (10,000), so that paging is exercised.
+        let stored = wave_with_responses(&store, 1_050, 10).await;
+        store.close().await;
+
+        let dir = tempfile::tempdir().unwrap();
+        let csv_path = dir.path().join("answers.csv");
+        let env = [("YKIEN_DATABASE_URL", db.url.as_str())];
+        let out = run(
+            dir.path(),
+            &env,
+            &[
+                "export",
+                "answers",
+                "--wave",
+                "w-export",
+                "--format",
+                "csv",
+                "--out",
+                csv_path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}: {}", db.label, stderr(&out));
+        let bytes = std::fs::read(&csv_path).unwrap();
+        assert!(
+            bytes.starts_with(b"\xEF\xBB\xBF"),
+            "{}: a UTF-8 byte-order mark",
+            db.label
+        );
+        let text = std::str::from_utf8(&bytes[3..]).unwrap();
+        assert!(
+            text.starts_with("response_id,wave,unit_code,question,answer\n"),
+            "{}",
+            db.label
+        );
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), stored, "{}: one row per stored answer", db.label);
+        let mut keys: Vec<(String, String)> = rows.iter().map(|r| (r[0].to_owned(), r[3].to_owned())).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), stored, "{}: no answer twice", db.label);
+        assert!(rows.iter().all(|r| &r[1] == "w-export"), "{}", db.label);
+        assert!(
+            rows.iter().all(|r| &r[2] == "11953" || &r[2] == "11977"),
+            "{}",
+            db.label
+        );
+        // Free text is never exported; coded answers are.
+        assert!(
+            rows.iter().filter(|r| &r[3] == "q00").all(|r| r[4].is_empty()),
+            "{}",
+            db.label
+        );
+        assert!(
+            rows.iter().filter(|r| &r[3] == "q01").all(|r| !r[4].is_empty()),
+            "{}",
+            db.label
+        );
+
+        let parquet_path = dir.path().join("answers.parquet");
+        let out = run(
+            dir.path(),
+            &env,
+            &[
+                "export",
+                "answers",
+                "--wave",
+                "w-export",
+                "--format",
+                "parquet",
+                "--out",
+                parquet_path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}: {}", db.label, stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{stored} answers")));
+        let bytes = std::fs::read(&parquet_path).unwrap();
+        assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"), "{}", db.label);
+
+        let xlsx_path = dir.path().join("answers.xlsx");
+        let out = run(
+            dir.path(),
+            &env,
+            &[
+                "export",
+                "answers",
+                "--wave",
+                "w-export",
+                "--format",
+                "xlsx",
+                "--out",
+                xlsx_path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}: {}", db.label, stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{stored} answers")));
+        let sheets = common::xlsx_sheets(&std::fs::read(&xlsx_path).unwrap());
+        assert_eq!(sheets.len(), 1, "{}", db.label);
+        let xml = &sheets[0].1;
+        assert!(
+            xml.contains(">response_id<") && xml.contains(">w-export<"),
+            "{}",
+            db.label
+        );
+        // One row per answer and the header.
+        assert_eq!(xml.matches("<row ").count(), stored + 1, "{}", db.label);
+    }
+}
+
+#[tokio::test]
+async fn answers_page_walks_a_wave_in_order_without_gaps_or_repeats() {
+    for db in common::databases("answers_page_walks_a_wave_in_order").await {
+        let store = db.store().await;
+        let stored = wave_with_responses(&store, 7, 3).await;
+        let wave = store.wave_by_code("w-export").await.unwrap();
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.answers_page(wave.id, None, after.take(), 4).await.unwrap();
+            assert!(page.len() <= 4, "{}", db.label);
+            let Some(last) = page.last() else { break };
+            after = Some((last.0, last.2.clone()));
+            seen.extend(page.into_iter().map(|(id, _, q, _)| (id, q)));
+        }
+        assert_eq!(seen.len(), stored, "{}", db.label);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, seen, "{}: in (response, question) order, each once", db.label);
+        store.close().await;
+    }
+}
