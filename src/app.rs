@@ -48,16 +48,24 @@ pub struct RunningApp {
 }
 
 impl RunningApp {
-    /// Computes a wave's dashboard scores in the background, so that the first leader to look does not wait.
-    pub fn warm_scores(&self, wave: &str) {
+    /// Computes the dashboard's scores of the newest wave with answers in the background, so that the first
+    /// leader to look does not wait.
+    pub fn warm_scores(&self) {
         let scoreboard = self.scoreboard.clone();
-        let key = SnapshotKey {
-            wave: wave.to_owned(),
-            period: None,
-        };
         tokio::spawn(async move {
-            if let Err(e) = scoreboard.snapshot(&key).await {
-                tracing::warn!(error = %e, wave = %key.wave, "the dashboard's scores could not be computed ahead");
+            let warmed = match scoreboard.default_wave().await {
+                Ok(Some(wave)) => scoreboard
+                    .snapshot(&SnapshotKey {
+                        wave: wave.code,
+                        period: None,
+                    })
+                    .await
+                    .map(drop),
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = warmed {
+                tracing::warn!(error = %e, "the dashboard's scores could not be computed ahead");
             }
         });
     }
@@ -112,11 +120,12 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         channels: channels.clone(),
         outbox: outbox_wake.clone(),
         scoreboard: scoreboard.clone(),
+        limits: Arc::new(http::RateLimiter::new(config.behind_proxy)),
     };
     let router = http::router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
             })

@@ -112,6 +112,9 @@ struct AnalyzeArgs {
     /// The folder for scores.csv and the charts.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Bootstrap replicates per commune for the 95% intervals; 0 draws none (point scores only, much faster).
+    #[arg(long, default_value_t = 1000)]
+    replicates: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -413,6 +416,10 @@ async fn analyze(store: Option<&Store>, args: AnalyzeArgs) -> ExitCode {
         codebook,
         units,
         out: args.out.clone(),
+        options: ykien_analysis::ScoreOptions {
+            replicates: args.replicates,
+            ..ykien_analysis::ScoreOptions::default()
+        },
     };
     match analysis::analyze(request).await {
         Ok(report) => {
@@ -768,6 +775,8 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
         }
     };
     let url = config.public_url.clone().unwrap_or_else(|| running.url());
+    // Score the newest wave now, so the dashboard's first page opens at once.
+    running.warm_scores();
     if demo {
         say!();
         say!("ykien demo đang chạy / is running:");
@@ -777,9 +786,7 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
         say!("  Khảo sát / survey (Phố Hiến):    {url}/s/11953");
         say!("  Phản ánh / feedback (Phố Hiến):  {url}/f/11953");
         say!("  Cán bộ / officials' console:     {url}/console");
-        say!("  Bảng điểm / leaders' dashboard:  {url}/dashboard   (lanhdao.hungyen hoặc quantri)");
-        // Score the demo wave now, so the dashboard's first page opens at once.
-        running.warm_scores(demo::DEMO_WAVE);
+        say!("  Bảng điểm / leaders' dashboard:  {url}/console/dashboard   (lanhdao.hungyen hoặc quantri)");
         for (username, role, _, units) in demo::DEMO_ACCOUNTS {
             say!(
                 "    {username:<18} {role:<16} {units:<6} mật khẩu / password: {}",

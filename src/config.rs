@@ -183,6 +183,8 @@ pub struct Config {
     pub zalo: Option<ZaloConfig>,
     /// How long the dashboard shows the same scores before it looks for new answers and cases.
     pub scores_refresh: Duration,
+    /// A reverse proxy adds the client's address to `X-Forwarded-For` (for rate limits and logs).
+    pub behind_proxy: bool,
 }
 
 /// Five minutes: scores move slowly, and recomputing them is the heaviest work the service does.
@@ -345,12 +347,13 @@ struct RawConfig {
     zalo_api_url: Option<String>,
     zalo_oauth_url: Option<String>,
     scores_refresh_seconds: Option<String>,
+    behind_proxy: Option<String>,
 }
 
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 21] = [
+        let fields: [(&str, &mut Option<String>); 22] = [
             (
                 "YKIEN_TELEGRAM_PER_CHAT_PER_SECOND",
                 &mut self.telegram_per_chat_per_second,
@@ -366,6 +369,7 @@ impl RawConfig {
             ("YKIEN_ZALO_OAUTH_URL", &mut self.zalo_oauth_url),
             ("YKIEN_WORK_HOURS", &mut self.work_hours),
             ("YKIEN_SCORES_REFRESH_SECONDS", &mut self.scores_refresh_seconds),
+            ("YKIEN_BEHIND_PROXY", &mut self.behind_proxy),
             ("YKIEN_HOLIDAYS_FILE", &mut self.holidays_file),
             ("YKIEN_DEADLINES", &mut self.deadlines),
             ("YKIEN_DATABASE_URL", &mut self.database_url),
@@ -521,6 +525,17 @@ impl Config {
             })?,
         };
 
+        let behind_proxy = match raw.behind_proxy.as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "YKIEN_BEHIND_PROXY",
+                    format!("'{other}' is not true or false"),
+                ));
+            }
+        };
+
         Ok(Self {
             database_url,
             bind,
@@ -534,6 +549,7 @@ impl Config {
             telegram,
             zalo,
             scores_refresh,
+            behind_proxy,
         })
     }
 

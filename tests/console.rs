@@ -105,7 +105,9 @@ async fn every_console_route_answers_each_role_as_the_matrix_says() {
 
     // Expected status per route for: anonymous, admin, intake, commune officer, department officer, leader.
     // 303 = sent to the login page.
-    let matrix: [(&str, [u16; 6]); 7] = [
+    // The dashboard's pages: no wave exists here, so those allowed in get 404 ("no survey wave yet") and the
+    // others 403; tests/dashboard.rs and tests/security.rs check them with data.
+    let matrix: [(&str, [u16; 6]); 12] = [
         ("GET /console", [303, 200, 200, 200, 200, 200]),
         ("GET /console/cases/{own}", [303, 200, 200, 200, 200, 200]),
         ("GET /console/cases/{foreign}", [303, 200, 403, 403, 403, 200]),
@@ -113,6 +115,14 @@ async fn every_console_route_answers_each_role_as_the_matrix_says() {
         ("GET /console/files/{foreign}", [303, 200, 403, 403, 403, 200]),
         ("GET /console/audit", [303, 200, 403, 403, 403, 403]),
         ("POST /console/cases/{own} accept", [303, 303, 303, 403, 403, 403]),
+        ("GET /console/dashboard", [303, 404, 403, 403, 403, 404]),
+        ("GET /console/dashboard/units/{own}", [303, 404, 403, 403, 403, 404]),
+        ("GET /console/dashboard/charts/{file}", [303, 404, 403, 403, 403, 404]),
+        ("GET /console/dashboard/tables/{file}", [303, 404, 403, 403, 403, 404]),
+        (
+            "GET /console/dashboard/reports/{period}/{unit}",
+            [303, 404, 403, 403, 403, 404],
+        ),
     ];
     let users = [
         None,
@@ -135,6 +145,19 @@ async fn every_console_route_answers_each_role_as_the_matrix_says() {
                 "GET /console/files/{own}" => get(&app, &cookie, &format!("/console/files/{own_file}")).await.0,
                 "GET /console/files/{foreign}" => get(&app, &cookie, &format!("/console/files/{foreign_file}")).await.0,
                 "GET /console/audit" => get(&app, &cookie, "/console/audit").await.0,
+                "GET /console/dashboard" => get(&app, &cookie, "/console/dashboard").await.0,
+                "GET /console/dashboard/units/{own}" => get(&app, &cookie, "/console/dashboard/units/11953").await.0,
+                "GET /console/dashboard/charts/{file}" => {
+                    get(&app, &cookie, "/console/dashboard/charts/heatmap.svg?province=33")
+                        .await
+                        .0
+                }
+                "GET /console/dashboard/tables/{file}" => {
+                    get(&app, &cookie, "/console/dashboard/tables/scores.csv").await.0
+                }
+                "GET /console/dashboard/reports/{period}/{unit}" => {
+                    get(&app, &cookie, "/console/dashboard/reports/2026/33").await.0
+                }
                 "POST /console/cases/{own} accept" => {
                     let (_, page) = get(&app, &cookie, &format!("/console/cases/{own}")).await;
                     accept(&app, &cookie, &own, &page).await

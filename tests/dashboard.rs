@@ -174,7 +174,7 @@ async fn the_dashboard_shows_the_stored_answers_scores_and_never_a_hidden_commun
         assert!(total(ENOUGH).is_some() && total(FEW).is_some(), "{label}");
         assert!(total(HIDDEN).is_none(), "{label}: 6 respondents are withheld");
 
-        let (status, _, body) = get(&app, Some(&leader), "/dashboard").await;
+        let (status, _, body) = get(&app, Some(&leader), "/console/dashboard").await;
         let page = text(&body);
         assert_eq!(status, 200, "{label}: {page}");
         assert!(
@@ -191,7 +191,7 @@ async fn the_dashboard_shows_the_stored_answers_scores_and_never_a_hidden_commun
         );
 
         // Downloads hold the same numbers and never the hidden commune.
-        let (status, ct, csv) = get(&app, Some(&leader), "/dashboard/tables/scores.csv?province=33").await;
+        let (status, ct, csv) = get(&app, Some(&leader), "/console/dashboard/tables/scores.csv?province=33").await;
         assert_eq!((status, ct.as_str()), (200, "text/csv; charset=utf-8"), "{label}");
         assert!(csv.starts_with(b"\xEF\xBB\xBF"), "{label}: a byte-order mark for Excel");
         let mut reader = csv::Reader::from_reader(&csv[3..]);
@@ -214,7 +214,7 @@ async fn the_dashboard_shows_the_stored_answers_scores_and_never_a_hidden_commun
             records.iter().any(|r| &r[1] == FEW && &r[12] == "Chưa đủ câu trả lời"),
             "{label}"
         );
-        let (status, ct, xlsx) = get(&app, Some(&leader), "/dashboard/tables/scores.xlsx").await;
+        let (status, ct, xlsx) = get(&app, Some(&leader), "/console/dashboard/tables/scores.xlsx").await;
         assert_eq!(status, 200, "{label}");
         assert!(ct.contains("spreadsheetml"), "{label}: {ct}");
         let sheets = common::xlsx_sheets(&xlsx);
@@ -227,7 +227,7 @@ async fn the_dashboard_shows_the_stored_answers_scores_and_never_a_hidden_commun
         let (status, ct, svg) = get(
             &app,
             Some(&leader),
-            &format!("/dashboard/charts/profile.svg?unit={ENOUGH}"),
+            &format!("/console/dashboard/charts/profile.svg?unit={ENOUGH}"),
         )
         .await;
         assert_eq!((status, ct.as_str()), (200, "image/svg+xml"), "{label}");
@@ -240,7 +240,7 @@ async fn the_dashboard_shows_the_stored_answers_scores_and_never_a_hidden_commun
             svg.contains("Trung bình") && svg.contains("Khoảng tin cậy 95%"),
             "{label}"
         );
-        let (status, ct, png) = get(&app, Some(&leader), "/dashboard/charts/heatmap.png?province=33").await;
+        let (status, ct, png) = get(&app, Some(&leader), "/console/dashboard/charts/heatmap.png?province=33").await;
         assert_eq!((status, ct.as_str()), (200, "image/png"), "{label}");
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{label}");
         assert_eq!(
@@ -248,30 +248,30 @@ async fn the_dashboard_shows_the_stored_answers_scores_and_never_a_hidden_commun
             1000,
             "{label}: width in IHDR"
         );
-        let (status, _, svg) = get(&app, Some(&leader), "/dashboard/charts/heatmap.svg?province=33").await;
+        let (status, _, svg) = get(&app, Some(&leader), "/console/dashboard/charts/heatmap.svg?province=33").await;
         assert_eq!(status, 200);
         assert!(
             !text(&svg).contains(&names[HIDDEN]),
             "{label}: the heatmap never lists the hidden commune"
         );
         for path in [
-            format!("/dashboard/charts/profile.svg?unit={HIDDEN}"),
-            format!("/dashboard/charts/radar.png?unit={HIDDEN}"),
-            "/dashboard/charts/pie.svg?province=33".to_owned(),
-            "/dashboard/charts/profile.gif?unit=11953".to_owned(),
+            format!("/console/dashboard/charts/profile.svg?unit={HIDDEN}"),
+            format!("/console/dashboard/charts/radar.png?unit={HIDDEN}"),
+            "/console/dashboard/charts/pie.svg?province=33".to_owned(),
+            "/console/dashboard/charts/profile.gif?unit=11953".to_owned(),
         ] {
             assert_eq!(get(&app, Some(&leader), &path).await.0, 404, "{label}: {path}");
         }
 
         // The commune pages.
-        let (status, _, body) = get(&app, Some(&leader), &format!("/dashboard/units/{ENOUGH}")).await;
+        let (status, _, body) = get(&app, Some(&leader), &format!("/console/dashboard/units/{ENOUGH}")).await;
         let page = text(&body);
         assert_eq!(status, 200, "{label}");
         assert!(
             page.contains("Ba nội dung thành phần yếu nhất") && page.contains("Trung bình tỉnh"),
             "{label}"
         );
-        let (status, _, body) = get(&app, Some(&leader), &format!("/dashboard/units/{HIDDEN}")).await;
+        let (status, _, body) = get(&app, Some(&leader), &format!("/console/dashboard/units/{HIDDEN}")).await;
         let page = text(&body);
         assert_eq!(status, 200, "{label}");
         assert!(page.contains("Chưa đủ 10 người trả lời"), "{label}");
@@ -285,46 +285,51 @@ async fn only_leaders_and_administrators_in_their_scope_see_the_dashboard() {
     let Setup { app, names, .. } = setup(common::TestDb::sqlite()).await;
     // Not signed in: to the login page.
     for path in [
-        "/dashboard",
-        "/dashboard/tables/scores.csv",
-        "/dashboard/charts/heatmap.svg?province=33",
+        "/console/dashboard",
+        "/console/dashboard/tables/scores.csv",
+        "/console/dashboard/charts/heatmap.svg?province=33",
     ] {
         let r = app.get(path).await;
         assert_eq!(r.status(), 303, "{path}");
         assert_eq!(r.headers()["location"], "/console/login");
     }
     let officer = session(&app, "canbo").await;
-    let (status, _, body) = get(&app, Some(&officer), "/dashboard").await;
+    let (status, _, body) = get(&app, Some(&officer), "/console/dashboard").await;
     assert_eq!(status, 403);
     assert!(text(&body).contains("Bảng điểm dành cho lãnh đạo"));
     // A leader of one commune sees that commune only.
     let local = session(&app, "lanhdao.xa").await;
-    let (status, _, body) = get(&app, Some(&local), "/dashboard").await;
+    let (status, _, body) = get(&app, Some(&local), "/console/dashboard").await;
     assert_eq!(status, 200);
     let page = text(&body);
     assert!(page.contains(&names[FEW]) && !page.contains(&names[ENOUGH]));
     assert_eq!(
-        get(&app, Some(&local), &format!("/dashboard/units/{ENOUGH}")).await.0,
-        404
-    );
-    assert_eq!(
-        get(&app, Some(&local), "/dashboard/charts/heatmap.svg?province=33")
+        get(&app, Some(&local), &format!("/console/dashboard/units/{ENOUGH}"))
             .await
             .0,
         404
     );
-    let (_, _, csv) = get(&app, Some(&local), "/dashboard/tables/scores.csv").await;
+    assert_eq!(
+        get(&app, Some(&local), "/console/dashboard/charts/heatmap.svg?province=33")
+            .await
+            .0,
+        404
+    );
+    let (_, _, csv) = get(&app, Some(&local), "/console/dashboard/tables/scores.csv").await;
     let csv = text(&csv);
     assert!(csv.contains(FEW) && !csv.contains(ENOUGH));
     // Bad choices get a clear page, in Vietnamese.
     let leader = session(&app, "lanhdao").await;
-    let (status, _, body) = get(&app, Some(&leader), "/dashboard?period=2026-13").await;
+    let (status, _, body) = get(&app, Some(&leader), "/console/dashboard?period=2026-13").await;
     assert_eq!(status, 400);
     assert!(text(&body).contains("kỳ báo cáo &quot;2026-13&quot; không hợp lệ"));
-    let (status, _, body) = get(&app, Some(&leader), "/dashboard?wave=khong-co").await;
+    let (status, _, body) = get(&app, Some(&leader), "/console/dashboard?wave=khong-co").await;
     assert_eq!(status, 404);
     assert!(text(&body).contains("khong-co"));
-    assert_eq!(get(&app, Some(&leader), "/dashboard/tables/scores.pdf").await.0, 404);
+    assert_eq!(
+        get(&app, Some(&leader), "/console/dashboard/tables/scores.pdf").await.0,
+        404
+    );
     app.stop().await;
 }
 
@@ -344,9 +349,14 @@ async fn reports_cover_only_their_period_and_come_with_an_xlsx_annex() {
             .unwrap()
     };
     // The commune page counts everyone; the six-month report only March; the annual report both.
-    let (_, _, all) = get(&app, Some(&leader), &format!("/dashboard/units/{ENOUGH}")).await;
+    let (_, _, all) = get(&app, Some(&leader), &format!("/console/dashboard/units/{ENOUGH}")).await;
     assert_eq!(respondents(&text(&all)), 40);
-    let (status, _, six) = get(&app, Some(&leader), &format!("/dashboard/reports/2026-6t/{ENOUGH}")).await;
+    let (status, _, six) = get(
+        &app,
+        Some(&leader),
+        &format!("/console/dashboard/reports/2026-6t/{ENOUGH}"),
+    )
+    .await;
     let six = text(&six);
     assert_eq!(status, 200, "{six}");
     assert!(six.contains("Báo cáo 6 tháng năm 2026") && six.contains("01/11/2025 – 31/05/2026"));
@@ -355,20 +365,25 @@ async fn reports_cover_only_their_period_and_come_with_an_xlsx_annex() {
     let (_, _, unit_six) = get(
         &app,
         Some(&leader),
-        &format!("/dashboard/units/{ENOUGH}?period=2026-6t"),
+        &format!("/console/dashboard/units/{ENOUGH}?period=2026-6t"),
     )
     .await;
     assert_eq!(respondents(&text(&unit_six)), 20);
-    let (_, _, unit_year) = get(&app, Some(&leader), &format!("/dashboard/units/{ENOUGH}?period=2026")).await;
+    let (_, _, unit_year) = get(
+        &app,
+        Some(&leader),
+        &format!("/console/dashboard/units/{ENOUGH}?period=2026"),
+    )
+    .await;
     assert_eq!(respondents(&text(&unit_year)), 40);
     // The province report ranks communes and lists the hidden one nowhere.
-    let (status, _, province) = get(&app, Some(&leader), "/dashboard/reports/2026/33").await;
+    let (status, _, province) = get(&app, Some(&leader), "/console/dashboard/reports/2026/33").await;
     let province = text(&province);
     assert_eq!(status, 200);
     assert!(province.contains("Báo cáo năm 2026") && province.contains(&names[ENOUGH]));
     assert!(!province.contains(&names[HIDDEN]));
     // The annex: scores, feedback and method sheets.
-    let (status, ct, xlsx) = get(&app, Some(&leader), "/dashboard/reports/2026/33.xlsx").await;
+    let (status, ct, xlsx) = get(&app, Some(&leader), "/console/dashboard/reports/2026/33.xlsx").await;
     assert_eq!(status, 200);
     assert!(ct.contains("spreadsheetml"));
     let sheets = common::xlsx_sheets(&xlsx);
@@ -376,7 +391,12 @@ async fn reports_cover_only_their_period_and_come_with_an_xlsx_annex() {
     assert!(sheets[0].1.contains(&names[ENOUGH]) && !sheets[0].1.contains(&names[HIDDEN]));
     assert!(sheets[2].1.contains("Khoảng tin cậy"));
     // A period outside the plans is refused in Vietnamese.
-    let (status, _, body) = get(&app, Some(&leader), &format!("/dashboard/reports/nam-2026/{ENOUGH}")).await;
+    let (status, _, body) = get(
+        &app,
+        Some(&leader),
+        &format!("/console/dashboard/reports/nam-2026/{ENOUGH}"),
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(text(&body).contains("ví dụ 2026-6t"));
     app.stop().await;
@@ -412,7 +432,7 @@ async fn open_cases_appear_under_the_weakest_subdimensions_they_are_about() {
     let (_, _, csv) = get(
         &app,
         Some(&leader),
-        &format!("/dashboard/tables/scores.csv?unit={ENOUGH}"),
+        &format!("/console/dashboard/tables/scores.csv?unit={ENOUGH}"),
     )
     .await;
     let mut reader = csv::Reader::from_reader(&csv[3..]);
@@ -425,7 +445,7 @@ async fn open_cases_appear_under_the_weakest_subdimensions_they_are_about() {
     subs.sort_by(|a, b| a.1.total_cmp(&b.1));
     let weakest: Vec<&str> = subs.iter().take(3).map(|s| s.0.as_str()).collect();
     assert_eq!(weakest.len(), 3);
-    let (_, _, body) = get(&app, Some(&leader), &format!("/dashboard/units/{ENOUGH}")).await;
+    let (_, _, body) = get(&app, Some(&leader), &format!("/console/dashboard/units/{ENOUGH}")).await;
     let page = text(&body);
     for (code, sub) in &filed {
         assert_eq!(

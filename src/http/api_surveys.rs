@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,18 @@ use crate::domain::survey::{ReportingPeriod, Wave};
 use crate::services::survey::{WaveRequest, create_wave as create_wave_service, wave_by_code};
 
 /// Checks `Authorization: Bearer <YKIEN_API_TOKEN>`.
+/// A trusted API client: its bearer token is checked before anything of the request's body is read, so a
+/// stranger gets 401 whatever they send.
+pub struct ApiClient;
+
+impl FromRequestParts<AppState> for ApiClient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        require_token(state, &parts.headers).map(|()| Self)
+    }
+}
+
 fn require_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &state.config.api_token else {
         return Err(ApiError::new(
@@ -63,10 +76,9 @@ pub struct PostResponseResponse {
 pub async fn post_response(
     State(state): State<AppState>,
     Path(wave): Path<String>,
-    headers: HeaderMap,
+    _client: ApiClient,
     Json(body): Json<PostResponseRequest>,
 ) -> Result<(StatusCode, Json<PostResponseResponse>), ApiError> {
-    require_token(&state, &headers)?;
     if let Some(token) = &body.client_token
         && (token.is_empty() || token.len() > 128)
     {
@@ -178,10 +190,9 @@ async fn wave_response(state: &AppState, wave: Wave) -> Result<WaveResponse, Api
 /// `POST /api/v1/waves`.
 pub async fn create_wave(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _client: ApiClient,
     Json(body): Json<CreateWaveRequest>,
 ) -> Result<(StatusCode, Json<WaveResponse>), ApiError> {
-    require_token(&state, &headers)?;
     let request = WaveRequest {
         code: body.code,
         title: body.title,
@@ -207,9 +218,8 @@ pub async fn create_wave(
 /// `GET /api/v1/waves`.
 pub async fn list_waves(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _client: ApiClient,
 ) -> Result<Json<ListWavesResponse>, ApiError> {
-    require_token(&state, &headers)?;
     let mut items = Vec::new();
     for wave in state.store.waves().await? {
         items.push(wave_response(&state, wave).await?);
@@ -221,9 +231,8 @@ pub async fn list_waves(
 pub async fn get_wave(
     State(state): State<AppState>,
     Path(code): Path<String>,
-    headers: HeaderMap,
+    _client: ApiClient,
 ) -> Result<Json<WaveResponse>, ApiError> {
-    require_token(&state, &headers)?;
     let wave = wave_by_code(&state.store, &code).await?;
     Ok(Json(wave_response(&state, wave).await?))
 }

@@ -11,8 +11,9 @@
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
 use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
@@ -54,6 +55,18 @@ pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(
     }
 }
 
+/// The signed-in official and their session token as an extractor, checked before the request's body is read:
+/// a stranger is sent to the login page whatever they post.
+pub(super) struct SignedIn(Official, String);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        signed_in(state, &parts.headers).await.map(|(o, t)| Self(o, t))
+    }
+}
+
 fn check_csrf(state: &AppState, token: &str, given: Option<&str>) -> Result<(), Response> {
     if given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(console_csrf(state, token).as_bytes()))) {
         Ok(())
@@ -77,7 +90,7 @@ pub(super) fn page(title: &str, official: Option<&Official>, body: Markup) -> Ma
             @if let Some(o) = official {
                 nav.crumbs {
                     a href="/console" { "Hộp thư phản ánh" } " · "
-                    @if matches!(o.role, Role::Admin | Role::Leader) { a href="/dashboard" { "Bảng điểm" } " · " }
+                    @if matches!(o.role, Role::Admin | Role::Leader) { a href="/console/dashboard" { "Bảng điểm" } " · " }
                     @if o.role == Role::Admin { a href="/console/audit" { "Nhật ký" } " · " }
                     (o.display_name) " (" (o.role.label().vi) ") "
                     form method="post" action="/console/logout" style="display:inline" {
@@ -420,13 +433,9 @@ async fn case_page(state: &AppState, official: &Official, token: &str, case: &Ca
 pub async fn post_case_action(
     State(state): State<AppState>,
     Path(code): Path<String>,
-    headers: HeaderMap,
+    SignedIn(official, token): SignedIn,
     mut multipart: Multipart,
 ) -> Response {
-    let (official, token) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut evidence = Vec::new();
     while let Ok(Some(field)) = multipart.next_field().await {

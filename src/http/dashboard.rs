@@ -1,4 +1,4 @@
-//! The leaders' dashboard `/dashboard` (leaders and administrators, read-only): the province overview (heatmap,
+//! The leaders' dashboard `/console/dashboard` (leaders and administrators, read-only): the province overview (heatmap,
 //! ranking, map, the weakest sub-dimensions, feedback KPIs), a commune's page (its charts, its weakest
 //! sub-dimensions with the open cases about them and what the province's best communes score there), every chart
 //! as PNG or SVG, every table as CSV or XLSX, and the plans' six-month and annual reports as printable pages with
@@ -35,7 +35,9 @@ use crate::services::scoreboard::{Snapshot, SnapshotKey};
 use crate::storage::CaseFilter;
 
 const LANG: Lang = Lang::Vi;
-const HOME: &str = "/dashboard";
+const HOME: &str = "/console/dashboard";
+/// The title of the page shown while scores are being computed.
+pub const BUSY_TITLE: &str = "Đang tính điểm";
 /// How many weak sub-dimensions a page lists.
 const WEAKEST: usize = 3;
 
@@ -179,7 +181,15 @@ async fn context(state: &AppState, headers: &HeaderMap, q: &DashQuery) -> Result
         .scoreboard
         .snapshot(&SnapshotKey { wave, period })
         .await
-        .map_err(|e| error_page(LANG, HOME, e))?;
+        .map_err(|e| match e {
+            Error::Busy(_) => refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                BUSY_TITLE,
+                "Hệ thống đang tính điểm từ các phiếu trả lời đã lưu; việc này mất vài phút với các đợt lớn. \
+                 Xin tải lại trang sau ít phút.",
+            ),
+            e => error_page(LANG, HOME, e),
+        })?;
     Ok(Context {
         official,
         visible,
@@ -246,8 +256,18 @@ fn periods_of(snapshot: &Snapshot) -> Vec<PlanPeriod> {
 }
 
 fn chart_img(ctx: &Context, kind: &str, target: (&str, &str), alt: &str) -> Markup {
-    let src = format!("/dashboard/charts/{kind}.svg?{}&{}={}", ctx.keep(), target.0, target.1);
-    let png = format!("/dashboard/charts/{kind}.png?{}&{}={}", ctx.keep(), target.0, target.1);
+    let src = format!(
+        "/console/dashboard/charts/{kind}.svg?{}&{}={}",
+        ctx.keep(),
+        target.0,
+        target.1
+    );
+    let png = format!(
+        "/console/dashboard/charts/{kind}.png?{}&{}={}",
+        ctx.keep(),
+        target.0,
+        target.1
+    );
     html! {
         figure.chart {
             img src=(src) alt=(alt) loading="lazy" style="width:100%;height:auto";
@@ -302,6 +322,18 @@ fn weakest_in_province(ctx: &Context, province: &str) -> Vec<(String, f64)> {
     means
 }
 
+/// The province's weakest sub-dimensions as a table.
+fn weakest_table(ctx: &Context, province: &str) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Nội dung" } th.num { "Trung bình các xã (0–1)" } } }
+            tbody { @for (code, mean) in weakest_in_province(ctx, province) {
+                tr { td { (code) " · " (subdimension_name(ctx, &code)) } td.num { (num(mean, 2)) } }
+            } }
+        }
+    }
+}
+
 fn subdimension_name(ctx: &Context, code: &str) -> String {
     ctx.snapshot
         .codebook
@@ -309,7 +341,7 @@ fn subdimension_name(ctx: &Context, code: &str) -> String {
         .map_or_else(|| code.to_owned(), |s| s.name.vi.clone())
 }
 
-/// `GET /dashboard`: the overview of each province the official may see.
+/// `GET /console/dashboard`: the overview of each province the official may see.
 pub async fn show_overview(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<DashQuery>) -> Response {
     let ctx = match context(&state, &headers, &q).await {
         Ok(c) => c,
@@ -335,15 +367,16 @@ pub async fn show_overview(State(state): State<AppState>, headers: HeaderMap, Qu
                 h2 { (label) }
                 p {
                     "Tải về: "
-                    a href=(format!("/dashboard/tables/scores.csv?{keep}&province={province}")) { "Bảng điểm (CSV)" } " · "
-                    a href=(format!("/dashboard/tables/scores.xlsx?{keep}&province={province}")) { "Bảng điểm (XLSX)" } " · "
-                    a href=(format!("/dashboard/tables/kpis.csv?{keep}&province={province}")) { "Xử lý phản ánh (CSV)" } " · "
-                    a href=(format!("/dashboard/tables/kpis.xlsx?{keep}&province={province}")) { "Xử lý phản ánh (XLSX)" }
+                    a href=(format!("/console/dashboard/tables/scores.csv?{keep}&province={province}")) { "Bảng điểm (CSV)" } " · "
+                    a href=(format!("/console/dashboard/tables/scores.xlsx?{keep}&province={province}")) { "Bảng điểm (XLSX)" } " · "
+                    a href=(format!("/console/dashboard/tables/kpis.csv?{keep}&province={province}")) { "Xử lý phản ánh (CSV)" } " · "
+                    a href=(format!("/console/dashboard/tables/kpis.xlsx?{keep}&province={province}")) { "Xử lý phản ánh (XLSX)" }
                 }
                 p {
                     "Báo cáo: "
-                    @for p in periods_of(&ctx.snapshot) {
-                        a href=(format!("/dashboard/reports/{p}/{province}?wave={}", ctx.snapshot.wave.code)) { (period_label(Some(p))) } " · "
+                    @for (i, p) in periods_of(&ctx.snapshot).into_iter().enumerate() {
+                        @if i > 0 { " · " }
+                        a href=(format!("/console/dashboard/reports/{p}/{province}?wave={}", ctx.snapshot.wave.code)) { (period_label(Some(p))) }
                     }
                 }
                 (chart_img(&ctx, "heatmap", ("province", province), &format!("Nhóm điểm theo lĩnh vực, các xã, phường của {label}")))
@@ -352,12 +385,7 @@ pub async fn show_overview(State(state): State<AppState>, headers: HeaderMap, Qu
                 (chart_img(&ctx, "ranking", ("province", province), &format!("Điểm tổng và khoảng tin cậy, {label}")))
                 (chart_img(&ctx, "map", ("province", province), &format!("Điểm tổng theo vị trí xã, phường, {label}")))
                 h3 { "Nội dung thành phần yếu nhất của tỉnh" }
-                table {
-                    thead { tr { th { "Nội dung" } th.num { "Trung bình các xã (0–1)" } } }
-                    tbody { @for (code, mean) in weakest_in_province(&ctx, province) {
-                        tr { td { (code) " · " (subdimension_name(&ctx, &code)) } td.num { (num(mean, 2)) } }
-                    } }
-                }
+                (weakest_table(&ctx, province))
                 h3 { "Xử lý phản ánh, kiến nghị" }
                 (kpi_table(&ctx, &ranked.iter().map(|r| r.unit_code.clone()).collect::<Vec<_>>()))
                 (chart_img(&ctx, "kpis", ("province", province), &format!("Xử lý phản ánh, kiến nghị, {label}")))
@@ -375,7 +403,7 @@ fn ranking_table(ctx: &Context, ranked: &[&ScoreRow]) -> Markup {
             tbody { @for r in ranked {
                 tr {
                     td.num { (r.rank.map(|x| x.to_string()).unwrap_or_default()) }
-                    td { a href=(format!("/dashboard/units/{}?{keep}", r.unit_code)) { (ctx.snapshot.unit_name(&r.unit_code)) } }
+                    td { a href=(format!("/console/dashboard/units/{}?{keep}", r.unit_code)) { (ctx.snapshot.unit_name(&r.unit_code)) } }
                     td.num { (score_text(r)) }
                     td.num.wide { (interval_text(r)) }
                     td.num { (r.n) }
@@ -455,11 +483,7 @@ pub async fn show_unit(
         .collect();
     weakest.sort_by(|a, b| a.score.total_cmp(&b.score));
     weakest.truncate(WEAKEST);
-    let previous = ctx.snapshot.waves.iter().rev().nth(1).map(|w| w.code.clone());
-    let changes = previous
-        .as_deref()
-        .map(|p| ctx.snapshot.scores.changes(p, &wave))
-        .unwrap_or_default();
+    let changes = ctx.snapshot.changes();
     let body = html! {
         nav.crumbs { a href=(format!("{HOME}?{}", ctx.keep())) { "Bảng điểm" } " › " (province_label) }
         h1 { (name) }
@@ -475,9 +499,9 @@ pub async fn show_unit(
                     "."
                 }
                 p {
-                    a href=(format!("/dashboard/reports/{}/{code}?wave={wave}", ctx.snapshot.period.or_else(|| periods_of(&ctx.snapshot).into_iter().next()).map(|p| p.to_string()).unwrap_or_default())) { "Báo cáo in được" }
-                    " · " a href=(format!("/dashboard/tables/scores.xlsx?{}&unit={code}", ctx.keep())) { "Bảng điểm (XLSX)" }
-                    " · " a href=(format!("/dashboard/tables/scores.csv?{}&unit={code}", ctx.keep())) { "Bảng điểm (CSV)" }
+                    a href=(format!("/console/dashboard/reports/{}/{code}?wave={wave}", ctx.snapshot.period.or_else(|| periods_of(&ctx.snapshot).into_iter().next()).map(|p| p.to_string()).unwrap_or_default())) { "Báo cáo in được" }
+                    " · " a href=(format!("/console/dashboard/tables/scores.xlsx?{}&unit={code}", ctx.keep())) { "Bảng điểm (XLSX)" }
+                    " · " a href=(format!("/console/dashboard/tables/scores.csv?{}&unit={code}", ctx.keep())) { "Bảng điểm (CSV)" }
                 }
                 (chart_img(&ctx, "profile", ("unit", &code), &format!("{name}: điểm tám lĩnh vực so với trung bình {province_label}")))
                 (dimension_table(&ctx, &code, &province, &changes))
@@ -552,7 +576,7 @@ fn chart_size(kind: &str, rows: usize) -> (u32, u32) {
     }
 }
 
-/// `GET /dashboard/charts/{kind}.{png|svg}?province=…|unit=…`: one chart.
+/// `GET /console/dashboard/charts/{kind}.{png|svg}?province=…|unit=…`: one chart.
 pub async fn show_chart(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -816,7 +840,7 @@ fn table_response(tables: &[Table], stem: &str, xlsx: bool) -> Response {
     }
 }
 
-/// `GET /dashboard/tables/{scores|kpis}.{csv|xlsx}?province=…|unit=…`.
+/// `GET /console/dashboard/tables/{scores|kpis}.{csv|xlsx}?province=…|unit=…`.
 pub async fn download_table(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -860,7 +884,7 @@ pub async fn download_table(
     table_response(&[table], &stem, xlsx)
 }
 
-/// `GET /dashboard/reports/{period}/{unit}` (printable) and `…/{unit}.xlsx` (its annex): the plans' report of a
+/// `GET /console/dashboard/reports/{period}/{unit}` (printable) and `…/{unit}.xlsx` (its annex): the plans' report of a
 /// province or a commune.
 pub async fn show_report(
     State(state): State<AppState>,
@@ -919,7 +943,7 @@ pub async fn show_report(
     let body = html! {
         style { "@media print{.noprint,header,nav.crumbs{display:none}main{max-width:none}figure{break-inside:avoid}}" }
         nav.crumbs.noprint { a href=(format!("{HOME}?{data_keep}")) { "Bảng điểm" } " · "
-            a href=(format!("/dashboard/reports/{period}/{unit}.xlsx?wave={}", ctx.snapshot.wave.code)) { "Phụ lục (XLSX)" } }
+            a href=(format!("/console/dashboard/reports/{period}/{unit}.xlsx?wave={}", ctx.snapshot.wave.code)) { "Phụ lục (XLSX)" } }
         h1 { (title) }
         p { "Đợt khảo sát: " (ctx.snapshot.wave.title) " (" (ctx.snapshot.wave.code) ")." }
         (freshness(&ctx))
@@ -931,15 +955,9 @@ pub async fn show_report(
             (chart_img(&ctx, "heatmap", ("province", &province), &format!("Nhóm điểm theo lĩnh vực, {name}")))
             (chart_img(&ctx, "map", ("province", &province), &format!("Điểm tổng theo vị trí xã, phường, {name}")))
             h2 { "Nội dung thành phần yếu nhất" }
-            table {
-                thead { tr { th { "Nội dung" } th.num { "Trung bình các xã (0–1)" } } }
-                tbody { @for (code, mean) in weakest_in_province(&ctx, &province) {
-                    tr { td { (code) " · " (subdimension_name(&ctx, &code)) } td.num { (num(mean, 2)) } }
-                } }
-            }
+            (weakest_table(&ctx, &province))
         } @else {
-            @let previous = ctx.snapshot.waves.iter().rev().nth(1).map(|w| w.code.clone());
-            @let changes = previous.as_deref().map(|p| ctx.snapshot.scores.changes(p, &ctx.snapshot.wave.code)).unwrap_or_default();
+            @let changes = ctx.snapshot.changes();
             h2 { "Điểm tám lĩnh vực" }
             (dimension_table(&ctx, &unit, &province, &changes))
             (chart_img(&ctx, "profile", ("unit", &unit), &format!("{name}: điểm tám lĩnh vực so với trung bình tỉnh")))

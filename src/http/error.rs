@@ -184,6 +184,12 @@ impl From<Error> for ApiError {
                 message,
             ),
             Error::BadRequest(message) => Self::bad_request(message.clone(), message),
+            Error::Busy(message) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Đang tính điểm từ các phiếu trả lời đã lưu. Xin tải lại trang sau ít phút.",
+                format!("{message}; reload in a few minutes."),
+            ),
             Error::Unavailable(message) => {
                 tracing::error!(%message, "a computation failed");
                 Self::new(

@@ -10,6 +10,7 @@ mod cases;
 mod console;
 mod dashboard;
 mod error;
+mod limits;
 mod metrics;
 mod pages;
 mod qr;
@@ -22,13 +23,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -42,6 +44,7 @@ use crate::services::channels::ChatChannels;
 use crate::services::scoreboard::Scoreboard;
 use crate::services::survey::Surveys;
 use crate::storage::Store;
+pub use limits::RateLimiter;
 
 /// The largest request body accepted, until an endpoint that takes uploads sets its own.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -62,9 +65,15 @@ pub struct AppState {
     pub outbox: Arc<tokio::sync::Notify>,
     /// Scores and KPIs for the leaders' dashboard and reports, kept in memory.
     pub scoreboard: Arc<Scoreboard>,
+    /// Rate limits of the public forms and the login, per client address.
+    pub limits: Arc<RateLimiter>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The content security policy of every answer: ykien's pages use no script at all.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The whole application as one router, with its middleware.
 pub fn router(state: AppState) -> Router {
@@ -108,11 +117,14 @@ pub fn router(state: AppState) -> Router {
         .route("/console/logout", post(console::post_logout))
         .route("/console/files/{id}", get(console::show_file))
         .route("/console/audit", get(console::show_audit))
-        .route("/dashboard", get(dashboard::show_overview))
-        .route("/dashboard/units/{code}", get(dashboard::show_unit))
-        .route("/dashboard/charts/{file}", get(dashboard::show_chart))
-        .route("/dashboard/tables/{file}", get(dashboard::download_table))
-        .route("/dashboard/reports/{period}/{unit}", get(dashboard::show_report))
+        .route("/console/dashboard", get(dashboard::show_overview))
+        .route("/console/dashboard/units/{code}", get(dashboard::show_unit))
+        .route("/console/dashboard/charts/{file}", get(dashboard::show_chart))
+        .route("/console/dashboard/tables/{file}", get(dashboard::download_table))
+        .route(
+            "/console/dashboard/reports/{period}/{unit}",
+            get(dashboard::show_report),
+        )
         .route("/webhooks/telegram", post(webhooks::receive_telegram_update))
         .route("/webhooks/zalo", post(webhooks::receive_zalo_event))
         .fallback(pages::show_not_found)
@@ -135,7 +147,26 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
         .layer(middleware::from_fn(error::json_error_shape))
+        // Every answer, pages and files alike: no scripts, no framing, no sniffing, no referrer (tracking codes
+        // are in addresses). Pages carry their style inline and load images from here only.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)

@@ -421,6 +421,8 @@ pub struct AnalyzeRequest {
     pub units: UnitsTable,
     /// The folder for `scores.csv` and the charts (created if missing).
     pub out: PathBuf,
+    /// Bootstrap replicates, confidence and seed.
+    pub options: ScoreOptions,
 }
 
 /// What an analysis wrote.
@@ -461,7 +463,7 @@ fn analyze_blocking(request: &AnalyzeRequest) -> Result<AnalyzeReport, AnalysisF
         &request.codebook,
         &request.units.units,
         &request.units.lineage,
-        &ScoreOptions::default(),
+        &request.options,
     )?;
     std::fs::create_dir_all(&request.out).map_err(|source| AnalysisFailure::Write {
         path: request.out.display().to_string(),

@@ -46,6 +46,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Work that takes a while is under way; ask again shortly.
+    #[error("{0}")]
+    Busy(String),
     /// Scores, charts or tables could not be computed (the details go to the log, not to the page).
     #[error("{0}")]
     Unavailable(String),

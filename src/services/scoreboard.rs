@@ -48,10 +48,14 @@ pub struct Snapshot {
     pub computed_at: DateTime<Utc>,
     /// When the data was last found unchanged since `computed_at`.
     checked_at: Mutex<DateTime<Utc>>,
-    /// What the snapshot was computed from: complete responses of `waves` and cases, to notice new data.
-    basis: (i64, usize),
+    /// What the snapshot was computed from, to notice new data.
+    basis: Basis,
     charts: Mutex<ChartCache>,
 }
+
+/// The complete responses of the snapshot's waves, and a fingerprint of its cases (their states, answers and
+/// ratings): when either changes, the numbers are computed again.
+type Basis = (i64, u64);
 
 /// Drawn charts by (name, format).
 type ChartCache = HashMap<(String, Format), Arc<Vec<u8>>>;
@@ -99,6 +103,14 @@ impl Snapshot {
             .unwrap_or_else(|| code.to_owned())
     }
 
+    /// This wave's changes since the previous wave of the same questionnaire (none for the first wave).
+    pub fn changes(&self) -> Vec<ykien_analysis::Change> {
+        match self.waves.iter().rev().nth(1) {
+            Some(previous) => self.scores.changes(&previous.code, &self.wave.code),
+            None => Vec::new(),
+        }
+    }
+
     /// The KPIs of a unit, if it had cases.
     pub fn kpi(&self, unit: &str) -> Option<&UnitKpi> {
         self.kpis.iter().find(|k| k.unit_code == unit)
@@ -124,6 +136,9 @@ impl Snapshot {
 fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
     Error::Unavailable("a chart cache was left inconsistent by a failed request".to_owned())
 }
+
+/// How long a request waits for scores that are not computed yet before it says they are on their way.
+const FIRST_WAIT: Duration = Duration::from_secs(15);
 
 /// The dashboard's scores, per (wave, period), computed on demand and refreshed in the background.
 pub struct Scoreboard {
@@ -171,7 +186,15 @@ impl Scoreboard {
     pub async fn snapshot(self: &Arc<Self>, key: &SnapshotKey) -> Result<Arc<Snapshot>, Error> {
         let kept = self.snapshots.lock().map_err(poisoned)?.get(key).cloned();
         let Some(kept) = kept else {
-            return self.recompute(key, None).await;
+            // Computed in its own task: a request that gives up (a timeout, a closed tab) does not waste it.
+            let this = self.clone();
+            let key = key.clone();
+            let computing = tokio::spawn(async move { this.recompute(&key, None).await });
+            return match tokio::time::timeout(FIRST_WAIT, computing).await {
+                Ok(done) => done.map_err(|e| Error::Unavailable(format!("the scores' computation stopped: {e}")))?,
+                // Still computing (a large wave): say so; the task goes on and the next request finds it done.
+                Err(_) => Err(Error::Busy("the scores are being computed".to_owned())),
+            };
         };
         let checked_at = *kept.checked_at.lock().map_err(poisoned)?;
         if Utc::now() - checked_at < chrono::Duration::from_std(self.refresh).unwrap_or_default() {
@@ -198,7 +221,7 @@ impl Scoreboard {
 
     /// Computes the snapshot of `key` (one computation at a time). With `unless_basis`, keeps the current one
     /// — only marking it fresh — when the responses and cases it counted are still all there are.
-    async fn recompute(&self, key: &SnapshotKey, unless_basis: Option<(i64, usize)>) -> Result<Arc<Snapshot>, Error> {
+    async fn recompute(&self, key: &SnapshotKey, unless_basis: Option<Basis>) -> Result<Arc<Snapshot>, Error> {
         let _computing = self.computing.lock().await;
         if unless_basis.is_none()
             && let Some(done) = self.snapshots.lock().map_err(poisoned)?.get(key).cloned()
@@ -226,7 +249,7 @@ impl Scoreboard {
         }
         let (from, until) = span.unwrap_or((DateTime::UNIX_EPOCH, DateTime::from_timestamp_nanos(i64::MAX)));
         let cases = self.store.case_facts(from, until).await?;
-        let basis = (responses, cases.len());
+        let basis = (responses, fingerprint(&cases));
         if unless_basis == Some(basis)
             && let Some(kept) = self.snapshots.lock().map_err(poisoned)?.get(key).cloned()
         {
@@ -288,11 +311,11 @@ impl Scoreboard {
         codebook: &Codebook,
         units: &UnitsTable,
     ) -> Result<Scores, Error> {
-        let file = std::env::temp_dir().join(format!("ykien-scores-{}.parquet", uuid::Uuid::new_v4()));
-        let written = stream_answers(&self.store, waves, span, ExportFormat::Parquet, &file).await;
-        let scored = match written {
+        let file = TempFile(std::env::temp_dir().join(format!("ykien-scores-{}.parquet", uuid::Uuid::new_v4())));
+        let written = stream_answers(&self.store, waves, span, ExportFormat::Parquet, &file.0).await;
+        match written {
             Ok(_) => {
-                let (path, codebook, units) = (file.clone(), codebook.clone(), units.clone());
+                let (path, codebook, units) = (file.0.clone(), codebook.clone(), units.clone());
                 tokio::task::spawn_blocking(move || {
                     ykien_analysis::score_answers(
                         ykien_analysis::Answers::File(&path),
@@ -308,14 +331,32 @@ impl Scoreboard {
                 .and_then(|r| r.map_err(|e| failure(e.into())))
             }
             Err(e) => Err(failure(e)),
-        };
-        if let Err(e) = std::fs::remove_file(&file)
+        }
+    }
+}
+
+/// A file removed when dropped, however the computation that wrote it ends.
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.0)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            tracing::warn!(file = %file.display(), error = %e, "a temporary answers file was left behind");
+            tracing::warn!(file = %self.0.display(), error = %e, "a temporary answers file was left behind");
         }
-        scored
     }
+}
+
+/// A hash of every case fact: changes when a case is filed, answered, closed, rated or moves on.
+fn fingerprint(cases: &[CaseFactRow]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for c in cases {
+        (&c.0, &c.1, c.2, c.3, c.4, c.5, c.6).hash(&mut hasher);
+    }
+    cases.len().hash(&mut hasher);
+    hasher.finish()
 }
 
 fn failure(e: AnalysisFailure) -> Error {

@@ -1,0 +1,429 @@
+//! Security properties over the whole router:
+//!
+//! - the authorization matrix is complete: every route of `src/http/mod.rs` has a row saying who may use it, and
+//!   a stranger (no session, no token, no signature) gets what the row says — a route added without a row fails
+//!   here, as does an officials' route that answers a stranger;
+//! - the leaders' pages refuse other roles;
+//! - every answer carries the security headers (no script, no framing, no sniffing, no referrer);
+//! - what a citizen typed is shown as text, never as markup;
+//! - the answers and responses tables hold no identity.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{PASSWORD, TestApp};
+use regex::Regex;
+use ykien::services::cases::Intake;
+
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Access {
+    /// Anyone: a stranger is not refused for who they are (never 401/403, never the login page, never 5xx).
+    Public,
+    /// Anyone, with the CSRF token of the form they were shown (tied to their device cookie): a bare post is 403.
+    Form,
+    /// Officials signed in: a stranger is sent to the login page.
+    Console,
+    /// Leaders and administrators signed in: a stranger to the login page, other officials 403.
+    Leaders,
+    /// Trusted API clients with the bearer token: a stranger gets 401.
+    ApiToken,
+    /// Only with the reporter's key (a cookie set when filing) or for officials: a stranger gets 403.
+    Reporter,
+    /// A chat platform's signed webhook: 404 while the channel is off (as in this test), 401 unsigned when on.
+    Webhook,
+}
+
+/// Every route: (method, path as written in the router, a concrete path, who may use it).
+const MATRIX: &[(&str, &str, &str, Access)] = &[
+    ("GET", "/", "/", Access::Public),
+    ("GET", "/units/{code}", "/units/33", Access::Public),
+    ("GET", "/s/{commune}", "/s/11953", Access::Public),
+    ("POST", "/s/{commune}/start", "/s/11953/start", Access::Form),
+    ("GET", "/s/{commune}/q", "/s/11953/q", Access::Public),
+    ("POST", "/s/{commune}/q", "/s/11953/q", Access::Form),
+    ("GET", "/s/{commune}/thanks", "/s/11953/thanks", Access::Public),
+    ("GET", "/s/{commune}/qr.svg", "/s/11953/qr.svg", Access::Public),
+    ("GET", "/s/{commune}/qr.png", "/s/11953/qr.png", Access::Public),
+    ("GET", "/healthz", "/healthz", Access::Public),
+    ("GET", "/metrics", "/metrics", Access::Public),
+    ("GET", "/api/openapi.json", "/api/openapi.json", Access::Public),
+    ("GET", "/api/v1/units", "/api/v1/units", Access::Public),
+    ("GET", "/api/v1/units/{code}", "/api/v1/units/33", Access::Public),
+    ("GET", "/api/v1/waves", "/api/v1/waves", Access::ApiToken),
+    ("POST", "/api/v1/waves", "/api/v1/waves", Access::ApiToken),
+    ("GET", "/api/v1/waves/{code}", "/api/v1/waves/w-open", Access::ApiToken),
+    (
+        "POST",
+        "/api/v1/waves/{code}/responses",
+        "/api/v1/waves/w-open/responses",
+        Access::ApiToken,
+    ),
+    ("GET", "/api/v1/cases/{code}", "/api/v1/cases/{case}", Access::Public),
+    ("GET", "/t/{code}", "/t/{case}", Access::Public),
+    (
+        "GET",
+        "/t/{code}/files/{id}",
+        "/t/{case}/files/{file}",
+        Access::Reporter,
+    ),
+    ("POST", "/t/{code}/{action}", "/t/{case}/reopen", Access::Reporter),
+    ("GET", "/console", "/console", Access::Console),
+    ("GET", "/console/login", "/console/login", Access::Public),
+    ("POST", "/console/login", "/console/login", Access::Public),
+    ("POST", "/console/logout", "/console/logout", Access::Console),
+    ("GET", "/console/files/{id}", "/console/files/{file}", Access::Console),
+    ("GET", "/console/audit", "/console/audit", Access::Console),
+    ("GET", "/console/dashboard", "/console/dashboard", Access::Leaders),
+    (
+        "GET",
+        "/console/dashboard/units/{code}",
+        "/console/dashboard/units/11953",
+        Access::Leaders,
+    ),
+    (
+        "GET",
+        "/console/dashboard/charts/{file}",
+        "/console/dashboard/charts/heatmap.svg?province=33",
+        Access::Leaders,
+    ),
+    (
+        "GET",
+        "/console/dashboard/tables/{file}",
+        "/console/dashboard/tables/scores.csv",
+        Access::Leaders,
+    ),
+    (
+        "GET",
+        "/console/dashboard/reports/{period}/{unit}",
+        "/console/dashboard/reports/2026/33",
+        Access::Leaders,
+    ),
+    ("POST", "/webhooks/telegram", "/webhooks/telegram", Access::Webhook),
+    ("POST", "/webhooks/zalo", "/webhooks/zalo", Access::Webhook),
+    ("GET", "/f/{commune}", "/f/11953", Access::Public),
+    ("POST", "/f/{commune}", "/f/11953", Access::Public),
+    ("POST", "/api/v1/cases", "/api/v1/cases", Access::Public),
+    ("GET", "/console/cases/{code}", "/console/cases/{case}", Access::Console),
+    (
+        "POST",
+        "/console/cases/{code}",
+        "/console/cases/{case}",
+        Access::Console,
+    ),
+];
+
+/// The (method, path) pairs the router declares, read from its source.
+fn declared_routes() -> BTreeSet<(String, String)> {
+    let source = include_str!("../src/http/mod.rs");
+    let methods = Regex::new(r"\b(get|post|put|patch|delete)\(").unwrap();
+    let path = Regex::new(r#"^\s*"([^"]+)""#).unwrap();
+    let mut routes = BTreeSet::new();
+    for (at, _) in source.match_indices(".route(") {
+        // The call's arguments, up to its closing parenthesis.
+        let rest = &source[at + ".route(".len()..];
+        let mut depth = 1;
+        let end = rest
+            .char_indices()
+            .find_map(|(i, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(i)
+            })
+            .unwrap();
+        let args = &rest[..end];
+        let p = path.captures(args).unwrap()[1].to_owned();
+        for m in methods.captures_iter(args) {
+            routes.insert((m[1].to_uppercase(), p.clone()));
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_route_of_the_router_has_a_row_in_the_authorization_matrix() {
+    let declared = declared_routes();
+    assert!(declared.len() > 30, "the parser found the routes: {declared:?}");
+    let listed: BTreeSet<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, _, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let missing: Vec<_> = declared.difference(&listed).collect();
+    assert!(missing.is_empty(), "routes without a row in MATRIX: {missing:?}");
+    let stale: Vec<_> = listed.difference(&declared).collect();
+    assert!(
+        stale.is_empty(),
+        "rows of MATRIX for routes that no longer exist: {stale:?}"
+    );
+}
+
+async fn session(app: &TestApp, username: &str) -> String {
+    let r = app
+        .client
+        .post(app.url("/console/login"))
+        .form(&[("username", username), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{username} logs in");
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn file_case(app: &TestApp, text: &str) -> String {
+    let cases = ykien::services::cases::Cases::new(
+        app.app.store.clone(),
+        ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES).unwrap(),
+        ykien::services::cases::CaseRules::defaults(ykien::domain::calendar::WorkCalendar::default_vietnam()),
+    );
+    let intake = Intake {
+        commune: "11953".into(),
+        category: "garbage".into(),
+        text: text.into(),
+        photos: vec![include_bytes!("fixtures/photos/photo_gps.jpg").to_vec()],
+        channel: "web".into(),
+        ..Default::default()
+    };
+    cases.submit(intake, chrono::Utc::now()).await.unwrap().code
+}
+
+#[tokio::test]
+async fn strangers_and_other_roles_get_what_the_matrix_says() {
+    let app = TestApp::start_with_open_wave_and(
+        common::TestDb::sqlite(),
+        &[("YKIEN_API_TOKEN", "security-api-token-0123456789abcdefghijklmn")],
+    )
+    .await;
+    let store = &app.app.store;
+    common::official(store, "canbo", "commune_officer", Some("commune_economic"), &["11953"]).await;
+    common::official(store, "lanhdao", "leader", None, &["33"]).await;
+    let case = file_case(&app, "Rác tồn đọng ở đầu ngõ 3 đã một tuần không ai thu gom.").await;
+    let case_id = store.case_by_code(&case).await.unwrap().unwrap().id;
+    let file = store.case_attachments(case_id).await.unwrap()[0].id.to_string();
+    let officer = session(&app, "canbo").await;
+    let leader = session(&app, "lanhdao").await;
+
+    for (method, route, concrete, access) in MATRIX {
+        let path = concrete.replace("{case}", &case).replace("{file}", &file);
+        let send = |cookie: Option<&str>| {
+            let mut req = match *method {
+                "GET" => app.client.get(app.url(&path)),
+                _ => app
+                    .client
+                    .post(app.url(&path))
+                    .header("content-type", "application/x-www-form-urlencoded"),
+            };
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            req.send()
+        };
+        let r = send(None).await.unwrap();
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let what = format!("{method} {route} as a stranger: {status} {location}");
+        match access {
+            Access::Public => {
+                assert!(![401, 403].contains(&status) && status < 500, "{what}");
+                assert_ne!(location, "/console/login", "{what}");
+            }
+            Access::Console | Access::Leaders => {
+                assert_eq!((status, location.as_str()), (303, "/console/login"), "{what}");
+            }
+            Access::ApiToken => assert_eq!(status, 401, "{what}"),
+            Access::Form => assert_eq!(status, 403, "{what}"),
+            Access::Reporter => assert_eq!(status, 403, "{what}"),
+            Access::Webhook => assert_eq!(status, 404, "{what}"),
+        }
+        if *access == Access::Leaders {
+            let by_officer = send(Some(&officer)).await.unwrap().status().as_u16();
+            assert_eq!(by_officer, 403, "{method} {route} as a commune officer");
+            let by_leader = send(Some(&leader)).await.unwrap().status().as_u16();
+            assert!(
+                ![401, 403].contains(&by_leader) && by_leader < 500,
+                "{method} {route} as a leader: {by_leader}"
+            );
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::start_with_open_wave(common::TestDb::sqlite()).await;
+    for path in [
+        "/",
+        "/s/11953",
+        "/f/11953",
+        "/console/login",
+        "/api/v1/units",
+        "/no-such-page",
+        "/s/11953/qr.svg",
+    ] {
+        let r = app.get(path).await;
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("script-src"), "{path}: no script is ever allowed");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn markup_typed_by_a_citizen_is_shown_as_text() {
+    let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
+    common::official(&app.app.store, "tiepnhan", "intake", None, &["11953"]).await;
+    let typed = "<script>alert('x')</script><img src=x onerror=alert(1)> Đèn đường hỏng ở ngõ 5 đã hai tuần.";
+    let case = file_case(&app, typed).await;
+    let intake = session(&app, "tiepnhan").await;
+    for (path, cookie) in [
+        (format!("/t/{case}"), None),
+        (format!("/console/cases/{case}"), Some(intake)),
+    ] {
+        let mut req = app.client.get(app.url(&path));
+        if let Some(c) = &cookie {
+            req = req.header("cookie", c);
+        }
+        let page = req.send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Đèn đường hỏng ở ngõ 5"), "{path} shows the text");
+        assert!(page.contains("&lt;script&gt;alert("), "{path} escapes it");
+        assert!(
+            !page.contains("<script") && !page.contains("<img src=x"),
+            "{path} never renders it"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_answers_and_responses_tables_hold_no_identity() {
+    for db in common::databases("answers_hold_no_identity").await {
+        let store = db.store().await;
+        let url = db.url.clone();
+        store.close().await;
+        let columns = |table: &str| -> String {
+            if url.starts_with("sqlite") {
+                format!("SELECT name FROM pragma_table_info('{table}') ORDER BY name")
+            } else {
+                format!(
+                    "SELECT column_name::text FROM information_schema.columns WHERE table_name = '{table}' \
+                     ORDER BY column_name"
+                )
+            }
+        };
+        let read = |sql: String| {
+            let url = url.clone();
+            async move {
+                use sqlx::Connection;
+                if url.starts_with("sqlite") {
+                    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&mut c)
+                        .await
+                        .unwrap();
+                    rows.into_iter().map(|r| r.0).collect::<Vec<_>>()
+                } else {
+                    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&mut c)
+                        .await
+                        .unwrap();
+                    rows.into_iter().map(|r| r.0).collect::<Vec<_>>()
+                }
+            }
+        };
+        // Exactly these columns: a new one (a device id, a chat id, an address) must be argued for here first.
+        assert_eq!(
+            read(columns("answers")).await,
+            ["code", "question_code", "response_id", "text"],
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            read(columns("responses")).await,
+            [
+                "channel",
+                "client_token",
+                "complete",
+                "completed_at",
+                "id",
+                "started_at",
+                "unit_id",
+                "wave_id"
+            ],
+            "{}",
+            db.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn repeated_logins_and_reports_from_one_address_are_slowed_with_a_vietnamese_page() {
+    let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
+    // Ten attempts pass (and fail on the password); the eleventh is refused before the password is checked.
+    for i in 0..10 {
+        let r = app
+            .client
+            .post(app.url("/console/login"))
+            .form(&[
+                ("username", format!("doan{i}")),
+                ("password", "sai mật khẩu".to_owned()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), 429, "attempt {i}");
+    }
+    let r = app
+        .client
+        .post(app.url("/console/login"))
+        .form(&[("username", "doan"), ("password", "sai mật khẩu")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Xin chờ một chút") && page.contains("Xin thử lại sau"),
+        "{page}"
+    );
+    // Reading pages is never limited.
+    assert_eq!(app.get("/console/login").await.status(), 200);
+
+    // The feedback form: twenty reports at once, then 429; the API has its own bucket and says it in JSON.
+    for i in 0..20 {
+        let r = app.client.post(app.url("/f/11953")).send().await.unwrap();
+        assert_ne!(r.status(), 429, "report {i}");
+    }
+    assert_eq!(app.client.post(app.url("/f/11953")).send().await.unwrap().status(), 429);
+    for _ in 0..20 {
+        app.client.post(app.url("/api/v1/cases")).send().await.unwrap();
+    }
+    let r = app.client.post(app.url("/api/v1/cases")).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(common::error_code(&body), "rate_limited");
+    app.stop().await;
+}
