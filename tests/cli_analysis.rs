@@ -407,13 +407,18 @@ async fn answers_page_walks_a_wave_in_order_without_gaps_or_repeats() {
         let wave = store.wave_by_code("w-export").await.unwrap();
         let mut seen = Vec::new();
         let mut after = None;
+        let mut pages = 0;
         loop {
-            let page = store.answers_page(wave.id, None, after.take(), 4).await.unwrap();
-            assert!(page.len() <= 4, "{}", db.label);
-            let Some(last) = page.last() else { break };
-            after = Some((last.0, last.2.clone()));
+            let (page, next) = store.answers_page(wave.id, None, after, 2).await.unwrap();
+            // Two responses of three answers each per page, until the end.
+            assert!(page.len() <= 6, "{}", db.label);
+            let Some(next) = next else { break };
+            assert!(!page.is_empty(), "{}", db.label);
+            after = Some(next);
+            pages += 1;
             seen.extend(page.into_iter().map(|(id, _, q, _)| (id, q)));
         }
+        assert_eq!(pages, 4, "{}: 7 responses, 2 a page", db.label);
         assert_eq!(seen.len(), stored, "{}", db.label);
         let mut sorted = seen.clone();
         sorted.sort();

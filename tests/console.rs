@@ -5,12 +5,11 @@
 mod common;
 
 use chrono::Utc;
-use common::TestApp;
+use common::{PASSWORD, TestApp};
 use regex::Regex;
 use ykien::services::accounts::{AccountRequest, add_official};
 use ykien::services::cases::Intake;
 
-const PASSWORD: &str = "một mật khẩu đủ dài 2026";
 const PHOTO: &[u8] = include_bytes!("fixtures/photos/photo_gps.jpg");
 
 async fn account(app: &TestApp, username: &str, role: &str, units: &[&str]) {
@@ -49,18 +48,7 @@ async fn file_case(app: &TestApp, commune: &str) -> (String, String) {
 
 /// A signed-in browser session of one account (or none).
 async fn session(app: &TestApp, username: Option<&str>) -> Option<String> {
-    let username = username?;
-    let r = app
-        .client
-        .post(app.url("/console/login"))
-        .form(&[("username", username), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "{username} logs in");
-    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
-    Some(set.split(';').next().unwrap().to_owned())
+    Some(common::session(app, username?).await)
 }
 
 async fn get(app: &TestApp, cookie: &Option<String>, path: &str) -> (u16, String) {

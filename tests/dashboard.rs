@@ -9,7 +9,7 @@ mod common;
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{PASSWORD, TestApp};
+use common::TestApp;
 use ykien::domain::questionnaire::Questionnaire;
 use ykien::services::cases::Intake;
 use ykien::services::demo::{BUNDLED_QUESTIONNAIRE, synthetic_responses};
@@ -100,24 +100,6 @@ async fn setup(db: common::TestDb) -> Setup {
     Setup { app, rows, names }
 }
 
-async fn session(app: &TestApp, username: &str) -> String {
-    let r = app
-        .client
-        .post(app.url("/console/login"))
-        .form(&[("username", username), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "{username} logs in");
-    r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 async fn get(app: &TestApp, cookie: Option<&str>, path: &str) -> (u16, String, Vec<u8>) {
     let mut req = app.client.get(app.url(path));
     if let Some(c) = cookie {
@@ -147,7 +129,7 @@ async fn the_dashboard_shows_the_stored_answers_scores_and_never_a_hidden_commun
     for db in common::databases("dashboard_scores").await {
         let label = db.label;
         let Setup { app, rows, names } = setup(db).await;
-        let leader = session(&app, "lanhdao").await;
+        let leader = common::session(&app, "lanhdao").await;
 
         // The same answers scored directly by the analysis crate.
         let store = &app.app.store;
@@ -293,12 +275,12 @@ async fn only_leaders_and_administrators_in_their_scope_see_the_dashboard() {
         assert_eq!(r.status(), 303, "{path}");
         assert_eq!(r.headers()["location"], "/console/login");
     }
-    let officer = session(&app, "canbo").await;
+    let officer = common::session(&app, "canbo").await;
     let (status, _, body) = get(&app, Some(&officer), "/console/dashboard").await;
     assert_eq!(status, 403);
     assert!(text(&body).contains("Bảng điểm dành cho lãnh đạo"));
     // A leader of one commune sees that commune only.
-    let local = session(&app, "lanhdao.xa").await;
+    let local = common::session(&app, "lanhdao.xa").await;
     let (status, _, body) = get(&app, Some(&local), "/console/dashboard").await;
     assert_eq!(status, 200);
     let page = text(&body);
@@ -319,7 +301,7 @@ async fn only_leaders_and_administrators_in_their_scope_see_the_dashboard() {
     let csv = text(&csv);
     assert!(csv.contains(FEW) && !csv.contains(ENOUGH));
     // Bad choices get a clear page, in Vietnamese.
-    let leader = session(&app, "lanhdao").await;
+    let leader = common::session(&app, "lanhdao").await;
     let (status, _, body) = get(&app, Some(&leader), "/console/dashboard?period=2026-13").await;
     assert_eq!(status, 400);
     assert!(text(&body).contains("kỳ báo cáo &quot;2026-13&quot; không hợp lệ"));
@@ -336,7 +318,7 @@ async fn only_leaders_and_administrators_in_their_scope_see_the_dashboard() {
 #[tokio::test]
 async fn reports_cover_only_their_period_and_come_with_an_xlsx_annex() {
     let Setup { app, names, .. } = setup(common::TestDb::sqlite()).await;
-    let leader = session(&app, "lanhdao").await;
+    let leader = common::session(&app, "lanhdao").await;
     // "Điểm tổng 41,20 / 80 (…), 40 người trả lời, hạng …"
     let respondents = |page: &str| -> usize {
         let from = page.find("Điểm tổng ").unwrap_or_else(|| panic!("{page}"));
@@ -427,7 +409,7 @@ async fn open_cases_appear_under_the_weakest_subdimensions_they_are_about() {
             c.subdimension.clone(),
         ));
     }
-    let leader = session(&app, "lanhdao").await;
+    let leader = common::session(&app, "lanhdao").await;
     // The three weakest sub-dimensions, from the commune's score table.
     let (_, _, csv) = get(
         &app,

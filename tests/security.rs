@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{PASSWORD, TestApp};
+use common::TestApp;
 use regex::Regex;
 use ykien::services::cases::Intake;
 
@@ -162,24 +162,6 @@ fn every_route_of_the_router_has_a_row_in_the_authorization_matrix() {
     );
 }
 
-async fn session(app: &TestApp, username: &str) -> String {
-    let r = app
-        .client
-        .post(app.url("/console/login"))
-        .form(&[("username", username), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "{username} logs in");
-    r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 async fn file_case(app: &TestApp, text: &str) -> String {
     let cases = ykien::services::cases::Cases::new(
         app.app.store.clone(),
@@ -210,8 +192,8 @@ async fn strangers_and_other_roles_get_what_the_matrix_says() {
     let case = file_case(&app, "Rác tồn đọng ở đầu ngõ 3 đã một tuần không ai thu gom.").await;
     let case_id = store.case_by_code(&case).await.unwrap().unwrap().id;
     let file = store.case_attachments(case_id).await.unwrap()[0].id.to_string();
-    let officer = session(&app, "canbo").await;
-    let leader = session(&app, "lanhdao").await;
+    let officer = common::session(&app, "canbo").await;
+    let leader = common::session(&app, "lanhdao").await;
 
     for (method, route, concrete, access) in MATRIX {
         let path = concrete.replace("{case}", &case).replace("{file}", &file);
@@ -295,7 +277,7 @@ async fn markup_typed_by_a_citizen_is_shown_as_text() {
     common::official(&app.app.store, "tiepnhan", "intake", None, &["11953"]).await;
     let typed = "<script>alert('x')</script><img src=x onerror=alert(1)> Đèn đường hỏng ở ngõ 5 đã hai tuần.";
     let case = file_case(&app, typed).await;
-    let intake = session(&app, "tiepnhan").await;
+    let intake = common::session(&app, "tiepnhan").await;
     for (path, cookie) in [
         (format!("/t/{case}"), None),
         (format!("/console/cases/{case}"), Some(intake)),

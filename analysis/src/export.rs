@@ -35,19 +35,7 @@ impl AnswerParquetWriter {
         if rows.is_empty() {
             return Ok(());
         }
-        let column = |name: &str, f: &dyn Fn(&AnswerRow) -> Option<&str>| {
-            Column::new(name.into(), rows.iter().map(f).collect::<Vec<Option<&str>>>())
-        };
-        let df = DataFrame::new(
-            rows.len(),
-            vec![
-                column("response_id", &|r| Some(r.response_id.as_str())),
-                column("wave", &|r| Some(r.wave.as_str())),
-                column("unit_code", &|r| Some(r.unit_code.as_str())),
-                column("question", &|r| Some(r.question.as_str())),
-                column("answer", &|r| r.answer.as_deref()),
-            ],
-        )?;
+        let df = crate::input::answers_dataframe(rows)?;
         self.writer.write_batch(&df)?;
         self.rows += rows.len() as u64;
         Ok(())

@@ -78,10 +78,15 @@ fn scan(path: &Path) -> Result<LazyFrame, AnalysisError> {
 
 /// Long-format answers from rows in memory, as a lazy frame like [`scan_answers`] gives.
 pub fn answers_frame(rows: &[AnswerRow]) -> Result<LazyFrame, AnalysisError> {
+    Ok(answers_dataframe(rows)?.lazy())
+}
+
+/// Rows as a data frame with the [`ANSWER_COLUMNS`].
+pub(crate) fn answers_dataframe(rows: &[AnswerRow]) -> Result<DataFrame, AnalysisError> {
     let column = |name: &str, f: &dyn Fn(&AnswerRow) -> Option<&str>| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<Option<&str>>>())
     };
-    let df = DataFrame::new(
+    Ok(DataFrame::new(
         rows.len(),
         vec![
             column("response_id", &|r| Some(r.response_id.as_str())),
@@ -90,8 +95,7 @@ pub fn answers_frame(rows: &[AnswerRow]) -> Result<LazyFrame, AnalysisError> {
             column("question", &|r| Some(r.question.as_str())),
             column("answer", &|r| r.answer.as_deref()),
         ],
-    )?;
-    Ok(df.lazy())
+    )?)
 }
 
 /// Post-stratification weights from pairs in memory, as a lazy frame like [`scan_weights`] gives.

@@ -620,9 +620,9 @@ async fn count_answers(store: &ykien::storage::Store) -> Result<i64, BoxError> {
     let mut total = 0i64;
     let mut after = None;
     loop {
-        let page = store.answers_page(wave.id, None, after.take(), 50_000).await?;
-        let Some((id, _, q, _)) = page.last() else { break };
-        after = Some((*id, q.clone()));
+        let (page, next) = store.answers_page(wave.id, None, after, 1_000).await?;
+        let Some(next) = next else { break };
+        after = Some(next);
         total += page.len() as i64;
     }
     Ok(total)

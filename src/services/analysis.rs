@@ -27,8 +27,8 @@ use crate::domain::survey::Wave;
 use crate::domain::units::{NewUnit, UnitLevel};
 use crate::storage::{Store, StoreError};
 
-/// Answers read from the database per page of an export.
-const EXPORT_PAGE: i64 = 10_000;
+/// Responses read from the database per page of an export (about 100 answers each).
+const EXPORT_PAGE: i64 = 1_000;
 
 /// Why an export, analysis or simulation failed; one line each, naming the input to fix.
 #[derive(Debug, thiserror::Error)]
@@ -325,13 +325,9 @@ pub async fn stream_answers(
     'waves: for wave in waves {
         let mut after = None;
         loop {
-            let page = store
-                .answers_page(wave.id, completed, after.take(), EXPORT_PAGE)
-                .await?;
-            let Some((last_id, _, last_question, _)) = page.last() else {
-                break;
-            };
-            after = Some((*last_id, last_question.clone()));
+            let (page, next) = store.answers_page(wave.id, completed, after, EXPORT_PAGE).await?;
+            let Some(next) = next else { break };
+            after = Some(next);
             let rows = page
                 .into_iter()
                 .map(|(id, unit_code, question, answer)| AnswerRow {

@@ -28,7 +28,7 @@ pub use cases::{
     NewAttachment, NewCase, NewOutboxMessage, OutboxRow, PauseChange, ReporterRow,
 };
 pub use chat::{ChatUserRow, TokenRow};
-pub use export::ExportedAnswer;
+pub use export::{AnswersPage, ExportedAnswer};
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};
 pub use units::{ImportCounts, UnitLink};

@@ -291,3 +291,19 @@ pub fn xlsx_sheets(bytes: &[u8]) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Signs an official in on the console's form; the session cookie (`name=value`) to send with later requests.
+#[allow(dead_code)]
+pub async fn session(app: &TestApp, username: &str) -> String {
+    let r = app
+        .client
+        .post(app.url("/console/login"))
+        .form(&[("username", username), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{username} logs in");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    set.split(';').next().unwrap().to_owned()
+}
