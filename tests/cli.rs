@@ -297,3 +297,83 @@ async fn serve_stops_cleanly_on_sigterm() {
         "nothing listens after the stop"
     );
 }
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs_even_at_trace_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let secrets = [
+        ("YKIEN_SECRET", "secret-of-the-service-7f3a9c1e5b2d4f6a8c0e"),
+        ("YKIEN_API_TOKEN", "api-token-of-the-scripts-4b8d2f6a0c1e3g5i"),
+        ("YKIEN_TELEGRAM_TOKEN", "987654321:AAbotTokenThatMustNeverBeLogged_0123"),
+        (
+            "YKIEN_TELEGRAM_WEBHOOK_SECRET",
+            "webhook-secret-never-logged-0123456789",
+        ),
+        ("YKIEN_ZALO_APP_ID", "1163843031413526746"),
+        ("YKIEN_ZALO_APP_SECRET", "zalo-app-secret-never-logged-012345"),
+        ("YKIEN_ZALO_OA_SECRET_KEY", "zalo-oa-key-never-logged-0123456789"),
+    ];
+    let mut env: Vec<(&str, &str)> = secrets.to_vec();
+    env.extend([
+        ("YKIEN_BIND", "127.0.0.1:0"),
+        ("YKIEN_LOG", "trace"),
+        ("YKIEN_LOG_FORMAT", "json"),
+        // Nothing listens there: the bot's calls fail, and their errors are logged.
+        ("YKIEN_TELEGRAM_API_URL", "http://127.0.0.1:9"),
+        ("YKIEN_ZALO_API_URL", "http://127.0.0.1:9"),
+        ("YKIEN_ZALO_OAUTH_URL", "http://127.0.0.1:9"),
+    ]);
+    let mut child = ykien(dir.path(), &env, &["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let line = wait_for_line(&mut child, "listening on");
+    let base = line.split_whitespace().last().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let password = "mật-khẩu-đoán-thử-không-được-ghi-log";
+    // A sign-in attempt, webhooks with the right and a wrong secret, the API with its token and a wrong one.
+    client
+        .post(format!("{base}/console/login"))
+        .form(&[("username", "ai-do"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    for secret in [secrets[3].1, "wrong-secret-0123456789"] {
+        client
+            .post(format!("{base}/webhooks/telegram"))
+            .header("x-telegram-bot-api-secret-token", secret)
+            .header("content-type", "application/json")
+            .body(r#"{"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": false, "first_name": "A"}, "text": "/start"}}"#)
+            .send()
+            .await
+            .unwrap();
+    }
+    for token in [secrets[1].1, "wrong-token"] {
+        client
+            .get(format!("{base}/api/v1/waves"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Give the bot's failing calls time to be logged.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(terminate(&mut child).success());
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logged.lines().count() > 10,
+        "the service logged at trace level:\n{logged}"
+    );
+    for (name, value) in secrets.iter().filter(|(n, _)| *n != "YKIEN_ZALO_APP_ID") {
+        assert!(!logged.contains(value), "{name} is in the logs");
+    }
+    // The bot token's secret half alone, as it would appear in a Bot API address.
+    assert!(
+        !logged.contains("AAbotTokenThatMustNeverBeLogged"),
+        "the bot token is in the logs"
+    );
+    assert!(!logged.contains(password), "a typed password is in the logs");
+}
