@@ -11,19 +11,10 @@ use std::time::{Duration, Instant};
 
 use common::TEST_SECRET;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ykien");
-
 /// The binary with a clean environment of ours (no YKIEN_* from the caller), run in `dir`.
 fn ykien(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).args(args);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("YKIEN_")) {
-        cmd.env_remove(k);
-    }
-    cmd.env("YKIEN_LOG", "warn");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = common::ykien_command(env, args);
+    cmd.current_dir(dir);
     cmd
 }
 

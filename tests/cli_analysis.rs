@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chrono::Utc;
 use ykien::services::demo::BUNDLED_QUESTIONNAIRE;
@@ -14,21 +14,11 @@ use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire, vn
 use ykien::services::units::{commune_on, import_bundled_hung_yen};
 use ykien::storage::{NewResponse, Store};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ykien");
 const HUNG_YEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/admin-units/hung-yen-2025.csv");
 
 /// The binary with a clean environment of ours (no YKIEN_* from the caller), run in `dir`.
 fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).args(args);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("YKIEN_")) {
-        cmd.env_remove(k);
-    }
-    cmd.env("YKIEN_LOG", "warn");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+    common::ykien_command(env, args).current_dir(dir).output().unwrap()
 }
 
 fn stderr(o: &Output) -> String {

@@ -9,23 +9,13 @@ mod fake_telegram;
 #[path = "../bots/tests/fakes/zalo.rs"]
 mod fake_zalo;
 
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_ykien");
+use std::process::Output;
 
 /// Runs the binary off the async threads (the fakes answer on them), with only the given YKIEN_* settings.
 async fn ykien(env: Vec<(&'static str, String)>, args: &'static [&'static str]) -> Output {
     tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args);
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("YKIEN_")) {
-            cmd.env_remove(k);
-        }
-        cmd.env("YKIEN_LOG", "warn");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        common::ykien_command(&env, args).output().unwrap()
     })
     .await
     .unwrap()

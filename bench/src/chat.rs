@@ -24,18 +24,15 @@ mod cpu;
 #[allow(dead_code)]
 mod server;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use ykien::config::Config;
 use ykien::services::cases::{CaseRules, Cases};
 use ykien::services::chat::Chats;
 use ykien::services::survey::Surveys;
-use ykien::storage::Store;
 
 use crate::chat_load::LoadSettings;
 use crate::chat_platform::Platform;
@@ -144,7 +141,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
     let mut channels = vec![ChannelKind::Telegram, ChannelKind::Zalo];
     let mut baseline = true;
     let mut engines = None;
-    let mut output = Some(workspace_root()?.join("BENCHMARKS.md"));
+    let mut output = Some(common::workspace_root()?.join("BENCHMARKS.md"));
     let given: Vec<String> = std::env::args().skip(1).collect();
     let mut it = given.iter();
     while let Some(flag) = it.next() {
@@ -224,46 +221,6 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
     }))
 }
 
-/// The workspace root (the bundled data files, BENCHMARKS.md): the parent of this crate's folder.
-fn workspace_root() -> Result<PathBuf, BoxError> {
-    Ok(Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("the bench crate has no parent folder")?
-        .to_path_buf())
-}
-
-fn ykien_binary() -> Result<PathBuf, BoxError> {
-    if let Ok(bin) = std::env::var("YKIEN_BIN")
-        && !bin.trim().is_empty()
-    {
-        return Ok(PathBuf::from(bin.trim()));
-    }
-    let beside = std::env::current_exe()?.with_file_name("ykien");
-    if beside.is_file() {
-        return Ok(beside);
-    }
-    Err(format!(
-        "no ykien binary at {}: run cargo build --release -p ykien -p ykien-bench first, or set YKIEN_BIN",
-        beside.display()
-    )
-    .into())
-}
-
-/// The service's configuration for `database_url` (and the benchmark's secret), as `ykien serve` would read it.
-fn config(database_url: &str) -> Result<Config, BoxError> {
-    let env = BTreeMap::from([
-        ("YKIEN_DATABASE_URL".to_owned(), database_url.to_owned()),
-        ("YKIEN_SECRET".to_owned(), server::SECRET.to_owned()),
-    ]);
-    Ok(Config::from_layers(None, &env)?)
-}
-
-async fn open_store(config: &Config) -> Result<Store, BoxError> {
-    ykien::app::open_store(config).await.map_err(|e| {
-        format!("{e} (the database was prepared by the ykien binary: build both from the same tree with cargo build --release -p ykien -p ykien-bench)").into()
-    })
-}
-
 /// A fresh database prepared with the `ykien` binary; returns it with the codes of province 33's communes.
 async fn fresh_database(
     kind: EngineKind,
@@ -280,7 +237,7 @@ async fn fresh_database(
     let url = db.url.clone();
     databases.push(db);
     server::prepare(bin, root, &url)?;
-    let store = open_store(&config(&url)?).await?;
+    let store = server::open_store(&server::config(&url)?).await?;
     let today = ykien::services::survey::vn_day(Utc::now());
     let communes: Vec<String> = ykien::services::units::children(&store, Some("33"), today)
         .await?
@@ -296,7 +253,7 @@ async fn fresh_database(
 
 /// Complete responses of `channel` in the benchmark's wave.
 async fn stored_surveys(database_url: &str, channel: &str) -> Result<usize, BoxError> {
-    let store = open_store(&config(database_url)?).await?;
+    let store = server::open_store(&server::config(database_url)?).await?;
     let wave = store.wave_by_code(server::WAVE).await?;
     let count = store.complete_responses_by_channel(wave.id, channel).await?.len();
     store.close().await;
@@ -343,7 +300,7 @@ async fn bench_channel(
     let (url, communes) = fresh_database(kind, args, bin, root, channel.storage_name(), databases).await?;
     if channel == ChannelKind::Zalo {
         // What `ykien zalo connect` would store: tokens valid for a day, so no refresh happens during the run.
-        let store = open_store(&config(&url)?).await?;
+        let store = server::open_store(&server::config(&url)?).await?;
         let now = Utc::now();
         store
             .store_channel_tokens(
@@ -451,8 +408,8 @@ async fn bench_baseline(
     );
     let label = if event_log { "baseline-log" } else { "baseline" };
     let (url, communes) = fresh_database(kind, args, bin, root, label, databases).await?;
-    let config = config(&url)?;
-    let store = open_store(&config).await?;
+    let config = server::config(&url)?;
+    let store = server::open_store(&config).await?;
     let categories = ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES)
         .map_err(|e| format!("the bundled categories: {e}"))?;
     let surveys = Arc::new(Surveys::new(store.clone(), config.require_secret()?.clone()));
@@ -515,8 +472,8 @@ async fn bench_engine(
 }
 
 async fn main_async(args: Args) -> Result<(), BoxError> {
-    let bin = ykien_binary()?;
-    let root = workspace_root()?;
+    let bin = common::ykien_binary()?;
+    let root = common::workspace_root()?;
     let background = common::load_before_run().await;
     let platform = Arc::new(Platform::start().await?);
     let mut reports = Vec::new();

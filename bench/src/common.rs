@@ -3,7 +3,7 @@
 //! BENCHMARKS.md between its markers.
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -164,4 +164,30 @@ pub fn write_section(
     };
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(())
+}
+
+/// The workspace root (the bundled data files, BENCHMARKS.md): the parent of this crate's folder.
+pub fn workspace_root() -> Result<PathBuf, BoxError> {
+    Ok(Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("the bench crate has no parent folder")?
+        .to_path_buf())
+}
+
+/// The `ykien` binary: `YKIEN_BIN`, or the one beside this program (`target/release/ykien`).
+pub fn ykien_binary() -> Result<PathBuf, BoxError> {
+    if let Ok(bin) = std::env::var("YKIEN_BIN")
+        && !bin.trim().is_empty()
+    {
+        return Ok(PathBuf::from(bin.trim()));
+    }
+    let beside = std::env::current_exe()?.with_file_name("ykien");
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    Err(format!(
+        "no ykien binary at {}: run cargo build --release -p ykien -p ykien-bench first, or set YKIEN_BIN",
+        beside.display()
+    )
+    .into())
 }

@@ -115,7 +115,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
     let mut batch = 100;
     let mut raw_writers = None;
     let mut engines = None;
-    let mut output = Some(workspace_root()?.join("BENCHMARKS.md"));
+    let mut output = Some(common::workspace_root()?.join("BENCHMARKS.md"));
     let given: Vec<String> = std::env::args().skip(1).collect();
     let mut it = given.iter();
     while let Some(flag) = it.next() {
@@ -184,31 +184,6 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
         output,
         command,
     }))
-}
-
-/// The workspace root (the bundled data files, BENCHMARKS.md): the parent of this crate's folder.
-fn workspace_root() -> Result<PathBuf, BoxError> {
-    Ok(Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("the bench crate has no parent folder")?
-        .to_path_buf())
-}
-
-fn ykien_binary() -> Result<PathBuf, BoxError> {
-    if let Ok(bin) = std::env::var("YKIEN_BIN")
-        && !bin.trim().is_empty()
-    {
-        return Ok(PathBuf::from(bin.trim()));
-    }
-    let beside = std::env::current_exe()?.with_file_name("ykien");
-    if beside.is_file() {
-        return Ok(beside);
-    }
-    Err(format!(
-        "no ykien binary at {}: run cargo build --release -p ykien -p ykien-bench first, or set YKIEN_BIN",
-        beside.display()
-    )
-    .into())
 }
 
 /// The generated responses, the commune each is posted for, and their request bodies.
@@ -383,8 +358,8 @@ async fn stored_responses(base: &str) -> Option<i64> {
 }
 
 async fn main_async(args: Args) -> Result<(), BoxError> {
-    let bin = ykien_binary()?;
-    let root = workspace_root()?;
+    let bin = common::ykien_binary()?;
+    let root = common::workspace_root()?;
     let q = Questionnaire::parse(answers::BUNDLED_QUESTIONNAIRE)
         .map_err(|e| format!("the bundled questionnaire does not parse: {}", e.0.join("; ")))?;
     let background = common::load_before_run().await;

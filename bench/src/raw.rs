@@ -2,12 +2,11 @@
 //! `ykien::app::open_store` and `Store::insert_complete_responses` (the server's own SQL: one INSERT into
 //! `responses` and one multi-row upsert into `answers` per response) with many responses per transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ykien::config::Config;
 use ykien::storage::{NewResponse, Store};
 
 use crate::BoxError;
@@ -38,11 +37,7 @@ impl RawResult {
 
 /// Opens (and migrates) the store at `database_url` as the service does.
 pub async fn open(database_url: &str) -> Result<Store, BoxError> {
-    let env = BTreeMap::from([("YKIEN_DATABASE_URL".to_owned(), database_url.to_owned())]);
-    let config = Config::from_layers(None, &env)?;
-    ykien::app::open_store(&config).await.map_err(|e| {
-        format!("{e} (the database was prepared by the ykien binary: build both from the same tree with cargo build --release -p ykien -p ykien-bench)").into()
-    })
+    crate::server::open_store(&crate::server::config(database_url)?).await
 }
 
 /// GSO codes of the communes of province 33 today (the wave covers them all).

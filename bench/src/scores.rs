@@ -115,32 +115,6 @@ fn main() -> std::process::ExitCode {
     common::run("scores", parse_args, run)
 }
 
-/// The workspace root: where `questionnaires/` is, from the current directory up.
-fn root() -> Result<PathBuf, BoxError> {
-    let mut dir = std::env::current_dir()?;
-    loop {
-        if dir.join("questionnaires/papi-2025.toml").is_file() {
-            return Ok(dir);
-        }
-        if !dir.pop() {
-            return Err("run from the ykien workspace (no questionnaires/papi-2025.toml above here)".into());
-        }
-    }
-}
-
-fn ykien_bin() -> Result<PathBuf, BoxError> {
-    if let Ok(bin) = std::env::var("YKIEN_BIN") {
-        return Ok(bin.into());
-    }
-    let me = std::env::current_exe()?;
-    let bin = me.with_file_name("ykien");
-    if bin.is_file() {
-        Ok(bin)
-    } else {
-        Err(format!("no {}; cargo build --release -p ykien -p ykien-bench", bin.display()).into())
-    }
-}
-
 /// A child process run to its end: wall time, peak RSS (kB, sampled every 100 ms), standard output.
 struct Measured {
     seconds: f64,
@@ -474,12 +448,7 @@ async fn page_times(
 async fn dashboard(args: &Args, root: &Path, bin: &Path) -> Result<DashboardReport, BoxError> {
     let db = Database::sqlite("scores-dashboard")?;
     server::prepare(bin, root, &db.url)?;
-    let env = std::collections::BTreeMap::from([
-        ("YKIEN_DATABASE_URL".to_owned(), db.url.clone()),
-        ("YKIEN_SECRET".to_owned(), server::SECRET.to_owned()),
-    ]);
-    let config = ykien::config::Config::from_layers(None, &env)?;
-    let store = ykien::app::open_store(&config).await?;
+    let store = server::open_store(&server::config(&db.url)?).await?;
     let wave = store.wave_by_code(server::WAVE).await?;
     let day = vn_day(Utc::now());
     let communes = ykien::services::units::children(&store, Some("33"), day).await?;
@@ -629,8 +598,8 @@ async fn count_answers(store: &ykien::storage::Store) -> Result<i64, BoxError> {
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
-    let root = root()?;
-    let bin = ykien_bin()?;
+    let root = common::workspace_root()?;
+    let bin = common::ykien_binary()?;
     let background = common::load_before_run().await;
     let has = |p: &str| args.parts.iter().any(|x| x == p);
     let analyzed = if has("analyze") {

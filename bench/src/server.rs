@@ -180,6 +180,22 @@ pub fn prepare(bin: &Path, root: &Path, database_url: &str) -> Result<(), BoxErr
     run(wave, "ykien wave create")
 }
 
+/// The service's configuration for `database_url` (and the benchmark's secret), as `ykien serve` would read it.
+pub fn config(database_url: &str) -> Result<ykien::config::Config, BoxError> {
+    let env = std::collections::BTreeMap::from([
+        ("YKIEN_DATABASE_URL".to_owned(), database_url.to_owned()),
+        ("YKIEN_SECRET".to_owned(), SECRET.to_owned()),
+    ]);
+    Ok(ykien::config::Config::from_layers(None, &env)?)
+}
+
+/// Opens (and migrates) the store of `config` as the service does.
+pub async fn open_store(config: &ykien::config::Config) -> Result<ykien::storage::Store, BoxError> {
+    ykien::app::open_store(config).await.map_err(|e| {
+        format!("{e} (the database was prepared by the ykien binary: build both from the same tree with cargo build --release -p ykien -p ykien-bench)").into()
+    })
+}
+
 /// `ykien serve` running as a child process.
 pub struct Server {
     child: Child,

@@ -32,6 +32,7 @@ use crate::domain::survey::PlanPeriod;
 use crate::services::Error;
 use crate::services::accounts::{Official, Role};
 use crate::services::scoreboard::{Snapshot, SnapshotKey};
+use crate::services::survey::vn_day;
 use crate::storage::CaseFilter;
 
 const LANG: Lang = Lang::Vi;
@@ -240,8 +241,8 @@ fn period_label(p: Option<PlanPeriod>) -> String {
 
 /// The reports a wave's days fall in, newest first.
 fn periods_of(snapshot: &Snapshot) -> Vec<PlanPeriod> {
-    let from = (snapshot.wave.opens_at + chrono::Duration::hours(7)).date_naive();
-    let to = (snapshot.wave.closes_at.min(chrono::Utc::now()) + chrono::Duration::hours(7)).date_naive();
+    let from = vn_day(snapshot.wave.opens_at);
+    let to = vn_day(snapshot.wave.closes_at.min(chrono::Utc::now()));
     let mut periods = BTreeSet::new();
     let mut day = from;
     while day <= to.max(from) {

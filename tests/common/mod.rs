@@ -307,3 +307,19 @@ pub async fn session(app: &TestApp, username: &str) -> String {
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
     set.split(';').next().unwrap().to_owned()
 }
+
+/// The `ykien` binary with `args` and a clean environment of ours: no `YKIEN_*` from the caller, warnings-only logs,
+/// then `env`.
+#[allow(dead_code)]
+pub fn ykien_command(env: &[(&str, &str)], args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ykien"));
+    cmd.args(args);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("YKIEN_")) {
+        cmd.env_remove(k);
+    }
+    cmd.env("YKIEN_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
