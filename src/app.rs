@@ -43,7 +43,8 @@ pub struct RunningApp {
     pub store: Store,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
-    outbox: JoinHandle<()>,
+    /// The background loops ([`run_background`]), stopped at shutdown.
+    background: Vec<JoinHandle<()>>,
     scoreboard: Arc<Scoreboard>,
 }
 
@@ -81,7 +82,9 @@ impl RunningApp {
             let _ = tx.send(());
         }
         let served = (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        self.outbox.abort();
+        for task in &self.background {
+            task.abort();
+        }
         self.store.close().await;
         served
     }
@@ -135,14 +138,14 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
     if let Some(telegram) = channels.telegram.clone() {
         tokio::spawn(async move { telegram.learn_username().await });
     }
-    let outbox = tokio::spawn(run_background(store.clone(), cases, channels, outbox_wake));
+    let background = run_background(store.clone(), cases, channels, outbox_wake);
     tracing::info!(%addr, database = %config.database_url.redacted(), "ykien is listening");
     Ok(RunningApp {
         addr,
         store,
         shutdown: Some(tx),
         task,
-        outbox,
+        background,
         scoreboard,
     })
 }
@@ -182,34 +185,112 @@ fn chat_channels(
     ))
 }
 
-/// The work that runs beside the server every few seconds, or at once when woken: deliver due notifications,
-/// take up chat events an instance left unhandled, keep the Zalo token fresh, flag overdue cases. Several
-/// instances may run it at once: every step claims its rows first.
-async fn run_background(store: Store, cases: Arc<Cases>, channels: Arc<ChatChannels>, wake: Arc<tokio::sync::Notify>) {
+/// The work that runs beside the server: deliver due notifications (every 5 s, or at once when woken), take up
+/// chat events an instance left unhandled, keep the Zalo token fresh, flag overdue cases, prune old chat events.
+/// Each runs in its own loop, so that a slow platform delaying the outbox delays nothing else, and backs off while
+/// it fails. Several instances may run them at once: every step claims its rows first.
+fn run_background(
+    store: Store,
+    cases: Arc<Cases>,
+    channels: Arc<ChatChannels>,
+    wake: Arc<tokio::sync::Notify>,
+) -> Vec<JoinHandle<()>> {
+    use std::time::Duration;
     let mut senders: Vec<Arc<dyn Sender>> = vec![Arc::new(WebSender)];
     senders.extend(channels.senders());
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = wake.notified() => {}
-        }
-        let now = chrono::Utc::now();
-        if let Err(e) = outbox::deliver_due(&store, &senders, now, 100).await {
-            tracing::error!(error = %e, "delivering the outbox failed; retrying at the next tick");
-        }
-        if let Err(e) = channels.recover(100).await {
-            tracing::error!(error = %e, "taking up unhandled chat events failed; retrying at the next tick");
-        }
-        if let Some(zalo) = &channels.zalo
-            && let Err(e) = zalo.tokens().keep_fresh().await
-        {
-            tracing::warn!(error = %e, "the Zalo token could not be refreshed; retrying at the next tick");
-        }
-        if let Err(e) = cases.escalate_overdue(now).await {
-            tracing::error!(error = %e, "escalating overdue cases failed; retrying at the next tick");
-        }
+    let senders = Arc::new(senders);
+    let mut loops = vec![
+        every("delivering the outbox", Duration::from_secs(5), Some(wake), {
+            let store = store.clone();
+            move || {
+                let (store, senders) = (store.clone(), senders.clone());
+                async move {
+                    outbox::deliver_due(&store, &senders, chrono::Utc::now(), 100)
+                        .await
+                        .map(drop)
+                }
+            }
+        }),
+        every("taking up unhandled chat events", Duration::from_secs(5), None, {
+            let channels = channels.clone();
+            move || {
+                let channels = channels.clone();
+                async move { channels.recover(100).await.map(drop) }
+            }
+        }),
+        every("escalating overdue cases", Duration::from_secs(30), None, move || {
+            let cases = cases.clone();
+            async move { cases.escalate_overdue(chrono::Utc::now()).await.map(drop) }
+        }),
+        every("pruning old chat events", Duration::from_secs(3600), None, move || {
+            let store = store.clone();
+            async move {
+                let pruned = store.prune_chat_events(chrono::Utc::now() - KEEP_CHAT_EVENTS).await?;
+                if pruned > 0 {
+                    tracing::info!(events = pruned, "old chat events pruned");
+                }
+                Ok::<_, crate::storage::StoreError>(())
+            }
+        }),
+    ];
+    if let Some(zalo) = channels.zalo.clone() {
+        loops.push(every(
+            "keeping the Zalo token fresh",
+            Duration::from_secs(5),
+            None,
+            move || {
+                let zalo = zalo.clone();
+                async move { zalo.tokens().keep_fresh().await }
+            },
+        ));
     }
+    loops
+}
+
+/// How long handled chat events are kept: the platforms retry a webhook within minutes or hours, never weeks.
+const KEEP_CHAT_EVENTS: chrono::Duration = chrono::Duration::days(30);
+
+/// The longest pause of a background loop whose step keeps failing.
+const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs `step` at once, then `period` after each run that succeeded and whenever `wake` is notified. A failure is
+/// logged as "`what` failed; retrying later", and the pause doubles, up to [`MAX_BACKOFF`], so that a database or a
+/// platform that is down (or a Zalo refresh token it refuses) is not called every few seconds by every instance.
+fn every<F, Fut, E>(
+    what: &'static str,
+    period: std::time::Duration,
+    wake: Option<Arc<tokio::sync::Notify>>,
+    step: F,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    tokio::spawn(async move {
+        let mut pause = std::time::Duration::ZERO;
+        let mut failures = 0u32;
+        loop {
+            match &wake {
+                Some(wake) => tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = wake.notified() => {}
+                },
+                None => tokio::time::sleep(pause).await,
+            }
+            match step().await {
+                Ok(()) => {
+                    failures = 0;
+                    pause = period;
+                }
+                Err(e) => {
+                    failures = (failures + 1).min(16);
+                    pause = period.saturating_mul(1 << failures).min(MAX_BACKOFF);
+                    tracing::error!(error = %e, retry_in_secs = pause.as_secs(), "{what} failed; retrying later");
+                }
+            }
+        }
+    })
 }
 
 /// Listens for Ctrl-C and SIGTERM from the moment it is called (a signal that arrives before the returned

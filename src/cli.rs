@@ -795,7 +795,11 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
         }
         say!("Ctrl-C để dừng / to stop.");
     } else {
-        say!("ykien is listening on {url}");
+        match &config.public_url {
+            // Behind a proxy: where this process listens, and the address citizens use.
+            Some(public) => say!("ykien is listening on {} (public address {public})", running.url()),
+            None => say!("ykien is listening on {url}"),
+        }
     }
     stop.await;
     match running.shut_down().await {

@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::Utc;
-use common::{TestApp, databases, official};
+use common::{TestApp, TestDb, databases, official};
 use regex::Regex;
 use ykien::domain::cases::{Action, AnswerContent, Tier};
 use ykien::services::Error;
@@ -617,4 +617,49 @@ async fn the_reporter_of_a_duplicate_is_sent_to_the_original() {
         "a link to the original"
     );
     app.stop().await;
+}
+
+#[tokio::test]
+async fn behind_https_every_cookie_of_the_report_flow_is_secure_and_over_plain_http_none_is() {
+    for https in [true, false] {
+        let db = TestDb::sqlite();
+        let public = if https {
+            "https://ykien.example.vn"
+        } else {
+            "http://127.0.0.1:8080"
+        };
+        let app = TestApp::start_configured(db, &[("YKIEN_PUBLIC_URL", public)]).await;
+        ykien::services::units::import_bundled_hung_yen(&app.app.store)
+            .await
+            .unwrap();
+        let form = app.get("/f/11953").await;
+        let device = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let mut citizen = Browser {
+            app: &app,
+            cookies: vec![device.split(';').next().unwrap().to_owned()],
+        };
+        let token = csrf(&form.text().await.unwrap());
+        let text = "Đèn đường ngõ 7 hỏng đã ba hôm rồi, tối không ai dám đi qua.";
+        let r = app
+            .client
+            .post(app.url("/f/11953"))
+            .header("cookie", citizen.cookie_header())
+            .multipart(
+                reqwest::multipart::Form::new()
+                    .text("csrf", token)
+                    .text("category", "street_light")
+                    .text("text", text),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let reporter = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        citizen.keep(&r);
+        for cookie in [&device, &reporter] {
+            assert_eq!(cookie.contains("; Secure"), https, "{public}: {cookie}");
+            assert!(cookie.contains("HttpOnly"), "{cookie}");
+        }
+        app.stop().await;
+    }
 }

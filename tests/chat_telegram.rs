@@ -7,13 +7,16 @@ mod chat;
 mod common;
 #[path = "../bots/tests/fakes/telegram.rs"]
 mod fake_telegram;
+#[path = "common/telegram.rs"]
+mod telegram;
 
 use std::time::Duration;
 
-use chat::{ChatCitizen, Reply, answer_case, tracking_code, walk_survey};
+use chat::{ChatCitizen, answer_case, tracking_code, walk_survey};
 use common::{TestApp, databases};
 use fake_telegram::{Failure, FakeTelegram};
 use serde_json::{Value, json};
+use telegram::TelegramCitizen;
 
 const TOKEN: &str = "123456789:AAE-test-token-of-the-right-shape";
 const SECRET: &str = "hook-secret-0123456789";
@@ -50,128 +53,6 @@ async fn post_update(app: &TestApp, secret: Option<&str>, body: impl Into<reqwes
     request.send().await.unwrap().status().as_u16()
 }
 
-/// A private chat with the bot.
-struct TelegramCitizen<'a> {
-    app: &'a TestApp,
-    fake: &'a FakeTelegram,
-    chat: i64,
-    next_update: i64,
-}
-
-impl<'a> TelegramCitizen<'a> {
-    fn new(app: &'a TestApp, fake: &'a FakeTelegram, chat: i64) -> Self {
-        Self {
-            app,
-            fake,
-            chat,
-            next_update: chat * 1000,
-        }
-    }
-
-    fn user(&self) -> Value {
-        json!({ "id": self.chat, "is_bot": false, "first_name": "Lan", "language_code": "vi" })
-    }
-
-    fn message(&mut self, content: Value) -> Value {
-        self.next_update += 1;
-        let mut message = json!({
-            "message_id": self.next_update % 1_000_000,
-            "from": self.user(),
-            "chat": { "id": self.chat, "type": "private", "first_name": "Lan" },
-            "date": 1_764_000_000,
-        });
-        for (k, v) in content.as_object().unwrap() {
-            message[k] = v.clone();
-        }
-        json!({ "update_id": self.next_update, "message": message })
-    }
-
-    /// Posts an update and waits for the next message to this chat.
-    async fn send(&mut self, update: Value) -> Reply {
-        let before = self.fake.sent_texts(self.chat).len();
-        assert_eq!(post_update(self.app, Some(SECRET), update.to_string()).await, 200);
-        self.reply_after(before).await
-    }
-
-    async fn reply_after(&self, before: usize) -> Reply {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let sent: Vec<Value> = self
-                .fake
-                .calls_of("sendmessage")
-                .into_iter()
-                .filter(|p| p["chat_id"].to_string().trim_matches('"') == self.chat.to_string())
-                .collect();
-            if sent.len() > before {
-                let last = sent.last().unwrap();
-                let payloads = last["reply_markup"]["inline_keyboard"]
-                    .as_array()
-                    .map(|rows| {
-                        rows.iter()
-                            .flat_map(|r| r.as_array().unwrap().iter())
-                            .map(|b| b["callback_data"].as_str().unwrap().to_owned())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                return Reply {
-                    text: last["text"].as_str().unwrap().to_owned(),
-                    payloads,
-                };
-            }
-            assert!(tokio::time::Instant::now() < deadline, "no reply to chat {}", self.chat);
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn start(&mut self, payload: &str) -> Reply {
-        let text = format!("/start {payload}");
-        let update = self.message(json!({
-            "text": text,
-            "entities": [{ "type": "bot_command", "offset": 0, "length": 6 }],
-        }));
-        self.send(update).await
-    }
-
-    async fn photo(&mut self, file_id: &str) -> Reply {
-        let update = self.message(json!({
-            "photo": [{ "file_id": file_id, "file_unique_id": format!("u{file_id}"), "width": 90, "height": 60 }],
-        }));
-        self.send(update).await
-    }
-
-    async fn location(&mut self, lat: f64, lon: f64) -> Reply {
-        let update = self.message(json!({ "location": { "latitude": lat, "longitude": lon } }));
-        self.send(update).await
-    }
-}
-
-impl ChatCitizen for TelegramCitizen<'_> {
-    async fn say(&mut self, text: &str) -> Reply {
-        let update = self.message(json!({ "text": text }));
-        self.send(update).await
-    }
-
-    async fn press(&mut self, payload: &str) -> Reply {
-        self.next_update += 1;
-        let update = json!({
-            "update_id": self.next_update,
-            "callback_query": {
-                "id": format!("cb{}", self.next_update),
-                "from": self.user(),
-                "message": {
-                    "message_id": 1,
-                    "date": 1_764_000_000,
-                    "chat": { "id": self.chat, "type": "private", "first_name": "Lan" },
-                    "text": "…",
-                },
-                "chat_instance": "42",
-                "data": payload,
-            }
-        });
-        self.send(update).await
-    }
-}
-
 #[tokio::test]
 async fn a_whole_survey_over_telegram_is_stored_exactly_as_the_same_answers_posted_through_the_web_api() {
     for db in
@@ -180,7 +61,7 @@ async fn a_whole_survey_over_telegram_is_stored_exactly_as_the_same_answers_post
         let label = db.label;
         let fake = FakeTelegram::start().await;
         let app = start(db, &fake).await;
-        let mut lan = TelegramCitizen::new(&app, &fake, 500_100);
+        let mut lan = TelegramCitizen::new(&[&app.base], SECRET, &fake, 500_100);
 
         let menu = lan.start("commune_11953").await;
         assert!(
@@ -244,7 +125,7 @@ async fn feedback_with_a_photo_and_a_location_reaches_the_officials_and_their_an
         fake.add_file("not-an-image", b"%PDF-1.4 this is not a photo".to_vec());
         fake.add_file("huge", vec![0xFF; 11 * 1024 * 1024]);
         let app = start(db, &fake).await;
-        let mut lan = TelegramCitizen::new(&app, &fake, 500_200);
+        let mut lan = TelegramCitizen::new(&[&app.base], SECRET, &fake, 500_200);
 
         lan.start("").await;
         // No commune in the link: asked, by name (without diacritics) or code.
@@ -428,7 +309,7 @@ async fn a_blocked_citizen_is_marked_unreachable_and_gets_the_news_when_they_wri
         let fake = FakeTelegram::start().await;
         let app = start(db, &fake).await;
         let store = &app.app.store;
-        let mut lan = TelegramCitizen::new(&app, &fake, 500_300);
+        let mut lan = TelegramCitizen::new(&[&app.base], SECRET, &fake, 500_300);
         lan.start("commune_11953").await;
         lan.press("m:feedback").await;
         lan.press("k:street_light").await;
@@ -505,7 +386,7 @@ async fn a_429_is_waited_out_and_the_reply_still_arrives() {
             "{label}: {calls:?}"
         );
         // /stop: the goodbye, then nothing more.
-        let mut nic = TelegramCitizen::new(&app, &fake, 3_527_065);
+        let mut nic = TelegramCitizen::new(&[&app.base], SECRET, &fake, 3_527_065);
         let bye = nic.say("/stop").await;
         assert!(bye.text.contains("Đã dừng"), "{label}: {bye:?}");
         let person = app.app.store.chat_user("telegram", "3527065").await.unwrap().unwrap();
@@ -583,7 +464,7 @@ async fn a_communes_poster_qr_code_opens_the_bot_on_that_commune() {
     let png = app.get("/s/11953/qr.png?via=telegram").await.bytes().await.unwrap();
     assert_eq!(decode_qr(&png), "https://t.me/ykien_test_bot?start=commune_11953");
     // The same link opens the bot on the commune.
-    let mut lan = TelegramCitizen::new(&app, &fake, 500_500);
+    let mut lan = TelegramCitizen::new(&[&app.base], SECRET, &fake, 500_500);
     let menu = lan.start("commune_11953").await;
     assert!(menu.text.contains("Phường Phố Hiến"), "{menu:?}");
     app.stop().await;

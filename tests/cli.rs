@@ -292,8 +292,6 @@ async fn serve_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn secrets_never_reach_the_logs_even_at_trace_level() {
     let dir = tempfile::tempdir().unwrap();
-    let log_path = dir.path().join("serve.log");
-    let log = std::fs::File::create(&log_path).unwrap();
     let secrets = [
         ("YKIEN_SECRET", "secret-of-the-service-7f3a9c1e5b2d4f6a8c0e"),
         ("YKIEN_API_TOKEN", "api-token-of-the-scripts-4b8d2f6a0c1e3g5i"),
@@ -316,13 +314,9 @@ async fn secrets_never_reach_the_logs_even_at_trace_level() {
         ("YKIEN_ZALO_API_URL", "http://127.0.0.1:9"),
         ("YKIEN_ZALO_OAUTH_URL", "http://127.0.0.1:9"),
     ]);
-    let mut child = ykien(dir.path(), &env, &["serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let line = wait_for_line(&mut child, "listening on");
-    let base = line.split_whitespace().last().unwrap().to_owned();
+    let db = common::TestDb::sqlite();
+    let mut serve = common::Serve::start(&db, &env, dir.path().join("serve.log"));
+    let base = serve.base.clone();
     let client = reqwest::Client::new();
     let password = "mật-khẩu-đoán-thử-không-được-ghi-log";
     // A sign-in attempt, webhooks with the right and a wrong secret, the API with its token and a wrong one.
@@ -352,8 +346,8 @@ async fn secrets_never_reach_the_logs_even_at_trace_level() {
     }
     // Give the bot's failing calls time to be logged.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(terminate(&mut child).success());
-    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(serve.terminate());
+    let logged = serve.logs();
     assert!(
         logged.lines().count() > 10,
         "the service logged at trace level:\n{logged}"

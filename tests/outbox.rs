@@ -129,6 +129,66 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
         // The zalo message waits for its channel.
         let second = store.case_by_code(&codes[1]).await.unwrap().unwrap();
         assert!(!store.case_outbox(second.id).await.unwrap()[0].3, "{label}");
+
+        // A claim that ran out (its instance stalled) and was taken over is no longer its first holder's: it can
+        // neither renew the claim before sending nor mark the message, and the new holder's outcome stands.
+        let (first_claim, second_claim) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let t = later + Duration::hours(7);
+        let taken = store
+            .claim_outbox(t, Duration::seconds(60), 10, first_claim)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 1, "{label}: the waiting zalo message is due again");
+        assert!(
+            store
+                .claim_outbox(t + Duration::seconds(30), Duration::seconds(60), 10, second_claim)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{label}: a live claim is passed over"
+        );
+        let again = store
+            .claim_outbox(t + Duration::seconds(61), Duration::seconds(60), 10, second_claim)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1, "{label}: an expired claim is taken over");
+        let id = taken[0].id;
+        assert!(
+            !store
+                .renew_outbox_claim(id, first_claim, t + Duration::seconds(120))
+                .await
+                .unwrap(),
+            "{label}"
+        );
+        assert!(
+            !store
+                .outbox_sent(id, first_claim, t + Duration::seconds(62))
+                .await
+                .unwrap(),
+            "{label}"
+        );
+        store
+            .outbox_failed(id, first_claim, "late", t + Duration::hours(1))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .renew_outbox_claim(id, second_claim, t + Duration::seconds(122))
+                .await
+                .unwrap(),
+            "{label}"
+        );
+        assert!(
+            store
+                .outbox_sent(id, second_claim, t + Duration::seconds(63))
+                .await
+                .unwrap(),
+            "{label}"
+        );
+        assert!(
+            store.case_outbox(second.id).await.unwrap()[0].3,
+            "{label}: sent by the second holder"
+        );
         store.close().await;
     }
 }

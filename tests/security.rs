@@ -163,6 +163,10 @@ fn every_route_of_the_router_has_a_row_in_the_authorization_matrix() {
 }
 
 async fn file_case(app: &TestApp, text: &str) -> String {
+    file_case_with_photo(app, text, include_bytes!("fixtures/photos/photo_gps.jpg").to_vec()).await
+}
+
+async fn file_case_with_photo(app: &TestApp, text: &str, photo: Vec<u8>) -> String {
     let cases = ykien::services::cases::Cases::new(
         app.app.store.clone(),
         ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES).unwrap(),
@@ -172,11 +176,57 @@ async fn file_case(app: &TestApp, text: &str) -> String {
         commune: "11953".into(),
         category: "garbage".into(),
         text: text.into(),
-        photos: vec![include_bytes!("fixtures/photos/photo_gps.jpg").to_vec()],
+        photos: vec![photo],
         channel: "web".into(),
         ..Default::default()
     };
     cases.submit(intake, chrono::Utc::now()).await.unwrap().code
+}
+
+#[tokio::test]
+async fn a_photo_carrying_markup_is_stored_without_it_and_served_only_as_an_image() {
+    let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
+    common::official(&app.app.store, "tiepnhan", "intake", None, &["11953"]).await;
+    // A real JPEG with a comment segment (FF FE) holding a page: a polyglot that a browser sniffing content could
+    // render as HTML.
+    let markup = b"<html><body><script>alert(document.cookie)</script></body></html>";
+    let jpeg = include_bytes!("fixtures/photos/photo_gps.jpg");
+    let mut polyglot = jpeg[..2].to_vec();
+    polyglot.extend_from_slice(&[0xFF, 0xFE]);
+    polyglot.extend_from_slice(&((markup.len() + 2) as u16).to_be_bytes());
+    polyglot.extend_from_slice(markup);
+    polyglot.extend_from_slice(&jpeg[2..]);
+    let code = file_case_with_photo(&app, "Rác đổ trộm ở bãi đất trống cạnh chợ đã một tuần.", polyglot).await;
+    let case = app.app.store.case_by_code(&code).await.unwrap().unwrap();
+    let files = app.app.store.case_attachments(case.id).await.unwrap();
+    let (_, content_type, stored) = app.app.store.attachment(files[0].id).await.unwrap();
+    assert_eq!(content_type, "image/jpeg");
+    assert!(stored.starts_with(&[0xFF, 0xD8]), "still a JPEG");
+    assert!(
+        !stored.windows(7).any(|w| w == b"<script"),
+        "the comment segment was removed"
+    );
+    let intake = common::session(&app, "tiepnhan").await;
+    let r = app
+        .client
+        .get(app.url(&format!("/console/files/{}", files[0].id)))
+        .header("cookie", intake)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    assert_eq!(h["content-type"], "image/jpeg");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let body = r.bytes().await.unwrap();
+    assert!(!body.windows(7).any(|w| w == b"<script"));
+    app.stop().await;
 }
 
 #[tokio::test]

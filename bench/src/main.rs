@@ -19,6 +19,7 @@ mod load;
 mod raw;
 mod report;
 mod server;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +52,8 @@ usage: target/release/survey-responses [options]
   --engines LIST     sqlite,postgres (default: sqlite, and postgres when a URL is set)
   --output FILE      the BENCHMARKS.md to refresh (default: the workspace root's)
   --no-write         print only; leave BENCHMARKS.md alone
+  --soak S           then, on each engine, S seconds at half the measured rate on a fresh database, minute by
+                     minute (errors, latency, the server's resident set); its own section of BENCHMARKS.md
 
 environment:
   YKIEN_BENCH_POSTGRES_URL or YKIEN_TEST_POSTGRES_URL  a PostgreSQL server whose user may create databases
@@ -92,6 +95,8 @@ pub struct Args {
     pub engines: Vec<EngineKind>,
     pub postgres_url: Option<String>,
     pub output: Option<PathBuf>,
+    /// Seconds of the soak run after the measured run; none without `--soak`.
+    pub soak: Option<Duration>,
     /// The command line as given, for the report.
     pub command: String,
 }
@@ -113,6 +118,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
     let mut warmup = env_number("YKIEN_BENCH_WARMUP", 3)?;
     let mut raw_duration = env_number("YKIEN_BENCH_RAW_DURATION", 10)?;
     let mut batch = 100;
+    let mut soak = None;
     let mut raw_writers = None;
     let mut engines = None;
     let mut output = Some(common::workspace_root()?.join("BENCHMARKS.md"));
@@ -142,6 +148,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
             }
             "--output" => output = Some(PathBuf::from(value()?)),
             "--no-write" => output = None,
+            "--soak" => soak = Some(Duration::from_secs(number(value()?)?)),
             "--help" | "-h" => {
                 print!("{USAGE}");
                 return Ok(None);
@@ -151,6 +158,9 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
     }
     if clients == 0 || duration == 0 || batch == 0 || raw_writers == Some(0) || raw_duration == 0 {
         return Err("--clients, --duration, --raw-duration, --batch and --raw-writers must be at least 1".into());
+    }
+    if soak == Some(Duration::ZERO) {
+        return Err("--soak must be at least 1 second".into());
     }
     let engines = engines.unwrap_or_else(|| {
         let mut all = vec![EngineKind::Sqlite];
@@ -182,6 +192,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
         engines,
         postgres_url,
         output,
+        soak,
         command,
     }))
 }
@@ -320,6 +331,64 @@ async fn bench_engine(
     })
 }
 
+/// The soak: a fresh database and server, `rate` responses/s for `duration`.
+#[allow(clippy::too_many_arguments)]
+async fn soak_engine(
+    kind: EngineKind,
+    args: &Args,
+    bin: &Path,
+    root: &Path,
+    q: &Questionnaire,
+    databases: &mut Vec<Database>,
+    max_rate: f64,
+    rate: f64,
+    duration: Duration,
+) -> Result<soak::SoakResult, BoxError> {
+    let label = kind.label();
+    let db = new_database(kind, args, "soak").await?;
+    let url = db.url.clone();
+    databases.push(db);
+    server::prepare(bin, root, &url)?;
+    let server = Server::start(bin, root, &url)?;
+    let pid = server.pid();
+    let work = workload(q, &commune_codes(&server.url).await?)?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss_kb = server::proc_status_kb(pid, "VmRSS").unwrap_or(0);
+    println!(
+        "== {label} soak: {rate:.0} responses/s (half of {max_rate:.0}) for {} s against {} …",
+        duration.as_secs(),
+        server.url
+    );
+    let (minutes, created, first_error) = soak::run(
+        &server.url,
+        server::WAVE,
+        server::API_TOKEN,
+        work.bodies.clone(),
+        rate,
+        duration,
+        pid,
+    )
+    .await?;
+    let peak_rss_kb = server::proc_status_kb(pid, "VmHWM").unwrap_or(0);
+    let stored = stored_responses(&server.url).await;
+    let status = server.stop()?;
+    if !status.success() {
+        eprintln!("warning: ykien serve exited with {status}");
+    }
+    Ok(soak::SoakResult {
+        kind,
+        max_rate,
+        rate,
+        duration,
+        minutes,
+        idle_rss_kb,
+        peak_rss_kb,
+        created,
+        stored,
+        first_error,
+    })
+}
+
 /// The GSO codes of province 33's communes today, from `GET /api/v1/units?parent=33`.
 async fn commune_codes(base: &str) -> Result<Vec<String>, BoxError> {
     let body: serde_json::Value = reqwest::Client::new()
@@ -365,6 +434,7 @@ async fn main_async(args: Args) -> Result<(), BoxError> {
     let background = common::load_before_run().await;
     let mut reports = Vec::new();
     let mut databases = Vec::new();
+    let mut soaks = Vec::new();
     let mut failure = None;
     for &kind in &args.engines {
         match bench_engine(kind, &args, &bin, &root, &q, &mut databases).await {
@@ -377,6 +447,31 @@ async fn main_async(args: Args) -> Result<(), BoxError> {
                 break;
             }
         }
+        if let (Some(duration), Some(r)) = (args.soak, reports.last()) {
+            let rate = r.load.per_second() / 2.0;
+            match soak_engine(
+                kind,
+                &args,
+                &bin,
+                &root,
+                &q,
+                &mut databases,
+                r.load.per_second(),
+                rate,
+                duration,
+            )
+            .await
+            {
+                Ok(s) => {
+                    soak::print(&s);
+                    soaks.push(s);
+                }
+                Err(e) => {
+                    failure = Some(format!("{} soak: {e}", kind.label()));
+                    break;
+                }
+            }
+        }
     }
     for db in databases {
         db.remove().await;
@@ -386,6 +481,9 @@ async fn main_async(args: Args) -> Result<(), BoxError> {
     }
     if let Some(path) = &args.output {
         report::write_markdown(path, &args, &reports, &background)?;
+        if !soaks.is_empty() {
+            soak::write_markdown(path, &args, &soaks)?;
+        }
         println!("wrote {}", path.display());
     }
     Ok(())

@@ -228,10 +228,11 @@ pub async fn submit_report(
         Ok(done) => {
             let mut r = redirect(&with_lang(&format!("/t/{}", done.code), lang));
             let cookie = format!(
-                "{}={}; Path=/t/{}; Max-Age=31536000; HttpOnly; SameSite=Lax",
+                "{}={}; Path=/t/{}; Max-Age=31536000; HttpOnly; SameSite=Lax{}",
                 reporter_cookie_name(&done.code),
                 done.reporter_key,
-                done.code
+                done.code,
+                state.secure_cookie()
             );
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 r.headers_mut().insert(SET_COOKIE, v);

@@ -134,16 +134,7 @@ pub struct LoginForm {
 pub async fn post_login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
     match accounts::login(&state.store, &form.username, &form.password, Utc::now()).await {
         Ok(Ok((token, _))) => {
-            let secure = if state
-                .config
-                .public_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://"))
-            {
-                "; Secure"
-            } else {
-                ""
-            };
+            let secure = state.secure_cookie();
             let cookie = format!(
                 "{SESSION_COOKIE}={token}; Path=/console; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
                 accounts::SESSION_HOURS * 3600

@@ -69,6 +69,23 @@ pub struct AppState {
     pub limits: Arc<RateLimiter>,
 }
 
+impl AppState {
+    /// `"; Secure"` when the public address is HTTPS, so that browsers send our cookies over HTTPS only; nothing
+    /// for a plain-HTTP development address, where a Secure cookie would never come back.
+    pub fn secure_cookie(&self) -> &'static str {
+        if self
+            .config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+        {
+            "; Secure"
+        } else {
+            ""
+        }
+    }
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The content security policy of every answer: ykien's pages use no script at all.

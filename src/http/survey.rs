@@ -36,16 +36,7 @@ pub(super) fn new_device() -> String {
 }
 
 pub(super) fn device_cookie(state: &AppState, device: &str) -> HeaderValue {
-    let secure = if state
-        .config
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"))
-    {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = state.secure_cookie();
     let value = format!("{DEVICE_COOKIE}={device}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}");
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }

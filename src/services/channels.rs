@@ -27,8 +27,10 @@ use crate::storage::Store;
 pub const EVENT_CLAIM: Duration = Duration::minutes(2);
 /// Zalo access tokens are refreshed this long before they expire (they last 25 hours).
 pub const REFRESH_BEFORE: Duration = Duration::hours(1);
-/// How long one instance may hold the right to refresh Zalo's tokens.
-const REFRESH_LEASE: Duration = Duration::seconds(30);
+/// How long one instance may hold the right to refresh Zalo's tokens: well past the OAuth request's own timeout
+/// (30 s) and the storing of the new pair, so that a slow refresh cannot outlive its lease while another instance
+/// starts one with the same single-use refresh token.
+const REFRESH_LEASE: Duration = Duration::minutes(2);
 
 /// The future of [`ChatClient::deliver`].
 type DeliverFuture<'a> = Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>>;

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
 
 use super::Error;
 use crate::storage::{OutboxRow, Store};
@@ -49,8 +50,16 @@ impl Sender for WebSender {
     }
 }
 
-/// How long a claimed message is reserved for the instance that claimed it.
+/// How long a claimed message is reserved for the instance that claimed it; renewed just before each send.
 pub const CLAIM_FOR: Duration = Duration::seconds(60);
+
+/// The longest one send may take, waits for the platform's rate limits included. Shorter than [`CLAIM_FOR`], so
+/// that a claim renewed before a send cannot run out during it and let another instance send the same message.
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// How many messages one claim takes: small, so that several instances share a long queue instead of one
+/// instance holding it all.
+const CLAIM_BATCH: i64 = 10;
 
 /// When to try again after `attempts` failures: 1, 2, 4 … minutes, at most 6 hours; unreachable recipients in 6 h.
 pub fn backoff(attempts: i64, error: &SendError) -> Duration {
@@ -60,50 +69,110 @@ pub fn backoff(attempts: i64, error: &SendError) -> Duration {
     }
 }
 
-/// Sends what is due now; returns how many messages were delivered.
+/// The worker's clock: `now` when it started, moving on with the monotonic clock (a caller may run it at another
+/// time than the wall clock's, as the tests do).
+struct Clock {
+    start: DateTime<Utc>,
+    started: std::time::Instant,
+}
+
+impl Clock {
+    fn now(&self) -> DateTime<Utc> {
+        self.start + Duration::from_std(self.started.elapsed()).unwrap_or_default()
+    }
+}
+
+/// Sends what is due at `now`, up to `limit` messages, claiming a few at a time; returns how many were delivered.
 pub async fn deliver_due(
     store: &Store,
     senders: &[Arc<dyn Sender>],
     now: DateTime<Utc>,
-    batch: i64,
+    limit: i64,
 ) -> Result<usize, Error> {
+    let clock = Clock {
+        start: now,
+        started: std::time::Instant::now(),
+    };
+    let claim = Uuid::new_v4();
     let mut delivered = 0;
-    for message in store.claim_outbox(now, CLAIM_FOR, batch).await? {
-        let OutboxRow {
-            id,
-            dedupe_key,
-            channel,
-            recipient,
-            body,
-            attempts,
-        } = message;
-        let result = match senders.iter().find(|s| s.channel() == channel) {
-            Some(sender) => sender.send(&recipient, &body, &dedupe_key).await,
-            // A channel not connected yet (no token configured): keep the message for when it is.
-            None => Err(SendError::Unreachable(format!("no sender for channel {channel}"))),
-        };
-        match result {
-            Ok(()) => {
-                store.outbox_sent(id, Utc::now()).await?;
+    let mut taken = 0;
+    while taken < limit {
+        let messages = store
+            .claim_outbox(clock.now(), CLAIM_FOR, CLAIM_BATCH.min(limit - taken), claim)
+            .await?;
+        if messages.is_empty() {
+            break;
+        }
+        taken += messages.len() as i64;
+        for message in messages {
+            if deliver_one(store, senders, &clock, claim, message).await? {
                 delivered += 1;
-            }
-            Err(e) => {
-                let why = match &e {
-                    SendError::Retry(m) | SendError::Unreachable(m) => m.clone(),
-                };
-                tracing::warn!(channel = %channel, dedupe_key = %dedupe_key, error = %why, "a message was not delivered; it will be retried");
-                store.outbox_failed(id, &why, now + backoff(attempts, &e)).await?;
-                // Only now: had the recipient been marked first, a message from them in between would find
-                // nothing to make due, and this one would wait the whole backoff.
-                if let (SendError::Unreachable(_), Some(sender)) = (&e, senders.iter().find(|s| s.channel() == channel))
-                    && let Err(e) = sender.unreachable(&recipient).await
-                {
-                    tracing::warn!(channel = %channel, error = ?e, "could not mark a recipient unreachable");
-                }
             }
         }
     }
     Ok(delivered)
+}
+
+/// Sends one claimed message and records the outcome; true when it was delivered.
+async fn deliver_one(
+    store: &Store,
+    senders: &[Arc<dyn Sender>],
+    clock: &Clock,
+    claim: Uuid,
+    message: OutboxRow,
+) -> Result<bool, Error> {
+    let OutboxRow {
+        id,
+        dedupe_key,
+        channel,
+        recipient,
+        body,
+        attempts,
+    } = message;
+    // The messages of one claim are sent one after the other: by the time this one's turn comes, the claim may
+    // have run out and another instance taken it over.
+    if !store.renew_outbox_claim(id, claim, clock.now() + CLAIM_FOR).await? {
+        tracing::info!(channel = %channel, dedupe_key = %dedupe_key, "a message was taken over by another worker");
+        return Ok(false);
+    }
+    let sender = senders.iter().find(|s| s.channel() == channel);
+    let result = match sender {
+        Some(sender) => tokio::time::timeout(SEND_TIMEOUT, sender.send(&recipient, &body, &dedupe_key))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError::Retry(format!(
+                    "no answer within {} s",
+                    SEND_TIMEOUT.as_secs()
+                )))
+            }),
+        // A channel not connected yet (no token configured): keep the message for when it is.
+        None => Err(SendError::Unreachable(format!("no sender for channel {channel}"))),
+    };
+    match result {
+        Ok(()) => {
+            if !store.outbox_sent(id, claim, clock.now()).await? {
+                tracing::warn!(channel = %channel, dedupe_key = %dedupe_key, "a message was sent after its claim had been taken over; it may arrive twice");
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            let why = match &e {
+                SendError::Retry(m) | SendError::Unreachable(m) => m.clone(),
+            };
+            tracing::warn!(channel = %channel, dedupe_key = %dedupe_key, error = %why, "a message was not delivered; it will be retried");
+            store
+                .outbox_failed(id, claim, &why, clock.now() + backoff(attempts, &e))
+                .await?;
+            // Only now: had the recipient been marked first, a message from them in between would find nothing to
+            // make due, and this one would wait the whole backoff.
+            if let (SendError::Unreachable(_), Some(sender)) = (&e, sender)
+                && let Err(e) = sender.unreachable(&recipient).await
+            {
+                tracing::warn!(channel = %channel, error = ?e, "could not mark a recipient unreachable");
+            }
+            Ok(false)
+        }
+    }
 }
 
 #[cfg(test)]

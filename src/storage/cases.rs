@@ -853,14 +853,17 @@ pub struct OutboxRow {
 }
 
 impl Store {
-    /// Claims up to `limit` due messages for `lock_for`, so that no other instance sends them meanwhile. Each
-    /// claim is a compare-and-set on the row, the same on both engines; a message whose claim expired (the
-    /// instance died) is claimed again: delivery is at least once, the dedupe key makes repeats recognisable.
+    /// Claims up to `limit` due messages for `lock_for` under the claim id `claim`, so that no other instance
+    /// sends them meanwhile. Each claim is a compare-and-set on the row, the same on both engines (the equivalent
+    /// of `FOR UPDATE SKIP LOCKED`: a row another instance took is passed over, not waited for); a message whose
+    /// claim expired (the instance died) is claimed again: delivery is at least once, the dedupe key makes
+    /// repeats recognisable.
     pub async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
         lock_for: chrono::Duration,
         limit: i64,
+        claim: Uuid,
     ) -> Result<Vec<OutboxRow>, StoreError> {
         type Row = (Uuid, String, String, String, String, i64);
         let candidates: Vec<Row> = on_pool!(&self.pool, |p| {
@@ -878,14 +881,15 @@ impl Store {
         for (id, dedupe_key, channel, recipient, body, attempts) in candidates {
             let taken = on_pool!(&self.pool, |p| {
                 sqlx::query(
-                    // Checked again here, not only when listing: another instance may have tried and
-                    // released it meanwhile, moving its next attempt later.
-                    "UPDATE outbox SET locked_until = $2 WHERE id = $1 AND sent_at IS NULL AND next_attempt_at <= $3 \
-                     AND (locked_until IS NULL OR locked_until < $3)",
+                    // Checked again here, not only when listing: another instance may have claimed it, or tried
+                    // and released it meanwhile, moving its next attempt later.
+                    "UPDATE outbox SET locked_until = $2, claimed_by = $4 WHERE id = $1 AND sent_at IS NULL \
+                     AND next_attempt_at <= $3 AND (locked_until IS NULL OR locked_until < $3)",
                 )
                 .bind(id)
                 .bind(now + lock_for)
                 .bind(now)
+                .bind(claim)
                 .execute(p)
                 .await
                 .map_err(db("claiming a message"))?
@@ -905,27 +909,56 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Marks a claimed message sent.
-    pub async fn outbox_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query("UPDATE outbox SET sent_at = $2, locked_until = NULL, attempts = attempts + 1 WHERE id = $1")
+    /// Extends `claim` on a message to `until`, just before sending it; false when the message is no longer this
+    /// claim's (another instance took it over after the claim ran out, or it was sent).
+    pub async fn renew_outbox_claim(&self, id: Uuid, claim: Uuid, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let renewed = on_pool!(&self.pool, |p| {
+            sqlx::query("UPDATE outbox SET locked_until = $3 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL")
                 .bind(id)
-                .bind(at)
+                .bind(claim)
+                .bind(until)
                 .execute(p)
                 .await
-                .map_err(db("marking a message sent"))?;
-            Ok(())
-        })
+                .map_err(db("renewing a message's claim"))?
+                .rows_affected()
+        });
+        Ok(renewed == 1)
     }
 
-    /// Records a failed attempt and when to try again.
-    pub async fn outbox_failed(&self, id: Uuid, error: &str, retry_at: DateTime<Utc>) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
+    /// Marks a message sent under `claim`; false when the claim had been taken over meanwhile (the message was
+    /// then sent by this instance and may be sent again by the other: at least once).
+    pub async fn outbox_sent(&self, id: Uuid, claim: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let marked = on_pool!(&self.pool, |p| {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, locked_until = NULL \
-                 WHERE id = $1",
+                "UPDATE outbox SET sent_at = $3, locked_until = NULL, attempts = attempts + 1 \
+                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
             )
             .bind(id)
+            .bind(claim)
+            .bind(at)
+            .execute(p)
+            .await
+            .map_err(db("marking a message sent"))?
+            .rows_affected()
+        });
+        Ok(marked == 1)
+    }
+
+    /// Records a failed attempt under `claim` and when to try again; nothing when the claim was taken over.
+    pub async fn outbox_failed(
+        &self,
+        id: Uuid,
+        claim: Uuid,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4, locked_until = NULL \
+                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
+            )
+            .bind(id)
+            .bind(claim)
             .bind(error)
             .bind(retry_at)
             .execute(p)

@@ -94,6 +94,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "surveys", include_str!("../../migrations/0002_surveys.sql")),
     (3, "cases", include_str!("../../migrations/0003_cases.sql")),
     (4, "chat", include_str!("../../migrations/0004_chat.sql")),
+    (
+        5,
+        "responses by wave",
+        include_str!("../../migrations/0005_responses_by_wave.sql"),
+    ),
+    (
+        6,
+        "outbox claims",
+        include_str!("../../migrations/0006_outbox_claims.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -215,6 +225,26 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_file_of_the_migrations_folder_is_embedded_in_order() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), MIGRATIONS.len(), "migrations/ holds {files:?}");
+        for (i, (file, (version, _, sql))) in files.iter().zip(MIGRATIONS).enumerate() {
+            assert_eq!(*version, i as i64 + 1, "{file}");
+            assert!(
+                file.starts_with(&format!("{version:04}_")),
+                "{file} is not version {version}"
+            );
+            assert_eq!(std::fs::read_to_string(folder.join(file)).unwrap(), *sql, "{file}");
+        }
+    }
 
     #[tokio::test]
     async fn unique_violations_and_missing_rows_become_domain_errors() {

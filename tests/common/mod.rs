@@ -169,33 +169,8 @@ impl TestApp {
 
     /// [`TestApp::start_with_open_wave`] with these settings added.
     pub async fn start_with_open_wave_and(db: TestDb, extra: &[(&str, &str)]) -> Self {
-        use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
         let app = Self::start_configured(db, extra).await;
-        ykien::services::units::import_bundled_hung_yen(&app.app.store)
-            .await
-            .unwrap();
-        let store = &app.app.store;
-        import_questionnaire(store, ykien::services::demo::BUNDLED_QUESTIONNAIRE)
-            .await
-            .unwrap();
-        let now = chrono::Utc::now();
-        let days = chrono::Duration::days;
-        for (code, opens, closes) in [
-            ("w-open", now - days(1), now + days(30)),
-            ("w-closed", now - days(60), now - days(30)),
-        ] {
-            let request = WaveRequest {
-                code: code.into(),
-                title: format!("Đợt {code}"),
-                questionnaire: "papi-2025".into(),
-                questionnaire_version: None,
-                unit_codes: vec!["33".into()],
-                opens_at: opens,
-                closes_at: closes,
-                periods: Vec::new(),
-            };
-            create_wave(store, request).await.unwrap();
-        }
+        open_waves(&app.app.store).await;
         app
     }
 
@@ -224,6 +199,109 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.app.shut_down().await.unwrap();
+    }
+}
+
+/// Hưng Yên, the bundled questionnaire, a wave open over the province (`w-open`) and one that has closed
+/// (`w-closed`), stored in `store`.
+pub async fn open_waves(store: &Store) {
+    use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
+    ykien::services::units::import_bundled_hung_yen(store).await.unwrap();
+    import_questionnaire(store, ykien::services::demo::BUNDLED_QUESTIONNAIRE)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let days = chrono::Duration::days;
+    for (code, opens, closes) in [
+        ("w-open", now - days(1), now + days(30)),
+        ("w-closed", now - days(60), now - days(30)),
+    ] {
+        let request = WaveRequest {
+            code: code.into(),
+            title: format!("Đợt {code}"),
+            questionnaire: "papi-2025".into(),
+            questionnaire_version: None,
+            unit_codes: vec!["33".into()],
+            opens_at: opens,
+            closes_at: closes,
+            periods: Vec::new(),
+        };
+        create_wave(store, request).await.unwrap();
+    }
+}
+
+/// A `ykien serve` child process on a free port of 127.0.0.1, with its logs (warnings and up) kept in a file.
+pub struct Serve {
+    child: std::process::Child,
+    pub base: String,
+    log: PathBuf,
+}
+
+impl Serve {
+    /// Starts `ykien serve` on `db` with the test secret and `env`, and waits for its "listening on" line.
+    pub fn start(db: &TestDb, env: &[(&str, &str)], log: PathBuf) -> Self {
+        use std::io::BufRead;
+        let mut all = vec![
+            ("YKIEN_DATABASE_URL", db.url.as_str()),
+            ("YKIEN_BIND", "127.0.0.1:0"),
+            ("YKIEN_SECRET", TEST_SECRET),
+        ];
+        all.extend_from_slice(env);
+        let mut child = ykien_command(&all, &["serve"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some((_, rest)) = line.split_once("listening on ") {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+                }
+            }
+        });
+        let base = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap_or_else(|_| {
+            panic!(
+                "ykien serve did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+        Self { child, base, log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the process logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: the process dies at once, with no chance to finish anything.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for the graceful exit; whether it exited with success.
+    pub fn terminate(&mut self) -> bool {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap().success()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

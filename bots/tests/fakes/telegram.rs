@@ -24,7 +24,10 @@
 //! - `GET /file/bot<token>/<file_path>` serves the registered bytes and is recorded as the method `"file"` with
 //!   `{"file_path": …}`.
 //! - [`FakeTelegram::fail_next`] makes the next call of a method fail once (still recorded);
-//!   [`FakeTelegram::block_chat`] makes every call with that `chat_id` answer 403 as when the user blocked the bot.
+//!   [`FakeTelegram::block_chat`] makes every call with that `chat_id` answer 403 as when the user blocked the bot;
+//!   [`FakeTelegram::set_delay`] makes every call wait before answering, as a slow platform does.
+//! - Each call's token (the `bot<token>` path segment) is kept: [`FakeTelegram::calls_with_token`] tells which
+//!   client made which call when several share the fake.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -126,6 +129,10 @@ struct Inner {
     blocked: HashSet<String>,
     files: HashMap<String, Vec<u8>>,
     last_message_id: i64,
+    /// The `bot<token>` path segment of each call, in the order of `calls`.
+    bots: Vec<String>,
+    /// How long every method call waits before answering.
+    delay: Duration,
 }
 
 #[derive(Default)]
@@ -140,8 +147,11 @@ impl Shared {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn record(&self, method: &str, params: Value) {
-        self.lock().calls.push((method.to_owned(), params));
+    fn record(&self, bot: &str, method: &str, params: Value) {
+        let mut inner = self.lock();
+        inner.calls.push((method.to_owned(), params));
+        inner.bots.push(bot.to_owned());
+        drop(inner);
         self.recorded.notify_waiters();
     }
 }
@@ -236,7 +246,28 @@ impl FakeTelegram {
 
     /// Forgets the calls recorded so far.
     pub fn clear_calls(&self) {
-        self.shared.lock().calls.clear();
+        let mut inner = self.shared.lock();
+        inner.calls.clear();
+        inner.bots.clear();
+    }
+
+    /// Every call so far with the token it was made with (`bot<token>` in its path): (token, method, parameters).
+    pub fn calls_with_token(&self) -> Vec<(String, String, Value)> {
+        let inner = self.shared.lock();
+        inner
+            .bots
+            .iter()
+            .zip(&inner.calls)
+            .map(|(bot, (method, params))| {
+                let token = bot.strip_prefix("bot").unwrap_or(bot).to_owned();
+                (token, method.clone(), params.clone())
+            })
+            .collect()
+    }
+
+    /// Makes every method call wait `delay` before answering, as a slow platform would (after being recorded).
+    pub fn set_delay(&self, delay: Duration) {
+        self.shared.lock().delay = delay;
     }
 
     /// Waits until `method` (any case) was called at least `count` times, and returns those calls' parameters (all of
@@ -314,12 +345,16 @@ fn chat_id_of(params: &Value) -> Option<i64> {
 
 async fn call_method(
     State(shared): State<Arc<Shared>>,
-    Path((_bot, method)): Path<(String, String)>,
+    Path((bot, method)): Path<(String, String)>,
     request: Request,
 ) -> Response {
     let method = method.to_ascii_lowercase();
     let params = read_params(request).await;
-    shared.record(&method, params.clone());
+    shared.record(&bot, &method, params.clone());
+    let delay = shared.lock().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
 
     let scripted = shared.lock().failures.get_mut(&method).and_then(VecDeque::pop_front);
     if let Some(failure) = scripted {
@@ -401,8 +436,8 @@ async fn call_method(
     }
 }
 
-async fn serve_file(State(shared): State<Arc<Shared>>, Path((_bot, file_path)): Path<(String, String)>) -> Response {
-    shared.record("file", json!({ "file_path": file_path }));
+async fn serve_file(State(shared): State<Arc<Shared>>, Path((bot, file_path)): Path<(String, String)>) -> Response {
+    shared.record(&bot, "file", json!({ "file_path": file_path }));
     let bytes = file_path
         .strip_prefix("photos/")
         .and_then(|name| name.strip_suffix(".jpg"))
