@@ -123,7 +123,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         channels: channels.clone(),
         outbox: outbox_wake.clone(),
         scoreboard: scoreboard.clone(),
-        limits: Arc::new(http::RateLimiter::new(config.behind_proxy)),
+        limits: Arc::new(http::RateLimiter::new(config.behind_proxy, config.rate_limits)),
     };
     let router = http::router(state);
     let (tx, rx) = oneshot::channel::<()>();

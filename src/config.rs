@@ -185,6 +185,9 @@ pub struct Config {
     pub scores_refresh: Duration,
     /// A reverse proxy adds the client's address to `X-Forwarded-For` (for rate limits and logs).
     pub behind_proxy: bool,
+    /// The per-address rate limits of the public forms and the login are on (off where the proxy limits, or for
+    /// load tests and API fuzzing from one address).
+    pub rate_limits: bool,
 }
 
 /// Five minutes: scores move slowly, and recomputing them is the heaviest work the service does.
@@ -348,12 +351,13 @@ struct RawConfig {
     zalo_oauth_url: Option<String>,
     scores_refresh_seconds: Option<String>,
     behind_proxy: Option<String>,
+    rate_limits: Option<String>,
 }
 
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 22] = [
+        let fields: [(&str, &mut Option<String>); 23] = [
             (
                 "YKIEN_TELEGRAM_PER_CHAT_PER_SECOND",
                 &mut self.telegram_per_chat_per_second,
@@ -370,6 +374,7 @@ impl RawConfig {
             ("YKIEN_WORK_HOURS", &mut self.work_hours),
             ("YKIEN_SCORES_REFRESH_SECONDS", &mut self.scores_refresh_seconds),
             ("YKIEN_BEHIND_PROXY", &mut self.behind_proxy),
+            ("YKIEN_RATE_LIMITS", &mut self.rate_limits),
             ("YKIEN_HOLIDAYS_FILE", &mut self.holidays_file),
             ("YKIEN_DEADLINES", &mut self.deadlines),
             ("YKIEN_DATABASE_URL", &mut self.database_url),
@@ -525,16 +530,8 @@ impl Config {
             })?,
         };
 
-        let behind_proxy = match raw.behind_proxy.as_deref().map(str::trim) {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "YKIEN_BEHIND_PROXY",
-                    format!("'{other}' is not true or false"),
-                ));
-            }
-        };
+        let behind_proxy = parse_bool("YKIEN_BEHIND_PROXY", raw.behind_proxy.as_deref(), false)?;
+        let rate_limits = parse_bool("YKIEN_RATE_LIMITS", raw.rate_limits.as_deref(), true)?;
 
         Ok(Self {
             database_url,
@@ -550,6 +547,7 @@ impl Config {
             zalo,
             scores_refresh,
             behind_proxy,
+            rate_limits,
         })
     }
 
@@ -689,6 +687,16 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `true` or `false`, or `default` when not set.
+fn parse_bool(name: &str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
+    match value.map(str::trim) {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ConfigError::new(name, format!("'{other}' is not true or false"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -766,6 +774,8 @@ mod tests {
             ("YKIEN_API_TOKEN", "short"),
             ("YKIEN_PUBLIC_URL", "ykien.example"),
             ("YKIEN_LOG_FORMAT", "xml"),
+            ("YKIEN_BEHIND_PROXY", "yes"),
+            ("YKIEN_RATE_LIMITS", "off"),
         ] {
             let e = Config::from_layers(None, &env(&[(name, value)])).unwrap_err();
             assert_eq!(e.setting, name, "{value}");

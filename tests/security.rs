@@ -459,3 +459,19 @@ async fn repeated_logins_and_reports_from_one_address_are_slowed_with_a_vietname
     assert_eq!(common::error_code(&body), "rate_limited");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn with_rate_limits_off_a_proxy_that_limits_on_its_own_gets_every_request_through() {
+    let app = TestApp::start_configured(common::TestDb::sqlite(), &[("YKIEN_RATE_LIMITS", "false")]).await;
+    for i in 0..30 {
+        let r = app
+            .client
+            .post(app.url("/console/login"))
+            .form(&[("username", "doan"), ("password", "sai mật khẩu")])
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), 429, "attempt {i}");
+    }
+    app.stop().await;
+}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # API fuzzing: schemathesis (PyPI) against /api/openapi.json of a running `ykien demo` (SQLite, demo data, an API
 # token). Every operation of the document is called with generated valid and invalid inputs; the run fails on a 5xx,
-# on an answer whose status, content type, headers or body the document does not describe, on invalid input that is
-# accepted, and on valid input that is refused.
+# on an answer whose status, content type, headers or body the document does not describe, and on input the document
+# forbids that is accepted. Not checked: that every input the schema allows is accepted (positive_data_acceptance),
+# because a schema cannot say which communes, categories, waves and questionnaires exist; such input is answered
+# 422 with a problem per field, as documented.
 #
 #   bench/api-fuzz/run.sh [ykien binary] [extra schemathesis options]
 #
@@ -21,6 +23,7 @@ fi
 work=$(mktemp -d)
 token=api-fuzz-token-0123456789abcdefghijklmnop
 YKIEN_DATABASE_URL="sqlite://$work/ykien.db" YKIEN_BIND=127.0.0.1:0 YKIEN_API_TOKEN=$token YKIEN_LOG=warn \
+  YKIEN_RATE_LIMITS=false \
   YKIEN_SECRET=api-fuzz-secret-0123456789abcdefghijklmnop "$bin" demo >"$work/out" 2>"$work/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -38,6 +41,7 @@ set +e
   --url "$base" \
   --header "Authorization: Bearer $token" \
   --checks all \
+  --exclude-checks positive_data_acceptance \
   --seed "${SCHEMATHESIS_SEED:-20261202}" \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-100}" \
   --workers 2 \

@@ -103,13 +103,33 @@ pub struct UnitDetailResponse {
     pub successors: Vec<LinkedUnitResponse>,
 }
 
+/// A query parameter of the API: absent, or a value. Present but empty (`?at=`) is refused, unlike on the HTML
+/// pages, where an empty form field means "not given".
+fn given<'a>(name: &str, value: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+    match value.map(str::trim) {
+        Some("") => Err(ApiError::bad_request(
+            format!("Tham số {name} để trống; hãy bỏ hẳn tham số này hoặc ghi giá trị."),
+            format!("{name} is empty; leave the parameter out or give a value."),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// `GET /api/v1/units?parent=CODE&at=DAY`: the children of a unit, or the provinces.
 pub async fn list_units(
     State(state): State<AppState>,
     Query(q): Query<ListUnitsRequest>,
 ) -> Result<Json<ListUnitsResponse>, ApiError> {
-    let day = parse_day(q.at.as_deref())?;
-    let parent = q.parent.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let day = parse_day(given("at", q.at.as_deref())?)?;
+    let parent = given("parent", q.parent.as_deref())?;
+    if let Some(code) = parent
+        && !((2..=5).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ApiError::bad_request(
+            format!("Tham số parent = '{code}' không phải là mã đơn vị hành chính (2 đến 5 chữ số)."),
+            format!("parent = '{code}' is not an administrative unit code (2 to 5 digits)."),
+        ));
+    }
     let units = unit_service::children(&state.store, parent, day).await?;
     let items = units
         .into_iter()
@@ -124,7 +144,7 @@ pub async fn get_unit(
     Path(code): Path<String>,
     Query(q): Query<GetUnitRequest>,
 ) -> Result<Json<UnitDetailResponse>, ApiError> {
-    let day = parse_day(q.at.as_deref())?;
+    let day = parse_day(given("at", q.at.as_deref())?)?;
     let detail = unit_service::unit_detail(&state.store, code.trim(), day).await?;
     let (parent, parent_name) = match detail.parent {
         Some(p) => (Some(p.code), Some(p.name)),
@@ -199,7 +219,7 @@ pub fn openapi() -> Value {
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewCase" } } } },
                 "responses": {
                     "201": { "description": "Filed.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewCaseResult" } } } },
-                    "400": error, "413": error,
+                    "400": error, "413": error, "415": error, "429": error,
                     "422": { "description": "Every problem, per field.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
                 }
             } },
@@ -232,7 +252,7 @@ pub fn openapi() -> Value {
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CreateWave" } } } },
                     "responses": {
                         "201": { "description": "The wave.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Wave" } } } },
-                        "400": error, "401": error, "403": error, "409": error, "422": error
+                        "400": error, "401": error, "403": error, "409": error, "413": error, "415": error, "422": error
                     }
                 }
             },
@@ -255,7 +275,7 @@ pub fn openapi() -> Value {
                 "responses": {
                     "201": { "description": "Stored.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PostResponseResult" } } } },
                     "200": { "description": "Already stored with this client_token.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PostResponseResult" } } } },
-                    "400": error, "401": error, "403": error, "404": error,
+                    "400": error, "401": error, "403": error, "404": error, "413": error, "415": error,
                     "409": { "description": "The wave is not open.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
                     "422": { "description": "Every problem, per question (field), in Vietnamese and English.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
                 }
@@ -306,7 +326,8 @@ pub fn openapi() -> Value {
                 "NewCase": {
                     "type": "object", "additionalProperties": false, "required": ["commune", "category", "text"],
                     "properties": {
-                        "commune": { "type": "string" }, "category": { "type": "string" },
+                        "commune": { "type": "string", "pattern": "^[0-9]{5}$", "description": "GSO code of the commune or ward." },
+                        "category": { "type": "string", "pattern": "^[a-z_]{2,40}$", "description": "A feedback category's code." },
                         "text": { "type": "string", "minLength": 15, "maxLength": 5000 },
                         "lat": { "type": ["number", "null"] }, "lon": { "type": ["number", "null"] },
                         "name": { "type": ["string", "null"] }, "phone": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] },
@@ -354,7 +375,7 @@ pub fn openapi() -> Value {
                     "properties": {
                         "code": { "type": "string", "pattern": "^[a-z0-9-]{1,64}$" }, "title": { "type": "string", "minLength": 1 },
                         "questionnaire": { "type": "string" }, "questionnaire_version": { "type": ["integer", "null"] },
-                        "units": { "type": "array", "items": { "type": "string" }, "minItems": 1 },
+                        "units": { "type": "array", "items": { "type": "string", "pattern": "^[0-9]{2,5}$" }, "minItems": 1 },
                         "opens_at": { "type": "string", "format": "date-time" }, "closes_at": { "type": "string", "format": "date-time" },
                         "periods": { "type": "array", "items": { "$ref": "#/components/schemas/Period" } }
                     }
@@ -362,7 +383,7 @@ pub fn openapi() -> Value {
                 "PostResponse": {
                     "type": "object", "additionalProperties": false, "required": ["commune", "answers"],
                     "properties": {
-                        "commune": { "type": "string", "description": "GSO code of the commune or ward." },
+                        "commune": { "type": "string", "pattern": "^[0-9]{5}$", "description": "GSO code of the commune or ward." },
                         "client_token": { "type": ["string", "null"], "minLength": 1, "maxLength": 128 },
                         "answers": { "type": "object", "description": "Answers by question code: choice codes, numbers, texts, DK (don't know) or RF (refused).",
                                      "additionalProperties": { "type": ["string", "number"] } }

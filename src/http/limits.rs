@@ -61,13 +61,16 @@ struct Bucket {
 #[derive(Debug)]
 pub struct RateLimiter {
     behind_proxy: bool,
+    enabled: bool,
     buckets: Mutex<HashMap<(IpAddr, &'static str), Bucket>>,
 }
 
 impl RateLimiter {
-    pub fn new(behind_proxy: bool) -> Self {
+    /// `enabled: false` lets every request through (`YKIEN_RATE_LIMITS=false`).
+    pub fn new(behind_proxy: bool, enabled: bool) -> Self {
         Self {
             behind_proxy,
+            enabled,
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -126,7 +129,8 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
             .iter()
             .find(|(m, p, _)| request.method().as_str() == *m && *p == route)
     });
-    let (Some((_, pattern, limit)), Some(client)) = (found, state.limits.client(&request)) else {
+    let (true, Some((_, pattern, limit)), Some(client)) = (state.limits.enabled, found, state.limits.client(&request))
+    else {
         return next.run(request).await;
     };
     match state.limits.take(client, pattern, *limit, Instant::now()) {
@@ -172,7 +176,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_one_token_per_interval() {
-        let limiter = RateLimiter::new(false);
+        let limiter = RateLimiter::new(false, true);
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let limit = per_minute(3, 60);
         let t0 = Instant::now();
