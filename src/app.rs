@@ -186,7 +186,8 @@ fn chat_channels(
 }
 
 /// The work that runs beside the server: deliver due notifications (every 5 s, or at once when woken), take up
-/// chat events an instance left unhandled, keep the Zalo token fresh, flag overdue cases, prune old chat events.
+/// chat events an instance left unhandled, keep the Zalo token fresh, flag overdue cases, prune old chat events
+/// and expired sessions.
 /// Each runs in its own loop, so that a slow platform delaying the outbox delays nothing else, and backs off while
 /// it fails. Several instances may run them at once: every step claims its rows first.
 fn run_background(
@@ -222,12 +223,14 @@ fn run_background(
             let cases = cases.clone();
             async move { cases.escalate_overdue(chrono::Utc::now()).await.map(drop) }
         }),
-        every("pruning old chat events", Duration::from_secs(3600), None, move || {
+        every("pruning old rows", Duration::from_secs(3600), None, move || {
             let store = store.clone();
             async move {
-                let pruned = store.prune_chat_events(chrono::Utc::now() - KEEP_CHAT_EVENTS).await?;
-                if pruned > 0 {
-                    tracing::info!(events = pruned, "old chat events pruned");
+                let now = chrono::Utc::now();
+                let events = store.prune_chat_events(now - KEEP_CHAT_EVENTS).await?;
+                let sessions = store.prune_expired_sessions(now).await?;
+                if events + sessions > 0 {
+                    tracing::info!(events, sessions, "old chat events and expired sessions pruned");
                 }
                 Ok::<_, crate::storage::StoreError>(())
             }

@@ -200,3 +200,36 @@ fn cli_adds_a_user_with_the_password_from_stdin_never_from_arguments() {
     let out = add("một mật khẩu đủ dài 2026", "11953");
     assert!(String::from_utf8_lossy(&out.stderr).contains("username tiepnhan.phohien is taken"));
 }
+
+#[tokio::test]
+async fn expired_sessions_are_pruned_and_live_ones_kept() {
+    for db in databases("expired_sessions_are_pruned_and_live_ones_kept").await {
+        let label = db.label;
+        let store = db.store().await;
+        ykien::services::units::import_bundled_hung_yen(&store).await.unwrap();
+        add_official(&store, officer("an.nv", "một mật khẩu đủ dài 2026"), today())
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let (old, _) = login(&store, "an.nv", "một mật khẩu đủ dài 2026", now - Duration::days(3))
+            .await
+            .unwrap()
+            .unwrap();
+        let (live, _) = login(&store, "an.nv", "một mật khẩu đủ dài 2026", now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store.prune_expired_sessions(now).await.unwrap(),
+            1,
+            "{label}: the old one"
+        );
+        assert_eq!(store.prune_expired_sessions(now).await.unwrap(), 0, "{label}");
+        assert!(
+            session_official(&store, &live, now).await.unwrap().is_some(),
+            "{label}: still signed in"
+        );
+        assert!(session_official(&store, &old, now).await.unwrap().is_none(), "{label}");
+        store.close().await;
+    }
+}

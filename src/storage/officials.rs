@@ -200,6 +200,19 @@ impl Store {
         Ok(row.map(official_from))
     }
 
+    /// Deletes the sessions that expired before `now`; they no longer sign anyone in. Returns how many.
+    pub async fn prune_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await;
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query("DELETE FROM official_sessions WHERE expires_at < $1")
+                .bind(now)
+                .execute(p)
+                .await
+                .map_err(db("pruning expired sessions"))?
+                .rows_affected()
+        }))
+    }
+
     pub async fn close_session(&self, token_hash: &str) -> Result<(), StoreError> {
         on_pool!(&self.pool, |p| {
             sqlx::query("DELETE FROM official_sessions WHERE token_hash = $1")
