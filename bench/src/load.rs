@@ -62,6 +62,44 @@ impl LoadResult {
     }
 }
 
+/// Posts complete responses to one wave's `POST /api/v1/waves/{wave}/responses` with the API token, over a pool of
+/// keep-alive connections: the request of both the closed-loop run and the soak.
+#[derive(Clone)]
+pub struct Poster {
+    client: reqwest::Client,
+    url: Arc<String>,
+    auth: Arc<String>,
+}
+
+impl Poster {
+    /// A poster keeping up to `connections` idle connections to `base`.
+    pub fn new(base: &str, wave: &str, token: &str, connections: usize) -> Result<Self, BoxError> {
+        Ok(Self {
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(connections)
+                .tcp_nodelay(true)
+                .timeout(Duration::from_secs(60))
+                .build()?,
+            url: Arc::new(format!("{base}/api/v1/waves/{wave}/responses")),
+            auth: Arc::new(format!("Bearer {token}")),
+        })
+    }
+
+    /// Posts one JSON body and reads the whole answer: its status and text.
+    pub async fn post(&self, json: String) -> Result<(StatusCode, String), reqwest::Error> {
+        let r = self
+            .client
+            .post(self.url.as_str())
+            .header(AUTHORIZATION, self.auth.as_str())
+            .header(CONTENT_TYPE, "application/json")
+            .body(json)
+            .send()
+            .await?;
+        let status = r.status();
+        Ok((status, r.text().await?))
+    }
+}
+
 #[derive(Default)]
 struct ClientTally {
     responses: u64,
@@ -81,13 +119,7 @@ pub async fn run(
     settings: &LoadSettings,
     server_pid: u32,
 ) -> Result<LoadResult, BoxError> {
-    let url = Arc::new(format!("{base}/api/v1/waves/{wave}/responses"));
-    let auth = Arc::new(format!("Bearer {token}"));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(settings.clients)
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(60))
-        .build()?;
+    let poster = Poster::new(base, wave, token, settings.clients)?;
 
     let sampler = PeakRss::start(server_pid);
 
@@ -102,7 +134,7 @@ pub async fn run(
     });
     let mut tasks = Vec::with_capacity(settings.clients);
     for task in 0..settings.clients {
-        let (client, url, auth, bodies) = (client.clone(), url.clone(), auth.clone(), bodies.clone());
+        let (poster, bodies) = (poster.clone(), bodies.clone());
         tasks.push(tokio::spawn(async move {
             let mut tally = ClientTally::default();
             // Each task walks the bodies from its own place, so concurrent requests differ.
@@ -111,20 +143,7 @@ pub async fn run(
                 let body = &bodies[next % bodies.len()];
                 next += 1;
                 let sent = Instant::now();
-                let outcome = client
-                    .post(url.as_str())
-                    .header(AUTHORIZATION, auth.as_str())
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.json.clone())
-                    .send()
-                    .await;
-                let outcome = match outcome {
-                    Ok(r) => {
-                        let status = r.status();
-                        r.bytes().await.map(|b| (status, b))
-                    }
-                    Err(e) => Err(e),
-                };
+                let outcome = poster.post(body.json.clone()).await;
                 let done = Instant::now();
                 match outcome {
                     Ok((status, _)) if status == StatusCode::CREATED => {
@@ -135,10 +154,10 @@ pub async fn run(
                             tally.latencies_us.push((done - sent).as_micros() as u64);
                         }
                     }
-                    Ok((status, bytes)) => {
+                    Ok((status, text)) => {
                         tally.errors += 1;
                         if tally.first_error.is_none() {
-                            tally.first_error = Some(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
+                            tally.first_error = Some(format!("{status}: {text}"));
                         }
                     }
                     Err(e) => {

@@ -243,22 +243,8 @@ async fn bench_engine(
 ) -> Result<EngineReport, BoxError> {
     let label = kind.label();
     println!("== {label}: preparing a fresh database with {} …", bin.display());
-    let api_db = new_database(kind, args, "api").await?;
-    let api_url = api_db.url.clone();
-    databases.push(api_db);
-    server::prepare(bin, root, &api_url)?;
-
-    // Only the ykien binary touches this database: the communes come from the service's own API.
-    let server = Server::start(bin, root, &api_url)?;
+    let (server, work, idle_rss_kb) = start_fresh(kind, args, bin, root, q, databases, "api").await?;
     let pid = server.pid();
-    let codes = commune_codes(&server.url).await?;
-    if codes.len() != 104 {
-        eprintln!("warning: province 33 has {} communes today, not 104", codes.len());
-    }
-    let work = workload(q, &codes)?;
-    // Let it settle, then take the idle resident set as the baseline of the memory figure.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle_rss_kb = server::proc_status_kb(pid, "VmRSS").unwrap_or(0);
     println!(
         "   ykien serve (pid {pid}) at {}; {} clients, {} s warm-up, {} s measured …",
         server.url,
@@ -280,13 +266,7 @@ async fn bench_engine(
         pid,
     )
     .await?;
-    let peak_rss_kb = server::proc_status_kb(pid, "VmHWM").unwrap_or(0);
-    let stored = stored_responses(&server.url).await;
-    let stderr = server.stderr_lines();
-    let status = server.stop()?;
-    if !status.success() {
-        eprintln!("warning: ykien serve exited with {status}");
-    }
+    let (peak_rss_kb, stored, stderr) = stop_measured(server).await?;
     if load.responses == 0 {
         return Err(format!(
             "{label}: no response was created; first error: {}",
@@ -331,8 +311,7 @@ async fn bench_engine(
     })
 }
 
-/// The soak: a fresh database and server, `rate` responses/s for `duration`.
-#[allow(clippy::too_many_arguments)]
+/// The soak: a fresh database and server, half of `max_rate` responses/s for the `--soak` seconds.
 async fn soak_engine(
     kind: EngineKind,
     args: &Args,
@@ -341,21 +320,13 @@ async fn soak_engine(
     q: &Questionnaire,
     databases: &mut Vec<Database>,
     max_rate: f64,
-    rate: f64,
-    duration: Duration,
 ) -> Result<soak::SoakResult, BoxError> {
-    let label = kind.label();
-    let db = new_database(kind, args, "soak").await?;
-    let url = db.url.clone();
-    databases.push(db);
-    server::prepare(bin, root, &url)?;
-    let server = Server::start(bin, root, &url)?;
-    let pid = server.pid();
-    let work = workload(q, &commune_codes(&server.url).await?)?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle_rss_kb = server::proc_status_kb(pid, "VmRSS").unwrap_or(0);
+    let duration = args.soak.ok_or("the soak runs only with --soak")?;
+    let (server, work, idle_rss_kb) = start_fresh(kind, args, bin, root, q, databases, "soak").await?;
+    let rate = max_rate / 2.0;
     println!(
-        "== {label} soak: {rate:.0} responses/s (half of {max_rate:.0}) for {} s against {} …",
+        "== {} soak: {rate:.0} responses/s (half of {max_rate:.0}) for {} s against {} …",
+        kind.label(),
         duration.as_secs(),
         server.url
     );
@@ -366,19 +337,13 @@ async fn soak_engine(
         work.bodies.clone(),
         rate,
         duration,
-        pid,
+        server.pid(),
     )
     .await?;
-    let peak_rss_kb = server::proc_status_kb(pid, "VmHWM").unwrap_or(0);
-    let stored = stored_responses(&server.url).await;
-    let status = server.stop()?;
-    if !status.success() {
-        eprintln!("warning: ykien serve exited with {status}");
-    }
+    let (peak_rss_kb, stored, _) = stop_measured(server).await?;
     Ok(soak::SoakResult {
         kind,
         max_rate,
-        rate,
         duration,
         minutes,
         idle_rss_kb,
@@ -387,6 +352,47 @@ async fn soak_engine(
         stored,
         first_error,
     })
+}
+
+/// A fresh database prepared by `ykien`, `ykien serve` on it, the workload drawn for its communes, and the server's
+/// resident set once settled (the baseline of the memory figures).
+async fn start_fresh(
+    kind: EngineKind,
+    args: &Args,
+    bin: &Path,
+    root: &Path,
+    q: &Questionnaire,
+    databases: &mut Vec<Database>,
+    name: &str,
+) -> Result<(Server, Workload, u64), BoxError> {
+    let db = new_database(kind, args, name).await?;
+    let url = db.url.clone();
+    databases.push(db);
+    server::prepare(bin, root, &url)?;
+    // Only the ykien binary touches this database: the communes come from the service's own API.
+    let server = Server::start(bin, root, &url)?;
+    let codes = commune_codes(&server.url).await?;
+    if codes.len() != 104 {
+        eprintln!("warning: province 33 has {} communes today, not 104", codes.len());
+    }
+    let work = workload(q, &codes)?;
+    // Let it settle, then take the idle resident set as the baseline of the memory figure.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss_kb = server::proc_status_kb(server.pid(), "VmRSS").unwrap_or(0);
+    Ok((server, work, idle_rss_kb))
+}
+
+/// After a run: the server's peak resident set (kB), the complete responses it counts and what it wrote to standard
+/// error; then stops it.
+async fn stop_measured(server: Server) -> Result<(u64, Option<i64>, (usize, Vec<String>)), BoxError> {
+    let peak_rss_kb = server::proc_status_kb(server.pid(), "VmHWM").unwrap_or(0);
+    let stored = stored_responses(&server.url).await;
+    let stderr = server.stderr_lines();
+    let status = server.stop()?;
+    if !status.success() {
+        eprintln!("warning: ykien serve exited with {status}");
+    }
+    Ok((peak_rss_kb, stored, stderr))
 }
 
 /// The GSO codes of province 33's communes today, from `GET /api/v1/units?parent=33`.
@@ -447,21 +453,10 @@ async fn main_async(args: Args) -> Result<(), BoxError> {
                 break;
             }
         }
-        if let (Some(duration), Some(r)) = (args.soak, reports.last()) {
-            let rate = r.load.per_second() / 2.0;
-            match soak_engine(
-                kind,
-                &args,
-                &bin,
-                &root,
-                &q,
-                &mut databases,
-                r.load.per_second(),
-                rate,
-                duration,
-            )
-            .await
-            {
+        if args.soak.is_some()
+            && let Some(r) = reports.last()
+        {
+            match soak_engine(kind, &args, &bin, &root, &q, &mut databases, r.load.per_second()).await {
                 Ok(s) => {
                     soak::print(&s);
                     soaks.push(s);

@@ -9,11 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use tokio::sync::Semaphore;
 
 use crate::common::{DASH, commit, machine, megabytes, thousands, write_section, yes_no};
-use crate::load::Body;
+use crate::load::{Body, Poster};
 use crate::server::proc_status_kb;
 use crate::{Args, BoxError, EngineKind};
 
@@ -48,7 +47,6 @@ pub struct SoakResult {
     pub kind: EngineKind,
     /// The closed-loop maximum measured just before, responses/s: the baseline of the rate.
     pub max_rate: f64,
-    pub rate: f64,
     pub duration: Duration,
     pub minutes: Vec<Minute>,
     /// VmRSS right after start, before any request, in kB.
@@ -61,6 +59,11 @@ pub struct SoakResult {
 }
 
 impl SoakResult {
+    /// The rate offered: half of the maximum.
+    fn rate(&self) -> f64 {
+        self.max_rate / 2.0
+    }
+
     fn errors(&self) -> u64 {
         self.minutes.iter().map(|m| m.errors).sum()
     }
@@ -111,13 +114,7 @@ pub async fn run(
     duration: Duration,
     server_pid: u32,
 ) -> Result<(Vec<Minute>, u64, Option<String>), BoxError> {
-    let url = Arc::new(format!("{base}/api/v1/waves/{wave}/responses"));
-    let auth = Arc::new(format!("Bearer {token}"));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(IN_FLIGHT)
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(60))
-        .build()?;
+    let poster = Poster::new(base, wave, token, IN_FLIGHT)?;
     let minutes_n = duration.as_secs().div_ceil(60).max(1) as usize;
     let minutes: Arc<Mutex<Vec<Minute>>> = Arc::new(Mutex::new(
         (0..minutes_n)
@@ -171,28 +168,9 @@ pub async fn run(
         };
         let body = bodies[next % bodies.len()].json.clone();
         next += 1;
-        let (client, url, auth, minutes, created) = (
-            client.clone(),
-            url.clone(),
-            auth.clone(),
-            minutes.clone(),
-            created.clone(),
-        );
+        let (poster, minutes, created) = (poster.clone(), minutes.clone(), created.clone());
         tasks.spawn(async move {
-            let outcome = client
-                .post(url.as_str())
-                .header(AUTHORIZATION, auth.as_str())
-                .header(CONTENT_TYPE, "application/json")
-                .body(body)
-                .send()
-                .await;
-            let outcome = match outcome {
-                Ok(r) => {
-                    let status = r.status();
-                    r.bytes().await.map(|b| (status, b))
-                }
-                Err(e) => Err(e),
-            };
+            let outcome = poster.post(body).await;
             let latency = sent.elapsed().as_micros() as u64;
             drop(permit);
             match outcome {
@@ -202,7 +180,7 @@ pub async fn run(
                         .latencies_us
                         .push(latency);
                 }
-                Ok((status, bytes)) => note_error(format!("{status}: {}", String::from_utf8_lossy(&bytes))),
+                Ok((status, text)) => note_error(format!("{status}: {text}")),
                 Err(e) => note_error(e.to_string()),
             }
         });
@@ -250,8 +228,8 @@ fn summary_table(r: &SoakResult) -> String {
         thousands(achieved),
         thousands(r.max_rate),
         100.0 * achieved / r.max_rate,
-        thousands(r.rate),
-        yes_no(achieved >= 0.98 * r.rate)
+        thousands(r.rate()),
+        yes_no(achieved >= 0.98 * r.rate())
     ));
     t.push_str(&format!(
         "| failed requests | {} of {} | {DASH} | {DASH} | 0 | {} |\n",
