@@ -8,41 +8,34 @@ mod chat;
 mod common;
 #[path = "../bots/tests/fakes/zalo.rs"]
 mod fake_zalo;
+#[path = "common/zalo.rs"]
+mod zalo;
 
 use std::time::Duration;
 
 use chat::{ChatCitizen, Reply, answer_case, tracking_code, walk_survey};
-use common::{TestApp, TestDb, databases};
+use common::{TestApp, TestDb, as_env, databases};
 use fake_zalo::FakeZalo;
 use serde_json::{Value, json};
+use zalo::{APP_ID, OA_KEY};
 
-const APP_ID: &str = "1163843031413526746";
-const OA_KEY: &str = "test-oa-secret-not-real";
 const API_TOKEN: &str = "api-token-api-token-api-token-0123456789";
 const PHOTO: &[u8] = include_bytes!("fixtures/photos/photo_progressive.jpg");
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The OA's settings and the API token.
 fn settings(fake: &FakeZalo) -> Vec<(&'static str, String)> {
-    vec![
-        ("YKIEN_ZALO_APP_ID", APP_ID.to_owned()),
-        ("YKIEN_ZALO_APP_SECRET", "app-secret-not-real".to_owned()),
-        ("YKIEN_ZALO_OA_SECRET_KEY", OA_KEY.to_owned()),
-        ("YKIEN_ZALO_API_URL", fake.url()),
-        ("YKIEN_ZALO_OAUTH_URL", fake.url()),
-        ("YKIEN_API_TOKEN", API_TOKEN.to_owned()),
-    ]
+    let mut all = zalo::settings(fake);
+    all.push(("YKIEN_API_TOKEN", API_TOKEN.to_owned()));
+    all
 }
 
 /// The service with the OA connected (as `ykien zalo connect` does) to a fake Zalo.
 async fn start(db: TestDb) -> (TestApp, FakeZalo) {
     let fake = FakeZalo::start("access-0", "refresh-0").await;
     let settings = settings(&fake);
-    let extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::start_with_open_wave_and(db, &extra).await;
-    let config = app.db.config_with(&extra);
-    let channel =
-        ykien::services::channels::ZaloChannel::new(config.zalo.as_ref().unwrap(), app.app.store.clone()).unwrap();
-    channel.tokens().connect("refresh-0").await.unwrap();
+    let app = TestApp::start_with_open_wave_and(db, &as_env(&settings)).await;
+    zalo::connect(&app.db, &as_env(&settings), &app.app.store).await;
     (app, fake)
 }
 
@@ -439,19 +432,9 @@ async fn two_concurrent_refreshes_make_one_oauth_call_and_a_refused_token_is_ref
         let (app, fake) = start(db).await;
         let store = app.app.store.clone();
         assert_eq!(fake.oauth_calls(), 1, "{label}: the connect");
-        let tokens = store.channel_tokens("zalo").await.unwrap().unwrap();
         // The stored token is about to expire: two instances (two channels on one database) want it at once.
         let now = chrono::Utc::now();
-        store
-            .store_channel_tokens(
-                "zalo",
-                &tokens.access_token,
-                &tokens.refresh_token,
-                now + chrono::Duration::minutes(5),
-                now,
-            )
-            .await
-            .unwrap();
+        zalo::expire_soon(&store).await;
         fake.set_oauth_delay(Duration::from_millis(300));
         let settings = settings(&fake);
         let extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();

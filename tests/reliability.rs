@@ -13,6 +13,8 @@ mod fake_telegram;
 mod fake_zalo;
 #[path = "common/telegram.rs"]
 mod telegram;
+#[path = "common/zalo.rs"]
+mod zalo;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +23,7 @@ use std::time::Duration;
 
 use chat::{ChatCitizen, walk_survey};
 use chrono::Utc;
-use common::{Serve, TestDb, databases, official, open_waves};
+use common::{Serve, TestDb, as_env, databases, official, open_waves};
 use fake_telegram::FakeTelegram;
 use fake_zalo::FakeZalo;
 use serde_json::{Value, json};
@@ -47,10 +49,6 @@ fn telegram_settings(fake: &FakeTelegram, token: &str) -> Vec<(&'static str, Str
         // Behind a load balancer: each simulated citizen has its own address in X-Forwarded-For.
         ("YKIEN_BEHIND_PROXY", "true".to_owned()),
     ]
-}
-
-fn as_env<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    settings.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 /// Test-only SQL on the test database (both engines), for what no service function reads: counts, and moving a
@@ -428,33 +426,14 @@ async fn three_instances_on_one_postgresql_share_the_outbox_keep_one_dialogue_an
     let store = db.store().await;
     open_waves(&store).await;
     let fake = FakeTelegram::start().await;
-    let zalo = FakeZalo::start("access-0", "refresh-0").await;
-    let zalo_settings = [
-        ("YKIEN_ZALO_APP_ID", "1163843031413526746".to_owned()),
-        ("YKIEN_ZALO_APP_SECRET", "app-secret-not-real".to_owned()),
-        ("YKIEN_ZALO_OA_SECRET_KEY", "test-oa-secret-not-real".to_owned()),
-        ("YKIEN_ZALO_API_URL", zalo.url()),
-        ("YKIEN_ZALO_OAUTH_URL", zalo.url()),
-    ];
+    let fake_zalo = FakeZalo::start("access-0", "refresh-0").await;
+    let zalo_settings = zalo::settings(&fake_zalo);
     // The OA connected (as `ykien zalo connect` does), with a token that expires within the hour: every
     // instance's background work wants to refresh it as soon as it starts.
-    let config = db.config_with(&as_env(&zalo_settings));
-    let channel = ykien::services::channels::ZaloChannel::new(config.zalo.as_ref().unwrap(), store.clone()).unwrap();
-    channel.tokens().connect("refresh-0").await.unwrap();
-    let tokens = store.channel_tokens("zalo").await.unwrap().unwrap();
-    let now = Utc::now();
-    store
-        .store_channel_tokens(
-            "zalo",
-            &tokens.access_token,
-            &tokens.refresh_token,
-            now + chrono::Duration::minutes(5),
-            now,
-        )
-        .await
-        .unwrap();
-    assert_eq!(zalo.oauth_calls(), 1, "the connect");
-    zalo.set_oauth_delay(Duration::from_secs(1));
+    zalo::connect(&db, &as_env(&zalo_settings), &store).await;
+    let old_token = zalo::expire_soon(&store).await;
+    assert_eq!(fake_zalo.oauth_calls(), 1, "the connect");
+    fake_zalo.set_oauth_delay(Duration::from_secs(1));
 
     let instances: Vec<Serve> = (0..3)
         .map(|i| {
@@ -467,15 +446,15 @@ async fn three_instances_on_one_postgresql_share_the_outbox_keep_one_dialogue_an
 
     // One refresh for the three, and all of them go on with its tokens.
     wait_until("the token refreshed", Duration::from_secs(30), async || {
-        store.channel_tokens("zalo").await.unwrap().unwrap().access_token != tokens.access_token
+        store.channel_tokens("zalo").await.unwrap().unwrap().access_token != old_token
     })
     .await;
     // Every instance's background work has run again meanwhile (every 5 s).
     tokio::time::sleep(Duration::from_secs(7)).await;
-    assert_eq!(zalo.oauth_calls(), 2, "one refresh by one instance");
+    assert_eq!(fake_zalo.oauth_calls(), 2, "one refresh by one instance");
     let stored = store.channel_tokens("zalo").await.unwrap().unwrap();
-    assert_eq!(Some(stored.access_token.clone()), zalo.current_access_token());
-    assert_eq!(stored.refresh_token, zalo.current_refresh_token());
+    assert_eq!(Some(stored.access_token.clone()), fake_zalo.current_access_token());
+    assert_eq!(stored.refresh_token, fake_zalo.current_refresh_token());
 
     // One citizen's consecutive updates land on the three instances in turn: the dialogue goes on as with one.
     let mut lan = TelegramCitizen::new(&bases, SECRET, &fake, 500_900);

@@ -409,30 +409,25 @@ async fn the_answers_and_responses_tables_hold_no_identity() {
     }
 }
 
+/// A sign-in attempt of `username` with a wrong password.
+async fn wrong_login(app: &TestApp, username: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/console/login"))
+        .form(&[("username", username), ("password", "sai mật khẩu")])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn repeated_logins_and_reports_from_one_address_are_slowed_with_a_vietnamese_page() {
     let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
     // Ten attempts pass (and fail on the password); the eleventh is refused before the password is checked.
     for i in 0..10 {
-        let r = app
-            .client
-            .post(app.url("/console/login"))
-            .form(&[
-                ("username", format!("doan{i}")),
-                ("password", "sai mật khẩu".to_owned()),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let r = wrong_login(&app, &format!("doan{i}")).await;
         assert_ne!(r.status(), 429, "attempt {i}");
     }
-    let r = app
-        .client
-        .post(app.url("/console/login"))
-        .form(&[("username", "doan"), ("password", "sai mật khẩu")])
-        .send()
-        .await
-        .unwrap();
+    let r = wrong_login(&app, "doan").await;
     assert_eq!(r.status(), 429);
     let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
@@ -464,14 +459,7 @@ async fn repeated_logins_and_reports_from_one_address_are_slowed_with_a_vietname
 async fn with_rate_limits_off_a_proxy_that_limits_on_its_own_gets_every_request_through() {
     let app = TestApp::start_configured(common::TestDb::sqlite(), &[("YKIEN_RATE_LIMITS", "false")]).await;
     for i in 0..30 {
-        let r = app
-            .client
-            .post(app.url("/console/login"))
-            .form(&[("username", "doan"), ("password", "sai mật khẩu")])
-            .send()
-            .await
-            .unwrap();
-        assert_ne!(r.status(), 429, "attempt {i}");
+        assert_ne!(wrong_login(&app, "doan").await.status(), 429, "attempt {i}");
     }
     app.stop().await;
 }

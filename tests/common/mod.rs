@@ -305,6 +305,11 @@ impl Drop for Serve {
     }
 }
 
+/// Settings held as owned values, borrowed as the `(name, value)` pairs the harness takes.
+pub fn as_env<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    settings.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// Asserts the API's error shape and returns its code.
 pub fn error_code(body: &serde_json::Value) -> String {
     let error = &body["error"];
