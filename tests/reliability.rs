@@ -123,7 +123,7 @@ async fn queue_news(store: &Store, n: i64, first_chat: i64) -> BTreeMap<String, 
     news
 }
 
-/// How many times each (chat, text) of `news` reached the fake, and how many messages went to those chats at all.
+/// How many times each chat of `news` got its message at the fake (checking that nothing else went to those chats).
 fn deliveries(fake: &FakeTelegram, news: &BTreeMap<String, String>) -> HashMap<String, usize> {
     let mut count = HashMap::new();
     for params in fake.calls_of("sendmessage") {

@@ -42,6 +42,15 @@ pub struct LoadResult {
     pub cpu: Shares,
 }
 
+/// The nearest-rank `percentile` of sorted latencies in microseconds, in milliseconds; NaN when there are none.
+pub fn percentile_ms(sorted_us: &[u64], percentile: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((percentile / 100.0) * sorted_us.len() as f64).ceil() as usize;
+    sorted_us[rank.clamp(1, sorted_us.len()) - 1] as f64 / 1000.0
+}
+
 impl LoadResult {
     pub fn per_second(&self) -> f64 {
         self.responses as f64 / self.window.as_secs_f64()
@@ -49,12 +58,7 @@ impl LoadResult {
 
     /// Nearest-rank percentile in milliseconds.
     pub fn latency_ms(&self, percentile: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return f64::NAN;
-        }
-        let rank = ((percentile / 100.0) * self.latencies_us.len() as f64).ceil() as usize;
-        let index = rank.clamp(1, self.latencies_us.len()) - 1;
-        self.latencies_us[index] as f64 / 1000.0
+        percentile_ms(&self.latencies_us, percentile)
     }
 
     pub fn max_ms(&self) -> f64 {

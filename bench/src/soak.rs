@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use tokio::sync::Semaphore;
 
 use crate::common::{DASH, commit, machine, megabytes, thousands, write_section, yes_no};
-use crate::load::{Body, Poster};
+use crate::load::{Body, Poster, percentile_ms};
 use crate::server::proc_status_kb;
 use crate::{Args, BoxError, EngineKind};
 
@@ -35,11 +35,7 @@ pub struct Minute {
 
 impl Minute {
     fn percentile_ms(&self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return f64::NAN;
-        }
-        let rank = ((p / 100.0) * self.latencies_us.len() as f64).ceil() as usize;
-        self.latencies_us[rank.clamp(1, self.latencies_us.len()) - 1] as f64 / 1000.0
+        percentile_ms(&self.latencies_us, p)
     }
 }
 
@@ -80,8 +76,9 @@ impl SoakResult {
         (first > 0).then(|| (first, last, last as f64 / first as f64 - 1.0))
     }
 
-    /// p50 latency of the last three minutes against the first three (after the first, warming minute).
-    fn latency_drift(&self) -> Option<(f64, f64, f64)> {
+    /// p50 latency of the last `k` minutes against the `k` after the first, warming minute (`k` is 3 in a run of
+    /// seven minutes or more): (k, early, late, late / early).
+    fn latency_drift(&self) -> Option<(usize, f64, f64, f64)> {
         let n = self.minutes.len();
         if n < 5 {
             return None;
@@ -90,17 +87,11 @@ impl SoakResult {
         let median = |ms: &[Minute]| {
             let mut all: Vec<u64> = ms.iter().flat_map(|m| m.latencies_us.iter().copied()).collect();
             all.sort_unstable();
-            Minute {
-                sent: 0,
-                errors: 0,
-                latencies_us: all,
-                rss_kb: 0,
-            }
-            .percentile_ms(50.0)
+            percentile_ms(&all, 50.0)
         };
         let early = median(&self.minutes[1..1 + k]);
         let late = median(&self.minutes[n - k..]);
-        Some((early, late, late / early))
+        Some((k, early, late, late / early))
     }
 }
 
@@ -252,9 +243,10 @@ fn summary_table(r: &SoakResult) -> String {
         megabytes(r.idle_rss_kb),
         r.peak_rss_kb as f64 / r.idle_rss_kb.max(1) as f64
     ));
-    if let Some((early, late, ratio)) = r.latency_drift() {
+    if let Some((k, early, late, ratio)) = r.latency_drift() {
         t.push_str(&format!(
-            "| p50 latency, last 3 minutes | {late:.1} ms | {early:.1} ms (minutes 2–4) | {ratio:.2}× | stable (≤ 1.25×) | {} |\n",
+            "| p50 latency, last {k} minutes | {late:.1} ms | {early:.1} ms (minutes 2–{}) | {ratio:.2}× | stable (≤ 1.25×) | {} |\n",
+            k + 1,
             yes_no(ratio <= 1.25)
         ));
     }
