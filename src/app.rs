@@ -13,7 +13,7 @@ use crate::http::{self, AppState, Metrics};
 use crate::services::cases::{CaseRules, Cases};
 use crate::services::channels::{ChatChannels, TelegramChannel, ZaloChannel};
 use crate::services::chat::Chats;
-use crate::services::outbox::{self, Sender, WebSender};
+use crate::services::outbox::{self, Sender};
 use crate::services::scoreboard::{Scoreboard, SnapshotKey};
 use crate::services::survey::Surveys;
 use crate::storage::{Store, StoreError};
@@ -197,9 +197,7 @@ fn run_background(
     wake: Arc<tokio::sync::Notify>,
 ) -> Vec<JoinHandle<()>> {
     use std::time::Duration;
-    let mut senders: Vec<Arc<dyn Sender>> = vec![Arc::new(WebSender)];
-    senders.extend(channels.senders());
-    let senders = Arc::new(senders);
+    let senders: Arc<Vec<Arc<dyn Sender>>> = Arc::new(channels.senders());
     let mut loops = vec![
         every("delivering the outbox", Duration::from_secs(5), Some(wake), {
             let store = store.clone();

@@ -258,9 +258,9 @@ async fn walk_the_case(phone: Client, desk: Client, app: TestApp, out: PathBuf) 
     // The store agrees.
     let store = &app.app.store;
     let case = store.case_by_code(&code).await.unwrap().unwrap();
-    assert_eq!(case.state, "answered");
+    assert_eq!(case.state, ykien::domain::cases::CaseState::Answered);
     assert_eq!(
-        store.case_rating(case.id).await.unwrap(),
+        store.case_rating(case.id).await.unwrap().map(|r| (r.score, r.comment)),
         Some((5, Some(COMMENT.to_owned())))
     );
     let answers = store.case_answers(case.id).await.unwrap();

@@ -167,7 +167,7 @@ async fn feedback_with_a_photo_and_a_location_reaches_the_officials_and_their_an
 
         let store = &app.app.store;
         let case = store.case_by_code(&code).await.unwrap().unwrap();
-        assert_eq!(case.channel, "telegram", "{label}");
+        assert_eq!(case.channel, ykien::domain::Channel::Telegram, "{label}");
         assert_eq!(case.reporter_chat.as_deref(), Some("500200"), "{label}");
         assert_eq!(case.text, text, "{label}");
         assert_eq!((case.lat, case.lon), (Some(20.6465), Some(106.0511)), "{label}");
@@ -194,7 +194,7 @@ async fn feedback_with_a_photo_and_a_location_reaches_the_officials_and_their_an
         assert!(with_buttons["reply_markup"].to_string().contains(&format!("r:{code}:5")), "{label}");
         let thanks = lan.press(&format!("r:{code}:4")).await;
         assert!(thanks.text.contains("đánh giá 4/5"), "{label}: {thanks:?}");
-        assert_eq!(store.case_rating(case.id).await.unwrap().map(|r| r.0), Some(4), "{label}");
+        assert_eq!(store.case_rating(case.id).await.unwrap().map(|r| r.score), Some(4), "{label}");
 
         // "My reports" lists it.
         let mine = lan.press("m:follow").await;
@@ -343,7 +343,7 @@ async fn a_blocked_citizen_is_marked_unreachable_and_gets_the_news_when_they_wri
         }
         let case = store.case_by_code(&code).await.unwrap().unwrap();
         let pending = store.case_outbox(case.id).await.unwrap();
-        assert!(pending.iter().any(|m| !m.3), "{label}: the news waits: {pending:?}");
+        assert!(pending.iter().any(|m| !m.sent), "{label}: the news waits: {pending:?}");
 
         // They unblock and write again: the waiting news go out.
         fake.unblock_chat(500_300);

@@ -308,7 +308,7 @@ async fn a_whole_survey_and_a_feedback_case_over_zalo_are_stored_as_over_the_web
         let thanks = hoa.press(&format!("r:{code}:5")).await;
         assert!(thanks.text.contains("đánh giá 5/5"), "{label}: {thanks:?}");
         assert_eq!(
-            store.case_rating(case.id).await.unwrap().map(|r| r.0),
+            store.case_rating(case.id).await.unwrap().map(|r| r.score),
             Some(5),
             "{label}"
         );
@@ -365,7 +365,7 @@ async fn news_for_a_citizen_silent_for_seven_days_wait_on_the_tracking_page_and_
         .await;
         let case = store.case_by_code(&code).await.unwrap().unwrap();
         wait_until(label, "not marked sent", async || {
-            store.case_outbox(case.id).await.unwrap().iter().all(|m| m.3)
+            store.case_outbox(case.id).await.unwrap().iter().all(|m| m.sent)
         })
         .await;
         let page = app.get(&format!("/t/{code}")).await.text().await.unwrap();

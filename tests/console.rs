@@ -37,7 +37,7 @@ async fn file_case(app: &TestApp, commune: &str) -> (String, String) {
         category: "garbage".into(),
         text: "Rác tồn đọng ở đầu ngõ 3 đã một tuần không ai thu gom.".into(),
         photos: vec![PHOTO.to_vec()],
-        channel: "web".into(),
+        channel: ykien::domain::Channel::Web,
         ..Default::default()
     };
     let code = cases.submit(intake, Utc::now()).await.unwrap().code;
@@ -196,7 +196,7 @@ async fn intake_sees_the_reporter_officers_see_a_pseudonym_and_stale_forms_are_r
         text: "Ổ gà lớn trên đường Nguyễn Văn Linh đoạn trước chợ.".into(),
         name: Some("Phạm Văn Cường".into()),
         phone: Some("0987654321".into()),
-        channel: "web".into(),
+        channel: ykien::domain::Channel::Web,
         ..Default::default()
     };
     let code = cases.submit(intake, Utc::now()).await.unwrap().code;

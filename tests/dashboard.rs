@@ -401,7 +401,7 @@ async fn open_cases_appear_under_the_weakest_subdimensions_they_are_about() {
             commune: ENOUGH.into(),
             category: c.code.clone(),
             text: format!("Phản ánh thử về {}: cần xử lý sớm.", c.vi),
-            channel: "web".into(),
+            channel: ykien::domain::Channel::Web,
             ..Default::default()
         };
         filed.push((

@@ -72,7 +72,7 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
                 commune: "11953".into(),
                 category: "street_light".into(),
                 text: text.into(),
-                channel: channel.into(),
+                channel: ykien::domain::Channel::parse(channel).unwrap(),
                 reporter_chat: Some(chat.into()),
                 ..Default::default()
             };
@@ -125,10 +125,13 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
             "{label}"
         );
         let first = store.case_by_code(&codes[0]).await.unwrap().unwrap();
-        assert!(store.case_outbox(first.id).await.unwrap()[0].3, "{label}: marked sent");
+        assert!(
+            store.case_outbox(first.id).await.unwrap()[0].sent,
+            "{label}: marked sent"
+        );
         // The zalo message waits for its channel.
         let second = store.case_by_code(&codes[1]).await.unwrap().unwrap();
-        assert!(!store.case_outbox(second.id).await.unwrap()[0].3, "{label}");
+        assert!(!store.case_outbox(second.id).await.unwrap()[0].sent, "{label}");
 
         // A claim that ran out (its instance stalled) and was taken over is no longer its first holder's: it can
         // neither renew the claim before sending nor mark the message, and the new holder's outcome stands.
@@ -186,7 +189,7 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
             "{label}"
         );
         assert!(
-            store.case_outbox(second.id).await.unwrap()[0].3,
+            store.case_outbox(second.id).await.unwrap()[0].sent,
             "{label}: sent by the second holder"
         );
         store.close().await;

@@ -98,7 +98,7 @@ async fn queue_news(store: &Store, n: i64, first_chat: i64) -> BTreeMap<String, 
             commune: "11953".into(),
             category: "street_light".into(),
             text: format!("Đèn đường số {i} ở ngõ 7 hỏng đã ba hôm rồi."),
-            channel: "telegram".into(),
+            channel: ykien::domain::Channel::Telegram,
             reporter_chat: Some(chat.clone()),
             ..Default::default()
         };
@@ -117,7 +117,7 @@ async fn queue_news(store: &Store, n: i64, first_chat: i64) -> BTreeMap<String, 
         let case = store.case_by_code(&code).await.unwrap().unwrap();
         let queued = store.case_outbox(case.id).await.unwrap();
         assert_eq!(queued.len(), 1, "one message for the acceptance");
-        let body: Value = serde_json::from_str(&queued[0].2).unwrap();
+        let body: Value = serde_json::from_str(&queued[0].body).unwrap();
         news.insert(chat, body["text"].as_str().unwrap().to_owned());
     }
     news

@@ -2,10 +2,13 @@
 
 pub mod calendar;
 pub mod cases;
+pub mod channel;
 pub mod photos;
 pub mod questionnaire;
 pub mod survey;
 pub mod units;
+
+pub use channel::Channel;
 
 use serde::{Deserialize, Serialize};
 

@@ -9,8 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState};
-use crate::domain::cases::CaseState;
-use crate::domain::{Problem, Text};
+use crate::domain::{Channel, Problem, Text};
 use crate::services::Error;
 use crate::services::cases::Intake;
 
@@ -72,7 +71,7 @@ pub async fn post_case(
         phone: body.phone,
         email: body.email,
         photos,
-        channel: "api".into(),
+        channel: Channel::Api,
         reporter_chat: None,
     };
     let done = state.cases.submit(intake, Utc::now()).await?;
@@ -118,40 +117,32 @@ pub struct CaseResponse {
 
 /// `GET /api/v1/cases/{code}`.
 pub async fn get_case(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<CaseResponse>, ApiError> {
-    let case = state.cases.find(&code).await?;
-    let unit = state.cases.unit_of(&case).await?;
-    let case_state = CaseState::parse(&case.state).unwrap_or(CaseState::Received);
-    let store = &state.store;
-    let answers = store.case_answers(case.id).await?;
-    let events = store.case_events(case.id).await?;
+    let view = state.cases.view(&code).await?;
+    let case = &view.case;
     Ok(Json(CaseResponse {
-        due_at: match case_state {
-            CaseState::Received => Some(case.accept_due_at),
-            s if s.is_open() => case.answer_due_at,
-            _ => None,
-        },
-        state_label: case_state.label().vi,
-        state: case.state,
-        code: case.code,
-        category: case.category,
-        commune: unit.code,
+        due_at: case.due_now(),
+        state_label: case.state.label().vi,
+        state: case.state.as_str().to_owned(),
+        code: case.code.clone(),
+        category: case.category.clone(),
+        commune: view.unit.code.clone(),
         received_at: case.received_at,
-        answers: answers
-            .into_iter()
+        answers: view
+            .answers
+            .iter()
             .map(|a| CaseAnswerResponse {
-                what_was_done: a.what_was_done,
-                by_unit: a.by_unit,
-                legal_basis: a.legal_basis,
+                what_was_done: a.what_was_done.clone(),
+                by_unit: a.by_unit.clone(),
+                legal_basis: a.legal_basis.clone(),
                 at: a.at,
             })
             .collect(),
-        timeline: events
-            .into_iter()
-            .filter(|e| e.public)
+        timeline: view
+            .public_timeline()
             .map(|e| CaseEventResponse {
                 at: e.at,
-                state: e.to_state,
-                note: e.note,
+                state: e.to_state.as_str().to_owned(),
+                note: e.note.clone(),
             })
             .collect(),
     }))

@@ -5,38 +5,40 @@
 use std::collections::HashMap;
 
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
 
+use super::device::{
+    csrf_ok, csrf_token, device_cookie, device_of, forbidden, new_device, reporter_cookie_name, reporter_key,
+};
 use super::pages::{PageQuery, error_page, layout, with_lang};
-use super::survey::{csrf_ok, csrf_token, device_cookie, device_of, forbidden, new_device, redirect};
+use super::render::{image_response, redirect, vn_time};
 use super::{ApiError, AppState};
-use crate::domain::calendar::to_vietnam;
-use crate::domain::cases::CaseState;
+use crate::domain::cases::{Case, CaseState};
 use crate::domain::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS};
-use crate::domain::{Lang, Problem};
+use crate::domain::{Channel, Lang, Problem};
 use crate::services::Error;
-use crate::services::cases::Intake;
-use crate::storage::CaseRow;
+use crate::services::cases::{CaseView, Intake};
 
 /// The largest report accepted: five photos and the text.
 pub const MAX_REPORT_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024;
 
-fn reporter_cookie_name(code: &str) -> String {
-    format!("yk_rk_{}", code.replace('-', "_"))
+/// The tracking pages of cases and the reporter's actions on them.
+pub(super) fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/t/{code}", get(show_tracking))
+        .route("/t/{code}/files/{id}", get(show_case_file))
+        .route("/t/{code}/{action}", post(post_reporter_action))
 }
 
-fn reporter_key(headers: &HeaderMap, code: &str) -> Option<String> {
-    super::token_cookie(headers, &reporter_cookie_name(code))
-}
-
-/// Local time in Vietnam, as officials and citizens read it.
-pub(super) fn vn_time(at: DateTime<Utc>) -> String {
-    to_vietnam(at).format("%H:%M %d/%m/%Y").to_string()
+/// The report form, which takes photos.
+pub(super) fn upload_routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/f/{commune}", axum::routing::get(show_report_form).post(submit_report))
 }
 
 /// What the form had, to show it again after a refusal.
@@ -218,7 +220,7 @@ pub async fn submit_report(
         phone: Some(typed.phone.clone()),
         email: Some(typed.email.clone()),
         photos,
-        channel: "web".into(),
+        channel: Channel::Web,
         reporter_chat: None,
     };
     if !problems.is_empty() {
@@ -266,22 +268,21 @@ pub async fn show_tracking(
 ) -> Response {
     let lang = Lang::from_code(q.lang.as_deref());
     let path = format!("/t/{code}");
-    let case = match state.cases.find(&code).await {
-        Ok(c) => c,
+    let view = match state.cases.view(&code).await {
+        Ok(v) => v,
         Err(e) => return error_page(lang, &path, e),
     };
+    let case = &view.case;
     let (device, set_cookie) = match device_of(&headers) {
         Some(d) => (d, false),
         None => (new_device(), true),
     };
     let is_reporter = match reporter_key(&headers, &case.code) {
-        Some(key) => state.cases.is_reporter(&case, &key).await.unwrap_or(false),
+        Some(key) => state.cases.is_reporter(case, &key).await.unwrap_or(false),
         None => false,
     };
-    let mut response = match tracking_page(&state, &case, lang, is_reporter, &device).await {
-        Ok(markup) => Html(layout(lang, &path, &case.code, markup).into_string()).into_response(),
-        Err(e) => error_page(lang, &path, e),
-    };
+    let markup = tracking_page(&state, &view, lang, is_reporter, &device);
+    let mut response = Html(layout(lang, &path, &case.code, markup).into_string()).into_response();
     if set_cookie {
         response
             .headers_mut()
@@ -290,69 +291,28 @@ pub async fn show_tracking(
     response
 }
 
-async fn tracking_page(
-    state: &AppState,
-    case: &CaseRow,
-    lang: Lang,
-    is_reporter: bool,
-    device: &str,
-) -> Result<Markup, Error> {
-    let store = &state.store;
-    let unit = state.cases.unit_of(case).await?;
-    let case_state = CaseState::parse(&case.state).unwrap_or(CaseState::Received);
-    let events: Vec<_> = store
-        .case_events(case.id)
-        .await?
-        .into_iter()
-        .filter(|e| e.public)
-        .collect();
-    let answers = store.case_answers(case.id).await?;
-    let files = store.case_attachments(case.id).await?;
-    let rating = store.case_rating(case.id).await?;
-    // News for the reporter's chat that the platform would not take yet (Zalo: silent for more than 7 days;
-    // Telegram: the bot blocked): they go when the citizen writes to the channel again.
-    let waiting = store
-        .case_outbox(case.id)
-        .await?
-        .iter()
-        .filter(|(channel, _, _, sent)| channel != "web" && !sent)
-        .count();
-    let chat = match case.channel.as_str() {
-        "zalo" => "Zalo",
-        _ => "Telegram",
-    };
-    // A duplicate's reporter follows the original.
-    let original = match case.duplicate_of {
-        Some(id) => store.case_by_id(id).await?.map(|c| c.code),
-        None => None,
-    };
-    let category = state
-        .cases
-        .category(&case.category)
-        .map(|c| c.name().get(lang).to_owned())
-        .unwrap_or_default();
-    let due = if case_state == CaseState::Received {
-        Some(case.accept_due_at)
-    } else {
-        case.answer_due_at
-    };
+fn tracking_page(state: &AppState, view: &CaseView, lang: Lang, is_reporter: bool, device: &str) -> Markup {
+    let case = &view.case;
+    let case_state = case.state;
+    let waiting = view.waiting_messages;
+    let chat = case.channel.label();
     let action = format!("/t/{}", case.code);
-    Ok(html! {
+    html! {
         p.muted { (lang.t("Mã theo dõi", "Tracking code")) }
         h1 { (case.code) }
-        p { strong { (case_state.label().get(lang)) } " · " (category) " · " (unit.name) }
+        p { strong { (case_state.label().get(lang)) } " · " (view.category_name(lang)) " · " (view.unit.name) }
         p.muted { (lang.t("Gửi lúc ", "Sent at ")) (vn_time(case.received_at))
-            @if let (Some(due), true) = (due, case_state.is_open()) { " · " (lang.t("hạn xử lý ", "due ")) (vn_time(due)) } }
+            @if let Some(due) = case.due_now() { " · " (lang.t("hạn xử lý ", "due ")) (vn_time(due)) } }
         p { (case.text) }
-        @if let Some(original) = &original {
+        @if let Some(original) = &view.original {
             p.summary { (lang.t("Phản ánh này trùng với một phản ánh đang được xử lý. Xin theo dõi phản ánh gốc: ",
                                 "This report duplicates one being handled. Please follow the original: "))
                 a href=(with_lang(&format!("/t/{original}"), lang)) { (original) } }
         }
-        @if files.iter().any(|f| f.source == "report") {
-            p.muted { (files.iter().filter(|f| f.source == "report").count()) " " (lang.t("ảnh đính kèm", "photos attached")) }
+        @if view.report_photos().next().is_some() {
+            p.muted { (view.report_photos().count()) " " (lang.t("ảnh đính kèm", "photos attached")) }
         }
-        @for a in &answers {
+        @for a in &view.answers {
             section.answer {
                 h2 { (lang.t("Trả lời của cơ quan xử lý", "The authorities' answer")) }
                 p { (a.what_was_done) }
@@ -360,7 +320,7 @@ async fn tracking_page(
                 @if let Some(basis) = &a.legal_basis { p.muted { (lang.t("Căn cứ: ", "Legal basis: ")) (basis) } }
             }
         }
-        @let evidence: Vec<_> = files.iter().filter(|f| f.source == "answer").collect();
+        @let evidence: Vec<_> = view.evidence().collect();
         @if !evidence.is_empty() {
             p { (lang.t("Hình ảnh kết quả: ", "Evidence: "))
                 @for (i, f) in evidence.iter().enumerate() { a href=(format!("{action}/files/{}", f.id)) { (lang.t("ảnh ", "photo ")) (i + 1) } " " } }
@@ -374,13 +334,13 @@ async fn tracking_page(
                                           message to get them."))) }
         }
         h2 { (lang.t("Diễn biến", "Timeline")) }
-        ul { @for e in &events {
-            li { (vn_time(e.at)) " – " (CaseState::parse(&e.to_state).map(|s| s.label().get(lang).to_owned()).unwrap_or_default())
+        ul { @for e in view.public_timeline() {
+            li { (vn_time(e.at)) " – " (e.to_state.label().get(lang))
                  @if let Some(note) = &e.note { ": " (note) } }
         } }
-        @if let Some((score, comment)) = &rating {
-            p { (lang.t("Đánh giá của người phản ánh: ", "The reporter's rating: ")) (score) "/5"
-                @if let Some(c) = comment { " – “" (c) "”" } }
+        @if let Some(rating) = &view.rating {
+            p { (lang.t("Đánh giá của người phản ánh: ", "The reporter's rating: ")) (rating.score) "/5"
+                @if let Some(c) = &rating.comment { " – “" (c) "”" } }
         }
         @if is_reporter {
             @if case_state == CaseState::WaitingForCitizen {
@@ -392,7 +352,7 @@ async fn tracking_page(
                     div.actions { button type="submit" { (lang.t("Gửi bổ sung", "Send")) } }
                 }
             }
-            @if matches!(case_state, CaseState::Answered | CaseState::Closed) && rating.is_none() {
+            @if matches!(case_state, CaseState::Answered | CaseState::Closed) && view.rating.is_none() {
                 form method="post" action=(format!("{action}/rate")) {
                     input type="hidden" name="csrf" value=(csrf_token(state, device));
                     fieldset.q { legend { (lang.t("Anh/chị hài lòng với câu trả lời ở mức nào?", "How satisfied are you with the answer?")) }
@@ -412,7 +372,7 @@ async fn tracking_page(
                 }
             }
         }
-    })
+    }
 }
 
 /// What the reporter posts on the tracking page.
@@ -421,7 +381,7 @@ async fn reporter_post(
     code: &str,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
-) -> Result<(CaseRow, Lang), Response> {
+) -> Result<(Case, Lang), Response> {
     let lang = Lang::from_code(form.get("lang").map(String::as_str));
     let path = format!("/t/{code}");
     let case = state.cases.find(code).await.map_err(|e| error_page(lang, &path, e))?;
@@ -472,40 +432,7 @@ pub async fn show_case_file(
     Path((code, id)): Path<(String, Uuid)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let case = state.cases.find(&code).await?;
-    let (case_id, content_type, bytes) = state.store.attachment(id).await?;
-    let meta = state.store.case_attachments(case.id).await?;
-    let Some(file) = meta.iter().find(|m| m.id == id).filter(|_| case_id == case.id) else {
-        return Err(Error::CaseNotFound(code).into());
-    };
-    let is_reporter = match reporter_key(&headers, &case.code) {
-        Some(key) => state.cases.is_reporter(&case, &key).await?,
-        None => false,
-    };
-    if file.source != "answer" && !is_reporter {
-        return Err(
-            Error::Forbidden("the report's photos are shown to its reporter and the officials only".into()).into(),
-        );
-    }
+    let key = reporter_key(&headers, &code);
+    let (content_type, bytes) = state.cases.file_for_citizen(&code, id, key.as_deref()).await?;
     Ok(image_response(content_type, bytes))
-}
-
-/// An image answer that browsers cannot be tricked into rendering as anything else.
-pub(super) fn image_response(content_type: String, bytes: Vec<u8>) -> Response {
-    let allowed = ["image/jpeg", "image/png", "image/webp"];
-    let ct = if allowed.contains(&content_type.as_str()) {
-        content_type
-    } else {
-        "application/octet-stream".to_owned()
-    };
-    (
-        [
-            (CONTENT_TYPE, ct),
-            (CONTENT_DISPOSITION, "inline".to_owned()),
-            (CACHE_CONTROL, "private, max-age=3600".to_owned()),
-            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response()
 }

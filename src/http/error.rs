@@ -1,4 +1,5 @@
-//! The one error type of the HTTP layer and its status mapping.
+//! The error types of the HTTP layer and their one status mapping: [`ApiError`] renders the JSON error, and
+//! [`PageError`] the page, from the same mapping.
 //!
 //! Every API error leaves as `{ "error": { "code": "...", "message": "...", "message_en": "..." } }`: service
 //! errors through [`ApiError`], and errors made by the framework or middleware (a rejected query string, a body
@@ -12,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::domain::Lang;
 use crate::services::Error;
 use crate::storage::StoreError;
 
@@ -297,4 +299,44 @@ pub async fn json_error_shape(request: Request, next: Next) -> Response {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     rewritten
+}
+
+/// Why a page could not be shown, as the page that says so: in the page's language, with the status the API
+/// would give for the same error. Page handlers return `Result<Response, PageError>` and use `?` on services
+/// through [`OnPage::on_page`]; extractors reject with it. Boxed: a response is large, an error path is rare.
+pub struct PageError(Box<Response>);
+
+impl PageError {
+    /// The page for a service error.
+    pub fn new(lang: Lang, path: &str, error: impl Into<Error>) -> Self {
+        Self::from(super::pages::error_page(lang, path, error.into()))
+    }
+
+    /// A page with its own title and text.
+    pub fn message(lang: Lang, path: &str, status: StatusCode, title: &str, text: &str) -> Self {
+        Self::from(super::pages::message_page(lang, path, status, title, text))
+    }
+}
+
+impl From<Response> for PageError {
+    fn from(response: Response) -> Self {
+        Self(Box::new(response))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+/// Turns a service result into a page result: `state.cases.view(code).await.on_page(lang, &path)?`.
+pub trait OnPage<T> {
+    fn on_page(self, lang: Lang, path: &str) -> Result<T, PageError>;
+}
+
+impl<T, E: Into<Error>> OnPage<T> for Result<T, E> {
+    fn on_page(self, lang: Lang, path: &str) -> Result<T, PageError> {
+        self.map_err(|e| PageError::new(lang, path, e))
+    }
 }

@@ -9,11 +9,14 @@ mod api_surveys;
 mod cases;
 mod console;
 mod dashboard;
+mod device;
 mod error;
 mod limits;
 mod metrics;
 mod pages;
 mod qr;
+mod render;
+mod session;
 mod survey;
 mod webhooks;
 
@@ -102,58 +105,25 @@ pub fn router(state: AppState) -> Router {
             .unwrap_or("-");
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
     });
+    // Each area lists its own routes; uploads (reports and answers with photos) have their own, larger body limit
+    // (also for axum's extractors), everything else the small one.
     let small_bodies = Router::new()
-        .route("/", get(pages::show_home))
-        .route("/units/{code}", get(pages::show_unit))
-        .route("/s/{commune}", get(survey::show_survey_landing))
-        .route("/s/{commune}/start", post(survey::start_survey))
-        .route(
-            "/s/{commune}/q",
-            get(survey::show_survey_screen).post(survey::submit_survey_screen),
-        )
-        .route("/s/{commune}/thanks", get(survey::show_survey_thanks))
-        .route("/s/{commune}/qr.svg", get(qr::show_survey_qr_svg))
-        .route("/s/{commune}/qr.png", get(qr::show_survey_qr_png))
+        .merge(pages::routes())
+        .merge(survey::routes())
+        .merge(qr::routes())
+        .merge(cases::routes())
+        .merge(api_routes())
+        .merge(console::routes())
+        .merge(dashboard::routes())
+        .merge(webhooks::routes())
         .route("/healthz", get(check_health))
         .route("/metrics", get(show_metrics))
-        .route("/api/openapi.json", get(api::show_openapi))
-        .route("/api/v1/units", get(api::list_units))
-        .route("/api/v1/units/{code}", get(api::get_unit))
-        .route(
-            "/api/v1/waves",
-            get(api_surveys::list_waves).post(api_surveys::create_wave),
-        )
-        .route("/api/v1/waves/{code}", get(api_surveys::get_wave))
-        .route("/api/v1/waves/{code}/responses", post(api_surveys::post_response))
-        .route("/api/v1/cases/{code}", get(api_cases::get_case))
-        .route("/t/{code}", get(cases::show_tracking))
-        .route("/t/{code}/files/{id}", get(cases::show_case_file))
-        .route("/t/{code}/{action}", post(cases::post_reporter_action))
-        .route("/console", get(console::show_inbox))
-        .route("/console/login", get(console::show_login).post(console::post_login))
-        .route("/console/logout", post(console::post_logout))
-        .route("/console/files/{id}", get(console::show_file))
-        .route("/console/audit", get(console::show_audit))
-        .route("/console/dashboard", get(dashboard::show_overview))
-        .route("/console/dashboard/units/{code}", get(dashboard::show_unit))
-        .route("/console/dashboard/charts/{file}", get(dashboard::show_chart))
-        .route("/console/dashboard/tables/{file}", get(dashboard::download_table))
-        .route(
-            "/console/dashboard/reports/{period}/{unit}",
-            get(dashboard::show_report),
-        )
-        .route("/webhooks/telegram", post(webhooks::receive_telegram_update))
-        .route("/webhooks/zalo", post(webhooks::receive_zalo_event))
         .fallback(pages::show_not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
-    // Reports and answers carry photos: their own, larger limit (also for axum's extractors).
     let uploads = Router::new()
-        .route("/f/{commune}", get(cases::show_report_form).post(cases::submit_report))
+        .merge(cases::upload_routes())
         .route("/api/v1/cases", post(api_cases::post_case))
-        .route(
-            "/console/cases/{code}",
-            get(console::show_case).post(console::post_case_action),
-        )
+        .merge(console::upload_routes())
         // Base64 photos in JSON take a third more room than the files.
         .layer(DefaultBodyLimit::max(cases::MAX_REPORT_BYTES * 4 / 3))
         .layer(RequestBodyLimitLayer::new(cases::MAX_REPORT_BYTES * 4 / 3));
@@ -189,6 +159,21 @@ pub fn router(state: AppState) -> Router {
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The JSON API under `/api/v1` and its OpenAPI document (filing a case, which takes photos, is an upload route).
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(api::show_openapi))
+        .route("/api/v1/units", get(api::list_units))
+        .route("/api/v1/units/{code}", get(api::get_unit))
+        .route(
+            "/api/v1/waves",
+            get(api_surveys::list_waves).post(api_surveys::create_wave),
+        )
+        .route("/api/v1/waves/{code}", get(api_surveys::get_wave))
+        .route("/api/v1/waves/{code}/responses", post(api_surveys::post_response))
+        .route("/api/v1/cases/{code}", get(api_cases::get_case))
 }
 
 /// `GET /healthz`: 200 when the database answers within two seconds, 503 otherwise.

@@ -13,6 +13,13 @@ use crate::domain::units::{LinkedUnit, Unit, UnitLevel};
 use crate::services::{self, units as unit_service};
 
 /// Query every page accepts.
+/// The public pages of units.
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/", axum::routing::get(show_home))
+        .route("/units/{code}", axum::routing::get(show_unit))
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     pub lang: Option<String>,

@@ -23,6 +23,13 @@ const QUIET_ZONE: usize = 4;
 const MODULE_PX: usize = 10;
 
 /// `GET /s/{commune}/qr.svg`: the survey's QR code as a crisp SVG on white, for printing.
+/// The QR codes of the surveys, for posters.
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/s/{commune}/qr.svg", axum::routing::get(show_survey_qr_svg))
+        .route("/s/{commune}/qr.png", axum::routing::get(show_survey_qr_png))
+}
+
 pub async fn show_survey_qr_svg(
     State(state): State<AppState>,
     Path(commune): Path<String>,

@@ -2,59 +2,35 @@
 //! form post answers with a redirect (or the same page with its errors and what was typed), so a reload or a
 //! double tap never stores anything twice.
 //!
-//! The device is identified by a random cookie (`yk_device`); the service stores only its keyed hash. Forms
-//! carry a CSRF token derived from that cookie with the service secret.
+//! The device is identified by its cookie and every form carries its CSRF token (see `http::device`).
 
 use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use maud::{Markup, html};
-use subtle::ConstantTimeEq;
 
 use super::AppState;
-use super::pages::{PageQuery, error_page, layout, message_page, with_lang};
+use super::device::{csrf_ok, csrf_token, device_cookie, device_of, forbidden, new_device};
+use super::pages::{PageQuery, error_page, layout, with_lang};
+use super::render::redirect;
 use crate::conversation::{Ask, Input, Mode};
 use crate::domain::Lang;
 use crate::domain::questionnaire::{DONT_KNOW, QuestionKind, REFUSED};
 use crate::services::survey::{Channel, Identity, SurveyContext, Turn};
 
-const DEVICE_COOKIE: &str = "yk_device";
-
-/// The device token from the request's cookies, if any.
-pub(super) fn device_of(headers: &HeaderMap) -> Option<String> {
-    super::token_cookie(headers, DEVICE_COOKIE)
-}
-
-pub(super) fn new_device() -> String {
-    let bytes: [u8; 32] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(super) fn device_cookie(state: &AppState, device: &str) -> HeaderValue {
-    let secure = state.secure_cookie();
-    let value = format!("{DEVICE_COOKIE}={device}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}");
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-pub(super) fn csrf_token(state: &AppState, device: &str) -> String {
-    state.surveys.keyed_hash("csrf", device)[..32].to_owned()
-}
-
-pub(super) fn csrf_ok(state: &AppState, device: &str, given: Option<&str>) -> bool {
-    given.is_some_and(|g| g.as_bytes().ct_eq(csrf_token(state, device).as_bytes()).into())
-}
-
-pub(super) fn redirect(to: &str) -> Response {
-    let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert(LOCATION, v);
-    }
-    r
+/// The web survey's routes.
+pub(super) fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/s/{commune}", get(show_survey_landing))
+        .route("/s/{commune}/start", post(start_survey))
+        .route("/s/{commune}/q", get(show_survey_screen).post(submit_survey_screen))
+        .route("/s/{commune}/thanks", get(show_survey_thanks))
 }
 
 fn base(commune: &str) -> String {
@@ -67,19 +43,6 @@ async fn context(state: &AppState, commune: &str, lang: Lang) -> Result<SurveyCo
         .survey_for_commune(commune.trim(), Utc::now())
         .await
         .map_err(|e| error_page(lang, &base(commune), e))
-}
-
-pub(super) fn forbidden(lang: Lang, path: &str) -> Response {
-    message_page(
-        lang,
-        path,
-        StatusCode::FORBIDDEN,
-        lang.t("Phiên làm việc không hợp lệ", "Invalid session"),
-        lang.t(
-            "Biểu mẫu đã hết hạn hoặc trình duyệt chặn cookie. Xin mở lại trang khảo sát và thử lại; các câu đã trả lời vẫn được giữ.",
-            "The form has expired or the browser blocks cookies. Please open the survey page again and retry; answers already given are kept.",
-        ),
-    )
 }
 
 /// `GET /s/{commune}`: what the survey is for, that it is anonymous, and a button to start or continue.

@@ -18,6 +18,13 @@ use super::{ApiError, AppState};
 /// <https://core.telegram.org/bots/api#setwebhook>
 const TELEGRAM_SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
+/// The chat platforms' webhooks.
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/webhooks/telegram", axum::routing::post(receive_telegram_update))
+        .route("/webhooks/zalo", axum::routing::post(receive_zalo_event))
+}
+
 fn channel_off() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,

@@ -282,11 +282,10 @@ pub struct Handled {
     pub outbox_due: bool,
 }
 
-fn survey_channel(channel: ykien_bots::message::Channel) -> Channel {
-    match channel {
-        ykien_bots::message::Channel::Telegram => Channel::Telegram,
-        ykien_bots::message::Channel::Zalo => Channel::Zalo,
-    }
+/// The channel of the chat a conversation runs in, as cases record it.
+fn chat_channel(c: &Conversation<'_>) -> Result<Channel, Error> {
+    Channel::parse(&c.row.channel)
+        .ok_or_else(|| crate::storage::StoreError::Corrupt(format!("chat channel '{}'", c.row.channel)).into())
 }
 
 /// Lower case, without diacritics (đ → d): what a name search compares.
@@ -334,7 +333,7 @@ impl Conversation<'_> {
 
     fn identity(&self) -> Identity {
         Identity {
-            channel: survey_channel(self.channel),
+            channel: Channel::from(self.channel),
             id: self.row.user_id.clone(),
         }
     }
@@ -1182,7 +1181,7 @@ impl Chats {
             phone: draft.phone.clone(),
             email: None,
             photos,
-            channel: c.row.channel.clone(),
+            channel: chat_channel(c)?,
             reporter_chat: Some(c.row.user_id.clone()),
         };
         match self.cases.submit(intake, c.now).await {
@@ -1236,7 +1235,7 @@ impl Chats {
         c.state.dialog = Dialog::Menu;
         let cases = self
             .store
-            .cases_reported_in_chat(&c.row.channel, &c.row.user_id)
+            .cases_reported_in_chat(chat_channel(c)?, &c.row.user_id)
             .await?;
         if cases.is_empty() {
             let mut replies = self.menu(c, false).await?;
@@ -1255,7 +1254,7 @@ impl Chats {
         let mut text = c.t("Phản ánh của anh/chị:", "Your reports:");
         let mut buttons = Vec::new();
         for case in cases.iter().take(8) {
-            let state = CaseState::parse(&case.state).map(|s| s.label().get(c.lang).to_owned());
+            let state = case.state.label().get(c.lang).to_owned();
             let category = self
                 .cases
                 .category(&case.category)
@@ -1264,7 +1263,7 @@ impl Chats {
             text.push_str(&format!(
                 "\n• {} — {category} — {} ({})",
                 case.code,
-                state.unwrap_or_default(),
+                state,
                 vn_day(case.received_at).format("%d/%m/%Y")
             ));
             buttons.push(button(case.code.clone(), Payload::Case(case.code.clone())));
@@ -1278,14 +1277,14 @@ impl Chats {
     }
 
     /// The case, if this person reported it through this channel.
-    async fn own_case(&self, c: &Conversation<'_>, code: &str) -> Result<Option<crate::storage::CaseRow>, Error> {
+    async fn own_case(&self, c: &Conversation<'_>, code: &str) -> Result<Option<crate::domain::cases::Case>, Error> {
         let case = match self.cases.find(code).await {
             Ok(case) => case,
             Err(Error::CaseNotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
         Ok(
-            (case.channel == c.row.channel && case.reporter_chat.as_deref() == Some(c.row.user_id.as_str()))
+            (case.channel == chat_channel(c)? && case.reporter_chat.as_deref() == Some(c.row.user_id.as_str()))
                 .then_some(case),
         )
     }
@@ -1294,20 +1293,19 @@ impl Chats {
         let Some(case) = self.own_case(c, code).await? else {
             return self.my_cases(c).await;
         };
-        let state = CaseState::parse(&case.state);
+        let state = case.state;
         let mut text = format!(
             "{} {}\n{}: {}",
             c.t("Phản ánh", "Report"),
             case.code,
             c.t("Trạng thái", "State"),
-            state.map(|s| s.label().get(c.lang).to_owned()).unwrap_or_default()
+            state.label().get(c.lang)
         );
-        if let Some(due) = case.answer_due_at.filter(|_| case.answered_at.is_none()) {
+        if let Some(due) = case.due_now() {
             text.push_str(&format!(
                 "\n{}: {}",
-                c.t("Hạn trả lời", "Answer due"),
-                due.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| unreachable!()))
-                    .format("%H:%M %d/%m/%Y")
+                c.t("Hạn xử lý", "Due"),
+                crate::domain::calendar::to_vietnam(due).format("%H:%M %d/%m/%Y")
             ));
         }
         if let Some(answer) = self.store.case_answers(case.id).await?.last() {
@@ -1323,7 +1321,7 @@ impl Chats {
         }
         let mut buttons = Vec::new();
         let rated = self.store.case_rating(case.id).await?.is_some();
-        if matches!(state, Some(CaseState::Answered | CaseState::Closed)) && !rated {
+        if matches!(state, CaseState::Answered | CaseState::Closed) && !rated {
             text.push_str(&format!(
                 "\n\n{}",
                 c.t("Anh/chị đánh giá câu trả lời thế nào?", "How do you rate the answer?")

@@ -283,7 +283,7 @@ async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, 
             commune,
             category: category.code.clone(),
             text: texts[rng.random_range(0..texts.len())].to_owned(),
-            channel: if i % 3 == 0 { "telegram" } else { "web" }.to_owned(),
+            channel: if i % 3 == 0 { Channel::Telegram } else { Channel::Web },
             ..Default::default()
         };
         let code = cases.submit(intake, received).await?.code;

@@ -1,6 +1,6 @@
 //! Delivering the outbox: messages to citizens, queued in the same transaction as the change they report, sent
-//! at least once by whichever instance claims them, retried with exponential backoff. Each channel plugs in a
-//! [`Sender`]; the web channel's "delivery" is the tracking page itself, so its sender only confirms.
+//! at least once by whichever instance claims them, retried with exponential backoff. Each chat channel plugs in
+//! a [`Sender`]; the other channels queue nothing (their reporters read the tracking page).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,26 +26,13 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + S
 
 /// One channel's way to deliver a message.
 pub trait Sender: Send + Sync {
-    /// The channel name used in `outbox.channel` (`web`, `telegram`, `zalo`).
+    /// The channel name used in `outbox.channel` (`telegram`, `zalo`).
     fn channel(&self) -> &str;
     /// Delivers `body` to `recipient`; `dedupe_key` lets the far side drop a repeat.
     fn send<'a>(&'a self, recipient: &'a str, body: &'a str, dedupe_key: &'a str) -> SendFuture<'a>;
     /// Told after a send failed with [`SendError::Unreachable`] and the message was put back to wait, so that
     /// the recipient's next message makes it due again.
     fn unreachable<'a>(&'a self, _recipient: &'a str) -> SendFuture<'a> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
-/// The web channel: citizens read their case's state on its tracking page, so there is nothing to push.
-pub struct WebSender;
-
-impl Sender for WebSender {
-    fn channel(&self) -> &str {
-        "web"
-    }
-
-    fn send<'a>(&'a self, _recipient: &'a str, _body: &'a str, _dedupe_key: &'a str) -> SendFuture<'a> {
         Box::pin(async { Ok(()) })
     }
 }

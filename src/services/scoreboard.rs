@@ -15,14 +15,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ykien_analysis::charts::Format;
-use ykien_analysis::{CaseFacts, CaseStatus, Codebook, Level, ScoreOptions, ScoreRow, Scores, UnitKpi};
+use ykien_analysis::{CaseStatus, Codebook, Level, ScoreOptions, ScoreRow, Scores, UnitKpi};
 
 use super::Error;
 use super::analysis::{AnalysisFailure, ExportFormat, UnitsTable, codebook, stream_answers, units_from_store};
 use super::survey::{Surveys, vn_day};
-use crate::domain::cases::CaseState;
+use crate::domain::cases::{CaseState, deadline};
 use crate::domain::survey::{PlanPeriod, Wave};
-use crate::storage::{CaseFactRow, Store, StoreError};
+use crate::storage::{CaseFacts, Store, StoreError};
 
 /// Which numbers: a wave, over all its answers or over one reporting period.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -263,7 +263,7 @@ impl Scoreboard {
             .map_err(failure)?;
         let scores = self.score(&waves, span, &codebook, &units).await?;
         let now = Utc::now();
-        let facts: Vec<CaseFacts> = cases.into_iter().filter_map(case_facts).collect();
+        let facts: Vec<ykien_analysis::CaseFacts> = cases.into_iter().map(case_facts).collect();
         let kpis = ykien_analysis::kpis(&facts, now);
         let snapshot = Arc::new(Snapshot {
             wave,
@@ -349,11 +349,13 @@ impl Drop for TempFile {
 }
 
 /// A hash of every case fact: changes when a case is filed, answered, closed, rated or moves on.
-fn fingerprint(cases: &[CaseFactRow]) -> u64 {
+fn fingerprint(cases: &[CaseFacts]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for c in cases {
-        (&c.0, &c.1, c.2, c.3, c.4, c.5, c.6).hash(&mut hasher);
+        let state = c.state.as_str();
+        (&c.unit_code, state, c.received_at, c.accept_due_at).hash(&mut hasher);
+        (c.answer_due_at, c.answered_at, c.rating).hash(&mut hasher);
     }
     cases.len().hash(&mut hasher);
     hasher.finish()
@@ -367,25 +369,19 @@ fn failure(e: AnalysisFailure) -> Error {
     }
 }
 
-/// A stored case as the KPIs count it; `None` for a state this version does not know.
-fn case_facts(row: CaseFactRow) -> Option<CaseFacts> {
-    let (unit_code, state, received_at, accept_due_at, answer_due_at, answered_at, rating) = row;
-    let state = CaseState::parse(&state)?;
-    let status = match state {
+/// A stored case as the KPIs count it.
+fn case_facts(row: CaseFacts) -> ykien_analysis::CaseFacts {
+    let status = match row.state {
         CaseState::Received | CaseState::Accepted | CaseState::Assigned => CaseStatus::Open,
         CaseState::Answered | CaseState::Closed => CaseStatus::Closed,
         CaseState::Rejected | CaseState::Duplicate | CaseState::WaitingForCitizen => CaseStatus::NotCounted,
     };
-    Some(CaseFacts {
-        unit_code,
-        received_at,
-        due_at: if state == CaseState::Received {
-            Some(accept_due_at)
-        } else {
-            answer_due_at
-        },
-        answered_at,
+    ykien_analysis::CaseFacts {
+        due_at: deadline(row.state, row.accept_due_at, row.answer_due_at),
+        unit_code: row.unit_code,
+        received_at: row.received_at,
+        answered_at: row.answered_at,
         status,
-        rating: rating.and_then(|r| u8::try_from(r).ok()),
-    })
+        rating: row.rating.and_then(|r| u8::try_from(r).ok()),
+    }
 }

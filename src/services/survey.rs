@@ -21,25 +21,7 @@ use crate::domain::survey::{NewWave, ReportingPeriod, Wave, is_wave_code, plan_p
 use crate::domain::units::{Unit, UnitLevel};
 use crate::storage::{NewResponse, QuestionnaireImport, Store, StoreError};
 
-/// The channels a respondent can answer through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
-    Web,
-    Telegram,
-    Zalo,
-    Api,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Web => "web",
-            Self::Telegram => "telegram",
-            Self::Zalo => "zalo",
-            Self::Api => "api",
-        }
-    }
-}
+pub use crate::domain::Channel;
 
 /// Who is answering, as the channel knows them (a web device token, a Telegram or Zalo user id). Never stored:
 /// only its keyed hash is.

@@ -6,87 +6,112 @@ use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use super::{Store, StoreError, db, on_pool};
+use crate::domain::Channel;
+use crate::domain::cases::{Case, CaseState, Tier};
 
 /// One case as the feedback KPIs see it; see [`Store::case_facts`].
-pub type CaseFactRow = (
-    String,
-    String,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<i64>,
-);
-
-/// A case as stored.
 #[derive(Clone, Debug, PartialEq)]
-pub struct CaseRow {
-    pub id: Uuid,
-    pub code: String,
-    pub unit_id: Uuid,
-    pub category: String,
-    pub subdimension: String,
-    pub office: String,
-    pub tier: String,
-    pub state: String,
-    pub resume_to: Option<String>,
-    pub text: String,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    pub channel: String,
+pub struct CaseFacts {
+    pub unit_code: String,
+    pub state: CaseState,
     pub received_at: DateTime<Utc>,
     pub accept_due_at: DateTime<Utc>,
     pub answer_due_at: Option<DateTime<Utc>>,
-    pub extension_minutes: i64,
     pub answered_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub duplicate_of: Option<Uuid>,
-    pub revision: i64,
-    pub escalated_at: Option<DateTime<Utc>>,
-    /// The chat (Telegram or Zalo user id) the case was reported from, where its news go.
-    pub reporter_chat: Option<String>,
+    /// The citizen's rating of the answer, 1–5.
+    pub rating: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CaseFactsRecord {
+    unit_code: String,
+    state: String,
+    received_at: DateTime<Utc>,
+    accept_due_at: DateTime<Utc>,
+    answer_due_at: Option<DateTime<Utc>>,
+    answered_at: Option<DateTime<Utc>>,
+    rating: Option<i64>,
+}
+
+/// A case row as the drivers read it, by column name; [`Case`] is what leaves the store.
+#[derive(sqlx::FromRow)]
+struct CaseRecord {
+    id: Uuid,
+    code: String,
+    unit_id: Uuid,
+    category: String,
+    subdimension: String,
+    office: String,
+    tier: String,
+    state: String,
+    resume_to: Option<String>,
+    text: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    channel: String,
+    received_at: DateTime<Utc>,
+    accept_due_at: DateTime<Utc>,
+    answer_due_at: Option<DateTime<Utc>>,
+    extension_minutes: i64,
+    answered_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    duplicate_of: Option<Uuid>,
+    revision: i64,
+    escalated_at: Option<DateTime<Utc>>,
+    reporter_chat: Option<String>,
+}
+
+/// A stored name this build does not know is a [`StoreError::Corrupt`], never a guess.
+fn known<T>(parsed: Option<T>, what: &str, value: &str) -> Result<T, StoreError> {
+    parsed.ok_or_else(|| StoreError::Corrupt(format!("{what} '{value}'")))
+}
+
+fn case_state(value: &str) -> Result<CaseState, StoreError> {
+    known(CaseState::parse(value), "case state", value)
+}
+
+impl TryFrom<CaseRecord> for Case {
+    type Error = StoreError;
+
+    fn try_from(r: CaseRecord) -> Result<Self, StoreError> {
+        Ok(Case {
+            tier: known(Tier::parse(&r.tier), "case tier", &r.tier)?,
+            state: case_state(&r.state)?,
+            resume_to: r.resume_to.as_deref().map(case_state).transpose()?,
+            channel: known(Channel::parse(&r.channel), "case channel", &r.channel)?,
+            id: r.id,
+            code: r.code,
+            unit_id: r.unit_id,
+            category: r.category,
+            subdimension: r.subdimension,
+            office: r.office,
+            text: r.text,
+            lat: r.lat,
+            lon: r.lon,
+            received_at: r.received_at,
+            accept_due_at: r.accept_due_at,
+            answer_due_at: r.answer_due_at,
+            extension_minutes: r.extension_minutes,
+            answered_at: r.answered_at,
+            closed_at: r.closed_at,
+            duplicate_of: r.duplicate_of,
+            revision: r.revision,
+            escalated_at: r.escalated_at,
+            reporter_chat: r.reporter_chat,
+        })
+    }
 }
 
 const CASE_COLUMNS: &str = "c.id, c.code, c.unit_id, c.category, c.subdimension, c.office, c.tier, c.state, c.resume_to, \
      c.text, c.lat, c.lon, c.channel, c.received_at, c.accept_due_at, c.answer_due_at, c.extension_minutes, \
      c.answered_at, c.closed_at, c.duplicate_of, c.revision, c.escalated_at, c.reporter_chat";
 
-/// Reads a case row by column position (the order of `CASE_COLUMNS`); generic over both drivers' rows.
-macro_rules! case_from_row {
-    ($row:expr) => {{
-        use sqlx::Row;
-        let r = &$row;
-        let get = |e| db("reading a case")(e);
-        CaseRow {
-            id: r.try_get(0).map_err(get)?,
-            code: r.try_get(1).map_err(get)?,
-            unit_id: r.try_get(2).map_err(get)?,
-            category: r.try_get(3).map_err(get)?,
-            subdimension: r.try_get(4).map_err(get)?,
-            office: r.try_get(5).map_err(get)?,
-            tier: r.try_get(6).map_err(get)?,
-            state: r.try_get(7).map_err(get)?,
-            resume_to: r.try_get(8).map_err(get)?,
-            text: r.try_get(9).map_err(get)?,
-            lat: r.try_get(10).map_err(get)?,
-            lon: r.try_get(11).map_err(get)?,
-            channel: r.try_get(12).map_err(get)?,
-            received_at: r.try_get(13).map_err(get)?,
-            accept_due_at: r.try_get(14).map_err(get)?,
-            answer_due_at: r.try_get(15).map_err(get)?,
-            extension_minutes: r.try_get(16).map_err(get)?,
-            answered_at: r.try_get(17).map_err(get)?,
-            closed_at: r.try_get(18).map_err(get)?,
-            duplicate_of: r.try_get(19).map_err(get)?,
-            revision: r.try_get(20).map_err(get)?,
-            escalated_at: r.try_get(21).map_err(get)?,
-            reporter_chat: r.try_get(22).map_err(get)?,
-        }
-    }};
+fn cases(records: Vec<CaseRecord>) -> Result<Vec<Case>, StoreError> {
+    records.into_iter().map(Case::try_from).collect()
 }
 
 /// The reporter's contact, apart from the case.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReporterRow {
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -106,13 +131,37 @@ pub struct NewAttachment {
 }
 
 /// An attachment without its bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct AttachmentMeta {
     pub id: Uuid,
     pub source: String,
     pub content_type: String,
     pub width: i64,
     pub height: i64,
+}
+
+/// An attachment with its bytes.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Attachment {
+    pub case_id: Uuid,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A pause of a case's deadline clock (waiting for the citizen).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Pause {
+    pub started_at: DateTime<Utc>,
+    /// `None` while it lasts.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// The reporter's rating of the answer.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Rating {
+    /// 1 to 5 stars.
+    pub score: i64,
+    pub comment: Option<String>,
 }
 
 /// One entry of a case's timeline.
@@ -122,8 +171,8 @@ pub struct CaseEvent {
     pub actor_kind: &'static str,
     pub official_id: Option<Uuid>,
     pub action: String,
-    pub from_state: Option<String>,
-    pub to_state: String,
+    pub from_state: Option<CaseState>,
+    pub to_state: CaseState,
     pub public: bool,
     pub note: Option<String>,
 }
@@ -135,14 +184,26 @@ pub struct CaseEventRow {
     pub actor_kind: String,
     pub official: Option<String>,
     pub action: String,
-    pub from_state: Option<String>,
-    pub to_state: String,
+    pub from_state: Option<CaseState>,
+    pub to_state: CaseState,
     pub public: bool,
     pub note: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct CaseEventRecord {
+    at: DateTime<Utc>,
+    actor_kind: String,
+    official: Option<String>,
+    action: String,
+    from_state: Option<String>,
+    to_state: String,
+    public: bool,
+    note: Option<String>,
+}
+
 /// A stored answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct CaseAnswerRow {
     pub what_was_done: String,
     pub by_unit: String,
@@ -150,11 +211,11 @@ pub struct CaseAnswerRow {
     pub at: DateTime<Utc>,
 }
 
-/// A message to queue for the citizen.
+/// A message to queue for the citizen's chat.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewOutboxMessage {
     pub dedupe_key: String,
-    pub channel: String,
+    pub channel: ykien_bots::message::Channel,
     pub recipient: String,
     pub body: String,
 }
@@ -178,11 +239,11 @@ pub struct NewCase {
     pub category: String,
     pub subdimension: String,
     pub office: String,
-    pub tier: String,
+    pub tier: Tier,
     pub text: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    pub channel: String,
+    pub channel: Channel,
     /// The chat it was reported from (Telegram or Zalo user id), if any.
     pub reporter_chat: Option<String>,
     pub received_at: DateTime<Utc>,
@@ -198,23 +259,32 @@ pub struct NewCase {
 pub struct CaseChange {
     pub case_id: Uuid,
     pub expected_revision: i64,
-    pub state: String,
-    pub resume_to: Option<String>,
+    pub state: CaseState,
+    pub resume_to: Option<CaseState>,
     pub unit_id: Uuid,
     pub office: String,
-    pub tier: String,
+    pub tier: Tier,
     pub answer_due_at: Option<DateTime<Utc>>,
     pub extension_minutes: i64,
     pub answered_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub duplicate_of: Option<Uuid>,
     pub event: CaseEvent,
-    pub answer: Option<(String, String, Option<String>, Option<Uuid>)>,
+    pub answer: Option<NewAnswer>,
     pub evidence: Vec<NewAttachment>,
     /// Start a pause of the deadline clock (waiting for the citizen) or end the open one.
     pub pause: Option<PauseChange>,
     pub audit: Option<AuditEntry>,
     pub notify: Option<NewOutboxMessage>,
+}
+
+/// An official's answer to store with a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAnswer {
+    pub what_was_done: String,
+    pub by_unit: String,
+    pub legal_basis: Option<String>,
+    pub official_id: Option<Uuid>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,7 +298,7 @@ pub enum PauseChange {
 pub struct CaseFilter {
     /// Only cases of these units (the official's scope); `None` for every unit.
     pub unit_ids: Option<Vec<Uuid>>,
-    pub states: Vec<String>,
+    pub states: Vec<CaseState>,
     pub category: Option<String>,
     /// Only open cases whose deadline passed before this instant.
     pub overdue_at: Option<DateTime<Utc>>,
@@ -270,8 +340,8 @@ macro_rules! insert_event {
         .bind($e.actor_kind)
         .bind($e.official_id)
         .bind(&$e.action)
-        .bind(&$e.from_state)
-        .bind(&$e.to_state)
+        .bind($e.from_state.map(CaseState::as_str))
+        .bind($e.to_state.as_str())
         .bind($e.public)
         .bind(&$e.note)
         .execute(&mut *$tx)
@@ -308,7 +378,7 @@ macro_rules! insert_outbox {
         )
         .bind(Uuid::new_v4())
         .bind(&$m.dedupe_key)
-        .bind(&$m.channel)
+        .bind($m.channel.as_str())
         .bind(&$m.recipient)
         .bind($case_id)
         .bind(&$m.body)
@@ -324,10 +394,10 @@ impl Store {
     /// Stores a new case with its reporter, photos and first timeline entry. A code already used is a
     /// `Conflict` (the caller draws another).
     pub async fn insert_case(&self, case: &NewCase) -> Result<Uuid, StoreError> {
+        let writer = self.writer().await;
         let id = Uuid::new_v4();
         let now = case.received_at;
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to store a case"))?;
             sqlx::query(
                 "INSERT INTO cases (id, code, unit_id, category, subdimension, office, tier, state, text, lat, lon, channel, \
@@ -340,12 +410,12 @@ impl Store {
             .bind(&case.category)
             .bind(&case.subdimension)
             .bind(&case.office)
-            .bind(&case.tier)
-            .bind("received")
+            .bind(case.tier.as_str())
+            .bind(CaseState::Received.as_str())
             .bind(&case.text)
             .bind(case.lat)
             .bind(case.lon)
-            .bind(&case.channel)
+            .bind(case.channel.as_str())
             .bind(case.received_at)
             .bind(case.accept_due_at)
             .bind(0_i64)
@@ -374,7 +444,7 @@ impl Store {
                 official_id: None,
                 action: "submit".into(),
                 from_state: None,
-                to_state: "received".into(),
+                to_state: CaseState::Received,
                 public: true,
                 note: None,
             };
@@ -386,60 +456,50 @@ impl Store {
     }
 
     /// A case by its tracking code.
-    pub async fn case_by_code(&self, code: &str) -> Result<Option<CaseRow>, StoreError> {
+    pub async fn case_by_code(&self, code: &str) -> Result<Option<Case>, StoreError> {
         let sql = AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.code = $1"));
-        on_pool!(&self.pool, |p| {
-            let row = sqlx::query(sql)
+        let record: Option<CaseRecord> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(sql)
                 .bind(code)
                 .fetch_optional(p)
                 .await
-                .map_err(db("reading a case"))?;
-            Ok(match row {
-                Some(r) => Some(case_from_row!(r)),
-                None => None,
-            })
-        })
+                .map_err(db("reading a case"))?
+        });
+        record.map(Case::try_from).transpose()
     }
 
     /// The cases reported from one chat, newest first.
-    pub async fn cases_reported_in_chat(&self, channel: &str, chat: &str) -> Result<Vec<CaseRow>, StoreError> {
+    pub async fn cases_reported_in_chat(&self, channel: Channel, chat: &str) -> Result<Vec<Case>, StoreError> {
         let sql = AssertSqlSafe(format!(
             "SELECT {CASE_COLUMNS} FROM cases c WHERE c.channel = $1 AND c.reporter_chat = $2 \
              ORDER BY c.received_at DESC LIMIT 20"
         ));
-        on_pool!(&self.pool, |p| {
-            let rows = sqlx::query(sql)
-                .bind(channel)
+        let records: Vec<CaseRecord> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(sql)
+                .bind(channel.as_str())
                 .bind(chat)
                 .fetch_all(p)
                 .await
-                .map_err(db("reading a chat's cases"))?;
-            let mut cases = Vec::with_capacity(rows.len());
-            for r in rows {
-                cases.push(case_from_row!(r));
-            }
-            Ok(cases)
-        })
+                .map_err(db("reading a chat's cases"))?
+        });
+        cases(records)
     }
 
     /// A case by its id.
-    pub async fn case_by_id(&self, id: Uuid) -> Result<Option<CaseRow>, StoreError> {
+    pub async fn case_by_id(&self, id: Uuid) -> Result<Option<Case>, StoreError> {
         let sql = AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $1"));
-        on_pool!(&self.pool, |p| {
-            let row = sqlx::query(sql)
+        let record: Option<CaseRecord> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(sql)
                 .bind(id)
                 .fetch_optional(p)
                 .await
-                .map_err(db("reading a case"))?;
-            Ok(match row {
-                Some(r) => Some(case_from_row!(r)),
-                None => None,
-            })
-        })
+                .map_err(db("reading a case"))?
+        });
+        record.map(Case::try_from).transpose()
     }
 
     /// Cases matching a filter, overdue first then newest.
-    pub async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
+    pub async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError> {
         let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE 1 = 1");
         let mut n = 0;
         let mut next = || {
@@ -470,13 +530,13 @@ impl Store {
         sql.push_str(&format!(" ORDER BY c.received_at DESC LIMIT {}", next()));
         // Only placeholders were added to the text; every value is bound below, in the same order.
         let sql = AssertSqlSafe(sql);
-        on_pool!(&self.pool, |p| {
-            let mut q = sqlx::query(sql);
+        let records: Vec<CaseRecord> = on_pool!(&self.pool, |p| {
+            let mut q = sqlx::query_as(sql);
             for u in filter.unit_ids.iter().flatten() {
                 q = q.bind(*u);
             }
             for s in &filter.states {
-                q = q.bind(s);
+                q = q.bind(s.as_str());
             }
             if let Some(c) = &filter.category {
                 q = q.bind(c);
@@ -484,96 +544,65 @@ impl Store {
             if let Some(at) = filter.overdue_at {
                 q = q.bind(at);
             }
-            let rows = q
-                .bind(filter.limit.max(1))
+            q.bind(filter.limit.max(1))
                 .fetch_all(p)
                 .await
-                .map_err(db("listing cases"))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(case_from_row!(r));
-            }
-            Ok(out)
-        })
+                .map_err(db("listing cases"))?
+        });
+        cases(records)
     }
 
     /// The timeline of a case, oldest first.
     pub async fn case_events(&self, case_id: Uuid) -> Result<Vec<CaseEventRow>, StoreError> {
-        type Row = (
-            DateTime<Utc>,
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            String,
-            bool,
-            Option<String>,
-        );
-        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+        let records: Vec<CaseEventRecord> = on_pool!(&self.pool, |p| {
             sqlx::query_as(
-                "SELECT e.at, e.actor_kind, o.display_name, e.action, e.from_state, e.to_state, e.public, e.note \
-                 FROM case_events e LEFT JOIN officials o ON o.id = e.official_id WHERE e.case_id = $1 ORDER BY e.at, e.id",
+                "SELECT e.at, e.actor_kind, o.display_name AS official, e.action, e.from_state, e.to_state, e.public, \
+                 e.note FROM case_events e LEFT JOIN officials o ON o.id = e.official_id WHERE e.case_id = $1 \
+                 ORDER BY e.at, e.id",
             )
             .bind(case_id)
             .fetch_all(p)
             .await
             .map_err(db("reading a case's timeline"))?
         });
-        Ok(rows
+        records
             .into_iter()
-            .map(
-                |(at, actor_kind, official, action, from_state, to_state, public, note)| CaseEventRow {
-                    at,
-                    actor_kind,
-                    official,
-                    action,
-                    from_state,
-                    to_state,
-                    public,
-                    note,
-                },
-            )
-            .collect())
+            .map(|r| {
+                Ok(CaseEventRow {
+                    from_state: r.from_state.as_deref().map(case_state).transpose()?,
+                    to_state: case_state(&r.to_state)?,
+                    at: r.at,
+                    actor_kind: r.actor_kind,
+                    official: r.official,
+                    action: r.action,
+                    public: r.public,
+                    note: r.note,
+                })
+            })
+            .collect()
     }
 
     /// The answers of a case, oldest first.
     pub async fn case_answers(&self, case_id: Uuid) -> Result<Vec<CaseAnswerRow>, StoreError> {
-        type Row = (String, String, Option<String>, DateTime<Utc>);
-        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+        on_pool!(&self.pool, |p| {
             sqlx::query_as(
                 "SELECT what_was_done, by_unit, legal_basis, at FROM case_answers WHERE case_id = $1 ORDER BY at",
             )
             .bind(case_id)
             .fetch_all(p)
             .await
-            .map_err(db("reading a case's answers"))?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|(what_was_done, by_unit, legal_basis, at)| CaseAnswerRow {
-                what_was_done,
-                by_unit,
-                legal_basis,
-                at,
-            })
-            .collect())
+            .map_err(db("reading a case's answers"))
+        })
     }
 
     /// The reporter of a case (for the intake desk only).
     pub async fn case_reporter(&self, case_id: Uuid) -> Result<ReporterRow, StoreError> {
-        let (name, phone, email, pseudonym): (Option<String>, Option<String>, Option<String>, String) =
-            on_pool!(&self.pool, |p| {
-                sqlx::query_as("SELECT name, phone, email, pseudonym FROM case_reporters WHERE case_id = $1")
-                    .bind(case_id)
-                    .fetch_one(p)
-                    .await
-                    .map_err(db("the reporter of a case"))?
-            });
-        Ok(ReporterRow {
-            name,
-            phone,
-            email,
-            pseudonym,
+        on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT name, phone, email, pseudonym FROM case_reporters WHERE case_id = $1")
+                .bind(case_id)
+                .fetch_one(p)
+                .await
+                .map_err(db("the reporter of a case"))
         })
     }
 
@@ -592,30 +621,19 @@ impl Store {
 
     /// The attachments of a case, without their bytes.
     pub async fn case_attachments(&self, case_id: Uuid) -> Result<Vec<AttachmentMeta>, StoreError> {
-        type Row = (Uuid, String, String, i64, i64);
-        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+        on_pool!(&self.pool, |p| {
             sqlx::query_as(
                 "SELECT id, source, content_type, width, height FROM attachments WHERE case_id = $1 ORDER BY created_at, id",
             )
             .bind(case_id)
             .fetch_all(p)
             .await
-            .map_err(db("listing a case's attachments"))?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|(id, source, content_type, width, height)| AttachmentMeta {
-                id,
-                source,
-                content_type,
-                width,
-                height,
-            })
-            .collect())
+            .map_err(db("listing a case's attachments"))
+        })
     }
 
-    /// One attachment's case, content type and bytes.
-    pub async fn attachment(&self, id: Uuid) -> Result<(Uuid, String, Vec<u8>), StoreError> {
+    /// One attachment with its bytes.
+    pub async fn attachment(&self, id: Uuid) -> Result<Attachment, StoreError> {
         on_pool!(&self.pool, |p| {
             sqlx::query_as("SELECT case_id, content_type, bytes FROM attachments WHERE id = $1")
                 .bind(id)
@@ -625,8 +643,8 @@ impl Store {
         })
     }
 
-    /// The pauses of a case's clock: (start, end or still open).
-    pub async fn case_pauses(&self, case_id: Uuid) -> Result<Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>, StoreError> {
+    /// The pauses of a case's clock, oldest first.
+    pub async fn case_pauses(&self, case_id: Uuid) -> Result<Vec<Pause>, StoreError> {
         on_pool!(&self.pool, |p| {
             sqlx::query_as("SELECT started_at, ended_at FROM case_pauses WHERE case_id = $1 ORDER BY started_at")
                 .bind(case_id)
@@ -639,9 +657,9 @@ impl Store {
     /// Applies one action to a case if nobody changed it since `expected_revision`; false otherwise (a stale
     /// form), with nothing changed.
     pub async fn change_case(&self, change: &CaseChange) -> Result<bool, StoreError> {
+        let writer = self.writer().await;
         let now = change.event.at;
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to change a case"))?;
             let updated = sqlx::query(
                 "UPDATE cases SET state = $3, resume_to = $4, unit_id = $5, office = $6, tier = $7, answer_due_at = $8, \
@@ -650,11 +668,11 @@ impl Store {
             )
             .bind(change.case_id)
             .bind(change.expected_revision)
-            .bind(&change.state)
-            .bind(&change.resume_to)
+            .bind(change.state.as_str())
+            .bind(change.resume_to.map(CaseState::as_str))
             .bind(change.unit_id)
             .bind(&change.office)
-            .bind(&change.tier)
+            .bind(change.tier.as_str())
             .bind(change.answer_due_at)
             .bind(change.extension_minutes)
             .bind(change.answered_at)
@@ -668,17 +686,17 @@ impl Store {
                 return Ok(false);
             }
             insert_event!(tx, change.case_id, change.event);
-            if let Some((what, by, basis, official)) = &change.answer {
+            if let Some(answer) = &change.answer {
                 sqlx::query(
                     "INSERT INTO case_answers (id, case_id, what_was_done, by_unit, legal_basis, official_id, at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(Uuid::new_v4())
                 .bind(change.case_id)
-                .bind(what)
-                .bind(by)
-                .bind(basis)
-                .bind(official)
+                .bind(&answer.what_was_done)
+                .bind(&answer.by_unit)
+                .bind(&answer.legal_basis)
+                .bind(answer.official_id)
                 .bind(now)
                 .execute(&mut *tx)
                 .await
@@ -715,13 +733,12 @@ impl Store {
         })
     }
 
-    /// What the feedback KPIs need of every case received in `[from, until)`: (unit code, state, received,
-    /// acceptance deadline, answer deadline, answered, the citizen's rating).
-    pub async fn case_facts(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<CaseFactRow>, StoreError> {
-        on_pool!(&self.pool, |p| {
+    /// What the feedback KPIs need of every case received in `[from, until)`.
+    pub async fn case_facts(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<CaseFacts>, StoreError> {
+        let records: Vec<CaseFactsRecord> = on_pool!(&self.pool, |p| {
             sqlx::query_as(
-                "SELECT u.code, c.state, c.received_at, c.accept_due_at, c.answer_due_at, c.answered_at, r.score \
-                 FROM cases c JOIN admin_units u ON u.id = c.unit_id \
+                "SELECT u.code AS unit_code, c.state, c.received_at, c.accept_due_at, c.answer_due_at, c.answered_at, \
+                 r.score AS rating FROM cases c JOIN admin_units u ON u.id = c.unit_id \
                  LEFT JOIN case_ratings r ON r.case_id = c.id \
                  WHERE c.received_at >= $1 AND c.received_at < $2 ORDER BY c.received_at",
             )
@@ -729,42 +746,52 @@ impl Store {
             .bind(until)
             .fetch_all(p)
             .await
-            .map_err(db("reading cases for their indicators"))
-        })
+            .map_err(db("reading cases for their indicators"))?
+        });
+        records
+            .into_iter()
+            .map(|r| {
+                Ok(CaseFacts {
+                    state: case_state(&r.state)?,
+                    unit_code: r.unit_code,
+                    received_at: r.received_at,
+                    accept_due_at: r.accept_due_at,
+                    answer_due_at: r.answer_due_at,
+                    answered_at: r.answered_at,
+                    rating: r.rating,
+                })
+            })
+            .collect()
     }
 
     /// Open cases past their deadline that were not flagged yet: received and not accepted in time, or accepted
     /// and not answered in time.
-    pub async fn overdue_unescalated(&self, now: DateTime<Utc>) -> Result<Vec<CaseRow>, StoreError> {
+    pub async fn overdue_unescalated(&self, now: DateTime<Utc>) -> Result<Vec<Case>, StoreError> {
         let sql = AssertSqlSafe(format!(
             "SELECT {CASE_COLUMNS} FROM cases c WHERE c.escalated_at IS NULL AND \
              ((c.state = 'received' AND c.accept_due_at < $1) OR (c.state IN ('accepted', 'assigned') AND c.answer_due_at < $1)) \
              ORDER BY c.received_at LIMIT 500"
         ));
-        on_pool!(&self.pool, |p| {
-            let rows = sqlx::query(sql)
+        let records: Vec<CaseRecord> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(sql)
                 .bind(now)
                 .fetch_all(p)
                 .await
-                .map_err(db("reading overdue cases"))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(case_from_row!(r));
-            }
-            Ok(out)
-        })
+                .map_err(db("reading overdue cases"))?
+        });
+        cases(records)
     }
 
     /// Flags an overdue case once, with an internal timeline entry; false if it was flagged already.
     pub async fn escalate_case(
         &self,
         case_id: Uuid,
-        state: &str,
+        state: CaseState,
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to escalate a case"))?;
             let updated = sqlx::query("UPDATE cases SET escalated_at = $2 WHERE id = $1 AND escalated_at IS NULL")
                 .bind(case_id)
@@ -780,8 +807,8 @@ impl Store {
                 actor_kind: "system",
                 official_id: None,
                 action: "escalate".into(),
-                from_state: Some(state.to_owned()),
-                to_state: state.to_owned(),
+                from_state: Some(state),
+                to_state: state,
                 public: false,
                 note: Some(note.to_owned()),
             };
@@ -799,7 +826,8 @@ impl Store {
         comment: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query(
                 "INSERT INTO case_ratings (case_id, score, comment, at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (case_id) DO UPDATE SET score = excluded.score, comment = excluded.comment, at = excluded.at",
@@ -816,7 +844,7 @@ impl Store {
     }
 
     /// The citizen's rating of a case, if any.
-    pub async fn case_rating(&self, case_id: Uuid) -> Result<Option<(i64, Option<String>)>, StoreError> {
+    pub async fn case_rating(&self, case_id: Uuid) -> Result<Option<Rating>, StoreError> {
         on_pool!(&self.pool, |p| {
             sqlx::query_as("SELECT score, comment FROM case_ratings WHERE case_id = $1")
                 .bind(case_id)
@@ -826,145 +854,26 @@ impl Store {
         })
     }
 
-    /// Messages queued for a case, oldest first: (channel, recipient, body, sent).
-    pub async fn case_outbox(&self, case_id: Uuid) -> Result<Vec<(String, String, String, bool)>, StoreError> {
-        let rows: Vec<(String, String, String, Option<DateTime<Utc>>)> = on_pool!(&self.pool, |p| {
+    /// Messages queued for a case's reporter, oldest first.
+    pub async fn case_outbox(&self, case_id: Uuid) -> Result<Vec<QueuedMessage>, StoreError> {
+        on_pool!(&self.pool, |p| {
             sqlx::query_as(
-                "SELECT channel, recipient, body, sent_at FROM outbox WHERE case_id = $1 ORDER BY created_at, id",
+                "SELECT channel, recipient, body, sent_at IS NOT NULL AS sent FROM outbox WHERE case_id = $1 \
+                 ORDER BY created_at, id",
             )
             .bind(case_id)
             .fetch_all(p)
             .await
-            .map_err(db("reading a case's messages"))?
-        });
-        Ok(rows.into_iter().map(|(c, r, b, s)| (c, r, b, s.is_some())).collect())
+            .map_err(db("reading a case's messages"))
+        })
     }
 }
 
-/// A queued message claimed for delivery.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutboxRow {
-    pub id: Uuid,
-    pub dedupe_key: String,
+/// A message queued for a case's reporter.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct QueuedMessage {
     pub channel: String,
     pub recipient: String,
     pub body: String,
-    pub attempts: i64,
-}
-
-impl Store {
-    /// Claims up to `limit` due messages for `lock_for` under the claim id `claim`, so that no other instance
-    /// sends them meanwhile. Each claim is a compare-and-set on the row, the same on both engines (the equivalent
-    /// of `FOR UPDATE SKIP LOCKED`: a row another instance took is passed over, not waited for); a message whose
-    /// claim expired (the instance died) is claimed again: delivery is at least once, the dedupe key makes
-    /// repeats recognisable.
-    pub async fn claim_outbox(
-        &self,
-        now: DateTime<Utc>,
-        lock_for: chrono::Duration,
-        limit: i64,
-        claim: Uuid,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
-        type Row = (Uuid, String, String, String, String, i64);
-        let candidates: Vec<Row> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT id, dedupe_key, channel, recipient, body, attempts FROM outbox WHERE sent_at IS NULL \
-                 AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at LIMIT $2",
-            )
-            .bind(now)
-            .bind(limit)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading due messages"))?
-        });
-        let mut claimed = Vec::new();
-        for (id, dedupe_key, channel, recipient, body, attempts) in candidates {
-            let taken = on_pool!(&self.pool, |p| {
-                sqlx::query(
-                    // Checked again here, not only when listing: another instance may have claimed it, or tried
-                    // and released it meanwhile, moving its next attempt later.
-                    "UPDATE outbox SET locked_until = $2, claimed_by = $4 WHERE id = $1 AND sent_at IS NULL \
-                     AND next_attempt_at <= $3 AND (locked_until IS NULL OR locked_until < $3)",
-                )
-                .bind(id)
-                .bind(now + lock_for)
-                .bind(now)
-                .bind(claim)
-                .execute(p)
-                .await
-                .map_err(db("claiming a message"))?
-                .rows_affected()
-            });
-            if taken == 1 {
-                claimed.push(OutboxRow {
-                    id,
-                    dedupe_key,
-                    channel,
-                    recipient,
-                    body,
-                    attempts,
-                });
-            }
-        }
-        Ok(claimed)
-    }
-
-    /// Extends `claim` on a message to `until`, just before sending it; false when the message is no longer this
-    /// claim's (another instance took it over after the claim ran out, or it was sent).
-    pub async fn renew_outbox_claim(&self, id: Uuid, claim: Uuid, until: DateTime<Utc>) -> Result<bool, StoreError> {
-        let renewed = on_pool!(&self.pool, |p| {
-            sqlx::query("UPDATE outbox SET locked_until = $3 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL")
-                .bind(id)
-                .bind(claim)
-                .bind(until)
-                .execute(p)
-                .await
-                .map_err(db("renewing a message's claim"))?
-                .rows_affected()
-        });
-        Ok(renewed == 1)
-    }
-
-    /// Marks a message sent under `claim`; false when the claim had been taken over meanwhile (the message was
-    /// then sent by this instance and may be sent again by the other: at least once).
-    pub async fn outbox_sent(&self, id: Uuid, claim: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let marked = on_pool!(&self.pool, |p| {
-            sqlx::query(
-                "UPDATE outbox SET sent_at = $3, locked_until = NULL, attempts = attempts + 1 \
-                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
-            )
-            .bind(id)
-            .bind(claim)
-            .bind(at)
-            .execute(p)
-            .await
-            .map_err(db("marking a message sent"))?
-            .rows_affected()
-        });
-        Ok(marked == 1)
-    }
-
-    /// Records a failed attempt under `claim` and when to try again; nothing when the claim was taken over.
-    pub async fn outbox_failed(
-        &self,
-        id: Uuid,
-        claim: Uuid,
-        error: &str,
-        retry_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4, locked_until = NULL \
-                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
-            )
-            .bind(id)
-            .bind(claim)
-            .bind(error)
-            .bind(retry_at)
-            .execute(p)
-            .await
-            .map_err(db("recording a failed message"))?;
-            Ok(())
-        })
-    }
+    pub sent: bool,
 }

@@ -61,8 +61,8 @@ impl Store {
         claimed_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let inserted = on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        let inserted = on_pool!(writer.pool, |p| {
             sqlx::query(
                 "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at, claimed_until) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel, event_id) DO NOTHING",
@@ -90,8 +90,8 @@ impl Store {
         keep_raw: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query(
                 "UPDATE chat_events SET handled_at = $3, claimed_until = NULL, \
                  raw = CASE WHEN $4 THEN raw ELSE NULL END WHERE channel = $1 AND event_id = $2",
@@ -115,7 +115,8 @@ impl Store {
         claim_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
-        let candidates: Vec<(String, String, String)> = on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        let candidates: Vec<(String, String, String)> = on_pool!(writer.pool, |p| {
             sqlx::query_as(
                 "SELECT channel, event_id, raw FROM chat_events WHERE handled_at IS NULL AND claimed_until < $1 \
                  AND raw IS NOT NULL ORDER BY received_at LIMIT $2",
@@ -128,8 +129,7 @@ impl Store {
         });
         let mut claimed = Vec::new();
         for (channel, event_id, raw) in candidates {
-            let _turn = self.write_turn().await;
-            let taken = on_pool!(&self.pool, |p| {
+            let taken = on_pool!(writer.pool, |p| {
                 sqlx::query(
                     "UPDATE chat_events SET claimed_until = $3 WHERE channel = $1 AND event_id = $2 \
                      AND handled_at IS NULL AND claimed_until < $4",
@@ -170,8 +170,8 @@ impl Store {
 
     /// Deletes event records older than `before`; retried deliveries come within minutes, not weeks.
     pub async fn prune_chat_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let _turn = self.write_turn().await;
-        Ok(on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        Ok(on_pool!(writer.pool, |p| {
             sqlx::query("DELETE FROM chat_events WHERE received_at < $1 AND handled_at IS NOT NULL")
                 .bind(before)
                 .execute(p)
@@ -238,8 +238,8 @@ impl Store {
     /// Stores a chat user's row if it is still at `row.revision` (a new row: if none exists yet), moving it to
     /// the next revision; `false` when another update came first (re-read and decide again).
     pub async fn save_chat_user(&self, row: &ChatUserRow, is_new: bool) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let changed = on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        let changed = on_pool!(writer.pool, |p| {
             if is_new {
                 sqlx::query(
                     "INSERT INTO chat_users (channel, user_id, lang, commune_code, dialog, reachable, opted_out, \
@@ -283,8 +283,8 @@ impl Store {
 
     /// Marks whether the platform can deliver to this person (false after a block or an unfollow).
     pub async fn set_chat_reachable(&self, channel: &str, user_id: &str, reachable: bool) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query(
                 "UPDATE chat_users SET reachable = $3, revision = revision + 1 WHERE channel = $1 AND user_id = $2",
             )
@@ -307,8 +307,8 @@ impl Store {
         bytes: &[u8],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query(
                 "INSERT INTO chat_draft_photos (id, channel, user_id, content_type, bytes, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -343,8 +343,8 @@ impl Store {
 
     /// Drops the photos of this person's draft report (sent or abandoned).
     pub async fn clear_draft_photos(&self, channel: &str, user_id: &str) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query("DELETE FROM chat_draft_photos WHERE channel = $1 AND user_id = $2")
                 .bind(channel)
                 .bind(user_id)
@@ -357,8 +357,8 @@ impl Store {
 
     /// Makes this person's undelivered messages due now (they wrote again, so the platform lets us answer).
     pub async fn outbox_due_now(&self, channel: &str, recipient: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let _turn = self.write_turn().await;
-        Ok(on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        Ok(on_pool!(writer.pool, |p| {
             sqlx::query(
                 "UPDATE outbox SET next_attempt_at = $3 \
                  WHERE channel = $1 AND recipient = $2 AND sent_at IS NULL AND next_attempt_at > $3",
@@ -406,8 +406,8 @@ impl Store {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let taken = on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        let taken = on_pool!(writer.pool, |p| {
             sqlx::query(
                 "UPDATE channel_tokens SET refreshing_until = $3, revision = revision + 1 \
                  WHERE channel = $1 AND revision = $2 AND (refreshing_until IS NULL OR refreshing_until < $4)",
@@ -434,8 +434,8 @@ impl Store {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query(
                 "INSERT INTO channel_tokens (channel, access_token, refresh_token, expires_at, refreshing_until, revision, \
                  updated_at) VALUES ($1, $2, $3, $4, NULL, 1, $5) ON CONFLICT (channel) DO UPDATE SET \
@@ -457,8 +457,8 @@ impl Store {
 
     /// Gives up a refresh that failed, so that another try may start.
     pub async fn release_token_refresh(&self, channel: &str) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query(
                 "UPDATE channel_tokens SET refreshing_until = NULL, revision = revision + 1 WHERE channel = $1",
             )

@@ -9,6 +9,7 @@ mod cases;
 mod chat;
 mod export;
 mod officials;
+mod outbox;
 mod surveys;
 mod units;
 
@@ -24,12 +25,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::config::DatabaseUrl;
 
 pub use cases::{
-    AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFactRow, CaseFilter, CaseRow,
-    NewAttachment, NewCase, NewOutboxMessage, OutboxRow, PauseChange, ReporterRow,
+    Attachment, AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFacts, CaseFilter,
+    NewAnswer, NewAttachment, NewCase, NewOutboxMessage, Pause, PauseChange, QueuedMessage, Rating, ReporterRow,
 };
 pub use chat::{ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
+pub use outbox::OutboxRow;
 pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};
 pub use units::{ImportCounts, UnitLink};
 
@@ -104,6 +106,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox claims",
         include_str!("../../migrations/0006_outbox_claims.sql"),
     ),
+    (
+        7,
+        "no web outbox",
+        include_str!("../../migrations/0007_no_web_outbox.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -121,6 +128,14 @@ fn migrator() -> Migrator {
             })
             .collect(),
     )
+}
+
+/// The pool to write through, held with this process's writer turn on SQLite (released when dropped). Every
+/// method that writes takes one first and runs its statements on `writer.pool`; reads use the store's pool. A
+/// test below reads this folder and fails when a statement that writes is issued without it.
+pub(crate) struct Writer<'a> {
+    pool: &'a Pool,
+    _turn: Option<tokio::sync::MutexGuard<'a, ()>>,
 }
 
 /// The storage of one service instance; cheap to clone (it holds a connection pool).
@@ -189,11 +204,15 @@ impl Store {
         Ok(())
     }
 
-    /// Waits for this process's turn to write, on SQLite; nothing to wait for on PostgreSQL.
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.pool {
+    /// The right to write: waits for this process's turn on SQLite; nothing to wait for on PostgreSQL.
+    pub(crate) async fn writer(&self) -> Writer<'_> {
+        let turn = match self.pool {
             Pool::Sqlite(_) => Some(self.sqlite_writer.lock().await),
             Pool::Postgres(_) => None,
+        };
+        Writer {
+            pool: &self.pool,
+            _turn: turn,
         }
     }
 
@@ -244,6 +263,30 @@ mod tests {
             );
             assert_eq!(std::fs::read_to_string(folder.join(file)).unwrap(), *sql, "{file}");
         }
+    }
+
+    /// Every storage method whose SQL writes (INSERT, UPDATE, DELETE) takes the writer turn and writes through
+    /// it: on SQLite a write outside the turn would wait in the database's busy handler instead of the queue.
+    #[test]
+    fn every_write_goes_through_the_writer_turn() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/storage");
+        let mut offenders = Vec::new();
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for body in text.split("async fn ").skip(1) {
+                let name: String = body.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let writes = ["\"INSERT ", "\"UPDATE ", "\"DELETE ", " INSERT INTO", " DELETE FROM"]
+                    .iter()
+                    .any(|w| body.contains(w));
+                let through_writer = body.contains("self.writer().await") && !body.contains("&self.pool");
+                if writes && !through_writer {
+                    offenders.push(format!("{}: {name}", path.display()));
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "writes outside the writer turn: {offenders:?}");
     }
 
     #[tokio::test]

@@ -31,7 +31,7 @@ pub struct NewOfficial {
 }
 
 /// One audit log entry as stored, with the official's name.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRow {
     pub at: DateTime<Utc>,
     pub official: Option<String>,
@@ -73,10 +73,10 @@ fn official_from(
 impl Store {
     /// Creates an account with its scope; a username already taken is a `Conflict`.
     pub async fn insert_official(&self, o: &NewOfficial) -> Result<Uuid, StoreError> {
+        let writer = self.writer().await;
         let id = Uuid::new_v4();
         let now = Utc::now();
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to create an account"))?;
             sqlx::query(
                 "INSERT INTO officials (id, username, display_name, password_hash, role, office, failed_logins, disabled, created_at) \
@@ -138,7 +138,8 @@ impl Store {
 
     /// Records a failed login, locking the account until `locked_until` when given.
     pub async fn record_login_failure(&self, id: Uuid, locked_until: Option<DateTime<Utc>>) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query("UPDATE officials SET failed_logins = failed_logins + 1, locked_until = $2 WHERE id = $1")
                 .bind(id)
                 .bind(locked_until)
@@ -156,9 +157,9 @@ impl Store {
         token_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let writer = self.writer().await;
         let now = Utc::now();
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting a login"))?;
             sqlx::query("UPDATE officials SET failed_logins = $2, locked_until = NULL WHERE id = $1")
                 .bind(official_id)
@@ -202,8 +203,8 @@ impl Store {
 
     /// Deletes the sessions that expired before `now`; they no longer sign anyone in. Returns how many.
     pub async fn prune_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let _turn = self.write_turn().await;
-        Ok(on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        Ok(on_pool!(writer.pool, |p| {
             sqlx::query("DELETE FROM official_sessions WHERE expires_at < $1")
                 .bind(now)
                 .execute(p)
@@ -214,7 +215,8 @@ impl Store {
     }
 
     pub async fn close_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query("DELETE FROM official_sessions WHERE token_hash = $1")
                 .bind(token_hash)
                 .execute(p)
@@ -226,7 +228,8 @@ impl Store {
 
     /// Writes one audit entry on its own (actions on cases write theirs with the change).
     pub async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             sqlx::query(
                 "INSERT INTO audit_log (id, at, official_id, action, target, before_state, after_state, detail) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -248,38 +251,15 @@ impl Store {
 
     /// The newest audit entries.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        type Row = (
-            DateTime<Utc>,
-            Option<String>,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+        on_pool!(&self.pool, |p| {
             sqlx::query_as(
-                "SELECT a.at, o.username, a.action, a.target, a.before_state, a.after_state, a.detail FROM audit_log a \
-                 LEFT JOIN officials o ON o.id = a.official_id ORDER BY a.at DESC, a.id LIMIT $1",
+                "SELECT a.at, o.username AS official, a.action, a.target, a.before_state, a.after_state, a.detail \
+                 FROM audit_log a LEFT JOIN officials o ON o.id = a.official_id ORDER BY a.at DESC, a.id LIMIT $1",
             )
             .bind(limit)
             .fetch_all(p)
             .await
-            .map_err(db("reading the audit log"))?
-        });
-        Ok(rows
-            .into_iter()
-            .map(
-                |(at, official, action, target, before_state, after_state, detail)| AuditRow {
-                    at,
-                    official,
-                    action,
-                    target,
-                    before_state,
-                    after_state,
-                    detail,
-                },
-            )
-            .collect())
+            .map_err(db("reading the audit log"))
+        })
     }
 }

@@ -125,9 +125,9 @@ impl Store {
         source: &str,
         checksum: &str,
     ) -> Result<QuestionnaireImport, StoreError> {
+        let writer = self.writer().await;
         let now = Utc::now();
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting the questionnaire import"))?;
             let existing: Option<(Uuid, String)> =
                 sqlx::query_as("SELECT id, checksum FROM questionnaires WHERE code = $1 AND version = $2")
@@ -234,10 +234,10 @@ impl Store {
 
     /// Creates a wave with its units and reporting periods.
     pub async fn insert_wave(&self, wave: &NewWave) -> Result<Wave, StoreError> {
+        let writer = self.writer().await;
         let id = Uuid::new_v4();
         let now = Utc::now();
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to create a wave"))?;
             sqlx::query(
                 "INSERT INTO waves (id, code, title, questionnaire_id, opens_at, closes_at, created_at) \
@@ -380,10 +380,10 @@ impl Store {
         channel: &str,
         state: &str,
     ) -> Result<Uuid, StoreError> {
+        let writer = self.writer().await;
         let response_id = response_id();
         let now = Utc::now();
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting a response"))?;
             sqlx::query(
                 "INSERT INTO responses (id, wave_id, unit_id, channel, complete, started_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -448,9 +448,9 @@ impl Store {
         upserts: &[StoredAnswer],
         deletes: &[String],
     ) -> Result<bool, StoreError> {
+        let writer = self.writer().await;
         let now = Utc::now();
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to save answers"))?;
             let response: Option<(Uuid,)> = sqlx::query_as(
                 "UPDATE survey_sessions SET state = $3, revision = revision + 1, updated_at = $4 \
@@ -485,9 +485,9 @@ impl Store {
         upserts: &[StoredAnswer],
         deletes: &[String],
     ) -> Result<bool, StoreError> {
+        let writer = self.writer().await;
         let now = Utc::now();
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to complete a response"))?;
             let response: Option<(Uuid,)> = sqlx::query_as(
                 "DELETE FROM survey_sessions WHERE identity_hash = $1 AND wave_id = $2 AND revision = $3 \
@@ -524,8 +524,8 @@ impl Store {
 
     /// Drops an unfinished response and its session (the person already answered from elsewhere).
     pub async fn abandon_session(&self, identity_hash: &str, wave_id: Uuid) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to drop a response"))?;
             let response: Option<(Uuid,)> = sqlx::query_as(
                 "DELETE FROM survey_sessions WHERE identity_hash = $1 AND wave_id = $2 RETURNING response_id",
@@ -593,8 +593,8 @@ impl Store {
     /// Stores complete responses in one transaction. A response whose client token was already used in its
     /// wave is not stored again: its earlier id is returned with `false`.
     pub async fn insert_complete_responses(&self, responses: &[NewResponse]) -> Result<Vec<(Uuid, bool)>, StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to store responses"))?;
             let mut out = Vec::with_capacity(responses.len());
             for r in responses {

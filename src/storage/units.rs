@@ -125,9 +125,9 @@ impl Store {
     /// existing ones. A row whose parent is unknown, or whose validity overlaps another version of its code,
     /// rejects the whole batch.
     pub async fn import_units(&self, units: &[NewUnit]) -> Result<ImportCounts, StoreError> {
+        let writer = self.writer().await;
         let now = Utc::now();
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting the units import"))?;
             let mut counts = ImportCounts::default();
             let mut parents: HashMap<(String, NaiveDate), Uuid> = HashMap::new();
@@ -240,8 +240,8 @@ impl Store {
     /// Stores lineage links: the predecessor is the unit of its code valid the day before `effective`, the
     /// successor the one valid on `effective`. An unknown code rejects the whole batch.
     pub async fn import_lineage(&self, links: &[NewLineage]) -> Result<ImportCounts, StoreError> {
-        let _turn = self.write_turn().await;
-        on_pool!(&self.pool, |p| {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting the lineage import"))?;
             let mut counts = ImportCounts::default();
             for (index, link) in links.iter().enumerate() {

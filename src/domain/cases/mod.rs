@@ -13,6 +13,10 @@ use serde::Deserialize;
 
 use super::Text;
 
+mod case;
+
+pub use case::{Case, deadline};
+
 /// The office types that handle feedback in a commune (see `data/categories.toml`).
 pub const OFFICE_TYPES: [&str; 6] = [
     "commune_office",
@@ -109,7 +113,7 @@ struct CategoriesFile {
 }
 
 /// The categories shipped with ykien.
-pub const BUNDLED_CATEGORIES: &str = include_str!("../../data/categories.toml");
+pub const BUNDLED_CATEGORIES: &str = include_str!("../../../data/categories.toml");
 
 /// Parses and checks a categories file: unique codes, known office types, a sub-dimension code `dN.M`.
 pub fn parse_categories(text: &str) -> Result<Vec<Category>, String> {
@@ -453,45 +457,6 @@ pub fn apply(state: CaseState, resume_to: Option<CaseState>, action: &Action) ->
     Ok(Transition { to, resume_to })
 }
 
-/// What the on-time KPI needs of a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KpiCase {
-    pub state: CaseState,
-    /// The deadline that applies: acceptance while received, else the answer deadline.
-    pub due: Option<chrono::DateTime<chrono::Utc>>,
-    pub answered_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// The feedback KPI of a unit: on-time rate = closed on time / (closed + open overdue), where a case counts as
-/// closed once answered (rejected and duplicate cases are not counted).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Kpi {
-    pub closed: usize,
-    pub closed_on_time: usize,
-    pub open_overdue: usize,
-    /// `None` when there is nothing to count yet.
-    pub on_time_rate: Option<f64>,
-}
-
-pub fn on_time_kpi(cases: &[KpiCase], now: chrono::DateTime<chrono::Utc>) -> Kpi {
-    let mut k = Kpi::default();
-    for c in cases {
-        match c.state {
-            CaseState::Answered | CaseState::Closed => {
-                k.closed += 1;
-                if matches!((c.answered_at, c.due), (Some(a), Some(d)) if a <= d) {
-                    k.closed_on_time += 1;
-                }
-            }
-            s if s.is_open() && c.due.is_some_and(|d| d < now) => k.open_overdue += 1,
-            _ => {}
-        }
-    }
-    let denominator = k.closed + k.open_overdue;
-    k.on_time_rate = (denominator > 0).then(|| k.closed_on_time as f64 / denominator as f64);
-    k
-}
-
 /// A short, unambiguous tracking code: `PA-` and 8 characters from an alphabet without 0/O, 1/I/L, read aloud
 /// or typed on a phone without confusion.
 pub fn tracking_code(random: [u8; 8]) -> String {
@@ -515,212 +480,4 @@ pub fn normalize_tracking_code(input: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bundled_categories_are_valid_and_map_to_papi() {
-        let cats = parse_categories(BUNDLED_CATEGORIES).unwrap();
-        assert!(cats.len() >= 15);
-        let bribe = cats.iter().find(|c| c.code == "bribe_land").unwrap();
-        assert_eq!((bribe.dimension(), bribe.subdimension.as_str()), ("d4", "d4.2"));
-        let road = cats.iter().find(|c| c.code == "road").unwrap();
-        assert_eq!(road.subdimension, "d6.3");
-        let smoke = cats.iter().find(|c| c.code == "air_pollution").unwrap();
-        assert_eq!(smoke.subdimension, "d7.2");
-    }
-
-    #[test]
-    fn broken_categories_are_refused_with_their_place() {
-        let dup = format!(
-            "{BUNDLED_CATEGORIES}\n[[categories]]\ncode = \"road\"\nvi = \"x\"\nen = \"x\"\nsubdimension = \"d6.3\"\noffice = \"commune_office\"\ntier = \"normal\"\n"
-        );
-        assert!(
-            parse_categories(&dup)
-                .unwrap_err()
-                .contains("(road): the code is used twice")
-        );
-        let bad = BUNDLED_CATEGORIES.replacen("office = \"commune_economic\"", "office = \"ministry\"", 1);
-        assert!(parse_categories(&bad).unwrap_err().contains("office 'ministry'"));
-        let bad = BUNDLED_CATEGORIES.replacen("subdimension = \"d6.3\"", "subdimension = \"d9.9\"", 1);
-        assert!(parse_categories(&bad).unwrap_err().contains("'d9.9'"));
-    }
-
-    fn answer(text: &str) -> Action {
-        Action::Answer(AnswerContent {
-            what_was_done: text.into(),
-            by_unit: "Phòng Kinh tế".into(),
-            legal_basis: None,
-        })
-    }
-
-    #[test]
-    fn the_happy_path_goes_from_received_to_closed() {
-        let mut s = CaseState::Received;
-        let good = "Ngày 12/11 tổ công tác đã vá 3 ổ gà trên đường liên thôn Phú Thị, đã kiểm tra lại và thông xe.";
-        for a in [
-            Action::Accept { tier: Tier::Normal },
-            Action::Assign {
-                office: "commune_economic".into(),
-            },
-            answer(good),
-            Action::Close,
-        ] {
-            s = apply(s, None, &a).unwrap().to;
-        }
-        assert_eq!(s, CaseState::Closed);
-    }
-
-    #[test]
-    fn a_case_cannot_close_without_an_answer_nor_be_answered_vaguely() {
-        assert_eq!(
-            apply(CaseState::Assigned, None, &Action::Close),
-            Err(ActionError::NotNow {
-                action: "close",
-                state: CaseState::Assigned
-            })
-        );
-        let Err(ActionError::Invalid(problems)) = apply(CaseState::Assigned, None, &answer("Đã tiếp thu.")) else {
-            panic!("a vague answer must be refused");
-        };
-        assert!(problems[0].vi.contains("Nêu rõ việc đã làm"));
-    }
-
-    #[test]
-    fn waiting_for_the_citizen_returns_to_where_it_was() {
-        let t = apply(
-            CaseState::Assigned,
-            None,
-            &Action::RequestInfo {
-                question: "Xin vị trí chính xác".into(),
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            (t.to, t.resume_to),
-            (CaseState::WaitingForCitizen, Some(CaseState::Assigned))
-        );
-        let back = apply(
-            t.to,
-            t.resume_to,
-            &Action::CitizenReplied {
-                text: "Trước số nhà 15".into(),
-            },
-        )
-        .unwrap();
-        assert_eq!((back.to, back.resume_to), (CaseState::Assigned, None));
-        // Extending while waiting keeps waiting, and remembers where to return.
-        let ext = apply(
-            t.to,
-            t.resume_to,
-            &Action::Extend {
-                days: 2,
-                reason: "Chờ khảo sát".into(),
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            (ext.to, ext.resume_to),
-            (CaseState::WaitingForCitizen, Some(CaseState::Assigned))
-        );
-    }
-
-    #[test]
-    fn rejection_needs_a_reason_and_where_to_go() {
-        let r = apply(
-            CaseState::Received,
-            None,
-            &Action::Reject {
-                reason: "court".into(),
-                redirect_to: " ".into(),
-            },
-        );
-        assert!(matches!(r, Err(ActionError::Invalid(_))));
-        let r = apply(
-            CaseState::Received,
-            None,
-            &Action::Reject {
-                reason: "court".into(),
-                redirect_to: "Tòa án nhân dân khu vực".into(),
-            },
-        );
-        assert_eq!(r.unwrap().to, CaseState::Rejected);
-        assert!(matches!(
-            apply(
-                CaseState::Accepted,
-                None,
-                &Action::Reject {
-                    reason: "court".into(),
-                    redirect_to: "x".into()
-                }
-            ),
-            Err(ActionError::NotNow { .. })
-        ));
-    }
-
-    #[test]
-    fn every_action_is_refused_outside_its_states() {
-        let actions = [
-            Action::Accept { tier: Tier::Urgent },
-            Action::Forward {
-                to_unit: "11977".into(),
-                note: "Thuộc địa bàn xã Tân Hưng".into(),
-            },
-            Action::MarkDuplicate {
-                original: "PA-2345-6789".into(),
-            },
-            Action::Assign {
-                office: "commune_police".into(),
-            },
-            Action::Close,
-            Action::Reopen {
-                reason: "Ổ gà vẫn còn".into(),
-            },
-        ];
-        for a in &actions {
-            for s in CaseState::ALL {
-                let allowed = a.allowed_in().contains(&s);
-                assert_eq!(
-                    apply(s, Some(CaseState::Assigned), a).is_ok(),
-                    allowed,
-                    "{} in {s}",
-                    a.name()
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn the_on_time_rate_is_closed_on_time_over_closed_plus_open_overdue() {
-        use chrono::{Duration, Utc};
-        let now = Utc::now();
-        let case = |state, due_in_hours: i64, answered_hours_ago: Option<i64>| KpiCase {
-            state,
-            due: Some(now + Duration::hours(due_in_hours)),
-            answered_at: answered_hours_ago.map(|h| now - Duration::hours(h)),
-        };
-        let cases = [
-            case(CaseState::Closed, -10, Some(20)), // answered 10 h before its deadline: on time
-            case(CaseState::Answered, -30, Some(20)), // answered 10 h late
-            case(CaseState::Assigned, -1, None),    // open and overdue
-            case(CaseState::Assigned, 5, None),     // open, still in time: not counted
-            case(CaseState::Rejected, -50, None),   // not counted
-        ];
-        let k = on_time_kpi(&cases, now);
-        assert_eq!((k.closed, k.closed_on_time, k.open_overdue), (2, 1, 1));
-        assert_eq!(k.on_time_rate, Some(1.0 / 3.0));
-        assert_eq!(on_time_kpi(&[], now).on_time_rate, None);
-    }
-
-    #[test]
-    fn tracking_codes_are_short_unambiguous_and_typed_back_loosely() {
-        let code = tracking_code([0, 1, 2, 3, 200, 31, 62, 93]);
-        assert_eq!(code.len(), 12);
-        assert!(!code[3..].contains(['0', 'O', '1', 'I', 'L']), "{code}");
-        assert_eq!(
-            normalize_tracking_code(&code.to_lowercase().replace('-', " ")),
-            Some(code.clone())
-        );
-        assert_eq!(normalize_tracking_code("PA-123"), None);
-    }
-}
+mod tests;

@@ -1,0 +1,65 @@
+//! A citizen's browser: the random device cookie (`yk_device`, of which the service stores only a keyed hash),
+//! the CSRF token every citizen form carries, derived from that cookie with the service secret, and the reporter
+//! key cookie that lets the reporter of a case reply, reopen and rate on its tracking page.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use super::pages::message_page;
+use crate::domain::Lang;
+
+const DEVICE_COOKIE: &str = "yk_device";
+
+/// The device token from the request's cookies, if any.
+pub(super) fn device_of(headers: &HeaderMap) -> Option<String> {
+    super::token_cookie(headers, DEVICE_COOKIE)
+}
+
+/// A new random device token (64 hex digits, like every ykien cookie).
+pub(super) fn new_device() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `Set-Cookie` value that gives a browser its device token for a year.
+pub(super) fn device_cookie(state: &AppState, device: &str) -> HeaderValue {
+    let secure = state.secure_cookie();
+    let value = format!("{DEVICE_COOKIE}={device}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}");
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The CSRF token of a device's forms.
+pub(super) fn csrf_token(state: &AppState, device: &str) -> String {
+    state.surveys.keyed_hash("csrf", device)[..32].to_owned()
+}
+
+/// Whether `given` is the device's CSRF token (compared in constant time).
+pub(super) fn csrf_ok(state: &AppState, device: &str, given: Option<&str>) -> bool {
+    given.is_some_and(|g| g.as_bytes().ct_eq(csrf_token(state, device).as_bytes()).into())
+}
+
+/// The page for a citizen's form that came without its cookie or CSRF token.
+pub(super) fn forbidden(lang: Lang, path: &str) -> Response {
+    message_page(
+        lang,
+        path,
+        StatusCode::FORBIDDEN,
+        lang.t("Phiên làm việc không hợp lệ", "Invalid session"),
+        lang.t(
+            "Biểu mẫu đã hết hạn hoặc trình duyệt chặn cookie. Xin mở lại trang khảo sát và thử lại; các câu đã trả lời vẫn được giữ.",
+            "The form has expired or the browser blocks cookies. Please open the survey page again and retry; answers already given are kept.",
+        ),
+    )
+}
+
+/// The name of the cookie that holds the reporter key of case `code` (set on `/t/{code}` only).
+pub(super) fn reporter_cookie_name(code: &str) -> String {
+    format!("yk_rk_{}", code.replace('-', "_"))
+}
+
+/// The reporter key of case `code` the browser holds, if any.
+pub(super) fn reporter_key(headers: &HeaderMap, code: &str) -> Option<String> {
+    super::token_cookie(headers, &reporter_cookie_name(code))
+}

@@ -1,0 +1,163 @@
+//! Feedback cases, one folder a question: `intake` (what a citizen files and its checks), `actions` (the
+//! officials' and the citizen's actions with their rules: role, state, revision, deadlines in working time, and
+//! the news each sends), `view` (what every surface shows of a case, and which cases an official may see).
+
+mod actions;
+mod intake;
+mod view;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Error;
+use super::accounts::Official;
+use crate::domain::calendar::{Limit, WorkCalendar};
+use crate::domain::cases::{Case, CaseState, Category, Tier, normalize_tracking_code};
+use crate::domain::units::Unit;
+use crate::storage::Store;
+
+pub use actions::REOPEN_DAYS;
+pub use intake::{Intake, MAX_TEXT_CHARS, MIN_TEXT_CHARS, Submitted};
+pub use view::{CaseView, InboxFilter, Reporter};
+
+/// Deadline limits per tier, and the working calendar they are counted in.
+#[derive(Clone, Debug)]
+pub struct CaseRules {
+    pub calendar: WorkCalendar,
+    pub accept_within: Limit,
+    pub urgent: Limit,
+    pub normal: Limit,
+    pub complex: Limit,
+}
+
+impl CaseRules {
+    /// The defaults of the provincial plans: accept within 8 working hours; answer urgent cases within 4 working
+    /// hours, normal within 3 working days, complex within 10.
+    pub fn defaults(calendar: WorkCalendar) -> Self {
+        Self {
+            calendar,
+            accept_within: Limit::WorkingHours(8),
+            urgent: Limit::WorkingHours(4),
+            normal: Limit::WorkingDays(3),
+            complex: Limit::WorkingDays(10),
+        }
+    }
+
+    /// The calendar and limits an operator configured.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let d = config.deadlines;
+        Self {
+            calendar: config.calendar.clone(),
+            accept_within: d.accept,
+            urgent: d.urgent,
+            normal: d.normal,
+            complex: d.complex,
+        }
+    }
+
+    fn limit(&self, tier: Tier) -> Limit {
+        match tier {
+            Tier::Urgent => self.urgent,
+            Tier::Normal => self.normal,
+            Tier::Complex => self.complex,
+        }
+    }
+}
+
+/// The case service.
+pub struct Cases {
+    store: Store,
+    categories: Vec<Category>,
+    rules: CaseRules,
+}
+
+impl Cases {
+    pub fn new(store: Store, categories: Vec<Category>, rules: CaseRules) -> Self {
+        Self {
+            store,
+            categories,
+            rules,
+        }
+    }
+
+    pub fn categories(&self) -> &[Category] {
+        &self.categories
+    }
+
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// A case by a tracking code as typed by a citizen.
+    pub async fn find(&self, code: &str) -> Result<Case, Error> {
+        let code = normalize_tracking_code(code).ok_or_else(|| Error::CaseNotFound(code.to_owned()))?;
+        self.store.case_by_code(&code).await?.ok_or(Error::CaseNotFound(code))
+    }
+
+    /// Whether `key` is the reporter's key of this case.
+    pub async fn is_reporter(&self, case: &Case, key: &str) -> Result<bool, Error> {
+        Ok(self.store.is_reporter_key(case.id, &sha256_hex(key)).await?)
+    }
+
+    /// Flags every open case past its deadline to the leaders of its unit (once per case): an internal timeline
+    /// entry, and the case shows as escalated in their console. Returns how many were flagged now.
+    pub async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        let mut flagged = 0;
+        for case in self.store.overdue_unescalated(now).await? {
+            let missed = if case.state == CaseState::Received {
+                "thụ lý"
+            } else {
+                "trả lời"
+            };
+            let note = format!("Quá hạn {missed}: đã báo lãnh đạo đơn vị.");
+            if self.store.escalate_case(case.id, case.state, &note, now).await? {
+                tracing::warn!(code = %case.code, state = %case.state, "a case is overdue and was escalated");
+                flagged += 1;
+            }
+        }
+        Ok(flagged)
+    }
+
+    /// The unit of a case.
+    pub async fn unit_of(&self, case: &Case) -> Result<Unit, Error> {
+        Ok(self.store.unit(case.unit_id).await?)
+    }
+}
+
+/// Who acts on a case.
+enum Actor<'a> {
+    Official(&'a Official),
+    Citizen,
+}
+
+impl Actor<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Official(_) => "official",
+            Self::Citizen => "citizen",
+        }
+    }
+
+    fn official(&self) -> Option<&Official> {
+        match self {
+            Self::Official(o) => Some(o),
+            Self::Citizen => None,
+        }
+    }
+
+    fn official_id(&self) -> Option<Uuid> {
+        self.official().map(|o| o.id)
+    }
+}
+
+fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn problem(field: &str, code: &'static str, vi: impl Into<String>, en: impl Into<String>) -> crate::domain::Problem {
+    crate::domain::Problem::new(field, code, crate::domain::Text::new(vi, en))
+}

@@ -1,0 +1,138 @@
+//! The outbox: messages to citizens' chats, queued in the transaction of the change they report, claimed by one
+//! instance at a time and marked sent or failed under that claim.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use sqlx::AssertSqlSafe;
+
+use super::{Pool, Store, StoreError, db, on_pool};
+
+/// A queued message claimed for delivery.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: Uuid,
+    pub dedupe_key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRecord {
+    #[sqlx(flatten)]
+    message: OutboxRow,
+    next_attempt_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Claims up to `limit` due messages for `lock_for` under the claim id `claim`, so that no other instance
+    /// sends them meanwhile, in one statement: PostgreSQL passes over the rows another instance is claiming
+    /// (`FOR UPDATE SKIP LOCKED`) instead of waiting for them; SQLite has one writer at a time, so its statement
+    /// is atomic as it is. A message whose claim expired (the instance died) is claimed again: delivery is at
+    /// least once, the dedupe key makes repeats recognisable.
+    pub async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lock_for: chrono::Duration,
+        limit: i64,
+        claim: Uuid,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        const DUE: &str = "SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
+                           AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at LIMIT $4";
+        let sql = |lock: &str| {
+            AssertSqlSafe(format!(
+                "UPDATE outbox SET locked_until = $2, claimed_by = $3 WHERE id IN ({DUE}{lock}) \
+                 RETURNING id, dedupe_key, channel, recipient, body, attempts, next_attempt_at"
+            ))
+        };
+        let writer = self.writer().await;
+        let mut claimed: Vec<ClaimedRecord> = match writer.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_as(sql(""))
+                    .bind(now)
+                    .bind(now + lock_for)
+                    .bind(claim)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(sql(" FOR UPDATE SKIP LOCKED"))
+                    .bind(now)
+                    .bind(now + lock_for)
+                    .bind(claim)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await
+            }
+        }
+        .map_err(db("claiming due messages"))?;
+        // RETURNING keeps no order: send the oldest first, as they were queued.
+        claimed.sort_by_key(|r| r.next_attempt_at);
+        Ok(claimed.into_iter().map(|r| r.message).collect())
+    }
+
+    /// Extends `claim` on a message to `until`, just before sending it; false when the message is no longer this
+    /// claim's (another instance took it over after the claim ran out, or it was sent).
+    pub async fn renew_outbox_claim(&self, id: Uuid, claim: Uuid, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let writer = self.writer().await;
+        let renewed = on_pool!(writer.pool, |p| {
+            sqlx::query("UPDATE outbox SET locked_until = $3 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL")
+                .bind(id)
+                .bind(claim)
+                .bind(until)
+                .execute(p)
+                .await
+                .map_err(db("renewing a message's claim"))?
+                .rows_affected()
+        });
+        Ok(renewed == 1)
+    }
+
+    /// Marks a message sent under `claim`; false when the claim had been taken over meanwhile (the message was
+    /// then sent by this instance and may be sent again by the other: at least once).
+    pub async fn outbox_sent(&self, id: Uuid, claim: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let writer = self.writer().await;
+        let marked = on_pool!(writer.pool, |p| {
+            sqlx::query(
+                "UPDATE outbox SET sent_at = $3, locked_until = NULL, attempts = attempts + 1 \
+                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
+            )
+            .bind(id)
+            .bind(claim)
+            .bind(at)
+            .execute(p)
+            .await
+            .map_err(db("marking a message sent"))?
+            .rows_affected()
+        });
+        Ok(marked == 1)
+    }
+
+    /// Records a failed attempt under `claim` and when to try again; nothing when the claim was taken over.
+    pub async fn outbox_failed(
+        &self,
+        id: Uuid,
+        claim: Uuid,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4, locked_until = NULL \
+                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
+            )
+            .bind(id)
+            .bind(claim)
+            .bind(error)
+            .bind(retry_at)
+            .execute(p)
+            .await
+            .map_err(db("recording a failed message"))?;
+            Ok(())
+        })
+    }
+}
