@@ -217,11 +217,7 @@ async fn check_health(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: Prometheus text exposition.
 async fn show_metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], state.metrics.render()).into_response()
 }
 
 /// The value of cookie `name` when it is a 64-hex-digit token (every ykien cookie is one), else nothing.
