@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{self, StartError};
 use crate::config::{Config, ConfigError, DatabaseUrl, LogFormat, Secret};
+use crate::domain::calendar::{vn_day, vn_day_start};
 use crate::domain::survey::ReportingPeriod;
 use ykien_analysis::{Plant, SimulateOptions};
 
@@ -403,7 +404,7 @@ async fn analyze(store: Option<&Store>, args: AnalyzeArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let units = match store {
-        Some(store) => analysis::units_from_store(store, survey_service::vn_day(chrono::Utc::now())).await,
+        Some(store) => analysis::units_from_store(store, vn_day(chrono::Utc::now())).await,
         None => analysis::units_from_files(&args.units),
     };
     let units = match units {
@@ -611,11 +612,6 @@ async fn import_questionnaire(store: &Store, file: &Path) -> ExitCode {
     }
 }
 
-/// Midnight at the start of `day` in Vietnam (UTC+7).
-fn vn_midnight(day: NaiveDate) -> chrono::DateTime<chrono::Utc> {
-    day.and_time(chrono::NaiveTime::MIN).and_utc() - chrono::Duration::hours(7)
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn create_wave(
     store: &Store,
@@ -666,8 +662,8 @@ async fn create_wave(
         questionnaire,
         questionnaire_version: version,
         unit_codes: units,
-        opens_at: vn_midnight(opens),
-        closes_at: vn_midnight(closes + chrono::Duration::days(1)),
+        opens_at: vn_day_start(opens),
+        closes_at: vn_day_start(closes + chrono::Duration::days(1)),
         periods: parsed,
     };
     match survey_service::create_wave(store, request).await {
@@ -710,7 +706,7 @@ async fn add_user(
         office,
         unit_codes,
     };
-    match accounts::add_official(store, request, survey_service::vn_day(chrono::Utc::now())).await {
+    match accounts::add_official(store, request, vn_day(chrono::Utc::now())).await {
         Ok(_) => {
             say!("account created");
             ExitCode::SUCCESS

@@ -49,6 +49,16 @@ pub fn from_vietnam(local: NaiveDateTime) -> DateTime<Utc> {
         .map_or(DateTime::<Utc>::MIN_UTC, |n| n.and_utc())
 }
 
+/// The day in Vietnam of an instant: which units are valid, which day a wave opened, the "today" of pages.
+pub fn vn_day(at: DateTime<Utc>) -> NaiveDate {
+    to_vietnam(at).date()
+}
+
+/// The instant Vietnam's `day` starts (its midnight, 17:00 UTC the day before); the inverse of [`vn_day`].
+pub fn vn_day_start(day: NaiveDate) -> DateTime<Utc> {
+    from_vietnam(day.and_time(NaiveTime::MIN))
+}
+
 /// Why a calendar could not be built. Entries of the holiday file are named `holidays[i] "name"` (counting from
 /// 0, in file order) with their line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -557,6 +567,18 @@ mod tests {
         assert_eq!(vn(2026, 1, 5, 7, 30), winter);
         assert_eq!(vn(2026, 7, 6, 7, 30), summer);
         assert_eq!(to_vietnam(summer).time(), t(7, 30));
+    }
+
+    #[test]
+    fn a_vietnam_day_starts_at_17_utc_the_day_before() {
+        let start = vn_day_start(day(2025, 7, 1));
+        assert_eq!(
+            start,
+            DateTime::parse_from_rfc3339("2025-06-30T17:00:00Z").unwrap().to_utc()
+        );
+        assert_eq!(vn_day(start), day(2025, 7, 1));
+        assert_eq!(vn_day(start - TimeDelta::seconds(1)), day(2025, 6, 30));
+        assert_eq!(vn_day(vn(2025, 7, 1, 23, 59)), day(2025, 7, 1));
     }
 
     #[test]

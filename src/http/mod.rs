@@ -233,9 +233,9 @@ fn token_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         })
 }
 
-/// Today in Vietnam (UTC+7, no daylight saving): the day whose units are shown by default.
+/// Today in Vietnam: the day whose units are shown by default.
 pub fn today_in_vietnam() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()
+    crate::domain::calendar::vn_day(chrono::Utc::now())
 }
 
 /// Parses the optional `at=YYYY-MM-DD` parameter; today in Vietnam when absent.
