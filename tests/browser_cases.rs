@@ -95,7 +95,7 @@ async fn official(app: &TestApp, username: &str, role: &str, office: Option<&str
         office: office.map(Into::into),
         unit_codes: vec![COMMUNE.into()],
     };
-    add_official(&app.app.store, request, ykien::services::survey::vn_day(Utc::now()))
+    add_official(&app.app.store, request, ykien::domain::calendar::vn_day(Utc::now()))
         .await
         .unwrap();
 }

@@ -9,8 +9,9 @@ use std::path::Path;
 use std::process::Output;
 
 use chrono::Utc;
+use ykien::domain::calendar::vn_day;
 use ykien::services::demo::BUNDLED_QUESTIONNAIRE;
-use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire, vn_day};
+use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
 use ykien::services::units::{commune_on, import_bundled_hung_yen};
 use ykien::storage::{NewResponse, Store};
 

@@ -21,7 +21,7 @@ async fn account(app: &TestApp, username: &str, role: &str, units: &[&str]) {
         office: (role.ends_with("officer")).then(|| "commune_economic".into()),
         unit_codes: units.iter().map(|u| u.to_string()).collect(),
     };
-    add_official(&app.app.store, request, ykien::services::survey::vn_day(Utc::now()))
+    add_official(&app.app.store, request, ykien::domain::calendar::vn_day(Utc::now()))
         .await
         .unwrap();
 }

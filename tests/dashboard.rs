@@ -10,10 +10,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::TestApp;
+use ykien::domain::calendar::vn_day;
 use ykien::domain::questionnaire::Questionnaire;
 use ykien::services::cases::Intake;
 use ykien::services::demo::{BUNDLED_QUESTIONNAIRE, synthetic_responses};
-use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire, vn_day};
+use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
 use ykien::services::units::commune_on;
 use ykien::storage::NewResponse;
 use ykien_analysis::{AnswerRow, Answers, Level, ScoreOptions};

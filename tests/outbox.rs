@@ -43,7 +43,7 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
         let label = db.label;
         let store = db.store().await;
         ykien::services::units::import_bundled_hung_yen(&store).await.unwrap();
-        let day = ykien::services::survey::vn_day(Utc::now());
+        let day = ykien::domain::calendar::vn_day(Utc::now());
         let request = AccountRequest {
             username: "tiepnhan".into(),
             display_name: "Tiếp nhận".into(),

@@ -191,7 +191,7 @@ async fn a_service_killed_mid_load_loses_nothing_it_acknowledged_and_delivers_th
         let store = db.store().await;
         open_waves(&store).await;
         let wave = store.wave_by_code("w-open").await.unwrap();
-        let today = ykien::services::survey::vn_day(Utc::now());
+        let today = ykien::domain::calendar::vn_day(Utc::now());
         let communes = ykien::services::units::children(&store, Some("33"), today)
             .await
             .unwrap();

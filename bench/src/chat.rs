@@ -238,7 +238,7 @@ async fn fresh_database(
     databases.push(db);
     server::prepare(bin, root, &url)?;
     let store = server::open_store(&server::config(&url)?).await?;
-    let today = ykien::services::survey::vn_day(Utc::now());
+    let today = ykien::domain::calendar::vn_day(Utc::now());
     let communes: Vec<String> = ykien::services::units::children(&store, Some("33"), today)
         .await?
         .into_iter()

@@ -42,7 +42,7 @@ pub async fn open(database_url: &str) -> Result<Store, BoxError> {
 
 /// GSO codes of the communes of province 33 today (the wave covers them all).
 pub async fn commune_codes(store: &Store) -> Result<Vec<(String, uuid::Uuid)>, BoxError> {
-    let today = ykien::services::survey::vn_day(Utc::now());
+    let today = ykien::domain::calendar::vn_day(Utc::now());
     let communes = ykien::services::units::children(store, Some("33"), today).await?;
     Ok(communes.into_iter().map(|u| (u.code, u.id)).collect())
 }

@@ -32,9 +32,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use ykien::domain::calendar::vn_day;
 use ykien::services::accounts::{AccountRequest, add_official};
 use ykien::services::demo::synthetic_responses;
-use ykien::services::survey::vn_day;
 use ykien_analysis::charts::{self, Format};
 use ykien_analysis::report as chart_data;
 use ykien_analysis::{Answers, ChartData, Level, ScoreOptions, SimulateOptions, TOTAL_CODE};

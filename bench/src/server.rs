@@ -155,7 +155,7 @@ pub fn prepare(bin: &Path, root: &Path, database_url: &str) -> Result<(), BoxErr
     let mut questionnaire = ykien_command(bin, root, database_url);
     questionnaire.args(["questionnaire", "import", "questionnaires/papi-2025.toml"]);
     run(questionnaire, "ykien questionnaire import")?;
-    let today = ykien::services::survey::vn_day(Utc::now());
+    let today = ykien::domain::calendar::vn_day(Utc::now());
     let opens = (today - chrono::Duration::days(1)).to_string();
     let closes = (today + chrono::Duration::days(30)).to_string();
     let mut wave = ykien_command(bin, root, database_url);

@@ -1,7 +1,9 @@
 //! Rate limits on what strangers can repeat cheaply against the service: signing in (password guessing across
 //! accounts; each account also locks after 5 failures), filing feedback, starting and answering surveys, and the
-//! public API's writes. A token bucket per client address and kind of request, in this process's memory (each
-//! instance counts its own; see docs/operations.md).
+//! public API's writes. One `governor` keyed limiter per kind of request, with a state per client address (GCRA:
+//! the same burst-then-steady-rate behaviour as a token bucket), in this process's memory (each instance counts its
+//! own; see docs/operations.md). `tower_governor` was not used: it takes one quota per layer and answers 429 its
+//! own way, where ykien keeps its route table, its Vietnamese page or JSON error and `YKIEN_RATE_LIMITS`.
 //!
 //! Limits are generous on purpose: Vietnamese mobile networks put many phones behind one address (carrier-grade
 //! NAT), and a commune office may have one line for a queue of citizens. They stop scripts, not people.
@@ -9,15 +11,19 @@
 //! The client address is the connection's peer, or — with `YKIEN_BEHIND_PROXY=true` — the last address of
 //! `X-Forwarded-For`, the one the proxy itself added.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use governor::Quota;
+use governor::clock::{Clock, MonotonicClock, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
 
 use super::AppState;
 use super::pages::message_page;
@@ -48,54 +54,95 @@ const fn per_minute(burst: u32, per_minute: u64) -> Limit {
     }
 }
 
-/// Buckets kept before idle ones are dropped.
-const MAX_BUCKETS: usize = 100_000;
+/// How often addresses whose allowance has refilled are forgotten. Governor keeps one state per address until
+/// `retain_recent` drops it, so memory stays bounded by the addresses seen within about a minute plus the longest
+/// refill (sign-in: 10 × 10 s), not by every address ever seen.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+/// Governor's keyed limiter (a GCRA state per address; the same burst-then-rate behaviour as a token bucket).
+type Keyed<C> = governor::RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
+/// The limiter of one route.
+struct RouteLimit<C: Clock> {
+    method: &'static str,
+    pattern: &'static str,
+    limiter: Keyed<C>,
 }
 
-/// The buckets of every client and kind.
-#[derive(Debug)]
-pub struct RateLimiter {
+/// The limits of every client and route.
+pub struct RateLimiter<C: Clock = MonotonicClock> {
     behind_proxy: bool,
     enabled: bool,
-    buckets: Mutex<HashMap<(IpAddr, &'static str), Bucket>>,
+    routes: Vec<RouteLimit<C>>,
+    clock: C,
+    /// When the routes' limiters were last swept of refilled addresses.
+    swept: Mutex<C::Instant>,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("behind_proxy", &self.behind_proxy)
+            .field("enabled", &self.enabled)
+            .field("routes", &self.routes.iter().map(|r| r.pattern).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RateLimiter {
     /// `enabled: false` lets every request through (`YKIEN_RATE_LIMITS=false`).
     pub fn new(behind_proxy: bool, enabled: bool) -> Self {
+        Self::with_clock(behind_proxy, enabled, LIMITS, MonotonicClock)
+    }
+}
+
+impl<C: Clock + Clone> RateLimiter<C> {
+    fn with_clock(behind_proxy: bool, enabled: bool, limits: &[(&'static str, &'static str, Limit)], clock: C) -> Self {
+        let routes = limits
+            .iter()
+            .map(|&(method, pattern, limit)| RouteLimit {
+                method,
+                pattern,
+                limiter: governor::RateLimiter::new(quota(limit), DefaultKeyedStateStore::default(), clock.clone()),
+            })
+            .collect();
         Self {
             behind_proxy,
             enabled,
-            buckets: Mutex::new(HashMap::new()),
+            routes,
+            swept: Mutex::new(clock.now()),
+            clock,
         }
     }
 
-    /// Takes a token for `client` on `route`; `Err(wait)` when there is none.
-    fn take(&self, client: IpAddr, route: &'static str, limit: Limit, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_BUCKETS {
-            // Drop the buckets that have refilled: they hold nothing a new bucket would not.
-            buckets.retain(|(_, route), b| {
-                let limit = LIMITS.iter().find(|(_, p, _)| p == route).map_or(limit, |x| x.2);
-                refilled(b, limit, now) < f64::from(limit.burst)
-            });
+    /// The limited route of `method` and `pattern`, if it is one.
+    fn route(&self, method: &str, pattern: &str) -> Option<&RouteLimit<C>> {
+        self.routes.iter().find(|r| r.method == method && r.pattern == pattern)
+    }
+
+    /// Takes one request of `client` on `route`; `Err(wait)` when it must wait that long.
+    fn take(&self, client: IpAddr, route: &RouteLimit<C>) -> Result<(), Duration> {
+        self.sweep_if_due();
+        route
+            .limiter
+            .check_key(&client)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Forgets, at most once per [`SWEEP_EVERY`], the addresses whose allowance is full again: they hold nothing
+    /// a new state would not.
+    fn sweep_if_due(&self) {
+        let now = self.clock.now();
+        {
+            let mut swept = self.swept.lock().unwrap_or_else(|e| e.into_inner());
+            if Duration::from(now.duration_since(*swept)) < SWEEP_EVERY {
+                return;
+            }
+            *swept = now;
         }
-        let bucket = buckets.entry((client, route)).or_insert(Bucket {
-            tokens: f64::from(limit.burst),
-            at: now,
-        });
-        bucket.tokens = refilled(bucket, limit, now);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(limit.every.mul_f64(1.0 - bucket.tokens))
+        for route in &self.routes {
+            route.limiter.retain_recent();
+            route.limiter.shrink_to_fit();
         }
     }
 
@@ -116,24 +163,25 @@ impl RateLimiter {
     }
 }
 
-fn refilled(bucket: &Bucket, limit: Limit, now: Instant) -> f64 {
-    let gained = now.saturating_duration_since(bucket.at).as_secs_f64() / limit.every.as_secs_f64();
-    (bucket.tokens + gained).min(f64::from(limit.burst))
+/// Governor's quota for `limit`: the burst at once, then one request every `every`.
+fn quota(limit: Limit) -> Quota {
+    let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(limit.every)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst)
 }
 
 /// The middleware: 429 with a page (or the API's JSON error) and `Retry-After` when a client is over its limit.
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
-    let found = route.as_deref().and_then(|route| {
-        LIMITS
-            .iter()
-            .find(|(m, p, _)| request.method().as_str() == *m && *p == route)
-    });
-    let (true, Some((_, pattern, limit)), Some(client)) = (state.limits.enabled, found, state.limits.client(&request))
-    else {
+    let found = route
+        .as_deref()
+        .and_then(|route| state.limits.route(request.method().as_str(), route));
+    let (true, Some(found), Some(client)) = (state.limits.enabled, found, state.limits.client(&request)) else {
         return next.run(request).await;
     };
-    match state.limits.take(client, pattern, *limit, Instant::now()) {
+    let pattern = found.pattern;
+    match state.limits.take(client, found) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let seconds = wait.as_secs().max(1);
@@ -172,28 +220,66 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
 
 #[cfg(test)]
 mod tests {
+    use governor::clock::FakeRelativeClock;
+
     use super::*;
+
+    const TEST_LIMITS: &[(&str, &str, Limit)] = &[("POST", "/x", per_minute(3, 60)), ("POST", "/y", per_minute(3, 60))];
 
     #[test]
     fn a_burst_passes_then_one_token_per_interval() {
-        let limiter = RateLimiter::new(false, true);
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(false, true, TEST_LIMITS, clock.clone());
+        let (x, y) = (
+            limiter.route("POST", "/x").unwrap(),
+            limiter.route("POST", "/y").unwrap(),
+        );
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
-        let limit = per_minute(3, 60);
-        let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(limiter.take(ip, "/x", limit, t0).is_ok());
+            assert!(limiter.take(ip, x).is_ok());
         }
-        let wait = limiter.take(ip, "/x", limit, t0).unwrap_err();
+        let wait = limiter.take(ip, x).unwrap_err();
         assert!(
             wait <= Duration::from_secs(1) && wait > Duration::from_millis(900),
             "{wait:?}"
         );
         // Another address and another route have their own buckets.
-        assert!(limiter.take("203.0.113.8".parse().unwrap(), "/x", limit, t0).is_ok());
-        assert!(limiter.take(ip, "/y", limit, t0).is_ok());
+        assert!(limiter.take("203.0.113.8".parse().unwrap(), x).is_ok());
+        assert!(limiter.take(ip, y).is_ok());
         // One second later, one more.
-        let t1 = t0 + Duration::from_secs(1);
-        assert!(limiter.take(ip, "/x", limit, t1).is_ok());
-        assert!(limiter.take(ip, "/x", limit, t1).is_err());
+        clock.advance(Duration::from_secs(1));
+        assert!(limiter.take(ip, x).is_ok());
+        assert!(limiter.take(ip, x).is_err());
+    }
+
+    #[test]
+    fn addresses_whose_allowance_refilled_are_forgotten() {
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(false, true, TEST_LIMITS, clock.clone());
+        let x = limiter.route("POST", "/x").unwrap();
+        for i in 0..=255u8 {
+            assert!(limiter.take(IpAddr::from([198, 51, 100, i]), x).is_ok());
+        }
+        assert_eq!(x.limiter.len(), 256);
+        // A minute on, every allowance is full again: the next request sweeps them all but its own.
+        clock.advance(SWEEP_EVERY);
+        assert!(limiter.take("203.0.113.9".parse().unwrap(), x).is_ok());
+        assert!(x.limiter.len() <= 1, "{}", x.limiter.len());
+    }
+
+    #[test]
+    fn the_documented_limits() {
+        let limiter = RateLimiter::new(false, true);
+        let login = limiter.route("POST", "/console/login").unwrap();
+        let ip: IpAddr = "203.0.113.10".parse().unwrap();
+        for _ in 0..10 {
+            assert!(limiter.take(ip, login).is_ok());
+        }
+        let wait = limiter.take(ip, login).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(9) && wait <= Duration::from_secs(10),
+            "{wait:?}"
+        );
+        assert!(limiter.route("GET", "/console/login").is_none());
     }
 }

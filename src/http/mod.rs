@@ -202,11 +202,7 @@ async fn check_health(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: Prometheus text exposition.
 async fn show_metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], state.metrics.render()).into_response()
 }
 
 /// The value of cookie `name` when it is a 64-hex-digit token (every ykien cookie is one), else nothing.
@@ -222,9 +218,9 @@ fn token_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         })
 }
 
-/// Today in Vietnam (UTC+7, no daylight saving): the day whose units are shown by default.
+/// Today in Vietnam: the day whose units are shown by default.
 pub fn today_in_vietnam() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()
+    crate::domain::calendar::vn_day(chrono::Utc::now())
 }
 
 /// Parses the optional `at=YYYY-MM-DD` parameter; today in Vietnam when absent.

@@ -78,7 +78,7 @@ pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
     let (complete, _) = store.count_responses(wave.id).await?;
     let mut responses_created = 0;
     if complete == 0 {
-        let communes = children(store, Some("33"), super::survey::vn_day(now)).await?;
+        let communes = children(store, Some("33"), crate::domain::calendar::vn_day(now)).await?;
         // The wave's own version, which may be older than the bundled text.
         let stored = store.questionnaire(wave.questionnaire_id).await?;
         let used = Questionnaire::parse(&stored.source).map_err(Error::InvalidQuestionnaire)?;
@@ -207,7 +207,7 @@ fn synthetic_answers(q: &Questionnaire, quality: f64, rng: &mut StdRng) -> Vec<(
 /// Creates the demo accounts (once) and, the first time, synthetic feedback cases in every state across the
 /// province, taken through the real workflow.
 async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, Error> {
-    let day = super::survey::vn_day(now);
+    let day = crate::domain::calendar::vn_day(now);
     for (username, role, office, units) in DEMO_ACCOUNTS {
         if store.official_by_username(username).await?.is_some() {
             continue;

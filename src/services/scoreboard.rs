@@ -19,7 +19,8 @@ use ykien_analysis::{CaseStatus, Codebook, Level, ScoreOptions, ScoreRow, Scores
 
 use super::Error;
 use super::analysis::{AnalysisFailure, ExportFormat, UnitsTable, codebook, stream_answers, units_from_store};
-use super::survey::{Surveys, vn_day};
+use super::survey::Surveys;
+use crate::domain::calendar::vn_day;
 use crate::domain::cases::{CaseState, deadline};
 use crate::domain::survey::{PlanPeriod, Wave};
 use crate::storage::{CaseFacts, Store, StoreError};

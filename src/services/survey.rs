@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -333,10 +333,9 @@ fn commune_problem(code: &str, vi: &str, en: &str) -> Problem {
     }
 }
 
-/// The day in Vietnam (UTC+7) of an instant.
-pub fn vn_day(at: DateTime<Utc>) -> NaiveDate {
-    (at + chrono::Duration::hours(7)).date_naive()
-}
+/// Kept for the modules another change is rewriting (`services::chat`, `services::cases`, `http::dashboard`):
+/// the one definition is [`calendar::vn_day`](crate::domain::calendar::vn_day).
+pub use crate::domain::calendar::vn_day;
 
 /// A wave by its code, or `WaveNotFound`.
 pub async fn wave_by_code(store: &Store, code: &str) -> Result<Wave, Error> {

@@ -344,7 +344,7 @@ pub async fn official(
         office: office.map(Into::into),
         unit_codes: units.iter().map(|u| u.to_string()).collect(),
     };
-    let today = ykien::services::survey::vn_day(chrono::Utc::now());
+    let today = ykien::domain::calendar::vn_day(chrono::Utc::now());
     ykien::services::accounts::add_official(store, request, today)
         .await
         .unwrap();

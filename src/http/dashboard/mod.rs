@@ -31,11 +31,11 @@ use super::error::{OnPage, PageError};
 use super::render::vn_time;
 use super::session::Leader;
 use crate::domain::Lang;
+use crate::domain::calendar::vn_day;
 use crate::domain::survey::PlanPeriod;
 use crate::services::Error;
 use crate::services::accounts::{Official, Role};
 use crate::services::scoreboard::{Snapshot, SnapshotKey};
-use crate::services::survey::vn_day;
 
 const LANG: Lang = Lang::Vi;
 const HOME: &str = "/console/dashboard";

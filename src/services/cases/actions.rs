@@ -6,12 +6,12 @@ use chrono::{DateTime, Duration, Utc};
 use super::{Actor, Cases, problem};
 use crate::domain::Problem;
 use crate::domain::calendar::Limit;
+use crate::domain::calendar::vn_day;
 use crate::domain::cases::{Action, ActionError, Case, CaseState, Tier, apply};
 use crate::domain::photos::{MAX_PHOTOS, sanitize};
 use crate::domain::units::UnitLevel;
 use crate::services::Error;
 use crate::services::accounts::Official;
-use crate::services::survey::vn_day;
 use crate::services::units::unit_by_code;
 use crate::storage::{AuditEntry, CaseChange, CaseEvent, NewAnswer, NewAttachment, NewOutboxMessage, PauseChange};
 

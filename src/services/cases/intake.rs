@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 
 use super::{Cases, problem, sha256_hex};
 use crate::domain::Channel;
+use crate::domain::calendar::vn_day;
 use crate::domain::cases::tracking_code;
 use crate::domain::photos::{MAX_PHOTOS, sanitize};
 use crate::services::Error;
-use crate::services::survey::vn_day;
 use crate::storage::{NewAttachment, NewCase, ReporterRow, StoreError};
 
 /// The shortest and longest report text accepted.

@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 use super::{Cases, sha256_hex};
 use crate::domain::Lang;
+use crate::domain::calendar::vn_day;
 use crate::domain::cases::{Case, CaseState, Category};
 use crate::domain::units::Unit;
 use crate::services::Error;
 use crate::services::accounts::{Official, Role};
-use crate::services::survey::vn_day;
 use crate::services::units::unit_by_code;
 use crate::storage::{AttachmentMeta, CaseAnswerRow, CaseEventRow, CaseFilter, Rating, ReporterRow};
 

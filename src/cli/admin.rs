@@ -1,0 +1,64 @@
+//! `units import` and `user add`: administrative units and officials' accounts.
+
+use super::*;
+
+pub(super) async fn add_user(
+    store: &Store,
+    username: String,
+    display_name: String,
+    role: String,
+    office: Option<String>,
+    unit_codes: Vec<String>,
+) -> ExitCode {
+    // Never a command-line argument: it would stay in the shell history and the process list.
+    let password = match std::env::var("YKIEN_NEW_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() {
+                eprintln!("ykien user add: cannot read the password from standard input");
+                return ExitCode::FAILURE;
+            }
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let request = AccountRequest {
+        username,
+        display_name,
+        password,
+        role,
+        office,
+        unit_codes,
+    };
+    match accounts::add_official(store, request, vn_day(chrono::Utc::now())).await {
+        Ok(_) => {
+            say!("account created");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ykien user add: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(super) async fn import_files(store: &Store, files: &[PathBuf], options: ImportOptions) -> ExitCode {
+    for path in files {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("ykien units import: cannot read {name}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match unit_service::import_csv(store, &name, &text, options).await {
+            Ok(report) => say!("{report}"),
+            Err(e) => {
+                eprintln!("ykien units import: {e}; nothing from this file was imported");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
