@@ -5,6 +5,7 @@
 //! functions; ids and timestamps made in Rust), and run on whichever pool the store holds through [`on_pool!`],
 //! so both arms use the native driver types. Errors of the drivers become [`StoreError`] in one place, [`db`].
 
+mod case_changes;
 mod cases;
 mod chat;
 mod export;
@@ -24,9 +25,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::config::DatabaseUrl;
 
+pub use case_changes::{
+    AuditEntry, CaseChange, CaseEvent, NewAnswer, NewAttachment, NewCase, NewOutboxMessage, PauseChange,
+};
 pub use cases::{
-    Attachment, AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFacts, CaseFilter,
-    NewAnswer, NewAttachment, NewCase, NewOutboxMessage, Pause, PauseChange, QueuedMessage, Rating, ReporterRow,
+    Attachment, AttachmentMeta, CaseAnswerRow, CaseEventRow, CaseFacts, CaseFilter, Pause, QueuedMessage, Rating,
+    ReporterRow,
 };
 pub use chat::{ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
