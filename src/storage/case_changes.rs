@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{ReporterRow, Store, StoreError, db, on_pool};
+use super::{ReporterRow, Store, StoreError, db, execute, on_pool};
 use crate::domain::Channel;
 use crate::domain::cases::{CaseState, Tier};
 
@@ -118,85 +118,81 @@ pub enum PauseChange {
 macro_rules! insert_attachments {
     ($tx:expr, $case_id:expr, $items:expr, $now:expr) => {
         for a in $items {
-            sqlx::query(
+            execute!(
+                tx: $tx,
+                "storing an attachment",
                 "INSERT INTO attachments (id, case_id, source, content_type, bytes, sha256, width, height, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(Uuid::new_v4())
-            .bind($case_id)
-            .bind(a.source)
-            .bind(&a.content_type)
-            .bind(&a.bytes)
-            .bind(&a.sha256)
-            .bind(i64::from(a.width))
-            .bind(i64::from(a.height))
-            .bind($now)
-            .execute(&mut *$tx)
-            .await
-            .map_err(db("storing an attachment"))?;
+                Uuid::new_v4(),
+                $case_id,
+                a.source,
+                &a.content_type,
+                &a.bytes,
+                &a.sha256,
+                i64::from(a.width),
+                i64::from(a.height),
+                $now,
+            )?;
         }
     };
 }
 
 macro_rules! insert_event {
     ($tx:expr, $case_id:expr, $e:expr) => {
-        sqlx::query(
+        execute!(
+            tx: $tx,
+            "recording a case event",
             "INSERT INTO case_events (id, case_id, at, actor_kind, official_id, action, from_state, to_state, public, note) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(Uuid::new_v4())
-        .bind($case_id)
-        .bind($e.at)
-        .bind($e.actor_kind)
-        .bind($e.official_id)
-        .bind(&$e.action)
-        .bind($e.from_state.map(CaseState::as_str))
-        .bind($e.to_state.as_str())
-        .bind($e.public)
-        .bind(&$e.note)
-        .execute(&mut *$tx)
-        .await
-        .map_err(db("recording a case event"))?;
+            Uuid::new_v4(),
+            $case_id,
+            $e.at,
+            $e.actor_kind,
+            $e.official_id,
+            &$e.action,
+            $e.from_state.map(CaseState::as_str),
+            $e.to_state.as_str(),
+            $e.public,
+            &$e.note,
+        )?;
     };
 }
 
 macro_rules! insert_audit {
     ($tx:expr, $a:expr, $now:expr) => {
-        sqlx::query(
+        execute!(
+            tx: $tx,
+            "writing the audit log",
             "INSERT INTO audit_log (id, at, official_id, action, target, before_state, after_state, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(Uuid::new_v4())
-        .bind($now)
-        .bind($a.official_id)
-        .bind(&$a.action)
-        .bind(&$a.target)
-        .bind(&$a.before_state)
-        .bind(&$a.after_state)
-        .bind(&$a.detail)
-        .execute(&mut *$tx)
-        .await
-        .map_err(db("writing the audit log"))?;
+            Uuid::new_v4(),
+            $now,
+            $a.official_id,
+            &$a.action,
+            &$a.target,
+            &$a.before_state,
+            &$a.after_state,
+            &$a.detail,
+        )?;
     };
 }
 
 macro_rules! insert_outbox {
     ($tx:expr, $case_id:expr, $m:expr, $now:expr) => {
-        sqlx::query(
+        execute!(
+            tx: $tx,
+            "queueing a notification",
             "INSERT INTO outbox (id, dedupe_key, channel, recipient, case_id, body, attempts, next_attempt_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(Uuid::new_v4())
-        .bind(&$m.dedupe_key)
-        .bind($m.channel.as_str())
-        .bind(&$m.recipient)
-        .bind($case_id)
-        .bind(&$m.body)
-        .bind(0_i64)
-        .bind($now)
-        .execute(&mut *$tx)
-        .await
-        .map_err(db("queueing a notification"))?;
+            Uuid::new_v4(),
+            &$m.dedupe_key,
+            $m.channel.as_str(),
+            &$m.recipient,
+            $case_id,
+            &$m.body,
+            0_i64,
+            $now,
+        )?;
     };
 }
 
@@ -209,44 +205,42 @@ impl Store {
         let now = case.received_at;
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to store a case"))?;
-            sqlx::query(
+            execute!(
+                tx: tx,
+                "a case with this tracking code",
                 "INSERT INTO cases (id, code, unit_id, category, subdimension, office, tier, state, text, lat, lon, channel, \
                  received_at, accept_due_at, extension_minutes, revision, updated_at, reporter_chat) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13, $17)",
-            )
-            .bind(id)
-            .bind(&case.code)
-            .bind(case.unit_id)
-            .bind(&case.category)
-            .bind(&case.subdimension)
-            .bind(&case.office)
-            .bind(case.tier.as_str())
-            .bind(CaseState::Received.as_str())
-            .bind(&case.text)
-            .bind(case.lat)
-            .bind(case.lon)
-            .bind(case.channel.as_str())
-            .bind(case.received_at)
-            .bind(case.accept_due_at)
-            .bind(0_i64)
-            .bind(0_i64)
-            .bind(&case.reporter_chat)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("a case with this tracking code"))?;
-            sqlx::query(
+                id,
+                &case.code,
+                case.unit_id,
+                &case.category,
+                &case.subdimension,
+                &case.office,
+                case.tier.as_str(),
+                CaseState::Received.as_str(),
+                &case.text,
+                case.lat,
+                case.lon,
+                case.channel.as_str(),
+                case.received_at,
+                case.accept_due_at,
+                0_i64,
+                0_i64,
+                &case.reporter_chat,
+            )?;
+            execute!(
+                tx: tx,
+                "storing the reporter of a case",
                 "INSERT INTO case_reporters (case_id, name, phone, email, pseudonym, key_hash) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(&case.reporter.name)
-            .bind(&case.reporter.phone)
-            .bind(&case.reporter.email)
-            .bind(&case.reporter.pseudonym)
-            .bind(&case.reporter_key_hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("storing the reporter of a case"))?;
+                id,
+                &case.reporter.name,
+                &case.reporter.phone,
+                &case.reporter.email,
+                &case.reporter.pseudonym,
+                &case.reporter_key_hash,
+            )?;
             insert_attachments!(tx, id, &case.photos, now);
             let event = CaseEvent {
                 at: now,
@@ -272,64 +266,64 @@ impl Store {
         let now = change.event.at;
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to change a case"))?;
-            let updated = sqlx::query(
+            let updated = execute!(
+                tx: tx,
+                "changing a case",
                 "UPDATE cases SET state = $3, resume_to = $4, unit_id = $5, office = $6, tier = $7, answer_due_at = $8, \
                  extension_minutes = $9, answered_at = $10, closed_at = $11, duplicate_of = $12, revision = revision + 1, \
                  updated_at = $13 WHERE id = $1 AND revision = $2",
-            )
-            .bind(change.case_id)
-            .bind(change.expected_revision)
-            .bind(change.state.as_str())
-            .bind(change.resume_to.map(CaseState::as_str))
-            .bind(change.unit_id)
-            .bind(&change.office)
-            .bind(change.tier.as_str())
-            .bind(change.answer_due_at)
-            .bind(change.extension_minutes)
-            .bind(change.answered_at)
-            .bind(change.closed_at)
-            .bind(change.duplicate_of)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("changing a case"))?;
-            if updated.rows_affected() == 0 {
+                change.case_id,
+                change.expected_revision,
+                change.state.as_str(),
+                change.resume_to.map(CaseState::as_str),
+                change.unit_id,
+                &change.office,
+                change.tier.as_str(),
+                change.answer_due_at,
+                change.extension_minutes,
+                change.answered_at,
+                change.closed_at,
+                change.duplicate_of,
+                now,
+            )?;
+            if updated == 0 {
                 return Ok(false);
             }
             insert_event!(tx, change.case_id, change.event);
             if let Some(answer) = &change.answer {
-                sqlx::query(
+                execute!(
+                    tx: tx,
+                    "storing an answer",
                     "INSERT INTO case_answers (id, case_id, what_was_done, by_unit, legal_basis, official_id, at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(Uuid::new_v4())
-                .bind(change.case_id)
-                .bind(&answer.what_was_done)
-                .bind(&answer.by_unit)
-                .bind(&answer.legal_basis)
-                .bind(answer.official_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("storing an answer"))?;
+                    Uuid::new_v4(),
+                    change.case_id,
+                    &answer.what_was_done,
+                    &answer.by_unit,
+                    &answer.legal_basis,
+                    answer.official_id,
+                    now,
+                )?;
             }
             insert_attachments!(tx, change.case_id, &change.evidence, now);
             match change.pause {
                 Some(PauseChange::Start) => {
-                    sqlx::query("INSERT INTO case_pauses (case_id, started_at) VALUES ($1, $2)")
-                        .bind(change.case_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db("pausing a case's clock"))?;
+                    execute!(
+                        tx: tx,
+                        "pausing a case's clock",
+                        "INSERT INTO case_pauses (case_id, started_at) VALUES ($1, $2)",
+                        change.case_id,
+                        now,
+                    )?;
                 }
                 Some(PauseChange::End) => {
-                    sqlx::query("UPDATE case_pauses SET ended_at = $2 WHERE case_id = $1 AND ended_at IS NULL")
-                        .bind(change.case_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db("resuming a case's clock"))?;
+                    execute!(
+                        tx: tx,
+                        "resuming a case's clock",
+                        "UPDATE case_pauses SET ended_at = $2 WHERE case_id = $1 AND ended_at IS NULL",
+                        change.case_id,
+                        now,
+                    )?;
                 }
                 None => {}
             }
@@ -355,13 +349,14 @@ impl Store {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to escalate a case"))?;
-            let updated = sqlx::query("UPDATE cases SET escalated_at = $2 WHERE id = $1 AND escalated_at IS NULL")
-                .bind(case_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("escalating a case"))?;
-            if updated.rows_affected() == 0 {
+            let updated = execute!(
+                tx: tx,
+                "escalating a case",
+                "UPDATE cases SET escalated_at = $2 WHERE id = $1 AND escalated_at IS NULL",
+                case_id,
+                now,
+            )?;
+            if updated == 0 {
                 return Ok(false);
             }
             let event = CaseEvent {
@@ -389,19 +384,16 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "INSERT INTO case_ratings (case_id, score, comment, at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (case_id) DO UPDATE SET score = excluded.score, comment = excluded.comment, at = excluded.at",
-            )
-            .bind(case_id)
-            .bind(score)
-            .bind(comment)
-            .bind(at)
-            .execute(p)
-            .await
-            .map_err(db("storing a rating"))?;
-            Ok(())
-        })
+        execute!(
+            writer.pool,
+            "storing a rating",
+            "INSERT INTO case_ratings (case_id, score, comment, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (case_id) DO UPDATE SET score = excluded.score, comment = excluded.comment, at = excluded.at",
+            case_id,
+            score,
+            comment,
+            at,
+        )?;
+        Ok(())
     }
 }

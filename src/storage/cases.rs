@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, on_pool};
+use super::{Store, StoreError, db, fetch, on_pool};
 use crate::domain::Channel;
 use crate::domain::cases::{Case, CaseState, Tier};
 
@@ -204,13 +204,7 @@ impl Store {
     /// A case by its tracking code.
     pub async fn case_by_code(&self, code: &str) -> Result<Option<Case>, StoreError> {
         let sql = AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.code = $1"));
-        let record: Option<CaseRecord> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(sql)
-                .bind(code)
-                .fetch_optional(p)
-                .await
-                .map_err(db("reading a case"))?
-        });
+        let record: Option<CaseRecord> = fetch!(&self.pool, fetch_optional, "reading a case", sql, code)?;
         record.map(Case::try_from).transpose()
     }
 
@@ -220,27 +214,21 @@ impl Store {
             "SELECT {CASE_COLUMNS} FROM cases c WHERE c.channel = $1 AND c.reporter_chat = $2 \
              ORDER BY c.received_at DESC LIMIT 20"
         ));
-        let records: Vec<CaseRecord> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(sql)
-                .bind(channel.as_str())
-                .bind(chat)
-                .fetch_all(p)
-                .await
-                .map_err(db("reading a chat's cases"))?
-        });
+        let records: Vec<CaseRecord> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading a chat's cases",
+            sql,
+            channel.as_str(),
+            chat
+        )?;
         cases(records)
     }
 
     /// A case by its id.
     pub async fn case_by_id(&self, id: Uuid) -> Result<Option<Case>, StoreError> {
         let sql = AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $1"));
-        let record: Option<CaseRecord> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(sql)
-                .bind(id)
-                .fetch_optional(p)
-                .await
-                .map_err(db("reading a case"))?
-        });
+        let record: Option<CaseRecord> = fetch!(&self.pool, fetch_optional, "reading a case", sql, id)?;
         record.map(Case::try_from).transpose()
     }
 
@@ -300,17 +288,15 @@ impl Store {
 
     /// The timeline of a case, oldest first.
     pub async fn case_events(&self, case_id: Uuid) -> Result<Vec<CaseEventRow>, StoreError> {
-        let records: Vec<CaseEventRecord> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT e.at, e.actor_kind, o.display_name AS official, e.action, e.from_state, e.to_state, e.public, \
-                 e.note FROM case_events e LEFT JOIN officials o ON o.id = e.official_id WHERE e.case_id = $1 \
-                 ORDER BY e.at, e.id",
-            )
-            .bind(case_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading a case's timeline"))?
-        });
+        let records: Vec<CaseEventRecord> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading a case's timeline",
+            "SELECT e.at, e.actor_kind, o.display_name AS official, e.action, e.from_state, e.to_state, e.public, \
+             e.note FROM case_events e LEFT JOIN officials o ON o.id = e.official_id WHERE e.case_id = $1 \
+             ORDER BY e.at, e.id",
+            case_id,
+        )?;
         records
             .into_iter()
             .map(|r| {
@@ -330,91 +316,85 @@ impl Store {
 
     /// The answers of a case, oldest first.
     pub async fn case_answers(&self, case_id: Uuid) -> Result<Vec<CaseAnswerRow>, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT what_was_done, by_unit, legal_basis, at FROM case_answers WHERE case_id = $1 ORDER BY at",
-            )
-            .bind(case_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading a case's answers"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_all,
+            "reading a case's answers",
+            "SELECT what_was_done, by_unit, legal_basis, at FROM case_answers WHERE case_id = $1 ORDER BY at",
+            case_id,
+        )
     }
 
     /// The reporter of a case (for the intake desk only).
     pub async fn case_reporter(&self, case_id: Uuid) -> Result<ReporterRow, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT name, phone, email, pseudonym FROM case_reporters WHERE case_id = $1")
-                .bind(case_id)
-                .fetch_one(p)
-                .await
-                .map_err(db("the reporter of a case"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_one,
+            "the reporter of a case",
+            "SELECT name, phone, email, pseudonym FROM case_reporters WHERE case_id = $1",
+            case_id,
+        )
     }
 
     /// Whether `key_hash` is the hash of the key the case's reporter holds.
     pub async fn is_reporter_key(&self, case_id: Uuid, key_hash: &str) -> Result<bool, StoreError> {
-        let (n,): (i64,) = on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT COUNT(*) FROM case_reporters WHERE case_id = $1 AND key_hash = $2")
-                .bind(case_id)
-                .bind(key_hash)
-                .fetch_one(p)
-                .await
-                .map_err(db("checking a reporter key"))?
-        });
+        let (n,): (i64,) = fetch!(
+            &self.pool,
+            fetch_one,
+            "checking a reporter key",
+            "SELECT COUNT(*) FROM case_reporters WHERE case_id = $1 AND key_hash = $2",
+            case_id,
+            key_hash,
+        )?;
         Ok(n > 0)
     }
 
     /// The attachments of a case, without their bytes.
     pub async fn case_attachments(&self, case_id: Uuid) -> Result<Vec<AttachmentMeta>, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT id, source, content_type, width, height FROM attachments WHERE case_id = $1 ORDER BY created_at, id",
-            )
-            .bind(case_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("listing a case's attachments"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_all,
+            "listing a case's attachments",
+            "SELECT id, source, content_type, width, height FROM attachments WHERE case_id = $1 ORDER BY created_at, id",
+            case_id,
+        )
     }
 
     /// One attachment with its bytes.
     pub async fn attachment(&self, id: Uuid) -> Result<Attachment, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT case_id, content_type, bytes FROM attachments WHERE id = $1")
-                .bind(id)
-                .fetch_one(p)
-                .await
-                .map_err(db("attachment"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_one,
+            "attachment",
+            "SELECT case_id, content_type, bytes FROM attachments WHERE id = $1",
+            id,
+        )
     }
 
     /// The pauses of a case's clock, oldest first.
     pub async fn case_pauses(&self, case_id: Uuid) -> Result<Vec<Pause>, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT started_at, ended_at FROM case_pauses WHERE case_id = $1 ORDER BY started_at")
-                .bind(case_id)
-                .fetch_all(p)
-                .await
-                .map_err(db("reading a case's pauses"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_all,
+            "reading a case's pauses",
+            "SELECT started_at, ended_at FROM case_pauses WHERE case_id = $1 ORDER BY started_at",
+            case_id,
+        )
     }
 
     /// What the feedback KPIs need of every case received in `[from, until)`.
     pub async fn case_facts(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<CaseFacts>, StoreError> {
-        let records: Vec<CaseFactsRecord> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT u.code AS unit_code, c.state, c.received_at, c.accept_due_at, c.answer_due_at, c.answered_at, \
-                 r.score AS rating FROM cases c JOIN admin_units u ON u.id = c.unit_id \
-                 LEFT JOIN case_ratings r ON r.case_id = c.id \
-                 WHERE c.received_at >= $1 AND c.received_at < $2 ORDER BY c.received_at",
-            )
-            .bind(from)
-            .bind(until)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading cases for their indicators"))?
-        });
+        let records: Vec<CaseFactsRecord> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading cases for their indicators",
+            "SELECT u.code AS unit_code, c.state, c.received_at, c.accept_due_at, c.answer_due_at, c.answered_at, \
+             r.score AS rating FROM cases c JOIN admin_units u ON u.id = c.unit_id \
+             LEFT JOIN case_ratings r ON r.case_id = c.id \
+             WHERE c.received_at >= $1 AND c.received_at < $2 ORDER BY c.received_at",
+            from,
+            until,
+        )?;
         records
             .into_iter()
             .map(|r| {
@@ -439,39 +419,31 @@ impl Store {
              ((c.state = 'received' AND c.accept_due_at < $1) OR (c.state IN ('accepted', 'assigned') AND c.answer_due_at < $1)) \
              ORDER BY c.received_at LIMIT 500"
         ));
-        let records: Vec<CaseRecord> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(sql)
-                .bind(now)
-                .fetch_all(p)
-                .await
-                .map_err(db("reading overdue cases"))?
-        });
+        let records: Vec<CaseRecord> = fetch!(&self.pool, fetch_all, "reading overdue cases", sql, now)?;
         cases(records)
     }
 
     /// The citizen's rating of a case, if any.
     pub async fn case_rating(&self, case_id: Uuid) -> Result<Option<Rating>, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT score, comment FROM case_ratings WHERE case_id = $1")
-                .bind(case_id)
-                .fetch_optional(p)
-                .await
-                .map_err(db("reading a rating"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_optional,
+            "reading a rating",
+            "SELECT score, comment FROM case_ratings WHERE case_id = $1",
+            case_id,
+        )
     }
 
     /// Messages queued for a case's reporter, oldest first.
     pub async fn case_outbox(&self, case_id: Uuid) -> Result<Vec<QueuedMessage>, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT channel, recipient, body, sent_at IS NOT NULL AS sent FROM outbox WHERE case_id = $1 \
-                 ORDER BY created_at, id",
-            )
-            .bind(case_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading a case's messages"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_all,
+            "reading a case's messages",
+            "SELECT channel, recipient, body, sent_at IS NOT NULL AS sent FROM outbox WHERE case_id = $1 \
+             ORDER BY created_at, id",
+            case_id,
+        )
     }
 }
 

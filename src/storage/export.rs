@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, on_pool};
+use super::{Store, StoreError, db, fetch, on_pool};
 
 /// One exported answer: (response id, unit code as answered, question code, stored code). The stored code is
 /// `None` for a free-text answer (free text is never exported).
@@ -39,23 +39,21 @@ impl Store {
         let after = after.unwrap_or(Uuid::nil());
         // Without a period, bounds every engine can store (PostgreSQL's timestamps end in year 294276, chrono's nanoseconds in 2262).
         let (from, until) = completed.unwrap_or((DateTime::UNIX_EPOCH, FAR_FUTURE));
-        let page: Vec<(Uuid, String)> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT r.id, u.code FROM responses r JOIN admin_units u ON u.id = r.unit_id \
-                 WHERE r.wave_id = $1 AND r.complete = $2 AND r.id > $3 \
-                 AND r.completed_at >= $4 AND r.completed_at < $5 \
-                 ORDER BY r.id LIMIT $6",
-            )
-            .bind(wave_id)
-            .bind(true)
-            .bind(after)
-            .bind(from)
-            .bind(until)
-            .bind(responses.max(1))
-            .fetch_all(p)
-            .await
-            .map_err(db("reading responses to export"))
-        })?;
+        let page: Vec<(Uuid, String)> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading responses to export",
+            "SELECT r.id, u.code FROM responses r JOIN admin_units u ON u.id = r.unit_id \
+             WHERE r.wave_id = $1 AND r.complete = $2 AND r.id > $3 \
+             AND r.completed_at >= $4 AND r.completed_at < $5 \
+             ORDER BY r.id LIMIT $6",
+            wave_id,
+            true,
+            after,
+            from,
+            until,
+            responses.max(1),
+        )?;
         let Some(&(last, _)) = page.last() else {
             return Ok((Vec::new(), None));
         };

@@ -63,6 +63,41 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// One statement that writes, with its binds, on a pool (`execute!(writer.pool, …)`) or in a transaction
+/// (`execute!(tx: tx, …)`): the number of rows it changed, or the [`StoreError`] of `$context`.
+macro_rules! execute {
+    (tx: $tx:expr, $context:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        sqlx::query($sql)
+            $(.bind($bind))*
+            .execute(&mut *$tx)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err($crate::storage::db($context))
+    };
+    ($pool:expr, $context:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::storage::on_pool!($pool, |p| sqlx::query($sql)
+            $(.bind($bind))*
+            .execute(p)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err($crate::storage::db($context)))
+    };
+}
+pub(crate) use execute;
+
+/// One query with its binds on a pool, read by `$fetch` (`fetch_one`, `fetch_optional`, `fetch_all`) into the
+/// row type the caller expects, or the [`StoreError`] of `$context`.
+macro_rules! fetch {
+    ($pool:expr, $fetch:ident, $context:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::storage::on_pool!($pool, |p| sqlx::query_as($sql)
+            $(.bind($bind))*
+            .$fetch(p)
+            .await
+            .map_err($crate::storage::db($context)))
+    };
+}
+pub(crate) use fetch;
+
 /// What can go wrong when storing or reading; the HTTP layer maps these to statuses in one place.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{AuditEntry, Store, StoreError, db, on_pool};
+use super::{AuditEntry, Store, StoreError, db, execute, fetch, on_pool};
 
 /// An official's account as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,31 +78,29 @@ impl Store {
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to create an account"))?;
-            sqlx::query(
+            execute!(
+                tx: tx,
+                "an account with this username",
                 "INSERT INTO officials (id, username, display_name, password_hash, role, office, failed_logins, disabled, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(id)
-            .bind(&o.username)
-            .bind(&o.display_name)
-            .bind(&o.password_hash)
-            .bind(&o.role)
-            .bind(&o.office)
-            .bind(0_i64)
-            .bind(false)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("an account with this username"))?;
+                id,
+                &o.username,
+                &o.display_name,
+                &o.password_hash,
+                &o.role,
+                &o.office,
+                0_i64,
+                false,
+                now,
+            )?;
             for unit in &o.unit_ids {
-                sqlx::query(
+                execute!(
+                    tx: tx,
+                    "adding a unit to an account's scope",
                     "INSERT INTO official_scopes (official_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(unit)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("adding a unit to an account's scope"))?;
+                    id,
+                    unit,
+                )?;
             }
             tx.commit().await.map_err(db("committing a new account"))?;
             Ok::<(), StoreError>(())
@@ -111,43 +109,40 @@ impl Store {
     }
 
     pub async fn official_by_username(&self, username: &str) -> Result<Option<OfficialRow>, StoreError> {
-        let row: Option<OfficialTuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT id, username, display_name, password_hash, role, office, failed_logins, locked_until, disabled \
-                 FROM officials WHERE username = $1",
-            )
-            .bind(username)
-            .fetch_optional(p)
-            .await
-            .map_err(db("reading an account"))?
-        });
+        let row: Option<OfficialTuple> = fetch!(
+            &self.pool,
+            fetch_optional,
+            "reading an account",
+            "SELECT id, username, display_name, password_hash, role, office, failed_logins, locked_until, disabled \
+             FROM officials WHERE username = $1",
+            username,
+        )?;
         Ok(row.map(official_from))
     }
 
     /// The units an account may act on (as named: provinces or communes).
     pub async fn official_scope(&self, official_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        let rows: Vec<(Uuid,)> = on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT unit_id FROM official_scopes WHERE official_id = $1")
-                .bind(official_id)
-                .fetch_all(p)
-                .await
-                .map_err(db("reading an account's scope"))?
-        });
+        let rows: Vec<(Uuid,)> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading an account's scope",
+            "SELECT unit_id FROM official_scopes WHERE official_id = $1",
+            official_id,
+        )?;
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
     /// Records a failed login, locking the account until `locked_until` when given.
     pub async fn record_login_failure(&self, id: Uuid, locked_until: Option<DateTime<Utc>>) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query("UPDATE officials SET failed_logins = failed_logins + 1, locked_until = $2 WHERE id = $1")
-                .bind(id)
-                .bind(locked_until)
-                .execute(p)
-                .await
-                .map_err(db("recording a failed login"))?;
-            Ok(())
-        })
+        execute!(
+            writer.pool,
+            "recording a failed login",
+            "UPDATE officials SET failed_logins = failed_logins + 1, locked_until = $2 WHERE id = $1",
+            id,
+            locked_until,
+        )?;
+        Ok(())
     }
 
     /// Opens a session after a successful login and resets the failure count.
@@ -161,20 +156,22 @@ impl Store {
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting a login"))?;
-            sqlx::query("UPDATE officials SET failed_logins = $2, locked_until = NULL WHERE id = $1")
-                .bind(official_id)
-                .bind(0_i64)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("resetting failed logins"))?;
-            sqlx::query("INSERT INTO official_sessions (token_hash, official_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(token_hash)
-                .bind(official_id)
-                .bind(now)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("opening a session"))?;
+            execute!(
+                tx: tx,
+                "resetting failed logins",
+                "UPDATE officials SET failed_logins = $2, locked_until = NULL WHERE id = $1",
+                official_id,
+                0_i64,
+            )?;
+            execute!(
+                tx: tx,
+                "opening a session",
+                "INSERT INTO official_sessions (token_hash, official_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                token_hash,
+                official_id,
+                now,
+                expires_at,
+            )?;
             tx.commit().await.map_err(db("committing a login"))?;
             Ok(())
         })
@@ -186,80 +183,70 @@ impl Store {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<OfficialRow>, StoreError> {
-        let row: Option<OfficialTuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT o.id, o.username, o.display_name, o.password_hash, o.role, o.office, o.failed_logins, o.locked_until, \
-                 o.disabled FROM official_sessions s JOIN officials o ON o.id = s.official_id \
-                 WHERE s.token_hash = $1 AND s.expires_at > $2",
-            )
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(p)
-            .await
-            .map_err(db("reading a session"))?
-        });
+        let row: Option<OfficialTuple> = fetch!(
+            &self.pool,
+            fetch_optional,
+            "reading a session",
+            "SELECT o.id, o.username, o.display_name, o.password_hash, o.role, o.office, o.failed_logins, o.locked_until, \
+             o.disabled FROM official_sessions s JOIN officials o ON o.id = s.official_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+            token_hash,
+            now,
+        )?;
         Ok(row.map(official_from))
     }
 
     /// Deletes the sessions that expired before `now`; they no longer sign anyone in. Returns how many.
     pub async fn prune_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let writer = self.writer().await;
-        Ok(on_pool!(writer.pool, |p| {
-            sqlx::query("DELETE FROM official_sessions WHERE expires_at < $1")
-                .bind(now)
-                .execute(p)
-                .await
-                .map_err(db("pruning expired sessions"))?
-                .rows_affected()
-        }))
+        Ok(execute!(
+            writer.pool,
+            "pruning expired sessions",
+            "DELETE FROM official_sessions WHERE expires_at < $1",
+            now,
+        )?)
     }
 
     pub async fn close_session(&self, token_hash: &str) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query("DELETE FROM official_sessions WHERE token_hash = $1")
-                .bind(token_hash)
-                .execute(p)
-                .await
-                .map_err(db("closing a session"))?;
-            Ok(())
-        })
+        execute!(
+            writer.pool,
+            "closing a session",
+            "DELETE FROM official_sessions WHERE token_hash = $1",
+            token_hash,
+        )?;
+        Ok(())
     }
 
     /// Writes one audit entry on its own (actions on cases write theirs with the change).
     pub async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "INSERT INTO audit_log (id, at, official_id, action, target, before_state, after_state, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(Uuid::new_v4())
-            .bind(Utc::now())
-            .bind(entry.official_id)
-            .bind(&entry.action)
-            .bind(&entry.target)
-            .bind(&entry.before_state)
-            .bind(&entry.after_state)
-            .bind(&entry.detail)
-            .execute(p)
-            .await
-            .map_err(db("writing the audit log"))?;
-            Ok(())
-        })
+        execute!(
+            writer.pool,
+            "writing the audit log",
+            "INSERT INTO audit_log (id, at, official_id, action, target, before_state, after_state, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            Uuid::new_v4(),
+            Utc::now(),
+            entry.official_id,
+            &entry.action,
+            &entry.target,
+            &entry.before_state,
+            &entry.after_state,
+            &entry.detail,
+        )?;
+        Ok(())
     }
 
     /// The newest audit entries.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT a.at, o.username AS official, a.action, a.target, a.before_state, a.after_state, a.detail \
-                 FROM audit_log a LEFT JOIN officials o ON o.id = a.official_id ORDER BY a.at DESC, a.id LIMIT $1",
-            )
-            .bind(limit)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading the audit log"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the audit log",
+            "SELECT a.at, o.username AS official, a.action, a.target, a.before_state, a.after_state, a.detail \
+             FROM audit_log a LEFT JOIN officials o ON o.id = a.official_id ORDER BY a.at DESC, a.id LIMIT $1",
+            limit,
+        )
     }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use sqlx::AssertSqlSafe;
 
-use super::{Pool, Store, StoreError, db, on_pool};
+use super::{Pool, Store, StoreError, db, execute};
 
 /// A queued message claimed for delivery.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -78,16 +78,14 @@ impl Store {
     /// claim's (another instance took it over after the claim ran out, or it was sent).
     pub async fn renew_outbox_claim(&self, id: Uuid, claim: Uuid, until: DateTime<Utc>) -> Result<bool, StoreError> {
         let writer = self.writer().await;
-        let renewed = on_pool!(writer.pool, |p| {
-            sqlx::query("UPDATE outbox SET locked_until = $3 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL")
-                .bind(id)
-                .bind(claim)
-                .bind(until)
-                .execute(p)
-                .await
-                .map_err(db("renewing a message's claim"))?
-                .rows_affected()
-        });
+        let renewed = execute!(
+            writer.pool,
+            "renewing a message's claim",
+            "UPDATE outbox SET locked_until = $3 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
+            id,
+            claim,
+            until,
+        )?;
         Ok(renewed == 1)
     }
 
@@ -95,19 +93,15 @@ impl Store {
     /// then sent by this instance and may be sent again by the other: at least once).
     pub async fn outbox_sent(&self, id: Uuid, claim: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
         let writer = self.writer().await;
-        let marked = on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "UPDATE outbox SET sent_at = $3, locked_until = NULL, attempts = attempts + 1 \
-                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
-            )
-            .bind(id)
-            .bind(claim)
-            .bind(at)
-            .execute(p)
-            .await
-            .map_err(db("marking a message sent"))?
-            .rows_affected()
-        });
+        let marked = execute!(
+            writer.pool,
+            "marking a message sent",
+            "UPDATE outbox SET sent_at = $3, locked_until = NULL, attempts = attempts + 1 \
+             WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
+            id,
+            claim,
+            at,
+        )?;
         Ok(marked == 1)
     }
 
@@ -120,19 +114,16 @@ impl Store {
         retry_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4, locked_until = NULL \
-                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
-            )
-            .bind(id)
-            .bind(claim)
-            .bind(error)
-            .bind(retry_at)
-            .execute(p)
-            .await
-            .map_err(db("recording a failed message"))?;
-            Ok(())
-        })
+        execute!(
+            writer.pool,
+            "recording a failed message",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4, locked_until = NULL \
+             WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
+            id,
+            claim,
+            error,
+            retry_at,
+        )?;
+        Ok(())
     }
 }

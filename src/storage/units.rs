@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, on_pool};
+use super::{Store, StoreError, db, execute, fetch, on_pool};
 use crate::domain::units::{LinkedUnit, NewLineage, NewUnit, Unit, UnitKind, UnitLevel};
 
 const OPEN_START: NaiveDate = match NaiveDate::from_ymd_opt(1, 1, 1) {
@@ -184,48 +184,46 @@ impl Store {
                 }
                 let id = match same {
                     Some(id) => {
-                        sqlx::query(
+                        execute!(
+                            tx: tx,
+                            "updating a unit",
                             "UPDATE admin_units SET name = $2, level = $3, kind = $4, parent_id = $5, valid_to = $6, \
                              lat = COALESCE($7, lat), lon = COALESCE($8, lon), area_km2 = COALESCE($9, area_km2), \
                              updated_at = $10 WHERE id = $1",
-                        )
-                        .bind(id)
-                        .bind(&unit.name)
-                        .bind(unit.level.as_str())
-                        .bind(unit.kind.as_str())
-                        .bind(parent_id)
-                        .bind(to)
-                        .bind(unit.lat)
-                        .bind(unit.lon)
-                        .bind(unit.area_km2)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db("updating a unit"))?;
+                            id,
+                            &unit.name,
+                            unit.level.as_str(),
+                            unit.kind.as_str(),
+                            parent_id,
+                            to,
+                            unit.lat,
+                            unit.lon,
+                            unit.area_km2,
+                            now,
+                        )?;
                         counts.updated += 1;
                         id
                     }
                     None => {
                         let id = Uuid::new_v4();
-                        sqlx::query(
+                        execute!(
+                            tx: tx,
+                            "inserting a unit",
                             "INSERT INTO admin_units (id, code, name, level, kind, parent_id, valid_from, valid_to, \
                              lat, lon, area_km2, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                        )
-                        .bind(id)
-                        .bind(&unit.code)
-                        .bind(&unit.name)
-                        .bind(unit.level.as_str())
-                        .bind(unit.kind.as_str())
-                        .bind(parent_id)
-                        .bind(from)
-                        .bind(to)
-                        .bind(unit.lat)
-                        .bind(unit.lon)
-                        .bind(unit.area_km2)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db("inserting a unit"))?;
+                            id,
+                            &unit.code,
+                            &unit.name,
+                            unit.level.as_str(),
+                            unit.kind.as_str(),
+                            parent_id,
+                            from,
+                            to,
+                            unit.lat,
+                            unit.lon,
+                            unit.area_km2,
+                            now,
+                        )?;
                         counts.created += 1;
                         id
                     }
@@ -278,43 +276,40 @@ impl Store {
                 .await
                 .map_err(db("reading a lineage link"))?;
                 if existing.is_some() {
-                    sqlx::query(
+                    execute!(
+                        tx: tx,
+                        "updating a lineage link",
                         "UPDATE unit_lineage SET is_default = $3, effective = $4 \
                          WHERE predecessor_id = $1 AND successor_id = $2",
-                    )
-                    .bind(predecessor)
-                    .bind(successor)
-                    .bind(link.is_default)
-                    .bind(link.effective)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("updating a lineage link"))?;
+                        predecessor,
+                        successor,
+                        link.is_default,
+                        link.effective,
+                    )?;
                     counts.updated += 1;
                 } else {
-                    sqlx::query(
+                    execute!(
+                        tx: tx,
+                        "inserting a lineage link",
                         "INSERT INTO unit_lineage (predecessor_id, successor_id, is_default, effective) \
                          VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(predecessor)
-                    .bind(successor)
-                    .bind(link.is_default)
-                    .bind(link.effective)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("inserting a lineage link"))?;
+                        predecessor,
+                        successor,
+                        link.is_default,
+                        link.effective,
+                    )?;
                     counts.created += 1;
                 }
                 if link.is_default {
                     // A predecessor has one main successor: the newest import says which.
-                    sqlx::query(
+                    execute!(
+                        tx: tx,
+                        "updating the default successor",
                         "UPDATE unit_lineage SET is_default = $3 WHERE predecessor_id = $1 AND successor_id <> $2",
-                    )
-                    .bind(predecessor)
-                    .bind(successor)
-                    .bind(false)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("updating the default successor"))?;
+                        predecessor,
+                        successor,
+                        false,
+                    )?;
                 }
             }
             tx.commit().await.map_err(db("committing the lineage import"))?;
@@ -360,46 +355,46 @@ impl Store {
 
     /// The units of one level valid on `day`, in code order.
     pub async fn units_at_level(&self, level: UnitLevel, day: NaiveDate) -> Result<Vec<Unit>, StoreError> {
-        let rows: Vec<UnitTuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(select_units!(
+        let rows: Vec<UnitTuple> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the units of a level",
+            select_units!(
                 " FROM admin_units u WHERE u.level = $1 AND u.valid_from <= $2 AND u.valid_to >= $2 ORDER BY u.code"
-            ))
-            .bind(level.as_str())
-            .bind(day)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading the units of a level"))?
-        });
+            ),
+            level.as_str(),
+            day,
+        )?;
         units_from_tuples(rows)
     }
 
     /// The units that became (part of) `unit_id`.
     pub async fn predecessors(&self, unit_id: Uuid) -> Result<Vec<LinkedUnit>, StoreError> {
-        let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(select_units!(
+        let rows: Vec<LinkTuple> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the predecessors of a unit",
+            select_units!(
                 ", l.successor_id, l.is_default, l.effective FROM unit_lineage l ",
                 "JOIN admin_units u ON u.id = l.predecessor_id WHERE l.successor_id = $1 ORDER BY u.code"
-            ))
-            .bind(unit_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading the predecessors of a unit"))?
-        });
+            ),
+            unit_id,
+        )?;
         Ok(links_from_tuples(rows)?.into_iter().map(|l| l.linked).collect())
     }
 
     /// The units that `unit_id` became (part of).
     pub async fn successors(&self, unit_id: Uuid) -> Result<Vec<LinkedUnit>, StoreError> {
-        let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(select_units!(
+        let rows: Vec<LinkTuple> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the successors of a unit",
+            select_units!(
                 ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
                 "JOIN admin_units u ON u.id = l.successor_id WHERE l.predecessor_id = $1 ORDER BY u.code"
-            ))
-            .bind(unit_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading the successors of a unit"))?
-        });
+            ),
+            unit_id,
+        )?;
         Ok(links_from_tuples(rows)?.into_iter().map(|l| l.linked).collect())
     }
 
@@ -419,17 +414,17 @@ impl Store {
 
     /// For every child of `parent_id`, the units it became (part of): one query for a legacy district's page.
     pub async fn successors_of_children(&self, parent_id: Uuid) -> Result<Vec<UnitLink>, StoreError> {
-        let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(select_units!(
+        let rows: Vec<LinkTuple> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the successors of a unit's children",
+            select_units!(
                 ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
                 "JOIN admin_units u ON u.id = l.successor_id ",
                 "JOIN admin_units c ON c.id = l.predecessor_id WHERE c.parent_id = $1 ORDER BY u.code"
-            ))
-            .bind(parent_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading the successors of a unit's children"))?
-        });
+            ),
+            parent_id,
+        )?;
         links_from_tuples(rows)
     }
 
