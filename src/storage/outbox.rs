@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use sqlx::AssertSqlSafe;
 
-use super::{Pool, Store, StoreError, db, execute};
+use super::{Pool, Store, StoreError, execute, fetch};
 
 /// A queued message claimed for delivery.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -39,36 +39,28 @@ impl Store {
         limit: i64,
         claim: Uuid,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        const DUE: &str = "SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
-                           AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at LIMIT $4";
-        let sql = |lock: &str| {
-            AssertSqlSafe(format!(
-                "UPDATE outbox SET locked_until = $2, claimed_by = $3 WHERE id IN ({DUE}{lock}) \
-                 RETURNING id, dedupe_key, channel, recipient, body, attempts, next_attempt_at"
-            ))
-        };
         let writer = self.writer().await;
-        let mut claimed: Vec<ClaimedRecord> = match writer.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(sql(""))
-                    .bind(now)
-                    .bind(now + lock_for)
-                    .bind(claim)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(sql(" FOR UPDATE SKIP LOCKED"))
-                    .bind(now)
-                    .bind(now + lock_for)
-                    .bind(claim)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await
-            }
-        }
-        .map_err(db("claiming due messages"))?;
+        // PostgreSQL skips the rows another instance is claiming this moment; SQLite has no row locks to skip.
+        let lock = match writer.pool {
+            Pool::Sqlite(_) => "",
+            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = AssertSqlSafe(format!(
+            "UPDATE outbox SET locked_until = $2, claimed_by = $3 WHERE id IN (SELECT id FROM outbox \
+             WHERE sent_at IS NULL AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1) \
+             ORDER BY next_attempt_at LIMIT $4{lock}) \
+             RETURNING id, dedupe_key, channel, recipient, body, attempts, next_attempt_at"
+        ));
+        let mut claimed: Vec<ClaimedRecord> = fetch!(
+            writer.pool,
+            fetch_all,
+            "claiming due messages",
+            sql,
+            now,
+            now + lock_for,
+            claim,
+            limit,
+        )?;
         // RETURNING keeps no order: send the oldest first, as they were queued.
         claimed.sort_by_key(|r| r.next_attempt_at);
         Ok(claimed.into_iter().map(|r| r.message).collect())

@@ -20,7 +20,7 @@ const OPEN_END: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
     None => panic!("9999-12-31 is a date"),
 };
 
-/// Selects the columns of `UnitTuple` from `admin_units u`, then whatever follows; built at compile time.
+/// Selects the columns of `UnitRecord` from `admin_units u`, then whatever follows; built at compile time.
 macro_rules! select_units {
     ($($rest:literal),*) => {
         concat!(
@@ -31,75 +31,71 @@ macro_rules! select_units {
     };
 }
 
-/// The columns `select_units!` reads, as the drivers return them.
-type UnitTuple = (
-    Uuid,
-    String,
-    String,
-    String,
-    String,
-    Option<Uuid>,
-    NaiveDate,
-    NaiveDate,
-    Option<f64>,
-    Option<f64>,
-    Option<f64>,
-);
+/// The columns `select_units!` reads, by name.
+#[derive(sqlx::FromRow)]
+struct UnitRecord {
+    id: Uuid,
+    code: String,
+    name: String,
+    level: String,
+    kind: String,
+    parent_id: Option<Uuid>,
+    valid_from: NaiveDate,
+    valid_to: NaiveDate,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    area_km2: Option<f64>,
+}
 
 /// A unit's columns followed by a lineage link's: the unit on the other side, the default flag, the day.
-type LinkTuple = (
-    Uuid,
-    String,
-    String,
-    String,
-    String,
-    Option<Uuid>,
-    NaiveDate,
-    NaiveDate,
-    Option<f64>,
-    Option<f64>,
-    Option<f64>,
-    Uuid,
-    bool,
-    NaiveDate,
-);
-
-fn unit_from_tuple(t: UnitTuple) -> Result<Unit, StoreError> {
-    let (id, code, name, level, kind, parent_id, valid_from, valid_to, lat, lon, area_km2) = t;
-    Ok(Unit {
-        level: UnitLevel::parse(&level)
-            .ok_or_else(|| StoreError::Corrupt(format!("unit {code} has level '{level}'")))?,
-        kind: UnitKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unit {code} has kind '{kind}'")))?,
-        id,
-        code,
-        name,
-        parent_id,
-        valid_from: (valid_from != OPEN_START).then_some(valid_from),
-        valid_to: (valid_to != OPEN_END).then_some(valid_to),
-        lat,
-        lon,
-        area_km2,
-    })
+#[derive(sqlx::FromRow)]
+struct LinkRecord {
+    #[sqlx(flatten)]
+    unit: UnitRecord,
+    other_side_of: Uuid,
+    is_default: bool,
+    effective: NaiveDate,
 }
 
-fn units_from_tuples(rows: Vec<UnitTuple>) -> Result<Vec<Unit>, StoreError> {
-    rows.into_iter().map(unit_from_tuple).collect()
+impl TryFrom<UnitRecord> for Unit {
+    type Error = StoreError;
+
+    fn try_from(r: UnitRecord) -> Result<Self, StoreError> {
+        let code = r.code;
+        Ok(Unit {
+            level: UnitLevel::parse(&r.level)
+                .ok_or_else(|| StoreError::Corrupt(format!("unit {code} has level '{}'", r.level)))?,
+            kind: UnitKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unit {code} has kind '{}'", r.kind)))?,
+            id: r.id,
+            code,
+            name: r.name,
+            parent_id: r.parent_id,
+            valid_from: (r.valid_from != OPEN_START).then_some(r.valid_from),
+            valid_to: (r.valid_to != OPEN_END).then_some(r.valid_to),
+            lat: r.lat,
+            lon: r.lon,
+            area_km2: r.area_km2,
+        })
+    }
 }
 
-fn links_from_tuples(rows: Vec<LinkTuple>) -> Result<Vec<UnitLink>, StoreError> {
+fn units_from(rows: Vec<UnitRecord>) -> Result<Vec<Unit>, StoreError> {
+    rows.into_iter().map(Unit::try_from).collect()
+}
+
+fn links_from(rows: Vec<LinkRecord>) -> Result<Vec<UnitLink>, StoreError> {
     rows.into_iter()
-        .map(
-            |(id, code, name, level, kind, parent, from, to, lat, lon, area, other_side_of, is_default, effective)| {
-                Ok(UnitLink {
-                    other_side_of,
-                    linked: LinkedUnit {
-                        unit: unit_from_tuple((id, code, name, level, kind, parent, from, to, lat, lon, area))?,
-                        is_default,
-                        effective,
-                    },
-                })
-            },
-        )
+        .map(|r| {
+            Ok(UnitLink {
+                other_side_of: r.other_side_of,
+                linked: LinkedUnit {
+                    unit: Unit::try_from(r.unit)?,
+                    is_default: r.is_default,
+                    effective: r.effective,
+                },
+            })
+        })
         .collect()
 }
 
@@ -319,43 +315,43 @@ impl Store {
 
     /// Every version of a code, oldest first.
     pub async fn units_by_code(&self, code: &str) -> Result<Vec<Unit>, StoreError> {
-        let rows: Vec<UnitTuple> = on_pool!(&self.pool, |p| sqlx::query_as(select_units!(
-            " FROM admin_units u WHERE u.code = $1 ORDER BY u.valid_from"
-        ))
-        .bind(code)
-        .fetch_all(p)
-        .await
-        .map_err(db("reading a unit by code"))?);
-        units_from_tuples(rows)
+        let rows: Vec<UnitRecord> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading a unit by code",
+            select_units!(" FROM admin_units u WHERE u.code = $1 ORDER BY u.valid_from"),
+            code,
+        )?;
+        units_from(rows)
     }
 
     /// One unit by its id.
     pub async fn unit(&self, id: Uuid) -> Result<Unit, StoreError> {
-        let row: UnitTuple = on_pool!(&self.pool, |p| sqlx::query_as(select_units!(
-            " FROM admin_units u WHERE u.id = $1"
-        ))
-        .bind(id)
-        .fetch_one(p)
-        .await
-        .map_err(db("unit"))?);
-        unit_from_tuple(row)
+        let row: UnitRecord = fetch!(
+            &self.pool,
+            fetch_one,
+            "unit",
+            select_units!(" FROM admin_units u WHERE u.id = $1"),
+            id,
+        )?;
+        Unit::try_from(row)
     }
 
     /// The children of one unit (a province's communes or districts, a district's communes), in code order.
     pub async fn children(&self, parent_id: Uuid) -> Result<Vec<Unit>, StoreError> {
-        let rows: Vec<UnitTuple> = on_pool!(&self.pool, |p| sqlx::query_as(select_units!(
-            " FROM admin_units u WHERE u.parent_id = $1 ORDER BY u.code"
-        ))
-        .bind(parent_id)
-        .fetch_all(p)
-        .await
-        .map_err(db("reading the children of a unit"))?);
-        units_from_tuples(rows)
+        let rows: Vec<UnitRecord> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the children of a unit",
+            select_units!(" FROM admin_units u WHERE u.parent_id = $1 ORDER BY u.code"),
+            parent_id,
+        )?;
+        units_from(rows)
     }
 
     /// The units of one level valid on `day`, in code order.
     pub async fn units_at_level(&self, level: UnitLevel, day: NaiveDate) -> Result<Vec<Unit>, StoreError> {
-        let rows: Vec<UnitTuple> = fetch!(
+        let rows: Vec<UnitRecord> = fetch!(
             &self.pool,
             fetch_all,
             "reading the units of a level",
@@ -365,67 +361,69 @@ impl Store {
             level.as_str(),
             day,
         )?;
-        units_from_tuples(rows)
+        units_from(rows)
     }
 
     /// The units that became (part of) `unit_id`.
     pub async fn predecessors(&self, unit_id: Uuid) -> Result<Vec<LinkedUnit>, StoreError> {
-        let rows: Vec<LinkTuple> = fetch!(
+        let rows: Vec<LinkRecord> = fetch!(
             &self.pool,
             fetch_all,
             "reading the predecessors of a unit",
             select_units!(
-                ", l.successor_id, l.is_default, l.effective FROM unit_lineage l ",
+                ", l.successor_id AS other_side_of, l.is_default, l.effective FROM unit_lineage l ",
                 "JOIN admin_units u ON u.id = l.predecessor_id WHERE l.successor_id = $1 ORDER BY u.code"
             ),
             unit_id,
         )?;
-        Ok(links_from_tuples(rows)?.into_iter().map(|l| l.linked).collect())
+        Ok(links_from(rows)?.into_iter().map(|l| l.linked).collect())
     }
 
     /// The units that `unit_id` became (part of).
     pub async fn successors(&self, unit_id: Uuid) -> Result<Vec<LinkedUnit>, StoreError> {
-        let rows: Vec<LinkTuple> = fetch!(
+        let rows: Vec<LinkRecord> = fetch!(
             &self.pool,
             fetch_all,
             "reading the successors of a unit",
             select_units!(
-                ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
+                ", l.predecessor_id AS other_side_of, l.is_default, l.effective FROM unit_lineage l ",
                 "JOIN admin_units u ON u.id = l.successor_id WHERE l.predecessor_id = $1 ORDER BY u.code"
             ),
             unit_id,
         )?;
-        Ok(links_from_tuples(rows)?.into_iter().map(|l| l.linked).collect())
+        Ok(links_from(rows)?.into_iter().map(|l| l.linked).collect())
     }
 
     /// For every child of `parent_id`, the units it was formed from: one query for a whole province's page.
     pub async fn predecessors_of_children(&self, parent_id: Uuid) -> Result<Vec<UnitLink>, StoreError> {
-        let rows: Vec<LinkTuple> = on_pool!(&self.pool, |p| sqlx::query_as(select_units!(
-            ", l.successor_id, l.is_default, l.effective FROM unit_lineage l ",
-            "JOIN admin_units u ON u.id = l.predecessor_id ",
-            "JOIN admin_units s ON s.id = l.successor_id WHERE s.parent_id = $1 ORDER BY u.code"
-        ))
-        .bind(parent_id)
-        .fetch_all(p)
-        .await
-        .map_err(db("reading the lineage of a unit's children"))?);
-        links_from_tuples(rows)
+        let rows: Vec<LinkRecord> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the lineage of a unit's children",
+            select_units!(
+                ", l.successor_id AS other_side_of, l.is_default, l.effective FROM unit_lineage l ",
+                "JOIN admin_units u ON u.id = l.predecessor_id ",
+                "JOIN admin_units s ON s.id = l.successor_id WHERE s.parent_id = $1 ORDER BY u.code"
+            ),
+            parent_id,
+        )?;
+        links_from(rows)
     }
 
     /// For every child of `parent_id`, the units it became (part of): one query for a legacy district's page.
     pub async fn successors_of_children(&self, parent_id: Uuid) -> Result<Vec<UnitLink>, StoreError> {
-        let rows: Vec<LinkTuple> = fetch!(
+        let rows: Vec<LinkRecord> = fetch!(
             &self.pool,
             fetch_all,
             "reading the successors of a unit's children",
             select_units!(
-                ", l.predecessor_id, l.is_default, l.effective FROM unit_lineage l ",
+                ", l.predecessor_id AS other_side_of, l.is_default, l.effective FROM unit_lineage l ",
                 "JOIN admin_units u ON u.id = l.successor_id ",
                 "JOIN admin_units c ON c.id = l.predecessor_id WHERE c.parent_id = $1 ORDER BY u.code"
             ),
             parent_id,
         )?;
-        links_from_tuples(rows)
+        links_from(rows)
     }
 
     /// How many units and lineage links are stored.
