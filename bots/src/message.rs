@@ -5,22 +5,30 @@
 //! Only the kinds for which [`InboundKind::feeds_dialogue`] is true ever reach the dialogue; the others update
 //! bookkeeping (follower status, delivery receipts) or are ignored.
 
-/// The chat platform an [`Inbound`] came from.
+/// How a citizen reaches ykien: the chat platforms this crate speaks, and the server's own web pages and JSON API.
+/// One type for every place that names a channel (an [`Inbound`]'s origin, a survey respondent's identity, a stored
+/// response); an [`Inbound`] only ever comes from a chat channel (Telegram, Zalo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
     /// Telegram Bot API.
     Telegram,
     /// Zalo Official Account.
     Zalo,
+    /// The server's web pages.
+    Web,
+    /// The server's JSON API (data-entry apps).
+    Api,
 }
 
 impl Channel {
-    /// A stable lower-case name, for storage and logs: `"telegram"` or `"zalo"`.
+    /// A stable lower-case name, for storage and logs: `"telegram"`, `"zalo"`, `"web"` or `"api"`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Telegram => "telegram",
             Self::Zalo => "zalo",
+            Self::Web => "web",
+            Self::Api => "api",
         }
     }
 }

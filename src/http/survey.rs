@@ -15,13 +15,14 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use maud::{Markup, html};
 use subtle::ConstantTimeEq;
+use ykien_bots::message::Channel;
 
 use super::AppState;
 use super::pages::{PageQuery, error_page, layout, message_page, with_lang};
 use crate::conversation::{Ask, Input, Mode};
 use crate::domain::Lang;
 use crate::domain::questionnaire::{DONT_KNOW, QuestionKind, REFUSED};
-use crate::services::survey::{Channel, Identity, SurveyContext, Turn};
+use crate::services::survey::{Identity, SurveyContext, Turn};
 
 const DEVICE_COOKIE: &str = "yk_device";
 
@@ -191,7 +192,7 @@ pub async fn start_survey(
     let (lang, path) = (post.lang, &post.path);
     match state
         .surveys
-        .converse(&post.ctx, &post.identity, Mode::Web, lang, Input::Show)
+        .answer(&post.ctx, &post.identity, Mode::Web, lang, Input::Show)
         .await
     {
         Ok(Turn::AlreadyResponded) => redirect(&with_lang(path, lang)),
@@ -227,7 +228,7 @@ pub async fn show_survey_screen(
     }
     let turn = state
         .surveys
-        .converse(&ctx, &identity, Mode::Web, lang, Input::Show)
+        .answer(&ctx, &identity, Mode::Web, lang, Input::Show)
         .await;
     render_turn(&state, &ctx, &commune, &device, lang, turn)
 }
@@ -267,10 +268,7 @@ pub async fn submit_survey_screen(
         }
         Input::Submit { screen, answers }
     };
-    let turn = state
-        .surveys
-        .converse(ctx, &post.identity, Mode::Web, lang, input)
-        .await;
+    let turn = state.surveys.answer(ctx, &post.identity, Mode::Web, lang, input).await;
     match turn {
         // Errors are shown on the same page with what was typed; everything else moves by redirect.
         Ok(Turn::Ask { ref ask, .. }) if !ask.errors.is_empty() => {

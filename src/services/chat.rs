@@ -7,27 +7,26 @@
 //! in the grammar of [`Payload`]; a typed number picks the n-th button of the last message on every channel, which
 //! is how Zalo users answer lists longer than its five buttons.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
-use ykien_bots::message::{Button, Inbound, InboundKind, Outbound};
+use ykien_bots::message::{Button, Channel, Inbound, InboundKind, Outbound};
 
 use super::Error;
 use super::cases::{Cases, Intake, MAX_TEXT_CHARS, MIN_TEXT_CHARS};
-use super::survey::{Channel, Identity, SurveyContext, Surveys, Turn, vn_day};
-use crate::conversation::{Ask, Input, Mode};
+use super::survey::{Identity, Progress, SurveyContext, Surveys, Turn, vn_day};
+use crate::conversation::{Ask, Input, Mode, SurveyEngine};
 use crate::domain::Lang;
 use crate::domain::cases::CaseState;
 use crate::domain::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS, sanitize};
 use crate::domain::questionnaire::{Question, QuestionKind};
 use crate::domain::units::UnitLevel;
-use crate::storage::{ChatUserRow, Store, StoreError};
+use crate::storage::{ChatUserRow, SessionWrite, SessionWritten, Store};
 
 /// Where a chat channel's photos come from: Telegram resolves file ids with `getFile`, Zalo downloads URLs.
 pub trait PhotoSource: Send + Sync {
@@ -194,13 +193,9 @@ enum Dialog {
     Menu,
     /// A commune code or name, then go on to `then`.
     Commune { then: Option<Goal> },
-    /// The answer to `question`, shown as `screen`; `typed` when it asks for a number or a text, not a choice.
-    Survey {
-        screen: usize,
-        question: String,
-        #[serde(default)]
-        typed: bool,
-    },
+    /// In the survey: where is the survey session's to say (chats before migration 0007 also kept the question
+    /// here; those fields are ignored when read).
+    Survey {},
     /// A feedback report being written.
     Report(Draft),
 }
@@ -245,48 +240,37 @@ struct State {
     choices: Vec<String>,
 }
 
-/// One lock per chat in this process, so that two updates of one person are handled in the order they came.
-#[derive(Default)]
-struct ChatLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
-
-impl ChatLocks {
-    fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(lock) = map.get(key).and_then(Weak::upgrade) {
-            return lock;
-        }
-        if map.len() > 1024 {
-            map.retain(|_, w| w.strong_count() > 0);
-        }
-        let lock = Arc::new(tokio::sync::Mutex::new(()));
-        map.insert(key.to_owned(), Arc::downgrade(&lock));
-        lock
-    }
-}
-
 /// The chat dialogue service.
 pub struct Chats {
     store: Store,
     surveys: Arc<Surveys>,
     cases: Arc<Cases>,
     public_url: Option<String>,
-    locks: ChatLocks,
 }
 
-/// What one inbound event did: the messages to send, and the lock to hold while sending them so that the replies
-/// of one chat go out in order.
-pub struct Handled {
+/// What one turn of a chat did: the messages to send.
+#[derive(Debug, Default)]
+pub struct ChatTurn {
     pub replies: Vec<Outbound>,
-    pub order: tokio::sync::OwnedMutexGuard<()>,
     /// Messages waiting for this person became due: they could not be reached before and now wrote.
     pub outbox_due: bool,
 }
 
-fn survey_channel(channel: ykien_bots::message::Channel) -> Channel {
-    match channel {
-        ykien_bots::message::Channel::Telegram => Channel::Telegram,
-        ykien_bots::message::Channel::Zalo => Channel::Zalo,
-    }
+/// The open survey of the person's commune and where they are in it, read at most once per turn.
+struct OpenSurvey {
+    ctx: SurveyContext,
+    progress: Progress,
+}
+
+/// What the person did in the survey.
+enum SurveyMove {
+    Show,
+    Back,
+    /// An answer to the question of `screen` (a button), or of the screen they are at (typed).
+    Answer {
+        screen: Option<usize>,
+        raw: String,
+    },
 }
 
 /// Lower case, without diacritics (đ → d): what a name search compares.
@@ -322,9 +306,12 @@ struct Conversation<'a> {
     row: ChatUserRow,
     state: State,
     lang: Lang,
-    channel: ykien_bots::message::Channel,
+    channel: Channel,
     photos: &'a dyn PhotoSource,
     now: DateTime<Utc>,
+    survey: Option<Arc<OpenSurvey>>,
+    /// The survey step this turn took, stored in one transaction with the chat's state.
+    survey_step: Option<SessionWrite>,
 }
 
 impl Conversation<'_> {
@@ -334,7 +321,7 @@ impl Conversation<'_> {
 
     fn identity(&self) -> Identity {
         Identity {
-            channel: survey_channel(self.channel),
+            channel: self.channel,
             id: self.row.user_id.clone(),
         }
     }
@@ -347,42 +334,52 @@ impl Chats {
             surveys,
             cases,
             public_url,
-            locks: ChatLocks::default(),
         }
     }
 
-    /// Handles one event of one person and returns what to send them. Events of one person are handled one at a
-    /// time, in order; the returned [`Handled::order`] keeps the next event's replies behind these.
-    pub async fn handle(
+    /// Takes one turn of one person's chat: decides what their event means, stores the chat's state (with the
+    /// survey step it took, in one transaction) and returns what to send them. The caller keeps the events of one
+    /// person in order ([`super::channels::ChatChannels::receive`] holds a lock per chat while it sends).
+    pub async fn take_turn(
         &self,
         inbound: &Inbound,
         photos: &dyn PhotoSource,
         now: DateTime<Utc>,
-    ) -> Result<Handled, Error> {
-        let channel = inbound.channel.as_str();
-        let lock = self.locks.get(&format!("{channel}:{}", inbound.user_id));
-        let order = lock.lock_owned().await;
-        let (replies, outbox_due) = match &inbound.kind {
+    ) -> Result<ChatTurn, Error> {
+        match &inbound.kind {
             InboundKind::Unfollowed => {
-                self.store.set_chat_reachable(channel, &inbound.user_id, false).await?;
-                (Vec::new(), false)
+                self.store
+                    .set_chat_reachable(inbound.channel.as_str(), &inbound.user_id, false)
+                    .await?;
+                return Ok(ChatTurn::default());
             }
-            InboundKind::Receipt { .. } | InboundKind::Echo | InboundKind::Unsupported { .. } => (Vec::new(), false),
-            _ => self.converse(inbound, photos, now).await?,
-        };
-        Ok(Handled {
-            replies,
-            order,
-            outbox_due,
-        })
+            InboundKind::Receipt { .. } | InboundKind::Echo | InboundKind::Unsupported { .. } => {
+                return Ok(ChatTurn::default());
+            }
+            _ => {}
+        }
+        let mut outbox_due = false;
+        // Two tries: another instance may take a survey step of this person between the read and the write. Only a
+        // turn that takes a survey step can be stale, and such a turn did nothing else outside its transaction, so
+        // deciding it again is safe.
+        for _ in 0..2 {
+            if let Some(replies) = self.try_turn(inbound, photos, now, &mut outbox_due).await? {
+                return Ok(ChatTurn { replies, outbox_due });
+            }
+        }
+        Err(Error::Busy(
+            "this chat's survey kept moving on another instance; the event will be taken up again".to_owned(),
+        ))
     }
 
-    async fn converse(
+    /// One try at a turn; `None` when the survey session moved on meanwhile and nothing was stored.
+    async fn try_turn(
         &self,
         inbound: &Inbound,
         photos: &dyn PhotoSource,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<Outbound>, bool), Error> {
+        outbox_due: &mut bool,
+    ) -> Result<Option<Vec<Outbound>>, Error> {
         let channel = inbound.channel.as_str();
         let (row, is_new) = match self.store.chat_user(channel, &inbound.user_id).await? {
             Some(row) => (row, false),
@@ -403,7 +400,9 @@ impl Chats {
             ),
         };
         // They could not be reached before (blocked, unfollowed, silent too long): what waits for them can go now.
-        let outbox_due = !row.reachable && self.store.outbox_due_now(channel, &inbound.user_id, now).await? > 0;
+        if !row.reachable && self.store.outbox_due_now(channel, &inbound.user_id, now).await? > 0 {
+            *outbox_due = true;
+        }
         let state: State = serde_json::from_str(&row.dialog).unwrap_or_default();
         let mut c = Conversation {
             lang: Lang::from_code(Some(&row.lang)),
@@ -412,41 +411,45 @@ impl Chats {
             channel: inbound.channel,
             photos,
             now,
+            survey: None,
+            survey_step: None,
         };
         c.row.reachable = true;
         c.row.last_interaction_at = Some(now);
-        let mut replies = self.step(&mut c, &inbound.kind).await?;
+        let mut replies = self.react(&mut c, &inbound.kind).await?;
         c.row.lang = c.lang.code().to_owned();
         c.state.choices = replies
             .last()
             .map(|m| m.buttons.iter().map(|b| b.payload.clone()).collect())
             .unwrap_or_default();
         c.row.dialog = serde_json::to_string(&c.state).map_err(|e| Error::BadRequest(e.to_string()))?;
-        if !self.store.save_chat_user(&c.row, is_new).await? {
-            // Another instance handled an event of this person meanwhile. What this event did is done (a stored
-            // answer, a sent report): keep its dialogue state, over the newer revision.
-            let current = self
-                .store
-                .chat_user(channel, &inbound.user_id)
-                .await?
-                .ok_or_else(|| StoreError::NotFound("the chat user".into()))?;
-            c.row.revision = current.revision;
-            c.row.created_at = current.created_at;
-            if !self.store.save_chat_user(&c.row, false).await? {
-                tracing::warn!(
-                    channel,
-                    "a chat's state changed twice during one event; keeping the other"
-                );
+        let written = self
+            .store
+            .save_chat_turn(&c.row, is_new, c.survey_step.as_ref())
+            .await?;
+        match written.survey {
+            Some(SessionWritten::Stale) => return Ok(None),
+            Some(SessionWritten::AlreadyResponded) => {
+                // They completed this wave from another session meanwhile: the same menu, with the right thanks.
+                replies = self.survey_closed(&mut c, Turn::AlreadyResponded, None).await?;
             }
+            Some(SessionWritten::Written) | None => {}
+        }
+        if written.replaced {
+            tracing::info!(
+                channel,
+                "another event of this chat was stored meanwhile; this one's dialogue state replaced it"
+            );
         }
         if c.row.opted_out {
             // After /stop only the goodbye goes out.
             replies.truncate(1);
         }
-        Ok((replies, outbox_due))
+        Ok(Some(replies))
     }
 
-    async fn step(&self, c: &mut Conversation<'_>, kind: &InboundKind) -> Result<Vec<Outbound>, Error> {
+    /// What the event means where the dialogue is.
+    async fn react(&self, c: &mut Conversation<'_>, kind: &InboundKind) -> Result<Vec<Outbound>, Error> {
         // Commands are typed on Zalo too, where they arrive as text.
         let command = match kind {
             InboundKind::Command { name, payload } => Some((name.as_str(), payload.as_deref())),
@@ -474,7 +477,7 @@ impl Chats {
             },
             InboundKind::Text(text) => {
                 let text = text.trim();
-                if let Some(p) = self.numbered_choice(c, text) {
+                if let Some(p) = self.numbered_choice(c, text).await? {
                     return self.pressed(c, p).await;
                 }
                 self.typed(c, text).await
@@ -504,19 +507,22 @@ impl Chats {
     }
 
     /// A typed number that picks the n-th button of the last message, unless the question asks for a number.
-    fn numbered_choice(&self, c: &Conversation<'_>, text: &str) -> Option<Payload> {
-        let n: usize = text.trim_end_matches('.').parse().ok()?;
+    async fn numbered_choice(&self, c: &mut Conversation<'_>, text: &str) -> Result<Option<Payload>, Error> {
+        let Ok(n) = text.trim_end_matches('.').parse::<usize>() else {
+            return Ok(None);
+        };
         let wants_typing = match &c.state.dialog {
-            Dialog::Survey { typed, .. } => *typed,
+            Dialog::Survey {} => self.survey_wants_typing(c).await?,
             Dialog::Report(draft) => draft.step == DraftStep::Text,
             Dialog::Commune { .. } => true,
             Dialog::Menu => false,
         };
         if wants_typing {
-            return None;
+            return Ok(None);
         }
-        let payload = c.state.choices.get(n.checked_sub(1)?)?;
-        Payload::parse(payload)
+        Ok(n.checked_sub(1)
+            .and_then(|i| c.state.choices.get(i))
+            .and_then(|payload| Payload::parse(payload)))
     }
 
     async fn command(
@@ -663,20 +669,16 @@ impl Chats {
             Payload::Menu(MenuItem::Follow) => self.my_cases(c).await,
             Payload::Commune(code) => self.choose_commune(c, &code).await,
             Payload::Answer { screen, code } => {
-                let question = match &c.state.dialog {
-                    Dialog::Survey { question, .. } => question.clone(),
-                    _ => String::new(),
-                };
                 self.survey(
                     c,
-                    Input::Submit {
-                        screen,
-                        answers: vec![(question, code)],
+                    SurveyMove::Answer {
+                        screen: Some(screen),
+                        raw: code,
                     },
                 )
                 .await
             }
-            Payload::Back => self.survey(c, Input::Back).await,
+            Payload::Back => self.survey(c, SurveyMove::Back).await,
             Payload::Category(code) => {
                 let Dialog::Report(draft) = &mut c.state.dialog else {
                     return self.goal(c, Goal::Feedback).await;
@@ -699,7 +701,7 @@ impl Chats {
             return Ok(vec![self.ask_commune(c, Some(goal), None)]);
         }
         match goal {
-            Goal::Survey => self.survey(c, Input::Show).await,
+            Goal::Survey => self.survey(c, SurveyMove::Show).await,
             Goal::Feedback => {
                 self.store.clear_draft_photos(&c.row.channel, &c.row.user_id).await?;
                 c.state.dialog = Dialog::Report(Draft::default());
@@ -779,12 +781,12 @@ impl Chats {
                     }
                 }
             }
-            Dialog::Survey { screen, question, .. } => {
+            Dialog::Survey {} => {
                 self.survey(
                     c,
-                    Input::Submit {
-                        screen,
-                        answers: vec![(question, text.to_owned())],
+                    SurveyMove::Answer {
+                        screen: None,
+                        raw: text.to_owned(),
                     },
                 )
                 .await
@@ -846,12 +848,43 @@ impl Chats {
 
     // ---- the survey -------------------------------------------------------------------------------------------
 
-    async fn survey(&self, c: &mut Conversation<'_>, input: Input) -> Result<Vec<Outbound>, Error> {
+    /// The open survey of the person's commune and their progress in it, read once per turn (again only if the
+    /// commune changed meanwhile). `NoOpenWave` when none is open.
+    async fn open_survey(&self, c: &mut Conversation<'_>, commune: &str) -> Result<Arc<OpenSurvey>, Error> {
+        if let Some(open) = c.survey.as_ref().filter(|s| s.ctx.commune.code == commune) {
+            return Ok(open.clone());
+        }
+        let ctx = self.surveys.survey_for_commune(commune, c.now).await?;
+        let progress = self.surveys.progress(&ctx, &c.identity()).await?;
+        let open = Arc::new(OpenSurvey { ctx, progress });
+        c.survey = Some(open.clone());
+        Ok(open)
+    }
+
+    /// Whether the survey question the person is at asks for a number or a text rather than a choice.
+    async fn survey_wants_typing(&self, c: &mut Conversation<'_>) -> Result<bool, Error> {
+        let Some(commune) = c.row.commune_code.clone() else {
+            return Ok(false);
+        };
+        let open = match self.open_survey(c, &commune).await {
+            Ok(open) => open,
+            Err(Error::NoOpenWave(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let engine = SurveyEngine::new(&open.ctx.questionnaire, Mode::Chat);
+        Ok(open
+            .progress
+            .screen()
+            .and_then(|screen| engine.first_question(screen))
+            .is_some_and(|q| matches!(q.kind, QuestionKind::Number { .. } | QuestionKind::Text { .. })))
+    }
+
+    async fn survey(&self, c: &mut Conversation<'_>, said: SurveyMove) -> Result<Vec<Outbound>, Error> {
         let Some(code) = c.row.commune_code.clone() else {
             return Ok(vec![self.ask_commune(c, Some(Goal::Survey), None)]);
         };
-        let ctx = match self.surveys.survey_for_commune(&code, c.now).await {
-            Ok(ctx) => ctx,
+        let open = match self.open_survey(c, &code).await {
+            Ok(open) => open,
             Err(Error::NoOpenWave(name)) => {
                 let mut replies = self.menu(c, false).await?;
                 if let Some(first) = replies.first_mut() {
@@ -868,54 +901,66 @@ impl Chats {
             }
             Err(e) => return Err(e),
         };
-        // What was picked, to show it above the next question.
-        let chosen = match (&input, &c.state.dialog) {
-            (Input::Submit { screen, answers }, Dialog::Survey { screen: now_at, .. }) if screen == now_at => answers
-                .first()
-                .and_then(|(q, raw)| chosen_label(ctx.questionnaire.question(q)?, raw, c.lang)),
-            _ => None,
-        };
-        let turn = self
-            .surveys
-            .converse(&ctx, &c.identity(), Mode::Chat, c.lang, input)
-            .await?;
-        match turn {
-            Turn::Ask { ask, resumed, .. } => {
-                let question = ask.questions.first().map(|&i| &ctx.questionnaire.questions[i]);
-                c.state.dialog = Dialog::Survey {
-                    screen: ask.screen,
-                    question: question.map(|q| q.code.clone()).unwrap_or_default(),
-                    typed: question
-                        .is_some_and(|q| matches!(q.kind, QuestionKind::Number { .. } | QuestionKind::Text { .. })),
-                };
-                Ok(vec![render_question(&ctx, &ask, c.lang, chosen, resumed)])
-            }
-            Turn::Done | Turn::AlreadyResponded => {
-                let done = matches!(turn, Turn::Done);
-                let mut replies = self.menu(c, false).await?;
-                if let Some(first) = replies.first_mut() {
-                    let note = if done {
-                        c.t(
-                            "✅ Cảm ơn anh/chị đã hoàn thành khảo sát! Câu trả lời được lưu ẩn danh, không gắn với \
-                             tài khoản của anh/chị.",
-                            "✅ Thank you for completing the survey! Your answers are stored anonymously, not linked \
-                             to your account.",
-                        )
-                    } else {
-                        c.t(
-                            "Anh/chị đã trả lời khảo sát đợt này rồi. Cảm ơn anh/chị!",
-                            "You have already answered this survey round. Thank you!",
-                        )
-                    };
-                    first.text = format!(
-                        "{}{note}\n\n{}",
-                        chosen.map(|l| format!("✓ {l}\n\n")).unwrap_or_default(),
-                        first.text
-                    );
+        let ctx = &open.ctx;
+        let at = open.progress.screen();
+        // The question an answer is for, and what was picked, to show it above the next question.
+        let (input, chosen) = match said {
+            SurveyMove::Show => (Input::Show, None),
+            SurveyMove::Back => (Input::Back, None),
+            SurveyMove::Answer { screen, raw } => {
+                let engine = SurveyEngine::new(&ctx.questionnaire, Mode::Chat);
+                match screen.or(at).and_then(|s| Some((s, engine.first_question(s)?))) {
+                    Some((screen, question)) => {
+                        let chosen = (Some(screen) == at)
+                            .then(|| chosen_label(question, &raw, c.lang))
+                            .flatten();
+                        let answers = vec![(question.code.clone(), raw)];
+                        (Input::Submit { screen, answers }, chosen)
+                    }
+                    None => (Input::Show, None),
                 }
-                Ok(replies)
             }
+        };
+        let advanced = self.surveys.advance(ctx, &open.progress, Mode::Chat, c.lang, input)?;
+        c.survey_step = advanced.write;
+        match advanced.turn {
+            Turn::Ask { ask, resumed, .. } => {
+                c.state.dialog = Dialog::Survey {};
+                Ok(vec![render_question(ctx, &ask, c.lang, chosen, resumed)])
+            }
+            closed => self.survey_closed(c, closed, chosen).await,
         }
+    }
+
+    /// The menu after the survey ended: completed now, or already before.
+    async fn survey_closed(
+        &self,
+        c: &mut Conversation<'_>,
+        turn: Turn,
+        chosen: Option<String>,
+    ) -> Result<Vec<Outbound>, Error> {
+        let mut replies = self.menu(c, false).await?;
+        if let Some(first) = replies.first_mut() {
+            let note = if matches!(turn, Turn::Done) {
+                c.t(
+                    "✅ Cảm ơn anh/chị đã hoàn thành khảo sát! Câu trả lời được lưu ẩn danh, không gắn với \
+                     tài khoản của anh/chị.",
+                    "✅ Thank you for completing the survey! Your answers are stored anonymously, not linked \
+                     to your account.",
+                )
+            } else {
+                c.t(
+                    "Anh/chị đã trả lời khảo sát đợt này rồi. Cảm ơn anh/chị!",
+                    "You have already answered this survey round. Thank you!",
+                )
+            };
+            first.text = format!(
+                "{}{note}\n\n{}",
+                chosen.map(|l| format!("✓ {l}\n\n")).unwrap_or_default(),
+                first.text
+            );
+        }
+        Ok(replies)
     }
 
     // ---- a feedback report ------------------------------------------------------------------------------------
@@ -1491,6 +1536,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_dialog_stored_with_its_survey_question_still_reads_as_in_the_survey() {
+        // As chats stored it before the survey session became the only survey state.
+        let old = r#"{"dialog":{"at":"survey","screen":3,"question":"p_residence","typed":false},"choices":["s:3:1"]}"#;
+        let state: State = serde_json::from_str(old).unwrap();
+        assert_eq!(state.dialog, Dialog::Survey {});
+        assert_eq!(state.choices, vec!["s:3:1"]);
+        assert_eq!(
+            serde_json::to_string(&state).unwrap(),
+            r#"{"dialog":{"at":"survey"},"choices":["s:3:1"]}"#
+        );
     }
 
     #[test]

@@ -27,10 +27,13 @@ pub use cases::{
     AttachmentMeta, AuditEntry, CaseAnswerRow, CaseChange, CaseEvent, CaseEventRow, CaseFactRow, CaseFilter, CaseRow,
     NewAttachment, NewCase, NewOutboxMessage, OutboxRow, PauseChange, ReporterRow,
 };
-pub use chat::{ChatUserRow, TokenRow};
+pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
-pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};
+pub use surveys::{
+    NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
+    StoredQuestionnaire,
+};
 pub use units::{ImportCounts, UnitLink};
 
 /// The database engines a store can run on.
@@ -103,6 +106,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "outbox claims",
         include_str!("../../migrations/0006_outbox_claims.sql"),
+    ),
+    (
+        7,
+        "session answers",
+        include_str!("../../migrations/0007_session_answers.sql"),
     ),
 ];
 
