@@ -116,6 +116,90 @@ async fn a_whole_survey_over_telegram_is_stored_exactly_as_the_same_answers_post
 }
 
 #[tokio::test]
+async fn a_survey_left_half_way_before_its_answers_travelled_with_the_session_goes_on_with_them() {
+    for db in databases("a_survey_left_half_way_before_its_answers_travelled_with_the_session_goes_on_with_them").await
+    {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        let store = app.app.store.clone();
+        let mut lan = TelegramCitizen::new(&[&app.base], SECRET, &fake, 500_700);
+        lan.start("commune_11953").await;
+        let mut reply = lan.press("m:survey").await;
+        for _ in 0..3 {
+            let first = reply
+                .payloads
+                .iter()
+                .find(|p| p.starts_with("s:") && *p != "s:back")
+                .cloned();
+            reply = lan.press(&first.unwrap()).await;
+        }
+        assert!(
+            reply.text.contains("[") && reply.payload("s:3:").is_some(),
+            "{label}: {reply:?}"
+        );
+
+        // As the version before migration 0007 left a chat: the answers only in the response, the question also in
+        // the chat's state.
+        execute(&app.db, "UPDATE survey_sessions SET answers = NULL").await;
+        let mut person = store
+            .chat_user("telegram", &lan.chat.to_string())
+            .await
+            .unwrap()
+            .unwrap();
+        person.dialog = person.dialog.replace(
+            r#"{"at":"survey"}"#,
+            r#"{"at":"survey","screen":3,"question":"p_residence","typed":false}"#,
+        );
+        assert!(person.dialog.contains("p_residence"), "{label}: {}", person.dialog);
+        assert!(store.save_chat_user(&person, false).await.unwrap(), "{label}");
+
+        // The number of a choice still picks it, and a pause resumes where it was, with the answers given before.
+        let next = lan.say("1").await;
+        assert!(
+            next.text.starts_with("✓ ") && next.payload("s:4:").is_some(),
+            "{label}: {next:?}"
+        );
+        lan.press("m:home").await;
+        let resumed = lan.press("m:survey").await;
+        assert!(
+            resumed.text.contains("Tiếp tục phần khảo sát còn dở"),
+            "{label}: {resumed:?}"
+        );
+        let done = walk_survey(&mut lan, resumed).await;
+        assert!(done.text.contains("ẩn danh"), "{label}: {done:?}");
+
+        let wave = store.wave_by_code("w-open").await.unwrap();
+        let over_telegram = store.complete_responses_by_channel(wave.id, "telegram").await.unwrap();
+        assert_eq!(over_telegram.len(), 1, "{label}");
+        let stored = store.answers(over_telegram[0]).await.unwrap();
+        for (question, code) in [("p_sex", "male"), ("p_age", "18_29"), ("p_education", "none")] {
+            assert!(
+                stored.contains(&(question.to_owned(), Some(code.to_owned()), None)),
+                "{label}: {question} = {code} in {stored:?}"
+            );
+        }
+        assert_eq!(store.count_responses(wave.id).await.unwrap(), (1, 0), "{label}");
+        app.stop().await;
+    }
+}
+
+/// Runs one statement on the test database directly, as an older version of the service would have left it.
+async fn execute(db: &common::TestDb, statement: &str) {
+    use sqlx::Connection;
+    let statement = sqlx::AssertSqlSafe(statement.to_owned());
+    if db.url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn feedback_with_a_photo_and_a_location_reaches_the_officials_and_their_answer_and_the_rating_come_back_in_the_chat()
  {
     for db in databases("feedback_with_a_photo_and_a_location_reaches_the_officials_and_their_answer_and_the_rating_come_back_in_the_chat").await {

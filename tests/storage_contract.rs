@@ -280,3 +280,166 @@ async fn a_rejected_row_keeps_nothing_of_its_batch() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all() {
+    use ykien::storage::{ChatUserRow, SessionFrom, SessionTo, SessionWrite, SessionWritten};
+    for db in databases("a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all").await {
+        let label = db.label;
+        let store = db.store().await;
+        common::open_waves(&store).await;
+        let wave = store.wave_by_code("w-open").await.unwrap();
+        let commune = store.units_by_code("11953").await.unwrap().pop().unwrap();
+        let now = chrono::Utc::now();
+        let person = ChatUserRow {
+            channel: "telegram".into(),
+            user_id: "500800".into(),
+            lang: "vi".into(),
+            commune_code: Some("11953".into()),
+            dialog: r#"{"dialog":{"at":"survey"}}"#.into(),
+            revision: 0,
+            reachable: true,
+            opted_out: false,
+            last_interaction_at: Some(now),
+            created_at: now,
+        };
+        let answer = |q: &str, c: &str| (q.to_owned(), Some(c.to_owned()), None::<String>);
+        let step = |from, to, upserts: Vec<_>| SessionWrite {
+            identity_hash: "hash-of-lan".into(),
+            wave_id: wave.id,
+            from,
+            to,
+            upserts,
+            deletes: Vec::new(),
+        };
+        let open = |state: &str, answers: Vec<_>| SessionTo::Open {
+            state: state.into(),
+            answers,
+        };
+
+        // A survey step decided from a session that does not exist any more: nothing is stored, not even the chat.
+        let stale = step(
+            SessionFrom::Revision(3),
+            open("s1", vec![answer("a1", "1")]),
+            vec![answer("a1", "1")],
+        );
+        let written = store.save_chat_turn(&person, true, Some(&stale)).await.unwrap();
+        assert_eq!(written.survey, Some(SessionWritten::Stale), "{label}");
+        assert!(
+            store.chat_user("telegram", "500800").await.unwrap().is_none(),
+            "{label}"
+        );
+        assert!(
+            store.session("hash-of-lan", wave.id).await.unwrap().is_none(),
+            "{label}"
+        );
+
+        // The first step starts the response: the chat, the session with its answers and the answer, at once.
+        let new = SessionFrom::New {
+            unit_id: commune.id,
+            channel: "telegram".into(),
+        };
+        let first = step(
+            new.clone(),
+            open("s1", vec![answer("a1", "1")]),
+            vec![answer("a1", "1")],
+        );
+        let written = store.save_chat_turn(&person, true, Some(&first)).await.unwrap();
+        assert_eq!(
+            (written.survey, written.replaced),
+            (Some(SessionWritten::Written), false),
+            "{label}"
+        );
+        let session = store.session("hash-of-lan", wave.id).await.unwrap().unwrap();
+        assert_eq!((session.state.as_str(), session.revision), ("s1", 0), "{label}");
+        assert_eq!(session.answers, vec![answer("a1", "1")], "{label}");
+        assert_eq!(
+            store.answers(session.response_id).await.unwrap(),
+            session.answers,
+            "{label}"
+        );
+        let mut person = store.chat_user("telegram", "500800").await.unwrap().unwrap();
+        assert_eq!(person.revision, 1, "{label}");
+
+        // Another instance moved the chat meanwhile: this turn's state replaces it, its survey step is stored.
+        let mut elsewhere = person.clone();
+        elsewhere.lang = "en".into();
+        assert!(store.save_chat_user(&elsewhere, false).await.unwrap(), "{label}");
+        person.dialog = r#"{"dialog":{"at":"menu"}}"#.into();
+        let second = step(
+            SessionFrom::Revision(0),
+            open("s2", vec![answer("a1", "1"), answer("a2", "2")]),
+            vec![answer("a2", "2")],
+        );
+        let written = store.save_chat_turn(&person, false, Some(&second)).await.unwrap();
+        assert_eq!(
+            (written.survey, written.replaced),
+            (Some(SessionWritten::Written), true),
+            "{label}"
+        );
+        let stored = store.chat_user("telegram", "500800").await.unwrap().unwrap();
+        assert_eq!(
+            (stored.lang.as_str(), stored.dialog.as_str(), stored.revision),
+            ("vi", person.dialog.as_str(), 3),
+            "{label}"
+        );
+        let session = store.session("hash-of-lan", wave.id).await.unwrap().unwrap();
+        assert_eq!(
+            (session.state.as_str(), session.revision, session.answers.len()),
+            ("s2", 1, 2),
+            "{label}"
+        );
+
+        // A session from before its answers travelled with it reads them from the response.
+        sqlx_execute(&db, "UPDATE survey_sessions SET answers = NULL").await;
+        assert_eq!(
+            store.session("hash-of-lan", wave.id).await.unwrap().unwrap().answers,
+            vec![answer("a1", "1"), answer("a2", "2")],
+            "{label}"
+        );
+
+        // Completing: the response is complete and the session forgotten, with the chat's state.
+        let done = step(SessionFrom::Revision(1), SessionTo::Complete, vec![answer("a3", "1")]);
+        let mut person = store.chat_user("telegram", "500800").await.unwrap().unwrap();
+        let written = store.save_chat_turn(&person, false, Some(&done)).await.unwrap();
+        assert_eq!(written.survey, Some(SessionWritten::Written), "{label}");
+        assert!(
+            store.session("hash-of-lan", wave.id).await.unwrap().is_none(),
+            "{label}"
+        );
+        assert!(store.has_responded(wave.id, "hash-of-lan").await.unwrap(), "{label}");
+        assert_eq!(store.count_responses(wave.id).await.unwrap(), (1, 0), "{label}");
+
+        // The same person completing again from a new response: it is dropped, the chat's state still stored.
+        person.revision += 1;
+        let again = step(new, SessionTo::Complete, vec![answer("a1", "2")]);
+        let written = store.save_chat_turn(&person, false, Some(&again)).await.unwrap();
+        assert_eq!(written.survey, Some(SessionWritten::AlreadyResponded), "{label}");
+        assert_eq!(store.count_responses(wave.id).await.unwrap(), (1, 0), "{label}");
+        assert_eq!(
+            store.chat_user("telegram", "500800").await.unwrap().unwrap().revision,
+            5,
+            "{label}"
+        );
+
+        // A turn without a survey step stores the chat alone.
+        person.revision = 5;
+        let written = store.save_chat_turn(&person, false, None).await.unwrap();
+        assert_eq!((written.survey, written.replaced), (None, false), "{label}");
+    }
+}
+
+/// Runs one statement on the test database directly, as an older version of the service would have left it.
+async fn sqlx_execute(db: &common::TestDb, statement: &str) {
+    use sqlx::Connection;
+    let statement = sqlx::AssertSqlSafe(statement.to_owned());
+    if db.url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    }
+}

@@ -477,7 +477,8 @@ fn tap(q: &ykien::domain::questionnaire::Questionnaire, ask: &ykien::conversatio
 #[tokio::test]
 async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race() {
     use ykien::conversation::{Input, Mode};
-    use ykien::services::survey::{Channel, Identity, Surveys, Turn};
+    use ykien::services::survey::{Identity, Surveys, Turn};
+    use ykien_bots::message::Channel;
     for db in databases("a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race").await {
         let label = db.label;
         let app = TestApp::start_with_open_wave(db).await;
@@ -492,7 +493,7 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
         };
         let lang = ykien::domain::Lang::Vi;
         let mut turn = surveys
-            .converse(&ctx, &user, Mode::Chat, lang, Input::Show)
+            .answer(&ctx, &user, Mode::Chat, lang, Input::Show)
             .await
             .unwrap();
         let mut questions = 0;
@@ -513,7 +514,7 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
             for _ in 0..4 {
                 let (surveys, ctx, user, input) = (surveys.clone(), ctx.clone(), user.clone(), input.clone());
                 racing.push(tokio::spawn(async move {
-                    surveys.converse(&ctx, &user, Mode::Chat, lang, input).await
+                    surveys.answer(&ctx, &user, Mode::Chat, lang, input).await
                 }));
             }
             let mut results = Vec::new();
@@ -522,7 +523,7 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
             }
             turn = results.into_iter().find(|t| matches!(t, Turn::Done)).unwrap_or(
                 surveys
-                    .converse(&ctx, &user, Mode::Chat, lang, Input::Show)
+                    .answer(&ctx, &user, Mode::Chat, lang, Input::Show)
                     .await
                     .unwrap(),
             );
@@ -533,7 +534,7 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
         assert_eq!(app.app.store.count_responses(wave.id).await.unwrap(), (1, 0), "{label}");
         // Once more from the same Telegram user: refused.
         let again = surveys
-            .converse(&ctx, &user, Mode::Chat, lang, Input::Show)
+            .answer(&ctx, &user, Mode::Chat, lang, Input::Show)
             .await
             .unwrap();
         assert!(matches!(again, Turn::AlreadyResponded), "{label}");

@@ -1,7 +1,7 @@
 //! Complete, valid responses to the bundled questionnaire with some variety: the walk of `complete_answers()` in
 //! the web survey tests, but with random choices, some "don't know" and "refused", free texts, and a share of
 //! respondents who answer "yes" to screening questions (which opens the follow-up questions: a bigger response).
-//! Every generated response is checked by the conversation engine, as the server will check it.
+//! Every generated response is checked by the survey engine, as the server will check it.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -2,7 +2,7 @@
 //! (issues 5 and 6, "Performance"), the replies caught by fake platform APIs inside this program — updates/s and
 //! p50/p99 from posting an update to its reply reaching the platform, the server's peak RSS and CPU — each beside
 //! baselines measured in the same run: the same turns driven in-process through the dialogue
-//! (`Chats::handle`), without and with the webhook path's event log. Writes its section of `BENCHMARKS.md`.
+//! (`Chats::take_turn`), without and with the webhook path's event log. Writes its section of `BENCHMARKS.md`.
 //!
 //! Build and run from the workspace root:
 //!
@@ -389,7 +389,7 @@ async fn bench_channel(
     })
 }
 
-/// The in-process baseline on a fresh database: `Chats::handle` as `src/app.rs` builds it.
+/// The in-process baseline on a fresh database: `Chats::take_turn` as `src/app.rs` builds it.
 async fn bench_baseline(
     kind: EngineKind,
     event_log: bool,

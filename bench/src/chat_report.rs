@@ -381,7 +381,7 @@ fn section(args: &Args, reports: &[EngineReport], background: &Shares) -> String
     out.push_str(&format!(
         "Baselines, measured in the same run right after the webhook runs, each on another fresh database prepared \
          the same way: the same citizens ({} at once, the same walk, as Telegram events) driven in this process \
-         through the dialogue itself, `ykien::services::chat::Chats::handle` built as `src/app.rs` builds it — no \
+         through the dialogue itself, `ykien::services::chat::Chats::take_turn` built as `src/app.rs` builds it — no \
          HTTP, no platform client, no event log (\"dialogue in-process\"); and the same plus the two writes the \
          webhook path adds around it, `Store::record_chat_event` with the raw update before and \
          `Store::finish_chat_event` after (\"+ event log\"). {} s each, no warm-up beyond the first turns. The bench \

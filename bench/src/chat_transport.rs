@@ -1,5 +1,5 @@
 //! The ways a citizen's update reaches the dialogue: `POST /webhooks/telegram` or `POST /webhooks/zalo` of a
-//! running `ykien serve` with the reply caught by the fake platform, or [`Chats::handle`] called in-process (the
+//! running `ykien serve` with the reply caught by the fake platform, or [`Chats::take_turn`] called in-process (the
 //! baseline), optionally with the event log's two writes the webhook path adds around it.
 
 use std::sync::Arc;
@@ -158,7 +158,7 @@ impl PhotoSource for NoPhotos {
     }
 }
 
-/// The baseline: the same turns given to [`Chats::handle`] in this process (as Telegram events), no HTTP, no
+/// The baseline: the same turns given to [`Chats::take_turn`] in this process (as Telegram events), no HTTP, no
 /// platform; with `event_log`, also the webhook path's `record_chat_event` (with the same raw update) before and
 /// `finish_chat_event` after.
 pub struct InProcessTransport {
@@ -214,7 +214,7 @@ impl Transport for InProcessTransport {
         }
         let handled = self
             .chats
-            .handle(&inbound, &NoPhotos, Utc::now())
+            .take_turn(&inbound, &NoPhotos, Utc::now())
             .await
             .map_err(|e| e.to_string())?;
         let at = Instant::now();
@@ -236,7 +236,6 @@ impl Transport for InProcessTransport {
             numbered: 0,
             at,
         };
-        drop(handled.order);
         if self.event_log {
             self.store
                 .finish_chat_event(channel, &inbound.event_id, false, Utc::now())

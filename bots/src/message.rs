@@ -5,23 +5,65 @@
 //! Only the kinds for which [`InboundKind::feeds_dialogue`] is true ever reach the dialogue; the others update
 //! bookkeeping (follower status, delivery receipts) or are ignored.
 
-/// The chat platform an [`Inbound`] came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a citizen reaches ykien: the chat platforms this crate speaks, and the server's own web pages and JSON API.
+/// One type for every place that names a channel (an [`Inbound`]'s origin, a survey respondent's identity, a stored
+/// response); an [`Inbound`] only ever comes from a chat channel (Telegram, Zalo).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Channel {
     /// Telegram Bot API.
     Telegram,
     /// Zalo Official Account.
     Zalo,
+    /// The server's web pages (the default: where a report or response comes from unless said otherwise).
+    #[default]
+    Web,
+    /// The server's JSON API (data-entry apps).
+    Api,
 }
 
 impl Channel {
-    /// A stable lower-case name, for storage and logs: `"telegram"` or `"zalo"`.
+    /// A stable lower-case name, for storage and logs: `"telegram"`, `"zalo"`, `"web"` or `"api"`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Telegram => "telegram",
             Self::Zalo => "zalo",
+            Self::Web => "web",
+            Self::Api => "api",
         }
+    }
+
+    /// Every channel.
+    pub const ALL: [Self; 4] = [Self::Telegram, Self::Zalo, Self::Web, Self::Api];
+
+    /// The channel of a stored name (see [`Channel::as_str`]).
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Whether it is a chat platform: the only channels ykien can write to first, and the only ones whose events
+    /// arrive as [`Inbound`]s.
+    #[must_use]
+    pub fn is_chat(self) -> bool {
+        matches!(self, Self::Telegram | Self::Zalo)
+    }
+
+    /// The name people know the channel by.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Telegram => "Telegram",
+            Self::Zalo => "Zalo",
+            Self::Web => "Web",
+            Self::Api => "API",
+        }
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

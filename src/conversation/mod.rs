@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::questionnaire::{Answer, Condition, Questionnaire};
+use crate::domain::questionnaire::{Answer, Condition, Question, Questionnaire};
 use crate::domain::{Lang, Problem, Text};
 
 /// How questions are grouped into screens.
@@ -93,12 +93,12 @@ pub struct Outcome {
 
 /// The survey dialogue over one questionnaire, in one mode.
 #[derive(Clone, Debug)]
-pub struct Engine<'q> {
+pub struct SurveyEngine<'q> {
     q: &'q Questionnaire,
     screens: Vec<Screen>,
 }
 
-impl<'q> Engine<'q> {
+impl<'q> SurveyEngine<'q> {
     pub fn new(q: &'q Questionnaire, mode: Mode) -> Self {
         Self {
             q,
@@ -108,6 +108,13 @@ impl<'q> Engine<'q> {
 
     pub fn questionnaire(&self) -> &'q Questionnaire {
         self.q
+    }
+
+    /// The first question of `screen` (in chats, its only one), asked or not: what a chat's answer button or
+    /// typed reply for that screen answers.
+    pub fn first_question(&self, screen: usize) -> Option<&'q Question> {
+        let i = *self.screens.get(screen)?.questions.first()?;
+        self.q.questions.get(i)
     }
 
     /// The state of a respondent who has not answered anything yet.

@@ -9,7 +9,7 @@ fn q() -> Questionnaire {
     Questionnaire::parse(MINI).unwrap()
 }
 
-fn codes(e: &Engine<'_>, ask: &Ask) -> Vec<String> {
+fn codes(e: &SurveyEngine<'_>, ask: &Ask) -> Vec<String> {
     ask.questions
         .iter()
         .map(|&i| e.questionnaire().questions[i].code.clone())
@@ -25,7 +25,7 @@ fn submit(screen: usize, pairs: &[(&str, &str)]) -> Input {
 
 /// Plays an input and applies its changes to `answers`, as the service does.
 fn play(
-    e: &Engine<'_>,
+    e: &SurveyEngine<'_>,
     state: SurveyState,
     answers: &mut HashMap<String, Answer>,
     input: Input,
@@ -71,7 +71,7 @@ fn web_screens_split_a_page_where_a_question_depends_on_the_same_page() {
 #[test]
 fn chat_survey_skips_what_does_not_apply_and_ends() {
     let q = q();
-    let e = Engine::new(&q, Mode::Chat);
+    let e = SurveyEngine::new(&q, Mode::Chat);
     let mut answers = HashMap::new();
     let s = e.start(Mode::Chat, Lang::Vi);
     let (s, step) = play(&e, s, &mut answers, Input::Show);
@@ -99,7 +99,7 @@ fn chat_survey_skips_what_does_not_apply_and_ends() {
 #[test]
 fn a_refused_answer_keeps_what_was_typed_and_says_why_in_vietnamese() {
     let q = q();
-    let e = Engine::new(&q, Mode::Web);
+    let e = SurveyEngine::new(&q, Mode::Web);
     let mut answers = HashMap::new();
     let mut s = e.start(Mode::Web, Lang::Vi);
     for (screen, pairs) in [(0, vec![("sex", "m")]), (1, vec![("d5_2_0", YES)])] {
@@ -120,7 +120,7 @@ fn a_refused_answer_keeps_what_was_typed_and_says_why_in_vietnamese() {
 #[test]
 fn back_then_a_changed_answer_removes_answers_that_no_longer_apply() {
     let q = q();
-    let e = Engine::new(&q, Mode::Web);
+    let e = SurveyEngine::new(&q, Mode::Web);
     let mut answers = HashMap::new();
     let mut s = e.start(Mode::Web, Lang::Vi);
     let steps: [(usize, Vec<(&str, &str)>); 4] = [
@@ -161,7 +161,7 @@ fn back_then_a_changed_answer_removes_answers_that_no_longer_apply() {
 #[test]
 fn a_resubmitted_screen_changes_nothing() {
     let q = q();
-    let e = Engine::new(&q, Mode::Web);
+    let e = SurveyEngine::new(&q, Mode::Web);
     let mut answers = HashMap::new();
     let s = e.start(Mode::Web, Lang::Vi);
     let (s, _) = play(&e, s, &mut answers, submit(0, &[("sex", "m")]));
@@ -177,7 +177,7 @@ fn a_resubmitted_screen_changes_nothing() {
 #[test]
 fn a_complete_response_lists_every_problem() {
     let q = q();
-    let e = Engine::new(&q, Mode::Web);
+    let e = SurveyEngine::new(&q, Mode::Web);
     let raw: BTreeMap<String, String> = [
         ("sex", "x"),    // not a choice
         ("d5_2_0", NO),  // so d5_2_1 must not be answered

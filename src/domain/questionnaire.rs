@@ -1,5 +1,5 @@
 //! The questionnaire codebook: dimensions → sub-dimensions → indicators → questions, read from a TOML file
-//! (format: `docs/questionnaire.md`), validated once, then used by the conversation engine to ask, check and skip.
+//! (format: `docs/questionnaire.md`), validated once, then used by the survey engine (`conversation`) to ask, check and skip.
 //!
 //! Answers are parsed here from what a citizen typed or tapped, on any channel, so that a response given over
 //! Telegram is stored exactly as the same answers given on the web.

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use maud::{Markup, html};
+use ykien_bots::message::Channel;
 
 use super::AppState;
 use super::device::{csrf_ok, csrf_token, device_cookie, device_of, forbidden, new_device};
@@ -21,7 +22,7 @@ use super::render::redirect;
 use crate::conversation::{Ask, Input, Mode};
 use crate::domain::Lang;
 use crate::domain::questionnaire::{DONT_KNOW, QuestionKind, REFUSED};
-use crate::services::survey::{Channel, Identity, SurveyContext, Turn};
+use crate::services::survey::{Identity, SurveyContext, Turn};
 
 /// The web survey's routes.
 pub(super) fn routes() -> axum::Router<AppState> {
@@ -154,7 +155,7 @@ pub async fn start_survey(
     let (lang, path) = (post.lang, &post.path);
     match state
         .surveys
-        .converse(&post.ctx, &post.identity, Mode::Web, lang, Input::Show)
+        .answer(&post.ctx, &post.identity, Mode::Web, lang, Input::Show)
         .await
     {
         Ok(Turn::AlreadyResponded) => redirect(&with_lang(path, lang)),
@@ -190,7 +191,7 @@ pub async fn show_survey_screen(
     }
     let turn = state
         .surveys
-        .converse(&ctx, &identity, Mode::Web, lang, Input::Show)
+        .answer(&ctx, &identity, Mode::Web, lang, Input::Show)
         .await;
     render_turn(&state, &ctx, &commune, &device, lang, turn)
 }
@@ -230,10 +231,7 @@ pub async fn submit_survey_screen(
         }
         Input::Submit { screen, answers }
     };
-    let turn = state
-        .surveys
-        .converse(ctx, &post.identity, Mode::Web, lang, input)
-        .await;
+    let turn = state.surveys.answer(ctx, &post.identity, Mode::Web, lang, input).await;
     match turn {
         // Errors are shown on the same page with what was typed; everything else moves by redirect.
         Ok(Turn::Ask { ref ask, .. }) if !ask.errors.is_empty() => {

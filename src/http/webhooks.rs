@@ -3,7 +3,7 @@
 //! Each checks that the request comes from the platform (Telegram: the secret token header set with
 //! `setWebhook`; Zalo: the `X-ZEvent-Signature` over the raw body), parses it with `ykien-bots`, records it (a
 //! repeated update id or `msg_id` is answered 200 and nothing more), answers 200 at once, and leaves the work to
-//! [`ChatChannels::handle`] in the background: Zalo retries what is not answered within about two seconds.
+//! [`ChatChannels::receive`] in the background: Zalo retries what is not answered within about two seconds.
 //! A channel that is not configured answers 404.
 
 use axum::body::Bytes;
@@ -92,7 +92,7 @@ async fn accept(state: &AppState, inbound: Inbound, body: &[u8]) -> Response {
     match state.channels.record(&inbound, &raw).await {
         Ok(true) => {
             let channels = state.channels.clone();
-            tokio::spawn(async move { channels.handle(inbound).await });
+            tokio::spawn(async move { channels.receive(inbound).await });
         }
         Ok(false) => {
             tracing::debug!(channel = inbound.channel.as_str(), event = %inbound.event_id, "a repeated webhook event was ignored");

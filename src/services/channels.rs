@@ -1,14 +1,15 @@
 //! The chat channels at work: the webhook events of Telegram and Zalo, from the moment they are stored to the
 //! replies sent; the outbox senders that bring case news to the chats; the Zalo OA's tokens.
 //!
-//! An event is answered 200 as soon as it is recorded (with its raw body), then handled in the background:
-//! the dialogue ([`Chats`]) decides and stores, the replies go out through the channel's client in `ykien-bots`,
-//! and the event is marked handled. An instance that dies in between leaves the event claimed for a short while;
+//! An event is answered 200 as soon as it is recorded (with its raw body), then received in the background
+//! ([`ChatChannels::receive`]): under a lock per chat, the dialogue takes its turn ([`Chats::take_turn`] decides and
+//! stores), the replies go out through the channel's client in `ykien-bots`, and the event is marked handled. An instance that dies in between leaves the event claimed for a short while;
 //! then any instance takes it up again ([`ChatChannels::recover`]). Platform clients never appear above this module.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -365,10 +366,31 @@ impl<C: ChatClient + 'static> Sender for ChannelSender<C> {
     }
 }
 
+/// One lock per chat in this process, held from a turn's decision until its replies are sent, so that two events
+/// of one person are answered one at a time, in the order they came.
+#[derive(Default)]
+struct ChatLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
+
+impl ChatLocks {
+    fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(lock) = map.get(key).and_then(Weak::upgrade) {
+            return lock;
+        }
+        if map.len() > 1024 {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        map.insert(key.to_owned(), Arc::downgrade(&lock));
+        lock
+    }
+}
+
 /// The chat channels that are configured, and what they share.
 pub struct ChatChannels {
     store: Store,
     chats: Arc<Chats>,
+    locks: ChatLocks,
     pub telegram: Option<Arc<TelegramChannel>>,
     pub zalo: Option<Arc<ZaloChannel>>,
     /// Wakes the outbox worker when messages became due (a citizen who could not be reached wrote again).
@@ -403,6 +425,7 @@ impl ChatChannels {
         Self {
             store,
             chats,
+            locks: ChatLocks::default(),
             telegram,
             zalo,
             outbox,
@@ -449,19 +472,21 @@ impl ChatChannels {
             .await?)
     }
 
-    /// Handles a recorded event: the dialogue decides and stores, the replies are sent in order, the event is
+    /// Receives a recorded event: the dialogue takes its turn, the replies are sent in order, the event is
     /// marked handled. On failure the event stays unhandled and [`ChatChannels::recover`] takes it up later.
-    pub async fn handle(&self, inbound: Inbound) {
+    pub async fn receive(&self, inbound: Inbound) {
         let channel = inbound.channel.as_str();
         let result = match inbound.channel {
             Channel::Telegram => match &self.telegram {
-                Some(client) => self.converse(&inbound, client.as_ref()).await,
+                Some(client) => self.answer(&inbound, client.as_ref()).await,
                 None => Ok(()),
             },
             Channel::Zalo => match &self.zalo {
-                Some(client) => self.converse(&inbound, client.as_ref()).await,
+                Some(client) => self.answer(&inbound, client.as_ref()).await,
                 None => Ok(()),
             },
+            // No platform sends these: webhooks only parse into the chat channels.
+            Channel::Web | Channel::Api => Ok(()),
         };
         match result {
             Ok(()) => {
@@ -480,7 +505,8 @@ impl ChatChannels {
         }
     }
 
-    async fn converse<C: ChatClient>(&self, inbound: &Inbound, client: &C) -> Result<(), Error> {
+    /// One turn of the chat and its replies, under the chat's lock.
+    async fn answer<C: ChatClient>(&self, inbound: &Inbound, client: &C) -> Result<(), Error> {
         if let (
             InboundKind::Button {
                 callback_id: Some(id), ..
@@ -493,11 +519,15 @@ impl ChatChannels {
                 tracing::debug!(error = %e, "answerCallbackQuery failed");
             }
         }
-        let handled = self.chats.handle(inbound, client, Utc::now()).await?;
-        if handled.outbox_due {
+        let lock = self
+            .locks
+            .get(&format!("{}:{}", inbound.channel.as_str(), inbound.user_id));
+        let order = lock.lock().await;
+        let turn = self.chats.take_turn(inbound, client, Utc::now()).await?;
+        if turn.outbox_due {
             self.outbox.notify_one();
         }
-        for reply in &handled.replies {
+        for reply in &turn.replies {
             match client.deliver(&inbound.user_id, reply).await {
                 Ok(()) => {}
                 Err(DeliveryError::Unreachable(why)) => {
@@ -514,7 +544,7 @@ impl ChatChannels {
                 }
             }
         }
-        drop(handled.order);
+        drop(order);
         Ok(())
     }
 
@@ -536,7 +566,7 @@ impl ChatChannels {
             match parsed {
                 Ok(inbound) => {
                     tracing::info!(channel, event = %event_id, "handling a chat event left unhandled");
-                    self.handle(inbound).await;
+                    self.receive(inbound).await;
                 }
                 Err(why) => {
                     tracing::warn!(channel, event = %event_id, error = %why, "a stored chat event no longer parses; dropped");

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use chrono::{Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use ykien_bots::message::Channel;
 
 use super::Error;
 use super::accounts::{AccountRequest, Official, Role, add_official};
 use super::cases::{CaseRules, Cases};
-use super::survey::{Channel, WaveRequest, create_wave, import_questionnaire};
+use super::survey::{WaveRequest, create_wave, import_questionnaire};
 use super::units::children;
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::cases::{Action, AnswerContent, BUNDLED_CATEGORIES, parse_categories};

@@ -1,6 +1,11 @@
-//! Surveys: importing questionnaire versions, creating waves, and running the conversation engine for one
-//! respondent on any channel, with the rules around it — one response per person per wave, only open waves,
-//! only communes the wave covers, identities kept only as keyed hashes.
+//! Surveys: importing questionnaire versions, creating waves, and taking one respondent through the survey
+//! engine on any channel, with the rules around it — one response per person per wave, only open waves, only
+//! communes the wave covers, identities kept only as keyed hashes.
+//!
+//! A respondent's survey state is their session: [`Surveys::progress`] reads it (with the answers so far),
+//! [`Surveys::advance`] decides one step from it without writing, and the caller stores the step's
+//! [`SessionWrite`] — the web on its own ([`Surveys::answer`] does all three), a chat with its own state in one
+//! transaction.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -9,19 +14,21 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+use ykien_bots::message::Channel;
 
 use super::Error;
 use super::units::unit_by_code;
 use crate::config::Secret;
-use crate::conversation::{Ask, Engine, Input, Mode, Step, SurveyState};
+use crate::conversation::{Ask, Input, Mode, Step, SurveyEngine, SurveyState};
 use crate::domain::Lang;
 use crate::domain::Problem;
 use crate::domain::questionnaire::{Answer, Questionnaire};
 use crate::domain::survey::{NewWave, ReportingPeriod, Wave, is_wave_code, plan_periods};
 use crate::domain::units::{Unit, UnitLevel};
-use crate::storage::{NewResponse, QuestionnaireImport, Store, StoreError};
-
-pub use crate::domain::Channel;
+use crate::storage::{
+    NewResponse, QuestionnaireImport, SessionFrom, SessionTo, SessionWrite, SessionWritten, Store, StoreError,
+    StoredAnswer,
+};
 
 /// Who is answering, as the channel knows them (a web device token, a Telegram or Zalo user id). Never stored:
 /// only its keyed hash is.
@@ -51,6 +58,38 @@ pub enum Turn {
     Done,
     /// This identity already completed a response in this wave.
     AlreadyResponded,
+}
+
+/// Where one respondent is in the open survey of a commune, as read at the start of a step: their session (the
+/// survey state and the answers so far), or whether they already answered.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    hash: String,
+    channel: Channel,
+    session: Option<OpenSession>,
+    responded: bool,
+}
+
+#[derive(Clone, Debug)]
+struct OpenSession {
+    revision: i64,
+    state: SurveyState,
+    answers: HashMap<String, Answer>,
+}
+
+impl Progress {
+    /// The screen the respondent is at, while a response is in progress.
+    pub fn screen(&self) -> Option<usize> {
+        self.session.as_ref().map(|s| s.state.screen)
+    }
+}
+
+/// One step decided by [`Surveys::advance`]: what to show, and what to store for it (nothing when nothing
+/// changed). The turn holds only once the write is stored.
+#[derive(Clone, Debug)]
+pub struct Advanced {
+    pub turn: Turn,
+    pub write: Option<SessionWrite>,
 }
 
 /// The survey service of one process: the store, the key for identities, and parsed questionnaires.
@@ -150,8 +189,126 @@ impl Surveys {
             .is_some())
     }
 
-    /// Runs one input of one respondent through the conversation engine and stores what it decided.
-    pub async fn converse(
+    /// Reads where this identity is in the context's wave: one read of the session with its answers (and, when
+    /// there is none, one of whether they already answered).
+    pub async fn progress(&self, ctx: &SurveyContext, identity: &Identity) -> Result<Progress, Error> {
+        let hash = self.identity_hash(identity);
+        let session = match self.store.session(&hash, ctx.wave.id).await? {
+            Some(session) => {
+                let state: SurveyState = serde_json::from_str(&session.state)
+                    .map_err(|e| StoreError::Corrupt(format!("survey session state: {e}")))?;
+                let answers = session
+                    .answers
+                    .into_iter()
+                    .filter_map(|(code, c, t)| {
+                        let answer = ctx
+                            .questionnaire
+                            .question(&code)?
+                            .answer_from_stored(c.as_deref(), t.as_deref())?;
+                        Some((code, answer))
+                    })
+                    .collect();
+                Some(OpenSession {
+                    revision: session.revision,
+                    state,
+                    answers,
+                })
+            }
+            None => None,
+        };
+        let responded = session.is_none() && self.store.has_responded(ctx.wave.id, &hash).await?;
+        Ok(Progress {
+            hash,
+            channel: identity.channel,
+            session,
+            responded,
+        })
+    }
+
+    /// Decides one step of a respondent through the survey engine, from their progress and one input. Writes
+    /// nothing: the caller stores [`Advanced::write`], and decides again from a fresh [`Progress`] when it comes
+    /// back [`SessionWritten::Stale`].
+    pub fn advance(
+        &self,
+        ctx: &SurveyContext,
+        progress: &Progress,
+        mode: Mode,
+        lang: Lang,
+        input: Input,
+    ) -> Result<Advanced, Error> {
+        let engine = SurveyEngine::new(&ctx.questionnaire, mode);
+        let none = HashMap::new();
+        let (from, mut state, answers) = match &progress.session {
+            Some(session) => (
+                SessionFrom::Revision(session.revision),
+                session.state.clone(),
+                &session.answers,
+            ),
+            None if progress.responded => {
+                // A resubmitted last page lands here after the first one completed the response.
+                let turn = if matches!(input, Input::Submit { .. }) {
+                    Turn::Done
+                } else {
+                    Turn::AlreadyResponded
+                };
+                return Ok(Advanced { turn, write: None });
+            }
+            None => (
+                SessionFrom::New {
+                    unit_id: ctx.commune.id,
+                    channel: progress.channel.as_str().to_owned(),
+                },
+                engine.start(mode, lang),
+                &none,
+            ),
+        };
+        state.lang = lang;
+        let screen_before = state.screen;
+        let resumed = matches!(input, Input::Show) && !answers.is_empty();
+        let outcome = engine.handle(state, answers, input);
+        let upserts: Vec<StoredAnswer> = outcome
+            .upserts
+            .iter()
+            .map(|(code, a)| a.clone().into_row(code.clone()))
+            .collect();
+        let write = |to| SessionWrite {
+            identity_hash: progress.hash.clone(),
+            wave_id: ctx.wave.id,
+            from: from.clone(),
+            to,
+            upserts: upserts.clone(),
+            deletes: outcome.deletes.clone(),
+        };
+        Ok(match outcome.step {
+            Step::Done => Advanced {
+                turn: Turn::Done,
+                write: Some(write(SessionTo::Complete)),
+            },
+            Step::Ask(ask) => {
+                let changed = !outcome.upserts.is_empty() || outcome.state.screen != screen_before;
+                let write = if changed || progress.session.is_none() {
+                    let mut all: Vec<StoredAnswer> = answers
+                        .iter()
+                        .filter(|(code, _)| !outcome.upserts.iter().any(|(c, _)| c == *code))
+                        .map(|(code, a)| a.clone().into_row(code.clone()))
+                        .chain(upserts.iter().cloned())
+                        .collect();
+                    all.sort();
+                    let state = serde_json::to_string(&outcome.state).map_err(|e| Error::BadRequest(e.to_string()))?;
+                    Some(write(SessionTo::Open { state, answers: all }))
+                } else {
+                    None
+                };
+                Advanced {
+                    turn: Turn::Ask { ask, lang, resumed },
+                    write,
+                }
+            }
+        })
+    }
+
+    /// Takes one input of one respondent through the survey and stores the step on its own (the web form).
+    pub async fn answer(
         &self,
         ctx: &SurveyContext,
         identity: &Identity,
@@ -159,99 +316,21 @@ impl Surveys {
         lang: Lang,
         input: Input,
     ) -> Result<Turn, Error> {
-        let hash = self.identity_hash(identity);
-        let engine = Engine::new(&ctx.questionnaire, mode);
         // Two tries: a concurrent submission of the same respondent may move the session between read and write.
         for _ in 0..2 {
-            let Some(session) = self.store.session(&hash, ctx.wave.id).await? else {
-                if self.store.has_responded(ctx.wave.id, &hash).await? {
-                    // A resubmitted last page lands here after the first one completed the response.
-                    return Ok(if matches!(input, Input::Submit { .. }) {
-                        Turn::Done
-                    } else {
-                        Turn::AlreadyResponded
-                    });
-                }
-                let state = engine.start(mode, lang);
-                let state_json = serde_json::to_string(&state).map_err(|e| Error::BadRequest(e.to_string()))?;
-                match self
-                    .store
-                    .start_session(
-                        &hash,
-                        ctx.wave.id,
-                        ctx.commune.id,
-                        identity.channel.as_str(),
-                        &state_json,
-                    )
-                    .await
-                {
-                    Ok(_) | Err(StoreError::Conflict(_)) => continue,
-                    Err(e) => return Err(e.into()),
-                }
+            let progress = self.progress(ctx, identity).await?;
+            let Advanced { turn, write } = self.advance(ctx, &progress, mode, lang, input.clone())?;
+            let Some(write) = write else {
+                return Ok(turn);
             };
-            let mut state: SurveyState = serde_json::from_str(&session.state)
-                .map_err(|e| StoreError::Corrupt(format!("survey session state: {e}")))?;
-            state.lang = lang;
-            let screen_before = state.screen;
-            let stored = self.store.answers(session.response_id).await?;
-            let answers: HashMap<String, Answer> = stored
-                .into_iter()
-                .filter_map(|(code, c, t)| {
-                    let answer = ctx
-                        .questionnaire
-                        .question(&code)?
-                        .answer_from_stored(c.as_deref(), t.as_deref())?;
-                    Some((code, answer))
-                })
-                .collect();
-            let resumed = matches!(input, Input::Show) && !answers.is_empty();
-            let outcome = engine.handle(state, &answers, input.clone());
-            let upserts: Vec<_> = outcome
-                .upserts
-                .iter()
-                .map(|(code, a)| a.clone().into_row(code.clone()))
-                .collect();
-            match outcome.step {
-                Step::Done => {
-                    match self
-                        .store
-                        .complete_session(&hash, ctx.wave.id, session.revision, &upserts, &outcome.deletes)
-                        .await
-                    {
-                        Ok(true) => return Ok(Turn::Done),
-                        Ok(false) => continue,
-                        Err(StoreError::Conflict(_)) => {
-                            self.store.abandon_session(&hash, ctx.wave.id).await?;
-                            return Ok(Turn::AlreadyResponded);
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Step::Ask(ask) => {
-                    if !outcome.upserts.is_empty() || outcome.state.screen != screen_before {
-                        let state_json =
-                            serde_json::to_string(&outcome.state).map_err(|e| Error::BadRequest(e.to_string()))?;
-                        if !self
-                            .store
-                            .save_session(
-                                &hash,
-                                ctx.wave.id,
-                                session.revision,
-                                &state_json,
-                                &upserts,
-                                &outcome.deletes,
-                            )
-                            .await?
-                        {
-                            continue;
-                        }
-                    }
-                    return Ok(Turn::Ask { ask, lang, resumed });
-                }
+            match self.store.write_session(&write).await? {
+                SessionWritten::Written => return Ok(turn),
+                SessionWritten::AlreadyResponded => return Ok(Turn::AlreadyResponded),
+                SessionWritten::Stale => continue,
             }
         }
         // Still moving after two tries: show where the respondent is now.
-        Box::pin(self.converse(ctx, identity, mode, lang, Input::Show)).await
+        Box::pin(self.answer(ctx, identity, mode, lang, Input::Show)).await
     }
 
     /// The wave and commune an API response names, checked (the commune exists today and the wave covers it),

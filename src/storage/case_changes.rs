@@ -37,7 +37,7 @@ pub struct CaseEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewOutboxMessage {
     pub dedupe_key: String,
-    pub channel: ykien_bots::message::Channel,
+    pub channel: Channel,
     pub recipient: String,
     pub body: String,
 }

@@ -1,10 +1,14 @@
 //! Chat channels: the people talking to the bots and their dialogue state, received webhook events (for
 //! deduplication and inspection), draft photos of reports being written, and the platforms' OAuth tokens.
+//!
+//! A chat turn is stored in one transaction ([`Store::save_chat_turn`]): the chat's row and, when the turn took a
+//! survey step, the survey session and its answers with it.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, on_pool};
+use super::surveys::apply_session_write;
+use super::{SessionWrite, SessionWritten, Store, StoreError, db, on_pool};
 
 /// A person on one chat channel, as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +46,63 @@ impl std::fmt::Debug for TokenRow {
             .field("revision", &self.revision)
             .finish()
     }
+}
+
+/// What [`Store::save_chat_turn`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChatTurnWritten {
+    /// What became of the turn's survey step, if it took one. On [`SessionWritten::Stale`] nothing at all was
+    /// written: decide the turn again.
+    pub survey: Option<SessionWritten>,
+    /// Another event of this chat was stored since its row was read (on another instance): this turn's state
+    /// replaced that one.
+    pub replaced: bool,
+}
+
+const INSERT_CHAT_USER: &str = "INSERT INTO chat_users (channel, user_id, lang, commune_code, dialog, reachable, \
+     opted_out, last_interaction_at, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
+     ON CONFLICT (channel, user_id) DO NOTHING";
+
+/// Moves a chat user's row to the next revision, if it is still at `$9` or unconditionally when `$10`.
+const UPDATE_CHAT_USER: &str = "UPDATE chat_users SET lang = $3, commune_code = $4, dialog = $5, reachable = $6, \
+     opted_out = $7, last_interaction_at = $8, revision = revision + 1 \
+     WHERE channel = $1 AND user_id = $2 AND (revision = $9 OR $10)";
+
+/// Runs [`INSERT_CHAT_USER`] or [`UPDATE_CHAT_USER`] for `$row` on `$exec`; evaluates to the rows changed.
+macro_rules! put_chat_user {
+    ($exec:expr, $row:expr, insert) => {
+        sqlx::query(INSERT_CHAT_USER)
+            .bind(&$row.channel)
+            .bind(&$row.user_id)
+            .bind(&$row.lang)
+            .bind(&$row.commune_code)
+            .bind(&$row.dialog)
+            .bind($row.reachable)
+            .bind($row.opted_out)
+            .bind($row.last_interaction_at)
+            .bind($row.created_at)
+            .execute($exec)
+            .await
+            .map_err(db("saving a chat user"))?
+            .rows_affected()
+    };
+    ($exec:expr, $row:expr, update, force: $force:expr) => {
+        sqlx::query(UPDATE_CHAT_USER)
+            .bind(&$row.channel)
+            .bind(&$row.user_id)
+            .bind(&$row.lang)
+            .bind(&$row.commune_code)
+            .bind(&$row.dialog)
+            .bind($row.reachable)
+            .bind($row.opted_out)
+            .bind($row.last_interaction_at)
+            .bind($row.revision)
+            .bind($force)
+            .execute($exec)
+            .await
+            .map_err(db("saving a chat user"))?
+            .rows_affected()
+    };
 }
 
 const CHAT_USER_COLUMNS: &str = "channel, user_id, lang, commune_code, dialog, revision, reachable, opted_out, \
@@ -241,44 +302,48 @@ impl Store {
         let writer = self.writer().await;
         let changed = on_pool!(writer.pool, |p| {
             if is_new {
-                sqlx::query(
-                    "INSERT INTO chat_users (channel, user_id, lang, commune_code, dialog, reachable, opted_out, \
-                     last_interaction_at, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
-                     ON CONFLICT (channel, user_id) DO NOTHING",
-                )
-                .bind(&row.channel)
-                .bind(&row.user_id)
-                .bind(&row.lang)
-                .bind(&row.commune_code)
-                .bind(&row.dialog)
-                .bind(row.reachable)
-                .bind(row.opted_out)
-                .bind(row.last_interaction_at)
-                .bind(row.created_at)
-                .execute(p)
-                .await
+                put_chat_user!(p, row, insert)
             } else {
-                sqlx::query(
-                    "UPDATE chat_users SET lang = $3, commune_code = $4, dialog = $5, reachable = $6, opted_out = $7, \
-                     last_interaction_at = $8, revision = revision + 1 \
-                     WHERE channel = $1 AND user_id = $2 AND revision = $9",
-                )
-                .bind(&row.channel)
-                .bind(&row.user_id)
-                .bind(&row.lang)
-                .bind(&row.commune_code)
-                .bind(&row.dialog)
-                .bind(row.reachable)
-                .bind(row.opted_out)
-                .bind(row.last_interaction_at)
-                .bind(row.revision)
-                .execute(p)
-                .await
+                put_chat_user!(p, row, update, force: false)
             }
-            .map_err(db("saving a chat user"))?
-            .rows_affected()
         });
         Ok(changed == 1)
+    }
+
+    /// Stores one chat turn in one transaction: its survey step, if it took one, then the chat's row (new, or
+    /// still at `row.revision`). A stale survey step writes nothing. A row that another event moved meanwhile is
+    /// replaced all the same: what this event did is done (a stored answer, a sent report), so its state wins.
+    pub async fn save_chat_turn(
+        &self,
+        row: &ChatUserRow,
+        is_new: bool,
+        survey: Option<&SessionWrite>,
+    ) -> Result<ChatTurnWritten, StoreError> {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to save a chat turn"))?;
+            let survey = match survey {
+                Some(write) => Some(apply_session_write!(tx, write)),
+                None => None,
+            };
+            if survey == Some(SessionWritten::Stale) {
+                return Ok(ChatTurnWritten {
+                    survey,
+                    replaced: false,
+                });
+            }
+            let saved = if is_new {
+                put_chat_user!(&mut *tx, row, insert)
+            } else {
+                put_chat_user!(&mut *tx, row, update, force: false)
+            };
+            let replaced = saved == 0;
+            if replaced {
+                put_chat_user!(&mut *tx, row, update, force: true);
+            }
+            tx.commit().await.map_err(db("committing a chat turn"))?;
+            Ok(ChatTurnWritten { survey, replaced })
+        })
     }
 
     /// Marks whether the platform can deliver to this person (false after a block or an unfollow).

@@ -32,11 +32,14 @@ pub use cases::{
     Attachment, AttachmentMeta, CaseAnswerRow, CaseEventRow, CaseFacts, CaseFilter, Pause, QueuedMessage, Rating,
     ReporterRow,
 };
-pub use chat::{ChatUserRow, TokenRow};
+pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
-pub use surveys::{NewResponse, QuestionnaireImport, Session, StoredAnswer, StoredQuestionnaire};
+pub use surveys::{
+    NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
+    StoredQuestionnaire,
+};
 pub use units::{ImportCounts, UnitLink};
 
 /// The database engines a store can run on.
@@ -147,8 +150,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         7,
+        "session answers",
+        include_str!("../../migrations/0007_session_answers.sql"),
+    ),
+    (
+        8,
         "no web outbox",
-        include_str!("../../migrations/0007_no_web_outbox.sql"),
+        include_str!("../../migrations/0008_no_web_outbox.sql"),
     ),
 ];
 
@@ -316,7 +324,7 @@ mod tests {
             let text = text.split("#[cfg(test)]").next().unwrap_or_default();
             for body in text.split("async fn ").skip(1) {
                 let name: String = body.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                let writes = ["\"INSERT ", "\"UPDATE ", "\"DELETE ", " INSERT INTO", " DELETE FROM"]
+                let writes = ["\"INSERT ", "\"UPDATE ", "\"DELETE ", " INSERT INTO", " DELETE FROM", ".begin()"]
                     .iter()
                     .any(|w| body.contains(w));
                 let through_writer = body.contains("self.writer().await") && !body.contains("&self.pool");

@@ -2,7 +2,9 @@
 //!
 //! Whatever could leave a response half-stored runs in one transaction: a page of answers with its session
 //! state (guarded by a revision number, so a resubmitted page is applied once), a completion with its
-//! respondent key, a complete response posted to the API with all its answers.
+//! respondent key, a complete response posted to the API with all its answers. A session carries the answers of
+//! its response in progress, so that one read gives the whole survey state; [`apply_session_write!`] applies one
+//! [`SessionWrite`] inside a caller's transaction, which for a chat also stores the chat's own state.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
@@ -33,14 +35,60 @@ pub enum QuestionnaireImport {
 /// One answer as stored: (question code, code, text).
 pub type StoredAnswer = (String, Option<String>, Option<String>);
 
-/// A response being filled in by one identity in one wave.
+/// A response being filled in by one identity in one wave: the survey state of that person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     pub response_id: Uuid,
     pub unit_id: Uuid,
-    /// The conversation engine's state, as JSON.
+    /// The survey engine's state, as JSON.
     pub state: String,
+    /// The answers given so far, loaded with the session.
+    pub answers: Vec<StoredAnswer>,
     pub revision: i64,
+}
+
+/// One step of a survey session, written in one transaction with the answers it stores or removes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionWrite {
+    pub identity_hash: String,
+    pub wave_id: Uuid,
+    /// The session this step was decided from.
+    pub from: SessionFrom,
+    /// What the session becomes.
+    pub to: SessionTo,
+    /// Answers to store in the response (new or changed).
+    pub upserts: Vec<StoredAnswer>,
+    /// Answers to remove from the response (questions no longer asked).
+    pub deletes: Vec<String>,
+}
+
+/// The session a [`SessionWrite`] was decided from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionFrom {
+    /// None yet: a response starts, in this unit, through this channel.
+    New { unit_id: Uuid, channel: String },
+    /// The session as read at this revision; the write applies only if nobody moved it meanwhile.
+    Revision(i64),
+}
+
+/// What a [`SessionWrite`] makes of the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionTo {
+    /// The response goes on: the new state and every answer given so far.
+    Open { state: String, answers: Vec<StoredAnswer> },
+    /// The response is complete: the session is forgotten, the identity recorded as having answered.
+    Complete,
+}
+
+/// What became of a [`SessionWrite`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionWritten {
+    Written,
+    /// Another submission moved the session first: nothing was written (the caller's transaction must not commit).
+    Stale,
+    /// Completing found that this identity already answered the wave (from another session): the unfinished
+    /// response was dropped instead.
+    AlreadyResponded,
 }
 
 /// A complete response to store at once (the JSON API, the demo).
@@ -58,7 +106,7 @@ pub struct NewResponse {
 /// land at the right edge of their indexes instead of at random places in ever larger B-trees — on SQLite, random
 /// keys made every commit dirty pages all over the file and checkpoints slow as the tables grew. The time in it
 /// (to the millisecond) says no more than the response's own `started_at`.
-fn response_id() -> Uuid {
+pub(super) fn response_id() -> Uuid {
     Uuid::now_v7()
 }
 
@@ -93,11 +141,13 @@ macro_rules! upsert_answers {
                 " ON CONFLICT (response_id, question_code) DO UPDATE SET code = excluded.code, text = excluded.text",
             );
             // Only placeholders are generated; every value is bound.
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (question, code, text) in $answers.iter() {
                 q = q.bind($response_id).bind(question).bind(code).bind(text);
             }
-            q.execute(&mut *$tx).await.map_err(db("storing answers"))?;
+            q.execute(&mut *$tx)
+                .await
+                .map_err($crate::storage::db("storing answers"))?;
         }
     };
 }
@@ -111,10 +161,132 @@ macro_rules! delete_answers {
                 .bind(question)
                 .execute(&mut *$tx)
                 .await
-                .map_err(db("removing an answer"))?;
+                .map_err($crate::storage::db("removing an answer"))?;
         }
     };
 }
+pub(super) use {delete_answers, upsert_answers};
+
+/// Applies a [`SessionWrite`] inside the transaction `$tx` and evaluates to its [`SessionWritten`]; on
+/// [`SessionWritten::Stale`] the caller must drop the transaction, which undoes any part already applied.
+macro_rules! apply_session_write {
+    ($tx:expr, $write:expr) => {{
+        let write: &$crate::storage::SessionWrite = $write;
+        let now = chrono::Utc::now();
+        let answers_json = |answers: &[$crate::storage::StoredAnswer]| {
+            serde_json::to_string(answers).map_err(|e| $crate::storage::StoreError::Corrupt(e.to_string()))
+        };
+        let mut written = $crate::storage::SessionWritten::Written;
+        let response_id: Option<uuid::Uuid> = match (&write.from, &write.to) {
+            ($crate::storage::SessionFrom::New { unit_id, channel }, to) => {
+                let id = $crate::storage::surveys::response_id();
+                sqlx::query(
+                    "INSERT INTO responses (id, wave_id, unit_id, channel, complete, started_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(write.wave_id)
+                .bind(*unit_id)
+                .bind(channel)
+                .bind(false)
+                .bind(now)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::storage::db("response"))?;
+                if let $crate::storage::SessionTo::Open { state, answers } = to {
+                    // A session started meanwhile by another submission of the same person wins.
+                    let inserted = sqlx::query(
+                        "INSERT INTO survey_sessions (identity_hash, wave_id, response_id, state, answers, revision, \
+                         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (identity_hash, wave_id) DO NOTHING",
+                    )
+                    .bind(&write.identity_hash)
+                    .bind(write.wave_id)
+                    .bind(id)
+                    .bind(state)
+                    .bind(answers_json(answers)?)
+                    .bind(0_i64)
+                    .bind(now)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($crate::storage::db("survey session"))?
+                    .rows_affected();
+                    (inserted == 1).then_some(id)
+                } else {
+                    Some(id)
+                }
+            }
+            ($crate::storage::SessionFrom::Revision(revision), $crate::storage::SessionTo::Open { state, answers }) => {
+                let row: Option<(uuid::Uuid,)> = sqlx::query_as(
+                    "UPDATE survey_sessions SET state = $3, answers = $4, revision = revision + 1, updated_at = $5 \
+                     WHERE identity_hash = $1 AND wave_id = $2 AND revision = $6 RETURNING response_id",
+                )
+                .bind(&write.identity_hash)
+                .bind(write.wave_id)
+                .bind(state)
+                .bind(answers_json(answers)?)
+                .bind(now)
+                .bind(*revision)
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err($crate::storage::db("updating a survey session"))?;
+                row.map(|(id,)| id)
+            }
+            ($crate::storage::SessionFrom::Revision(revision), $crate::storage::SessionTo::Complete) => {
+                let row: Option<(uuid::Uuid,)> = sqlx::query_as(
+                    "DELETE FROM survey_sessions WHERE identity_hash = $1 AND wave_id = $2 AND revision = $3 \
+                     RETURNING response_id",
+                )
+                .bind(&write.identity_hash)
+                .bind(write.wave_id)
+                .bind(*revision)
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err($crate::storage::db("closing a survey session"))?;
+                row.map(|(id,)| id)
+            }
+        };
+        match response_id {
+            None => written = $crate::storage::SessionWritten::Stale,
+            Some(response_id) => {
+                $crate::storage::surveys::upsert_answers!($tx, response_id, write.upserts);
+                $crate::storage::surveys::delete_answers!($tx, response_id, &write.deletes);
+                if matches!(write.to, $crate::storage::SessionTo::Complete) {
+                    // Not a unique violation: that would abort the whole transaction on PostgreSQL, and the chat
+                    // state written beside it must still be stored.
+                    let first = sqlx::query(
+                        "INSERT INTO respondents (wave_id, identity_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(write.wave_id)
+                    .bind(&write.identity_hash)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($crate::storage::db("a response from this person in this wave"))?
+                    .rows_affected()
+                        == 1;
+                    if first {
+                        sqlx::query("UPDATE responses SET complete = $2, completed_at = $3 WHERE id = $1")
+                            .bind(response_id)
+                            .bind(true)
+                            .bind(now)
+                            .execute(&mut *$tx)
+                            .await
+                            .map_err($crate::storage::db("completing a response"))?;
+                    } else {
+                        sqlx::query("DELETE FROM responses WHERE id = $1 AND complete = $2")
+                            .bind(response_id)
+                            .bind(false)
+                            .execute(&mut *$tx)
+                            .await
+                            .map_err($crate::storage::db("dropping an unfinished response"))?;
+                        written = $crate::storage::SessionWritten::AlreadyResponded;
+                    }
+                }
+            }
+        }
+        written
+    }};
+}
+pub(super) use apply_session_write;
 
 impl Store {
     /// Stores a questionnaire version; a version already used by a wave may not change.
@@ -371,56 +543,11 @@ impl Store {
         Ok(rows.into_iter().map(wave_from_tuple).collect())
     }
 
-    /// Starts a response and its session for one identity.
-    pub async fn start_session(
-        &self,
-        identity_hash: &str,
-        wave_id: Uuid,
-        unit_id: Uuid,
-        channel: &str,
-        state: &str,
-    ) -> Result<Uuid, StoreError> {
-        let writer = self.writer().await;
-        let response_id = response_id();
-        let now = Utc::now();
-        on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting a response"))?;
-            sqlx::query(
-                "INSERT INTO responses (id, wave_id, unit_id, channel, complete, started_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(response_id)
-            .bind(wave_id)
-            .bind(unit_id)
-            .bind(channel)
-            .bind(false)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("response"))?;
-            sqlx::query(
-                "INSERT INTO survey_sessions (identity_hash, wave_id, response_id, state, revision, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(identity_hash)
-            .bind(wave_id)
-            .bind(response_id)
-            .bind(state)
-            .bind(0_i64)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("survey session"))?;
-            tx.commit().await.map_err(db("committing a new response"))?;
-            Ok::<(), StoreError>(())
-        })?;
-        Ok(response_id)
-    }
-
-    /// The session of one identity in one wave, if a response is being filled in.
+    /// The session of one identity in one wave with its answers, if a response is being filled in.
     pub async fn session(&self, identity_hash: &str, wave_id: Uuid) -> Result<Option<Session>, StoreError> {
-        let row: Option<(Uuid, Uuid, String, i64)> = on_pool!(&self.pool, |p| {
+        let row: Option<(Uuid, Uuid, String, Option<String>, i64)> = on_pool!(&self.pool, |p| {
             sqlx::query_as(
-                "SELECT s.response_id, r.unit_id, s.state, s.revision FROM survey_sessions s \
+                "SELECT s.response_id, r.unit_id, s.state, s.answers, s.revision FROM survey_sessions s \
                  JOIN responses r ON r.id = s.response_id WHERE s.identity_hash = $1 AND s.wave_id = $2",
             )
             .bind(identity_hash)
@@ -429,122 +556,35 @@ impl Store {
             .await
             .map_err(db("reading a survey session"))?
         });
-        Ok(row.map(|(response_id, unit_id, state, revision)| Session {
+        let Some((response_id, unit_id, state, answers, revision)) = row else {
+            return Ok(None);
+        };
+        let answers = match answers {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("the answers of a survey session: {e}")))?,
+            // A session started before migration 0007 until its next write: its answers are only in `answers`.
+            None => self.answers(response_id).await?,
+        };
+        Ok(Some(Session {
             response_id,
             unit_id,
             state,
+            answers,
             revision,
         }))
     }
 
-    /// Saves answers and the new session state, if the session is still at `revision`. Returns false (and
-    /// changes nothing) when another submission got there first.
-    pub async fn save_session(
-        &self,
-        identity_hash: &str,
-        wave_id: Uuid,
-        revision: i64,
-        state: &str,
-        upserts: &[StoredAnswer],
-        deletes: &[String],
-    ) -> Result<bool, StoreError> {
+    /// Writes one step of a survey session on its own (the web form); a chat writes it with its own state,
+    /// [`Store::save_chat_turn`].
+    pub async fn write_session(&self, write: &SessionWrite) -> Result<SessionWritten, StoreError> {
         let writer = self.writer().await;
-        let now = Utc::now();
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to save answers"))?;
-            let response: Option<(Uuid,)> = sqlx::query_as(
-                "UPDATE survey_sessions SET state = $3, revision = revision + 1, updated_at = $4 \
-                 WHERE identity_hash = $1 AND wave_id = $2 AND revision = $5 RETURNING response_id",
-            )
-            .bind(identity_hash)
-            .bind(wave_id)
-            .bind(state)
-            .bind(now)
-            .bind(revision)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("updating a survey session"))?;
-            let Some((response_id,)) = response else {
-                return Ok(false);
-            };
-            upsert_answers!(tx, response_id, upserts);
-            delete_answers!(tx, response_id, deletes);
-            tx.commit().await.map_err(db("committing answers"))?;
-            Ok(true)
-        })
-    }
-
-    /// Completes a response: records that this identity has answered the wave (a second time is a
-    /// `Conflict`), marks the response complete, and forgets the session, so nothing links the identity to
-    /// the answers any more. Returns false when the session moved on (a resubmission).
-    pub async fn complete_session(
-        &self,
-        identity_hash: &str,
-        wave_id: Uuid,
-        revision: i64,
-        upserts: &[StoredAnswer],
-        deletes: &[String],
-    ) -> Result<bool, StoreError> {
-        let writer = self.writer().await;
-        let now = Utc::now();
-        on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to complete a response"))?;
-            let response: Option<(Uuid,)> = sqlx::query_as(
-                "DELETE FROM survey_sessions WHERE identity_hash = $1 AND wave_id = $2 AND revision = $3 \
-                 RETURNING response_id",
-            )
-            .bind(identity_hash)
-            .bind(wave_id)
-            .bind(revision)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("closing a survey session"))?;
-            let Some((response_id,)) = response else {
-                return Ok(false);
-            };
-            upsert_answers!(tx, response_id, upserts);
-            delete_answers!(tx, response_id, deletes);
-            sqlx::query("INSERT INTO respondents (wave_id, identity_hash) VALUES ($1, $2)")
-                .bind(wave_id)
-                .bind(identity_hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("a response from this person in this wave"))?;
-            sqlx::query("UPDATE responses SET complete = $2, completed_at = $3 WHERE id = $1")
-                .bind(response_id)
-                .bind(true)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("completing a response"))?;
-            tx.commit().await.map_err(db("committing a completed response"))?;
-            Ok(true)
-        })
-    }
-
-    /// Drops an unfinished response and its session (the person already answered from elsewhere).
-    pub async fn abandon_session(&self, identity_hash: &str, wave_id: Uuid) -> Result<(), StoreError> {
-        let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to drop a response"))?;
-            let response: Option<(Uuid,)> = sqlx::query_as(
-                "DELETE FROM survey_sessions WHERE identity_hash = $1 AND wave_id = $2 RETURNING response_id",
-            )
-            .bind(identity_hash)
-            .bind(wave_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("closing a survey session"))?;
-            if let Some((response_id,)) = response {
-                sqlx::query("DELETE FROM responses WHERE id = $1 AND complete = $2")
-                    .bind(response_id)
-                    .bind(false)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("dropping an unfinished response"))?;
+            let written = apply_session_write!(tx, write);
+            if written != SessionWritten::Stale {
+                tx.commit().await.map_err(db("committing answers"))?;
             }
-            tx.commit().await.map_err(db("committing a dropped response"))?;
-            Ok(())
+            Ok(written)
         })
     }
 

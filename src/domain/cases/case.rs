@@ -61,8 +61,9 @@ impl Case {
     }
 
     /// The chat the case's news go to, when it came from one.
-    pub fn reporter_chat(&self) -> Option<(ykien_bots::message::Channel, &str)> {
-        Some((self.channel.chat()?, self.reporter_chat.as_deref()?))
+    pub fn reporter_chat(&self) -> Option<(Channel, &str)> {
+        let chat = self.reporter_chat.as_deref().filter(|_| self.channel.is_chat())?;
+        Some((self.channel, chat))
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Cases, sha256_hex};
-use crate::domain::Lang;
+use crate::domain::{Channel, Lang};
 use crate::domain::calendar::vn_day;
 use crate::domain::cases::{Case, CaseState, Category};
 use crate::domain::units::Unit;
@@ -111,6 +111,26 @@ impl Cases {
             Reporter::Pseudonym(row.pseudonym)
         };
         self.view_of(case, unit, Some(reporter)).await
+    }
+
+    /// The cases reported from one chat, newest first.
+    pub async fn reported_in_chat(&self, channel: Channel, chat: &str) -> Result<Vec<Case>, Error> {
+        Ok(self.store.cases_reported_in_chat(channel, chat).await?)
+    }
+
+    /// Case `code` as its reporter sees it in the chat they reported it from; `None` for a case that does not
+    /// exist or was reported by someone else.
+    pub async fn view_for_chat(&self, channel: Channel, chat: &str, code: &str) -> Result<Option<CaseView>, Error> {
+        let case = match self.find(code).await {
+            Ok(case) => case,
+            Err(Error::CaseNotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if case.reporter_chat() != Some((channel, chat)) {
+            return Ok(None);
+        }
+        let unit = self.unit_of(&case).await?;
+        self.view_of(case, unit, None).await.map(Some)
     }
 
     async fn view_of(&self, case: Case, unit: Unit, reporter: Option<Reporter>) -> Result<CaseView, Error> {

@@ -1,0 +1,221 @@
+//! The menu, the commune a person lives in (from a poster's link, a code or a name), and the way from the menu
+//! into the survey or a report.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+use ykien_bots::message::Outbound;
+
+use super::payloads::{MenuItem, Payload, button};
+use super::report::Draft;
+use super::survey::SurveyMove;
+use super::{Chats, Conversation, Dialog, Goal};
+use crate::domain::units::UnitLevel;
+use crate::services::Error;
+use crate::services::survey::vn_day;
+use crate::services::units;
+
+/// Lower case, without diacritics (đ → d): what a name search compares.
+fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        })
+        .collect::<String>()
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The commune code in a `/start` payload: `commune_11953`, `c11953` or `11953`.
+pub(super) fn commune_in_payload(payload: &str) -> Option<&str> {
+    let code = payload
+        .strip_prefix("commune_")
+        .or_else(|| payload.strip_prefix('c'))
+        .unwrap_or(payload);
+    (!code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+}
+
+/// The deep-link payload naming a commune, as printed on posters.
+pub fn commune_payload(code: &str) -> String {
+    format!("commune_{code}")
+}
+impl Chats {
+    pub(super) async fn menu(&self, c: &mut Conversation<'_>, greet: bool) -> Result<Vec<Outbound>, Error> {
+        c.state.dialog = Dialog::Menu;
+        let mut text = String::new();
+        if greet {
+            text.push_str(&c.t(
+                "Xin chào! Đây là kênh lắng nghe ý kiến người dân của chính quyền địa phương: trả lời khảo sát về \
+                 chất lượng quản trị (ẩn danh), gửi phản ánh, kiến nghị và nhận trả lời ngay tại đây.",
+                "Hello! This is your local government's channel for hearing citizens: answer the governance survey \
+                 (anonymously), send feedback, and get the answers right here.",
+            ));
+            text.push_str("\n\n");
+        }
+        if let Some(code) = &c.row.commune_code {
+            match units::commune_on(&self.store, code, vn_day(c.now)).await {
+                Ok(unit) => {
+                    text.push_str(&format!(
+                        "{} {}.\n",
+                        c.t("Xã, phường của anh/chị:", "Your commune:"),
+                        unit.name
+                    ));
+                }
+                Err(_) => c.row.commune_code = None,
+            }
+        }
+        text.push_str(&c.t("Anh/chị muốn làm gì?", "What would you like to do?"));
+        Ok(vec![Outbound {
+            text,
+            buttons: vec![
+                button(
+                    c.t("📋 Trả lời khảo sát", "📋 Answer the survey"),
+                    Payload::Menu(MenuItem::Survey),
+                ),
+                button(
+                    c.t("📝 Gửi phản ánh", "📝 Send feedback"),
+                    Payload::Menu(MenuItem::Feedback),
+                ),
+                button(
+                    c.t("🔎 Theo dõi phản ánh", "🔎 My reports"),
+                    Payload::Menu(MenuItem::Follow),
+                ),
+                button(
+                    c.t("📍 Đổi xã, phường", "📍 Change commune"),
+                    Payload::Menu(MenuItem::Commune),
+                ),
+                button(c.t("🌐 English", "🌐 Tiếng Việt"), Payload::Menu(MenuItem::Language)),
+            ],
+            remove_keyboard: true,
+            ..Outbound::default()
+        }])
+    }
+
+    pub(super) fn ask_commune(&self, c: &mut Conversation<'_>, then: Option<Goal>, problem: Option<&str>) -> Outbound {
+        c.state.dialog = Dialog::Commune { then };
+        let mut text = problem.map(|p| format!("{p}\n\n")).unwrap_or_default();
+        text.push_str(&c.t(
+            "Anh/chị ở xã, phường nào? Gõ tên (ví dụ: Phố Hiến) hoặc mã số 5 chữ số in trên áp phích.",
+            "Which commune or ward do you live in? Type its name (e.g. Phố Hiến) or the 5-digit code printed on the poster.",
+        ));
+        Outbound {
+            text,
+            buttons: vec![button(c.t("↩ Về menu", "↩ Menu"), Payload::Menu(MenuItem::Home))],
+            ..Outbound::default()
+        }
+    }
+    pub(super) async fn goal(&self, c: &mut Conversation<'_>, goal: Goal) -> Result<Vec<Outbound>, Error> {
+        if c.row.commune_code.is_none() {
+            return Ok(vec![self.ask_commune(c, Some(goal), None)]);
+        }
+        match goal {
+            Goal::Survey => self.survey(c, SurveyMove::Show).await,
+            Goal::Feedback => {
+                self.store.clear_draft_photos(&c.row.channel, &c.row.user_id).await?;
+                c.state.dialog = Dialog::Report(Draft::default());
+                Ok(vec![self.report_prompt(c).await?])
+            }
+        }
+    }
+
+    pub(super) async fn choose_commune(&self, c: &mut Conversation<'_>, code: &str) -> Result<Vec<Outbound>, Error> {
+        let then = match &c.state.dialog {
+            Dialog::Commune { then } => *then,
+            _ => None,
+        };
+        match units::commune_on(&self.store, code, vn_day(c.now)).await {
+            Ok(unit) => {
+                c.row.commune_code = Some(unit.code);
+                match then {
+                    Some(goal) => self.goal(c, goal).await,
+                    None => self.menu(c, false).await,
+                }
+            }
+            Err(Error::UnitNotFound(_) | Error::NotACommune(_)) => {
+                let problem = c.t(
+                    &format!("Không có xã, phường nào mang mã {code}."),
+                    &format!("No commune or ward has code {code}."),
+                );
+                Ok(vec![self.ask_commune(c, then, Some(&problem))])
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A commune typed by code or by name (without diacritics, in part): chosen when one matches, a list otherwise.
+    pub(super) async fn find_commune(
+        &self,
+        c: &mut Conversation<'_>,
+        then: Option<Goal>,
+        text: &str,
+    ) -> Result<Vec<Outbound>, Error> {
+        if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
+            return self.choose_commune(c, text).await;
+        }
+        let wanted = fold(text);
+        if wanted.chars().count() < 2 {
+            let problem = c.t("Tên quá ngắn.", "That name is too short.");
+            return Ok(vec![self.ask_commune(c, then, Some(&problem))]);
+        }
+        let communes = self.store.units_at_level(UnitLevel::Commune, vn_day(c.now)).await?;
+        let mut found: Vec<_> = communes.iter().filter(|u| fold(&u.name).contains(&wanted)).collect();
+        // "Phố Hiến" should find the ward named exactly so before "Phường Phố Hiến Mới".
+        found.sort_by_key(|u| (fold(&u.name) != wanted, u.name.len()));
+        match found.len() {
+            0 => {
+                let problem = c.t(
+                    &format!("Không tìm thấy xã, phường nào tên «{text}». Xin kiểm tra lại chính tả."),
+                    &format!("No commune or ward is named “{text}”. Please check the spelling."),
+                );
+                Ok(vec![self.ask_commune(c, then, Some(&problem))])
+            }
+            1 => {
+                let code = found[0].code.clone();
+                self.choose_commune(c, &code).await
+            }
+            n => {
+                let mut reply = self.ask_commune(c, then, None);
+                reply.text = if n > 8 {
+                    c.t(
+                        &format!("Có {n} xã, phường khớp với «{text}». Đây là 8 nơi đầu; gõ tên đầy đủ hơn nếu chưa thấy."),
+                        &format!("{n} communes match “{text}”. Here are the first 8; type more of the name if yours is not there."),
+                    )
+                } else {
+                    c.t("Anh/chị ở nơi nào dưới đây?", "Which of these is yours?")
+                };
+                reply.buttons = found
+                    .iter()
+                    .take(8)
+                    .map(|u| button(format!("{} ({})", u.name, u.code), Payload::Commune(u.code.clone())))
+                    .chain(reply.buttons)
+                    .collect();
+                Ok(vec![reply])
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_without_diacritics() {
+        assert_eq!(fold("  Phố   Hiến "), "pho hien");
+        assert_eq!(fold("Đông Hưng"), "dong hung");
+        assert_eq!(fold("ĐỨC HỢP"), "duc hop");
+    }
+
+    #[test]
+    fn start_payloads_name_communes() {
+        assert_eq!(commune_in_payload("commune_11953"), Some("11953"));
+        assert_eq!(commune_in_payload("c11953"), Some("11953"));
+        assert_eq!(commune_in_payload("11953"), Some("11953"));
+        assert_eq!(commune_in_payload("commune_"), None);
+        assert_eq!(commune_in_payload("hello"), None);
+        assert_eq!(commune_payload("11953"), "commune_11953");
+    }
+}

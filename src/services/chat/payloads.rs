@@ -1,0 +1,193 @@
+//! The button payloads of the chat dialogue: short strings (at most 64 bytes, Telegram's limit for callback data)
+//! in one grammar, written and read only by the dialogue.
+
+use ykien_bots::message::Button;
+
+/// A button payload of the chat dialogue. Written and read only here (and by the rating buttons of notifications,
+/// built by [`rating_buttons`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Payload {
+    /// `m:<item>`: a menu entry.
+    Menu(MenuItem),
+    /// `c:<code>`: this commune.
+    Commune(String),
+    /// `s:<screen>:<code>`: this answer to the question of this screen.
+    Answer { screen: usize, code: String },
+    /// `s:back`: the previous question.
+    Back,
+    /// `k:<category>`: this feedback category.
+    Category(String),
+    /// `f:<step>`: a step of the feedback form.
+    Form(FormAction),
+    /// `v:<code>`: show this case.
+    Case(String),
+    /// `r:<code>:<1-5>`: rate this case's answer.
+    Rate { code: String, stars: i64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum MenuItem {
+    Home,
+    Survey,
+    Feedback,
+    Follow,
+    Language,
+    Commune,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FormAction {
+    /// Done with photos.
+    Next,
+    /// No location.
+    NoLocation,
+    Send,
+    Cancel,
+}
+
+impl Payload {
+    pub(super) fn parse(text: &str) -> Option<Self> {
+        let (kind, rest) = text.split_once(':')?;
+        Some(match kind {
+            "m" => Self::Menu(match rest {
+                "home" => MenuItem::Home,
+                "survey" => MenuItem::Survey,
+                "feedback" => MenuItem::Feedback,
+                "follow" => MenuItem::Follow,
+                "lang" => MenuItem::Language,
+                "commune" => MenuItem::Commune,
+                _ => return None,
+            }),
+            "c" => Self::Commune(rest.to_owned()),
+            "s" if rest == "back" => Self::Back,
+            "s" => {
+                let (screen, code) = rest.split_once(':')?;
+                Self::Answer {
+                    screen: screen.parse().ok()?,
+                    code: code.to_owned(),
+                }
+            }
+            "k" => Self::Category(rest.to_owned()),
+            "f" => Self::Form(match rest {
+                "next" => FormAction::Next,
+                "noloc" => FormAction::NoLocation,
+                "send" => FormAction::Send,
+                "cancel" => FormAction::Cancel,
+                _ => return None,
+            }),
+            "v" => Self::Case(rest.to_owned()),
+            "r" => {
+                let (code, stars) = rest.rsplit_once(':')?;
+                Self::Rate {
+                    code: code.to_owned(),
+                    stars: stars.parse().ok()?,
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    pub(super) fn encode(&self) -> String {
+        match self {
+            Self::Menu(item) => format!(
+                "m:{}",
+                match item {
+                    MenuItem::Home => "home",
+                    MenuItem::Survey => "survey",
+                    MenuItem::Feedback => "feedback",
+                    MenuItem::Follow => "follow",
+                    MenuItem::Language => "lang",
+                    MenuItem::Commune => "commune",
+                }
+            ),
+            Self::Commune(code) => format!("c:{code}"),
+            Self::Answer { screen, code } => format!("s:{screen}:{code}"),
+            Self::Back => "s:back".to_owned(),
+            Self::Category(code) => format!("k:{code}"),
+            Self::Form(action) => format!(
+                "f:{}",
+                match action {
+                    FormAction::Next => "next",
+                    FormAction::NoLocation => "noloc",
+                    FormAction::Send => "send",
+                    FormAction::Cancel => "cancel",
+                }
+            ),
+            Self::Case(code) => format!("v:{code}"),
+            Self::Rate { code, stars } => format!("r:{code}:{stars}"),
+        }
+    }
+}
+pub(super) fn button(label: impl Into<String>, payload: Payload) -> Button {
+    Button {
+        label: label.into(),
+        payload: payload.encode(),
+    }
+}
+
+/// The five rating buttons sent with an answered case's notification.
+pub fn rating_buttons(code: &str) -> Vec<Button> {
+    (1..=5)
+        .rev()
+        .map(|stars| {
+            button(
+                format!("{} {stars}/5", "★".repeat(stars as usize)),
+                Payload::Rate {
+                    code: code.to_owned(),
+                    stars,
+                },
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::Mode;
+
+    #[test]
+    fn payloads_round_trip() {
+        for p in [
+            Payload::Menu(MenuItem::Survey),
+            Payload::Commune("11953".into()),
+            Payload::Answer {
+                screen: 12,
+                code: "not_told".into(),
+            },
+            Payload::Back,
+            Payload::Category("road".into()),
+            Payload::Form(FormAction::NoLocation),
+            Payload::Case("HY-7K3M9P".into()),
+            Payload::Rate {
+                code: "HY-7K3M9P".into(),
+                stars: 4,
+            },
+        ] {
+            assert_eq!(Payload::parse(&p.encode()), Some(p.clone()), "{p:?}");
+        }
+        assert_eq!(Payload::parse("s:x:1"), None);
+        assert_eq!(Payload::parse("nonsense"), None);
+        assert_eq!(Payload::parse("m:unknown"), None);
+    }
+
+    #[test]
+    fn every_answer_button_of_the_questionnaire_fits_telegram_callback_data() {
+        let q =
+            crate::domain::questionnaire::Questionnaire::parse(include_str!("../../../questionnaires/papi-2025.toml"))
+                .unwrap();
+        let screens = crate::conversation::screens(&q, Mode::Chat);
+        for (s, screen) in screens.iter().enumerate() {
+            for &i in &screen.questions {
+                for o in q.questions[i].options() {
+                    let payload = Payload::Answer {
+                        screen: s,
+                        code: o.code,
+                    }
+                    .encode();
+                    assert!(payload.len() <= 64, "{payload}");
+                }
+            }
+        }
+    }
+}
