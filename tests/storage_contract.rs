@@ -390,13 +390,36 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
             "{label}"
         );
 
-        // A session from before its answers travelled with it reads them from the response.
-        sqlx_execute(&db, "UPDATE survey_sessions SET answers = NULL").await;
+        // The session's answers are read with it, not from the response...
+        sqlx_execute(&db, "DELETE FROM answers WHERE question_code = 'a2'").await;
         assert_eq!(
             store.session("hash-of-lan", wave.id).await.unwrap().unwrap().answers,
             vec![answer("a1", "1"), answer("a2", "2")],
             "{label}"
         );
+        // ... unless a binary from before they travelled with it moved the session (during a rolling upgrade), or
+        // started it: then the response's are read.
+        sqlx_execute(&db, "UPDATE survey_sessions SET revision = revision + 1").await;
+        assert_eq!(
+            store.session("hash-of-lan", wave.id).await.unwrap().unwrap().answers,
+            vec![answer("a1", "1")],
+            "{label}"
+        );
+        sqlx_execute(
+            &db,
+            "UPDATE survey_sessions SET answers = NULL, revision = revision - 1",
+        )
+        .await;
+        assert_eq!(
+            store.session("hash-of-lan", wave.id).await.unwrap().unwrap().answers,
+            vec![answer("a1", "1")],
+            "{label}"
+        );
+        sqlx_execute(
+            &db,
+            "INSERT INTO answers (response_id, question_code, code) SELECT response_id, 'a2', '2' FROM survey_sessions",
+        )
+        .await;
 
         // Completing: the response is complete and the session forgotten, with the chat's state.
         let done = step(SessionFrom::Revision(1), SessionTo::Complete, vec![answer("a3", "1")]);

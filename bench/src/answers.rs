@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use ykien::conversation::{Engine, Mode};
+use ykien::conversation::{Mode, SurveyEngine};
 use ykien::domain::questionnaire::{DONT_KNOW, NO, QuestionKind, Questionnaire, REFUSED, YES};
 use ykien::storage::StoredAnswer;
 
@@ -107,7 +107,7 @@ pub fn generate(q: &Questionnaire, rng: &mut Rng, screening_yes: f64) -> Result<
         json.insert(question.code.clone(), json_value);
         raw.insert(question.code.clone(), value);
     }
-    let stored = Engine::new(q, Mode::Web)
+    let stored = SurveyEngine::new(q, Mode::Web)
         .validate_complete(&raw)
         .map_err(|problems| format!("the engine refuses a generated response: {problems:?}"))?
         .into_iter()

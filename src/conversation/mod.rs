@@ -3,8 +3,9 @@
 //!
 //! A survey is a sequence of *screens*. In chats a screen is one question (shown with buttons); on the web a
 //! screen is a page of one sub-dimension, cut where a question depends on an earlier question of the same page,
-//! so that skip logic works without JavaScript. The engine is pure: it returns the new state, the answers to
-//! store or remove, and the step to show; `services::survey` persists them.
+//! so that skip logic works without JavaScript. The [`SurveyEngine`] is pure: from a survey session's state and
+//! answers it returns the new state, the answers to store or remove, and the step to show;
+//! `services::survey` (`Surveys::advance`) turns that into the session's next write.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

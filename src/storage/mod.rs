@@ -324,9 +324,16 @@ mod tests {
             let text = text.split("#[cfg(test)]").next().unwrap_or_default();
             for body in text.split("async fn ").skip(1) {
                 let name: String = body.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                let writes = ["\"INSERT ", "\"UPDATE ", "\"DELETE ", " INSERT INTO", " DELETE FROM", ".begin()"]
-                    .iter()
-                    .any(|w| body.contains(w));
+                let writes = [
+                    "\"INSERT ",
+                    "\"UPDATE ",
+                    "\"DELETE ",
+                    " INSERT INTO",
+                    " DELETE FROM",
+                    ".begin()",
+                ]
+                .iter()
+                .any(|w| body.contains(w));
                 let through_writer = body.contains("self.writer().await") && !body.contains("&self.pool");
                 if writes && !through_writer {
                     offenders.push(format!("{}: {name}", path.display()));

@@ -91,6 +91,15 @@ pub enum SessionWritten {
     AlreadyResponded,
 }
 
+/// The `answers` column of a session: its answers so far and the revision of the session they belong to. A binary
+/// from before migration 0007, still running during a rolling upgrade, moves a session without touching the column;
+/// the revision tells those answers are behind.
+#[derive(serde::Deserialize)]
+struct SessionAnswers {
+    revision: i64,
+    answers: Vec<StoredAnswer>,
+}
+
 /// A complete response to store at once (the JSON API, the demo).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewResponse {
@@ -173,8 +182,10 @@ macro_rules! apply_session_write {
     ($tx:expr, $write:expr) => {{
         let write: &$crate::storage::SessionWrite = $write;
         let now = chrono::Utc::now();
-        let answers_json = |answers: &[$crate::storage::StoredAnswer]| {
-            serde_json::to_string(answers).map_err(|e| $crate::storage::StoreError::Corrupt(e.to_string()))
+        // The answers carry the revision they belong to: see `SessionAnswers`.
+        let answers_json = |revision: i64, answers: &[$crate::storage::StoredAnswer]| {
+            serde_json::to_string(&serde_json::json!({ "revision": revision, "answers": answers }))
+                .map_err(|e| $crate::storage::StoreError::Corrupt(e.to_string()))
         };
         let mut written = $crate::storage::SessionWritten::Written;
         let response_id: Option<uuid::Uuid> = match (&write.from, &write.to) {
@@ -203,7 +214,7 @@ macro_rules! apply_session_write {
                     .bind(write.wave_id)
                     .bind(id)
                     .bind(state)
-                    .bind(answers_json(answers)?)
+                    .bind(answers_json(0, answers)?)
                     .bind(0_i64)
                     .bind(now)
                     .execute(&mut *$tx)
@@ -223,7 +234,7 @@ macro_rules! apply_session_write {
                 .bind(&write.identity_hash)
                 .bind(write.wave_id)
                 .bind(state)
-                .bind(answers_json(answers)?)
+                .bind(answers_json(revision + 1, answers)?)
                 .bind(now)
                 .bind(*revision)
                 .fetch_optional(&mut *$tx)
@@ -559,11 +570,18 @@ impl Store {
         let Some((response_id, unit_id, state, answers, revision)) = row else {
             return Ok(None);
         };
-        let answers = match answers {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("the answers of a survey session: {e}")))?,
-            // A session started before migration 0007 until its next write: its answers are only in `answers`.
-            None => self.answers(response_id).await?,
+        let carried = match answers {
+            Some(json) => Some(
+                serde_json::from_str::<SessionAnswers>(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("the answers of a survey session: {e}")))?,
+            ),
+            None => None,
+        };
+        let answers = match carried {
+            Some(carried) if carried.revision == revision => carried.answers,
+            // Started before migration 0007, or last moved by an older binary during a rolling upgrade: the answers
+            // table has them all (the next step writes them with the session again).
+            _ => self.answers(response_id).await?,
         };
         Ok(Some(Session {
             response_id,

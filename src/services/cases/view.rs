@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Cases, sha256_hex};
-use crate::domain::{Channel, Lang};
 use crate::domain::calendar::vn_day;
 use crate::domain::cases::{Case, CaseState, Category};
 use crate::domain::units::Unit;
+use crate::domain::{Channel, Lang};
 use crate::services::Error;
 use crate::services::accounts::{Official, Role};
 use crate::services::units::unit_by_code;

@@ -63,8 +63,8 @@ enum Dialog {
     Menu,
     /// A commune code or name, then go on to `then`.
     Commune { then: Option<Goal> },
-    /// In the survey: where is the survey session's to say (chats before migration 0007 also kept the question
-    /// here; those fields are ignored when read).
+    /// In the survey; where in it is the survey session's to say. Chats stored before migration 0007 also named
+    /// the question here: those fields are ignored when read.
     Survey {},
     /// A feedback report being written.
     Report(Draft),
@@ -103,6 +103,7 @@ pub struct ChatTurn {
     pub outbox_due: bool,
 }
 
+/// One turn being taken: the person's row and dialogue state as read, and what the turn has decided so far.
 struct Conversation<'a> {
     row: ChatUserRow,
     state: State,
@@ -110,6 +111,7 @@ struct Conversation<'a> {
     channel: Channel,
     photos: &'a dyn PhotoSource,
     now: DateTime<Utc>,
+    /// The open survey of their commune with their progress, once the turn needed it.
     survey: Option<Arc<OpenSurvey>>,
     /// The survey step this turn took, stored in one transaction with the chat's state.
     survey_step: Option<SessionWrite>,
