@@ -22,6 +22,7 @@ use crate::config::Secret;
 use crate::conversation::{Ask, Input, Mode, Step, SurveyEngine, SurveyState};
 use crate::domain::Lang;
 use crate::domain::Problem;
+use crate::domain::calendar::vn_day;
 use crate::domain::questionnaire::{Answer, Questionnaire};
 use crate::domain::survey::{NewWave, ReportingPeriod, Wave, is_wave_code, plan_periods};
 use crate::domain::units::{Unit, UnitLevel};
@@ -411,10 +412,6 @@ fn commune_problem(code: &str, vi: &str, en: &str) -> Problem {
         message: crate::domain::Text::new(format!("{vi} ({code})"), format!("{en} ({code})")),
     }
 }
-
-/// Kept for the modules another change is rewriting (`services::chat`, `services::cases`, `http::dashboard`):
-/// the one definition is [`calendar::vn_day`](crate::domain::calendar::vn_day).
-pub use crate::domain::calendar::vn_day;
 
 /// A wave by its code, or `WaveNotFound`.
 pub async fn wave_by_code(store: &Store, code: &str) -> Result<Wave, Error> {

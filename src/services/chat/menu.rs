@@ -9,9 +9,9 @@ use super::payloads::{MenuItem, Payload, button};
 use super::report::Draft;
 use super::survey::SurveyMove;
 use super::{Chats, Conversation, Dialog, Goal};
+use crate::domain::calendar::vn_day;
 use crate::domain::units::UnitLevel;
 use crate::services::Error;
-use crate::services::survey::vn_day;
 use crate::services::units;
 
 /// Lower case, without diacritics (đ → d): what a name search compares.

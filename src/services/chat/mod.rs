@@ -33,8 +33,9 @@ use survey::{OpenSurvey, SurveyMove};
 
 use super::Error;
 use super::cases::Cases;
-use super::survey::{Identity, Surveys, Turn, vn_day};
+use super::survey::{Identity, Surveys, Turn};
 use crate::domain::Lang;
+use crate::domain::calendar::vn_day;
 use crate::storage::{ChatUserRow, SessionWrite, SessionWritten, Store};
 
 /// Where a chat channel's photos come from: Telegram resolves file ids with `getFile`, Zalo downloads URLs.
