@@ -141,7 +141,11 @@ fn declared_routes() -> BTreeSet<(String, String)> {
     let methods = Regex::new(r"\b(get|post|put|patch|delete)\(").unwrap();
     let path = Regex::new(r#"^\s*"([^"]+)""#).unwrap();
     let mut routes = BTreeSet::new();
-    for (at, _) in source.match_indices(".route(") {
+    // Router routes only: `.route("/path", …)`, not another type's `route` method.
+    for (at, _) in source
+        .match_indices(".route(")
+        .filter(|(at, _)| source[at + ".route(".len()..].trim_start().starts_with('"'))
+    {
         // The call's arguments, up to its closing parenthesis.
         let rest = &source[at + ".route(".len()..];
         let mut depth = 1;

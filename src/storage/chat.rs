@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::surveys::apply_session_write;
-use super::{SessionWrite, SessionWritten, Store, StoreError, db, on_pool};
+use super::{SessionWrite, SessionWritten, Store, StoreError, db, execute, fetch, on_pool};
 
 /// A person on one chat channel, as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,23 +123,19 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let writer = self.writer().await;
-        let inserted = on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at, claimed_until) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel, event_id) DO NOTHING",
-            )
-            .bind(channel)
-            .bind(event_id)
-            .bind(kind)
-            .bind(user_id)
-            .bind(raw)
-            .bind(now)
-            .bind(claimed_until)
-            .execute(p)
-            .await
-            .map_err(db("recording a chat event"))?
-            .rows_affected()
-        });
+        let inserted = execute!(
+            writer.pool,
+            "recording a chat event",
+            "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at, claimed_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel, event_id) DO NOTHING",
+            channel,
+            event_id,
+            kind,
+            user_id,
+            raw,
+            now,
+            claimed_until,
+        )?;
         Ok(inserted == 1)
     }
 
@@ -177,33 +173,27 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
         let writer = self.writer().await;
-        let candidates: Vec<(String, String, String)> = on_pool!(writer.pool, |p| {
-            sqlx::query_as(
-                "SELECT channel, event_id, raw FROM chat_events WHERE handled_at IS NULL AND claimed_until < $1 \
-                 AND raw IS NOT NULL ORDER BY received_at LIMIT $2",
-            )
-            .bind(now)
-            .bind(limit)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading unhandled chat events"))?
-        });
+        let candidates: Vec<(String, String, String)> = fetch!(
+            writer.pool,
+            fetch_all,
+            "reading unhandled chat events",
+            "SELECT channel, event_id, raw FROM chat_events WHERE handled_at IS NULL AND claimed_until < $1 \
+             AND raw IS NOT NULL ORDER BY received_at LIMIT $2",
+            now,
+            limit,
+        )?;
         let mut claimed = Vec::new();
         for (channel, event_id, raw) in candidates {
-            let taken = on_pool!(writer.pool, |p| {
-                sqlx::query(
-                    "UPDATE chat_events SET claimed_until = $3 WHERE channel = $1 AND event_id = $2 \
-                     AND handled_at IS NULL AND claimed_until < $4",
-                )
-                .bind(&channel)
-                .bind(&event_id)
-                .bind(claim_until)
-                .bind(now)
-                .execute(p)
-                .await
-                .map_err(db("claiming a chat event"))?
-                .rows_affected()
-            });
+            let taken = execute!(
+                writer.pool,
+                "claiming a chat event",
+                "UPDATE chat_events SET claimed_until = $3 WHERE channel = $1 AND event_id = $2 \
+                 AND handled_at IS NULL AND claimed_until < $4",
+                &channel,
+                &event_id,
+                claim_until,
+                now,
+            )?;
             if taken == 1 {
                 claimed.push((channel, event_id, raw));
             }
@@ -217,29 +207,25 @@ impl Store {
         channel: &str,
         kind: &str,
     ) -> Result<Vec<(String, Option<String>)>, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT event_id, raw FROM chat_events WHERE channel = $1 AND kind = $2 ORDER BY received_at DESC",
-            )
-            .bind(channel)
-            .bind(kind)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading chat events"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_all,
+            "reading chat events",
+            "SELECT event_id, raw FROM chat_events WHERE channel = $1 AND kind = $2 ORDER BY received_at DESC",
+            channel,
+            kind,
+        )
     }
 
     /// Deletes event records older than `before`; retried deliveries come within minutes, not weeks.
     pub async fn prune_chat_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let writer = self.writer().await;
-        Ok(on_pool!(writer.pool, |p| {
-            sqlx::query("DELETE FROM chat_events WHERE received_at < $1 AND handled_at IS NOT NULL")
-                .bind(before)
-                .execute(p)
-                .await
-                .map_err(db("pruning chat events"))?
-                .rows_affected()
-        }))
+        Ok(execute!(
+            writer.pool,
+            "pruning chat events",
+            "DELETE FROM chat_events WHERE received_at < $1 AND handled_at IS NOT NULL",
+            before,
+        )?)
     }
 
     /// A person on a chat channel, if they ever wrote.
@@ -259,14 +245,7 @@ impl Store {
             Option<DateTime<Utc>>,
             DateTime<Utc>,
         );
-        let row: Option<Tuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(sql)
-                .bind(channel)
-                .bind(user_id)
-                .fetch_optional(p)
-                .await
-                .map_err(db("reading a chat user"))?
-        });
+        let row: Option<Tuple> = fetch!(&self.pool, fetch_optional, "reading a chat user", sql, channel, user_id)?;
         Ok(row.map(
             |(
                 channel,
@@ -393,16 +372,14 @@ impl Store {
 
     /// The photos of this person's draft report, oldest first.
     pub async fn draft_photos(&self, channel: &str, user_id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        let rows: Vec<(Vec<u8>,)> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT bytes FROM chat_draft_photos WHERE channel = $1 AND user_id = $2 ORDER BY created_at, id",
-            )
-            .bind(channel)
-            .bind(user_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading draft photos"))?
-        });
+        let rows: Vec<(Vec<u8>,)> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading draft photos",
+            "SELECT bytes FROM chat_draft_photos WHERE channel = $1 AND user_id = $2 ORDER BY created_at, id",
+            channel,
+            user_id,
+        )?;
         Ok(rows.into_iter().map(|(b,)| b).collect())
     }
 
@@ -423,34 +400,28 @@ impl Store {
     /// Makes this person's undelivered messages due now (they wrote again, so the platform lets us answer).
     pub async fn outbox_due_now(&self, channel: &str, recipient: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let writer = self.writer().await;
-        Ok(on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "UPDATE outbox SET next_attempt_at = $3 \
-                 WHERE channel = $1 AND recipient = $2 AND sent_at IS NULL AND next_attempt_at > $3",
-            )
-            .bind(channel)
-            .bind(recipient)
-            .bind(now)
-            .execute(p)
-            .await
-            .map_err(db("rescheduling messages"))?
-            .rows_affected()
-        }))
+        Ok(execute!(
+            writer.pool,
+            "rescheduling messages",
+            "UPDATE outbox SET next_attempt_at = $3 \
+             WHERE channel = $1 AND recipient = $2 AND sent_at IS NULL AND next_attempt_at > $3",
+            channel,
+            recipient,
+            now,
+        )?)
     }
 
     /// A channel's stored OAuth tokens.
     pub async fn channel_tokens(&self, channel: &str) -> Result<Option<TokenRow>, StoreError> {
         type Tuple = (String, String, DateTime<Utc>, Option<DateTime<Utc>>, i64);
-        let row: Option<Tuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT access_token, refresh_token, expires_at, refreshing_until, revision FROM channel_tokens \
-                 WHERE channel = $1",
-            )
-            .bind(channel)
-            .fetch_optional(p)
-            .await
-            .map_err(db("reading a channel's tokens"))?
-        });
+        let row: Option<Tuple> = fetch!(
+            &self.pool,
+            fetch_optional,
+            "reading a channel's tokens",
+            "SELECT access_token, refresh_token, expires_at, refreshing_until, revision FROM channel_tokens \
+             WHERE channel = $1",
+            channel,
+        )?;
         Ok(row.map(
             |(access_token, refresh_token, expires_at, refreshing_until, revision)| TokenRow {
                 access_token,
@@ -472,20 +443,16 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let writer = self.writer().await;
-        let taken = on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "UPDATE channel_tokens SET refreshing_until = $3, revision = revision + 1 \
-                 WHERE channel = $1 AND revision = $2 AND (refreshing_until IS NULL OR refreshing_until < $4)",
-            )
-            .bind(channel)
-            .bind(revision)
-            .bind(until)
-            .bind(now)
-            .execute(p)
-            .await
-            .map_err(db("taking the token refresh"))?
-            .rows_affected()
-        });
+        let taken = execute!(
+            writer.pool,
+            "taking the token refresh",
+            "UPDATE channel_tokens SET refreshing_until = $3, revision = revision + 1 \
+             WHERE channel = $1 AND revision = $2 AND (refreshing_until IS NULL OR refreshing_until < $4)",
+            channel,
+            revision,
+            until,
+            now,
+        )?;
         Ok(taken == 1)
     }
 

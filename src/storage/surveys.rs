@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, on_pool};
+use super::{Store, StoreError, db, execute, fetch, on_pool};
 use crate::domain::survey::{NewWave, ReportingPeriod, Wave};
 
 /// A questionnaire version as stored: its source text is the truth, parsed again when loaded.
@@ -337,31 +337,31 @@ impl Store {
                             ),
                         });
                     }
-                    sqlx::query("UPDATE questionnaires SET source = $2, checksum = $3, imported_at = $4 WHERE id = $1")
-                        .bind(id)
-                        .bind(source)
-                        .bind(checksum)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db("updating a questionnaire version"))?;
+                    execute!(
+                        tx: tx,
+                        "updating a questionnaire version",
+                        "UPDATE questionnaires SET source = $2, checksum = $3, imported_at = $4 WHERE id = $1",
+                        id,
+                        source,
+                        checksum,
+                        now,
+                    )?;
                     QuestionnaireImport::Updated(id)
                 }
                 None => {
                     let id = Uuid::new_v4();
-                    sqlx::query(
+                    execute!(
+                        tx: tx,
+                        "questionnaire version",
                         "INSERT INTO questionnaires (id, code, version, source, checksum, imported_at) \
                          VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(id)
-                    .bind(code)
-                    .bind(version)
-                    .bind(source)
-                    .bind(checksum)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("questionnaire version"))?;
+                        id,
+                        code,
+                        version,
+                        source,
+                        checksum,
+                        now,
+                    )?;
                     QuestionnaireImport::Created(id)
                 }
             };
@@ -372,13 +372,13 @@ impl Store {
 
     /// One questionnaire version by id.
     pub async fn questionnaire(&self, id: Uuid) -> Result<StoredQuestionnaire, StoreError> {
-        let (id, code, version, source, checksum): (Uuid, String, i64, String, String) = on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT id, code, version, source, checksum FROM questionnaires WHERE id = $1")
-                .bind(id)
-                .fetch_one(p)
-                .await
-                .map_err(db("questionnaire"))?
-        });
+        let (id, code, version, source, checksum): (Uuid, String, i64, String, String) = fetch!(
+            &self.pool,
+            fetch_one,
+            "questionnaire",
+            "SELECT id, code, version, source, checksum FROM questionnaires WHERE id = $1",
+            id,
+        )?;
         Ok(StoredQuestionnaire {
             id,
             code,
@@ -394,17 +394,15 @@ impl Store {
         code: &str,
         version: Option<i64>,
     ) -> Result<StoredQuestionnaire, StoreError> {
-        let row: (Uuid, String, i64, String, String) = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT id, code, version, source, checksum FROM questionnaires \
-                 WHERE code = $1 AND ($2 < 0 OR version = $2) ORDER BY version DESC LIMIT 1",
-            )
-            .bind(code)
-            .bind(version.unwrap_or(-1))
-            .fetch_one(p)
-            .await
-            .map_err(db("questionnaire"))?
-        });
+        let row: (Uuid, String, i64, String, String) = fetch!(
+            &self.pool,
+            fetch_one,
+            "questionnaire",
+            "SELECT id, code, version, source, checksum FROM questionnaires \
+             WHERE code = $1 AND ($2 < 0 OR version = $2) ORDER BY version DESC LIMIT 1",
+            code,
+            version.unwrap_or(-1),
+        )?;
         let (id, code, version, source, checksum) = row;
         Ok(StoredQuestionnaire {
             id,
@@ -422,39 +420,38 @@ impl Store {
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to create a wave"))?;
-            sqlx::query(
+            execute!(
+                tx: tx,
+                "wave",
                 "INSERT INTO waves (id, code, title, questionnaire_id, opens_at, closes_at, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id)
-            .bind(&wave.code)
-            .bind(&wave.title)
-            .bind(wave.questionnaire_id)
-            .bind(wave.opens_at)
-            .bind(wave.closes_at)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("wave"))?;
+                id,
+                &wave.code,
+                &wave.title,
+                wave.questionnaire_id,
+                wave.opens_at,
+                wave.closes_at,
+                now,
+            )?;
             for unit_id in &wave.unit_ids {
-                sqlx::query("INSERT INTO wave_units (wave_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(id)
-                    .bind(unit_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("adding a unit to a wave"))?;
+                execute!(
+                    tx: tx,
+                    "adding a unit to a wave",
+                    "INSERT INTO wave_units (wave_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    id,
+                    unit_id,
+                )?;
             }
             for period in &wave.periods {
-                sqlx::query(
+                execute!(
+                    tx: tx,
+                    "reporting period",
                     "INSERT INTO reporting_periods (wave_id, name, starts_on, ends_on) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(id)
-                .bind(&period.name)
-                .bind(period.starts_on)
-                .bind(period.ends_on)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("reporting period"))?;
+                    id,
+                    &period.name,
+                    period.starts_on,
+                    period.ends_on,
+                )?;
             }
             tx.commit().await.map_err(db("committing a new wave"))?;
             Ok::<(), StoreError>(())
@@ -484,29 +481,25 @@ impl Store {
 
     /// The codes of the units a wave names (provinces or communes), in code order.
     pub async fn wave_unit_codes(&self, wave_id: Uuid) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT u.code FROM wave_units wu JOIN admin_units u ON u.id = wu.unit_id \
-                 WHERE wu.wave_id = $1 ORDER BY u.code",
-            )
-            .bind(wave_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading the units of a wave"))?
-        });
+        let rows: Vec<(String,)> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the units of a wave",
+            "SELECT u.code FROM wave_units wu JOIN admin_units u ON u.id = wu.unit_id \
+             WHERE wu.wave_id = $1 ORDER BY u.code",
+            wave_id,
+        )?;
         Ok(rows.into_iter().map(|(c,)| c).collect())
     }
 
     pub async fn wave_periods(&self, wave_id: Uuid) -> Result<Vec<ReportingPeriod>, StoreError> {
-        let rows: Vec<(String, NaiveDate, NaiveDate)> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT name, starts_on, ends_on FROM reporting_periods WHERE wave_id = $1 ORDER BY ends_on, name",
-            )
-            .bind(wave_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading the reporting periods of a wave"))?
-        });
+        let rows: Vec<(String, NaiveDate, NaiveDate)> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the reporting periods of a wave",
+            "SELECT name, starts_on, ends_on FROM reporting_periods WHERE wave_id = $1 ORDER BY ends_on, name",
+            wave_id,
+        )?;
         Ok(rows
             .into_iter()
             .map(|(name, starts_on, ends_on)| ReportingPeriod {
@@ -519,15 +512,15 @@ impl Store {
 
     /// Whether a wave covers a unit, directly or through its parent.
     pub async fn wave_covers(&self, wave_id: Uuid, unit_id: Uuid, parent_id: Option<Uuid>) -> Result<bool, StoreError> {
-        let (n,): (i64,) = on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT COUNT(*) FROM wave_units WHERE wave_id = $1 AND unit_id IN ($2, $3)")
-                .bind(wave_id)
-                .bind(unit_id)
-                .bind(parent_id.unwrap_or(unit_id))
-                .fetch_one(p)
-                .await
-                .map_err(db("checking the units of a wave"))?
-        });
+        let (n,): (i64,) = fetch!(
+            &self.pool,
+            fetch_one,
+            "checking the units of a wave",
+            "SELECT COUNT(*) FROM wave_units WHERE wave_id = $1 AND unit_id IN ($2, $3)",
+            wave_id,
+            unit_id,
+            parent_id.unwrap_or(unit_id),
+        )?;
         Ok(n > 0)
     }
 
@@ -542,31 +535,29 @@ impl Store {
             "{WAVE_COLUMNS} WHERE w.opens_at <= $3 AND w.closes_at > $3 AND EXISTS \
              (SELECT 1 FROM wave_units wu WHERE wu.wave_id = w.id AND wu.unit_id IN ($1, $2)) ORDER BY w.opens_at DESC"
         ));
-        let rows: Vec<WaveTuple> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(sql)
-                .bind(unit_id)
-                .bind(parent_id.unwrap_or(unit_id))
-                .bind(now)
-                .fetch_all(p)
-                .await
-                .map_err(db("reading the open waves of a unit"))?
-        });
+        let rows: Vec<WaveTuple> = fetch!(
+            &self.pool,
+            fetch_all,
+            "reading the open waves of a unit",
+            sql,
+            unit_id,
+            parent_id.unwrap_or(unit_id),
+            now,
+        )?;
         Ok(rows.into_iter().map(wave_from_tuple).collect())
     }
 
     /// The session of one identity in one wave with its answers, if a response is being filled in.
     pub async fn session(&self, identity_hash: &str, wave_id: Uuid) -> Result<Option<Session>, StoreError> {
-        let row: Option<(Uuid, Uuid, String, Option<String>, i64)> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT s.response_id, r.unit_id, s.state, s.answers, s.revision FROM survey_sessions s \
-                 JOIN responses r ON r.id = s.response_id WHERE s.identity_hash = $1 AND s.wave_id = $2",
-            )
-            .bind(identity_hash)
-            .bind(wave_id)
-            .fetch_optional(p)
-            .await
-            .map_err(db("reading a survey session"))?
-        });
+        let row: Option<(Uuid, Uuid, String, Option<String>, i64)> = fetch!(
+            &self.pool,
+            fetch_optional,
+            "reading a survey session",
+            "SELECT s.response_id, r.unit_id, s.state, s.answers, s.revision FROM survey_sessions s \
+             JOIN responses r ON r.id = s.response_id WHERE s.identity_hash = $1 AND s.wave_id = $2",
+            identity_hash,
+            wave_id,
+        )?;
         let Some((response_id, unit_id, state, answers, revision)) = row else {
             return Ok(None);
         };
@@ -608,44 +599,40 @@ impl Store {
 
     /// Whether this identity has completed a response in this wave.
     pub async fn has_responded(&self, wave_id: Uuid, identity_hash: &str) -> Result<bool, StoreError> {
-        let (n,): (i64,) = on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT COUNT(*) FROM respondents WHERE wave_id = $1 AND identity_hash = $2")
-                .bind(wave_id)
-                .bind(identity_hash)
-                .fetch_one(p)
-                .await
-                .map_err(db("checking for an earlier response"))?
-        });
+        let (n,): (i64,) = fetch!(
+            &self.pool,
+            fetch_one,
+            "checking for an earlier response",
+            "SELECT COUNT(*) FROM respondents WHERE wave_id = $1 AND identity_hash = $2",
+            wave_id,
+            identity_hash,
+        )?;
         Ok(n > 0)
     }
 
     /// The complete responses of a wave that came through a channel, oldest first.
     pub async fn complete_responses_by_channel(&self, wave_id: Uuid, channel: &str) -> Result<Vec<Uuid>, StoreError> {
-        let rows: Vec<(Uuid,)> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT id FROM responses WHERE wave_id = $1 AND channel = $2 AND complete = $3 ORDER BY completed_at, id",
-            )
-            .bind(wave_id)
-            .bind(channel)
-            .bind(true)
-            .fetch_all(p)
-            .await
-            .map_err(db("listing responses"))?
-        });
+        let rows: Vec<(Uuid,)> = fetch!(
+            &self.pool,
+            fetch_all,
+            "listing responses",
+            "SELECT id FROM responses WHERE wave_id = $1 AND channel = $2 AND complete = $3 ORDER BY completed_at, id",
+            wave_id,
+            channel,
+            true,
+        )?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// The answers of one response, in question-code order.
     pub async fn answers(&self, response_id: Uuid) -> Result<Vec<StoredAnswer>, StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-                "SELECT question_code, code, text FROM answers WHERE response_id = $1 ORDER BY question_code",
-            )
-            .bind(response_id)
-            .fetch_all(p)
-            .await
-            .map_err(db("reading answers"))
-        })
+        fetch!(
+            &self.pool,
+            fetch_all,
+            "reading answers",
+            "SELECT question_code, code, text FROM answers WHERE response_id = $1 ORDER BY question_code",
+            response_id,
+        )
     }
 
     /// Stores complete responses in one transaction. A response whose client token was already used in its
@@ -670,20 +657,19 @@ impl Store {
                     }
                 }
                 let id = response_id();
-                sqlx::query(
+                execute!(
+                    tx: tx,
+                    "a response with this client token",
                     "INSERT INTO responses (id, wave_id, unit_id, channel, complete, client_token, started_at, completed_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                )
-                .bind(id)
-                .bind(r.wave_id)
-                .bind(r.unit_id)
-                .bind(&r.channel)
-                .bind(true)
-                .bind(&r.client_token)
-                .bind(r.at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("a response with this client token"))?;
+                    id,
+                    r.wave_id,
+                    r.unit_id,
+                    &r.channel,
+                    true,
+                    &r.client_token,
+                    r.at,
+                )?;
                 upsert_answers!(tx, id, r.answers);
                 out.push((id, true));
             }
@@ -694,13 +680,13 @@ impl Store {
 
     /// Complete and unfinished responses of a wave.
     pub async fn count_responses(&self, wave_id: Uuid) -> Result<(i64, i64), StoreError> {
-        let rows: Vec<(bool, i64)> = on_pool!(&self.pool, |p| {
-            sqlx::query_as("SELECT complete, COUNT(*) FROM responses WHERE wave_id = $1 GROUP BY complete")
-                .bind(wave_id)
-                .fetch_all(p)
-                .await
-                .map_err(db("counting responses"))?
-        });
+        let rows: Vec<(bool, i64)> = fetch!(
+            &self.pool,
+            fetch_all,
+            "counting responses",
+            "SELECT complete, COUNT(*) FROM responses WHERE wave_id = $1 GROUP BY complete",
+            wave_id,
+        )?;
         let count = |c: bool| rows.iter().find(|(k, _)| *k == c).map_or(0, |(_, n)| *n);
         Ok((count(true), count(false)))
     }
