@@ -13,7 +13,7 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::device::{
-    csrf_ok, csrf_token, device_cookie, device_of, forbidden, new_device, reporter_cookie_name, reporter_key,
+    Device, csrf_ok, csrf_token, device_of, forbidden, reporter_cookie_name, reporter_key,
 };
 use super::pages::{PageQuery, error_page, layout, with_lang};
 use super::render::{image_response, redirect, vn_time};
@@ -61,17 +61,9 @@ pub async fn show_report_form(
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::from_code(q.lang.as_deref());
-    let (device, set_cookie) = match device_of(&headers) {
-        Some(d) => (d, false),
-        None => (new_device(), true),
-    };
-    let mut response = report_page(&state, &commune, lang, &device, &Typed::default(), &[]).await;
-    if set_cookie {
-        response
-            .headers_mut()
-            .insert(SET_COOKIE, device_cookie(&state, &device));
-    }
-    response
+    let browser = Device::of(&headers);
+    let device = &browser.token;
+    browser.remembered(&state, report_page(&state, &commune, lang, &device, &Typed::default(), &[]).await)
 }
 
 async fn report_page(
@@ -273,22 +265,14 @@ pub async fn show_tracking(
         Err(e) => return error_page(lang, &path, e),
     };
     let case = &view.case;
-    let (device, set_cookie) = match device_of(&headers) {
-        Some(d) => (d, false),
-        None => (new_device(), true),
-    };
+    let browser = Device::of(&headers);
+    let device = &browser.token;
     let is_reporter = match reporter_key(&headers, &case.code) {
         Some(key) => state.cases.is_reporter(case, &key).await.unwrap_or(false),
         None => false,
     };
     let markup = tracking_page(&state, &view, lang, is_reporter, &device);
-    let mut response = Html(layout(lang, &path, &case.code, markup).into_string()).into_response();
-    if set_cookie {
-        response
-            .headers_mut()
-            .insert(SET_COOKIE, device_cookie(&state, &device));
-    }
-    response
+    browser.remembered(&state, Html(layout(lang, &path, &case.code, markup).into_string()).into_response())
 }
 
 fn tracking_page(state: &AppState, view: &CaseView, lang: Lang, is_reporter: bool, device: &str) -> Markup {

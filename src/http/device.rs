@@ -2,6 +2,7 @@
 //! the CSRF token every citizen form carries, derived from that cookie with the service secret, and the reporter
 //! key cookie that lets the reporter of a case reply, reopen and rate on its tracking page.
 
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use subtle::ConstantTimeEq;
@@ -18,16 +19,44 @@ pub(super) fn device_of(headers: &HeaderMap) -> Option<String> {
 }
 
 /// A new random device token (64 hex digits, like every ykien cookie).
-pub(super) fn new_device() -> String {
+fn new_device() -> String {
     let bytes: [u8; 32] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The `Set-Cookie` value that gives a browser its device token for a year.
-pub(super) fn device_cookie(state: &AppState, device: &str) -> HeaderValue {
+fn device_cookie(state: &AppState, device: &str) -> HeaderValue {
     let secure = state.secure_cookie();
     let value = format!("{DEVICE_COOKIE}={device}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}");
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The browser's device token, or a new one when it has none yet: the page's answer then gives it its cookie.
+pub(super) struct Device {
+    pub token: String,
+    is_new: bool,
+}
+
+impl Device {
+    pub fn of(headers: &HeaderMap) -> Self {
+        match device_of(headers) {
+            Some(token) => Self { token, is_new: false },
+            None => Self {
+                token: new_device(),
+                is_new: true,
+            },
+        }
+    }
+
+    /// `response`, with the device's cookie when the browser did not have it yet.
+    pub fn remembered(&self, state: &AppState, mut response: Response) -> Response {
+        if self.is_new {
+            response
+                .headers_mut()
+                .insert(SET_COOKIE, device_cookie(state, &self.token));
+        }
+        response
+    }
 }
 
 /// The CSRF token of a device's forms.

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
@@ -16,7 +15,7 @@ use maud::{Markup, html};
 use ykien_bots::message::Channel;
 
 use super::AppState;
-use super::device::{csrf_ok, csrf_token, device_cookie, device_of, forbidden, new_device};
+use super::device::{Device, csrf_ok, csrf_token, device_of, forbidden};
 use super::pages::{PageQuery, error_page, layout, with_lang};
 use super::render::redirect;
 use crate::conversation::{Ask, Input, Mode};
@@ -58,10 +57,8 @@ pub async fn show_survey_landing(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let (device, set_cookie) = match device_of(&headers) {
-        Some(d) => (d, false),
-        None => (new_device(), true),
-    };
+    let browser = Device::of(&headers);
+    let device = &browser.token;
     let identity = Identity {
         channel: Channel::Web,
         id: device.clone(),
@@ -97,13 +94,7 @@ pub async fn show_survey_landing(
                               "The service keeps only a hashed device code so that each person answers once; it is no longer linked to the answers once you finish.")) } }
     };
     let title = format!("{} – {}", lang.t("Khảo sát", "Survey"), ctx.commune.name);
-    let mut response = Html(layout(lang, &path, &title, body).into_string()).into_response();
-    if set_cookie {
-        response
-            .headers_mut()
-            .insert(SET_COOKIE, device_cookie(&state, &device));
-    }
-    response
+    browser.remembered(&state, Html(layout(lang, &path, &title, body).into_string()).into_response())
 }
 
 /// What every survey form post starts with: its fields, its language, a device whose CSRF token matches, and
