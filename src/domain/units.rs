@@ -15,7 +15,7 @@ pub const REFORM_2025: NaiveDate = match NaiveDate::from_ymd_opt(2025, 7, 1) {
 };
 
 /// Where a unit sits in the hierarchy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitLevel {
     Province,
@@ -49,7 +49,7 @@ impl UnitLevel {
 }
 
 /// The legal kind of a unit, named as Vietnamese law names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 pub enum UnitKind {
     #[serde(rename = "tỉnh")]
     Tinh,

@@ -14,11 +14,17 @@ use crate::services::Error;
 use crate::services::cases::Intake;
 
 /// Body of `POST /api/v1/cases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewCase)]
 pub struct NewCaseRequest {
+    /// GSO code of the commune or ward.
+    #[schema(pattern = "^[0-9]{5}$")]
     pub commune: String,
+    /// A feedback category's code.
+    #[schema(pattern = "^[a-z_]{2,40}$")]
     pub category: String,
+    #[schema(min_length = 15, max_length = 5000)]
     pub text: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
@@ -27,10 +33,12 @@ pub struct NewCaseRequest {
     pub email: Option<String>,
     /// JPEG, PNG or WebP images, base64-encoded; at most 5, 10 MB each.
     #[serde(default)]
+    #[schema(max_items = 5, inline, value_type = Vec<super::api::Base64Photo>)]
     pub photos: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = NewCaseResult)]
 pub struct NewCaseResponse {
     pub code: String,
     /// Keep it: it lets the reporter reply, reopen and rate. It is not stored in clear.
@@ -39,6 +47,15 @@ pub struct NewCaseResponse {
 }
 
 /// `POST /api/v1/cases`.
+#[utoipa::path(post, path = "/api/v1/cases", operation_id = "postCase",
+    summary = "Files a citizen's feedback report (phản ánh, kiến nghị). Photos are base64 JPEG, PNG or WebP (at most 5, 10 MB each); their metadata is stripped.",
+    request_body = NewCaseRequest,
+    responses(
+        (status = 201, description = "Filed.", body = NewCaseResponse),
+        (status = 400, response = super::api::ErrorDoc), (status = 413, response = super::api::ErrorDoc),
+        (status = 415, response = super::api::ErrorDoc), (status = 429, response = super::api::ErrorDoc),
+        (status = 422, description = "Every problem, per field.", body = super::api::ErrorDoc),
+    ))]
 pub async fn post_case(
     State(state): State<AppState>,
     Json(body): Json<NewCaseRequest>,
@@ -86,14 +103,14 @@ pub async fn post_case(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseEventResponse {
     pub at: DateTime<Utc>,
     pub state: String,
     pub note: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseAnswerResponse {
     pub what_was_done: String,
     pub by_unit: String,
@@ -102,7 +119,8 @@ pub struct CaseAnswerResponse {
 }
 
 /// The public view of a case.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Case)]
 pub struct CaseResponse {
     pub code: String,
     pub state: String,
@@ -116,6 +134,10 @@ pub struct CaseResponse {
 }
 
 /// `GET /api/v1/cases/{code}`.
+#[utoipa::path(get, path = "/api/v1/cases/{code}", operation_id = "getCase",
+    summary = "The public view of a case: state, deadline, answers, public timeline. Never the reporter's contact.",
+    params(("code" = String, Path, description = "Tracking code, PA-XXXX-XXXX.")),
+    responses((status = 200, description = "The case.", body = CaseResponse), (status = 404, response = super::api::ErrorDoc)))]
 pub async fn get_case(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<CaseResponse>, ApiError> {
     let view = state.cases.view(&code).await?;
     let case = &view.case;

@@ -10,8 +10,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::api::ErrorDoc;
 use super::{ApiError, AppState};
 use crate::domain::survey::{ReportingPeriod, Wave};
 use crate::services::survey::{WaveRequest, create_wave as create_wave_service, wave_by_code};
@@ -54,18 +56,32 @@ fn require_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
 }
 
 /// Body of `POST /api/v1/waves/{wave}/responses`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PostResponse)]
 pub struct PostResponseRequest {
     /// GSO code of the commune the respondent lives in.
+    #[schema(pattern = "^[0-9]{5}$")]
     pub commune: String,
     /// A random key chosen by the client: the same key again returns the first response instead of a second.
+    #[schema(min_length = 1, max_length = 128)]
     pub client_token: Option<String>,
     /// Answers by question code: choice codes as strings, numbers as numbers or strings, "DK" and "RF".
+    #[schema(value_type = BTreeMap<String, AnswerValue>)]
     pub answers: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Serialize)]
+/// One answer as the API takes it: a code or text, or a number.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only its schema is used: the handler reads answers as JSON values.
+pub enum AnswerValue {
+    Text(String),
+    Number(f64),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PostResponseResult)]
 pub struct PostResponseResponse {
     pub id: Uuid,
     /// False when the client token had already stored this response.
@@ -73,6 +89,19 @@ pub struct PostResponseResponse {
 }
 
 /// `POST /api/v1/waves/{wave}/responses`: a complete response at once.
+#[utoipa::path(post, path = "/api/v1/waves/{code}/responses", operation_id = "postResponse",
+    summary = "Stores one complete response (every eligible question answered). The same client_token again returns the first response (200) instead of storing a second.",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "Wave code.")),
+    request_body = PostResponseRequest,
+    responses(
+        (status = 201, description = "Stored.", body = PostResponseResponse),
+        (status = 200, description = "Already stored with this client_token.", body = PostResponseResponse),
+        (status = 400, response = ErrorDoc), (status = 401, response = ErrorDoc), (status = 403, response = ErrorDoc),
+        (status = 404, response = ErrorDoc), (status = 413, response = ErrorDoc), (status = 415, response = ErrorDoc),
+        (status = 409, description = "The wave is not open.", body = ErrorDoc),
+        (status = 422, description = "Every problem, per question (field), in Vietnamese and English.", body = ErrorDoc),
+    ))]
 pub async fn post_response(
     State(state): State<AppState>,
     Path(wave): Path<String>,
@@ -115,14 +144,18 @@ pub async fn post_response(
 }
 
 /// Body of `POST /api/v1/waves`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateWave)]
 pub struct CreateWaveRequest {
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     pub code: String,
+    #[schema(min_length = 1)]
     pub title: String,
     pub questionnaire: String,
     pub questionnaire_version: Option<i64>,
     /// Provinces or communes (GSO codes); a province covers its communes.
+    #[schema(min_items = 1, inline, value_type = Vec<UnitCode>)]
     pub units: Vec<String>,
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
@@ -131,15 +164,23 @@ pub struct CreateWaveRequest {
     pub periods: Vec<PeriodBody>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A GSO code of a province or a commune.
+#[derive(ToSchema)]
+#[schema(pattern = "^[0-9]{2,5}$")]
+#[allow(dead_code)] // Only its schema is used.
+pub struct UnitCode(String);
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Period)]
 pub struct PeriodBody {
     pub name: String,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Wave)]
 pub struct WaveResponse {
     pub code: String,
     pub title: String,
@@ -154,7 +195,7 @@ pub struct WaveResponse {
     pub responses_in_progress: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ListWavesResponse {
     pub items: Vec<WaveResponse>,
 }
@@ -188,6 +229,16 @@ async fn wave_response(state: &AppState, wave: Wave) -> Result<WaveResponse, Api
 }
 
 /// `POST /api/v1/waves`.
+#[utoipa::path(post, path = "/api/v1/waves", operation_id = "createWave",
+    summary = "Opens a survey wave: a questionnaire version over provinces or communes for a time window.",
+    security(("bearer" = [])),
+    request_body = CreateWaveRequest,
+    responses(
+        (status = 201, description = "The wave.", body = WaveResponse),
+        (status = 400, response = ErrorDoc), (status = 401, response = ErrorDoc), (status = 403, response = ErrorDoc),
+        (status = 409, response = ErrorDoc), (status = 413, response = ErrorDoc), (status = 415, response = ErrorDoc),
+        (status = 422, response = ErrorDoc),
+    ))]
 pub async fn create_wave(
     State(state): State<AppState>,
     _client: ApiClient,
@@ -216,6 +267,13 @@ pub async fn create_wave(
 }
 
 /// `GET /api/v1/waves`.
+#[utoipa::path(get, path = "/api/v1/waves", operation_id = "listWaves",
+    summary = "Every survey wave, newest first, with its units, periods and response counts.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The waves.", body = ListWavesResponse),
+        (status = 401, response = ErrorDoc), (status = 403, response = ErrorDoc),
+    ))]
 pub async fn list_waves(
     State(state): State<AppState>,
     _client: ApiClient,
@@ -228,6 +286,14 @@ pub async fn list_waves(
 }
 
 /// `GET /api/v1/waves/{code}`.
+#[utoipa::path(get, path = "/api/v1/waves/{code}", operation_id = "getWave",
+    summary = "One survey wave.",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "Wave code.")),
+    responses(
+        (status = 200, description = "The wave.", body = WaveResponse),
+        (status = 401, response = ErrorDoc), (status = 403, response = ErrorDoc), (status = 404, response = ErrorDoc),
+    ))]
 pub async fn get_wave(
     State(state): State<AppState>,
     Path(code): Path<String>,
