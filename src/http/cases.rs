@@ -12,9 +12,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use super::device::{
-    Device, csrf_ok, csrf_token, device_of, forbidden, reporter_cookie_name, reporter_key,
-};
+use super::device::{Device, csrf_ok, csrf_token, device_of, forbidden, reporter_cookie_name, reporter_key};
 use super::pages::{PageQuery, error_page, layout, with_lang};
 use super::render::{image_response, redirect, vn_time};
 use super::{ApiError, AppState};
@@ -63,7 +61,10 @@ pub async fn show_report_form(
     let lang = Lang::from_code(q.lang.as_deref());
     let browser = Device::of(&headers);
     let device = &browser.token;
-    browser.remembered(&state, report_page(&state, &commune, lang, &device, &Typed::default(), &[]).await)
+    browser.remembered(
+        &state,
+        report_page(&state, &commune, lang, device, &Typed::default(), &[]).await,
+    )
 }
 
 async fn report_page(
@@ -271,8 +272,11 @@ pub async fn show_tracking(
         Some(key) => state.cases.is_reporter(case, &key).await.unwrap_or(false),
         None => false,
     };
-    let markup = tracking_page(&state, &view, lang, is_reporter, &device);
-    browser.remembered(&state, Html(layout(lang, &path, &case.code, markup).into_string()).into_response())
+    let markup = tracking_page(&state, &view, lang, is_reporter, device);
+    browser.remembered(
+        &state,
+        Html(layout(lang, &path, &case.code, markup).into_string()).into_response(),
+    )
 }
 
 fn tracking_page(state: &AppState, view: &CaseView, lang: Lang, is_reporter: bool, device: &str) -> Markup {

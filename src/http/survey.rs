@@ -82,7 +82,7 @@ pub async fn show_survey_landing(
             p { strong { (lang.t("Anh/chị đã trả lời đợt khảo sát này. Xin cảm ơn!", "You have already answered this survey wave. Thank you!")) } }
         } @else {
             form method="post" action=(format!("{path}/start")) {
-                input type="hidden" name="csrf" value=(csrf_token(&state, &device));
+                input type="hidden" name="csrf" value=(csrf_token(&state, device));
                 input type="hidden" name="lang" value=(lang.code());
                 div.actions { button type="submit" {
                     @if in_progress { (lang.t("Tiếp tục khảo sát", "Continue the survey")) } @else { (lang.t("Bắt đầu", "Start")) }
@@ -94,7 +94,10 @@ pub async fn show_survey_landing(
                               "The service keeps only a hashed device code so that each person answers once; it is no longer linked to the answers once you finish.")) } }
     };
     let title = format!("{} – {}", lang.t("Khảo sát", "Survey"), ctx.commune.name);
-    browser.remembered(&state, Html(layout(lang, &path, &title, body).into_string()).into_response())
+    browser.remembered(
+        &state,
+        Html(layout(lang, &path, &title, body).into_string()).into_response(),
+    )
 }
 
 /// What every survey form post starts with: its fields, its language, a device whose CSRF token matches, and
