@@ -148,19 +148,16 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "UPDATE chat_events SET handled_at = $3, claimed_until = NULL, \
-                 raw = CASE WHEN $4 THEN raw ELSE NULL END WHERE channel = $1 AND event_id = $2",
-            )
-            .bind(channel)
-            .bind(event_id)
-            .bind(now)
-            .bind(keep_raw)
-            .execute(p)
-            .await
-            .map_err(db("marking a chat event handled"))?;
-        });
+        execute!(
+            writer.pool,
+            "marking a chat event handled",
+            "UPDATE chat_events SET handled_at = $3, claimed_until = NULL, \
+             raw = CASE WHEN $4 THEN raw ELSE NULL END WHERE channel = $1 AND event_id = $2",
+            channel,
+            event_id,
+            now,
+            keep_raw,
+        )?;
         Ok(())
     }
 
@@ -328,17 +325,14 @@ impl Store {
     /// Marks whether the platform can deliver to this person (false after a block or an unfollow).
     pub async fn set_chat_reachable(&self, channel: &str, user_id: &str, reachable: bool) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "UPDATE chat_users SET reachable = $3, revision = revision + 1 WHERE channel = $1 AND user_id = $2",
-            )
-            .bind(channel)
-            .bind(user_id)
-            .bind(reachable)
-            .execute(p)
-            .await
-            .map_err(db("marking a chat user reachable or not"))?;
-        });
+        execute!(
+            writer.pool,
+            "marking a chat user reachable or not",
+            "UPDATE chat_users SET reachable = $3, revision = revision + 1 WHERE channel = $1 AND user_id = $2",
+            channel,
+            user_id,
+            reachable,
+        )?;
         Ok(())
     }
 
@@ -352,21 +346,18 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "INSERT INTO chat_draft_photos (id, channel, user_id, content_type, bytes, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(Uuid::new_v4())
-            .bind(channel)
-            .bind(user_id)
-            .bind(content_type)
-            .bind(bytes)
-            .bind(now)
-            .execute(p)
-            .await
-            .map_err(db("keeping a draft photo"))?;
-        });
+        execute!(
+            writer.pool,
+            "keeping a draft photo",
+            "INSERT INTO chat_draft_photos (id, channel, user_id, content_type, bytes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            Uuid::new_v4(),
+            channel,
+            user_id,
+            content_type,
+            bytes,
+            now,
+        )?;
         Ok(())
     }
 
@@ -386,14 +377,13 @@ impl Store {
     /// Drops the photos of this person's draft report (sent or abandoned).
     pub async fn clear_draft_photos(&self, channel: &str, user_id: &str) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query("DELETE FROM chat_draft_photos WHERE channel = $1 AND user_id = $2")
-                .bind(channel)
-                .bind(user_id)
-                .execute(p)
-                .await
-                .map_err(db("dropping draft photos"))?;
-        });
+        execute!(
+            writer.pool,
+            "dropping draft photos",
+            "DELETE FROM chat_draft_photos WHERE channel = $1 AND user_id = $2",
+            channel,
+            user_id,
+        )?;
         Ok(())
     }
 
@@ -467,38 +457,32 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "INSERT INTO channel_tokens (channel, access_token, refresh_token, expires_at, refreshing_until, revision, \
-                 updated_at) VALUES ($1, $2, $3, $4, NULL, 1, $5) ON CONFLICT (channel) DO UPDATE SET \
-                 access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
-                 expires_at = excluded.expires_at, refreshing_until = NULL, \
-                 revision = channel_tokens.revision + 1, updated_at = excluded.updated_at",
-            )
-            .bind(channel)
-            .bind(access_token)
-            .bind(refresh_token)
-            .bind(expires_at)
-            .bind(now)
-            .execute(p)
-            .await
-            .map_err(db("storing a channel's tokens"))?;
-        });
+        execute!(
+            writer.pool,
+            "storing a channel's tokens",
+            "INSERT INTO channel_tokens (channel, access_token, refresh_token, expires_at, refreshing_until, revision, \
+             updated_at) VALUES ($1, $2, $3, $4, NULL, 1, $5) ON CONFLICT (channel) DO UPDATE SET \
+             access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
+             expires_at = excluded.expires_at, refreshing_until = NULL, \
+             revision = channel_tokens.revision + 1, updated_at = excluded.updated_at",
+            channel,
+            access_token,
+            refresh_token,
+            expires_at,
+            now,
+        )?;
         Ok(())
     }
 
     /// Gives up a refresh that failed, so that another try may start.
     pub async fn release_token_refresh(&self, channel: &str) -> Result<(), StoreError> {
         let writer = self.writer().await;
-        on_pool!(writer.pool, |p| {
-            sqlx::query(
-                "UPDATE channel_tokens SET refreshing_until = NULL, revision = revision + 1 WHERE channel = $1",
-            )
-            .bind(channel)
-            .execute(p)
-            .await
-            .map_err(db("releasing the token refresh"))?;
-        });
+        execute!(
+            writer.pool,
+            "releasing the token refresh",
+            "UPDATE channel_tokens SET refreshing_until = NULL, revision = revision + 1 WHERE channel = $1",
+            channel,
+        )?;
         Ok(())
     }
 }

@@ -273,12 +273,7 @@ impl Store {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
-            sqlx::query("SELECT 1")
-                .execute(p)
-                .await
-                .map_err(db("checking the database"))?;
-        });
+        execute!(&self.pool, "checking the database", "SELECT 1")?;
         Ok(())
     }
 
