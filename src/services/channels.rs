@@ -507,23 +507,29 @@ impl ChatChannels {
 
     /// One turn of the chat and its replies, under the chat's lock.
     async fn answer<C: ChatClient>(&self, inbound: &Inbound, client: &C) -> Result<(), Error> {
-        if let (
-            InboundKind::Button {
-                callback_id: Some(id), ..
-            },
-            Some(telegram),
-        ) = (&inbound.kind, &self.telegram)
-        {
-            // Stops the spinner on the pressed button; the reply itself is the next message.
-            if let Err(e) = telegram.client.answer_callback(id, None).await {
+        // Stops the spinner on a pressed Telegram button while the turn is taken, not before it: the reply itself
+        // is the next message, and one more round trip to the platform on the way would only add latency.
+        let stop_spinner = async {
+            if let (
+                InboundKind::Button {
+                    callback_id: Some(id), ..
+                },
+                Some(telegram),
+            ) = (&inbound.kind, &self.telegram)
+                && let Err(e) = telegram.client.answer_callback(id, None).await
+            {
                 tracing::debug!(error = %e, "answerCallbackQuery failed");
             }
-        }
+        };
         let lock = self
             .locks
             .get(&format!("{}:{}", inbound.channel.as_str(), inbound.user_id));
-        let order = lock.lock().await;
-        let turn = self.chats.take_turn(inbound, client, Utc::now()).await?;
+        let take_turn = async {
+            let order = lock.lock().await;
+            (order, self.chats.take_turn(inbound, client, Utc::now()).await)
+        };
+        let ((), (order, turn)) = tokio::join!(stop_spinner, take_turn);
+        let turn = turn?;
         if turn.outbox_due {
             self.outbox.notify_one();
         }
