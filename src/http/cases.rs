@@ -13,6 +13,7 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::device::{Device, csrf_ok, csrf_token, device_of, forbidden, reporter_cookie_name, reporter_key};
+use super::error::{OnPage, PageError};
 use super::pages::{PageQuery, error_page, layout, with_lang};
 use super::render::{image_response, redirect, vn_time};
 use super::{ApiError, AppState};
@@ -258,13 +259,10 @@ pub async fn show_tracking(
     Path(code): Path<String>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = Lang::from_code(q.lang.as_deref());
     let path = format!("/t/{code}");
-    let view = match state.cases.view(&code).await {
-        Ok(v) => v,
-        Err(e) => return error_page(lang, &path, e),
-    };
+    let view = state.cases.view(&code).await.on_page(lang, &path)?;
     let case = &view.case;
     let browser = Device::of(&headers);
     let device = &browser.token;
@@ -273,10 +271,10 @@ pub async fn show_tracking(
         None => false,
     };
     let markup = tracking_page(&state, &view, lang, is_reporter, device);
-    browser.remembered(
+    Ok(browser.remembered(
         &state,
         Html(layout(lang, &path, &case.code, markup).into_string()).into_response(),
-    )
+    ))
 }
 
 fn tracking_page(state: &AppState, view: &CaseView, lang: Lang, is_reporter: bool, device: &str) -> Markup {
@@ -369,17 +367,17 @@ async fn reporter_post(
     code: &str,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
-) -> Result<(Case, Lang), Response> {
+) -> Result<(Case, Lang), PageError> {
     let lang = Lang::from_code(form.get("lang").map(String::as_str));
     let path = format!("/t/{code}");
-    let case = state.cases.find(code).await.map_err(|e| error_page(lang, &path, e))?;
+    let case = state.cases.find(code).await.on_page(lang, &path)?;
     let device_ok = device_of(headers).is_some_and(|d| csrf_ok(state, &d, form.get("csrf").map(String::as_str)));
     let key_ok = match reporter_key(headers, &case.code) {
         Some(key) => state.cases.is_reporter(&case, &key).await.unwrap_or(false),
         None => false,
     };
     if !(device_ok && key_ok) {
-        return Err(forbidden(lang, &path));
+        return Err(forbidden(lang, &path).into());
     }
     Ok((case, lang))
 }
@@ -390,11 +388,8 @@ pub async fn post_reporter_action(
     Path((code, what)): Path<(String, String)>,
     headers: HeaderMap,
     axum::Form(form): axum::Form<HashMap<String, String>>,
-) -> Response {
-    let (case, lang) = match reporter_post(&state, &code, &headers, &form).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> Result<Response, PageError> {
+    let (case, lang) = reporter_post(&state, &code, &headers, &form).await?;
     let path = format!("/t/{}", case.code);
     let now = Utc::now();
     let text = form.get("text").or(form.get("reason")).cloned().unwrap_or_default();
@@ -407,10 +402,8 @@ pub async fn post_reporter_action(
         }
         _ => Err(Error::CaseNotFound(code.clone())),
     };
-    match done {
-        Ok(()) => redirect(&with_lang(&path, lang)),
-        Err(e) => error_page(lang, &path, e),
-    }
+    done.on_page(lang, &path)?;
+    Ok(redirect(&with_lang(&path, lang)))
 }
 
 /// `GET /t/{code}/files/{id}`: evidence attached to an answer (public); the report's own photos only to its

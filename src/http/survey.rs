@@ -16,6 +16,7 @@ use ykien_bots::message::Channel;
 
 use super::AppState;
 use super::device::{Device, csrf_ok, csrf_token, device_of, forbidden};
+use super::error::{OnPage, PageError};
 use super::pages::{PageQuery, error_page, layout, with_lang};
 use super::render::redirect;
 use crate::conversation::{Ask, Input, Mode};
@@ -37,12 +38,12 @@ fn base(commune: &str) -> String {
     format!("/s/{commune}")
 }
 
-async fn context(state: &AppState, commune: &str, lang: Lang) -> Result<SurveyContext, Response> {
+async fn context(state: &AppState, commune: &str, lang: Lang) -> Result<SurveyContext, PageError> {
     state
         .surveys
         .survey_for_commune(commune.trim(), Utc::now())
         .await
-        .map_err(|e| error_page(lang, &base(commune), e))
+        .on_page(lang, &base(commune))
 }
 
 /// `GET /s/{commune}`: what the survey is for, that it is anonymous, and a button to start or continue.
@@ -51,26 +52,22 @@ pub async fn show_survey_landing(
     Path(commune): Path<String>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = Lang::from_code(q.lang.as_deref());
-    let ctx = match context(&state, &commune, lang).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let ctx = context(&state, &commune, lang).await?;
     let browser = Device::of(&headers);
     let device = &browser.token;
     let identity = Identity {
         channel: Channel::Web,
         id: device.clone(),
     };
-    let (responded, in_progress) = match (
-        state.surveys.has_responded(&ctx, &identity).await,
-        state.surveys.has_session(&ctx, &identity).await,
-    ) {
-        (Ok(r), Ok(s)) => (r, s),
-        (Err(e), _) | (_, Err(e)) => return error_page(lang, &base(&commune), e),
-    };
     let path = base(&commune);
+    let responded = state
+        .surveys
+        .has_responded(&ctx, &identity)
+        .await
+        .on_page(lang, &path)?;
+    let in_progress = state.surveys.has_session(&ctx, &identity).await.on_page(lang, &path)?;
     let q = &ctx.questionnaire;
     let body = html! {
         p.muted { (ctx.wave.title) }
@@ -94,10 +91,10 @@ pub async fn show_survey_landing(
                               "The service keeps only a hashed device code so that each person answers once; it is no longer linked to the answers once you finish.")) } }
     };
     let title = format!("{} – {}", lang.t("Khảo sát", "Survey"), ctx.commune.name);
-    browser.remembered(
+    Ok(browser.remembered(
         &state,
         Html(layout(lang, &path, &title, body).into_string()).into_response(),
-    )
+    ))
 }
 
 /// What every survey form post starts with: its fields, its language, a device whose CSRF token matches, and
@@ -115,12 +112,12 @@ async fn check_post<'f>(
     commune: &str,
     headers: &HeaderMap,
     form: &'f [(String, String)],
-) -> Result<CheckedPost<'f>, Response> {
+) -> Result<CheckedPost<'f>, PageError> {
     let fields: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let lang = Lang::from_code(fields.get("lang").copied());
     let path = base(commune);
     let Some(device) = device_of(headers).filter(|d| csrf_ok(state, d, fields.get("csrf").copied())) else {
-        return Err(forbidden(lang, &path));
+        return Err(forbidden(lang, &path).into());
     };
     let ctx = context(state, commune, lang).await?;
     Ok(CheckedPost {
@@ -141,21 +138,18 @@ pub async fn start_survey(
     Path(commune): Path<String>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let post = match check_post(&state, &commune, &headers, &form).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Result<Response, PageError> {
+    let post = check_post(&state, &commune, &headers, &form).await?;
     let (lang, path) = (post.lang, &post.path);
-    match state
+    let turn = state
         .surveys
         .answer(&post.ctx, &post.identity, Mode::Web, lang, Input::Show)
         .await
-    {
-        Ok(Turn::AlreadyResponded) => redirect(&with_lang(path, lang)),
-        Ok(_) => redirect(&with_lang(&format!("{path}/q"), lang)),
-        Err(e) => error_page(lang, path, e),
-    }
+        .on_page(lang, path)?;
+    Ok(match turn {
+        Turn::AlreadyResponded => redirect(&with_lang(path, lang)),
+        _ => redirect(&with_lang(&format!("{path}/q"), lang)),
+    })
 }
 
 /// `GET /s/{commune}/q`: the current screen of questions.
@@ -164,30 +158,25 @@ pub async fn show_survey_screen(
     Path(commune): Path<String>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = Lang::from_code(q.lang.as_deref());
     let path = base(&commune);
     let Some(device) = device_of(&headers) else {
-        return redirect(&with_lang(&path, lang));
+        return Ok(redirect(&with_lang(&path, lang)));
     };
-    let ctx = match context(&state, &commune, lang).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let ctx = context(&state, &commune, lang).await?;
     let identity = Identity {
         channel: Channel::Web,
         id: device.clone(),
     };
-    match state.surveys.has_session(&ctx, &identity).await {
-        Ok(false) => return redirect(&with_lang(&path, lang)),
-        Ok(true) => {}
-        Err(e) => return error_page(lang, &path, e),
+    if !state.surveys.has_session(&ctx, &identity).await.on_page(lang, &path)? {
+        return Ok(redirect(&with_lang(&path, lang)));
     }
     let turn = state
         .surveys
         .answer(&ctx, &identity, Mode::Web, lang, Input::Show)
         .await;
-    render_turn(&state, &ctx, &commune, &device, lang, turn)
+    Ok(render_turn(&state, &ctx, &commune, &device, lang, turn))
 }
 
 /// `POST /s/{commune}/q`: the answers of one screen, or "back".
@@ -196,17 +185,14 @@ pub async fn submit_survey_screen(
     Path(commune): Path<String>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let post = match check_post(&state, &commune, &headers, &form).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Result<Response, PageError> {
+    let post = check_post(&state, &commune, &headers, &form).await?;
     let (fields, lang, path, ctx) = (&post.fields, post.lang, post.path.as_str(), &post.ctx);
     let input = if fields.get("action") == Some(&"back") {
         Input::Back
     } else {
         let Some(screen) = fields.get("screen").and_then(|s| s.parse().ok()) else {
-            return redirect(&with_lang(&format!("{path}/q"), lang));
+            return Ok(redirect(&with_lang(&format!("{path}/q"), lang)));
         };
         // `a_CODE` carries the answer; `x_CODE` (don't know / refused beside a number or text box) wins when set.
         let mut answers: Vec<(String, String)> = Vec::new();
@@ -226,7 +212,7 @@ pub async fn submit_survey_screen(
         Input::Submit { screen, answers }
     };
     let turn = state.surveys.answer(ctx, &post.identity, Mode::Web, lang, input).await;
-    match turn {
+    Ok(match turn {
         // Errors are shown on the same page with what was typed; everything else moves by redirect.
         Ok(Turn::Ask { ref ask, .. }) if !ask.errors.is_empty() => {
             render_turn(&state, ctx, &commune, &post.identity.id, lang, turn)
@@ -234,8 +220,8 @@ pub async fn submit_survey_screen(
         Ok(Turn::Done) => redirect(&with_lang(&format!("{path}/thanks"), lang)),
         Ok(Turn::AlreadyResponded) => redirect(&with_lang(path, lang)),
         Ok(Turn::Ask { .. }) => redirect(&with_lang(&format!("{path}/q"), lang)),
-        Err(e) => error_page(lang, path, e),
-    }
+        Err(e) => return Err(PageError::new(lang, path, e)),
+    })
 }
 
 /// `GET /s/{commune}/thanks`.
