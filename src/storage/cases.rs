@@ -134,6 +134,8 @@ pub struct AttachmentMeta {
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Attachment {
     pub case_id: Uuid,
+    /// `report` (sent with the report) or `answer` (evidence of the answer).
+    pub source: String,
     pub content_type: String,
     pub bytes: Vec<u8>,
 }
@@ -366,7 +368,7 @@ impl Store {
             &self.pool,
             fetch_one,
             "attachment",
-            "SELECT case_id, content_type, bytes FROM attachments WHERE id = $1",
+            "SELECT case_id, source, content_type, bytes FROM attachments WHERE id = $1",
             id,
         )
     }

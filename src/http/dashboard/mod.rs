@@ -142,12 +142,7 @@ fn refuse(status: StatusCode, title: &str, text: &str) -> PageError {
 async fn context(state: &AppState, official: Official, q: &DashQuery) -> Result<Context, PageError> {
     let mut codes = BTreeSet::new();
     for id in &official.scope {
-        match state.store.unit(*id).await {
-            Ok(u) => {
-                codes.insert(u.code);
-            }
-            Err(e) => return Err(PageError::new(LANG, HOME, e)),
-        }
+        codes.insert(state.store.unit(*id).await.on_page(LANG, HOME)?.code);
     }
     let visible = Visible {
         all: official.role == Role::Admin,
@@ -162,16 +157,15 @@ async fn context(state: &AppState, official: Official, q: &DashQuery) -> Result<
     };
     let wave = match q.wave.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
         Some(w) => w.to_owned(),
-        None => match state.scoreboard.default_wave().await {
-            Ok(Some(w)) => w.code,
-            Ok(None) => {
+        None => match state.scoreboard.default_wave().await.on_page(LANG, HOME)? {
+            Some(w) => w.code,
+            None => {
                 return Err(refuse(
                     StatusCode::NOT_FOUND,
                     "Chưa có đợt khảo sát",
                     "Chưa có đợt khảo sát nào nên chưa có điểm để xem.",
                 ));
             }
-            Err(e) => return Err(PageError::new(LANG, HOME, e)),
         },
     };
     let snapshot = state

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Cases, sha256_hex};
+use super::Cases;
 use crate::domain::calendar::vn_day;
 use crate::domain::cases::{Case, CaseState, Category};
 use crate::domain::units::Unit;
@@ -121,16 +121,21 @@ impl Cases {
     /// Case `code` as its reporter sees it in the chat they reported it from; `None` for a case that does not
     /// exist or was reported by someone else.
     pub async fn view_for_chat(&self, channel: Channel, chat: &str, code: &str) -> Result<Option<CaseView>, Error> {
-        let case = match self.find(code).await {
-            Ok(case) => case,
-            Err(Error::CaseNotFound(_)) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if case.reporter_chat() != Some((channel, chat)) {
+        let Some(case) = self.reported_from(channel, chat, code).await? else {
             return Ok(None);
-        }
+        };
         let unit = self.unit_of(&case).await?;
         self.view_of(case, unit, None).await.map(Some)
+    }
+
+    /// Case `code`, if it was reported from this chat; `None` for a case that does not exist or was reported by
+    /// someone else.
+    pub async fn reported_from(&self, channel: Channel, chat: &str, code: &str) -> Result<Option<Case>, Error> {
+        match self.find(code).await {
+            Ok(case) => Ok((case.reporter_chat() == Some((channel, chat))).then_some(case)),
+            Err(Error::CaseNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn view_of(&self, case: Case, unit: Unit, reporter: Option<Reporter>) -> Result<CaseView, Error> {
@@ -234,13 +239,12 @@ impl Cases {
         reporter_key: Option<&str>,
     ) -> Result<(String, Vec<u8>), Error> {
         let case = self.find(code).await?;
-        let stored = self.store.attachment(id).await?;
-        let meta = self.store.case_attachments(case.id).await?;
-        let Some(file) = meta.iter().find(|m| m.id == id).filter(|_| stored.case_id == case.id) else {
+        let file = self.store.attachment(id).await?;
+        if file.case_id != case.id {
             return Err(Error::CaseNotFound(code.to_owned()));
-        };
+        }
         let is_reporter = match reporter_key {
-            Some(key) => self.store.is_reporter_key(case.id, &sha256_hex(key)).await?,
+            Some(key) => self.is_reporter(&case, key).await?,
             None => false,
         };
         if file.source != "answer" && !is_reporter {
@@ -248,6 +252,6 @@ impl Cases {
                 "the report's photos are shown to its reporter and the officials only".into(),
             ));
         }
-        Ok((stored.content_type, stored.bytes))
+        Ok((file.content_type, file.bytes))
     }
 }

@@ -8,7 +8,6 @@ use super::{Chats, Conversation, Dialog};
 use crate::domain::calendar::{to_vietnam, vn_day};
 use crate::domain::cases::CaseState;
 use crate::services::Error;
-use crate::services::cases::CaseView;
 
 impl Chats {
     pub(super) async fn my_cases(&self, c: &mut Conversation<'_>) -> Result<Vec<Outbound>, Error> {
@@ -52,13 +51,8 @@ impl Chats {
         }])
     }
 
-    /// The case, if this person reported it through this channel.
-    async fn own_case(&self, c: &Conversation<'_>, code: &str) -> Result<Option<CaseView>, Error> {
-        self.cases.view_for_chat(c.channel, &c.row.user_id, code).await
-    }
-
     pub(super) async fn show_case(&self, c: &mut Conversation<'_>, code: &str) -> Result<Vec<Outbound>, Error> {
-        let Some(view) = self.own_case(c, code).await? else {
+        let Some(view) = self.cases.view_for_chat(c.channel, &c.row.user_id, code).await? else {
             return self.my_cases(c).await;
         };
         let case = &view.case;
@@ -105,10 +99,11 @@ impl Chats {
     }
 
     pub(super) async fn rate(&self, c: &mut Conversation<'_>, code: &str, stars: i64) -> Result<Vec<Outbound>, Error> {
-        let Some(view) = self.own_case(c, code).await? else {
+        // Only the ownership is needed here, not the whole view.
+        let Some(case) = self.cases.reported_from(c.channel, &c.row.user_id, code).await? else {
             return self.my_cases(c).await;
         };
-        let note = match self.cases.rate(&view.case, stars, None, c.now).await {
+        let note = match self.cases.rate(&case, stars, None, c.now).await {
             Ok(()) => c.t(
                 &format!("Cảm ơn anh/chị đã đánh giá {stars}/5 cho trả lời phản ánh {code}."),
                 &format!("Thank you for rating the answer to {code} {stars}/5."),
