@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{ReporterRow, Store, StoreError, db, execute, on_pool};
 use crate::domain::Channel;
-use crate::domain::cases::{CaseState, Tier};
+use crate::domain::cases::{Case, CaseState, Tier};
 
 /// A photo or document attached to a case, sanitized before it gets here.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,18 +79,8 @@ pub struct NewCase {
 /// Everything one action changes on a case, applied at once if the case is still at `expected_revision`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CaseChange {
-    pub case_id: Uuid,
-    pub expected_revision: i64,
-    pub state: CaseState,
-    pub resume_to: Option<CaseState>,
-    pub unit_id: Uuid,
-    pub office: String,
-    pub tier: Tier,
-    pub answer_due_at: Option<DateTime<Utc>>,
-    pub extension_minutes: i64,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub duplicate_of: Option<Uuid>,
+    /// The case as the action leaves it, at the revision it was read at (the store bumps it).
+    pub after: Case,
     pub event: CaseEvent,
     pub answer: Option<NewAnswer>,
     pub evidence: Vec<NewAttachment>,
@@ -264,6 +254,7 @@ impl Store {
     pub async fn change_case(&self, change: &CaseChange) -> Result<bool, StoreError> {
         let writer = self.writer().await;
         let now = change.event.at;
+        let after = &change.after;
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to change a case"))?;
             let updated = execute!(
@@ -272,24 +263,24 @@ impl Store {
                 "UPDATE cases SET state = $3, resume_to = $4, unit_id = $5, office = $6, tier = $7, answer_due_at = $8, \
                  extension_minutes = $9, answered_at = $10, closed_at = $11, duplicate_of = $12, revision = revision + 1, \
                  updated_at = $13 WHERE id = $1 AND revision = $2",
-                change.case_id,
-                change.expected_revision,
-                change.state.as_str(),
-                change.resume_to.map(CaseState::as_str),
-                change.unit_id,
-                &change.office,
-                change.tier.as_str(),
-                change.answer_due_at,
-                change.extension_minutes,
-                change.answered_at,
-                change.closed_at,
-                change.duplicate_of,
+                after.id,
+                after.revision,
+                after.state.as_str(),
+                after.resume_to.map(CaseState::as_str),
+                after.unit_id,
+                &after.office,
+                after.tier.as_str(),
+                after.answer_due_at,
+                after.extension_minutes,
+                after.answered_at,
+                after.closed_at,
+                after.duplicate_of,
                 now,
             )?;
             if updated == 0 {
                 return Ok(false);
             }
-            insert_event!(tx, change.case_id, change.event);
+            insert_event!(tx, after.id, change.event);
             if let Some(answer) = &change.answer {
                 execute!(
                     tx: tx,
@@ -297,7 +288,7 @@ impl Store {
                     "INSERT INTO case_answers (id, case_id, what_was_done, by_unit, legal_basis, official_id, at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     Uuid::new_v4(),
-                    change.case_id,
+                    after.id,
                     &answer.what_was_done,
                     &answer.by_unit,
                     &answer.legal_basis,
@@ -305,14 +296,14 @@ impl Store {
                     now,
                 )?;
             }
-            insert_attachments!(tx, change.case_id, &change.evidence, now);
+            insert_attachments!(tx, after.id, &change.evidence, now);
             match change.pause {
                 Some(PauseChange::Start) => {
                     execute!(
                         tx: tx,
                         "pausing a case's clock",
                         "INSERT INTO case_pauses (case_id, started_at) VALUES ($1, $2)",
-                        change.case_id,
+                        after.id,
                         now,
                     )?;
                 }
@@ -321,7 +312,7 @@ impl Store {
                         tx: tx,
                         "resuming a case's clock",
                         "UPDATE case_pauses SET ended_at = $2 WHERE case_id = $1 AND ended_at IS NULL",
-                        change.case_id,
+                        after.id,
                         now,
                     )?;
                 }
@@ -331,7 +322,7 @@ impl Store {
                 insert_audit!(tx, a, now);
             }
             if let Some(m) = &change.notify {
-                insert_outbox!(tx, change.case_id, m, now);
+                insert_outbox!(tx, after.id, m, now);
             }
             tx.commit().await.map_err(db("committing a case change"))?;
             Ok(true)

@@ -169,19 +169,11 @@ impl Cases {
             });
         }
         let tier = case.tier;
+        let mut after = case.clone();
+        after.state = transition.to;
+        after.resume_to = transition.resume_to;
         let mut change = CaseChange {
-            case_id: case.id,
-            expected_revision: case.revision,
-            state: transition.to,
-            resume_to: transition.resume_to,
-            unit_id: case.unit_id,
-            office: case.office.clone(),
-            tier: case.tier,
-            answer_due_at: case.answer_due_at,
-            extension_minutes: case.extension_minutes,
-            answered_at: case.answered_at,
-            closed_at: case.closed_at,
-            duplicate_of: case.duplicate_of,
+            after,
             event: CaseEvent {
                 at: now,
                 actor_kind: actor.kind(),
@@ -207,11 +199,11 @@ impl Cases {
         };
         match &action {
             Action::Accept { tier } => {
-                change.tier = *tier;
-                change.answer_due_at = Some(self.answer_due(now, *tier, &[], case.extension_minutes));
+                change.after.tier = *tier;
+                change.after.answer_due_at = Some(self.answer_due(now, *tier, &[], case.extension_minutes));
             }
             Action::Reject { reason, redirect_to } => {
-                change.closed_at = Some(now);
+                change.after.closed_at = Some(now);
                 change.event.note = Some(format!("{reason}: {redirect_to}"));
             }
             Action::Forward { to_unit, note } => {
@@ -224,8 +216,8 @@ impl Cases {
                         "Pick another competent commune or ward.",
                     )]));
                 }
-                change.unit_id = target.id;
-                change.answer_due_at = None;
+                change.after.unit_id = target.id;
+                change.after.answer_due_at = None;
                 change.event.note = Some(format!("→ {}: {note}", target.name));
             }
             Action::MarkDuplicate { original } => {
@@ -238,12 +230,12 @@ impl Cases {
                         "The original must be another case.",
                     )]));
                 }
-                change.duplicate_of = Some(original.id);
-                change.closed_at = Some(now);
+                change.after.duplicate_of = Some(original.id);
+                change.after.closed_at = Some(now);
                 change.event.note = Some(original.code);
             }
             Action::Assign { office } => {
-                change.office = office.clone();
+                change.after.office = office.clone();
                 change.event.public = false;
             }
             Action::RequestInfo { question } => {
@@ -254,21 +246,21 @@ impl Cases {
                 change.pause = Some(PauseChange::End);
                 change.event.note = Some(text.clone());
                 change.event.public = false;
-                change.answer_due_at = Some(
+                change.after.answer_due_at = Some(
                     self.answer_due_since_accepted(&case, tier, case.extension_minutes, now)
                         .await?,
                 );
             }
             Action::Extend { days, reason } => {
-                change.extension_minutes += Limit::WorkingDays(*days).minutes(&self.rules.calendar);
-                change.answer_due_at = Some(
-                    self.answer_due_since_accepted(&case, tier, change.extension_minutes, now)
+                change.after.extension_minutes += Limit::WorkingDays(*days).minutes(&self.rules.calendar);
+                change.after.answer_due_at = Some(
+                    self.answer_due_since_accepted(&case, tier, change.after.extension_minutes, now)
                         .await?,
                 );
                 change.event.note = Some(reason.clone());
             }
             Action::Answer(content) => {
-                change.answered_at = Some(now);
+                change.after.answered_at = Some(now);
                 change.answer = Some(NewAnswer {
                     what_was_done: content.what_was_done.trim().to_owned(),
                     by_unit: content.by_unit.trim().to_owned(),
@@ -276,12 +268,12 @@ impl Cases {
                     official_id: actor.official_id(),
                 });
             }
-            Action::Close => change.closed_at = Some(now),
+            Action::Close => change.after.closed_at = Some(now),
             Action::Reopen { reason } => {
-                change.closed_at = None;
-                change.answered_at = None;
+                change.after.closed_at = None;
+                change.after.answered_at = None;
                 change.event.note = Some(reason.clone());
-                change.answer_due_at = Some(self.answer_due(now, tier, &[], case.extension_minutes));
+                change.after.answer_due_at = Some(self.answer_due(now, tier, &[], case.extension_minutes));
             }
         }
         // Only chats can be written to; the other channels' reporters read the tracking page.
