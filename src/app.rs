@@ -14,6 +14,7 @@ use crate::services::cases::{CaseRules, Cases};
 use crate::services::channels::{ChatChannels, TelegramChannel, ZaloChannel};
 use crate::services::chat::Chats;
 use crate::services::outbox::{self, Sender};
+use crate::services::publication::Publications;
 use crate::services::scoreboard::{Scoreboard, SnapshotKey};
 use crate::services::survey::Surveys;
 use crate::storage::{Store, StoreError};
@@ -49,11 +50,26 @@ pub struct RunningApp {
 }
 
 impl RunningApp {
-    /// Computes the dashboard's scores of the newest wave with answers in the background, so that the first
-    /// leader to look does not wait.
+    /// Computes the dashboard's scores of the newest wave with answers, and those of every publication, in the
+    /// background, so that the first leader or citizen to look does not wait.
     pub fn warm_scores(&self) {
         let scoreboard = self.scoreboard.clone();
+        let store = self.store.clone();
         tokio::spawn(async move {
+            match store.publications(None).await {
+                Ok(publications) => {
+                    for p in publications {
+                        let key = SnapshotKey {
+                            wave: p.wave_code,
+                            period: p.period,
+                        };
+                        if let Err(e) = scoreboard.prepare(&key) {
+                            tracing::warn!(error = %e, "the published scores could not be computed ahead");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "the publications could not be read"),
+            }
             let warmed = match scoreboard.default_wave().await {
                 Ok(Some(wave)) => scoreboard
                     .snapshot(&SnapshotKey {
@@ -113,7 +129,12 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
     let cases = Arc::new(Cases::new(store.clone(), categories, CaseRules::from_config(config)));
     let outbox_wake = Arc::new(tokio::sync::Notify::new());
     let channels = Arc::new(chat_channels(config, &store, &surveys, &cases, &outbox_wake)?);
-    let scoreboard = Arc::new(Scoreboard::new(store.clone(), surveys.clone(), config.scores_refresh));
+    let scoreboard = Arc::new(Scoreboard::new(
+        store.clone(),
+        surveys.clone(),
+        cases.rules().calendar.clone(),
+        config.scores_refresh,
+    ));
     let state = AppState {
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -123,6 +144,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         channels: channels.clone(),
         outbox: outbox_wake.clone(),
         scoreboard: scoreboard.clone(),
+        publications: Arc::new(Publications::new(store.clone(), scoreboard.clone())),
         limits: Arc::new(http::RateLimiter::new(config.behind_proxy, config.rate_limits)),
     };
     let router = http::router(state);

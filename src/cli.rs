@@ -69,6 +69,11 @@ enum Command {
         #[command(subcommand)]
         command: ZaloCommand,
     },
+    /// Client applications of the Open311 GeoReport v2 endpoint (/open311/v2).
+    Open311 {
+        #[command(subcommand)]
+        command: Open311Command,
+    },
     /// Export survey data for analysts.
     Export {
         #[command(subcommand)]
@@ -142,6 +147,19 @@ struct SimulateArgs {
     /// .parquet or .csv (by extension).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Open311Command {
+    /// Give a client application a key for POST /open311/v2/requests.json; the key is printed once.
+    AddClient {
+        /// A name for people, e.g. "Ứng dụng Hưng Yên số".
+        name: String,
+    },
+    /// Revoke a client application's key.
+    RevokeClient { name: String },
+    /// List the client applications.
+    ListClients,
 }
 
 #[derive(Debug, Subcommand)]
@@ -363,6 +381,7 @@ async fn run(command: Command, config: Config) -> ExitCode {
         Command::Zalo {
             command: ZaloCommand::Connect { refresh_token },
         } => connect_zalo(&config, &store, &refresh_token).await,
+        Command::Open311 { command } => open311(&store, command).await,
         Command::Export {
             command: ExportCommand::Answers { wave, format, out },
         } => export_answers(&store, &wave, &format, &out).await,
@@ -387,6 +406,11 @@ async fn prepare_demo_data(store: &Store) -> Result<(), String> {
         demo.wave.code,
         demo.responses_created,
         demo.cases_created
+    );
+    say!(
+        "Open311 client {}: api_key {} (a new one each demo run)",
+        demo::DEMO_OPEN311_CLIENT,
+        demo.open311_key
     );
     Ok(())
 }
@@ -414,6 +438,8 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
         say!("  Phản ánh / feedback (Phố Hiến):  {url}/f/11953");
         say!("  Cán bộ / officials' console:     {url}/console");
         say!("  Bảng điểm / leaders' dashboard:  {url}/console/dashboard   (lanhdao.hungyen hoặc quantri)");
+        say!("  Kết quả công khai / public scores: {url}/scores/33   (đợt minh hoạ đã công bố / demo wave published)");
+        say!("  Open311 GeoReport v2:            {url}/open311/v2/requests.json?jurisdiction_id=33");
         for (username, role, _, units) in demo::DEMO_ACCOUNTS {
             say!(
                 "    {username:<18} {role:<16} {units:<6} mật khẩu / password: {}",

@@ -34,6 +34,8 @@ enum Access {
     Reporter,
     /// A chat platform's signed webhook: 404 while the channel is off (as in this test), 401 unsigned when on.
     Webhook,
+    /// Client applications with a key an administrator gave them (Open311): a stranger gets 403.
+    ApiKey,
 }
 
 /// Every route: (method, path as written in the router, a concrete path, who may use it).
@@ -112,6 +114,46 @@ const MATRIX: &[(&str, &str, &str, Access)] = &[
         "/console/cases/{code}",
         "/console/cases/{case}",
         Access::Console,
+    ),
+    (
+        "POST",
+        "/console/cases/{code}/public",
+        "/console/cases/{case}/public",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/dashboard/publications",
+        "/console/dashboard/publications",
+        Access::Leaders,
+    ),
+    ("GET", "/scores", "/scores", Access::Public),
+    ("GET", "/scores/{province}", "/scores/33", Access::Public),
+    (
+        "GET",
+        "/scores/{province}/{commune}",
+        "/scores/33/11953",
+        Access::Public,
+    ),
+    (
+        "GET",
+        "/scores/{province}/data/{file}",
+        "/scores/33/data/scores.csv",
+        Access::Public,
+    ),
+    ("GET", "/public/photos/{id}", "/public/photos/{file}", Access::Public),
+    ("GET", "/open311/v2/{file}", "/open311/v2/services.json", Access::Public),
+    (
+        "POST",
+        "/open311/v2/{file}",
+        "/open311/v2/requests.json",
+        Access::ApiKey,
+    ),
+    (
+        "GET",
+        "/open311/v2/requests/{file}",
+        "/open311/v2/requests/{case}.json",
+        Access::Public,
     ),
 ];
 
@@ -306,7 +348,7 @@ async fn strangers_and_other_roles_get_what_the_matrix_says() {
             }
             Access::ApiToken => assert_eq!(status, 401, "{what}"),
             Access::Form => assert_eq!(status, 403, "{what}"),
-            Access::Reporter => assert_eq!(status, 403, "{what}"),
+            Access::Reporter | Access::ApiKey => assert_eq!(status, 403, "{what}"),
             Access::Webhook => assert_eq!(status, 404, "{what}"),
         }
         if *access == Access::Leaders {

@@ -62,3 +62,31 @@ pub(super) async fn import_files(store: &Store, files: &[PathBuf], options: Impo
     }
     ExitCode::SUCCESS
 }
+
+pub(super) async fn open311(store: &Store, command: Open311Command) -> ExitCode {
+    use crate::services::publication;
+    let now = chrono::Utc::now();
+    let done = match command {
+        Open311Command::AddClient { name } => publication::add_client(store, &name, now).await.map(|key| {
+            say!("client {name} added; its api_key (shown once, keep it secret): {key}");
+        }),
+        Open311Command::RevokeClient { name } => publication::revoke_client(store, &name, now)
+            .await
+            .map(|()| say!("client {name}: key revoked")),
+        Open311Command::ListClients => publication::clients(store).await.map(|clients| {
+            for c in clients {
+                let state = c
+                    .revoked_at
+                    .map_or_else(|| "active".to_owned(), |t| format!("revoked {t}"));
+                say!("{}\t{}\t{state}", c.name, c.created_at);
+            }
+        }),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ykien open311: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToResponse, ToSchema};
 
+use super::open311::OpenApiPaths as Open311Paths;
 use super::{ApiError, AppState, api_cases, api_surveys, parse_day};
 use crate::domain::units::{LinkedUnit, Unit, UnitKind, UnitLevel};
 use crate::services::units as unit_service;
@@ -265,7 +266,7 @@ impl utoipa::Modify for BearerToken {
         api_surveys::post_response,
     ),
     components(schemas(ErrorDoc), responses(ErrorDoc)),
-    modifiers(&BearerToken)
+    modifiers(&BearerToken, &Open311Paths)
 )]
 struct ApiDoc;
 

@@ -35,6 +35,13 @@ pub struct NewCaseRequest {
     #[serde(default)]
     #[schema(max_items = 5, inline, value_type = Vec<super::api::Base64Photo>)]
     pub photos: Vec<String>,
+    /// "Cho phép công khai": the reporter lets the case be shown publicly once answered (never their name,
+    /// contact or exact position). Off by default.
+    #[serde(default)]
+    pub public: bool,
+    /// The photos may be shown publicly too (only with `public`).
+    #[serde(default)]
+    pub public_photos: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -90,6 +97,8 @@ pub async fn post_case(
         photos,
         channel: Channel::Api,
         reporter_chat: None,
+        public: body.public,
+        public_photos: body.public_photos,
     };
     let done = state.cases.submit(intake, Utc::now()).await?;
     let base = state.config.public_url.clone().unwrap_or_default();

@@ -50,6 +50,9 @@ struct Typed {
     name: String,
     phone: String,
     email: String,
+    /// "Cho phép công khai" and "kèm ảnh" ticked.
+    public: bool,
+    public_photos: bool,
 }
 
 /// `GET /f/{commune}`: the report form.
@@ -125,6 +128,15 @@ async fn report_page(
                 label { (lang.t("Số điện thoại", "Phone")) input type="tel" name="phone" maxlength="30" value=(typed.phone); }
                 label { "Email" input type="email" name="email" maxlength="200" value=(typed.email); }
             }
+            fieldset.q { legend { (lang.t("Công khai (không bắt buộc)", "Publication (optional)")) }
+                label.opt { input type="checkbox" name="public" value="1" checked[typed.public];
+                    span { (lang.t("Cho phép công khai phản ánh này khi đã có trả lời, để người dân khác cùng theo dõi",
+                                   "Allow this report to be shown publicly once answered, so that other citizens can follow it")) } }
+                label.opt { input type="checkbox" name="public_photos" value="1" checked[typed.public_photos];
+                    span { (lang.t("Công khai cả ảnh", "Show the photos too")) } }
+                p.help { (lang.t("Không bao giờ công khai tên, số điện thoại, email hay vị trí chính xác của anh/chị; cán bộ có thể lược bớt nội dung trước khi công khai.",
+                                 "Your name, phone, email and exact location are never shown; officials may shorten the text before it is shown.")) }
+            }
             div.actions { button type="submit" { (lang.t("Gửi phản ánh", "Send")) } }
         }
     };
@@ -190,6 +202,8 @@ pub async fn submit_report(
         name: get("name"),
         phone: get("phone"),
         email: get("email"),
+        public: fields.contains_key("public"),
+        public_photos: fields.contains_key("public_photos"),
     };
     let number = |s: &str| s.trim().replace(',', ".").parse::<f64>().ok();
     let (lat, lon) = (number(&typed.lat), number(&typed.lon));
@@ -216,6 +230,8 @@ pub async fn submit_report(
         photos,
         channel: Channel::Web,
         reporter_chat: None,
+        public: typed.public,
+        public_photos: typed.public_photos,
     };
     if !problems.is_empty() {
         return report_page(&state, &commune, lang, &device, &typed, &problems).await;

@@ -260,6 +260,7 @@ fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
             section { h2 { "Trả lời" } p { (a.what_was_done) } p.muted { (a.by_unit) " · " (vn_time(a.at))
                 @if let Some(b) = &a.legal_basis { " · căn cứ: " (b) } } }
         }
+        (super::publish::case_panel(&csrf, case))
         h2 { "Thao tác" }
         @if allowed(&Action::Accept { tier: Tier::Normal }) {
             (form("accept", "Thụ lý", html! {

@@ -41,6 +41,7 @@ const LIMITS: &[(&str, &str, Limit)] = &[
     ("POST", "/console/login", per_minute(10, 6)),
     ("POST", "/f/{commune}", per_minute(20, 30)),
     ("POST", "/api/v1/cases", per_minute(20, 30)),
+    ("POST", "/open311/v2/{file}", per_minute(20, 30)),
     ("POST", "/s/{commune}/start", per_minute(60, 120)),
     ("POST", "/s/{commune}/q", per_minute(300, 600)),
     ("POST", "/t/{code}/{action}", per_minute(30, 60)),

@@ -13,7 +13,10 @@ mod device;
 mod error;
 mod limits;
 mod metrics;
+mod open311;
 mod pages;
+mod public;
+mod publish;
 mod qr;
 mod render;
 mod session;
@@ -44,6 +47,7 @@ pub use metrics::Metrics;
 use crate::config::Config;
 use crate::services::cases::Cases;
 use crate::services::channels::ChatChannels;
+use crate::services::publication::Publications;
 use crate::services::scoreboard::Scoreboard;
 use crate::services::survey::Surveys;
 use crate::storage::Store;
@@ -68,6 +72,8 @@ pub struct AppState {
     pub outbox: Arc<tokio::sync::Notify>,
     /// Scores and KPIs for the leaders' dashboard and reports, kept in memory.
     pub scoreboard: Arc<Scoreboard>,
+    /// What is made public: published scores, public cases, Open311 client keys.
+    pub publications: Arc<Publications>,
     /// Rate limits of the public forms and the login, per client address.
     pub limits: Arc<RateLimiter>,
 }
@@ -109,6 +115,9 @@ pub fn router(state: AppState) -> Router {
     // (also for axum's extractors), everything else the small one.
     let small_bodies = Router::new()
         .merge(pages::routes())
+        .merge(public::routes())
+        .merge(publish::routes())
+        .merge(open311::routes())
         .merge(survey::routes())
         .merge(qr::routes())
         .merge(cases::routes())

@@ -31,7 +31,12 @@ pub struct DemoData {
     pub wave: Wave,
     pub responses_created: usize,
     pub cases_created: usize,
+    /// A fresh Open311 key of the demo's client application.
+    pub open311_key: String,
 }
+
+/// The demo's Open311 client application.
+pub const DEMO_OPEN311_CLIENT: &str = "ykien-demo";
 
 /// The demo's accounts: (username, role, office, units). They share [`DEMO_PASSWORD`].
 pub const DEMO_ACCOUNTS: [(&str, &str, Option<&str>, &str); 4] = [
@@ -89,11 +94,48 @@ pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
         }
     }
     let cases_created = demo_cases(store, now).await?;
+    publish_demo_wave(store, &wave, now).await?;
+    // The key is stored only hashed: a new one each run, so that the demo can print one that works.
+    store.delete_api_client(DEMO_OPEN311_CLIENT).await?;
+    let open311_key = super::publication::add_client(store, DEMO_OPEN311_CLIENT, now).await?;
     Ok(DemoData {
         wave,
         responses_created,
         cases_created,
+        open311_key,
     })
+}
+
+/// Publishes the demo wave for Hưng Yên (the whole wave), as its leaders would, so that the public scorecards show
+/// data at once; once.
+async fn publish_demo_wave(store: &Store, wave: &Wave, now: chrono::DateTime<Utc>) -> Result<(), Error> {
+    if store
+        .publications(Some("33"))
+        .await?
+        .iter()
+        .any(|p| p.wave_code == wave.code)
+    {
+        return Ok(());
+    }
+    let Some(admin) = store.official_by_username("quantri").await? else {
+        return Ok(());
+    };
+    let publication = crate::storage::Publication {
+        province_code: "33".to_owned(),
+        wave_code: wave.code.clone(),
+        period: None,
+        published_by: admin.id,
+        published_at: now,
+    };
+    let audit = crate::storage::AuditEntry {
+        official_id: Some(admin.id),
+        action: "publish".to_owned(),
+        target: format!("33/{}/toàn đợt", wave.code),
+        before_state: None,
+        after_state: Some("published".to_owned()),
+        detail: Some("ykien demo".to_owned()),
+    };
+    Ok(store.publish(&publication, &audit).await?)
 }
 
 /// 40–80 complete responses per commune. Each commune has its own quality (so communes differ), each person
@@ -285,6 +327,9 @@ async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, 
             category: category.code.clone(),
             text: texts[rng.random_range(0..texts.len())].to_owned(),
             channel: if i % 3 == 0 { Channel::Telegram } else { Channel::Web },
+            // Half of the reporters let their case be public once answered; some with their photos.
+            public: i % 2 == 0,
+            public_photos: i % 4 == 0,
             ..Default::default()
         };
         let code = cases.submit(intake, received).await?.code;

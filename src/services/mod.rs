@@ -7,6 +7,8 @@ pub mod channels;
 pub mod chat;
 pub mod demo;
 pub mod outbox;
+pub mod publication;
+pub mod responsiveness;
 pub mod scoreboard;
 pub mod survey;
 pub mod units;

@@ -19,8 +19,9 @@ use ykien_analysis::{CaseStatus, Codebook, Level, ScoreOptions, ScoreRow, Scores
 
 use super::Error;
 use super::analysis::{AnalysisFailure, ExportFormat, UnitsTable, codebook, stream_answers, units_from_store};
+use super::responsiveness::{Responsiveness, responsiveness};
 use super::survey::Surveys;
-use crate::domain::calendar::vn_day;
+use crate::domain::calendar::{WorkCalendar, vn_day};
 use crate::domain::cases::{CaseState, deadline};
 use crate::domain::survey::{PlanPeriod, Wave};
 use crate::storage::{CaseFacts, Store, StoreError};
@@ -46,6 +47,8 @@ pub struct Snapshot {
     pub scores: Scores,
     /// Feedback KPIs of the cases received in the period (all cases without one), per unit.
     pub kpis: Vec<UnitKpi>,
+    /// How each commune answers feedback, overall and per category, over the same cases (public scorecards).
+    pub responsiveness: Vec<Responsiveness>,
     pub computed_at: DateTime<Utc>,
     /// When the data was last found unchanged since `computed_at`.
     checked_at: Mutex<DateTime<Utc>>,
@@ -117,6 +120,11 @@ impl Snapshot {
         self.kpis.iter().find(|k| k.unit_code == unit)
     }
 
+    /// A commune's responsiveness: overall first, then per category (nothing when it had no cases).
+    pub fn responsiveness_of<'a>(&'a self, unit: &'a str) -> impl Iterator<Item = &'a Responsiveness> {
+        self.responsiveness.iter().filter(move |r| r.unit_code == unit)
+    }
+
     /// A chart's bytes, drawn once per snapshot by `draw`.
     pub fn chart(
         &self,
@@ -145,6 +153,8 @@ const FIRST_WAIT: Duration = Duration::from_secs(15);
 pub struct Scoreboard {
     store: Store,
     surveys: Arc<Surveys>,
+    /// The working-time calendar the responsiveness is measured in.
+    calendar: WorkCalendar,
     /// How long a snapshot is served without checking for new data.
     refresh: Duration,
     snapshots: Mutex<HashMap<SnapshotKey, Arc<Snapshot>>>,
@@ -152,17 +162,21 @@ pub struct Scoreboard {
     computing: tokio::sync::Mutex<()>,
     /// A background refresh is under way.
     refreshing: AtomicBool,
+    /// Snapshots being computed for [`Scoreboard::ready`], so that many public requests start one computation.
+    pending: Mutex<std::collections::HashSet<SnapshotKey>>,
 }
 
 impl Scoreboard {
-    pub fn new(store: Store, surveys: Arc<Surveys>, refresh: Duration) -> Self {
+    pub fn new(store: Store, surveys: Arc<Surveys>, calendar: WorkCalendar, refresh: Duration) -> Self {
         Self {
             store,
             surveys,
+            calendar,
             refresh,
             snapshots: Mutex::new(HashMap::new()),
             computing: tokio::sync::Mutex::new(()),
             refreshing: AtomicBool::new(false),
+            pending: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -220,6 +234,37 @@ impl Scoreboard {
         Ok(kept)
     }
 
+    /// The snapshot for `key` if one was computed (refreshed in the background as [`Scoreboard::snapshot`] does);
+    /// otherwise `None` at once, with its computation started in the background. Public pages use this: a request
+    /// never waits for scores to be computed.
+    pub async fn ready(self: &Arc<Self>, key: &SnapshotKey) -> Result<Option<Arc<Snapshot>>, Error> {
+        if self.snapshots.lock().map_err(poisoned)?.contains_key(key) {
+            return self.snapshot(key).await.map(Some);
+        }
+        self.prepare(key)?;
+        Ok(None)
+    }
+
+    /// Starts computing the snapshot of `key` in the background unless it is kept or already being computed.
+    pub fn prepare(self: &Arc<Self>, key: &SnapshotKey) -> Result<(), Error> {
+        if self.snapshots.lock().map_err(poisoned)?.contains_key(key)
+            || !self.pending.lock().map_err(poisoned)?.insert(key.clone())
+        {
+            return Ok(());
+        }
+        let this = self.clone();
+        let key = key.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.recompute(&key, None).await {
+                tracing::warn!(error = %e, wave = %key.wave, "scores for the public pages could not be computed");
+            }
+            if let Ok(mut pending) = this.pending.lock() {
+                pending.remove(&key);
+            }
+        });
+        Ok(())
+    }
+
     /// Computes the snapshot of `key` (one computation at a time). With `unless_basis`, keeps the current one
     /// — only marking it fresh — when the responses and cases it counted are still all there are.
     async fn recompute(&self, key: &SnapshotKey, unless_basis: Option<Basis>) -> Result<Arc<Snapshot>, Error> {
@@ -264,6 +309,7 @@ impl Scoreboard {
             .map_err(failure)?;
         let scores = self.score(&waves, span, &codebook, &units).await?;
         let now = Utc::now();
+        let responsiveness = responsiveness(&cases, &self.calendar, now);
         let facts: Vec<ykien_analysis::CaseFacts> = cases.into_iter().map(case_facts).collect();
         let kpis = ykien_analysis::kpis(&facts, now);
         let snapshot = Arc::new(Snapshot {
@@ -274,6 +320,7 @@ impl Scoreboard {
             units,
             scores,
             kpis,
+            responsiveness,
             computed_at: now,
             checked_at: Mutex::new(now),
             basis,
@@ -356,7 +403,7 @@ fn fingerprint(cases: &[CaseFacts]) -> u64 {
     for c in cases {
         let state = c.state.as_str();
         (&c.unit_code, state, c.received_at, c.accept_due_at).hash(&mut hasher);
-        (c.answer_due_at, c.answered_at, c.rating).hash(&mut hasher);
+        (c.answer_due_at, c.answered_at, c.rating, c.reopens).hash(&mut hasher);
     }
     cases.len().hash(&mut hasher);
     hasher.finish()

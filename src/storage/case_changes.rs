@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{ReporterRow, Store, StoreError, db, execute, on_pool};
 use crate::domain::Channel;
-use crate::domain::cases::{Case, CaseState, Tier};
+use crate::domain::cases::{Case, CaseState, Publicity, Tier};
 
 /// A photo or document attached to a case, sanitized before it gets here.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +74,8 @@ pub struct NewCase {
     /// SHA-256 (hex) of the key the reporter holds.
     pub reporter_key_hash: String,
     pub photos: Vec<NewAttachment>,
+    /// Whether the reporter lets the answered case (and its photos) be shown publicly.
+    pub publicity: Publicity,
 }
 
 /// Everything one action changes on a case, applied at once if the case is still at `expected_revision`.
@@ -167,6 +169,8 @@ macro_rules! insert_audit {
     };
 }
 
+pub(super) use insert_audit;
+
 macro_rules! insert_outbox {
     ($tx:expr, $case_id:expr, $m:expr, $now:expr) => {
         execute!(
@@ -199,8 +203,9 @@ impl Store {
                 tx: tx,
                 "a case with this tracking code",
                 "INSERT INTO cases (id, code, unit_id, category, subdimension, office, tier, state, text, lat, lon, channel, \
-                 received_at, accept_due_at, extension_minutes, revision, updated_at, reporter_chat) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13, $17)",
+                 received_at, accept_due_at, extension_minutes, revision, updated_at, reporter_chat, public_consent, \
+                 public_photos) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13, $17, $18, $19)",
                 id,
                 &case.code,
                 case.unit_id,
@@ -218,6 +223,8 @@ impl Store {
                 0_i64,
                 0_i64,
                 &case.reporter_chat,
+                case.publicity.consent,
+                case.publicity.photos,
             )?;
             execute!(
                 tx: tx,

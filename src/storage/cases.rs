@@ -8,12 +8,13 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, db, fetch, on_pool};
 use crate::domain::Channel;
-use crate::domain::cases::{Case, CaseState, Tier};
+use crate::domain::cases::{Case, CaseState, Publicity, Tier};
 
 /// One case as the feedback KPIs see it; see [`Store::case_facts`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct CaseFacts {
     pub unit_code: String,
+    pub category: String,
     pub state: CaseState,
     pub received_at: DateTime<Utc>,
     pub accept_due_at: DateTime<Utc>,
@@ -21,22 +22,26 @@ pub struct CaseFacts {
     pub answered_at: Option<DateTime<Utc>>,
     /// The citizen's rating of the answer, 1–5.
     pub rating: Option<i64>,
+    /// How many times the citizen reopened it.
+    pub reopens: i64,
 }
 
 #[derive(sqlx::FromRow)]
 struct CaseFactsRecord {
     unit_code: String,
+    category: String,
     state: String,
     received_at: DateTime<Utc>,
     accept_due_at: DateTime<Utc>,
     answer_due_at: Option<DateTime<Utc>>,
     answered_at: Option<DateTime<Utc>>,
     rating: Option<i64>,
+    reopens: i64,
 }
 
 /// A case row as the drivers read it, by column name; [`Case`] is what leaves the store.
 #[derive(sqlx::FromRow)]
-struct CaseRecord {
+pub(super) struct CaseRecord {
     id: Uuid,
     code: String,
     unit_id: Uuid,
@@ -60,6 +65,9 @@ struct CaseRecord {
     revision: i64,
     escalated_at: Option<DateTime<Utc>>,
     reporter_chat: Option<String>,
+    public_consent: bool,
+    public_photos: bool,
+    public_text: Option<String>,
 }
 
 /// A stored name this build does not know is a [`StoreError::Corrupt`], never a guess.
@@ -99,13 +107,19 @@ impl TryFrom<CaseRecord> for Case {
             revision: r.revision,
             escalated_at: r.escalated_at,
             reporter_chat: r.reporter_chat,
+            publicity: Publicity {
+                consent: r.public_consent,
+                photos: r.public_photos,
+                cleared_text: r.public_text,
+            },
         })
     }
 }
 
-const CASE_COLUMNS: &str = "c.id, c.code, c.unit_id, c.category, c.subdimension, c.office, c.tier, c.state, c.resume_to, \
+pub(super) const CASE_COLUMNS: &str = "c.id, c.code, c.unit_id, c.category, c.subdimension, c.office, c.tier, c.state, c.resume_to, \
      c.text, c.lat, c.lon, c.channel, c.received_at, c.accept_due_at, c.answer_due_at, c.extension_minutes, \
-     c.answered_at, c.closed_at, c.duplicate_of, c.revision, c.escalated_at, c.reporter_chat";
+     c.answered_at, c.closed_at, c.duplicate_of, c.revision, c.escalated_at, c.reporter_chat, c.public_consent, \
+     c.public_photos, c.public_text";
 
 fn cases(records: Vec<CaseRecord>) -> Result<Vec<Case>, StoreError> {
     records.into_iter().map(Case::try_from).collect()
@@ -390,8 +404,10 @@ impl Store {
             &self.pool,
             fetch_all,
             "reading cases for their indicators",
-            "SELECT u.code AS unit_code, c.state, c.received_at, c.accept_due_at, c.answer_due_at, c.answered_at, \
-             r.score AS rating FROM cases c JOIN admin_units u ON u.id = c.unit_id \
+            "SELECT u.code AS unit_code, c.category, c.state, c.received_at, c.accept_due_at, c.answer_due_at, \
+             c.answered_at, r.score AS rating, \
+             (SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.action = 'reopen') AS reopens \
+             FROM cases c JOIN admin_units u ON u.id = c.unit_id \
              LEFT JOIN case_ratings r ON r.case_id = c.id \
              WHERE c.received_at >= $1 AND c.received_at < $2 ORDER BY c.received_at",
             from,
@@ -403,11 +419,13 @@ impl Store {
                 Ok(CaseFacts {
                     state: case_state(&r.state)?,
                     unit_code: r.unit_code,
+                    category: r.category,
                     received_at: r.received_at,
                     accept_due_at: r.accept_due_at,
                     answer_due_at: r.answer_due_at,
                     answered_at: r.answered_at,
                     rating: r.rating,
+                    reopens: r.reopens,
                 })
             })
             .collect()

@@ -11,6 +11,7 @@ mod chat;
 mod export;
 mod officials;
 mod outbox;
+mod publication;
 mod surveys;
 mod units;
 
@@ -36,6 +37,7 @@ pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
+pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
 pub use surveys::{
     NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
     StoredQuestionnaire,
@@ -158,6 +160,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "no web outbox",
         include_str!("../../migrations/0008_no_web_outbox.sql"),
     ),
+    (9, "publication", include_str!("../../migrations/0009_publication.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{CaseState, Tier};
+use super::{CaseState, Publicity, Tier};
 use crate::domain::Channel;
 
 /// A feedback case.
@@ -40,6 +40,8 @@ pub struct Case {
     pub escalated_at: Option<DateTime<Utc>>,
     /// The chat (Telegram or Zalo user id) the case was reported from, where its news go.
     pub reporter_chat: Option<String>,
+    /// What of it the reporter allowed to be shown publicly, and an official's redaction.
+    pub publicity: Publicity,
 }
 
 impl Case {

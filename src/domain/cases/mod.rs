@@ -14,8 +14,10 @@ use serde::Deserialize;
 use super::Text;
 
 mod case;
+mod publicity;
 
 pub use case::{Case, deadline};
+pub use publicity::{MASK, Publicity, mask_contacts};
 
 /// The office types that handle feedback in a commune (see `data/categories.toml`).
 pub const OFFICE_TYPES: [&str; 6] = [

@@ -212,6 +212,7 @@ fn the_deadline_that_runs_now_is_acceptance_then_the_answer_and_none_while_waiti
         revision: 0,
         escalated_at: None,
         reporter_chat: None,
+        publicity: Default::default(),
     };
     assert_eq!(case.due_now(), Some(now + Duration::hours(8)));
     assert!(case.is_overdue(now + Duration::hours(9)));

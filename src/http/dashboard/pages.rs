@@ -9,10 +9,19 @@ pub(super) async fn show_overview(
     Leader(leader): Leader,
     Query(q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
+    let csrf = leader.csrf(&state);
     let ctx = context(&state, leader.official, &q).await?;
     let waves = state.scoreboard.waves().await.on_page(LANG, HOME)?;
     let provinces = ctx.provinces();
     let keep = ctx.keep();
+    let periods: Vec<(String, String)> = periods_of(&ctx.snapshot)
+        .into_iter()
+        .map(|p| (p.to_string(), period_label(Some(p))))
+        .collect();
+    let mut published = Vec::new();
+    for province in &provinces {
+        published.push(state.publications.of_province(province).await.on_page(LANG, HOME)?);
+    }
     let body = html! {
         h1 { "Bảng điểm PAPI cấp xã" }
         (choose_form(&ctx, &waves, HOME))
@@ -20,7 +29,7 @@ pub(super) async fn show_overview(
         @if provinces.is_empty() {
             p { "Chưa có xã, phường nào đủ 10 người trả lời trong đợt và kỳ này, nên chưa có điểm để công bố." }
         }
-        @for province in &provinces {
+        @for (province, published) in provinces.iter().zip(&published) {
             @let label = ctx.province_label(province);
             @let ranked = ctx.ranked(province, Level::Total, TOTAL_CODE);
             section {
@@ -49,6 +58,7 @@ pub(super) async fn show_overview(
                 h3 { "Xử lý phản ánh, kiến nghị" }
                 (kpi_table(&ctx, &ranked.iter().map(|r| r.unit_code.clone()).collect::<Vec<_>>()))
                 (chart_img(&ctx, "kpis", ("province", province), &format!("Xử lý phản ánh, kiến nghị, {label}")))
+                (crate::http::publish::province_panel(&csrf, province, &ctx.snapshot.wave.code, &periods, published))
             }
         }
     };

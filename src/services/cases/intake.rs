@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{Cases, problem, sha256_hex};
 use crate::domain::Channel;
 use crate::domain::calendar::vn_day;
-use crate::domain::cases::tracking_code;
+use crate::domain::cases::{Publicity, tracking_code};
 use crate::domain::photos::{MAX_PHOTOS, sanitize};
 use crate::services::Error;
 use crate::storage::{NewAttachment, NewCase, ReporterRow, StoreError};
@@ -30,6 +30,10 @@ pub struct Intake {
     pub channel: Channel,
     /// The chat it comes from (a Telegram or Zalo user id), where the case's news go.
     pub reporter_chat: Option<String>,
+    /// "Cho phép công khai": the reporter lets the answered case be shown publicly (off unless chosen).
+    pub public: bool,
+    /// …and its photos too.
+    pub public_photos: bool,
 }
 
 /// A stored case and what was stored with it.
@@ -163,6 +167,7 @@ impl Cases {
             },
             reporter_key_hash: sha256_hex(&reporter_key),
             photos,
+            publicity: Publicity::chosen(intake.public, intake.public_photos),
         };
         // A new code on the rare collision; five in a row means something else is wrong.
         for _ in 0..5 {

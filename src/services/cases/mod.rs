@@ -85,6 +85,11 @@ impl Cases {
         &self.categories
     }
 
+    /// The deadlines' rules and calendar.
+    pub fn rules(&self) -> &CaseRules {
+        &self.rules
+    }
+
     pub fn category(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)
     }
@@ -151,7 +156,7 @@ impl Actor<'_> {
     }
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -384,6 +384,7 @@ impl Chats {
             photos,
             channel: c.channel,
             reporter_chat: Some(c.row.user_id.clone()),
+            ..Intake::default()
         };
         match self.cases.submit(intake, c.now).await {
             Ok(submitted) => {
