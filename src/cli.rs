@@ -69,6 +69,18 @@ enum Command {
         #[command(subcommand)]
         command: ZaloCommand,
     },
+    /// Printable posters for the communes' notice boards: per commune an A4 PDF (fonts embedded) and an SVG with
+    /// QR codes for the survey, the feedback form and the Telegram bot, and the latest published result.
+    Posters {
+        /// The province's GSO code.
+        #[arg(long)]
+        province: String,
+        /// Only this commune.
+        #[arg(long)]
+        commune: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Client applications of the Open311 GeoReport v2 endpoint (/open311/v2).
     Open311 {
         #[command(subcommand)]
@@ -382,6 +394,9 @@ async fn run(command: Command, config: Config) -> ExitCode {
             command: ZaloCommand::Connect { refresh_token },
         } => connect_zalo(&config, &store, &refresh_token).await,
         Command::Open311 { command } => open311(&store, command).await,
+        Command::Posters { province, commune, out } => {
+            write_posters(&config, &store, &province, commune.as_deref(), &out).await
+        }
         Command::Export {
             command: ExportCommand::Answers { wave, format, out },
         } => export_answers(&store, &wave, &format, &out).await,

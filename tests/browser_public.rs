@@ -82,16 +82,31 @@ async fn walk(c: Client, app: TestApp, out: PathBuf, axe: String) {
     wait_for_loaded(&c).await;
     assert_eq!(find(&c, "h1").await.text().await.unwrap(), commune);
     let body = find(&c, "main").await.text().await.unwrap();
-    assert!(body.contains("Tám lĩnh vực") && body.contains("Trả lời phản ánh, kiến nghị"), "{body}");
+    assert!(
+        body.contains("Tám lĩnh vực") && body.contains("Trả lời phản ánh, kiến nghị"),
+        "{body}"
+    );
     fits_the_phone(&c, "commune").await;
     accessible(&c, &axe, "commune").await;
     screenshot(&c, &out, "commune").await;
 
     // The English switch keeps the page.
-    c.find(Locator::Css("a[hreflang=en]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("a[hreflang=en]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_loaded(&c).await;
     assert_eq!(find(&c, "h1").await.text().await.unwrap(), commune);
-    assert!(find(&c, "main").await.text().await.unwrap().contains("The eight dimensions"));
+    assert!(
+        find(&c, "main")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("The eight dimensions")
+    );
     fits_the_phone(&c, "commune-en").await;
     accessible(&c, &axe, "commune-en").await;
     screenshot(&c, &out, "commune-en").await;
@@ -104,7 +119,10 @@ async fn fits_the_phone(c: &Client, page: &str) {
         .execute("return document.documentElement.scrollWidth;", vec![])
         .await
         .unwrap();
-    assert!(width.as_u64().unwrap() <= u64::from(WIDTH), "{page}: {width} px wide on a {WIDTH} px screen");
+    assert!(
+        width.as_u64().unwrap() <= u64::from(WIDTH),
+        "{page}: {width} px wide on a {WIDTH} px screen"
+    );
 }
 
 /// axe-core's WCAG 2 A/AA rules on the page: no violation of serious or critical impact.

@@ -127,6 +127,12 @@ const MATRIX: &[(&str, &str, &str, Access)] = &[
         "/console/dashboard/publications",
         Access::Leaders,
     ),
+    (
+        "GET",
+        "/console/posters/{file}",
+        "/console/posters/11953.pdf",
+        Access::Console,
+    ),
     ("GET", "/scores", "/scores", Access::Public),
     ("GET", "/scores/{province}", "/scores/33", Access::Public),
     (

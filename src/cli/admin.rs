@@ -90,3 +90,75 @@ pub(super) async fn open311(store: &Store, command: Open311Command) -> ExitCode 
         }
     }
 }
+
+/// `ykien posters`: the posters of a province's communes as PDF and SVG files in `out`.
+pub(super) async fn write_posters(
+    config: &Config,
+    store: &Store,
+    province: &str,
+    commune: Option<&str>,
+    out: &Path,
+) -> ExitCode {
+    use std::sync::Arc;
+
+    use crate::services::{posters, publication::Publications, scoreboard::Scoreboard, survey::Surveys};
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("ykien posters: {e}");
+        ExitCode::FAILURE
+    };
+    let Some(base) = config.public_url.clone() else {
+        eprintln!("ykien posters: YKIEN_PUBLIC_URL is not set; the QR codes must lead to the address citizens reach");
+        return ExitCode::from(2);
+    };
+    let secret = match config.require_secret() {
+        Ok(s) => s.clone(),
+        Err(e) => return fail(&e),
+    };
+    let surveys = Arc::new(Surveys::new(store.clone(), secret));
+    let scoreboard = Arc::new(Scoreboard::new(
+        store.clone(),
+        surveys,
+        config.calendar.clone(),
+        config.scores_refresh,
+    ));
+    let publications = Publications::new(store.clone(), scoreboard);
+    // The bot's links need its username, which Telegram tells.
+    let telegram = match &config.telegram {
+        Some(t) => match TelegramChannel::new(t) {
+            Ok(channel) => {
+                channel.learn_username().await;
+                Some(channel)
+            }
+            Err(e) => return fail(&e),
+        },
+        None => None,
+    };
+    let link = |code: &str| telegram.as_ref().and_then(|t| t.commune_link(code));
+    let made = match posters::of_province(&publications, store, province, commune, &base, &link).await {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    if made.is_empty() {
+        return fail(&format!(
+            "no commune of {province} today{}",
+            commune.map(|c| format!(" has code {c}")).unwrap_or_default()
+        ));
+    }
+    if let Err(e) = std::fs::create_dir_all(out) {
+        return fail(&format!("cannot create {}: {e}", out.display()));
+    }
+    for poster in &made {
+        let written = posters::pdf(std::slice::from_ref(poster)).and_then(|pdf| {
+            let svg = posters::svg(poster)?;
+            let name = out.join(format!("ap-phich-{}", poster.commune_code));
+            std::fs::write(name.with_extension("pdf"), pdf)
+                .and_then(|()| std::fs::write(name.with_extension("svg"), svg))
+                .map_err(|e| crate::services::Error::Unavailable(format!("cannot write {}: {e}", name.display())))
+        });
+        if let Err(e) = written {
+            return fail(&e);
+        }
+    }
+    say!("{} posters (PDF and SVG) written to {}", made.len(), out.display());
+    ExitCode::SUCCESS
+}

@@ -4,8 +4,8 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -17,7 +17,11 @@ use super::session::{Leader, SignedIn};
 use crate::domain::Lang;
 use crate::domain::cases::Case;
 use crate::domain::survey::PlanPeriod;
+use crate::domain::units::UnitLevel;
+use crate::services::Error;
+use crate::services::accounts::Role;
 use crate::services::publication::Published;
+use crate::services::{posters, units};
 
 const LANG: Lang = Lang::Vi;
 
@@ -26,6 +30,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/console/dashboard/publications", post(post_publication))
         .route("/console/cases/{code}/public", post(post_public_text))
+        .route("/console/posters/{file}", axum::routing::get(show_posters))
 }
 
 /// The dashboard's publish form.
@@ -131,6 +136,7 @@ pub(super) fn province_panel(
                     } }
                 }
             }
+            p { a href=(format!("/console/posters/{province}.pdf")) { "Áp phích của các xã, phường (PDF, mỗi xã một trang A4)" } }
             form method="post" action="/console/dashboard/publications" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="province" value=(province);
@@ -200,4 +206,88 @@ pub(super) fn case_panel(csrf: &str, case: &Case) -> Markup {
             }
         }
     }
+}
+
+/// `GET /console/posters/{code}.pdf` (a commune, or every commune of a province, a page each) and
+/// `/console/posters/{commune}.svg`: the notice-board posters of units within the official's scope.
+async fn show_posters(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    session: SignedIn,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let path = format!("/console/posters/{file}");
+    let not_found = || {
+        PageError::message(
+            LANG,
+            &path,
+            StatusCode::NOT_FOUND,
+            "Không có áp phích này",
+            "Áp phích có dạng MÃ.pdf (một xã, phường hoặc cả tỉnh) hoặc MÃ.svg (một xã, phường).",
+        )
+    };
+    let Some((code, format)) = file.rsplit_once('.').filter(|(_, f)| ["pdf", "svg"].contains(f)) else {
+        return Err(not_found());
+    };
+    let today = super::today_in_vietnam();
+    let unit = units::unit_by_code(&state.store, code, today)
+        .await
+        .on_page(LANG, &path)?;
+    let official = &session.official;
+    let (province, only) = match unit.level {
+        UnitLevel::Province if format == "pdf" => {
+            if official.role != Role::Admin && !official.scope.contains(&unit.id) {
+                return Err(PageError::new(
+                    LANG,
+                    &path,
+                    Error::Forbidden(format!("{} is outside your units", unit.code)),
+                ));
+            }
+            (unit.code.clone(), None)
+        }
+        UnitLevel::Commune => {
+            if !official.covers(&unit) {
+                return Err(PageError::new(
+                    LANG,
+                    &path,
+                    Error::Forbidden(format!("{} is outside your units", unit.code)),
+                ));
+            }
+            let parent = unit.parent_id.ok_or_else(not_found)?;
+            (
+                state.store.unit(parent).await.on_page(LANG, &path)?.code,
+                Some(unit.code.clone()),
+            )
+        }
+        _ => return Err(not_found()),
+    };
+    let base = super::qr::public_base(&state, &headers);
+    let telegram = state.channels.telegram.clone();
+    let link = move |commune: &str| telegram.as_ref().and_then(|t| t.commune_link(commune));
+    let made = posters::of_province(
+        &state.publications,
+        &state.store,
+        &province,
+        only.as_deref(),
+        &base,
+        &link,
+    )
+    .await
+    .on_page(LANG, &path)?;
+    let (content_type, bytes) = if format == "svg" {
+        let poster = made.first().ok_or_else(not_found)?;
+        ("image/svg+xml", posters::svg(poster).on_page(LANG, &path)?.into_bytes())
+    } else {
+        // Laying out a province's hundred pages is CPU work: off the async threads.
+        let pdf = tokio::task::spawn_blocking(move || posters::pdf(&made))
+            .await
+            .map_err(|e| PageError::new(LANG, &path, Error::Unavailable(format!("the posters stopped: {e}"))))?
+            .on_page(LANG, &path)?;
+        ("application/pdf", pdf)
+    };
+    let mut response = ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"ap-phich-{code}.{format}\"")) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
 }

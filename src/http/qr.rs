@@ -132,7 +132,7 @@ async fn survey_qr(
 }
 
 /// Where citizens reach the service: the configured public address, else what the request was sent to.
-fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+pub(super) fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = state.config.public_url.as_deref() {
         return url.to_owned();
     }

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod chat;
 pub mod demo;
 pub mod outbox;
+pub mod posters;
 pub mod publication;
 pub mod responsiveness;
 pub mod scoreboard;

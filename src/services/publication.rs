@@ -182,6 +182,16 @@ impl Publications {
         self.scoreboard.ready(&published.key()).await
     }
 
+    /// The newest publication of a province with its scores, computed now if need be (for posters, which may
+    /// wait; public pages use [`Publications::scores`]).
+    pub async fn latest(&self, province: &str) -> Result<Option<(Published, Arc<Snapshot>)>, Error> {
+        let Some(published) = self.of_province(province).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let snapshot = self.scoreboard.snapshot(&published.key()).await?;
+        Ok(Some((published, snapshot)))
+    }
+
     /// Whether some period of `wave` is published for `province` (a change since a wave is shown only then).
     pub async fn is_published(&self, province: &str, wave: &str) -> Result<bool, Error> {
         Ok(self

@@ -39,7 +39,9 @@ pub use ranking::{KpiChart, KpiRow, RankingChart, RankingRow, feedback_kpis, ran
 pub use trend::{TrendChart, TrendPoint, TrendSeries, trend};
 
 /// The embedded font: DejaVu Sans 2.37 (Bitstream Vera licence, `fonts/DejaVuSans-LICENSE.txt`).
-static FONT: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
+/// DejaVu Sans, embedded: every chart (and the server's printed posters) carries the same font with all
+/// Vietnamese letters, whatever the machine has installed.
+pub static FONT: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
 
 /// The family name the font is registered under; SVG output names it too, so viewers fall back to their own
 /// sans-serif font.

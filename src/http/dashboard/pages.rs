@@ -157,6 +157,8 @@ pub(super) async fn show_unit(
                     a href=(format!("/console/dashboard/reports/{}/{code}?wave={wave}", ctx.snapshot.period.or_else(|| periods_of(&ctx.snapshot).into_iter().next()).map(|p| p.to_string()).unwrap_or_default())) { "Báo cáo in được" }
                     " · " a href=(format!("/console/dashboard/tables/scores.xlsx?{}&unit={code}", ctx.keep())) { "Bảng điểm (XLSX)" }
                     " · " a href=(format!("/console/dashboard/tables/scores.csv?{}&unit={code}", ctx.keep())) { "Bảng điểm (CSV)" }
+                    " · " a href=(format!("/console/posters/{code}.pdf")) { "Áp phích (PDF)" }
+                    " · " a href=(format!("/console/posters/{code}.svg")) { "Áp phích (SVG)" }
                 }
                 (chart_img(&ctx, "profile", ("unit", &code), &format!("{name}: điểm tám lĩnh vực so với trung bình {province_label}")))
                 (dimension_table(&ctx, &code, &province, &changes))
