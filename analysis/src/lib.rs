@@ -56,7 +56,9 @@ pub mod aggregate;
 pub mod analyze;
 pub mod bootstrap;
 pub mod charts;
+pub mod checks;
 pub mod codebook;
+pub mod eligibility;
 pub mod export;
 pub mod indicator;
 pub mod input;
@@ -72,11 +74,13 @@ pub use aggregate::{
     DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN, ScoreError,
     Sufficiency, TOTAL_MAX, TOTAL_MIN, dimension_score, subdimension_score, sufficiency, total_score, weighted_mean,
 };
-pub use analyze::{Answers, Weights, score_answers, write_scores_csv};
+pub use analyze::{Answers, Weights, score_answers, write_ignored_csv, write_scores_csv};
+pub use checks::{IGNORED_CSV_HEADER, IgnoredKind, IgnoredRows};
 pub use codebook::{
-    Codebook, CodebookError, DONT_KNOW, DimensionDef, IndicatorDef, Name, QuestionDef, REFUSED, SubdimensionDef,
-    stored_value,
+    Accepts, AskedQuestion, Codebook, CodebookError, DONT_KNOW, DimensionDef, IndicatorDef, Name, QuestionDef, REFUSED,
+    SubdimensionDef, stored_value,
 };
+pub use eligibility::{Condition, Given};
 pub use export::AnswerParquetWriter;
 pub use indicator::{Answer, NO_CODE, RuleError, ValueRule, YES_CODE};
 pub use input::{

@@ -71,6 +71,21 @@ pub(super) async fn analyze(store: Option<&Store>, args: AnalyzeArgs) -> ExitCod
                 report.withheld,
                 report.charts.len()
             );
+            let ignored: u64 = report.ignored.iter().map(|(_, rows)| rows).sum();
+            if ignored == 0 {
+                say!("no answer row ignored");
+            } else {
+                let kinds: Vec<String> = report
+                    .ignored
+                    .iter()
+                    .map(|(kind, rows)| format!("{kind} {rows}"))
+                    .collect();
+                say!(
+                    "{ignored} answer rows ignored, never scored ({}): see {}",
+                    kinds.join(", "),
+                    args.out.join("ignored.csv").display()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
