@@ -63,8 +63,10 @@ pub mod export;
 pub mod indicator;
 pub mod input;
 pub mod kpi;
+pub mod margins;
 pub mod pipeline;
 pub mod quartile;
+pub mod raking;
 pub mod report;
 pub mod scores;
 pub mod simulate;
@@ -87,8 +89,10 @@ pub use input::{
     ANSWER_COLUMNS, AnswerRow, Lineage, Unit, WEIGHT_COLUMNS, answers_frame, scan_answers, scan_weights, weights_frame,
 };
 pub use kpi::{CaseFacts, CaseStatus, UnitKpi, kpis};
+pub use margins::{ComputedWeights, Margin, Margins, MarginsError, ProvinceWeights, compute_weights};
 pub use pipeline::{ScoreInput, ScoreOptions, score};
 pub use quartile::{Quartile, cut_points, quartile};
+pub use raking::{RakeOptions, Raked, kish, rake};
 pub use report::{ChartData, ChartOptions, write_charts, write_kpi_chart};
 pub use scores::{CSV_HEADER, Change, CutPoints, Level, ScoreRow, Scores, TOTAL_CODE, WithheldRow};
 pub use simulate::{Plant, SimulateError, SimulateOptions, simulate, write_simulated, write_simulated_csv};
