@@ -498,3 +498,126 @@ fn analyze_counts_every_kind_of_bad_row_of_an_outside_file_in_ignored_csv() {
     assert_eq!(fields[5], "11", "{d111}");
     assert!((fields[4].parse::<f64>().unwrap() - 6.0 / 11.0).abs() < 1e-12, "{d111}");
 }
+
+#[test]
+fn weights_compute_rakes_simulated_respondents_and_analyze_scores_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = small_units_file(dir.path(), 3);
+    let answers = dir.path().join("answers.csv").display().to_string();
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "simulate",
+            "--units",
+            &units,
+            "--responses",
+            "150",
+            "--seed",
+            "4",
+            "--out",
+            &answers,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Made-up margins for the test (not census figures): women two thirds of the population.
+    let mut margins = String::from("# test figures\nprovince,margin,cell,population\n");
+    for (sex, share) in [("male", 1.0), ("female", 2.0)] {
+        for age in ["18_29", "30_39", "40_49", "50_59", "60_plus"] {
+            margins.push_str(&format!("33,p_sex*p_age,{sex}*{age},{share}\n"));
+        }
+    }
+    let margins_path = dir.path().join("margins.csv");
+    std::fs::write(&margins_path, margins).unwrap();
+    let weights = dir.path().join("weights.csv");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "weights",
+            "compute",
+            "--answers",
+            &answers,
+            "--margins",
+            margins_path.to_str().unwrap(),
+            "--units",
+            &units,
+            "--out",
+            weights.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    // Simulated sex is male, female or other with equal chances: "other" has no census cell, and is kept.
+    assert!(said.contains("150 weights written"), "{said}");
+    assert!(said.contains("wave 2025, province 33: 150 respondents ("), "{said}");
+    assert!(
+        said.contains("with an incomplete profile, kept), margins met in"),
+        "{said}"
+    );
+    assert!(said.contains("design effect"), "{said}");
+    let text = std::fs::read_to_string(&weights).unwrap();
+    let rows: Vec<(String, f64)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (id, w) = l.split_once(',').unwrap();
+            (id.to_owned(), w.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(text.lines().next(), Some("response_id,weight"));
+    assert_eq!(rows.len(), 150);
+    assert!((rows.iter().map(|r| r.1).sum::<f64>() - 150.0).abs() < 1e-9);
+
+    let results = dir.path().join("results");
+    let questionnaire = dir.path().join("papi.toml");
+    std::fs::write(&questionnaire, BUNDLED_QUESTIONNAIRE).unwrap();
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "analyze",
+            "--answers",
+            &answers,
+            "--questionnaire",
+            questionnaire.to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+            "--units",
+            &units,
+            "--replicates",
+            "0",
+            "--out",
+            results.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(results.join("scores.csv").is_file());
+
+    // A margins file that is not one: one line naming the line to fix.
+    std::fs::write(
+        &margins_path,
+        "province,margin,cell,population\n33,p_sex*p_age,male,3\n",
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "weights",
+            "compute",
+            "--answers",
+            &answers,
+            "--margins",
+            margins_path.to_str().unwrap(),
+            "--units",
+            &units,
+            "--out",
+            weights.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("margins line 2: cell \"male\" gives 1 codes"), "{err}");
+}

@@ -86,7 +86,8 @@ pub use eligibility::{Condition, Given};
 pub use export::AnswerParquetWriter;
 pub use indicator::{Answer, NO_CODE, RuleError, ValueRule, YES_CODE};
 pub use input::{
-    ANSWER_COLUMNS, AnswerRow, Lineage, Unit, WEIGHT_COLUMNS, answers_frame, scan_answers, scan_weights, weights_frame,
+    ANSWER_COLUMNS, AnswerRow, Lineage, Unit, WEIGHT_COLUMNS, answers_frame, read_rows_of, scan_answers, scan_weights,
+    weights_frame,
 };
 pub use kpi::{CaseFacts, CaseStatus, UnitKpi, kpis};
 pub use margins::{ComputedWeights, Margin, Margins, MarginsError, ProvinceWeights, compute_weights};

@@ -17,8 +17,8 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use ykien_analysis::{
     Accepts, AnalysisError, AnswerParquetWriter, AnswerRow, AskedQuestion, ChartData, ChartOptions, Codebook,
-    DimensionDef, IgnoredKind, IndicatorDef, Lineage, Name, QuestionDef, ScoreOptions, SimulateError, SimulateOptions,
-    SubdimensionDef, Unit, ValueRule,
+    ComputedWeights, DimensionDef, IgnoredKind, IndicatorDef, Lineage, Margins, Name, QuestionDef, RakeOptions,
+    ScoreOptions, SimulateError, SimulateOptions, SubdimensionDef, Unit, ValueRule,
 };
 
 use super::units::{Batch, ImportOptions, parse_csv};
@@ -530,4 +530,52 @@ pub async fn simulate(
         .await
         .map_err(|e| AnalysisFailure::Task(e.to_string()))?
         .map_err(Into::into)
+}
+
+/// Rakes the respondents of an answers file to the margins of a margins file (`docs/weights.md`) and writes
+/// `response_id,weight` to `out`, on the blocking thread pool.
+pub async fn compute_weights(
+    answers: &Path,
+    margins: &Path,
+    units: UnitsTable,
+    options: RakeOptions,
+    out: &Path,
+) -> Result<ComputedWeights, AnalysisFailure> {
+    let (answers, margins, out) = (answers.to_owned(), margins.to_owned(), out.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let text = std::fs::read_to_string(&margins)
+            .map_err(|e| AnalysisFailure::Input(format!("cannot read {}: {e}", margins.display())))?;
+        let margins =
+            Margins::parse_csv(&text).map_err(|e| AnalysisFailure::Input(format!("{}: {e}", margins.display())))?;
+        if !answers.is_file() {
+            return Err(AnalysisFailure::Input(format!(
+                "the answers file {} does not exist",
+                answers.display()
+            )));
+        }
+        let mut questions: Vec<String> = margins
+            .provinces
+            .values()
+            .flatten()
+            .flat_map(|m| m.questions.iter().cloned())
+            .collect();
+        questions.sort();
+        questions.dedup();
+        let rows = ykien_analysis::read_rows_of(&answers, &questions)?;
+        let computed = ykien_analysis::compute_weights(&rows, &units.units, &units.lineage, &margins, &options);
+        let write_err = |source| AnalysisFailure::Write {
+            path: out.display().to_string(),
+            source,
+        };
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&out).map_err(write_err)?);
+        writeln!(file, "{}", ykien_analysis::WEIGHT_COLUMNS.join(",")).map_err(write_err)?;
+        for (id, weight) in &computed.weights {
+            // Full precision: the file is read back by `ykien analyze --weights`.
+            writeln!(file, "{id},{weight}").map_err(write_err)?;
+        }
+        file.flush().map_err(write_err)?;
+        Ok(computed)
+    })
+    .await
+    .map_err(|e| AnalysisFailure::Task(e.to_string()))?
 }
