@@ -34,6 +34,17 @@ pub(super) fn read_codebook(path: Option<&Path>) -> Result<ykien_analysis::Codeb
     })
 }
 
+/// The communes answers are given for: from the units files when given, else as stored, valid today.
+async fn units_table(
+    store: Option<&Store>,
+    files: &[PathBuf],
+) -> Result<analysis::UnitsTable, analysis::AnalysisFailure> {
+    match store {
+        Some(store) => analysis::units_from_store(store, vn_day(chrono::Utc::now())).await,
+        None => analysis::units_from_files(files),
+    }
+}
+
 pub(super) async fn analyze(store: Option<&Store>, args: AnalyzeArgs) -> ExitCode {
     let fail = |e: &dyn std::fmt::Display| {
         eprintln!("ykien analyze: {e}");
@@ -43,14 +54,11 @@ pub(super) async fn analyze(store: Option<&Store>, args: AnalyzeArgs) -> ExitCod
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    let units = match store {
-        Some(store) => analysis::units_from_store(store, vn_day(chrono::Utc::now())).await,
-        None => analysis::units_from_files(&args.units),
-    };
-    let units = match units {
+    let units = match units_table(store, &args.units).await {
         Ok(u) => u,
         Err(e) => return fail(&e),
     };
+    let weighted = args.weights.clone();
     let request = AnalyzeRequest {
         answers: args.answers,
         weights: args.weights,
@@ -71,6 +79,13 @@ pub(super) async fn analyze(store: Option<&Store>, args: AnalyzeArgs) -> ExitCod
                 report.withheld,
                 report.charts.len()
             );
+            match &weighted {
+                Some(file) => say!(
+                    "scores weighted by {} (post-stratification weights, docs/weights.md)",
+                    file.display()
+                ),
+                None => say!("scores unweighted (every respondent counts once)"),
+            }
             let ignored: u64 = report.ignored.iter().map(|(_, rows)| rows).sum();
             if ignored == 0 {
                 say!("no answer row ignored");
@@ -154,11 +169,7 @@ pub(super) async fn compute_weights(store: Option<&Store>, args: WeightsArgs) ->
         );
         return ExitCode::from(2);
     }
-    let units = match store {
-        Some(store) => analysis::units_from_store(store, vn_day(chrono::Utc::now())).await,
-        None => analysis::units_from_files(&args.units),
-    };
-    let units = match units {
+    let units = match units_table(store, &args.units).await {
         Ok(u) => u,
         Err(e) => return fail(&e),
     };
