@@ -95,6 +95,38 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Write synthetic answers from the questionnaire, with planted differences (tests, demo, benchmarks).
     Simulate(SimulateArgs),
+    /// Survey weights: rake respondents to population margins (docs/weights.md).
+    Weights {
+        #[command(subcommand)]
+        command: WeightsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WeightsCommand {
+    /// Rake each wave's respondents, per province, to the margins and write response_id,weight for
+    /// `analyze --weights`.
+    Compute(WeightsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct WeightsArgs {
+    /// Long-format answers (.csv or .parquet) with the profile questions the margins name.
+    #[arg(long, value_name = "FILE")]
+    answers: PathBuf,
+    /// Population margins: province,margin,cell,population (docs/weights.md).
+    #[arg(long, value_name = "FILE.csv")]
+    margins: PathBuf,
+    /// Units CSV files as `units import` takes them (for each commune's province), repeatable; without it, the
+    /// communes valid today and the lineage stored in the database.
+    #[arg(long, value_name = "FILE.csv")]
+    units: Vec<PathBuf>,
+    /// The largest weight, as a multiple of the mean weight.
+    #[arg(long, default_value_t = 5.0)]
+    cap: f64,
+    /// The weights file to write (response_id,weight).
+    #[arg(long, value_name = "FILE.csv")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,6 +352,9 @@ async fn run(command: Command, config: Config) -> ExitCode {
     let command = match command {
         Command::Simulate(args) => return simulate(args).await,
         Command::Analyze(args) if !args.units.is_empty() => return analyze(None, args).await,
+        Command::Weights {
+            command: WeightsCommand::Compute(args),
+        } if !args.units.is_empty() => return compute_weights(None, args).await,
         other => other,
     };
     let store = match app::open_store(&config).await {
@@ -402,6 +437,9 @@ async fn run(command: Command, config: Config) -> ExitCode {
         } => export_answers(&store, &wave, &format, &out).await,
         Command::Analyze(args) => analyze(Some(&store), args).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::Weights {
+            command: WeightsCommand::Compute(args),
+        } => compute_weights(Some(&store), args).await,
     };
     store.close().await;
     code

@@ -418,3 +418,206 @@ async fn answers_page_walks_a_wave_in_order_without_gaps_or_repeats() {
         store.close().await;
     }
 }
+
+#[test]
+fn analyze_counts_every_kind_of_bad_row_of_an_outside_file_in_ignored_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = small_units_file(dir.path(), 2);
+    let questionnaire = dir.path().join("papi.toml");
+    std::fs::write(&questionnaire, BUNDLED_QUESTIONNAIRE).unwrap();
+    // As a KoboToolbox export might come: twelve respondents of 11953 answering d1.1.1 and the d1.4 block, then
+    // rows no scoring may count.
+    let mut csv = String::from("response_id,wave,unit_code,question,answer\n");
+    for r in 1..=12 {
+        csv.push_str(&format!("k{r},2025,11953,d1_1_1,{}\n", r % 2));
+        csv.push_str(&format!("k{r},2025,11953,d1_4_0,1\nk{r},2025,11953,d1_4_1,1\n"));
+    }
+    csv.push_str(
+        "k1,2025,11953,d9_9_9,1\n\
+         k1,2025,11953,d4_1_3,2\n\
+         k2,2025,11953,p_sex,DK\n\
+         k2,2025,11953,d4_1_1,04\n\
+         k3,2025,11953,d5_4_2,mười\n\
+         k4,2025,11953,d5_4_2,4800\n\
+         k5,2025,11953,d1_1_1,1\n\
+         k6,2025,11953,d1_1_1,1\n\
+         k7,2025,11953,d1_3_1,1\n\
+         k8,2025,11953,d1_3_1,0\n\
+         k9,2025,11953,d1_4_0,0\n\
+         k10,2025,11953,note_free,\n",
+    );
+    let answers = dir.path().join("kobo.csv");
+    std::fs::write(&answers, csv).unwrap();
+    let results = dir.path().join("results");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "analyze",
+            "--answers",
+            answers.to_str().unwrap(),
+            "--questionnaire",
+            questionnaire.to_str().unwrap(),
+            "--units",
+            &units,
+            "--replicates",
+            "0",
+            "--out",
+            results.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // k5 repeats its answer 1 (duplicate); k6 answered 0 and now 1 (conflicting, both rows); k7 and k8 answer
+    // d1_3_1 without d1_2_3 saying they took part (not eligible); k9 answers d1_4_0 twice, 1 and 0 (conflicting),
+    // which also closes d1_4_1 for k9 (not eligible). The empty answer is no answer.
+    let expected = "wave,question,kind,rows\n\
+                    2025,d1_1_1,duplicate,1\n\
+                    2025,d1_1_1,conflicting,2\n\
+                    2025,d1_3_1,not_eligible,2\n\
+                    2025,d1_4_0,conflicting,2\n\
+                    2025,d1_4_1,not_eligible,1\n\
+                    2025,d4_1_1,unknown_code,1\n\
+                    2025,d4_1_3,unknown_code,1\n\
+                    2025,d5_4_2,unreadable_number,1\n\
+                    2025,d5_4_2,out_of_range,1\n\
+                    2025,d9_9_9,unknown_question,1\n\
+                    2025,p_sex,unknown_code,1\n";
+    assert_eq!(std::fs::read_to_string(results.join("ignored.csv")).unwrap(), expected);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("14 answer rows ignored, never scored (unknown_question 1, unknown_code 3, unreadable_number 1, out_of_range 1, duplicate 1, conflicting 4, not_eligible 3)"),
+        "{said}"
+    );
+    // What counts is scored: d1.1.1 from k1–k12 less k6 (conflicting): six 1s of eleven.
+    let scores = std::fs::read_to_string(results.join("scores.csv")).unwrap();
+    let d111 = scores
+        .lines()
+        .find(|l| l.starts_with("2025,11953,indicator,d1.1.1,"))
+        .unwrap_or_else(|| panic!("{scores}"));
+    let fields: Vec<&str> = d111.split(',').collect();
+    assert_eq!(fields[5], "11", "{d111}");
+    assert!((fields[4].parse::<f64>().unwrap() - 6.0 / 11.0).abs() < 1e-12, "{d111}");
+}
+
+#[test]
+fn weights_compute_rakes_simulated_respondents_and_analyze_scores_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = small_units_file(dir.path(), 3);
+    let answers = dir.path().join("answers.csv").display().to_string();
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "simulate",
+            "--units",
+            &units,
+            "--responses",
+            "150",
+            "--seed",
+            "4",
+            "--out",
+            &answers,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Made-up margins for the test (not census figures): women two thirds of the population.
+    let mut margins = String::from("# test figures\nprovince,margin,cell,population\n");
+    for (sex, share) in [("male", 1.0), ("female", 2.0)] {
+        for age in ["18_29", "30_39", "40_49", "50_59", "60_plus"] {
+            margins.push_str(&format!("33,p_sex*p_age,{sex}*{age},{share}\n"));
+        }
+    }
+    let margins_path = dir.path().join("margins.csv");
+    std::fs::write(&margins_path, margins).unwrap();
+    let weights = dir.path().join("weights.csv");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "weights",
+            "compute",
+            "--answers",
+            &answers,
+            "--margins",
+            margins_path.to_str().unwrap(),
+            "--units",
+            &units,
+            "--out",
+            weights.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    // Simulated sex is male, female or other with equal chances: "other" has no census cell, and is kept.
+    assert!(said.contains("150 weights written"), "{said}");
+    assert!(said.contains("wave 2025, province 33: 150 respondents ("), "{said}");
+    assert!(
+        said.contains("with an incomplete profile, kept), margins met in"),
+        "{said}"
+    );
+    assert!(said.contains("design effect"), "{said}");
+    let text = std::fs::read_to_string(&weights).unwrap();
+    let rows: Vec<(String, f64)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (id, w) = l.split_once(',').unwrap();
+            (id.to_owned(), w.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(text.lines().next(), Some("response_id,weight"));
+    assert_eq!(rows.len(), 150);
+    assert!((rows.iter().map(|r| r.1).sum::<f64>() - 150.0).abs() < 1e-9);
+
+    let results = dir.path().join("results");
+    let questionnaire = dir.path().join("papi.toml");
+    std::fs::write(&questionnaire, BUNDLED_QUESTIONNAIRE).unwrap();
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "analyze",
+            "--answers",
+            &answers,
+            "--questionnaire",
+            questionnaire.to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+            "--units",
+            &units,
+            "--replicates",
+            "0",
+            "--out",
+            results.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(results.join("scores.csv").is_file());
+
+    // A margins file that is not one: one line naming the line to fix.
+    std::fs::write(
+        &margins_path,
+        "province,margin,cell,population\n33,p_sex*p_age,male,3\n",
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "weights",
+            "compute",
+            "--answers",
+            &answers,
+            "--margins",
+            margins_path.to_str().unwrap(),
+            "--units",
+            &units,
+            "--out",
+            weights.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("margins line 2: cell \"male\" gives 1 codes"), "{err}");
+}

@@ -365,6 +365,13 @@ async fn reports_cover_only_their_period_and_come_with_an_xlsx_annex() {
     assert_eq!(status, 200);
     assert!(province.contains("Báo cáo năm 2026") && province.contains(&names[ENOUGH]));
     assert!(!province.contains(&names[HIDDEN]));
+    // The method says the scores are unweighted and how many answer rows were left out (responses given through
+    // ykien follow the skip logic, so none).
+    assert!(province.contains("Không gia quyền"), "{province}");
+    assert!(
+        province.contains("không tính điểm (0 dòng trong lần tính này)"),
+        "{province}"
+    );
     // The annex: scores, feedback and method sheets.
     let (status, ct, xlsx) = get(&app, Some(&leader), "/console/dashboard/reports/2026/33.xlsx").await;
     assert_eq!(status, 200);
@@ -372,7 +379,7 @@ async fn reports_cover_only_their_period_and_come_with_an_xlsx_annex() {
     let sheets = common::xlsx_sheets(&xlsx);
     assert_eq!(sheets.len(), 3);
     assert!(sheets[0].1.contains(&names[ENOUGH]) && !sheets[0].1.contains(&names[HIDDEN]));
-    assert!(sheets[2].1.contains("Khoảng tin cậy"));
+    assert!(sheets[2].1.contains("Khoảng tin cậy") && sheets[2].1.contains("Không gia quyền"));
     // A period outside the plans is refused in Vietnamese.
     let (status, _, body) = get(
         &app,

@@ -72,3 +72,14 @@ pub fn write_scores_csv(scores: &Scores, path: &Path) -> Result<(), AnalysisErro
     let file = File::create(path).map_err(context)?;
     scores.write_csv(BufWriter::new(file)).map_err(context)
 }
+
+/// Writes `ignored.csv` ([`Scores::write_ignored_csv`]: the answer rows left out of the scores, per wave,
+/// question and reason) to `path`.
+pub fn write_ignored_csv(scores: &Scores, path: &Path) -> Result<(), AnalysisError> {
+    let context = |source: io::Error| AnalysisError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = File::create(path).map_err(context)?;
+    scores.write_ignored_csv(BufWriter::new(file)).map_err(context)
+}

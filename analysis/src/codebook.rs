@@ -7,11 +7,13 @@
 //! point, a number, or one of the special codes [`DONT_KNOW`] and [`REFUSED`]; [`Codebook::coded_values`] and
 //! [`stored_value`] say what each string is worth, and the polars pipeline uses the very same tables.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::DIMENSION_COUNT;
+use crate::eligibility::Condition;
 use crate::indicator::{Answer, NO_CODE, RuleError, ValueRule, YES_CODE};
 
 /// The stored code of "Không biết" (don't know): never a value.
@@ -87,6 +89,38 @@ pub struct QuestionDef {
     pub rule: ValueRule,
 }
 
+/// The answers a question takes, besides "Không biết" and "Không trả lời".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Accepts {
+    /// One of these codes: `"1"`/`"0"` (yes/no), `"1"`–`"5"` (Likert), the choice codes (single choice).
+    Codes(Vec<String>),
+    /// A number within `min..=max`, written as a decimal number with a dot (`12`, `2.5`).
+    Number {
+        /// The smallest answer accepted.
+        min: f64,
+        /// The largest answer accepted.
+        max: f64,
+    },
+    /// Free text: any non-empty text (never scored).
+    Text,
+}
+
+/// A question as it is asked: every question of the questionnaire, scored or not (profile, screening, free text),
+/// with the answers it takes and its skip logic. Scoring reads an answers file against these: an answer to an
+/// unknown question, an answer the question does not take, or an answer to a question the respondent was not
+/// eligible for is ignored and counted ([`crate::checks`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AskedQuestion {
+    /// The question's code.
+    pub code: String,
+    /// What it takes.
+    pub accepts: Accepts,
+    /// Whether [`DONT_KNOW`] and [`REFUSED`] are offered: every question except the profile questions.
+    pub dont_know: bool,
+    /// Skip logic: asked only when all hold; each names an earlier question.
+    pub when: Vec<Condition>,
+}
+
 /// Everything scoring needs of one questionnaire version.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Codebook {
@@ -98,6 +132,10 @@ pub struct Codebook {
     pub indicators: Vec<IndicatorDef>,
     /// The scored questions.
     pub questions: Vec<QuestionDef>,
+    /// Every question in the order asked, with its skip logic. Empty in codebooks built by hand (tests, examples):
+    /// then [`Codebook::asked_questions`] takes the scored questions, each always asked.
+    #[serde(default)]
+    pub asked: Vec<AskedQuestion>,
 }
 
 /// What is wrong with a codebook; each message names the code to fix.
@@ -157,6 +195,20 @@ pub enum CodebookError {
         /// The number of indicators.
         count: usize,
     },
+    /// A scored question is missing from the questions asked.
+    #[error("question {code:?} is scored but not among the questions asked")]
+    ScoredNotAsked {
+        /// The question's code.
+        code: String,
+    },
+    /// A skip-logic condition names a question that is not asked before.
+    #[error("question {code:?} has a condition on {earlier:?}, which is not an earlier question")]
+    ConditionNotEarlier {
+        /// The question's code.
+        code: String,
+        /// The question the condition names.
+        earlier: String,
+    },
 }
 
 impl Codebook {
@@ -195,6 +247,23 @@ impl Codebook {
             parent_exists("indicator", &indicator.code, &indicator.subdimension, &subdimensions)?;
         }
         unique("question", self.questions.iter().map(|q| q.code.as_str()))?;
+        unique("asked question", self.asked.iter().map(|q| q.code.as_str()))?;
+        if !self.asked.is_empty() {
+            let asked: HashSet<&str> = self.asked.iter().map(|q| q.code.as_str()).collect();
+            if let Some(q) = self.questions.iter().find(|q| !asked.contains(q.code.as_str())) {
+                return Err(CodebookError::ScoredNotAsked { code: q.code.clone() });
+            }
+            let mut earlier: HashSet<&str> = HashSet::new();
+            for q in &self.asked {
+                if let Some(c) = q.when.iter().find(|c| !earlier.contains(c.question())) {
+                    return Err(CodebookError::ConditionNotEarlier {
+                        code: q.code.clone(),
+                        earlier: c.question().to_owned(),
+                    });
+                }
+                earlier.insert(&q.code);
+            }
+        }
         let indicators: HashSet<&str> = self.indicators.iter().map(|i| i.code.as_str()).collect();
         for question in &self.questions {
             parent_exists("question", &question.code, &question.indicator, &indicators)?;
@@ -212,6 +281,34 @@ impl Codebook {
             }
         }
         Ok(())
+    }
+
+    /// Every question in the order asked: [`Codebook::asked`], or, when a codebook built by hand leaves it empty,
+    /// the scored questions, each always asked, taking the codes its rule knows (any number for a number rule)
+    /// and "Không biết"/"Không trả lời".
+    pub fn asked_questions(&self) -> Cow<'_, [AskedQuestion]> {
+        if !self.asked.is_empty() {
+            return Cow::Borrowed(&self.asked);
+        }
+        let mut seen = HashSet::new();
+        Cow::Owned(
+            self.questions
+                .iter()
+                .filter(|q| seen.insert(q.code.as_str()))
+                .map(|q| AskedQuestion {
+                    code: q.code.clone(),
+                    accepts: match &q.rule {
+                        ValueRule::Number { .. } => Accepts::Number {
+                            min: f64::NEG_INFINITY,
+                            max: f64::INFINITY,
+                        },
+                        rule => Accepts::Codes(Self::coded_values(rule).into_iter().map(|(code, _)| code).collect()),
+                    },
+                    dont_know: true,
+                    when: Vec::new(),
+                })
+                .collect(),
+        )
     }
 
     /// The dimension of `code`, if the codebook has it.
@@ -392,6 +489,7 @@ mod tests {
                 indicator: "d5.2.1".into(),
                 rule: ValueRule::Number { good: 1.0, bad: 5.0 },
             }],
+            asked: Vec::new(),
         }
     }
 

@@ -76,6 +76,48 @@ fn scan(path: &Path) -> Result<LazyFrame, AnalysisError> {
     }
 }
 
+/// The rows of a `.csv` or `.parquet` answers file that answer one of `questions` (e.g. the profile questions
+/// weights are computed from), read in memory.
+pub fn read_rows_of(path: &Path, questions: &[String]) -> Result<Vec<AnswerRow>, AnalysisError> {
+    let wanted = DataFrame::new(
+        questions.len(),
+        vec![Column::new("question".into(), questions.to_vec())],
+    )?;
+    let df = scan_answers(path)?
+        .join(
+            wanted.lazy(),
+            [col("question")],
+            [col("question")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select(ANSWER_COLUMNS.map(col))
+        .collect()?;
+    let column = |name: &str| -> Result<Vec<Option<String>>, AnalysisError> {
+        Ok(df.column(name)?.str()?.iter().map(|v| v.map(str::to_owned)).collect())
+    };
+    let (ids, waves, units, question, answers) = (
+        column("response_id")?,
+        column("wave")?,
+        column("unit_code")?,
+        column("question")?,
+        column("answer")?,
+    );
+    Ok(ids
+        .into_iter()
+        .zip(waves)
+        .zip(units)
+        .zip(question)
+        .zip(answers)
+        .map(|((((id, wave), unit), question), answer)| AnswerRow {
+            response_id: id.unwrap_or_default(),
+            wave: wave.unwrap_or_default(),
+            unit_code: unit.unwrap_or_default(),
+            question: question.unwrap_or_default(),
+            answer,
+        })
+        .collect())
+}
+
 /// Long-format answers from rows in memory, as a lazy frame like [`scan_answers`] gives.
 pub fn answers_frame(rows: &[AnswerRow]) -> Result<LazyFrame, AnalysisError> {
     Ok(answers_dataframe(rows)?.lazy())

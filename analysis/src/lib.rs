@@ -56,13 +56,17 @@ pub mod aggregate;
 pub mod analyze;
 pub mod bootstrap;
 pub mod charts;
+pub mod checks;
 pub mod codebook;
+pub mod eligibility;
 pub mod export;
 pub mod indicator;
 pub mod input;
 pub mod kpi;
+pub mod margins;
 pub mod pipeline;
 pub mod quartile;
+pub mod raking;
 pub mod report;
 pub mod scores;
 pub mod simulate;
@@ -72,19 +76,24 @@ pub use aggregate::{
     DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN, ScoreError,
     Sufficiency, TOTAL_MAX, TOTAL_MIN, dimension_score, subdimension_score, sufficiency, total_score, weighted_mean,
 };
-pub use analyze::{Answers, Weights, score_answers, write_scores_csv};
+pub use analyze::{Answers, Weights, score_answers, write_ignored_csv, write_scores_csv};
+pub use checks::{IGNORED_CSV_HEADER, IgnoredKind, IgnoredRows};
 pub use codebook::{
-    Codebook, CodebookError, DONT_KNOW, DimensionDef, IndicatorDef, Name, QuestionDef, REFUSED, SubdimensionDef,
-    stored_value,
+    Accepts, AskedQuestion, Codebook, CodebookError, DONT_KNOW, DimensionDef, IndicatorDef, Name, QuestionDef, REFUSED,
+    SubdimensionDef, stored_value,
 };
+pub use eligibility::{Condition, Given};
 pub use export::AnswerParquetWriter;
 pub use indicator::{Answer, NO_CODE, RuleError, ValueRule, YES_CODE};
 pub use input::{
-    ANSWER_COLUMNS, AnswerRow, Lineage, Unit, WEIGHT_COLUMNS, answers_frame, scan_answers, scan_weights, weights_frame,
+    ANSWER_COLUMNS, AnswerRow, Lineage, Unit, WEIGHT_COLUMNS, answers_frame, read_rows_of, scan_answers, scan_weights,
+    weights_frame,
 };
 pub use kpi::{CaseFacts, CaseStatus, UnitKpi, kpis};
+pub use margins::{ComputedWeights, Margin, Margins, MarginsError, ProvinceWeights, compute_weights};
 pub use pipeline::{ScoreInput, ScoreOptions, score};
 pub use quartile::{Quartile, cut_points, quartile};
+pub use raking::{RakeOptions, Raked, kish, rake};
 pub use report::{ChartData, ChartOptions, write_charts, write_kpi_chart};
 pub use scores::{CSV_HEADER, Change, CutPoints, Level, ScoreRow, Scores, TOTAL_CODE, WithheldRow};
 pub use simulate::{Plant, SimulateError, SimulateOptions, simulate, write_simulated, write_simulated_csv};

@@ -1,17 +1,19 @@
 //! From long-format answers to [`Scores`]: polars reads and joins (lazily, on its streaming engine), plain Rust
 //! scores each unit in parallel.
 //!
-//! Two passes over the answers, both streaming so that 100 million answer rows never sit in memory as strings:
+//! Three streaming passes over the answers, so that 100 million answer rows never sit in memory as strings:
 //!
 //! 1. `group_by(response_id)` gives the respondents (about one per 100 answer rows) with their wave and unit. In
 //!    Rust they get the lineage, their weight and their province, and are sorted by wave, unit and id: respondent
 //!    `k` is the number `k`, and each unit's respondents are one contiguous range.
-//! 2. Each answer is joined to its question (indicator number and rule) and to the valued codes, becomes a value in
-//!    [0, 1] or is dropped as missing, and is joined to its respondent number: three small integer/float columns.
+//! 2. Each non-empty answer is joined to its question (its number in the order asked), to the question's codes
+//!    (the code's index) and to its respondent number, and read as a number: four small integer/float columns.
+//!    Those are regrouped per respondent (a counting sort, column by column), and each respondent's rows are
+//!    checked and walked through the skip logic in question order ([`crate::checks`]): what counts becomes
+//!    (indicator, value) pairs, what does not is counted.
+//! 3. The rows of questions the questionnaire does not have are counted per wave and question.
 //!
-//! Those columns are regrouped per respondent (a counting sort, column by column so the peak stays near twice the
-//! three columns), and every unit is scored on its own thread with its own seeded generator
-//! ([`crate::bootstrap`]).
+//! Every unit is then scored on its own thread with its own seeded generator ([`crate::bootstrap`]).
 
 use std::collections::HashMap;
 
@@ -21,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::AnalysisError;
 use crate::bootstrap::{Bootstrap, Group, GroupStats, Stat, group_seed, score_group};
+use crate::checks::{Checker, IgnoredKind, IgnoredRows, RespondentRows, Walk, collect_ignored};
 use crate::codebook::{Codebook, Layout};
-use crate::indicator::ValueRule;
 use crate::input::{Lineage, Unit};
 use crate::scores::{Level, RawScore, Scores, TOTAL_CODE};
 
@@ -70,8 +72,7 @@ pub fn score(input: ScoreInput<'_>, options: &ScoreOptions) -> Result<Scores, An
     let layout = Layout::new(codebook);
 
     let respondents = respondents(&input)?;
-    let entries = answer_values(&input.answers, codebook, &respondents)?;
-    let csr = Csr::build(entries, respondents.list.len())?;
+    let (csr, ignored) = checked_values(&input.answers, codebook, &respondents)?;
 
     let groups = respondents.groups();
     let bootstrap = |wave: &str, unit: &str| Bootstrap {
@@ -119,7 +120,9 @@ pub fn score(input: ScoreInput<'_>, options: &ScoreOptions) -> Result<Scores, An
             push(Level::Indicator, &i.code, stat);
         }
     }
-    Ok(Scores::from_raw(raw))
+    let mut scores = Scores::from_raw(raw);
+    scores.ignored = ignored;
+    Ok(scores)
 }
 
 struct Respondent {
@@ -288,66 +291,14 @@ fn weights(lf: LazyFrame) -> Result<HashMap<String, f64>, AnalysisError> {
     Ok(out)
 }
 
-/// Pass 2: (respondent number, indicator number, value) of every answer that has a value.
-fn answer_values(
+/// Pass 2: every non-empty answer row read against its question ([`crate::checks`]): the (indicator, value) pairs
+/// of the answers that count, regrouped per respondent, and the rows ignored, counted.
+fn checked_values(
     answers: &LazyFrame,
     codebook: &Codebook,
     respondents: &Respondents,
-) -> Result<DataFrame, AnalysisError> {
-    let indicator_index: HashMap<&str, u32> = codebook
-        .indicators
-        .iter()
-        .enumerate()
-        .map(|(i, ind)| (ind.code.as_str(), i as u32))
-        .collect();
-
-    // One row per scored question.
-    let mut q_code = Vec::new();
-    let mut q_ind = Vec::new();
-    let mut q_number = Vec::new();
-    let mut q_good = Vec::new();
-    let mut q_bad = Vec::new();
-    // One row per valued code of a question.
-    let mut c_question = Vec::new();
-    let mut c_answer = Vec::new();
-    let mut c_value = Vec::new();
-    for question in &codebook.questions {
-        let Some(&ind) = indicator_index.get(question.indicator.as_str()) else {
-            continue;
-        };
-        let (number, good, bad) = match question.rule {
-            ValueRule::Number { good, bad } => (true, good, bad),
-            _ => (false, 1.0, 0.0),
-        };
-        q_code.push(question.code.as_str());
-        q_ind.push(ind);
-        q_number.push(number);
-        q_good.push(good);
-        q_bad.push(bad);
-        for (code, value) in Codebook::coded_values(&question.rule) {
-            c_question.push(question.code.as_str());
-            c_answer.push(code);
-            c_value.push(value);
-        }
-    }
-    let questions = DataFrame::new(
-        q_code.len(),
-        vec![
-            Column::new("question".into(), q_code),
-            Column::new("ind".into(), q_ind),
-            Column::new("is_number".into(), q_number),
-            Column::new("good".into(), q_good),
-            Column::new("bad".into(), q_bad),
-        ],
-    )?;
-    let codes = DataFrame::new(
-        c_question.len(),
-        vec![
-            Column::new("question".into(), c_question),
-            Column::new("answer".into(), c_answer),
-            Column::new("code_value".into(), c_value),
-        ],
-    )?;
+) -> Result<(Csr, Vec<IgnoredRows>), AnalysisError> {
+    let checker = Checker::new(codebook)?;
     let ids: Vec<&str> = respondents.list.iter().map(|r| r.id.as_str()).collect();
     let numbers: Vec<u32> = (0..ids.len() as u32).collect();
     let respondent_numbers = DataFrame::new(
@@ -357,77 +308,153 @@ fn answer_values(
             Column::new("resp".into(), numbers),
         ],
     )?;
-
-    let x = col("answer").cast(DataType::Float64);
-    let scaled = (x.clone() - col("bad")) / (col("good") - col("bad"));
-    let number_value = when(x.is_finite())
-        .then(
-            when(scaled.clone().lt(lit(0.0)))
-                .then(lit(0.0))
-                .when(scaled.clone().gt(lit(1.0)))
-                .then(lit(1.0))
-                .otherwise(scaled),
-        )
-        .otherwise(lit(NULL).cast(DataType::Float64));
-    let value = when(col("is_number"))
-        .then(number_value)
-        .otherwise(col("code_value"))
-        .alias("value");
+    let questions = checker.questions_frame()?;
+    // An empty answer is no answer (ykien's export leaves free text empty): nothing to check or count.
+    let given = col("answer").is_not_null().and(col("answer").neq(lit("")));
 
     let df = answers
         .clone()
         .select([col("response_id"), col("question"), col("answer")])
+        .filter(given.clone())
         .join(
-            questions.lazy(),
+            questions.clone().lazy(),
             [col("question")],
             [col("question")],
             JoinArgs::new(JoinType::Inner),
         )
         .join(
-            codes.lazy(),
+            checker.codes_frame()?.lazy(),
             [col("question"), col("answer")],
             [col("question"), col("answer")],
             JoinArgs::new(JoinType::Left),
         )
-        .with_column(value)
-        .filter(col("value").is_not_null())
         .join(
             respondent_numbers.lazy(),
             [col("response_id")],
             [col("response_id")],
             JoinArgs::new(JoinType::Inner),
         )
-        .select([col("resp"), col("ind"), col("value")])
+        .select([
+            col("resp"),
+            col("q"),
+            col("code").fill_null(lit(NO_CODE_MATCHED)),
+            col("answer").cast(DataType::Float64).alias("number"),
+        ])
         .collect_with_engine(Engine::Streaming)?
         .unwrap_single();
-    Ok(df)
+
+    let unknown = answers
+        .clone()
+        .select([col("wave"), col("question"), col("answer")])
+        .filter(given)
+        .join(
+            questions.lazy(),
+            [col("question")],
+            [col("question")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter(col("q").is_null())
+        .group_by([col("wave"), col("question")])
+        .agg([len().alias("rows")])
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+
+    let rows = RowsByRespondent::build(df, respondents.list.len())?;
+    let mut wave_ids: Vec<u32> = Vec::with_capacity(respondents.list.len());
+    let mut waves: Vec<&str> = Vec::new();
+    for r in &respondents.list {
+        if waves.last() != Some(&r.wave.as_str()) {
+            waves.push(&r.wave);
+        }
+        wave_ids.push((waves.len() - 1) as u32);
+    }
+    let mut counts: HashMap<(u32, usize, IgnoredKind), u64> = HashMap::new();
+    let mut offsets = Vec::with_capacity(respondents.list.len() + 1);
+    offsets.push(0usize);
+    let (mut indicators, mut values) = (Vec::new(), Vec::new());
+    let mut walk = Walk::default();
+    for (k, &wave) in wave_ids.iter().enumerate() {
+        let range = rows.offsets[k]..rows.offsets[k + 1];
+        checker.walk(
+            RespondentRows {
+                questions: &rows.questions[range.clone()],
+                codes: &rows.codes[range.clone()],
+                numbers: &rows.numbers[range],
+            },
+            &mut walk,
+            |q, kind, n| *counts.entry((wave, q, kind)).or_default() += n,
+            |indicator, value| {
+                indicators.push(indicator);
+                values.push(value);
+            },
+        );
+        offsets.push(indicators.len());
+    }
+
+    let mut ignored: HashMap<(String, String, IgnoredKind), u64> = HashMap::new();
+    for ((wave, q, kind), n) in counts {
+        let wave = waves.get(wave as usize).copied().unwrap_or_default();
+        *ignored
+            .entry((wave.to_owned(), checker.code(q).to_owned(), kind))
+            .or_default() += n;
+    }
+    let unknown_waves = unknown.column("wave")?.str()?;
+    let unknown_questions = unknown.column("question")?.str()?;
+    let unknown_rows = unknown.column("rows")?.cast(&DataType::UInt64)?;
+    let unknown_rows = unknown_rows.u64()?;
+    for ((wave, question), n) in unknown_waves
+        .iter()
+        .zip(unknown_questions.iter())
+        .zip(unknown_rows.iter())
+    {
+        *ignored
+            .entry((
+                wave.unwrap_or_default().to_owned(),
+                question.unwrap_or_default().to_owned(),
+                IgnoredKind::UnknownQuestion,
+            ))
+            .or_default() += n.unwrap_or_default();
+    }
+    Ok((
+        Csr {
+            offsets,
+            indicators,
+            values,
+        },
+        collect_ignored(ignored),
+    ))
 }
 
-/// Answer values regrouped per respondent: respondent `k`'s entries are `offsets[k]..offsets[k + 1]`.
-struct Csr {
+/// The code index that means "matched no code of the question".
+const NO_CODE_MATCHED: u32 = u32::MAX;
+
+/// Checked rows regrouped per respondent: respondent `k`'s rows are `offsets[k]..offsets[k + 1]`.
+struct RowsByRespondent {
     offsets: Vec<usize>,
-    indicators: Vec<u16>,
-    values: Vec<f64>,
+    questions: Vec<u16>,
+    codes: Vec<u32>,
+    numbers: Vec<f64>,
 }
 
-impl Csr {
-    /// A counting sort of the three columns by respondent, dropping each column as soon as it is placed.
+impl RowsByRespondent {
+    /// A counting sort of the columns `resp`, `q`, `code`, `number` by respondent, keeping each respondent's rows
+    /// in the file's order, dropping each column as soon as it is placed.
     fn build(df: DataFrame, respondents: usize) -> Result<Self, AnalysisError> {
         let mut columns = df.into_columns();
-        let value_column = columns.pop();
-        let ind_column = columns.pop();
+        let number_column = columns.pop();
+        let code_column = columns.pop();
+        let q_column = columns.pop();
         let resp_column = columns.pop();
-        let (Some(resp_column), Some(ind_column), Some(value_column)) = (resp_column, ind_column, value_column) else {
+        let (Some(resp_column), Some(q_column), Some(code_column), Some(number_column)) =
+            (resp_column, q_column, code_column, number_column)
+        else {
             return Err(AnalysisError::Internal("the answer pass lost a column"));
         };
         let resp = resp_column.u32()?;
-
         let mut offsets = vec![0usize; respondents + 1];
-        for chunk in resp.downcast_iter() {
-            for &r in chunk.values().iter() {
-                if let Some(slot) = offsets.get_mut(r as usize + 1) {
-                    *slot += 1;
-                }
+        for r in resp.into_no_null_iter() {
+            if let Some(slot) = offsets.get_mut(r as usize + 1) {
+                *slot += 1;
             }
         }
         for k in 0..respondents {
@@ -436,35 +463,41 @@ impl Csr {
         let total = offsets[respondents];
 
         let mut cursor = offsets.clone();
-        let mut indicators = vec![0u16; total];
-        {
-            let ind = ind_column.u32()?;
-            let targets = resp.downcast_iter().flat_map(|c| c.values().iter().copied());
-            let sources = ind.downcast_iter().flat_map(|c| c.values().iter().copied());
-            for (r, i) in targets.zip(sources) {
-                let slot = &mut cursor[r as usize];
-                indicators[*slot] = u16::try_from(i).map_err(|_| AnalysisError::Internal("indicator number"))?;
-                *slot += 1;
-            }
+        let mut questions = vec![0u16; total];
+        for (r, q) in resp.into_no_null_iter().zip(q_column.u32()?.iter()) {
+            let slot = &mut cursor[r as usize];
+            questions[*slot] =
+                u16::try_from(q.unwrap_or_default()).map_err(|_| AnalysisError::Internal("question number"))?;
+            *slot += 1;
         }
-        drop(ind_column);
-
+        drop(q_column);
         cursor.copy_from_slice(&offsets);
-        let mut values = vec![0.0f64; total];
-        {
-            let value = value_column.f64()?;
-            let targets = resp.downcast_iter().flat_map(|c| c.values().iter().copied());
-            let sources = value.downcast_iter().flat_map(|c| c.values().iter().copied());
-            for (r, v) in targets.zip(sources) {
-                let slot = &mut cursor[r as usize];
-                values[*slot] = v;
-                *slot += 1;
-            }
+        let mut codes = vec![NO_CODE_MATCHED; total];
+        for (r, code) in resp.into_no_null_iter().zip(code_column.u32()?.iter()) {
+            let slot = &mut cursor[r as usize];
+            codes[*slot] = code.unwrap_or(NO_CODE_MATCHED);
+            *slot += 1;
+        }
+        drop(code_column);
+        cursor.copy_from_slice(&offsets);
+        let mut numbers = vec![f64::NAN; total];
+        for (r, x) in resp.into_no_null_iter().zip(number_column.f64()?.iter()) {
+            let slot = &mut cursor[r as usize];
+            numbers[*slot] = x.unwrap_or(f64::NAN);
+            *slot += 1;
         }
         Ok(Self {
             offsets,
-            indicators,
-            values,
+            questions,
+            codes,
+            numbers,
         })
     }
+}
+
+/// Answer values regrouped per respondent: respondent `k`'s entries are `offsets[k]..offsets[k + 1]`.
+struct Csr {
+    offsets: Vec<usize>,
+    indicators: Vec<u16>,
+    values: Vec<f64>,
 }

@@ -20,6 +20,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN, Sufficiency};
+use crate::checks::{IGNORED_CSV_HEADER, IgnoredKind, IgnoredRows};
 use crate::quartile::{Quartile, cut_points, quartile};
 
 /// The level of the PAPI tree a score is at.
@@ -149,6 +150,9 @@ pub struct Scores {
     pub withheld: Vec<WithheldRow>,
     /// Cut points per wave, province, level and code.
     pub cut_points: Vec<CutPoints>,
+    /// Answer rows left out of every score, per wave, question and reason ([`crate::checks`]).
+    #[serde(default)]
+    pub ignored: Vec<IgnoredRows>,
 }
 
 /// The header of [`Scores::write_csv`].
@@ -240,6 +244,7 @@ impl Scores {
             rows,
             withheld,
             cut_points: cuts_out,
+            ignored: Vec::new(),
         }
     }
 
@@ -298,28 +303,67 @@ impl Scores {
         self.rows.extend(other.rows);
         self.withheld.extend(other.withheld);
         self.cut_points.extend(other.cut_points);
+        self.ignored.extend(other.ignored);
     }
 
     /// Writes the published rows as CSV with the header [`CSV_HEADER`]: UTF-8 without byte-order mark, numbers
-    /// with a dot and 4 decimals, empty cells where there is no interval, rank or group, the quartile group by its
-    /// Vietnamese name. Withheld scores (fewer than 10 respondents) are not written at all; rows with 10 to 29
+    /// at full precision (the shortest text that reads back as the same f64: a machine-readable file is never
+    /// rounded; pages and charts round for people), empty cells where there is no interval, rank or group, the
+    /// quartile group by its Vietnamese name. Withheld scores (fewer than 10 respondents) are not written at all; rows with 10 to 29
     /// respondents are written without rank and group.
     pub fn write_csv<W: Write>(&self, mut out: W) -> io::Result<()> {
         writeln!(out, "{CSV_HEADER}")?;
         for r in &self.rows {
             writeln!(
                 out,
-                "{},{},{},{},{:.4},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
                 csv_field(&r.wave),
                 csv_field(&r.unit_code),
                 r.level.as_str(),
                 csv_field(&r.code),
                 r.score,
                 r.n,
-                r.ci_low.map(|v| format!("{v:.4}")).unwrap_or_default(),
-                r.ci_high.map(|v| format!("{v:.4}")).unwrap_or_default(),
+                r.ci_low.map(|v| v.to_string()).unwrap_or_default(),
+                r.ci_high.map(|v| v.to_string()).unwrap_or_default(),
                 r.rank.map(|v| v.to_string()).unwrap_or_default(),
                 r.quartile.map(Quartile::label_vi).unwrap_or_default(),
+            )?;
+        }
+        out.flush()
+    }
+}
+
+impl Scores {
+    /// The number of answer rows left out of every score.
+    pub fn ignored_rows(&self) -> u64 {
+        self.ignored.iter().map(|r| r.rows).sum()
+    }
+
+    /// The ignored rows per reason, in the order rows are checked, leaving out reasons with none.
+    pub fn ignored_by_kind(&self) -> Vec<(IgnoredKind, u64)> {
+        IgnoredKind::ALL
+            .into_iter()
+            .map(|kind| {
+                (
+                    kind,
+                    self.ignored.iter().filter(|r| r.kind == kind).map(|r| r.rows).sum(),
+                )
+            })
+            .filter(|(_, rows)| *rows > 0)
+            .collect()
+    }
+
+    /// Writes `ignored.csv`: the header [`IGNORED_CSV_HEADER`], then one row per wave, question and reason.
+    pub fn write_ignored_csv<W: Write>(&self, mut out: W) -> io::Result<()> {
+        writeln!(out, "{IGNORED_CSV_HEADER}")?;
+        for r in &self.ignored {
+            writeln!(
+                out,
+                "{},{},{},{}",
+                csv_field(&r.wave),
+                csv_field(&r.question),
+                r.kind.as_str(),
+                r.rows
             )?;
         }
         out.flush()
@@ -396,8 +440,8 @@ mod tests {
         let csv = String::from_utf8(csv).expect("utf-8");
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], CSV_HEADER);
-        assert_eq!(lines[1], "2025,b,dimension,d1,7.0000,10,6.5000,7.5000,,");
-        assert_eq!(lines[2], "2025,c,dimension,d1,5.0000,30,4.5000,5.5000,1,Cao");
+        assert_eq!(lines[1], "2025,b,dimension,d1,7,10,6.5,7.5,,");
+        assert_eq!(lines[2], "2025,c,dimension,d1,5,30,4.5,5.5,1,Cao");
         assert_eq!(lines.len(), 3);
     }
 

@@ -15,9 +15,18 @@
 //! | choice | one of the two listed values around `p`, mixed to have mean `p` (`p` is clamped to the listed values' range) |
 //!
 //! so a unit's expected dimension score is about `1 + 9 × (b_u + e_ud) + δ_ud`: a plant `11953:d3:-2` lowers
-//! commune 11953's expected score on d3 by 2 points on PAPI's 1–10 scale (less where the clamp bites). Each
-//! question is skipped (not eligible: no row) with probability [`SimulateOptions::skipped`] and answered "don't
-//! know" or "refused" (half each) with probability [`SimulateOptions::dont_know`].
+//! commune 11953's expected score on d3 by 2 points on PAPI's 1–10 scale (less where the clamp bites; number
+//! answers are then rounded to whole numbers within the question's bounds, as the survey takes them).
+//!
+//! Every respondent goes through the questionnaire as a citizen would: the profile questions first (each of its
+//! codes equally likely), then every question in the order asked, through its skip logic
+//! ([`crate::eligibility`], the rule the survey asks by): a question whose conditions do not hold gets no row, and
+//! a screening question (unscored) is answered with each of its codes equally likely, so about half of the
+//! respondents open a yes/no block. Free-text questions are answered "Không trả lời" (`RF`). Any other question
+//! is answered "don't know" or "refused" (half each) with probability [`SimulateOptions::dont_know`]. With the
+//! defaults every response is complete, so `POST /api/v1/waves/{wave}/responses` accepts it as it is;
+//! [`SimulateOptions::skipped`] (asked questions left unanswered) and [`SimulateOptions::not_eligible`] (answers
+//! to questions that were not asked) make the broken files scoring must cope with.
 //!
 //! Responses are spread evenly over the units in the order given (the first `N mod units` get one more), and every
 //! respondent's answers come from a generator seeded by (seed, unit position, respondent number): the same
@@ -32,7 +41,8 @@ use std::str::FromStr;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::codebook::{Codebook, DONT_KNOW, REFUSED};
+use crate::codebook::{Accepts, Codebook, DONT_KNOW, REFUSED};
+use crate::eligibility::{Condition, Given};
 use crate::indicator::{NO_CODE, ValueRule, YES_CODE};
 use crate::input::{ANSWER_COLUMNS, AnswerRow, Unit};
 
@@ -86,10 +96,16 @@ pub struct SimulateOptions {
     pub seed: u64,
     /// Planted differences.
     pub plants: Vec<Plant>,
-    /// The share of questions answered "don't know" or "refused", 0–1.
+    /// The share of questions answered "don't know" or "refused", 0–1 (never on profile questions, which do not
+    /// offer them).
     pub dont_know: f64,
-    /// The share of questions skipped (no row), 0–1.
+    /// The share of asked questions left without an answer (no row), 0–1. Such a response is incomplete: keep 0
+    /// for files the API must accept as they are.
     pub skipped: f64,
+    /// The share of questions the skip logic did not ask that get an answer anyway, 0–1: what a broken
+    /// data-entry system writes, to test that scoring ignores them. 0 for real-looking answers.
+    #[serde(default)]
+    pub not_eligible: f64,
 }
 
 impl Default for SimulateOptions {
@@ -100,7 +116,8 @@ impl Default for SimulateOptions {
             seed: 1,
             plants: Vec::new(),
             dont_know: 0.05,
-            skipped: 0.10,
+            skipped: 0.0,
+            not_eligible: 0.0,
         }
     }
 }
@@ -159,7 +176,9 @@ pub fn simulate_each<E>(
     let plan = Plan::new(codebook, units, options)?;
     let mut rows = 0u64;
     let mut response_id = String::new();
-    let mut answer = String::new();
+    // Per question, the respondent's drawn answer and whether it was given (asked, answered).
+    let mut answers: Vec<String> = vec![String::new(); plan.questions.len()];
+    let mut given: Vec<bool> = vec![false; plan.questions.len()];
     for (u, unit) in units.iter().enumerate() {
         let count = options.responses / units.len() + usize::from(u < options.responses % units.len());
         for r in 0..count {
@@ -172,29 +191,60 @@ pub fn simulate_each<E>(
                 .iter()
                 .map(|level| (level + (rng.unit() - 0.5) * 0.3).clamp(0.0, 1.0))
                 .collect();
-            for q in &plan.questions {
-                // Both draws always happen, so one question's outcome never shifts another's.
-                let (skip_draw, dk_draw) = (rng.unit(), rng.unit());
-                let p = propensities[q.dimension];
-                let draw = draw_answer(&mut rng, &q.rule, p, &mut answer);
-                if skip_draw < options.skipped {
+            for (i, q) in plan.questions.iter().enumerate() {
+                // Every draw always happens, so one question's outcome never shifts another's.
+                let (skip_draw, dk_draw, extra_draw) = (rng.unit(), rng.unit(), rng.unit());
+                let mut answer = std::mem::take(&mut answers[i]);
+                match &q.scored {
+                    Some((dimension, rule)) => {
+                        draw_answer(&mut rng, rule, propensities[*dimension], &mut answer);
+                    }
+                    None => draw_unscored(&mut rng, &q.accepts, &mut answer),
+                }
+                if let Accepts::Number { min, max } = q.accepts
+                    && min.is_finite()
+                    && max.is_finite()
+                {
+                    // A questionnaire's number questions take whole numbers within their bounds, as the survey does.
+                    if let Ok(x) = answer.parse::<f64>() {
+                        answer = x.round().clamp(min, max).to_string();
+                    }
+                }
+                let eligible = q.when.iter().all(|(earlier, condition)| {
+                    condition.holds(
+                        given[*earlier]
+                            .then(|| given_of(&plan.questions[*earlier].accepts, &answers[*earlier]))
+                            .flatten(),
+                    )
+                });
+                given[i] = false;
+                let emit = if !eligible {
+                    // Off by default: a broken data-entry system's answer to a question nobody asked.
+                    extra_draw < options.not_eligible
+                } else if skip_draw < options.skipped {
+                    false
+                } else {
+                    if q.dont_know && dk_draw < options.dont_know {
+                        answer.clear();
+                        answer.push_str(if dk_draw < options.dont_know / 2.0 {
+                            DONT_KNOW
+                        } else {
+                            REFUSED
+                        });
+                    }
+                    given[i] = true;
+                    true
+                };
+                answers[i] = answer;
+                if !emit {
                     continue;
                 }
-                let stored = if dk_draw < options.dont_know {
-                    if dk_draw < options.dont_know / 2.0 {
-                        DONT_KNOW
-                    } else {
-                        REFUSED
-                    }
-                } else {
-                    draw
-                };
                 if let Err(e) = each(SimulatedAnswer {
                     response_id: &response_id,
                     wave: &options.wave,
                     unit_code: &unit.code,
                     question: &q.code,
-                    answer: stored,
+                    answer: &answers[i],
                 }) {
                     return Ok(Err(e));
                 }
@@ -203,6 +253,41 @@ pub fn simulate_each<E>(
         }
     }
     Ok(Ok(rows))
+}
+
+/// What a given answer says to a skip-logic condition (nothing for "don't know", "refused" and free text).
+fn given_of<'a>(accepts: &Accepts, answer: &'a str) -> Option<Given<'a>> {
+    if answer == DONT_KNOW || answer == REFUSED {
+        return None;
+    }
+    match accepts {
+        Accepts::Codes(_) => Some(Given::Code(answer)),
+        Accepts::Number { .. } => answer.parse::<f64>().ok().map(Given::Number),
+        Accepts::Text => None,
+    }
+}
+
+/// An answer to a question that is not scored: a profile or screening question (one of its codes, uniformly), a
+/// number within its bounds, or free text ("Không trả lời": simulated respondents write none).
+fn draw_unscored(rng: &mut SplitMix, accepts: &Accepts, buffer: &mut String) {
+    buffer.clear();
+    match accepts {
+        Accepts::Codes(codes) => {
+            let k = ((rng.unit() * codes.len() as f64) as usize).min(codes.len().saturating_sub(1));
+            buffer.push_str(codes.get(k).map_or(DONT_KNOW, String::as_str));
+        }
+        Accepts::Number { min, max } => {
+            let (low, high) = if min.is_finite() && max.is_finite() {
+                (*min, *max)
+            } else {
+                (0.0, 10.0)
+            };
+            let x = (low + rng.unit() * (high - low + 1.0)).floor().min(high);
+            use fmt::Write as _;
+            let _ = write!(buffer, "{x}");
+        }
+        Accepts::Text => buffer.push_str(REFUSED),
+    }
 }
 
 /// Simulated answers as rows in memory (for tests and small demos; use [`write_simulated`] at scale).
@@ -322,8 +407,12 @@ pub fn expected_levels(
 
 struct SimQuestion {
     code: String,
-    dimension: usize,
-    rule: ValueRule,
+    accepts: Accepts,
+    dont_know: bool,
+    /// Each condition with the index of the question it names.
+    when: Vec<(usize, Condition)>,
+    /// The dimension (index) and rule of a scored question.
+    scored: Option<(usize, ValueRule)>,
 }
 
 /// Everything drawn once per run: the questions in order with their dimension, and each unit's levels.
@@ -339,7 +428,11 @@ impl Plan {
         if units.is_empty() {
             return Err(SimulateError::Invalid("no units were given".to_owned()));
         }
-        for (name, share) in [("dont_know", options.dont_know), ("skipped", options.skipped)] {
+        for (name, share) in [
+            ("dont_know", options.dont_know),
+            ("skipped", options.skipped),
+            ("not_eligible", options.not_eligible),
+        ] {
             if !(0.0..=1.0).contains(&share) {
                 return Err(SimulateError::Invalid(format!(
                     "{name} must be between 0 and 1, not {share}"
@@ -353,18 +446,26 @@ impl Plan {
                 .find(|s| s.code == sub)
                 .and_then(|s| codebook.dimensions.iter().position(|d| d.code == s.dimension))
         };
+        let asked = codebook.asked_questions();
+        let index: std::collections::HashMap<&str, usize> =
+            asked.iter().enumerate().map(|(i, q)| (q.code.as_str(), i)).collect();
         let mut questions = Vec::new();
-        for q in &codebook.questions {
-            let Some(indicator) = codebook.indicator(&q.indicator) else {
-                continue;
-            };
-            let Some(dimension) = dimension_of_sub(&indicator.subdimension) else {
-                continue;
-            };
+        for q in asked.iter() {
+            let scored = codebook.questions.iter().find(|s| s.code == q.code).and_then(|s| {
+                let indicator = codebook.indicator(&s.indicator)?;
+                Some((dimension_of_sub(&indicator.subdimension)?, s.rule.clone()))
+            });
+            let when = q
+                .when
+                .iter()
+                .filter_map(|c| Some((*index.get(c.question())?, c.clone())))
+                .collect();
             questions.push(SimQuestion {
                 code: q.code.clone(),
-                dimension,
-                rule: q.rule.clone(),
+                accepts: q.accepts.clone(),
+                dont_know: q.dont_know,
+                when,
+                scored,
             });
         }
         let dimensions = codebook.dimensions.len();

@@ -430,12 +430,12 @@ fn units_with_fewer_than_ten_respondents_never_appear_in_the_export() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("2025,11977,total,total,62.0000,10,62.0000,62.0000,,"))
+            .any(|l| l.starts_with("2025,11977,total,total,62,10,62,62,,"))
     );
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("2025,11980,dimension,d1,7.7500,31,7.7500,7.7500,1,Cao")),
+            .any(|l| l.starts_with("2025,11980,dimension,d1,7.75,31,7.75,7.75,1,Cao")),
         "{csv}"
     );
 }
@@ -574,4 +574,41 @@ fn the_pipeline_reads_answers_like_the_reference_function() {
             assert_eq!(got, expected, "rule {k} on {raw:?}");
         }
     }
+}
+
+#[test]
+fn scores_csv_carries_every_score_at_full_precision() {
+    let codebook = likert_codebook(1, 1);
+    let mut rows = Vec::new();
+    // Thirteen respondents: means like 41/52 that no short decimal writes exactly.
+    for r in 0..13 {
+        for d in 1..=8 {
+            let point = ["1", "2", "3", "4", "5"][(r * d) % 5];
+            rows.push(row(&format!("r{r}"), "2025", "11953", &format!("q{d}_1_1"), point));
+        }
+    }
+    let scores = score_rows(&rows, &codebook, &[unit("11953", "33")], &ScoreOptions::default());
+    let mut csv = Vec::new();
+    scores.write_csv(&mut csv).expect("csv");
+    let text = String::from_utf8(csv).expect("utf-8");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut read = 0;
+    for (record, row) in reader.records().zip(&scores.rows) {
+        let record = record.expect("record");
+        // Read back, every number is the very f64 that was computed, bit for bit.
+        assert_eq!(
+            record[4].parse::<f64>().expect("score").to_bits(),
+            row.score.to_bits(),
+            "{record:?}"
+        );
+        let ci = row.ci_low.zip(row.ci_high).expect("interval");
+        assert_eq!(record[6].parse::<f64>().expect("low").to_bits(), ci.0.to_bits());
+        assert_eq!(record[7].parse::<f64>().expect("high").to_bits(), ci.1.to_bits());
+        read += 1;
+    }
+    assert_eq!(read, scores.rows.len());
+    assert!(
+        text.lines().any(|l| l.split(',').nth(4).is_some_and(|s| s.len() > 8)),
+        "{text}"
+    );
 }

@@ -69,7 +69,9 @@ fn a_commune_planted_weak_on_a_dimension_with_the_simulator_ranks_last_on_it() {
         let options = SimulateOptions {
             responses: 20 * 36,
             seed,
-            plants: vec![format!("{code}:d{dimension}:-4").parse().expect("plant")],
+            // Five points: more than the widest gap the model's unit levels and dimension effects can open
+            // between two communes (0.4 × 9 + 2 × 0.08 × 9 = 5.04 only at the extremes of both draws).
+            plants: vec![format!("{code}:d{dimension}:-5").parse().expect("plant")],
             ..SimulateOptions::default()
         };
         let rows = simulate(&codebook, &units, &options).expect("simulated");
@@ -93,6 +95,7 @@ fn a_plant_changes_only_its_commune_and_dimension_and_runs_are_reproducible() {
     let plain = SimulateOptions {
         responses: 90,
         seed: 7,
+        skipped: 0.10,
         ..SimulateOptions::default()
     };
     let planted = SimulateOptions {
@@ -117,7 +120,7 @@ fn a_plant_changes_only_its_commune_and_dimension_and_runs_are_reproducible() {
         }
     }
     assert!(changed > 20, "{changed}");
-    // 30 responses per commune, about 10% skipped and 5% "don't know" or "refused".
+    // 30 responses per commune, about 10% skipped (asked, left unanswered) and 5% "don't know" or "refused".
     let responses: std::collections::BTreeSet<&str> = a.iter().map(|r| r.response_id.as_str()).collect();
     assert_eq!(responses.len(), 90);
     let per_response = a.len() as f64 / 90.0;

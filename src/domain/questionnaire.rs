@@ -75,19 +75,9 @@ pub enum QuestionKind {
     },
 }
 
-/// A skip-logic condition on an earlier answer.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Condition {
-    AnyOf {
-        question: String,
-        codes: Vec<String>,
-    },
-    Range {
-        question: String,
-        at_least: Option<f64>,
-        at_most: Option<f64>,
-    },
-}
+/// A skip-logic condition on an earlier answer: the one type the survey engine and scoring share, with the one
+/// rule of when it holds (`ykien_analysis::eligibility`).
+pub use ykien_analysis::eligibility::{Condition, Given};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Question {

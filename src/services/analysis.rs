@@ -16,13 +16,14 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ykien_analysis::{
-    AnalysisError, AnswerParquetWriter, AnswerRow, ChartData, ChartOptions, Codebook, DimensionDef, IndicatorDef,
-    Lineage, Name, QuestionDef, ScoreOptions, SimulateError, SimulateOptions, SubdimensionDef, Unit, ValueRule,
+    Accepts, AnalysisError, AnswerParquetWriter, AnswerRow, AskedQuestion, ChartData, ChartOptions, Codebook,
+    ComputedWeights, DimensionDef, IgnoredKind, IndicatorDef, Lineage, Margins, Name, QuestionDef, RakeOptions,
+    ScoreOptions, SimulateError, SimulateOptions, SubdimensionDef, Unit, ValueRule,
 };
 
 use super::units::{Batch, ImportOptions, parse_csv};
 use crate::domain::Text;
-use crate::domain::questionnaire::{QuestionKind, Questionnaire};
+use crate::domain::questionnaire::{DONT_KNOW, QuestionKind, Questionnaire, REFUSED};
 use crate::domain::survey::Wave;
 use crate::domain::units::{NewUnit, UnitLevel};
 use crate::storage::{Store, StoreError};
@@ -87,8 +88,9 @@ fn name(text: &Text) -> Name {
 }
 
 /// The codebook of a questionnaire version: its dimensions (numbered by the digits of their codes, `d3` → 3, or
-/// by their order), sub-dimensions, indicators and scored questions with their value rules. Unscored questions
-/// (profile, screening, free text) are left out, so their answers are ignored.
+/// by their order), sub-dimensions, indicators and scored questions with their value rules, and every question as
+/// it is asked (the answers it takes, its skip logic), so that scoring applies the skip logic and counts what it
+/// ignores.
 pub fn codebook(questionnaire: &Questionnaire) -> Result<Codebook, AnalysisFailure> {
     let mut dimensions = Vec::new();
     for (i, d) in questionnaire.dimensions.iter().enumerate() {
@@ -151,11 +153,37 @@ pub fn codebook(questionnaire: &Questionnaire) -> Result<Codebook, AnalysisFailu
             rule,
         });
     }
+    let asked = questionnaire
+        .questions
+        .iter()
+        .map(|q| AskedQuestion {
+            code: q.code.clone(),
+            accepts: match &q.kind {
+                QuestionKind::Number { min, max, .. } => Accepts::Number {
+                    min: *min as f64,
+                    max: *max as f64,
+                },
+                QuestionKind::Text { .. } => Accepts::Text,
+                QuestionKind::YesNo { .. } | QuestionKind::Single { .. } | QuestionKind::Likert { .. } => {
+                    Accepts::Codes(
+                        q.options()
+                            .into_iter()
+                            .map(|o| o.code)
+                            .filter(|c| c != DONT_KNOW && c != REFUSED)
+                            .collect(),
+                    )
+                }
+            },
+            dont_know: q.offers_special_codes(),
+            when: q.when.clone(),
+        })
+        .collect();
     let codebook = Codebook {
         dimensions,
         subdimensions,
         indicators,
         questions,
+        asked,
     };
     codebook
         .validate()
@@ -428,10 +456,12 @@ pub struct AnalyzeReport {
     pub rows: usize,
     /// Scores withheld (fewer than 10 respondents).
     pub withheld: usize,
+    /// Answer rows left out of the scores, per reason (`DIR/ignored.csv` has them per wave and question).
+    pub ignored: Vec<(IgnoredKind, u64)>,
     pub charts: Vec<PathBuf>,
 }
 
-/// Scores the answers and writes `scores.csv` and the province charts (heatmap, ranking, map) into the folder,
+/// Scores the answers and writes `scores.csv`, `ignored.csv` and the province charts (heatmap, ranking, map) into the folder,
 /// on the blocking thread pool.
 pub async fn analyze(request: AnalyzeRequest) -> Result<AnalyzeReport, AnalysisFailure> {
     tokio::task::spawn_blocking(move || analyze_blocking(&request))
@@ -466,6 +496,7 @@ fn analyze_blocking(request: &AnalyzeRequest) -> Result<AnalyzeReport, AnalysisF
         source,
     })?;
     ykien_analysis::write_scores_csv(&scores, &request.out.join("scores.csv"))?;
+    ykien_analysis::write_ignored_csv(&scores, &request.out.join("ignored.csv"))?;
     let options = ChartOptions {
         province_names: request.units.province_names.clone(),
         ..ChartOptions::default()
@@ -482,6 +513,7 @@ fn analyze_blocking(request: &AnalyzeRequest) -> Result<AnalyzeReport, AnalysisF
     Ok(AnalyzeReport {
         rows: scores.rows.len(),
         withheld: scores.withheld.len(),
+        ignored: scores.ignored_by_kind(),
         charts,
     })
 }
@@ -498,4 +530,52 @@ pub async fn simulate(
         .await
         .map_err(|e| AnalysisFailure::Task(e.to_string()))?
         .map_err(Into::into)
+}
+
+/// Rakes the respondents of an answers file to the margins of a margins file (`docs/weights.md`) and writes
+/// `response_id,weight` to `out`, on the blocking thread pool.
+pub async fn compute_weights(
+    answers: &Path,
+    margins: &Path,
+    units: UnitsTable,
+    options: RakeOptions,
+    out: &Path,
+) -> Result<ComputedWeights, AnalysisFailure> {
+    let (answers, margins, out) = (answers.to_owned(), margins.to_owned(), out.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let text = std::fs::read_to_string(&margins)
+            .map_err(|e| AnalysisFailure::Input(format!("cannot read {}: {e}", margins.display())))?;
+        let margins =
+            Margins::parse_csv(&text).map_err(|e| AnalysisFailure::Input(format!("{}: {e}", margins.display())))?;
+        if !answers.is_file() {
+            return Err(AnalysisFailure::Input(format!(
+                "the answers file {} does not exist",
+                answers.display()
+            )));
+        }
+        let mut questions: Vec<String> = margins
+            .provinces
+            .values()
+            .flatten()
+            .flat_map(|m| m.questions.iter().cloned())
+            .collect();
+        questions.sort();
+        questions.dedup();
+        let rows = ykien_analysis::read_rows_of(&answers, &questions)?;
+        let computed = ykien_analysis::compute_weights(&rows, &units.units, &units.lineage, &margins, &options);
+        let write_err = |source| AnalysisFailure::Write {
+            path: out.display().to_string(),
+            source,
+        };
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&out).map_err(write_err)?);
+        writeln!(file, "{}", ykien_analysis::WEIGHT_COLUMNS.join(",")).map_err(write_err)?;
+        for (id, weight) in &computed.weights {
+            // Full precision: the file is read back by `ykien analyze --weights`.
+            writeln!(file, "{id},{weight}").map_err(write_err)?;
+        }
+        file.flush().map_err(write_err)?;
+        Ok(computed)
+    })
+    .await
+    .map_err(|e| AnalysisFailure::Task(e.to_string()))?
 }

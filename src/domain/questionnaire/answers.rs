@@ -31,6 +31,16 @@ impl Answer {
         (question, code, text)
     }
 
+    /// What this answer says to a skip-logic condition on its question: nothing for "don't know", "refused" and
+    /// free text.
+    pub fn given(&self) -> Option<Given<'_>> {
+        match self {
+            Self::Code(c) => Some(Given::Code(c)),
+            Self::Number(n) => Some(Given::Number(*n as f64)),
+            Self::Text(_) | Self::DontKnow | Self::Refused => None,
+        }
+    }
+
     /// The raw form a channel would send for this answer (a button's code, a typed number, a text).
     pub fn as_input(&self) -> String {
         match self.to_stored() {
@@ -168,29 +178,11 @@ impl Question {
         }
     }
 
-    /// Whether this question is asked, given the answers so far. A condition on an unanswered, "don't know"
+    /// Whether this question is asked, given the answers so far (those of questions that were themselves asked):
+    /// the rule scoring applies too (`ykien_analysis::eligibility`). A condition on an unanswered, "don't know"
     /// or "refused" earlier question does not hold.
     pub fn is_eligible(&self, answers: &HashMap<String, Answer>) -> bool {
-        self.when.iter().all(|c| match c {
-            Condition::AnyOf { question, codes } => {
-                matches!(answers.get(question), Some(Answer::Code(code)) if codes.contains(code))
-            }
-            Condition::Range {
-                question,
-                at_least,
-                at_most,
-            } => {
-                let value = match answers.get(question) {
-                    Some(Answer::Number(n)) => *n as f64,
-                    Some(Answer::Code(c)) => match c.parse::<f64>() {
-                        Ok(v) => v,
-                        Err(_) => return false,
-                    },
-                    _ => return false,
-                };
-                at_least.is_none_or(|l| value >= l) && at_most.is_none_or(|m| value <= m)
-            }
-        })
+        ykien_analysis::eligibility::is_eligible(&self.when, |code| answers.get(code).and_then(Answer::given))
     }
 
     /// The question text with its unit, for chats that show one question at a time.

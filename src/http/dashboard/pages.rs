@@ -333,6 +333,21 @@ fn method_notes(ctx: &Context) -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
         (
+            "Trọng số",
+            "Không gia quyền: mỗi người trả lời được tính như nhau, chưa hiệu chỉnh theo cơ cấu giới tính, độ tuổi, \
+             học vấn của dân số (unweighted)."
+                .to_owned(),
+        ),
+        (
+            "Câu trả lời được tính",
+            format!(
+                "Áp dụng đúng điều kiện hỏi của bảng hỏi: câu trả lời cho câu hỏi mà người trả lời không thuộc diện \
+                 được hỏi, mã trả lời không hợp lệ hoặc trùng lặp, mâu thuẫn đều bị loại, không tính điểm ({} dòng \
+                 trong lần tính này).",
+                ctx.snapshot.scores.ignored_rows()
+            ),
+        ),
+        (
             "Công bố",
             format!(
                 "Xã, phường dưới 10 người trả lời không được công bố; dưới 30 người ghi “{NOT_ENOUGH_VI}” và không \

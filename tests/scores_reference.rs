@@ -1,0 +1,220 @@
+//! `ykien analyze` held to a second implementation of the method: `tests/reference/papi_scores.py`, plain Python
+//! written from the text of `docs/questionnaire.md` alone. On simulated answers to the bundled questionnaire with
+//! ineligible answers and every kind of bad row mixed in, every published score agrees to 1e-9, every respondent
+//! count and every count of `ignored.csv` exactly.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use ykien::services::analysis::{codebook_from_toml, units_from_files};
+use ykien::services::demo::BUNDLED_QUESTIONNAIRE;
+use ykien_analysis::{AnswerRow, SimulateOptions, simulate};
+
+const HUNG_YEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/admin-units/hung-yen-2025.csv");
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/papi_scores.py");
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    common::ykien_command(&[], args).current_dir(dir).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The first `n` communes of Hưng Yên as a two-level units file.
+fn units_file(dir: &Path, n: usize) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(HUNG_YEN).unwrap();
+    let lines: Vec<&str> = text.lines().take(n + 1).collect();
+    let path = dir.join("units.csv");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+fn write_answers(path: &Path, rows: &[AnswerRow]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(ykien_analysis::ANSWER_COLUMNS).unwrap();
+    for r in rows {
+        w.write_record([
+            r.response_id.as_str(),
+            r.wave.as_str(),
+            r.unit_code.as_str(),
+            r.question.as_str(),
+            r.answer.as_deref().unwrap_or(""),
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// (wave, unit, level, code) → (score, n) from a CSV with those columns first.
+fn scores_of(path: &Path) -> BTreeMap<(String, String, String, String), (f64, u64)> {
+    let mut out = BTreeMap::new();
+    for record in csv::Reader::from_path(path).unwrap().records() {
+        let r = record.unwrap();
+        let key = (r[0].to_owned(), r[1].to_owned(), r[2].to_owned(), r[3].to_owned());
+        out.insert(key, (r[4].parse().unwrap(), r[5].parse().unwrap()));
+    }
+    out
+}
+
+fn lines_of(path: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Bad rows of every kind, spread over the simulated responses (chosen by position, so the test is fixed).
+fn add_bad_rows(rows: &mut Vec<AnswerRow>) {
+    let ids: Vec<(String, String)> = {
+        let mut seen = Vec::new();
+        for r in rows.iter() {
+            if seen.last().map(|(id, _): &(String, String)| id) != Some(&r.response_id) {
+                seen.push((r.response_id.clone(), r.unit_code.clone()));
+            }
+        }
+        seen
+    };
+    let mut extra = Vec::new();
+    let bad = |id: &(String, String), question: &str, answer: &str| AnswerRow {
+        response_id: id.0.clone(),
+        wave: "2025".into(),
+        unit_code: id.1.clone(),
+        question: question.into(),
+        answer: Some(answer.into()),
+    };
+    for (k, id) in ids.iter().enumerate() {
+        match k % 9 {
+            0 => extra.push(bad(id, "d9_9_9", "1")),
+            1 => extra.push(bad(id, "d4_1_3", "2")),
+            2 => extra.push(bad(id, "d5_4_2", "mười")),
+            3 => extra.push(bad(id, "d5_4_2", "4800")),
+            4 => extra.push(bad(id, "p_sex", "DK")),
+            5 => extra.push(bad(id, "d4_1_1", "04")),
+            _ => {}
+        }
+    }
+    // Repeats: the same answer again (duplicate) and a different one (conflicting), for every seventh response.
+    let mut repeats = Vec::new();
+    for (k, r) in rows.iter().enumerate() {
+        if r.question == "d4_1_1" && k % 7 == 0 {
+            repeats.push(r.clone());
+        }
+        if r.question == "d1_1_1" && k % 5 == 0 {
+            let mut other = r.clone();
+            other.answer = Some(if r.answer.as_deref() == Some("1") { "0" } else { "1" }.into());
+            repeats.push(other);
+        }
+    }
+    rows.extend(extra);
+    rows.extend(repeats);
+}
+
+#[test]
+fn analyze_equals_an_independent_implementation_of_the_method_with_ineligible_and_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = units_file(dir.path(), 8);
+    let codebook = codebook_from_toml(BUNDLED_QUESTIONNAIRE).unwrap();
+    let table = units_from_files(std::slice::from_ref(&units)).unwrap();
+    let options = SimulateOptions {
+        wave: "2025".into(),
+        responses: 8 * 45,
+        seed: 16,
+        dont_know: 0.06,
+        skipped: 0.04,
+        not_eligible: 0.3,
+        ..SimulateOptions::default()
+    };
+    let mut rows = simulate(&codebook, &table.units, &options).unwrap();
+    add_bad_rows(&mut rows);
+    let answers = dir.path().join("answers.csv");
+    write_answers(&answers, &rows);
+    let questionnaire = dir.path().join("papi.toml");
+    std::fs::write(&questionnaire, BUNDLED_QUESTIONNAIRE).unwrap();
+
+    let results = dir.path().join("results");
+    let out = run(
+        dir.path(),
+        &[
+            "analyze",
+            "--answers",
+            answers.to_str().unwrap(),
+            "--questionnaire",
+            questionnaire.to_str().unwrap(),
+            "--units",
+            units.to_str().unwrap(),
+            "--replicates",
+            "0",
+            "--out",
+            results.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("answer rows ignored, never scored"),
+        "{}",
+        text(&out)
+    );
+
+    let reference = dir.path().join("reference");
+    let out = std::process::Command::new("python3")
+        .args([
+            REFERENCE,
+            questionnaire.to_str().unwrap(),
+            answers.to_str().unwrap(),
+            reference.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 runs the reference implementation");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let ours = scores_of(&results.join("scores.csv"));
+    let theirs = scores_of(&reference.join("reference_scores.csv"));
+    assert!(ours.len() > 8 * 100, "scores of every commune: {}", ours.len());
+    let only_ours: Vec<_> = ours.keys().filter(|k| !theirs.contains_key(*k)).take(5).collect();
+    let only_theirs: Vec<_> = theirs.keys().filter(|k| !ours.contains_key(*k)).take(5).collect();
+    assert!(
+        only_ours.is_empty() && only_theirs.is_empty(),
+        "published by analyze only: {only_ours:?}; by the reference only: {only_theirs:?}"
+    );
+    let mut worst = (0.0f64, None);
+    for (key, (score, n)) in &ours {
+        let (reference_score, reference_n) = theirs[key];
+        assert_eq!(*n, reference_n, "respondents of {key:?}");
+        let difference = (score - reference_score).abs();
+        if difference > worst.0 {
+            worst = (difference, Some(key.clone()));
+        }
+    }
+    assert!(worst.0 <= 1e-9, "largest difference {worst:?}");
+
+    // The file had rows of every kind, and both implementations count them alike.
+    let ignored = lines_of(&results.join("ignored.csv"));
+    assert_eq!(ignored, lines_of(&reference.join("reference_ignored.csv")));
+    for kind in [
+        "unknown_question",
+        "unknown_code",
+        "unreadable_number",
+        "out_of_range",
+        "duplicate",
+        "conflicting",
+        "not_eligible",
+    ] {
+        assert!(
+            ignored.iter().any(|l| l.contains(&format!(",{kind},"))),
+            "no {kind}: {ignored:?}"
+        );
+    }
+}
