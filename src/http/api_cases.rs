@@ -90,6 +90,8 @@ pub async fn post_case(
         photos,
         channel: Channel::Api,
         reporter_chat: None,
+        address: None,
+        voice_notes: Vec::new(),
     };
     let done = state.cases.submit(intake, Utc::now()).await?;
     let base = state.config.public_url.clone().unwrap_or_default();

@@ -216,6 +216,8 @@ pub async fn submit_report(
         photos,
         channel: Channel::Web,
         reporter_chat: None,
+        address: None,
+        voice_notes: Vec::new(),
     };
     if !problems.is_empty() {
         return report_page(&state, &commune, lang, &device, &typed, &problems).await;

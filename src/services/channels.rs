@@ -404,6 +404,7 @@ fn kind_name(kind: &InboundKind) -> &'static str {
         InboundKind::Command { .. } => "command",
         InboundKind::Button { .. } => "button",
         InboundKind::Photo { .. } => "photo",
+        InboundKind::Voice { .. } => "voice",
         InboundKind::Location { .. } => "location",
         InboundKind::ContactInfo { .. } => "contact",
         InboundKind::Followed => "followed",

@@ -1,8 +1,6 @@
 //! The menu, the commune a person lives in (from a poster's link, a code or a name), and the way from the menu
 //! into the survey or a report.
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 use ykien_bots::message::Outbound;
 
 use super::payloads::{MenuItem, Payload, button};
@@ -10,24 +8,10 @@ use super::report::Draft;
 use super::survey::SurveyMove;
 use super::{Chats, Conversation, Dialog, Goal};
 use crate::domain::calendar::vn_day;
+use crate::domain::folding::fold;
 use crate::domain::units::UnitLevel;
 use crate::services::Error;
 use crate::services::units;
-
-/// Lower case, without diacritics (đ → d): what a name search compares.
-fn fold(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .map(|c| match c {
-            'đ' | 'Đ' => 'd',
-            c => c,
-        })
-        .collect::<String>()
-        .to_lowercase()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// The commune code in a `/start` payload: `commune_11953`, `c11953` or `11953`.
 pub(super) fn commune_in_payload(payload: &str) -> Option<&str> {
@@ -94,8 +78,14 @@ impl Chats {
         }])
     }
 
+    /// Asks for the commune, then goes on to `then`; a report already typed waits meanwhile.
     pub(super) fn ask_commune(&self, c: &mut Conversation<'_>, then: Option<Goal>, problem: Option<&str>) -> Outbound {
-        c.state.dialog = Dialog::Commune { then };
+        let draft = match &c.state.dialog {
+            Dialog::Commune { draft, .. } => draft.clone(),
+            Dialog::Report(draft) if draft.text.is_some() => Some(draft.clone()),
+            _ => None,
+        };
+        c.state.dialog = Dialog::Commune { then, draft };
         let mut text = problem.map(|p| format!("{p}\n\n")).unwrap_or_default();
         text.push_str(&c.t(
             "Anh/chị ở xã, phường nào? Gõ tên (ví dụ: Phố Hiến) hoặc mã số 5 chữ số in trên áp phích.",
@@ -114,8 +104,15 @@ impl Chats {
         match goal {
             Goal::Survey => self.survey(c, SurveyMove::Show).await,
             Goal::Feedback => {
-                self.store.clear_draft_photos(&c.row.channel, &c.row.user_id).await?;
-                c.state.dialog = Dialog::Report(Draft::default());
+                // A report typed before the commune was known goes on where it was.
+                let draft = match &c.state.dialog {
+                    Dialog::Commune { draft: Some(draft), .. } => draft.clone().kept(),
+                    _ => {
+                        self.store.clear_draft_files(&c.row.channel, &c.row.user_id).await?;
+                        Draft::default()
+                    }
+                };
+                c.state.dialog = Dialog::Report(draft);
                 Ok(vec![self.report_prompt(c).await?])
             }
         }
@@ -123,7 +120,7 @@ impl Chats {
 
     pub(super) async fn choose_commune(&self, c: &mut Conversation<'_>, code: &str) -> Result<Vec<Outbound>, Error> {
         let then = match &c.state.dialog {
-            Dialog::Commune { then } => *then,
+            Dialog::Commune { then, .. } => *then,
             _ => None,
         };
         match units::commune_on(&self.store, code, vn_day(c.now)).await {
@@ -201,13 +198,6 @@ impl Chats {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_fold_without_diacritics() {
-        assert_eq!(fold("  Phố   Hiến "), "pho hien");
-        assert_eq!(fold("Đông Hưng"), "dong hung");
-        assert_eq!(fold("ĐỨC HỢP"), "duc hop");
-    }
 
     #[test]
     fn start_payloads_name_communes() {

@@ -15,6 +15,8 @@ pub(super) enum Payload {
     Answer { screen: usize, code: String },
     /// `s:back`: the previous question.
     Back,
+    /// `s:pause`: pause the survey.
+    Pause,
     /// `k:<category>`: this feedback category.
     Category(String),
     /// `f:<step>`: a step of the feedback form.
@@ -43,6 +45,12 @@ pub(super) enum FormAction {
     NoLocation,
     Send,
     Cancel,
+    /// Yes, send the report read from what they typed.
+    Keep,
+    /// Choose another category.
+    ChangeCategory,
+    /// Show the categories beyond the most common.
+    MoreCategories,
 }
 
 impl Payload {
@@ -60,6 +68,7 @@ impl Payload {
             }),
             "c" => Self::Commune(rest.to_owned()),
             "s" if rest == "back" => Self::Back,
+            "s" if rest == "pause" => Self::Pause,
             "s" => {
                 let (screen, code) = rest.split_once(':')?;
                 Self::Answer {
@@ -73,6 +82,9 @@ impl Payload {
                 "noloc" => FormAction::NoLocation,
                 "send" => FormAction::Send,
                 "cancel" => FormAction::Cancel,
+                "keep" => FormAction::Keep,
+                "cat" => FormAction::ChangeCategory,
+                "more" => FormAction::MoreCategories,
                 _ => return None,
             }),
             "v" => Self::Case(rest.to_owned()),
@@ -103,6 +115,7 @@ impl Payload {
             Self::Commune(code) => format!("c:{code}"),
             Self::Answer { screen, code } => format!("s:{screen}:{code}"),
             Self::Back => "s:back".to_owned(),
+            Self::Pause => "s:pause".to_owned(),
             Self::Category(code) => format!("k:{code}"),
             Self::Form(action) => format!(
                 "f:{}",
@@ -111,6 +124,9 @@ impl Payload {
                     FormAction::NoLocation => "noloc",
                     FormAction::Send => "send",
                     FormAction::Cancel => "cancel",
+                    FormAction::Keep => "keep",
+                    FormAction::ChangeCategory => "cat",
+                    FormAction::MoreCategories => "more",
                 }
             ),
             Self::Case(code) => format!("v:{code}"),
@@ -156,6 +172,9 @@ mod tests {
                 code: "not_told".into(),
             },
             Payload::Back,
+            Payload::Pause,
+            Payload::Form(FormAction::Keep),
+            Payload::Form(FormAction::MoreCategories),
             Payload::Category("road".into()),
             Payload::Form(FormAction::NoLocation),
             Payload::Case("HY-7K3M9P".into()),
