@@ -178,6 +178,27 @@ impl ChatCitizen for ZaloCitizen<'_> {
         let event = self.text_event(&ykien_bots::zalo::button_payload(payload));
         self.send(event).await
     }
+
+    /// A voice message: `user_send_audio` with the URL of the recording, as for images.
+    async fn voice(&mut self, name: &str, bytes: &[u8]) -> Reply {
+        self.fake.add_image(name, bytes.to_vec());
+        let url = self.fake.image_url(name);
+        let msg_id = format!("{}-{}", self.id, self.next + 1);
+        let event = self.event(
+            "user_send_audio",
+            json!({ "msg_id": msg_id, "attachments": [{ "type": "audio", "payload": { "url": url } }] }),
+        );
+        self.send(event).await
+    }
+
+    async fn sticker(&mut self) -> Reply {
+        let msg_id = format!("{}-{}", self.id, self.next + 1);
+        let event = self.event(
+            "user_send_sticker",
+            json!({ "msg_id": msg_id, "attachments": [{ "type": "sticker", "payload": { "id": "s1" } }] }),
+        );
+        self.send(event).await
+    }
 }
 
 async fn wait_until(label: &str, what: &str, mut done: impl AsyncFnMut() -> bool) {
@@ -590,6 +611,82 @@ async fn the_webhook_refuses_bad_signatures_and_garbage_ignores_repeats_receipts
                 .reachable
         })
         .await;
+        app.stop().await;
+    }
+}
+
+/// A follower of the OA who said they live in Phường Phố Hiến; at the menu.
+async fn follower_in_pho_hien<'a>(app: &'a TestApp, fake: &'a FakeZalo, id: &str) -> ZaloCitizen<'a> {
+    let mut citizen = ZaloCitizen::new(app, fake, id);
+    citizen.follow().await;
+    citizen.press("m:commune").await;
+    let menu = citizen.say("11953").await;
+    assert!(menu.text.contains("Phố Hiến") && chat::is_menu(&menu), "{menu:?}");
+    citizen
+}
+
+#[tokio::test]
+async fn a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_cannot_trap_over_zalo() {
+    for db in
+        databases("a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_cannot_trap_over_zalo").await
+    {
+        let label = db.label;
+        let (app, fake) = start(db).await;
+        let mut hoa = follower_in_pho_hien(&app, &fake, "8391938512340301").await;
+        chat::free_text_becomes_a_report(&mut hoa, &app.app.store, label).await;
+        chat::the_location_step_cannot_trap(&mut hoa, label).await;
+        // Zalo has no location button: the step says where Zalo's is, and its choices are real buttons.
+        let ask = fake
+            .sent_to("8391938512340301")
+            .into_iter()
+            .rfind(|m| m["text"].as_str().is_some_and(|t| t.starts_with("Sự việc ở đâu?")))
+            .unwrap();
+        let ask = reply_of(&ask);
+        assert!(ask.text.contains("mục «Vị trí» trong phần đính kèm của Zalo"), "{label}: {ask:?}");
+        assert_eq!(ask.payloads, ["f:noloc", "f:cancel"], "{label}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_voice_note_over_zalo_reaches_the_case_and_my_reports_show_it_with_its_answer() {
+    for db in databases("a_voice_note_over_zalo_reaches_the_case_and_my_reports_show_it_with_its_answer").await {
+        let label = db.label;
+        let (app, fake) = start(db).await;
+        let store = &app.app.store;
+        let mut hoa = follower_in_pho_hien(&app, &fake, "8391938512340302").await;
+        let code = chat::a_voice_note_becomes_a_report(&mut hoa, store, label).await;
+        chat::my_reports_show_what_they_are(&mut hoa, store, &code, label).await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn after_stop_over_zalo_nothing_changes_until_start_and_an_answered_question_is_not_asked_again() {
+    for db in
+        databases("after_stop_over_zalo_nothing_changes_until_start_and_an_answered_question_is_not_asked_again").await
+    {
+        let label = db.label;
+        let (app, fake) = start(db).await;
+        let store = &app.app.store;
+        let mut hoa = follower_in_pho_hien(&app, &fake, "8391938512340303").await;
+        chat::stop_holds_until_start(&mut hoa, store, "zalo", "8391938512340303", label).await;
+
+        // Zalo's buttons stay on old messages: a press on an answered question's is said so, not asked again.
+        let first = hoa.press("m:survey").await;
+        let answer = first
+            .payloads
+            .iter()
+            .find(|p| p.starts_with("s:") && !["s:back", "s:pause"].contains(&p.as_str()))
+            .cloned()
+            .unwrap_or_else(|| panic!("{label}: {first:?}"));
+        let second = hoa.press(&answer).await;
+        assert!(second.text.starts_with("✓ "), "{label}: {second:?}");
+        let stale = hoa.press(&answer).await;
+        assert_eq!(
+            stale.text, "Câu này đã trả lời. Xin trả lời câu hỏi ở tin nhắn mới nhất.",
+            "{label}"
+        );
         app.stop().await;
     }
 }

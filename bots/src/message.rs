@@ -106,6 +106,9 @@ pub enum InboundKind {
         /// Telegram's callback query id, to be answered with `answerCallbackQuery` so the client stops its spinner.
         /// `None` on Zalo, whose button clicks are plain text messages.
         callback_id: Option<String>,
+        /// The platform's id of the message that carried the button (Telegram), so that its keyboard can be taken
+        /// away once pressed; `None` on Zalo, whose buttons cannot be changed once sent.
+        message_id: Option<String>,
     },
     /// One or more images, by reference on the platform's servers, with the accompanying text if there was any.
     Photo {

@@ -289,6 +289,7 @@ fn text_or_button(message: Option<&Map<String, Value>>) -> Result<InboundKind, P
         Some(payload) => InboundKind::Button {
             payload: payload.to_owned(),
             callback_id: None,
+            message_id: None,
         },
         None => InboundKind::Text(text.clone()),
     })

@@ -177,6 +177,7 @@ fn callback_fixture_is_a_button_with_its_query_id() {
             InboundKind::Button {
                 payload: "tasks-settings".to_owned(),
                 callback_id: Some("1115664380233733737".to_owned()),
+                message_id: Some("4071".to_owned()),
             }
         )
     );

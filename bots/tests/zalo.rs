@@ -317,6 +317,7 @@ fn button_click_arrives_as_text_and_becomes_button() {
         InboundKind::Button {
             payload: "survey_q1_yes".to_owned(),
             callback_id: None,
+            message_id: None,
         }
     );
     assert_eq!(inbound.user_id, "246845883529197922");
@@ -333,6 +334,7 @@ fn button_payload_adds_the_prefix_exactly_once() {
         InboundKind::Button {
             payload: "#yk:x".to_owned(),
             callback_id: None,
+            message_id: None,
         }
     );
 }

@@ -155,4 +155,20 @@ impl ChatCitizen for TelegramCitizen<'_> {
         });
         self.send(update).await
     }
+
+    async fn voice(&mut self, name: &str, bytes: &[u8]) -> Reply {
+        self.fake.add_file(name, bytes.to_vec());
+        let update = self.message(json!({
+            "voice": { "file_id": name, "file_unique_id": format!("u{name}"), "duration": 7, "mime_type": "audio/ogg" },
+        }));
+        self.send(update).await
+    }
+
+    async fn sticker(&mut self) -> Reply {
+        let update = self.message(json!({
+            "sticker": { "file_id": "st", "file_unique_id": "ust", "type": "regular", "width": 512, "height": 512,
+                         "is_animated": false, "is_video": false },
+        }));
+        self.send(update).await
+    }
 }

@@ -229,6 +229,29 @@ impl TelegramClient {
         Ok(())
     }
 
+    /// Takes the inline keyboard off a message the bot sent, once one of its buttons was pressed, so that an answered
+    /// question cannot be answered again: `editMessageReplyMarkup` without a `reply_markup`
+    /// (<https://core.telegram.org/bots/api#editmessagereplymarkup>). Waits its turn under the chat's limit like a
+    /// message.
+    ///
+    /// # Errors
+    /// [`DeliveryError`] as in the table on [`TelegramClient`]; [`DeliveryError::Refused`] without a request when the
+    /// chat or message id is not a number (and from Telegram when the message is too old to edit or has no keyboard).
+    pub async fn remove_buttons(&self, chat_id: &str, message_id: &str) -> Result<(), DeliveryError> {
+        let chat = parse_chat_id(chat_id)?;
+        let message = message_id
+            .trim()
+            .parse::<i32>()
+            .map(MessageId)
+            .map_err(|_| DeliveryError::Refused("the Telegram message id is not a number".to_owned()))?;
+        self.call(|| async move {
+            self.limiter.acquire(chat_id).await;
+            self.bot.edit_message_reply_markup(chat, message).send().await
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Downloads a file by its `file_id` (the [`InboundKind::Photo`] `urls`): `getFile`, then a GET of
     /// `<api_url>/file/bot<token>/<file_path>`, refusing files larger than `max_bytes` before downloading when
     /// `getFile` gives the size, and stopping the download as soon as more than `max_bytes` arrived otherwise.

@@ -340,6 +340,7 @@ pub(super) fn from_callback_query(query: &CallbackQuery) -> Parsed {
         (Some(data), _) => InboundKind::Button {
             payload: data.clone(),
             callback_id: Some(query.id.0.clone()),
+            message_id: query.message.as_ref().map(|message| message.id().0.to_string()),
         },
         (None, _) => unsupported("callback_game"),
     };

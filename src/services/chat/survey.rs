@@ -126,6 +126,8 @@ impl Chats {
                 "That question was already answered. Please answer the one in the latest message.",
             ))]);
         }
+        // Someone who has not begun: the introduction (time needed, anonymity, "Không biết") comes first.
+        let starting = matches!(said, SurveyMove::Show) && at.is_none();
         // The question an answer is for, and what was picked, to show it above the next question.
         let (input, chosen) = match said {
             SurveyMove::Show => (Input::Show, None),
@@ -149,7 +151,11 @@ impl Chats {
         match advanced.turn {
             Turn::Ask { ask, resumed, .. } => {
                 c.state.dialog = Dialog::Survey {};
-                Ok(vec![render_question(ctx, &ask, c.lang, chosen, resumed)])
+                let mut question = render_question(ctx, &ask, c.lang, chosen, resumed);
+                if starting {
+                    question.text = format!("{}\n\n{}", ctx.questionnaire.intro.get(c.lang), question.text);
+                }
+                Ok(vec![question])
             }
             closed => self.survey_closed(c, closed, chosen).await,
         }
