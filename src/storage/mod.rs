@@ -158,6 +158,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "no web outbox",
         include_str!("../../migrations/0008_no_web_outbox.sql"),
     ),
+    (
+        11,
+        "case address",
+        include_str!("../../migrations/0011_case_address.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
