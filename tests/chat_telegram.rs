@@ -574,7 +574,8 @@ async fn without_a_token_the_bot_is_off() {
 #[tokio::test]
 async fn a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_cannot_trap_over_telegram() {
     for db in
-        databases("a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_cannot_trap_over_telegram").await
+        databases("a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_cannot_trap_over_telegram")
+            .await
     {
         let label = db.label;
         let fake = FakeTelegram::start().await;
@@ -604,7 +605,11 @@ async fn a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_ca
         for (i, call) in calls.iter().enumerate() {
             if call["reply_markup"].get("keyboard").is_some() {
                 let next = &calls[i + 1];
-                assert_eq!(next["reply_markup"], json!({ "remove_keyboard": true }), "{label}: {next}");
+                assert_eq!(
+                    next["reply_markup"],
+                    json!({ "remove_keyboard": true }),
+                    "{label}: {next}"
+                );
             }
         }
         // Pressed buttons are taken off their message.
@@ -645,7 +650,9 @@ async fn a_voice_note_over_telegram_reaches_the_console_and_my_reports_show_it_w
         let case = store.case_by_code(&code).await.unwrap().unwrap();
         let file = store.case_attachments(case.id).await.unwrap()[0].id;
         assert!(
-            page.contains(&format!(r#"<audio controls preload="none" src="/console/files/{file}">"#)),
+            page.contains(&format!(
+                r#"<audio controls preload="none" src="/console/files/{file}">"#
+            )),
             "{label}: {page}"
         );
         let audio = app
@@ -712,7 +719,9 @@ async fn after_stop_over_telegram_nothing_changes_until_start_and_an_answered_qu
         );
         let edits = fake.calls_of("editmessagereplymarkup");
         assert!(
-            edits.iter().all(|e| e["chat_id"] == json!(501_000) && e.get("reply_markup").is_none()),
+            edits
+                .iter()
+                .all(|e| e["chat_id"] == json!(501_000) && e.get("reply_markup").is_none()),
             "{label}: {edits:?}"
         );
         // Pause: confirmed.

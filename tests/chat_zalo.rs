@@ -326,6 +326,11 @@ async fn a_whole_survey_and_a_feedback_case_over_zalo_are_stored_as_over_the_web
             .unwrap();
         let rating = reply_of(&answered);
         assert_eq!(rating.payloads.len(), 5, "{label}: {rating:?}");
+        // Every news of the case is out before the citizen's next turn, so that its answer is the next message.
+        wait_until(label, "news of the case still waiting", async || {
+            store.case_outbox(case.id).await.unwrap().iter().all(|m| m.sent)
+        })
+        .await;
         let thanks = hoa.press(&format!("r:{code}:5")).await;
         assert!(thanks.text.contains("đánh giá 5/5"), "{label}: {thanks:?}");
         assert_eq!(
@@ -566,7 +571,17 @@ async fn the_webhook_refuses_bad_signatures_and_garbage_ignores_repeats_receipts
             "message": { "msg_ids": ["m1", "m2"] }
         });
         assert_eq!(post_signed(&app, &receipt).await, 200, "{label}");
-        // Events the bot does not handle: 200, kept raw for inspection.
+        wait_until(label, "the receipt was not recorded", async || {
+            !store.chat_events_of_kind("zalo", "receipt").await.unwrap().is_empty()
+        })
+        .await;
+        let after = store.chat_user("zalo", "246845883529197922").await.unwrap().unwrap();
+        assert_eq!(
+            after.last_interaction_at, person.last_interaction_at,
+            "{label}: a receipt is not an interaction"
+        );
+        assert_eq!(fake.sent_to("246845883529197922").len(), 1, "{label}");
+        // A sticker: kept raw for inspection, and the citizen is told what the bot takes.
         let sticker = json!({
             "app_id": APP_ID, "event_name": "user_send_sticker", "timestamp": "1764000009998",
             "sender": { "id": "246845883529197922" }, "recipient": { "id": "388613280878808645" },
@@ -582,16 +597,15 @@ async fn the_webhook_refuses_bad_signatures_and_garbage_ignores_repeats_receipts
                 .any(|(id, raw)| id == "sticker-1" && raw.as_deref().is_some_and(|r| r.contains("user_send_sticker")))
         })
         .await;
-        wait_until(label, "the receipt was not recorded", async || {
-            !store.chat_events_of_kind("zalo", "receipt").await.unwrap().is_empty()
+        wait_until(label, "the sticker was not answered", async || {
+            fake.sent_to("246845883529197922").len() == 2
         })
         .await;
-        let after = store.chat_user("zalo", "246845883529197922").await.unwrap().unwrap();
-        assert_eq!(
-            after.last_interaction_at, person.last_interaction_at,
-            "{label}: a receipt is not an interaction"
+        let answer = reply_of(fake.sent_to("246845883529197922").last().unwrap());
+        assert!(
+            answer.text.starts_with("Xin lỗi, tôi chưa nhận được loại tin nhắn này"),
+            "{label}: {answer:?}"
         );
-        assert_eq!(fake.sent_to("246845883529197922").len(), 1, "{label}");
 
         // The unfollow fixture: the follower is marked unreachable.
         let follow = include_str!("../bots/tests/fixtures/zalo/follow.json");
@@ -642,7 +656,10 @@ async fn a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_ca
             .rfind(|m| m["text"].as_str().is_some_and(|t| t.starts_with("Sự việc ở đâu?")))
             .unwrap();
         let ask = reply_of(&ask);
-        assert!(ask.text.contains("mục «Vị trí» trong phần đính kèm của Zalo"), "{label}: {ask:?}");
+        assert!(
+            ask.text.contains("mục «Vị trí» trong phần đính kèm của Zalo"),
+            "{label}: {ask:?}"
+        );
         assert_eq!(ask.payloads, ["f:noloc", "f:cancel"], "{label}");
         app.stop().await;
     }

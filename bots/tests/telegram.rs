@@ -626,7 +626,10 @@ async fn removing_a_reply_keyboard_and_showing_buttons_takes_two_messages() {
         ..Outbound::default()
     };
     client(&fake).send("42", &message).await.unwrap();
-    assert_eq!(fake.sent_texts(42), ["Xin kiểm tra lại:\nNội dung: …", "Gửi phản ánh này?"]);
+    assert_eq!(
+        fake.sent_texts(42),
+        ["Xin kiểm tra lại:\nNội dung: …", "Gửi phản ánh này?"]
+    );
     let calls = fake.calls_of("sendmessage");
     assert_eq!(calls[0]["reply_markup"], json!({ "remove_keyboard": true }));
     assert!(calls[1]["reply_markup"].get("inline_keyboard").is_some());

@@ -43,7 +43,14 @@ impl VoiceFormat {
     }
 
     /// Every MIME type a stored voice note may have: what files may be served as.
-    pub const MIME_TYPES: [&'static str; 6] = ["audio/ogg", "audio/mpeg", "audio/mp4", "audio/aac", "audio/wav", "audio/amr"];
+    pub const MIME_TYPES: [&'static str; 6] = [
+        "audio/ogg",
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/aac",
+        "audio/wav",
+        "audio/amr",
+    ];
 
     /// The format of `bytes`, if they are audio this module knows.
     pub fn of(bytes: &[u8]) -> Option<Self> {
@@ -89,8 +96,14 @@ impl VoiceError {
     pub fn message(self) -> Text {
         match self {
             Self::TooLarge => Text::new(
-                format!("Tin nhắn thoại quá lớn (tối đa {} MB).", MAX_VOICE_BYTES / (1024 * 1024)),
-                format!("The voice note is too large (at most {} MB).", MAX_VOICE_BYTES / (1024 * 1024)),
+                format!(
+                    "Tin nhắn thoại quá lớn (tối đa {} MB).",
+                    MAX_VOICE_BYTES / (1024 * 1024)
+                ),
+                format!(
+                    "The voice note is too large (at most {} MB).",
+                    MAX_VOICE_BYTES / (1024 * 1024)
+                ),
             ),
             Self::NotAudio => Text::new(
                 "Tệp này không phải tin nhắn thoại mà hệ thống đọc được.",

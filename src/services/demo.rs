@@ -288,7 +288,11 @@ async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, 
             channel: if by_chat { Channel::Telegram } else { Channel::Web },
             // As a chat's location step takes it, and a voice note as an older citizen would send one.
             address: by_chat.then(|| format!("Tổ {}, đường Nguyễn Văn Linh", 1 + i % 9)),
-            voice_notes: if i % 12 == 0 { vec![demo_voice_note()] } else { Vec::new() },
+            voice_notes: if i % 12 == 0 {
+                vec![demo_voice_note()]
+            } else {
+                Vec::new()
+            },
             ..Default::default()
         };
         let code = cases.submit(intake, received).await?.code;

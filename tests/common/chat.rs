@@ -35,7 +35,8 @@ pub trait ChatCitizen {
 }
 
 /// The bytes of a (short, silent) Ogg voice note: its first page header is what the service recognises.
-pub const VOICE_NOTE: &[u8] = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x13OpusHead";
+pub const VOICE_NOTE: &[u8] =
+    b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x13OpusHead";
 
 /// Whether a reply is the menu.
 pub fn is_menu(reply: &Reply) -> bool {
@@ -47,7 +48,10 @@ pub fn is_menu(reply: &Reply) -> bool {
 pub async fn free_text_becomes_a_report(citizen: &mut impl ChatCitizen, store: &Store, label: &str) {
     for greeting in ["Xin chào", "xin chao"] {
         let menu = citizen.say(greeting).await;
-        assert!(menu.text.starts_with("Xin chào!") && is_menu(&menu), "{label}: {menu:?}");
+        assert!(
+            menu.text.starts_with("Xin chào!") && is_menu(&menu),
+            "{label}: {menu:?}"
+        );
     }
     let short = citizen.say("alo ai đó").await;
     assert!(is_menu(&short), "{label}: {short:?}");
@@ -57,17 +61,24 @@ pub async fn free_text_becomes_a_report(citizen: &mut impl ChatCitizen, store: &
     assert!(
         proposed.text.starts_with("Anh/chị muốn gửi phản ánh này?")
             && proposed.text.contains("«nha toi o to 5 bi mat nuoc 3 ngay nay roi»")
-            && proposed.text.contains("Lĩnh vực: Nước sạch sinh hoạt (mất nước, nước bẩn)"),
+            && proposed
+                .text
+                .contains("Lĩnh vực: Nước sạch sinh hoạt (mất nước, nước bẩn)"),
         "{label}: {proposed:?}"
     );
     let dropped = citizen.say("không").await;
-    assert!(dropped.text.starts_with("Đã hủy phản ánh.") && is_menu(&dropped), "{label}: {dropped:?}");
+    assert!(
+        dropped.text.starts_with("Đã hủy phản ánh.") && is_menu(&dropped),
+        "{label}: {dropped:?}"
+    );
 
     // With diacritics: confirmed, its category changed, sent without photos, with a typed address.
     let text = "Nhà tôi ở tổ 5 bị mất nước 3 ngày nay rồi";
     let proposed = citizen.say(text).await;
     assert!(
-        proposed.text.contains("Lĩnh vực: Nước sạch sinh hoạt (mất nước, nước bẩn)"),
+        proposed
+            .text
+            .contains("Lĩnh vực: Nước sạch sinh hoạt (mất nước, nước bẩn)"),
         "{label}: {proposed:?}"
     );
     let categories = citizen.press("f:cat").await;
@@ -76,7 +87,10 @@ pub async fn free_text_becomes_a_report(citizen: &mut impl ChatCitizen, store: &
     assert!(photos.text.contains("Gửi ảnh chụp sự việc"), "{label}: {photos:?}");
     let location = citizen.say("bo qua").await;
     assert!(location.text.starts_with("Sự việc ở đâu?"), "{label}: {location:?}");
-    assert!(!location.text.contains("Location"), "{label}: no English in the prompt: {location:?}");
+    assert!(
+        !location.text.contains("Location"),
+        "{label}: no English in the prompt: {location:?}"
+    );
     let confirm = citizen.say("Tổ 5, đường Nguyễn Văn Linh").await;
     assert!(
         confirm.text.starts_with("✓ Địa chỉ: Tổ 5, đường Nguyễn Văn Linh")
@@ -99,7 +113,10 @@ pub async fn free_text_becomes_a_report(citizen: &mut impl ChatCitizen, store: &
 pub async fn the_location_step_cannot_trap(citizen: &mut impl ChatCitizen, label: &str) -> Reply {
     citizen.press("m:feedback").await;
     let text_prompt = citizen.press("k:street_light").await;
-    assert!(text_prompt.text.contains("Xin mô tả sự việc"), "{label}: {text_prompt:?}");
+    assert!(
+        text_prompt.text.contains("Xin mô tả sự việc"),
+        "{label}: {text_prompt:?}"
+    );
     citizen
         .say("Đèn đường ngõ 7 phố Bãi Sậy hỏng đã ba hôm, tối đi lại rất nguy hiểm.")
         .await;
@@ -115,7 +132,10 @@ pub async fn the_location_step_cannot_trap(citizen: &mut impl ChatCitizen, label
     let back = citizen.say("quay lại").await;
     assert!(back.text.starts_with("Sự việc ở đâu?"), "{label}: {back:?}");
     let cancelled = citizen.say("huy").await;
-    assert!(cancelled.text.starts_with("Đã hủy phản ánh.") && is_menu(&cancelled), "{label}: {cancelled:?}");
+    assert!(
+        cancelled.text.starts_with("Đã hủy phản ánh.") && is_menu(&cancelled),
+        "{label}: {cancelled:?}"
+    );
     cancelled
 }
 
@@ -140,7 +160,9 @@ pub async fn a_voice_note_becomes_a_report(citizen: &mut impl ChatCitizen, store
     assert!(photos.text.contains("Gửi ảnh chụp sự việc"), "{label}: {photos:?}");
     let not_audio = citizen.voice("voice-pdf", b"%PDF-1.4 not a voice note").await;
     assert!(
-        not_audio.text.starts_with("⚠️ Tệp này không phải tin nhắn thoại mà hệ thống đọc được."),
+        not_audio
+            .text
+            .starts_with("⚠️ Tệp này không phải tin nhắn thoại mà hệ thống đọc được."),
         "{label}: {not_audio:?}"
     );
     citizen.press("f:next").await;
@@ -155,7 +177,11 @@ pub async fn a_voice_note_becomes_a_report(citizen: &mut impl ChatCitizen, store
     let files = store.case_attachments(case.id).await.unwrap();
     assert_eq!(files.len(), 1, "{label}: {files:?}");
     assert_eq!(files[0].content_type, "audio/ogg", "{label}");
-    assert_eq!(store.attachment(files[0].id).await.unwrap().bytes, VOICE_NOTE, "{label}");
+    assert_eq!(
+        store.attachment(files[0].id).await.unwrap().bytes,
+        VOICE_NOTE,
+        "{label}"
+    );
     code
 }
 
@@ -187,26 +213,32 @@ pub async fn stop_holds_until_start(
     assert_eq!(after, before, "{label}: nothing changed");
     let menu = citizen.say("/start").await;
     assert!(is_menu(&menu), "{label}: {menu:?}");
-    assert!(!store.chat_user(channel, user).await.unwrap().unwrap().opted_out, "{label}");
+    assert!(
+        !store.chat_user(channel, user).await.unwrap().unwrap().opted_out,
+        "{label}"
+    );
 }
 
 /// Finding 7: "my reports" shows each report's category, the first line of its text, its state and deadline, and
 /// the answer once there is one; the category step shows the most used categories and "Khác…".
-pub async fn my_reports_show_what_they_are(
-    citizen: &mut impl ChatCitizen,
-    store: &Store,
-    code: &str,
-    label: &str,
-) {
+pub async fn my_reports_show_what_they_are(citizen: &mut impl ChatCitizen, store: &Store, code: &str, label: &str) {
     let mine = citizen.press("m:follow").await;
     assert!(
-        mine.text.contains(&format!("• {code} · Nước sạch sinh hoạt (mất nước, nước bẩn)"))
-            && mine.text.contains("«Phản ánh bằng tin nhắn thoại (xin nghe bản ghi âm kèm theo).»")
+        mine.text
+            .contains(&format!("• {code} · Nước sạch sinh hoạt (mất nước, nước bẩn)"))
+            && mine
+                .text
+                .contains("«Phản ánh bằng tin nhắn thoại (xin nghe bản ghi âm kèm theo).»")
             && mine.text.contains("Trạng thái: Đã tiếp nhận")
             && mine.text.contains(" · hạn "),
         "{label}: {mine:?}"
     );
-    answer_case(store, code, "Ngày 26/11 công ty cấp nước đã sửa đường ống tổ 5, nước đã có lại bình thường.").await;
+    answer_case(
+        store,
+        code,
+        "Ngày 26/11 công ty cấp nước đã sửa đường ống tổ 5, nước đã có lại bình thường.",
+    )
+    .await;
     let mine = citizen.press("m:follow").await;
     assert!(
         mine.text

@@ -127,7 +127,12 @@ impl TelegramClient {
             let rows = std::iter::once(vec![
                 KeyboardButton::new(label.clone()).request(ButtonRequest::Location),
             ])
-            .chain(message.buttons.iter().map(|b| vec![KeyboardButton::new(b.label.clone())]));
+            .chain(
+                message
+                    .buttons
+                    .iter()
+                    .map(|b| vec![KeyboardButton::new(b.label.clone())]),
+            );
             Some(ReplyMarkup::Keyboard(
                 KeyboardMarkup::new(rows.collect::<Vec<_>>())
                     .one_time_keyboard()

@@ -276,7 +276,8 @@ impl Chats {
         }
         // A keyboard ends with its step: the first message after the location request removes it; no other
         // message asks Telegram to remove anything (a removal costs a message of its own beside inline buttons).
-        let keyboard_up = replies.iter().any(|r| r.request_location.is_some()) || (c.keep_choices && c.state.reply_keyboard);
+        let keyboard_up =
+            replies.iter().any(|r| r.request_location.is_some()) || (c.keep_choices && c.state.reply_keyboard);
         let stopping = c.row.opted_out;
         for reply in &mut replies {
             reply.remove_keyboard = false;

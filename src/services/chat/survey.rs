@@ -115,7 +115,9 @@ impl Chats {
         };
         let ctx = &open.ctx;
         let at = open.progress.screen();
-        if let SurveyMove::Answer { screen: Some(pressed), .. } = &said
+        if let SurveyMove::Answer {
+            screen: Some(pressed), ..
+        } = &said
             && at.is_some_and(|at| at != *pressed)
         {
             // A button of an earlier question (its keyboard is edited away on Telegram; Zalo's stay): nothing

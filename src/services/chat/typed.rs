@@ -30,7 +30,17 @@ impl Word {
 /// Whether a message is only a greeting (or thanks), which the menu answers.
 pub(super) fn is_greeting(text: &str) -> bool {
     const OPENINGS: [&str; 12] = [
-        "xin chao", "chao", "alo", "a lo", "hello", "hi", "hey", "cam on", "thanks", "thank you", "good morning",
+        "xin chao",
+        "chao",
+        "alo",
+        "a lo",
+        "hello",
+        "hi",
+        "hey",
+        "cam on",
+        "thanks",
+        "thank you",
+        "good morning",
         "start",
     ];
     let folded = fold(text);
