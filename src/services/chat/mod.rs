@@ -8,8 +8,10 @@
 //! button of the last message on every channel, which is how Zalo users answer lists longer than its five buttons.
 //!
 //! One file per flow: `menu` (the menu, the commune, the way in), `survey`, `report` (writing a feedback report),
-//! `follow_up` (one's reports, their answers, rating), `payloads` (what buttons carry).
+//! `attachments` (its photos and voice notes), `follow_up` (one's reports, their answers, rating), `payloads` (what
+//! buttons carry), `typed` (what typed words mean: greetings, skip/no/cancel/back/yes, numbers with units).
 
+mod attachments;
 mod follow_up;
 mod menu;
 mod payloads;
