@@ -717,18 +717,19 @@ async fn after_stop_over_telegram_nothing_changes_until_start_and_an_answered_qu
             stale.text, "Câu này đã trả lời. Xin trả lời câu hỏi ở tin nhắn mới nhất.",
             "{label}"
         );
+        // Pause: confirmed.
+        let paused = lan.press("s:pause").await;
+        assert!(
+            paused.text.starts_with("⏸ Đã tạm dừng khảo sát.") && chat::is_menu(&paused),
+            "{label}: {paused:?}"
+        );
+        chat::a_commune_change_mid_survey_asks_first(&mut lan, label).await;
         let edits = fake.calls_of("editmessagereplymarkup");
         assert!(
             edits
                 .iter()
                 .all(|e| e["chat_id"] == json!(501_000) && e.get("reply_markup").is_none()),
             "{label}: {edits:?}"
-        );
-        // Pause: confirmed.
-        let paused = lan.press("s:pause").await;
-        assert!(
-            paused.text.starts_with("⏸ Đã tạm dừng khảo sát.") && chat::is_menu(&paused),
-            "{label}: {paused:?}"
         );
         app.stop().await;
     }

@@ -704,6 +704,7 @@ async fn after_stop_over_zalo_nothing_changes_until_start_and_an_answered_questi
             stale.text, "Câu này đã trả lời. Xin trả lời câu hỏi ở tin nhắn mới nhất.",
             "{label}"
         );
+        chat::a_commune_change_mid_survey_asks_first(&mut hoa, label).await;
         app.stop().await;
     }
 }

@@ -266,8 +266,10 @@ pub async fn walk_survey(citizen: &mut impl ChatCitizen, mut reply: Reply) -> Re
     let number = regex::Regex::new(r"(?:Gõ một số từ|Type a number from) (-?\d+)").unwrap();
     let mut went_back = false;
     let mut paused = false;
+    let mut too_long_tried = false;
     for step in 0..300 {
         if reply.text.contains("hoàn thành khảo sát") {
+            assert!(too_long_tried, "the walk met no text question");
             return reply;
         }
         assert!(
@@ -307,6 +309,16 @@ pub async fn walk_survey(citizen: &mut impl ChatCitizen, mut reply: Reply) -> Re
             // With its unit, as people type it: the number is read from it.
             citizen.say(&format!("{} lần", &min[1])).await
         } else if reply.text.contains("Gõ câu trả lời") {
+            if !too_long_tried {
+                // Longer than the question takes: refused, shown back whole, the question still asked.
+                too_long_tried = true;
+                let long = format!("{}Hết", "Đường ngập. ".repeat(51));
+                let refused = citizen.say(&long).await;
+                assert!(
+                    refused.text.starts_with("⚠️ Câu trả lời dài 615 ký tự") && refused.text.ends_with(&long),
+                    "step {step}: {refused:?}"
+                );
+            }
             citizen.say("Đèn đường").await
         } else if step == 2 || reply.text.contains("Gõ số để chọn") {
             // The number of the first choice, as typed by someone who does not press buttons.
@@ -380,4 +392,31 @@ pub async fn answer_case(store: &Store, code: &str, what_was_done: &str) {
         .act(&officer, code, revision().await, answer, vec![], now)
         .await
         .unwrap();
+}
+
+/// Finding 5: half-way through the survey of Phố Hiến, another commune typed is asked about first; keeping the
+/// commune changes nothing, changing it is done once confirmed.
+pub async fn a_commune_change_mid_survey_asks_first(citizen: &mut impl ChatCitizen, label: &str) {
+    let ask = citizen.press("m:commune").await;
+    assert!(ask.text.contains("xã, phường nào"), "{label}: {ask:?}");
+    let confirm = citizen.say("11983").await;
+    assert!(
+        confirm
+            .text
+            .starts_with("Anh/chị đang trả lời dở khảo sát của Phường Phố Hiến. Đổi sang Phường Sơn Nam?"),
+        "{label}: {confirm:?}"
+    );
+    assert_eq!(confirm.payloads, ["cs:11983", "m:home"], "{label}");
+    let kept = citizen.press("m:home").await;
+    assert!(
+        kept.text.contains("Xã, phường của anh/chị: Phường Phố Hiến."),
+        "{label}: {kept:?}"
+    );
+    citizen.press("m:commune").await;
+    citizen.say("11983").await;
+    let changed = citizen.press("cs:11983").await;
+    assert!(
+        changed.text.contains("Xã, phường của anh/chị: Phường Sơn Nam."),
+        "{label}: {changed:?}"
+    );
 }

@@ -118,13 +118,58 @@ impl Chats {
         }
     }
 
-    pub(super) async fn choose_commune(&self, c: &mut Conversation<'_>, code: &str) -> Result<Vec<Outbound>, Error> {
+    /// The commune chosen (by a button, a code or a name). Someone half-way through the survey of another commune is
+    /// asked first: the survey's questions are about the commune it is for.
+    pub(super) async fn choose_commune(
+        &self,
+        c: &mut Conversation<'_>,
+        code: &str,
+        confirmed: bool,
+    ) -> Result<Vec<Outbound>, Error> {
         let then = match &c.state.dialog {
             Dialog::Commune { then, .. } => *then,
             _ => None,
         };
         match units::commune_on(&self.store, code, vn_day(c.now)).await {
             Ok(unit) => {
+                if !confirmed
+                    && let Some(current) = c.row.commune_code.clone()
+                    && current != unit.code
+                    && self.survey_in_progress(c, &current).await?
+                {
+                    let current_name = units::commune_on(&self.store, &current, vn_day(c.now))
+                        .await
+                        .map(|u| u.name)
+                        .unwrap_or(current);
+                    return Ok(vec![Outbound {
+                        text: c.t(
+                            &format!(
+                                "Anh/chị đang trả lời dở khảo sát của {current_name}. Đổi sang {}? Các câu hỏi khảo \
+                                 sát sẽ là về nơi mới.",
+                                unit.name
+                            ),
+                            &format!(
+                                "You are half-way through the survey of {current_name}. Change to {}? The survey's \
+                                 questions will then be about the new place.",
+                                unit.name
+                            ),
+                        ),
+                        buttons: vec![
+                            button(
+                                c.t(
+                                    &format!("✅ Đổi sang {}", unit.name),
+                                    &format!("✅ Change to {}", unit.name),
+                                ),
+                                Payload::SwitchCommune(unit.code.clone()),
+                            ),
+                            button(
+                                c.t(&format!("↩ Giữ {current_name}"), &format!("↩ Keep {current_name}")),
+                                Payload::Menu(MenuItem::Home),
+                            ),
+                        ],
+                        ..Outbound::default()
+                    }]);
+                }
                 c.row.commune_code = Some(unit.code);
                 match then {
                     Some(goal) => self.goal(c, goal).await,
@@ -150,7 +195,7 @@ impl Chats {
         text: &str,
     ) -> Result<Vec<Outbound>, Error> {
         if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
-            return self.choose_commune(c, text).await;
+            return self.choose_commune(c, text, false).await;
         }
         let wanted = fold(text);
         if wanted.chars().count() < 2 {
@@ -171,7 +216,7 @@ impl Chats {
             }
             1 => {
                 let code = found[0].code.clone();
-                self.choose_commune(c, &code).await
+                self.choose_commune(c, &code, false).await
             }
             n => {
                 let mut reply = self.ask_commune(c, then, None);

@@ -405,6 +405,10 @@ impl Chats {
                 if let Some(payload) = payload {
                     match commune_in_payload(payload) {
                         Some(code) => match super::units::commune_on(&self.store, code, vn_day(c.now)).await {
+                            // Another commune's poster while a survey is half-way: asked first.
+                            Ok(unit) if c.row.commune_code.as_ref().is_some_and(|current| *current != unit.code) => {
+                                return self.choose_commune(c, &unit.code, false).await;
+                            }
                             Ok(unit) => c.row.commune_code = Some(unit.code),
                             Err(Error::UnitNotFound(_) | Error::NotACommune(_)) => {
                                 return Ok(vec![self.ask_commune(
@@ -469,7 +473,8 @@ impl Chats {
             Payload::Menu(MenuItem::Survey) => self.goal(c, Goal::Survey).await,
             Payload::Menu(MenuItem::Feedback) => self.goal(c, Goal::Feedback).await,
             Payload::Menu(MenuItem::Follow) => self.my_cases(c).await,
-            Payload::Commune(code) => self.choose_commune(c, &code).await,
+            Payload::Commune(code) => self.choose_commune(c, &code, false).await,
+            Payload::SwitchCommune(code) => self.choose_commune(c, &code, true).await,
             Payload::Answer { screen, code } => {
                 self.survey(
                     c,
@@ -534,6 +539,21 @@ impl Chats {
             None if word == Some(Word::Back) => return self.survey(c, SurveyMove::Back).await,
             None if word == Some(Word::Cancel) => return self.pause_survey(c).await,
             Some(Typing::Number) => typed::number_in(text).unwrap_or_else(|| text.to_owned()),
+            Some(Typing::Text { max_len }) if text.chars().count() > max_len => {
+                // Refused, but not lost: shown back whole to shorten, and the question stays the one asked.
+                let chars = text.chars().count();
+                c.keep_choices = true;
+                return Ok(vec![Outbound::text(c.t(
+                    &format!(
+                        "⚠️ Câu trả lời dài {chars} ký tự; câu này nhận tối đa {max_len} ký tự. Xin rút gọn rồi gửi \
+                         lại. Câu anh/chị đã gửi:\n\n{text}"
+                    ),
+                    &format!(
+                        "⚠️ Your answer is {chars} characters; this question takes at most {max_len}. Please shorten \
+                         it and send it again. What you sent:\n\n{text}"
+                    ),
+                ))]);
+            }
             _ => text.to_owned(),
         };
         self.survey(c, SurveyMove::Answer { screen: None, raw }).await

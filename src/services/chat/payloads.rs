@@ -11,6 +11,8 @@ pub(super) enum Payload {
     Menu(MenuItem),
     /// `c:<code>`: this commune.
     Commune(String),
+    /// `cs:<code>`: yes, this commune, though a survey of another one is half-way.
+    SwitchCommune(String),
     /// `s:<screen>:<code>`: this answer to the question of this screen.
     Answer { screen: usize, code: String },
     /// `s:back`: the previous question.
@@ -67,6 +69,7 @@ impl Payload {
                 _ => return None,
             }),
             "c" => Self::Commune(rest.to_owned()),
+            "cs" => Self::SwitchCommune(rest.to_owned()),
             "s" if rest == "back" => Self::Back,
             "s" if rest == "pause" => Self::Pause,
             "s" => {
@@ -113,6 +116,7 @@ impl Payload {
                 }
             ),
             Self::Commune(code) => format!("c:{code}"),
+            Self::SwitchCommune(code) => format!("cs:{code}"),
             Self::Answer { screen, code } => format!("s:{screen}:{code}"),
             Self::Back => "s:back".to_owned(),
             Self::Pause => "s:pause".to_owned(),
@@ -167,6 +171,7 @@ mod tests {
         for p in [
             Payload::Menu(MenuItem::Survey),
             Payload::Commune("11953".into()),
+            Payload::SwitchCommune("11953".into()),
             Payload::Answer {
                 screen: 12,
                 code: "not_told".into(),

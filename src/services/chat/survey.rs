@@ -24,7 +24,7 @@ pub(super) struct OpenSurvey {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Typing {
     Number,
-    Text,
+    Text { max_len: usize },
 }
 
 /// What the person did in the survey.
@@ -68,9 +68,18 @@ impl Chats {
             .and_then(|screen| engine.first_question(screen))
             .and_then(|q| match q.kind {
                 QuestionKind::Number { .. } => Some(Typing::Number),
-                QuestionKind::Text { .. } => Some(Typing::Text),
+                QuestionKind::Text { max_len } => Some(Typing::Text { max_len }),
                 _ => None,
             }))
+    }
+
+    /// Whether the person has begun the open survey of `commune` and not finished it.
+    pub(super) async fn survey_in_progress(&self, c: &mut Conversation<'_>, commune: &str) -> Result<bool, Error> {
+        match self.open_survey(c, commune).await {
+            Ok(open) => Ok(open.progress.screen().is_some()),
+            Err(Error::NoOpenWave(_) | Error::UnitNotFound(_) | Error::NotACommune(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// "⏸ Tạm dừng": the answers so far are kept with the survey session; the menu says how to go on.
