@@ -74,6 +74,8 @@ async fn a_whole_survey_over_telegram_is_stored_exactly_as_the_same_answers_post
         assert!(first.payloads.iter().all(|p| p.len() <= 64), "{label}");
         let done = walk_survey(&mut lan, first).await;
         assert!(done.text.contains("ẩn danh"), "{label}: {done:?}");
+        // A finished survey is no longer offered.
+        assert!(done.payload("m:survey").is_none(), "{label}: {done:?}");
         // Button presses were acknowledged so that the client's spinner stops.
         assert!(!fake.calls_of("answercallbackquery").is_empty(), "{label}");
 
@@ -722,6 +724,13 @@ async fn after_stop_over_telegram_nothing_changes_until_start_and_an_answered_qu
         assert!(
             paused.text.starts_with("⏸ Đã tạm dừng khảo sát.") && chat::is_menu(&paused),
             "{label}: {paused:?}"
+        );
+        // The menu says how far the survey is.
+        let menu = fake.calls_of("sendmessage").pop().unwrap();
+        let survey_button = menu["reply_markup"]["inline_keyboard"][0][0]["text"].as_str().unwrap().to_owned();
+        assert!(
+            regex::Regex::new(r"^📋 Tiếp tục khảo sát \(\d+%\)$").unwrap().is_match(&survey_button),
+            "{label}: {survey_button}"
         );
         chat::a_commune_change_mid_survey_asks_first(&mut lan, label).await;
         let edits = fake.calls_of("editmessagereplymarkup");

@@ -52,27 +52,41 @@ impl Chats {
             }
         }
         text.push_str(&c.t("Anh/chị muốn làm gì?", "What would you like to do?"));
+        // The survey as the last survey turn left it: begun (with how far), answered (no longer offered), or not yet.
+        let mark = c
+            .state
+            .survey_mark
+            .as_ref()
+            .filter(|m| Some(&m.commune) == c.row.commune_code.as_ref() && c.now < m.until);
+        let survey = match mark.map(|m| m.percent) {
+            Some(Some(percent)) => Some(c.t(
+                &format!("📋 Tiếp tục khảo sát ({percent}%)"),
+                &format!("📋 Continue the survey ({percent}%)"),
+            )),
+            Some(None) => None,
+            None => Some(c.t("📋 Trả lời khảo sát", "📋 Answer the survey")),
+        };
         Ok(vec![Outbound {
             text,
-            buttons: vec![
-                button(
-                    c.t("📋 Trả lời khảo sát", "📋 Answer the survey"),
-                    Payload::Menu(MenuItem::Survey),
-                ),
-                button(
-                    c.t("📝 Gửi phản ánh", "📝 Send feedback"),
-                    Payload::Menu(MenuItem::Feedback),
-                ),
-                button(
-                    c.t("🔎 Theo dõi phản ánh", "🔎 My reports"),
-                    Payload::Menu(MenuItem::Follow),
-                ),
-                button(
-                    c.t("📍 Đổi xã, phường", "📍 Change commune"),
-                    Payload::Menu(MenuItem::Commune),
-                ),
-                button(c.t("🌐 English", "🌐 Tiếng Việt"), Payload::Menu(MenuItem::Language)),
-            ],
+            buttons: survey
+                .map(|label| button(label, Payload::Menu(MenuItem::Survey)))
+                .into_iter()
+                .chain([
+                    button(
+                        c.t("📝 Gửi phản ánh", "📝 Send feedback"),
+                        Payload::Menu(MenuItem::Feedback),
+                    ),
+                    button(
+                        c.t("🔎 Theo dõi phản ánh", "🔎 My reports"),
+                        Payload::Menu(MenuItem::Follow),
+                    ),
+                    button(
+                        c.t("📍 Đổi xã, phường", "📍 Change commune"),
+                        Payload::Menu(MenuItem::Commune),
+                    ),
+                    button(c.t("🌐 English", "🌐 Tiếng Việt"), Payload::Menu(MenuItem::Language)),
+                ])
+                .collect(),
             remove_keyboard: true,
             ..Outbound::default()
         }])

@@ -102,6 +102,19 @@ struct State {
     /// A Telegram reply keyboard (the location request) is showing: the next message removes it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     reply_keyboard: bool,
+    /// How far the person is in the survey of their commune, as the last survey turn left it: what the menu offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    survey_mark: Option<SurveyMark>,
+}
+
+/// Where a person stands in the open survey of a commune, kept with the chat so that the menu needs no survey read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct SurveyMark {
+    commune: String,
+    /// The survey's wave closes then; the mark means nothing after.
+    until: DateTime<Utc>,
+    /// Progress of a survey begun, in percent; `None` once answered.
+    percent: Option<u8>,
 }
 
 impl State {

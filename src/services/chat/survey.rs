@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ykien_bots::message::Outbound;
 
 use super::payloads::{Payload, button};
-use super::{Chats, Conversation, Dialog, Goal};
+use super::{Chats, Conversation, Dialog, Goal, SurveyMark};
 use crate::conversation::{Ask, Input, Mode, SurveyEngine};
 use crate::domain::Lang;
 use crate::domain::questionnaire::{Question, QuestionKind};
@@ -162,13 +162,25 @@ impl Chats {
         match advanced.turn {
             Turn::Ask { ask, resumed, .. } => {
                 c.state.dialog = Dialog::Survey {};
+                c.state.survey_mark = Some(SurveyMark {
+                    commune: code.clone(),
+                    until: ctx.wave.closes_at,
+                    percent: Some(ask.progress_percent),
+                });
                 let mut question = render_question(ctx, &ask, c.lang, chosen, resumed);
                 if starting {
                     question.text = format!("{}\n\n{}", ctx.questionnaire.intro.get(c.lang), question.text);
                 }
                 Ok(vec![question])
             }
-            closed => self.survey_closed(c, closed, chosen).await,
+            closed => {
+                c.state.survey_mark = Some(SurveyMark {
+                    commune: code.clone(),
+                    until: ctx.wave.closes_at,
+                    percent: None,
+                });
+                self.survey_closed(c, closed, chosen).await
+            }
         }
     }
 
