@@ -697,28 +697,7 @@ async fn after_stop_over_telegram_nothing_changes_until_start_and_an_answered_qu
         lan.start("commune_11953").await;
         chat::stop_holds_until_start(&mut lan, store, "telegram", "501000", label).await;
 
-        // An answered question's old button: said so, not asked again; the question being asked stays.
-        let first = lan.press("m:survey").await;
-        // The introduction comes first: time needed, anonymity, what "Không biết" is for.
-        assert!(
-            first.text.starts_with("Khảo sát này tìm hiểu")
-                && first.text.contains("Trả lời mất khoảng 10 phút")
-                && first.text.contains("“Không biết”"),
-            "{label}: {first:?}"
-        );
-        let answer = first
-            .payloads
-            .iter()
-            .find(|p| p.starts_with("s:") && !["s:back", "s:pause"].contains(&p.as_str()))
-            .cloned()
-            .unwrap_or_else(|| panic!("{label}: {first:?}"));
-        let second = lan.press(&answer).await;
-        assert!(second.text.starts_with("✓ "), "{label}: {second:?}");
-        let stale = lan.press(&answer).await;
-        assert_eq!(
-            stale.text, "Câu này đã trả lời. Xin trả lời câu hỏi ở tin nhắn mới nhất.",
-            "{label}"
-        );
+        chat::an_answered_question_is_not_asked_again(&mut lan, label).await;
         // Pause: confirmed.
         let paused = lan.press("s:pause").await;
         assert!(

@@ -420,3 +420,32 @@ pub async fn a_commune_change_mid_survey_asks_first(citizen: &mut impl ChatCitiz
         "{label}: {changed:?}"
     );
 }
+
+/// Findings 4 and 5: the survey starts with its introduction; an answered question's old button is said so, not
+/// asked again, and the question being asked stays. Leaves the survey at its second question.
+pub async fn an_answered_question_is_not_asked_again(citizen: &mut impl ChatCitizen, label: &str) {
+    let first = citizen.press("m:survey").await;
+    // The introduction comes first: time needed, anonymity, what "Không biết" is for.
+    assert!(
+        first.text.starts_with("Khảo sát này tìm hiểu")
+            && first.text.contains("Trả lời mất khoảng 10 phút")
+            && first.text.contains("“Không biết”"),
+        "{label}: {first:?}"
+    );
+    let answer = first
+        .payloads
+        .iter()
+        .find(|p| p.starts_with("s:") && !["s:back", "s:pause"].contains(&p.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("{label}: {first:?}"));
+    let second = citizen.press(&answer).await;
+    assert!(second.text.starts_with("✓ "), "{label}: {second:?}");
+    let stale = citizen.press(&answer).await;
+    assert_eq!(
+        stale.text, "Câu này đã trả lời. Xin trả lời câu hỏi ở tin nhắn mới nhất.",
+        "{label}"
+    );
+    // The question being asked is still the one a typed number answers.
+    let third = citizen.say("1").await;
+    assert!(third.text.starts_with("✓ "), "{label}: {third:?}");
+}
