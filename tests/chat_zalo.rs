@@ -657,7 +657,7 @@ async fn a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_ca
             .unwrap();
         let ask = reply_of(&ask);
         assert!(
-            ask.text.contains("mục «Vị trí» trong phần đính kèm của Zalo"),
+            ask.text.contains("Gửi vị trí bằng chức năng chia sẻ vị trí của Zalo"),
             "{label}: {ask:?}"
         );
         assert_eq!(ask.payloads, ["f:noloc", "f:cancel"], "{label}");

@@ -383,12 +383,12 @@ impl Chats {
             },
             DraftStep::Location => Outbound {
                 text: match c.channel {
-                    // Zalo has no location-request button: its attachment menu has "Vị trí".
+                    // Zalo has no location-request button: the person shares it with Zalo's own feature.
                     Channel::Zalo => c.t(
-                        "Sự việc ở đâu? Gửi vị trí từ mục «Vị trí» trong phần đính kèm của Zalo, hoặc gõ địa chỉ \
-                         (ví dụ: Tổ 5, đường Nguyễn Văn Linh), hoặc bấm «Bỏ qua vị trí».",
-                        "Where is it? Send a location from Zalo's attachments, or type the address (e.g. Tổ 5, \
-                         đường Nguyễn Văn Linh), or press “Skip location”.",
+                        "Sự việc ở đâu? Gửi vị trí bằng chức năng chia sẻ vị trí của Zalo, hoặc gõ địa chỉ (ví dụ: \
+                         Tổ 5, đường Nguyễn Văn Linh), hoặc bấm «Bỏ qua vị trí».",
+                        "Where is it? Share the location with Zalo's location sharing, or type the address (e.g. \
+                         Tổ 5, đường Nguyễn Văn Linh), or press “Skip location”.",
                     ),
                     _ => c.t(
                         "Sự việc ở đâu? Bấm «📍 Gửi vị trí» bên dưới, hoặc gõ địa chỉ (ví dụ: Tổ 5, đường Nguyễn \
