@@ -256,9 +256,11 @@ fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
                 None => {}
             }
         }
-        @if !view.files.is_empty() {
+        @if view.files.iter().any(|f| !f.content_type.starts_with("audio/")) {
             p { "Tệp đính kèm: " @for (i, f) in view.files.iter().enumerate().filter(|(_, f)| !f.content_type.starts_with("audio/")) {
                 a href=(format!("/console/files/{}", f.id)) { (if f.source == "answer" { "kết quả " } else { "ảnh " }) (i + 1) } " " } }
+        }
+        @if !view.files.is_empty() {
             // Voice notes play in the page (no script: the browser's own controls), with a link to download them.
             @for (i, f) in view.files.iter().filter(|f| f.content_type.starts_with("audio/")).enumerate() {
                 p.voice { "Tin nhắn thoại " (i + 1) ": "
