@@ -586,6 +586,17 @@ async fn a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_ca
         lan.start("commune_11953").await;
         chat::free_text_becomes_a_report(&mut lan, &app.app.store, label).await;
 
+        // A photo sent first starts a report too, and is kept while the category is chosen.
+        fake.add_file("photo-first", PHOTO);
+        let categories = lan.photo("photo-first").await;
+        assert!(
+            categories.text.starts_with("✓ Đã nhận 1 ảnh.")
+                && categories.text.contains("Phản ánh của anh/chị về việc gì?"),
+            "{label}: {categories:?}"
+        );
+        let cancelled = lan.say("hủy").await;
+        assert!(cancelled.text.starts_with("Đã hủy phản ánh."), "{label}: {cancelled:?}");
+
         chat::the_location_step_cannot_trap(&mut lan, label).await;
         // The location step's choices are real buttons of its keyboard, under the location button.
         let asks: Vec<Value> = fake

@@ -278,7 +278,9 @@ async fn a_whole_survey_and_a_feedback_case_over_zalo_are_stored_as_over_the_web
         assert!(missing.text.contains("Không tải được ảnh này"), "{label}: {missing:?}");
         let where_ = hoa.press("f:next").await;
         assert!(
-            where_.text.contains("Gửi vị trí bằng chức năng chia sẻ vị trí của Zalo"),
+            where_
+                .text
+                .contains("Gửi vị trí bằng chức năng chia sẻ vị trí của Zalo"),
             "{label}: Zalo has no location button, the text says how: {where_:?}"
         );
         let confirm = hoa.location("20.6465", "106.0511").await;

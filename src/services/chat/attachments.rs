@@ -18,36 +18,31 @@ impl Chats {
         refs: &[String],
         caption: Option<&str>,
     ) -> Result<Vec<Outbound>, Error> {
-        let Dialog::Report(mut draft) = c.state.dialog.clone() else {
-            let mut replies = self.menu(c, false).await?;
-            if let Some(first) = replies.first_mut() {
-                first.text = format!(
-                    "{}\n\n{}",
-                    c.t(
-                        "Để gửi ảnh về một sự việc, xin chọn «Gửi phản ánh» trước.",
-                        "To send photos of something, choose “Send feedback” first."
-                    ),
-                    first.text
-                );
+        let mut draft = match c.state.dialog.clone() {
+            Dialog::Report(draft) => draft,
+            // A photo sent first starts a report, as a voice note does.
+            Dialog::Menu => {
+                self.store.clear_draft_files(&c.row.channel, &c.row.user_id).await?;
+                Draft::default()
             }
-            return Ok(replies);
+            Dialog::Survey {} | Dialog::Commune { .. } => {
+                c.keep_choices = true;
+                return Ok(vec![Outbound::text(c.t(
+                    "Ảnh chỉ được nhận khi gửi phản ánh. Ở bước này xin bấm nút hoặc gõ chữ.",
+                    "Photos are taken with feedback reports. At this step please press a button or type.",
+                ))]);
+            }
         };
-        // A photo with a caption where the description is expected: the caption is the description.
-        if draft.step == DraftStep::Text
+        // A caption long enough is the description when there is none yet.
+        if draft.text.is_none()
             && let Some(caption) = caption.filter(|t| t.chars().count() >= MIN_TEXT_CHARS)
         {
             draft.text = Some(caption.chars().take(MAX_TEXT_CHARS).collect());
-            draft.step = DraftStep::Photos;
+            if draft.step == DraftStep::Text {
+                draft.step = DraftStep::Photos;
+            }
         }
-        if draft.step != DraftStep::Photos {
-            let mut reply = self.report_prompt(c).await?;
-            reply.text = format!(
-                "{}\n\n{}",
-                c.t("Ảnh sẽ được nhận ở bước sau.", "Photos come at a later step."),
-                reply.text
-            );
-            return Ok(vec![reply]);
-        }
+        let before = draft.photos;
         let mut problems = Vec::new();
         for reference in refs {
             if draft.photos >= MAX_PHOTOS {
@@ -86,8 +81,18 @@ impl Chats {
                 }
             }
         }
+        // Photos are kept at whatever step they come; the photo step's prompt counts them itself.
+        let note = (draft.step != DraftStep::Photos && draft.photos > before).then(|| {
+            c.t(
+                &format!("✓ Đã nhận {} ảnh.", draft.photos),
+                &format!("✓ {} photo(s) received.", draft.photos),
+            )
+        });
         c.state.dialog = Dialog::Report(draft);
         let mut reply = self.report_prompt(c).await?;
+        if let Some(note) = note {
+            reply.text = format!("{note}\n\n{}", reply.text);
+        }
         if !problems.is_empty() {
             reply.text = format!("⚠️ {}\n\n{}", problems.join("\n"), reply.text);
         }
