@@ -1,6 +1,10 @@
 //! What typed words mean in a chat, whatever the step: greetings, the words for skip, no, cancel, back and yes (with
 //! or without diacritics), and numbers written with their unit ("30 phút", "2 lần", "1.500.000 đồng").
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use crate::domain::folding::fold;
 
 /// A word that means an action wherever that action exists.
@@ -56,15 +60,17 @@ pub(super) fn is_greeting(text: &str) -> bool {
 /// Vietnamese thousands dots (or spaces) and a decimal comma, words around them ignored; "triệu" and "nghìn"/"ngàn"
 /// multiply. `None` when there is no number or more than one.
 pub(super) fn number_in(text: &str) -> Option<String> {
-    let re = regex::Regex::new(r"-?\d{1,3}(?:[. ]\d{3})+(?:,\d+)?|-?\d+(?:[.,]\d+)?").ok()?;
-    let mut found = re.find_iter(text);
+    // A number with thousands grouped by dots or spaces (and a decimal comma), or a plain one.
+    static NUMBER: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"-?\d{1,3}(?:[. ]\d{3})+(?:,\d+)?|-?\d+(?:[.,]\d+)?").ok());
+    static GROUPED: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^-?\d{1,3}(?:[. ]\d{3})+(?:,\d+)?$").ok());
+    let mut found = NUMBER.as_ref()?.find_iter(text);
     let number = found.next()?;
     if found.next().is_some() {
         return None;
     }
     let digits = number.as_str();
-    let grouped = regex::Regex::new(r"^-?\d{1,3}(?:[. ]\d{3})+(?:,\d+)?$").ok()?;
-    let plain = if grouped.is_match(digits) {
+    let plain = if GROUPED.as_ref()?.is_match(digits) {
         digits.replace(['.', ' '], "").replace(',', ".")
     } else {
         digits.replace(',', ".")
