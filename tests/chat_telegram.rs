@@ -729,6 +729,14 @@ async fn after_stop_over_telegram_nothing_changes_until_start_and_an_answered_qu
             "{label}: {survey_button}"
         );
         chat::a_commune_change_mid_survey_asks_first(&mut lan, label).await;
+        // A poster of another commune asks too.
+        let poster = lan.start("commune_11953").await;
+        assert!(
+            poster
+                .text
+                .starts_with("Anh/chị đang trả lời dở khảo sát của Phường Sơn Nam. Đổi sang Phường Phố Hiến?"),
+            "{label}: {poster:?}"
+        );
         let edits = fake.calls_of("editmessagereplymarkup");
         assert!(
             edits

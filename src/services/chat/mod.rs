@@ -418,11 +418,16 @@ impl Chats {
                 if let Some(payload) = payload {
                     match commune_in_payload(payload) {
                         Some(code) => match super::units::commune_on(&self.store, code, vn_day(c.now)).await {
-                            // Another commune's poster while a survey is half-way: asked first.
-                            Ok(unit) if c.row.commune_code.as_ref().is_some_and(|current| *current != unit.code) => {
-                                return self.choose_commune(c, &unit.code, false).await;
+                            Ok(unit) => {
+                                // Another commune's poster while a survey is half-way: asked first.
+                                if let Some(current) = c.row.commune_code.clone()
+                                    && current != unit.code
+                                    && self.survey_in_progress(c, &current).await?
+                                {
+                                    return self.choose_commune(c, &unit.code, false).await;
+                                }
+                                c.row.commune_code = Some(unit.code);
                             }
-                            Ok(unit) => c.row.commune_code = Some(unit.code),
                             Err(Error::UnitNotFound(_) | Error::NotACommune(_)) => {
                                 return Ok(vec![self.ask_commune(
                                     c,
