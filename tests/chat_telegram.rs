@@ -74,6 +74,8 @@ async fn a_whole_survey_over_telegram_is_stored_exactly_as_the_same_answers_post
         assert!(first.payloads.iter().all(|p| p.len() <= 64), "{label}");
         let done = walk_survey(&mut lan, first).await;
         assert!(done.text.contains("ẩn danh"), "{label}: {done:?}");
+        // A finished survey is no longer offered.
+        assert!(done.payload("m:survey").is_none(), "{label}: {done:?}");
         // Button presses were acknowledged so that the client's spinner stops.
         assert!(!fake.calls_of("answercallbackquery").is_empty(), "{label}");
 
@@ -569,4 +571,179 @@ async fn without_a_token_the_bot_is_off() {
             .contains("via=telegram")
     );
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_cannot_trap_over_telegram() {
+    for db in
+        databases("a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_cannot_trap_over_telegram")
+            .await
+    {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        let mut lan = TelegramCitizen::new(&[&app.base], SECRET, &fake, 500_800);
+        lan.start("commune_11953").await;
+        chat::free_text_becomes_a_report(&mut lan, &app.app.store, label).await;
+
+        // A photo sent first starts a report too, and is kept while the category is chosen.
+        fake.add_file("photo-first", PHOTO);
+        let categories = lan.photo("photo-first").await;
+        assert!(
+            categories.text.starts_with("✓ Đã nhận 1 ảnh.")
+                && categories.text.contains("Phản ánh của anh/chị về việc gì?"),
+            "{label}: {categories:?}"
+        );
+        let cancelled = lan.say("hủy").await;
+        assert!(cancelled.text.starts_with("Đã hủy phản ánh."), "{label}: {cancelled:?}");
+
+        chat::the_location_step_cannot_trap(&mut lan, label).await;
+        // The location step's choices are real buttons of its keyboard, under the location button.
+        let asks: Vec<Value> = fake
+            .calls_of("sendmessage")
+            .into_iter()
+            .filter(|c| c["text"].as_str().is_some_and(|t| t.starts_with("Sự việc ở đâu?")))
+            .collect();
+        assert_eq!(
+            asks.last().unwrap()["reply_markup"]["keyboard"],
+            json!([
+                [{ "text": "📍 Gửi vị trí", "request_location": true }],
+                [{ "text": "Bỏ qua vị trí" }],
+                [{ "text": "✖ Hủy" }],
+            ]),
+            "{label}"
+        );
+        // Every message that followed a location request removed its keyboard.
+        let calls = fake.calls_of("sendmessage");
+        for (i, call) in calls.iter().enumerate() {
+            if call["reply_markup"].get("keyboard").is_some() {
+                let next = &calls[i + 1];
+                assert_eq!(
+                    next["reply_markup"],
+                    json!({ "remove_keyboard": true }),
+                    "{label}: {next}"
+                );
+            }
+        }
+        // Pressed buttons are taken off their message.
+        assert!(!fake.calls_of("editmessagereplymarkup").is_empty(), "{label}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_voice_note_over_telegram_reaches_the_console_and_my_reports_show_it_with_its_answer() {
+    for db in databases("a_voice_note_over_telegram_reaches_the_console_and_my_reports_show_it_with_its_answer").await {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        let store = &app.app.store;
+        let mut lan = TelegramCitizen::new(&[&app.base], SECRET, &fake, 500_900);
+        lan.start("commune_11953").await;
+        let code = chat::a_voice_note_becomes_a_report(&mut lan, store, label).await;
+        // Downloaded through getFile like a photo.
+        assert!(
+            fake.calls_of("getfile").iter().any(|c| c["file_id"] == "voice-1"),
+            "{label}"
+        );
+
+        // The intake desk plays it in the console.
+        common::official(store, "tiepnhan.voice", "intake", None, &["11953"]).await;
+        let cookie = common::session(&app, "tiepnhan.voice").await;
+        let page = app
+            .client
+            .get(app.url(&format!("/console/cases/{code}")))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let case = store.case_by_code(&code).await.unwrap().unwrap();
+        let file = store.case_attachments(case.id).await.unwrap()[0].id;
+        assert!(
+            page.contains(&format!(
+                r#"<audio controls preload="none" src="/console/files/{file}">"#
+            )),
+            "{label}: {page}"
+        );
+        let audio = app
+            .client
+            .get(app.url(&format!("/console/files/{file}")))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(audio.headers()["content-type"], "audio/ogg", "{label}");
+        assert!(
+            audio.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("media-src 'self'"),
+            "{label}"
+        );
+        assert_eq!(audio.bytes().await.unwrap(), chat::VOICE_NOTE, "{label}");
+
+        chat::my_reports_show_what_they_are(&mut lan, store, &code, label).await;
+        // Six categories, "Khác…" and "Hủy": no longer 23 long buttons.
+        let categories = lan.press("m:feedback").await;
+        assert_eq!(categories.payloads.len(), 8, "{label}: {categories:?}");
+        assert_eq!(categories.payloads[6..], ["f:more", "f:cancel"], "{label}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn after_stop_over_telegram_nothing_changes_until_start_and_an_answered_question_is_not_asked_again() {
+    for db in
+        databases("after_stop_over_telegram_nothing_changes_until_start_and_an_answered_question_is_not_asked_again")
+            .await
+    {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        let store = &app.app.store;
+        let mut lan = TelegramCitizen::new(&[&app.base], SECRET, &fake, 501_000);
+        lan.start("commune_11953").await;
+        chat::stop_holds_until_start(&mut lan, store, "telegram", "501000", label).await;
+
+        chat::an_answered_question_is_not_asked_again(&mut lan, label).await;
+        // Pause: confirmed.
+        let paused = lan.press("s:pause").await;
+        assert!(
+            paused.text.starts_with("⏸ Đã tạm dừng khảo sát.") && chat::is_menu(&paused),
+            "{label}: {paused:?}"
+        );
+        // The menu says how far the survey is.
+        let menu = fake.calls_of("sendmessage").pop().unwrap();
+        let survey_button = menu["reply_markup"]["inline_keyboard"][0][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let percent = survey_button
+            .strip_prefix("📋 Tiếp tục khảo sát (")
+            .and_then(|rest| rest.strip_suffix("%)"));
+        assert!(
+            percent.is_some_and(|p| p.parse::<u8>().is_ok()),
+            "{label}: {survey_button}"
+        );
+        chat::a_commune_change_mid_survey_asks_first(&mut lan, label).await;
+        // A poster of another commune asks too.
+        let poster = lan.start("commune_11953").await;
+        assert!(
+            poster
+                .text
+                .starts_with("Anh/chị đang trả lời dở khảo sát của Phường Sơn Nam. Đổi sang Phường Phố Hiến?"),
+            "{label}: {poster:?}"
+        );
+        let edits = fake.calls_of("editmessagereplymarkup");
+        assert!(
+            edits
+                .iter()
+                .all(|e| e["chat_id"] == json!(501_000) && e.get("reply_markup").is_none()),
+            "{label}: {edits:?}"
+        );
+        app.stop().await;
+    }
 }

@@ -178,6 +178,27 @@ impl ChatCitizen for ZaloCitizen<'_> {
         let event = self.text_event(&ykien_bots::zalo::button_payload(payload));
         self.send(event).await
     }
+
+    /// A voice message: `user_send_audio` with the URL of the recording, as for images.
+    async fn voice(&mut self, name: &str, bytes: &[u8]) -> Reply {
+        self.fake.add_image(name, bytes.to_vec());
+        let url = self.fake.image_url(name);
+        let msg_id = format!("{}-{}", self.id, self.next + 1);
+        let event = self.event(
+            "user_send_audio",
+            json!({ "msg_id": msg_id, "attachments": [{ "type": "audio", "payload": { "url": url } }] }),
+        );
+        self.send(event).await
+    }
+
+    async fn sticker(&mut self) -> Reply {
+        let msg_id = format!("{}-{}", self.id, self.next + 1);
+        let event = self.event(
+            "user_send_sticker",
+            json!({ "msg_id": msg_id, "attachments": [{ "type": "sticker", "payload": { "id": "s1" } }] }),
+        );
+        self.send(event).await
+    }
 }
 
 async fn wait_until(label: &str, what: &str, mut done: impl AsyncFnMut() -> bool) {
@@ -257,7 +278,9 @@ async fn a_whole_survey_and_a_feedback_case_over_zalo_are_stored_as_over_the_web
         assert!(missing.text.contains("Không tải được ảnh này"), "{label}: {missing:?}");
         let where_ = hoa.press("f:next").await;
         assert!(
-            where_.text.contains("Vị trí"),
+            where_
+                .text
+                .contains("Gửi vị trí bằng chức năng chia sẻ vị trí của Zalo"),
             "{label}: Zalo has no location button, the text says how: {where_:?}"
         );
         let confirm = hoa.location("20.6465", "106.0511").await;
@@ -305,6 +328,11 @@ async fn a_whole_survey_and_a_feedback_case_over_zalo_are_stored_as_over_the_web
             .unwrap();
         let rating = reply_of(&answered);
         assert_eq!(rating.payloads.len(), 5, "{label}: {rating:?}");
+        // Every news of the case is out before the citizen's next turn, so that its answer is the next message.
+        wait_until(label, "news of the case still waiting", async || {
+            store.case_outbox(case.id).await.unwrap().iter().all(|m| m.sent)
+        })
+        .await;
         let thanks = hoa.press(&format!("r:{code}:5")).await;
         assert!(thanks.text.contains("đánh giá 5/5"), "{label}: {thanks:?}");
         assert_eq!(
@@ -545,7 +573,17 @@ async fn the_webhook_refuses_bad_signatures_and_garbage_ignores_repeats_receipts
             "message": { "msg_ids": ["m1", "m2"] }
         });
         assert_eq!(post_signed(&app, &receipt).await, 200, "{label}");
-        // Events the bot does not handle: 200, kept raw for inspection.
+        wait_until(label, "the receipt was not recorded", async || {
+            !store.chat_events_of_kind("zalo", "receipt").await.unwrap().is_empty()
+        })
+        .await;
+        let after = store.chat_user("zalo", "246845883529197922").await.unwrap().unwrap();
+        assert_eq!(
+            after.last_interaction_at, person.last_interaction_at,
+            "{label}: a receipt is not an interaction"
+        );
+        assert_eq!(fake.sent_to("246845883529197922").len(), 1, "{label}");
+        // A sticker: kept raw for inspection, and the citizen is told what the bot takes.
         let sticker = json!({
             "app_id": APP_ID, "event_name": "user_send_sticker", "timestamp": "1764000009998",
             "sender": { "id": "246845883529197922" }, "recipient": { "id": "388613280878808645" },
@@ -561,16 +599,15 @@ async fn the_webhook_refuses_bad_signatures_and_garbage_ignores_repeats_receipts
                 .any(|(id, raw)| id == "sticker-1" && raw.as_deref().is_some_and(|r| r.contains("user_send_sticker")))
         })
         .await;
-        wait_until(label, "the receipt was not recorded", async || {
-            !store.chat_events_of_kind("zalo", "receipt").await.unwrap().is_empty()
+        wait_until(label, "the sticker was not answered", async || {
+            fake.sent_to("246845883529197922").len() == 2
         })
         .await;
-        let after = store.chat_user("zalo", "246845883529197922").await.unwrap().unwrap();
-        assert_eq!(
-            after.last_interaction_at, person.last_interaction_at,
-            "{label}: a receipt is not an interaction"
+        let answer = reply_of(fake.sent_to("246845883529197922").last().unwrap());
+        assert!(
+            answer.text.starts_with("Xin lỗi, tôi chưa nhận được loại tin nhắn này"),
+            "{label}: {answer:?}"
         );
-        assert_eq!(fake.sent_to("246845883529197922").len(), 1, "{label}");
 
         // The unfollow fixture: the follower is marked unreachable.
         let follow = include_str!("../bots/tests/fixtures/zalo/follow.json");
@@ -590,6 +627,73 @@ async fn the_webhook_refuses_bad_signatures_and_garbage_ignores_repeats_receipts
                 .reachable
         })
         .await;
+        app.stop().await;
+    }
+}
+
+/// A follower of the OA who said they live in Phường Phố Hiến; at the menu.
+async fn follower_in_pho_hien<'a>(app: &'a TestApp, fake: &'a FakeZalo, id: &str) -> ZaloCitizen<'a> {
+    let mut citizen = ZaloCitizen::new(app, fake, id);
+    citizen.follow().await;
+    citizen.press("m:commune").await;
+    let menu = citizen.say("11953").await;
+    assert!(menu.text.contains("Phố Hiến") && chat::is_menu(&menu), "{menu:?}");
+    citizen
+}
+
+#[tokio::test]
+async fn a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_cannot_trap_over_zalo() {
+    for db in
+        databases("a_complaint_typed_at_the_menu_becomes_a_report_and_the_location_step_cannot_trap_over_zalo").await
+    {
+        let label = db.label;
+        let (app, fake) = start(db).await;
+        let mut hoa = follower_in_pho_hien(&app, &fake, "8391938512340301").await;
+        chat::free_text_becomes_a_report(&mut hoa, &app.app.store, label).await;
+        chat::the_location_step_cannot_trap(&mut hoa, label).await;
+        // Zalo has no location button: the step says where Zalo's is, and its choices are real buttons.
+        let ask = fake
+            .sent_to("8391938512340301")
+            .into_iter()
+            .rfind(|m| m["text"].as_str().is_some_and(|t| t.starts_with("Sự việc ở đâu?")))
+            .unwrap();
+        let ask = reply_of(&ask);
+        assert!(
+            ask.text.contains("Gửi vị trí bằng chức năng chia sẻ vị trí của Zalo"),
+            "{label}: {ask:?}"
+        );
+        assert_eq!(ask.payloads, ["f:noloc", "f:cancel"], "{label}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_voice_note_over_zalo_reaches_the_case_and_my_reports_show_it_with_its_answer() {
+    for db in databases("a_voice_note_over_zalo_reaches_the_case_and_my_reports_show_it_with_its_answer").await {
+        let label = db.label;
+        let (app, fake) = start(db).await;
+        let store = &app.app.store;
+        let mut hoa = follower_in_pho_hien(&app, &fake, "8391938512340302").await;
+        let code = chat::a_voice_note_becomes_a_report(&mut hoa, store, label).await;
+        chat::my_reports_show_what_they_are(&mut hoa, store, &code, label).await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn after_stop_over_zalo_nothing_changes_until_start_and_an_answered_question_is_not_asked_again() {
+    for db in
+        databases("after_stop_over_zalo_nothing_changes_until_start_and_an_answered_question_is_not_asked_again").await
+    {
+        let label = db.label;
+        let (app, fake) = start(db).await;
+        let store = &app.app.store;
+        let mut hoa = follower_in_pho_hien(&app, &fake, "8391938512340303").await;
+        chat::stop_holds_until_start(&mut hoa, store, "zalo", "8391938512340303", label).await;
+
+        // Zalo's buttons stay on old messages: a press on an answered question's is said so, not asked again.
+        chat::an_answered_question_is_not_asked_again(&mut hoa, label).await;
+        chat::a_commune_change_mid_survey_asks_first(&mut hoa, label).await;
         app.stop().await;
     }
 }

@@ -105,7 +105,7 @@ pub fn decide(reply: &Reply, rng: &mut Rng) -> Next {
     let answers: Vec<&String> = reply
         .payloads
         .iter()
-        .filter(|p| p.starts_with("s:") && *p != "s:back")
+        .filter(|p| p.starts_with("s:") && *p != "s:back" && *p != "s:pause")
         .collect();
     if !answers.is_empty() {
         return act(Action::Press(answers[rng.below(answers.len())].clone()));
@@ -149,7 +149,7 @@ mod tests {
             0,
         );
         assert!(matches!(decide(&number, &mut rng), Next::Act(Action::Say(n), Purpose::Answer) if n == "1920"));
-        let choice = reply("[9% · A]\nCó không?", &["s:3:1", "s:3:2", "s:back", "m:home"], 0);
+        let choice = reply("[9% · A]\nCó không?", &["s:3:1", "s:3:2", "s:back", "s:pause"], 0);
         assert!(
             matches!(decide(&choice, &mut rng), Next::Act(Action::Press(p), Purpose::Answer) if p == "s:3:1" || p == "s:3:2")
         );

@@ -180,6 +180,7 @@ impl Transport for InProcessTransport {
             Action::Press(payload) => InboundKind::Button {
                 payload: payload.clone(),
                 callback_id: Some(format!("cb{id}")),
+                message_id: None,
             },
             Action::Say(text) => InboundKind::Text(text.clone()),
         };

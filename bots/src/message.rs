@@ -106,6 +106,9 @@ pub enum InboundKind {
         /// Telegram's callback query id, to be answered with `answerCallbackQuery` so the client stops its spinner.
         /// `None` on Zalo, whose button clicks are plain text messages.
         callback_id: Option<String>,
+        /// The platform's id of the message that carried the button (Telegram), so that its keyboard can be taken
+        /// away once pressed; `None` on Zalo, whose buttons cannot be changed once sent.
+        message_id: Option<String>,
     },
     /// One or more images, by reference on the platform's servers, with the accompanying text if there was any.
     Photo {
@@ -114,6 +117,17 @@ pub enum InboundKind {
         urls: Vec<String>,
         /// Text sent with the images; never `Some("")`.
         caption: Option<String>,
+    },
+    /// A voice note or an audio file (Telegram `voice` or `audio`, Zalo `user_send_audio`).
+    Voice {
+        /// Where to get it. Zalo: a direct URL. Telegram: the `file_id`, resolved with `getFile` like a photo's.
+        reference: String,
+        /// The MIME type the platform gave, if any (Telegram voice notes: `audio/ogg`).
+        mime_type: Option<String>,
+        /// Its length in seconds, if the platform said.
+        duration_secs: Option<u32>,
+        /// Its size in bytes, if the platform said.
+        size: Option<u64>,
     },
     /// A shared location, in degrees (WGS 84).
     Location {
@@ -164,10 +178,40 @@ impl InboundKind {
             | Self::Command { .. }
             | Self::Button { .. }
             | Self::Photo { .. }
+            | Self::Voice { .. }
             | Self::Location { .. }
             | Self::ContactInfo { .. } => true,
             Self::Followed | Self::Unfollowed | Self::Receipt { .. } | Self::Echo | Self::Unsupported { .. } => false,
         }
+    }
+
+    /// Whether this is a message the person sent that the dialogue cannot take (a sticker, a video, a file, a GIF,
+    /// a link…): it is kept as [`InboundKind::Unsupported`], and the person is told what the bot takes instead of
+    /// hearing nothing.
+    #[must_use]
+    pub fn is_untaken_message(&self) -> bool {
+        const MESSAGES: [&str; 17] = [
+            // Telegram's message contents (https://core.telegram.org/bots/api#message)
+            "sticker",
+            "animation",
+            "document",
+            "video",
+            "video_note",
+            "dice",
+            "poll",
+            "game",
+            "story",
+            "paid_media",
+            "checklist",
+            // Zalo's user events (https://developers.zalo.me/docs/official-account/webhook/tong-quan)
+            "user_send_sticker",
+            "user_send_gif",
+            "user_send_file",
+            "user_send_video",
+            "user_send_link",
+            "user_send_business_card",
+        ];
+        matches!(self, Self::Unsupported { event_name } if MESSAGES.contains(&event_name.as_str()))
     }
 }
 

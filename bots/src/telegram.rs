@@ -31,7 +31,7 @@ use teloxide::requests::{Request, Requester};
 use teloxide::types::{
     AllowedUpdate, ButtonRequest, CallbackQuery, CallbackQueryId, ChatId, ChatMemberStatus, ChatMemberUpdated, FileId,
     InlineKeyboardButton, InlineKeyboardMarkup, InputFile, KeyboardButton, KeyboardMarkup, KeyboardRemove, MediaKind,
-    Message, MessageEntity, MessageEntityKind, MessageKind, ReplyMarkup, Update, UpdateKind,
+    Message, MessageEntity, MessageEntityKind, MessageId, MessageKind, ReplyMarkup, Update, UpdateKind,
 };
 use teloxide::{ApiError, Bot, RequestError};
 use tokio::time::Instant;

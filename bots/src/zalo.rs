@@ -169,6 +169,7 @@ pub enum ParseError {
 /// | `user_send_text` | `sender.id` | [`Button`](InboundKind::Button) if the text starts with [`BUTTON_PREFIX`], else [`Text`](InboundKind::Text) |
 /// | `user_send_image` | `sender.id` | [`Photo`](InboundKind::Photo): every `message.attachments[].payload.url`, `message.text` as caption |
 /// | `user_send_location` | `sender.id` | [`Location`](InboundKind::Location) from `message.attachments[].payload.coordinates` |
+/// | `user_send_audio` | `sender.id` | [`Voice`](InboundKind::Voice): the first `message.attachments[].payload.url` |
 /// | `user_submit_info` | `sender.id` | [`ContactInfo`](InboundKind::ContactInfo) from `info` |
 /// | `user_received_message` / `user_seen_message` | `sender.id` | [`Receipt`](InboundKind::Receipt) for `message.msg_id` / `message.msg_ids` |
 /// | `oa_send_*` | `recipient.id` | [`Echo`](InboundKind::Echo) |
@@ -201,6 +202,7 @@ pub fn parse_event(raw_body: &[u8]) -> Result<Inbound, ParseError> {
         "user_send_text" => (sender_id(&event)?, text_or_button(message)?),
         "user_send_image" => (sender_id(&event)?, photo(message)?),
         "user_send_location" => (sender_id(&event)?, location(message)?),
+        "user_send_audio" => (sender_id(&event)?, audio(message)?),
         "user_submit_info" => (sender_id(&event)?, contact_info(&event)?),
         "user_received_message" => (sender_id(&event)?, receipt(message, false)?),
         "user_seen_message" => (sender_id(&event)?, receipt(message, true)?),
@@ -287,6 +289,7 @@ fn text_or_button(message: Option<&Map<String, Value>>) -> Result<InboundKind, P
         Some(payload) => InboundKind::Button {
             payload: payload.to_owned(),
             callback_id: None,
+            message_id: None,
         },
         None => InboundKind::Text(text.clone()),
     })
@@ -308,6 +311,27 @@ fn photo(message: Option<&Map<String, Value>>) -> Result<InboundKind, ParseError
         .filter(|text| !text.trim().is_empty())
         .map(str::to_owned);
     Ok(InboundKind::Photo { urls, caption })
+}
+
+/// A voice message: `message.attachments[].payload.url` of the attachment of type `audio`, as for images. The
+/// event and attachment type are Zalo's (`user_send_audio`, attachment type `audio`:
+/// <https://developers.zalo.me/docs/official-account/webhook/tong-quan>); integrations that download it read the same
+/// `payload.url` (e.g. the `AttachmentType` of the redai-zalo-sdk webhook types,
+/// <https://app.unpkg.com/@warriorteam/redai-zalo-sdk@1.32.17/files/docs/WEBHOOK_EVENTS.md>).
+fn audio(message: Option<&Map<String, Value>>) -> Result<InboundKind, ParseError> {
+    const URL: &str = "message.attachments[].payload.url";
+    let message = message.ok_or(ParseError::Missing("message"))?;
+    for payload in attachment_payloads(message)? {
+        if let Some(url) = optional_str(payload, "url", URL)? {
+            return Ok(InboundKind::Voice {
+                reference: url.to_owned(),
+                mime_type: None,
+                duration_secs: None,
+                size: None,
+            });
+        }
+    }
+    Err(ParseError::Missing(URL))
 }
 
 fn location(message: Option<&Map<String, Value>>) -> Result<InboundKind, ParseError> {

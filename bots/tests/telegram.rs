@@ -177,6 +177,7 @@ fn callback_fixture_is_a_button_with_its_query_id() {
             InboundKind::Button {
                 payload: "tasks-settings".to_owned(),
                 callback_id: Some("1115664380233733737".to_owned()),
+                message_id: Some("4071".to_owned()),
             }
         )
     );
@@ -305,12 +306,32 @@ fn unsupported_message_kinds_are_named() {
     );
     assert_eq!(kind_of(&sticker), unsupported("sticker"));
 
+    assert!(kind_of(&sticker).is_untaken_message());
     let voice = with_message_field("voice", json!({ "file_id": "v", "file_unique_id": "u", "duration": 3 }));
-    // teloxide cannot read a voice message without `mime_type` (optional in the Bot API): still named.
-    assert_eq!(kind_of(&voice), unsupported("voice"));
+    // teloxide cannot read a voice message without `mime_type` (optional in the Bot API): read from the JSON.
+    let read = |mime_type: Option<&str>| InboundKind::Voice {
+        reference: "v".to_owned(),
+        mime_type: mime_type.map(str::to_owned),
+        duration_secs: Some(3),
+        size: None,
+    };
+    assert_eq!(kind_of(&voice), read(None));
     let mut voice = voice;
     voice["message"]["voice"]["mime_type"] = json!("audio/ogg");
-    assert_eq!(kind_of(&voice), unsupported("voice"));
+    assert_eq!(kind_of(&voice), read(Some("audio/ogg")));
+    let audio = with_message_field(
+        "audio",
+        json!({ "file_id": "v", "file_unique_id": "u", "duration": 3, "mime_type": "audio/mpeg", "file_size": 9 }),
+    );
+    assert_eq!(
+        kind_of(&audio),
+        InboundKind::Voice {
+            reference: "v".to_owned(),
+            mime_type: Some("audio/mpeg".to_owned()),
+            duration_secs: Some(3),
+            size: Some(9),
+        }
+    );
     let mut dice = with_message_field("dice", json!({ "emoji": "🎲", "value": 3 }));
     dice["message"]["dice"]["value"] = json!(4);
     assert_eq!(kind_of(&dice), unsupported("dice"));
@@ -575,21 +596,43 @@ async fn location_request_is_a_one_time_reply_keyboard() {
 }
 
 #[tokio::test]
-async fn location_request_with_buttons_lists_them_in_the_text() {
+async fn location_request_with_buttons_puts_them_on_the_same_reply_keyboard() {
     let fake = FakeTelegram::start().await;
     let message = Outbound {
         text: "Bạn ở đâu?".to_owned(),
-        buttons: vec![button("Bỏ qua", "skip")],
+        buttons: vec![button("Bỏ qua vị trí", "skip"), button("✖ Hủy", "cancel")],
         request_location: Some("Gửi vị trí".to_owned()),
         ..Outbound::default()
     };
     client(&fake).send("42", &message).await.unwrap();
-    assert_eq!(fake.sent_texts(42), ["Bạn ở đâu?\n\n1. Bỏ qua"]);
-    assert!(
-        fake.calls_of("sendmessage")[0]["reply_markup"]
-            .get("keyboard")
-            .is_some()
+    assert_eq!(fake.sent_texts(42), ["Bạn ở đâu?"]);
+    assert_eq!(
+        fake.calls_of("sendmessage")[0]["reply_markup"]["keyboard"],
+        json!([
+            [{ "text": "Gửi vị trí", "request_location": true }],
+            [{ "text": "Bỏ qua vị trí" }],
+            [{ "text": "✖ Hủy" }],
+        ])
     );
+}
+
+#[tokio::test]
+async fn removing_a_reply_keyboard_and_showing_buttons_takes_two_messages() {
+    let fake = FakeTelegram::start().await;
+    let message = Outbound {
+        text: "Xin kiểm tra lại:\nNội dung: …\n\nGửi phản ánh này?".to_owned(),
+        buttons: vec![button("Gửi", "send")],
+        remove_keyboard: true,
+        ..Outbound::default()
+    };
+    client(&fake).send("42", &message).await.unwrap();
+    assert_eq!(
+        fake.sent_texts(42),
+        ["Xin kiểm tra lại:\nNội dung: …", "Gửi phản ánh này?"]
+    );
+    let calls = fake.calls_of("sendmessage");
+    assert_eq!(calls[0]["reply_markup"], json!({ "remove_keyboard": true }));
+    assert!(calls[1]["reply_markup"].get("inline_keyboard").is_some());
 }
 
 #[tokio::test]

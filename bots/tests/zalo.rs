@@ -317,6 +317,7 @@ fn button_click_arrives_as_text_and_becomes_button() {
         InboundKind::Button {
             payload: "survey_q1_yes".to_owned(),
             callback_id: None,
+            message_id: None,
         }
     );
     assert_eq!(inbound.user_id, "246845883529197922");
@@ -333,6 +334,7 @@ fn button_payload_adds_the_prefix_exactly_once() {
         InboundKind::Button {
             payload: "#yk:x".to_owned(),
             callback_id: None,
+            message_id: None,
         }
     );
 }
@@ -572,6 +574,27 @@ fn unknown_events_are_unsupported_not_errors() {
     assert_eq!(inbound.user_id, "246845883529197922");
     assert_eq!(inbound.event_id, "s1");
     assert!(!inbound.kind.feeds_dialogue());
+    assert!(inbound.kind.is_untaken_message());
+}
+
+#[test]
+fn a_voice_message_is_read_from_its_attachment() {
+    let mut event: Value = serde_json::from_slice(USER_SEND_TEXT).unwrap();
+    event["event_name"] = json!("user_send_audio");
+    event["message"] = json!({ "msg_id": "a1", "attachments": [{ "type": "audio", "payload": { "url": "https://zalo.example/voice.aac" } }] });
+    let inbound = parse_json(&event).unwrap();
+    assert_eq!(
+        inbound.kind,
+        InboundKind::Voice {
+            reference: "https://zalo.example/voice.aac".to_owned(),
+            mime_type: None,
+            duration_secs: None,
+            size: None,
+        }
+    );
+    assert_eq!(inbound.event_id, "a1");
+    event["message"] = json!({ "msg_id": "a2", "attachments": [{ "type": "audio", "payload": {} }] });
+    assert!(parse_json(&event).is_err());
 }
 
 #[test]

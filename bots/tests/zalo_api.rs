@@ -202,7 +202,8 @@ async fn a_click_on_a_sent_button_parses_back_as_that_button() {
         inbound.kind,
         InboundKind::Button {
             payload: "commune:11953".to_owned(),
-            callback_id: None
+            callback_id: None,
+            message_id: None,
         }
     );
 }

@@ -3,10 +3,12 @@
 pub mod calendar;
 pub mod cases;
 pub mod channel;
+pub mod folding;
 pub mod photos;
 pub mod questionnaire;
 pub mod survey;
 pub mod units;
+pub mod voice;
 
 pub use channel::Channel;
 

@@ -99,6 +99,8 @@ pub async fn post_case(
         reporter_chat: None,
         public: body.public,
         public_photos: body.public_photos,
+        address: None,
+        voice_notes: Vec::new(),
     };
     let done = state.cases.submit(intake, Utc::now()).await?;
     let base = state.config.public_url.clone().unwrap_or_default();

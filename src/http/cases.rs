@@ -232,6 +232,8 @@ pub async fn submit_report(
         reporter_chat: None,
         public: typed.public,
         public_photos: typed.public_photos,
+        address: None,
+        voice_notes: Vec::new(),
     };
     if !problems.is_empty() {
         return report_page(&state, &commune, lang, &device, &typed, &problems).await;

@@ -241,6 +241,10 @@ fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
         p.muted { "Tiếp nhận " (vn_time(case.received_at))
             @if let Some(d) = case.due_now() { " · hạn " (vn_time(d)) @if case.is_overdue(Utc::now()) { strong.err { " – quá hạn" } } } }
         p { (case.text) }
+        @if case.address.is_some() || case.lat.is_some() {
+            p.muted { "Địa điểm: " @if let Some(address) = &case.address { (address) " " }
+                @if let (Some(lat), Some(lon)) = (case.lat, case.lon) { "(" (format!("{lat:.5}, {lon:.5}")) ")" } }
+        }
         p.muted { "Người phản ánh: "
             @match &view.reporter {
                 Some(Reporter::Contact(reporter)) => {
@@ -252,9 +256,17 @@ fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
                 None => {}
             }
         }
-        @if !view.files.is_empty() {
-            p { "Tệp đính kèm: " @for (i, f) in view.files.iter().enumerate() {
+        @if view.files.iter().any(|f| !f.content_type.starts_with("audio/")) {
+            p { "Tệp đính kèm: " @for (i, f) in view.files.iter().enumerate().filter(|(_, f)| !f.content_type.starts_with("audio/")) {
                 a href=(format!("/console/files/{}", f.id)) { (if f.source == "answer" { "kết quả " } else { "ảnh " }) (i + 1) } " " } }
+        }
+        @if !view.files.is_empty() {
+            // Voice notes play in the page (no script: the browser's own controls), with a link to download them.
+            @for (i, f) in view.files.iter().filter(|f| f.content_type.starts_with("audio/")).enumerate() {
+                p.voice { "Tin nhắn thoại " (i + 1) ": "
+                    audio controls preload="none" src=(format!("/console/files/{}", f.id)) {}
+                    " " a href=(format!("/console/files/{}", f.id)) download { "tải về" } }
+            }
         }
         @for a in &view.answers {
             section { h2 { "Trả lời" } p { (a.what_was_done) } p.muted { (a.by_unit) " · " (vn_time(a.at))

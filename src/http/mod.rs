@@ -97,8 +97,9 @@ impl AppState {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The content security policy of every answer: ykien's pages use no script at all.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; \
+/// The content security policy of every answer: ykien's pages use no script at all; the console plays citizens'
+/// voice notes from its own files (`media-src 'self'`).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The whole application as one router, with its middleware.

@@ -528,10 +528,6 @@ async fn post_request(
             "jurisdiction_id (mã xã, phường / the commune's GSO code) is required",
         );
     };
-    let mut text = form.description.clone().unwrap_or_default();
-    if let Some(address) = form.address_string.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-        text = format!("{}\n\nĐịa chỉ: {address}", text.trim_end());
-    }
     let name = [form.first_name.as_deref(), form.last_name.as_deref()]
         .into_iter()
         .flatten()
@@ -542,7 +538,9 @@ async fn post_request(
     let intake = Intake {
         commune,
         category: form.service_code.clone().unwrap_or_default(),
-        text,
+        text: form.description.clone().unwrap_or_default(),
+        // The reporter's address stays with the case, never in its public text.
+        address: form.address_string.clone().filter(|a| !a.trim().is_empty()),
         lat,
         lon,
         name: Some(name).filter(|n| !n.is_empty()),

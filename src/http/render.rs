@@ -22,10 +22,13 @@ pub(super) fn vn_time(at: DateTime<Utc>) -> String {
     to_vietnam(at).format("%H:%M %d/%m/%Y").to_string()
 }
 
-/// An image answer that browsers cannot be tricked into rendering as anything else.
+/// A stored file (an image, or a citizen's voice note) that browsers cannot be tricked into rendering as anything
+/// else: only the types ykien stores keep their content type.
 pub(super) fn image_response(content_type: String, bytes: Vec<u8>) -> Response {
     let allowed = ["image/jpeg", "image/png", "image/webp"];
-    let ct = if allowed.contains(&content_type.as_str()) {
+    let ct = if allowed.contains(&content_type.as_str())
+        || crate::domain::voice::VoiceFormat::MIME_TYPES.contains(&content_type.as_str())
+    {
         content_type
     } else {
         "application/octet-stream".to_owned()

@@ -404,6 +404,7 @@ fn kind_name(kind: &InboundKind) -> &'static str {
         InboundKind::Command { .. } => "command",
         InboundKind::Button { .. } => "button",
         InboundKind::Photo { .. } => "photo",
+        InboundKind::Voice { .. } => "voice",
         InboundKind::Location { .. } => "location",
         InboundKind::ContactInfo { .. } => "contact",
         InboundKind::Followed => "followed",
@@ -549,6 +550,20 @@ impl ChatChannels {
                     break;
                 }
             }
+        }
+        // The pressed message's buttons are taken away once its answer is out, so that an old question cannot be
+        // answered twice (Zalo's buttons cannot be changed: there the dialogue answers a stale press).
+        if let (
+            InboundKind::Button {
+                message_id: Some(message_id),
+                ..
+            },
+            Some(telegram),
+        ) = (&inbound.kind, &self.telegram)
+            && inbound.channel == Channel::Telegram
+            && let Err(e) = telegram.client.remove_buttons(&inbound.user_id, message_id).await
+        {
+            tracing::debug!(error = %e, "editMessageReplyMarkup failed");
         }
         drop(order);
         Ok(())

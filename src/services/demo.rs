@@ -322,14 +322,22 @@ async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, 
         };
         let category = &categories[rng.random_range(0..categories.len())];
         let received = now - Duration::hours(rng.random_range(1..24 * 20));
+        let by_chat = i % 3 == 0;
         let intake = super::cases::Intake {
             commune,
             category: category.code.clone(),
             text: texts[rng.random_range(0..texts.len())].to_owned(),
-            channel: if i % 3 == 0 { Channel::Telegram } else { Channel::Web },
+            channel: if by_chat { Channel::Telegram } else { Channel::Web },
             // Half of the reporters let their case be public once answered; some with their photos.
             public: i % 2 == 0,
             public_photos: i % 4 == 0,
+            // As a chat's location step takes it, and a voice note as an older citizen would send one.
+            address: by_chat.then(|| format!("Tổ {}, đường Nguyễn Văn Linh", 1 + i % 9)),
+            voice_notes: if i % 12 == 0 {
+                vec![demo_voice_note()]
+            } else {
+                Vec::new()
+            },
             ..Default::default()
         };
         let code = cases.submit(intake, received).await?.code;
@@ -386,4 +394,32 @@ async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, 
         }
     }
     Ok(created)
+}
+
+/// A playable stand-in for a citizen's voice note in the demo: one and a half seconds of a 440 Hz tone as an
+/// 8 kHz, 8-bit mono WAVE file (the console plays it like a recorded one).
+fn demo_voice_note() -> Vec<u8> {
+    const RATE: u32 = 8_000;
+    let samples: Vec<u8> = (0..RATE * 3 / 2)
+        .map(|n| {
+            let t = f64::from(n) / f64::from(RATE);
+            (128.0 + 60.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as u8
+        })
+        .collect();
+    let data_len = u32::try_from(samples.len()).unwrap_or(u32::MAX);
+    let mut wav = Vec::with_capacity(44 + samples.len());
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16_u32.to_le_bytes()); // the format chunk's size
+    wav.extend_from_slice(&1_u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1_u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&RATE.to_le_bytes()); // bytes a second
+    wav.extend_from_slice(&1_u16.to_le_bytes()); // bytes a frame
+    wav.extend_from_slice(&8_u16.to_le_bytes()); // bits a sample
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    wav.extend_from_slice(&samples);
+    wav
 }

@@ -65,6 +65,7 @@ pub struct NewCase {
     pub text: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    pub address: Option<String>,
     pub channel: Channel,
     /// The chat it was reported from (Telegram or Zalo user id), if any.
     pub reporter_chat: Option<String>,
@@ -203,9 +204,9 @@ impl Store {
                 tx: tx,
                 "a case with this tracking code",
                 "INSERT INTO cases (id, code, unit_id, category, subdimension, office, tier, state, text, lat, lon, channel, \
-                 received_at, accept_due_at, extension_minutes, revision, updated_at, reporter_chat, public_consent, \
-                 public_photos) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13, $17, $18, $19)",
+                 received_at, accept_due_at, extension_minutes, revision, updated_at, reporter_chat, address, \
+                 public_consent, public_photos) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13, $17, $18, $19, $20)",
                 id,
                 &case.code,
                 case.unit_id,
@@ -223,6 +224,7 @@ impl Store {
                 0_i64,
                 0_i64,
                 &case.reporter_chat,
+                &case.address,
                 case.publicity.consent,
                 case.publicity.photos,
             )?;

@@ -54,6 +54,7 @@ pub(super) struct CaseRecord {
     text: String,
     lat: Option<f64>,
     lon: Option<f64>,
+    address: Option<String>,
     channel: String,
     received_at: DateTime<Utc>,
     accept_due_at: DateTime<Utc>,
@@ -97,6 +98,7 @@ impl TryFrom<CaseRecord> for Case {
             text: r.text,
             lat: r.lat,
             lon: r.lon,
+            address: r.address,
             received_at: r.received_at,
             accept_due_at: r.accept_due_at,
             answer_due_at: r.answer_due_at,
@@ -117,7 +119,7 @@ impl TryFrom<CaseRecord> for Case {
 }
 
 pub(super) const CASE_COLUMNS: &str = "c.id, c.code, c.unit_id, c.category, c.subdimension, c.office, c.tier, c.state, c.resume_to, \
-     c.text, c.lat, c.lon, c.channel, c.received_at, c.accept_due_at, c.answer_due_at, c.extension_minutes, \
+     c.text, c.lat, c.lon, c.address, c.channel, c.received_at, c.accept_due_at, c.answer_due_at, c.extension_minutes, \
      c.answered_at, c.closed_at, c.duplicate_of, c.revision, c.escalated_at, c.reporter_chat, c.public_consent, \
      c.public_photos, c.public_text";
 
@@ -349,6 +351,17 @@ impl Store {
             "the reporter of a case",
             "SELECT name, phone, email, pseudonym FROM case_reporters WHERE case_id = $1",
             case_id,
+        )
+    }
+
+    /// How many cases each category has (categories without any are absent): what the chat's category step puts
+    /// first.
+    pub async fn case_counts_by_category(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        fetch!(
+            &self.pool,
+            fetch_all,
+            "counting cases by category",
+            "SELECT category, COUNT(*) FROM cases GROUP BY category",
         )
     }
 

@@ -336,8 +336,9 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps a sanitised photo for the report this person is writing.
-    pub async fn add_draft_photo(
+    /// Keeps a sanitised photo, or a checked voice note, for the report this person is writing (in the table named
+    /// for photos, which came first).
+    pub async fn add_draft_file(
         &self,
         channel: &str,
         user_id: &str,
@@ -361,21 +362,21 @@ impl Store {
         Ok(())
     }
 
-    /// The photos of this person's draft report, oldest first.
-    pub async fn draft_photos(&self, channel: &str, user_id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        let rows: Vec<(Vec<u8>,)> = fetch!(
+    /// The files (photos and voice notes) of this person's draft report with their content types, oldest first.
+    pub async fn draft_files(&self, channel: &str, user_id: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        fetch!(
             &self.pool,
             fetch_all,
-            "reading draft photos",
-            "SELECT bytes FROM chat_draft_photos WHERE channel = $1 AND user_id = $2 ORDER BY created_at, id",
+            "reading draft files",
+            "SELECT content_type, bytes FROM chat_draft_photos WHERE channel = $1 AND user_id = $2 \
+             ORDER BY created_at, id",
             channel,
             user_id,
-        )?;
-        Ok(rows.into_iter().map(|(b,)| b).collect())
+        )
     }
 
-    /// Drops the photos of this person's draft report (sent or abandoned).
-    pub async fn clear_draft_photos(&self, channel: &str, user_id: &str) -> Result<(), StoreError> {
+    /// Drops the files of this person's draft report (sent or abandoned).
+    pub async fn clear_draft_files(&self, channel: &str, user_id: &str) -> Result<(), StoreError> {
         let writer = self.writer().await;
         execute!(
             writer.pool,

@@ -161,6 +161,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0008_no_web_outbox.sql"),
     ),
     (9, "publication", include_str!("../../migrations/0009_publication.sql")),
+    (
+        11,
+        "case address",
+        include_str!("../../migrations/0011_case_address.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

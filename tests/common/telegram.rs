@@ -78,8 +78,12 @@ impl<'a> TelegramCitizen<'a> {
         self.reply_after(before).await
     }
 
+    /// The bot's answer: the messages it sent to this chat after the first `before`, their texts joined as the
+    /// citizen reads them, the buttons of the last. A message that only removes a reply keyboard is followed by the
+    /// rest of its answer (Telegram cannot remove one and show buttons in one message), which is waited for.
     pub async fn reply_after(&self, before: usize) -> Reply {
         let deadline = tokio::time::Instant::now() + WAIT;
+        let mut settle: Option<tokio::time::Instant> = None;
         loop {
             let sent: Vec<Value> = self
                 .fake
@@ -89,19 +93,24 @@ impl<'a> TelegramCitizen<'a> {
                 .collect();
             if sent.len() > before {
                 let last = sent.last().unwrap();
-                let payloads = last["reply_markup"]["inline_keyboard"]
-                    .as_array()
-                    .map(|rows| {
-                        rows.iter()
-                            .flat_map(|r| r.as_array().unwrap().iter())
-                            .map(|b| b["callback_data"].as_str().unwrap().to_owned())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                return Reply {
-                    text: last["text"].as_str().unwrap().to_owned(),
-                    payloads,
-                };
+                let only_removes = last["reply_markup"] == json!({ "remove_keyboard": true });
+                let waited = settle.get_or_insert_with(|| tokio::time::Instant::now() + Duration::from_secs(2));
+                if !only_removes || tokio::time::Instant::now() > *waited {
+                    let payloads = last["reply_markup"]["inline_keyboard"]
+                        .as_array()
+                        .map(|rows| {
+                            rows.iter()
+                                .flat_map(|r| r.as_array().unwrap().iter())
+                                .map(|b| b["callback_data"].as_str().unwrap().to_owned())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let texts: Vec<&str> = sent[before..].iter().map(|m| m["text"].as_str().unwrap()).collect();
+                    return Reply {
+                        text: texts.join("\n\n"),
+                        payloads,
+                    };
+                }
             }
             assert!(tokio::time::Instant::now() < deadline, "no reply to chat {}", self.chat);
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -153,6 +162,22 @@ impl ChatCitizen for TelegramCitizen<'_> {
                 "data": payload,
             }
         });
+        self.send(update).await
+    }
+
+    async fn voice(&mut self, name: &str, bytes: &[u8]) -> Reply {
+        self.fake.add_file(name, bytes.to_vec());
+        let update = self.message(json!({
+            "voice": { "file_id": name, "file_unique_id": format!("u{name}"), "duration": 7, "mime_type": "audio/ogg" },
+        }));
+        self.send(update).await
+    }
+
+    async fn sticker(&mut self) -> Reply {
+        let update = self.message(json!({
+            "sticker": { "file_id": "st", "file_unique_id": "ust", "type": "regular", "width": 512, "height": 512,
+                         "is_animated": false, "is_video": false },
+        }));
         self.send(update).await
     }
 }

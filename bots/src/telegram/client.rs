@@ -94,10 +94,11 @@ impl TelegramClient {
     ///   [`MAX_TEXT_UTF16`]. With a blank text only the photo is sent.
     /// - The last message carries the keyboard: `buttons` as an inline keyboard of callback buttons, one per row, two
     ///   per row when every label has at most 12 characters; or, with `request_location`, a one-time, resized reply
-    ///   keyboard with one location-request button (any `buttons` then become a numbered list at the end of the text,
-    ///   answered by typing the number); or, with `remove_keyboard` alone, a keyboard removal.
-    /// - `remove_keyboard` together with `buttons` removes the reply keyboard with the first message when there are
-    ///   several (a photo, or a long text); with a single message the inline keyboard wins.
+    ///   keyboard with the location-request button first and then one text button per `buttons` label (pressing it
+    ///   sends the label as text); or, with `remove_keyboard` alone, a keyboard removal.
+    /// - `remove_keyboard` together with `buttons` removes the reply keyboard with the first message: when the text
+    ///   would be one message it is sent as two, cut before its last paragraph (a text without a blank line stays one
+    ///   message, and its inline keyboard wins).
     ///
     /// Each message waits for its turn under the [`Limits`]. If a later part fails after earlier ones were sent, the
     /// error is returned and a retry of the whole [`Outbound`] repeats the earlier parts.
@@ -119,18 +120,23 @@ impl TelegramClient {
             ));
         }
 
-        let mut text = message.text.clone();
         let final_markup = if let Some(label) = &message.request_location {
-            if !message.buttons.is_empty() {
-                text.push_str("\n\n");
-                text.push_str(&numbered_list(&message.buttons));
-            }
+            // A message carries one keyboard: with the location request, the other choices are buttons of the same
+            // reply keyboard, one per row. Pressing one sends its label as text, which the dialogue reads back as
+            // the choice (https://core.telegram.org/bots/api#keyboardbutton).
+            let rows = std::iter::once(vec![
+                KeyboardButton::new(label.clone()).request(ButtonRequest::Location),
+            ])
+            .chain(
+                message
+                    .buttons
+                    .iter()
+                    .map(|b| vec![KeyboardButton::new(b.label.clone())]),
+            );
             Some(ReplyMarkup::Keyboard(
-                KeyboardMarkup::new(vec![vec![
-                    KeyboardButton::new(label.clone()).request(ButtonRequest::Location),
-                ]])
-                .one_time_keyboard()
-                .resize_keyboard(),
+                KeyboardMarkup::new(rows.collect::<Vec<_>>())
+                    .one_time_keyboard()
+                    .resize_keyboard(),
             ))
         } else if !message.buttons.is_empty() {
             Some(ReplyMarkup::InlineKeyboard(inline_keyboard(&message.buttons)))
@@ -141,7 +147,18 @@ impl TelegramClient {
         };
         let early_remove = message.remove_keyboard && matches!(final_markup, Some(ReplyMarkup::InlineKeyboard(_)));
 
-        let parts = split_text(&text, MAX_TEXT_UTF16);
+        let mut parts = split_text(&message.text, MAX_TEXT_UTF16);
+        // A reply keyboard is removed only by a message that carries the removal, and that message then cannot carry
+        // an inline keyboard: a single message that must do both goes as two, cut before its last paragraph.
+        if early_remove
+            && message.photo.is_none()
+            && let [only] = parts.as_slice()
+            && let Some((head, tail)) = only.rsplit_once("\n\n")
+            && !head.trim().is_empty()
+            && !tail.trim().is_empty()
+        {
+            parts = vec![head.to_owned(), tail.to_owned()];
+        }
         let count = parts.len() + usize::from(message.photo.is_some());
         if count == 0 {
             return Err(DeliveryError::Refused(
@@ -212,6 +229,29 @@ impl TelegramClient {
                 Some(text) => request.text(text.to_owned()).send(),
                 None => request.send(),
             }
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the inline keyboard off a message the bot sent, once one of its buttons was pressed, so that an answered
+    /// question cannot be answered again: `editMessageReplyMarkup` without a `reply_markup`
+    /// (<https://core.telegram.org/bots/api#editmessagereplymarkup>). Waits its turn under the chat's limit like a
+    /// message.
+    ///
+    /// # Errors
+    /// [`DeliveryError`] as in the table on [`TelegramClient`]; [`DeliveryError::Refused`] without a request when the
+    /// chat or message id is not a number (and from Telegram when the message is too old to edit or has no keyboard).
+    pub async fn remove_buttons(&self, chat_id: &str, message_id: &str) -> Result<(), DeliveryError> {
+        let chat = parse_chat_id(chat_id)?;
+        let message = message_id
+            .trim()
+            .parse::<i32>()
+            .map(MessageId)
+            .map_err(|_| DeliveryError::Refused("the Telegram message id is not a number".to_owned()))?;
+        self.call(|| async move {
+            self.limiter.acquire(chat_id).await;
+            self.bot.edit_message_reply_markup(chat, message).send().await
         })
         .await?;
         Ok(())

@@ -107,16 +107,6 @@ pub(super) fn inline_keyboard(buttons: &[Button]) -> InlineKeyboardMarkup {
     }))
 }
 
-/// "1. label" lines, for buttons that cannot be shown as buttons.
-pub(super) fn numbered_list(buttons: &[Button]) -> String {
-    buttons
-        .iter()
-        .enumerate()
-        .map(|(i, b)| format!("{}. {}", i + 1, b.label))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// A file name matching the image's format (Telegram reads the content, but some clients show the name).
 pub(super) fn photo_file_name(photo: &[u8]) -> &'static str {
     if photo.starts_with(b"\x89PNG") {

@@ -57,6 +57,7 @@ pub(super) const MAX_EVENT_NAME_BYTES: usize = 64;
 /// | `message` with `photo` | [`Photo`](InboundKind::Photo): the `file_id` of the largest size, the caption if not blank |
 /// | `message` with `location` (or a `venue`, which has one) | [`Location`](InboundKind::Location) |
 /// | `message` with `contact` | [`ContactInfo`](InboundKind::ContactInfo): first and last name, phone number |
+/// | `message` with `voice` or `audio` | [`Voice`](InboundKind::Voice): its `file_id`, MIME type, duration and size |
 /// | `callback_query` with `data` | [`Button`](InboundKind::Button) with the query id as `callback_id` |
 /// | `my_chat_member` in a private chat, new status `kicked` or `left` / `member` | [`Unfollowed`](InboundKind::Unfollowed) / [`Followed`](InboundKind::Followed) |
 /// | anything else | [`Unsupported`](InboundKind::Unsupported), e.g. `"sticker"`, `"edited_message"`, `"group_message"` |
@@ -167,6 +168,9 @@ pub(super) fn from_message(message: &Message, raw: Option<&Value>) -> Result<Par
         return Ok((user_id, at_ms, unsupported(name)));
     }
     let user_id = message.chat.id.0.to_string();
+    if let Some(voice) = raw.and_then(voice_or_audio) {
+        return Ok((user_id, at_ms, voice));
+    }
     let kind = match &message.kind {
         MessageKind::Common(common) => match &common.media_kind {
             MediaKind::Text(text) => text_or_command(&text.text, &text.entities),
@@ -214,6 +218,23 @@ pub(super) fn from_message(message: &Message, raw: Option<&Value>) -> Result<Par
         _ => unsupported(raw.and_then(content_key).unwrap_or("service_message")),
     };
     Ok((user_id, at_ms, kind))
+}
+
+/// A voice note (`voice`) or an audio file (`audio`) of a raw message, read from the JSON because teloxide cannot
+/// read a `voice` without its optional `mime_type`. Both carry `file_id`, `duration` and optionally `mime_type` and
+/// `file_size` (<https://core.telegram.org/bots/api#voice>, <https://core.telegram.org/bots/api#audio>).
+pub(super) fn voice_or_audio(message: &Value) -> Option<InboundKind> {
+    let media = ["voice", "audio"].iter().find_map(|key| message.get(*key))?;
+    let reference = media.get("file_id")?.as_str().filter(|id| !id.is_empty())?;
+    Some(InboundKind::Voice {
+        reference: reference.to_owned(),
+        mime_type: media.get("mime_type").and_then(Value::as_str).map(str::to_owned),
+        duration_secs: media
+            .get("duration")
+            .and_then(Value::as_u64)
+            .and_then(|d| u32::try_from(d).ok()),
+        size: media.get("file_size").and_then(Value::as_u64),
+    })
 }
 
 /// The message contents [`parse_update`] interprets.
@@ -319,6 +340,7 @@ pub(super) fn from_callback_query(query: &CallbackQuery) -> Parsed {
         (Some(data), _) => InboundKind::Button {
             payload: data.clone(),
             callback_id: Some(query.id.0.clone()),
+            message_id: query.message.as_ref().map(|message| message.id().0.to_string()),
         },
         (None, _) => unsupported("callback_game"),
     };

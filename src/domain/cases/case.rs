@@ -25,6 +25,8 @@ pub struct Case {
     pub text: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    /// Where it is, as the citizen typed it.
+    pub address: Option<String>,
     pub channel: Channel,
     pub received_at: DateTime<Utc>,
     pub accept_due_at: DateTime<Utc>,

@@ -95,6 +95,9 @@ pub struct Category {
     pub subdimension: String,
     pub office: String,
     pub tier: Tier,
+    /// Words and phrases that suggest this category in a citizen's own words (see `data/categories.toml`).
+    #[serde(default)]
+    pub keywords: Vec<String>,
 }
 
 impl Category {
@@ -112,6 +115,27 @@ impl Category {
 #[serde(deny_unknown_fields)]
 struct CategoriesFile {
     categories: Vec<Category>,
+}
+
+/// The category a citizen's own words most likely are about: the one whose keywords found in `text` (as whole words,
+/// with or without diacritics) add up to the most words; the first in the file on a tie; `None` when no keyword
+/// occurs. Only a suggestion: the chat asks the citizen to confirm or change it.
+pub fn guess_category<'a>(categories: &'a [Category], text: &str) -> Option<&'a Category> {
+    let text = crate::domain::folding::fold(text);
+    let mut best: Option<(&Category, usize)> = None;
+    for category in categories {
+        let score: usize = category
+            .keywords
+            .iter()
+            .map(|k| crate::domain::folding::fold(k))
+            .filter(|k| crate::domain::folding::has_phrase(&text, k))
+            .map(|k| k.split(' ').count())
+            .sum();
+        if score > 0 && best.is_none_or(|(_, b)| score > b) {
+            best = Some((category, score));
+        }
+    }
+    best.map(|(category, _)| category)
 }
 
 /// The categories shipped with ykien.

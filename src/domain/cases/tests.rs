@@ -201,6 +201,7 @@ fn the_deadline_that_runs_now_is_acceptance_then_the_answer_and_none_while_waiti
         text: "Ổ gà trên đường liên thôn".into(),
         lat: None,
         lon: None,
+        address: None,
         channel: crate::domain::Channel::Web,
         received_at: now,
         accept_due_at: now + Duration::hours(8),
@@ -224,4 +225,20 @@ fn the_deadline_that_runs_now_is_acceptance_then_the_answer_and_none_while_waiti
     case.state = CaseState::Answered;
     assert_eq!((case.due_now(), case.deadline()), (None, Some(now + Duration::days(3))));
     assert_eq!(case.reporter_chat(), None);
+}
+
+#[test]
+fn a_category_is_guessed_from_the_citizens_own_words_with_or_without_diacritics() {
+    let cats = parse_categories(BUNDLED_CATEGORIES).unwrap();
+    let guess = |text: &str| guess_category(&cats, text).map(|c| c.code.as_str());
+    assert_eq!(guess("Nhà tôi ở tổ 5 bị mất nước 3 ngày nay rồi"), Some("clean_water"));
+    assert_eq!(guess("nha toi o to 5 bi mat nuoc 3 ngay nay roi"), Some("clean_water"));
+    assert_eq!(guess("MẤT ĐIỆN cả xóm từ sáng!"), Some("electricity"));
+    // "đèn đường" (two words) outweighs the road's single words.
+    assert_eq!(guess("Đèn đường ngõ 7 hỏng, tối om"), Some("street_light"));
+    assert_eq!(guess("Đường Nguyễn Văn Linh có ổ gà lớn"), Some("road"));
+    assert_eq!(guess("xin hỏi thủ tục làm sổ đỏ"), Some("land_certificate"));
+    assert_eq!(guess("Tôi muốn hỏi một câu"), None);
+    // Whole words only: "công an" is not "cống".
+    assert_eq!(guess("công an phường"), None);
 }

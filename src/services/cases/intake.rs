@@ -8,12 +8,15 @@ use crate::domain::Channel;
 use crate::domain::calendar::vn_day;
 use crate::domain::cases::{Publicity, tracking_code};
 use crate::domain::photos::{MAX_PHOTOS, sanitize};
+use crate::domain::voice::{self, MAX_VOICE_NOTES};
 use crate::services::Error;
 use crate::storage::{NewAttachment, NewCase, ReporterRow, StoreError};
 
 /// The shortest and longest report text accepted.
 pub const MIN_TEXT_CHARS: usize = 15;
 pub const MAX_TEXT_CHARS: usize = 5000;
+/// The longest address accepted.
+pub const MAX_ADDRESS_CHARS: usize = 300;
 
 /// What a citizen sends.
 #[derive(Clone, Debug, Default)]
@@ -23,10 +26,14 @@ pub struct Intake {
     pub text: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    /// Where it is, as the citizen typed it (instead of, or beside, a location).
+    pub address: Option<String>,
     pub name: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub photos: Vec<Vec<u8>>,
+    /// Voice notes (a chat's), stored as they came once recognised as audio.
+    pub voice_notes: Vec<Vec<u8>>,
     pub channel: Channel,
     /// The chat it comes from (a Telegram or Zalo user id), where the case's news go.
     pub reporter_chat: Option<String>,
@@ -97,6 +104,15 @@ impl Cases {
                 "The location is not valid (latitude and longitude, within Viet Nam).",
             )),
         }
+        let address = intake.address.as_deref().map(str::trim).filter(|a| !a.is_empty());
+        if address.is_some_and(|a| a.chars().count() > MAX_ADDRESS_CHARS) {
+            problems.push(problem(
+                "address",
+                "address_too_long",
+                format!("Địa chỉ dài quá {MAX_ADDRESS_CHARS} ký tự."),
+                format!("The address is longer than {MAX_ADDRESS_CHARS} characters."),
+            ));
+        }
         if let Some(phone) = intake.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
             if !(9..=11).contains(&digits.len()) || phone.chars().any(|c| !(c.is_ascii_digit() || " +-.()".contains(c)))
@@ -136,6 +152,36 @@ impl Cases {
                 )),
             }
         }
+        if intake.voice_notes.len() > MAX_VOICE_NOTES {
+            problems.push(problem(
+                "voice_notes",
+                "too_many_voice_notes",
+                format!("Tối đa {MAX_VOICE_NOTES} tin nhắn thoại."),
+                format!("At most {MAX_VOICE_NOTES} voice notes."),
+            ));
+        }
+        for (i, bytes) in intake.voice_notes.iter().enumerate().take(MAX_VOICE_NOTES) {
+            match voice::check(bytes) {
+                // Audio has no pixels: width and height stay 0.
+                Ok(v) => photos.push(NewAttachment {
+                    source: "report",
+                    content_type: v.format.mime().to_owned(),
+                    sha256: v.sha256,
+                    width: 0,
+                    height: 0,
+                    bytes: v.bytes,
+                }),
+                Err(e) => {
+                    let message = e.message();
+                    problems.push(problem(
+                        &format!("voice_notes[{i}]"),
+                        "invalid_voice_note",
+                        format!("Tin nhắn thoại {}: {}", i + 1, message.vi),
+                        format!("Voice note {}: {}", i + 1, message.en),
+                    ));
+                }
+            }
+        }
         let (Some(category), Some(commune)) = (category, commune) else {
             return Err(Error::InvalidCase(problems));
         };
@@ -155,6 +201,7 @@ impl Cases {
             text: text.to_owned(),
             lat: intake.lat,
             lon: intake.lon,
+            address: address.map(str::to_owned),
             channel: intake.channel,
             reporter_chat: intake.reporter_chat.clone(),
             received_at: now,

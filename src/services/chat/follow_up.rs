@@ -9,6 +9,23 @@ use crate::domain::calendar::{to_vietnam, vn_day};
 use crate::domain::cases::CaseState;
 use crate::services::Error;
 
+/// How many reports "my reports" lists (the newest first).
+const MAX_LISTED: usize = 8;
+/// How much of a report's first line, and of an answer, the list shows.
+const FIRST_LINE_CHARS: usize = 80;
+const ANSWER_CHARS: usize = 160;
+
+/// The first line of a text, cut at `max` characters with "…".
+fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    if line.chars().count() <= max && line.len() == text.trim().len() {
+        return line.to_owned();
+    }
+    let mut cut: String = line.chars().take(max).collect();
+    cut.push('…');
+    cut
+}
+
 impl Chats {
     pub(super) async fn my_cases(&self, c: &mut Conversation<'_>) -> Result<Vec<Outbound>, Error> {
         c.state.dialog = Dialog::Menu;
@@ -29,18 +46,37 @@ impl Chats {
         }
         let mut text = c.t("Phản ánh của anh/chị:", "Your reports:");
         let mut buttons = Vec::new();
-        for case in cases.iter().take(8) {
+        for case in cases.iter().take(MAX_LISTED) {
             let category = self
                 .cases
                 .category(&case.category)
                 .map(|k| k.name().get(c.lang).to_owned())
                 .unwrap_or_default();
             text.push_str(&format!(
-                "\n• {} — {category} — {} ({})",
+                "\n\n• {} · {category}\n«{}»\n{}: {} ({})",
                 case.code,
+                first_line(&case.text, FIRST_LINE_CHARS),
+                c.t("Trạng thái", "State"),
                 case.state.label().get(c.lang),
                 vn_day(case.received_at).format("%d/%m/%Y")
             ));
+            if let Some(due) = case.due_now() {
+                text.push_str(&format!(
+                    " · {} {}",
+                    c.t("hạn", "due"),
+                    to_vietnam(due).format("%H:%M %d/%m/%Y")
+                ));
+            }
+            if matches!(case.state, CaseState::Answered | CaseState::Closed)
+                && let Some(answer) = self.store.case_answers(case.id).await?.pop()
+            {
+                text.push_str(&format!(
+                    "\n{} ({}): {}",
+                    c.t("Trả lời", "Answer"),
+                    answer.by_unit,
+                    first_line(&answer.what_was_done, ANSWER_CHARS)
+                ));
+            }
             buttons.push(button(case.code.clone(), Payload::Case(case.code.clone())));
         }
         buttons.push(button(c.t("↩ Về menu", "↩ Menu"), Payload::Menu(MenuItem::Home)));

@@ -1,8 +1,6 @@
 //! The menu, the commune a person lives in (from a poster's link, a code or a name), and the way from the menu
 //! into the survey or a report.
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 use ykien_bots::message::Outbound;
 
 use super::payloads::{MenuItem, Payload, button};
@@ -10,24 +8,10 @@ use super::report::Draft;
 use super::survey::SurveyMove;
 use super::{Chats, Conversation, Dialog, Goal};
 use crate::domain::calendar::vn_day;
+use crate::domain::folding::fold;
 use crate::domain::units::UnitLevel;
 use crate::services::Error;
 use crate::services::units;
-
-/// Lower case, without diacritics (đ → d): what a name search compares.
-fn fold(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .map(|c| match c {
-            'đ' | 'Đ' => 'd',
-            c => c,
-        })
-        .collect::<String>()
-        .to_lowercase()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// The commune code in a `/start` payload: `commune_11953`, `c11953` or `11953`.
 pub(super) fn commune_in_payload(payload: &str) -> Option<&str> {
@@ -68,34 +52,54 @@ impl Chats {
             }
         }
         text.push_str(&c.t("Anh/chị muốn làm gì?", "What would you like to do?"));
+        // The survey as the last survey turn left it: begun (with how far), answered (no longer offered), or not yet.
+        let mark = c
+            .state
+            .survey_mark
+            .as_ref()
+            .filter(|m| Some(&m.commune) == c.row.commune_code.as_ref() && c.now < m.until);
+        let survey = match mark.map(|m| m.percent) {
+            Some(Some(percent)) => Some(c.t(
+                &format!("📋 Tiếp tục khảo sát ({percent}%)"),
+                &format!("📋 Continue the survey ({percent}%)"),
+            )),
+            Some(None) => None,
+            None => Some(c.t("📋 Trả lời khảo sát", "📋 Answer the survey")),
+        };
         Ok(vec![Outbound {
             text,
-            buttons: vec![
-                button(
-                    c.t("📋 Trả lời khảo sát", "📋 Answer the survey"),
-                    Payload::Menu(MenuItem::Survey),
-                ),
-                button(
-                    c.t("📝 Gửi phản ánh", "📝 Send feedback"),
-                    Payload::Menu(MenuItem::Feedback),
-                ),
-                button(
-                    c.t("🔎 Theo dõi phản ánh", "🔎 My reports"),
-                    Payload::Menu(MenuItem::Follow),
-                ),
-                button(
-                    c.t("📍 Đổi xã, phường", "📍 Change commune"),
-                    Payload::Menu(MenuItem::Commune),
-                ),
-                button(c.t("🌐 English", "🌐 Tiếng Việt"), Payload::Menu(MenuItem::Language)),
-            ],
+            buttons: survey
+                .map(|label| button(label, Payload::Menu(MenuItem::Survey)))
+                .into_iter()
+                .chain([
+                    button(
+                        c.t("📝 Gửi phản ánh", "📝 Send feedback"),
+                        Payload::Menu(MenuItem::Feedback),
+                    ),
+                    button(
+                        c.t("🔎 Theo dõi phản ánh", "🔎 My reports"),
+                        Payload::Menu(MenuItem::Follow),
+                    ),
+                    button(
+                        c.t("📍 Đổi xã, phường", "📍 Change commune"),
+                        Payload::Menu(MenuItem::Commune),
+                    ),
+                    button(c.t("🌐 English", "🌐 Tiếng Việt"), Payload::Menu(MenuItem::Language)),
+                ])
+                .collect(),
             remove_keyboard: true,
             ..Outbound::default()
         }])
     }
 
+    /// Asks for the commune, then goes on to `then`; a report already typed waits meanwhile.
     pub(super) fn ask_commune(&self, c: &mut Conversation<'_>, then: Option<Goal>, problem: Option<&str>) -> Outbound {
-        c.state.dialog = Dialog::Commune { then };
+        let draft = match &c.state.dialog {
+            Dialog::Commune { draft, .. } => draft.clone(),
+            Dialog::Report(draft) if draft.text.is_some() => Some(draft.clone()),
+            _ => None,
+        };
+        c.state.dialog = Dialog::Commune { then, draft };
         let mut text = problem.map(|p| format!("{p}\n\n")).unwrap_or_default();
         text.push_str(&c.t(
             "Anh/chị ở xã, phường nào? Gõ tên (ví dụ: Phố Hiến) hoặc mã số 5 chữ số in trên áp phích.",
@@ -114,20 +118,72 @@ impl Chats {
         match goal {
             Goal::Survey => self.survey(c, SurveyMove::Show).await,
             Goal::Feedback => {
-                self.store.clear_draft_photos(&c.row.channel, &c.row.user_id).await?;
-                c.state.dialog = Dialog::Report(Draft::default());
+                // A report typed before the commune was known goes on where it was.
+                let draft = match &c.state.dialog {
+                    Dialog::Commune { draft: Some(draft), .. } => draft.clone().kept(),
+                    _ => {
+                        self.store.clear_draft_files(&c.row.channel, &c.row.user_id).await?;
+                        Draft::default()
+                    }
+                };
+                c.state.dialog = Dialog::Report(draft);
                 Ok(vec![self.report_prompt(c).await?])
             }
         }
     }
 
-    pub(super) async fn choose_commune(&self, c: &mut Conversation<'_>, code: &str) -> Result<Vec<Outbound>, Error> {
+    /// The commune chosen (by a button, a code or a name). Someone half-way through the survey of another commune is
+    /// asked first: the survey's questions are about the commune it is for.
+    pub(super) async fn choose_commune(
+        &self,
+        c: &mut Conversation<'_>,
+        code: &str,
+        confirmed: bool,
+    ) -> Result<Vec<Outbound>, Error> {
         let then = match &c.state.dialog {
-            Dialog::Commune { then } => *then,
+            Dialog::Commune { then, .. } => *then,
             _ => None,
         };
         match units::commune_on(&self.store, code, vn_day(c.now)).await {
             Ok(unit) => {
+                if !confirmed
+                    && let Some(current) = c.row.commune_code.clone()
+                    && current != unit.code
+                    && self.survey_in_progress(c, &current).await?
+                {
+                    let current_name = units::commune_on(&self.store, &current, vn_day(c.now))
+                        .await
+                        .map(|u| u.name)
+                        .unwrap_or(current);
+                    return Ok(vec![Outbound {
+                        text: c.t(
+                            &format!(
+                                "Anh/chị đang trả lời dở khảo sát của {current_name}. Đổi sang {}? Các câu hỏi khảo \
+                                 sát sẽ là về nơi mới.",
+                                unit.name
+                            ),
+                            &format!(
+                                "You are half-way through the survey of {current_name}. Change to {}? The survey's \
+                                 questions will then be about the new place.",
+                                unit.name
+                            ),
+                        ),
+                        buttons: vec![
+                            button(
+                                c.t(
+                                    &format!("✅ Đổi sang {}", unit.name),
+                                    &format!("✅ Change to {}", unit.name),
+                                ),
+                                Payload::SwitchCommune(unit.code.clone()),
+                            ),
+                            button(
+                                c.t(&format!("↩ Giữ {current_name}"), &format!("↩ Keep {current_name}")),
+                                Payload::Menu(MenuItem::Home),
+                            ),
+                        ],
+                        ..Outbound::default()
+                    }]);
+                }
                 c.row.commune_code = Some(unit.code);
                 match then {
                     Some(goal) => self.goal(c, goal).await,
@@ -153,7 +209,7 @@ impl Chats {
         text: &str,
     ) -> Result<Vec<Outbound>, Error> {
         if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
-            return self.choose_commune(c, text).await;
+            return self.choose_commune(c, text, false).await;
         }
         let wanted = fold(text);
         if wanted.chars().count() < 2 {
@@ -174,7 +230,7 @@ impl Chats {
             }
             1 => {
                 let code = found[0].code.clone();
-                self.choose_commune(c, &code).await
+                self.choose_commune(c, &code, false).await
             }
             n => {
                 let mut reply = self.ask_commune(c, then, None);
@@ -201,13 +257,6 @@ impl Chats {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_fold_without_diacritics() {
-        assert_eq!(fold("  Phố   Hiến "), "pho hien");
-        assert_eq!(fold("Đông Hưng"), "dong hung");
-        assert_eq!(fold("ĐỨC HỢP"), "duc hop");
-    }
 
     #[test]
     fn start_payloads_name_communes() {

@@ -8,13 +8,16 @@
 //! button of the last message on every channel, which is how Zalo users answer lists longer than its five buttons.
 //!
 //! One file per flow: `menu` (the menu, the commune, the way in), `survey`, `report` (writing a feedback report),
-//! `follow_up` (one's reports, their answers, rating), `payloads` (what buttons carry).
+//! `attachments` (its photos and voice notes), `follow_up` (one's reports, their answers, rating), `payloads` (what
+//! buttons carry), `typed` (what typed words mean: greetings, skip/no/cancel/back/yes, numbers with units).
 
+mod attachments;
 mod follow_up;
 mod menu;
 mod payloads;
 mod report;
 mod survey;
+mod typed;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,13 +32,15 @@ pub use menu::commune_payload;
 pub use payloads::rating_buttons;
 use payloads::{MenuItem, Payload};
 use report::{Draft, DraftStep};
-use survey::{OpenSurvey, SurveyMove};
+use survey::{OpenSurvey, SurveyMove, Typing};
+use typed::{Word, is_greeting};
 
 use super::Error;
 use super::cases::Cases;
 use super::survey::{Identity, Surveys, Turn};
 use crate::domain::Lang;
 use crate::domain::calendar::vn_day;
+use crate::services::cases::MIN_TEXT_CHARS;
 use crate::storage::{ChatUserRow, SessionWrite, SessionWritten, Store};
 
 /// Where a chat channel's photos come from: Telegram resolves file ids with `getFile`, Zalo downloads URLs.
@@ -62,8 +67,12 @@ enum Dialog {
     /// The menu was shown.
     #[default]
     Menu,
-    /// A commune code or name, then go on to `then`.
-    Commune { then: Option<Goal> },
+    /// A commune code or name, then go on to `then` (with the report the person already typed, if any).
+    Commune {
+        then: Option<Goal>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        draft: Option<Draft>,
+    },
     /// In the survey; where in it is the survey session's to say. Chats stored before migration 0007 also named
     /// the question here: those fields are ignored when read.
     Survey {},
@@ -86,6 +95,38 @@ struct State {
     /// The payloads of the buttons last shown, for "type the number of your choice".
     #[serde(default)]
     choices: Vec<String>,
+    /// The labels of those buttons, folded: typing a label picks its button (Telegram's reply-keyboard buttons send
+    /// their label as text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    labels: Vec<String>,
+    /// A Telegram reply keyboard (the location request) is showing: the next message removes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    reply_keyboard: bool,
+    /// How far the person is in the survey of their commune, as the last survey turn left it: what the menu offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    survey_mark: Option<SurveyMark>,
+}
+
+/// Where a person stands in the open survey of a commune, kept with the chat so that the menu needs no survey read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct SurveyMark {
+    commune: String,
+    /// The survey's wave closes then; the mark means nothing after.
+    until: DateTime<Utc>,
+    /// Progress of a survey begun, in percent; `None` once answered.
+    percent: Option<u8>,
+}
+
+impl State {
+    /// The button whose label was typed, if any.
+    fn typed_label(&self, text: &str) -> Option<Payload> {
+        let folded = crate::domain::folding::fold(text);
+        if folded.is_empty() {
+            return None;
+        }
+        let i = self.labels.iter().position(|l| *l == folded)?;
+        self.choices.get(i).and_then(|p| Payload::parse(p))
+    }
 }
 
 /// The chat dialogue service.
@@ -116,6 +157,9 @@ struct Conversation<'a> {
     survey: Option<Arc<OpenSurvey>>,
     /// The survey step this turn took, stored in one transaction with the chat's state.
     survey_step: Option<SessionWrite>,
+    /// The reply is a notice beside the last question (a stale button, a voice note…): the buttons of the last
+    /// question stay the ones a typed number or label picks.
+    keep_choices: bool,
 }
 
 impl Conversation<'_> {
@@ -157,6 +201,7 @@ impl Chats {
                     .await?;
                 return Ok(ChatTurn::default());
             }
+            kind @ InboundKind::Unsupported { .. } if kind.is_untaken_message() => {}
             InboundKind::Receipt { .. } | InboundKind::Echo | InboundKind::Unsupported { .. } => {
                 return Ok(ChatTurn::default());
             }
@@ -203,6 +248,19 @@ impl Chats {
                 true,
             ),
         };
+        if row.opted_out && !is_start(&inbound.kind) {
+            // After /stop nothing changes until /start: one reply that says so, and nothing stored.
+            let lang = Lang::from_code(Some(&row.lang));
+            return Ok(Some(vec![Outbound {
+                text: lang
+                    .t(
+                        "Anh/chị đã dừng nhận tin từ kênh này. Gõ /start để bật lại.",
+                        "You turned off messages from this channel. Type /start to turn them back on.",
+                    )
+                    .to_owned(),
+                ..Outbound::default()
+            }]));
+        }
         // They could not be reached before (blocked, unfollowed, silent too long): what waits for them can go now.
         if !row.reachable && self.store.outbox_due_now(channel, &inbound.user_id, now).await? > 0 {
             *outbox_due = true;
@@ -217,15 +275,35 @@ impl Chats {
             now,
             survey: None,
             survey_step: None,
+            keep_choices: false,
         };
         c.row.reachable = true;
         c.row.last_interaction_at = Some(now);
         let mut replies = self.react(&mut c, &inbound.kind).await?;
         c.row.lang = c.lang.code().to_owned();
-        c.state.choices = replies
-            .last()
-            .map(|m| m.buttons.iter().map(|b| b.payload.clone()).collect())
-            .unwrap_or_default();
+        if !c.keep_choices {
+            let last_buttons = replies.last().map(|m| m.buttons.as_slice()).unwrap_or_default();
+            c.state.choices = last_buttons.iter().map(|b| b.payload.clone()).collect();
+            c.state.labels = last_buttons
+                .iter()
+                .map(|b| crate::domain::folding::fold(&b.label))
+                .collect();
+        }
+        // A keyboard ends with its step: the first message after the location request removes it; no other
+        // message asks Telegram to remove anything (a removal costs a message of its own beside inline buttons).
+        let keyboard_up =
+            replies.iter().any(|r| r.request_location.is_some()) || (c.keep_choices && c.state.reply_keyboard);
+        let stopping = c.row.opted_out;
+        for reply in &mut replies {
+            reply.remove_keyboard = false;
+        }
+        if (c.state.reply_keyboard || stopping)
+            && !keyboard_up
+            && let Some(first) = replies.first_mut()
+        {
+            first.remove_keyboard = true;
+        }
+        c.state.reply_keyboard = keyboard_up;
         c.row.dialog = serde_json::to_string(&c.state).map_err(|e| Error::BadRequest(e.to_string()))?;
         let written = self
             .store
@@ -267,9 +345,6 @@ impl Chats {
         if let Some((name, payload)) = command {
             return self.command(c, &name.to_lowercase(), payload).await;
         }
-        if c.row.opted_out {
-            c.row.opted_out = false;
-        }
         match kind {
             InboundKind::Followed => {
                 c.state.dialog = Dialog::Menu;
@@ -284,11 +359,29 @@ impl Chats {
                 if let Some(p) = self.numbered_choice(c, text).await? {
                     return self.pressed(c, p).await;
                 }
+                if let Some(p) = c.state.typed_label(text) {
+                    return self.pressed(c, p).await;
+                }
                 self.typed(c, text).await
             }
             InboundKind::Photo { urls, caption } => self.photo(c, urls, caption.as_deref()).await,
+            InboundKind::Voice {
+                reference,
+                duration_secs,
+                ..
+            } => self.voice(c, reference, *duration_secs).await,
             InboundKind::Location { lat, lon } => self.location(c, *lat, *lon).await,
             InboundKind::ContactInfo { name, phone, .. } => self.contact(c, name.clone(), phone.clone()).await,
+            kind if kind.is_untaken_message() => {
+                // A sticker, a video, a file…: said what is taken, and the last question stays the one to answer.
+                c.keep_choices = true;
+                Ok(vec![Outbound::text(c.t(
+                    "Xin lỗi, tôi chưa nhận được loại tin nhắn này (nhãn dán, video, tệp…). Tôi nhận tin nhắn chữ, \
+                     ảnh, tin nhắn thoại và vị trí.",
+                    "Sorry, I cannot take this kind of message (stickers, videos, files…). I take text, photos, \
+                     voice notes and locations.",
+                ))])
+            }
             _ => Ok(Vec::new()),
         }
     }
@@ -299,8 +392,8 @@ impl Chats {
             return Ok(None);
         };
         let wants_typing = match &c.state.dialog {
-            Dialog::Survey {} => self.survey_wants_typing(c).await?,
-            Dialog::Report(draft) => draft.step == DraftStep::Text,
+            Dialog::Survey {} => self.survey_typing(c).await?.is_some(),
+            Dialog::Report(draft) => matches!(draft.step, DraftStep::Text | DraftStep::Location),
             Dialog::Commune { .. } => true,
             Dialog::Menu => false,
         };
@@ -325,7 +418,16 @@ impl Chats {
                 if let Some(payload) = payload {
                     match commune_in_payload(payload) {
                         Some(code) => match super::units::commune_on(&self.store, code, vn_day(c.now)).await {
-                            Ok(unit) => c.row.commune_code = Some(unit.code),
+                            Ok(unit) => {
+                                // Another commune's poster while a survey is half-way: asked first.
+                                if let Some(current) = c.row.commune_code.clone()
+                                    && current != unit.code
+                                    && self.survey_in_progress(c, &current).await?
+                                {
+                                    return self.choose_commune(c, &unit.code, false).await;
+                                }
+                                c.row.commune_code = Some(unit.code);
+                            }
                             Err(Error::UnitNotFound(_) | Error::NotACommune(_)) => {
                                 return Ok(vec![self.ask_commune(
                                     c,
@@ -389,7 +491,8 @@ impl Chats {
             Payload::Menu(MenuItem::Survey) => self.goal(c, Goal::Survey).await,
             Payload::Menu(MenuItem::Feedback) => self.goal(c, Goal::Feedback).await,
             Payload::Menu(MenuItem::Follow) => self.my_cases(c).await,
-            Payload::Commune(code) => self.choose_commune(c, &code).await,
+            Payload::Commune(code) => self.choose_commune(c, &code, false).await,
+            Payload::SwitchCommune(code) => self.choose_commune(c, &code, true).await,
             Payload::Answer { screen, code } => {
                 self.survey(
                     c,
@@ -401,6 +504,7 @@ impl Chats {
                 .await
             }
             Payload::Back => self.survey(c, SurveyMove::Back).await,
+            Payload::Pause => self.pause_survey(c).await,
             Payload::Category(code) => self.category(c, code).await,
             Payload::Form(action) => self.form(c, action).await,
             Payload::Case(code) => self.show_case(c, &code).await,
@@ -409,27 +513,29 @@ impl Chats {
     }
 
     async fn typed(&self, c: &mut Conversation<'_>, text: &str) -> Result<Vec<Outbound>, Error> {
+        let word = Word::read(text);
         match c.state.dialog.clone() {
-            Dialog::Commune { then } => self.find_commune(c, then, text).await,
-            Dialog::Survey {} => {
-                self.survey(
-                    c,
-                    SurveyMove::Answer {
-                        screen: None,
-                        raw: text.to_owned(),
-                    },
-                )
-                .await
-            }
-            Dialog::Report(draft) => self.typed_report(c, draft, text).await,
+            Dialog::Commune { .. } if matches!(word, Some(Word::Cancel | Word::Back)) => self.menu(c, false).await,
+            Dialog::Commune { then, .. } => self.find_commune(c, then, text).await,
+            Dialog::Survey {} => self.typed_in_survey(c, text, word).await,
+            Dialog::Report(draft) => self.typed_report(c, draft, text, word).await,
+            Dialog::Menu if is_greeting(text) => self.menu(c, true).await,
+            // What most people do first: type their problem. It becomes a report for them to confirm.
+            Dialog::Menu if text.chars().count() >= MIN_TEXT_CHARS => self.propose_report(c, text).await,
             Dialog::Menu => {
                 let mut replies = self.menu(c, false).await?;
                 if let Some(first) = replies.first_mut() {
                     first.text = format!(
                         "{}\n\n{}",
                         c.t(
-                            "Xin lỗi, tôi chưa hiểu tin nhắn này. Xin chọn một mục dưới đây.",
-                            "Sorry, I did not understand that. Please pick one of these."
+                            &format!(
+                                "Xin lỗi, tôi chưa hiểu tin nhắn này. Nếu anh/chị muốn phản ánh một việc, xin viết rõ \
+                                 sự việc (ít nhất {MIN_TEXT_CHARS} ký tự); hoặc chọn một mục dưới đây."
+                            ),
+                            &format!(
+                                "Sorry, I did not understand that. To report something, describe it (at least \
+                                 {MIN_TEXT_CHARS} characters); or pick one of these."
+                            ),
                         ),
                         first.text
                     );
@@ -437,6 +543,51 @@ impl Chats {
                 Ok(replies)
             }
         }
+    }
+
+    /// Text typed in the survey: "quay lại" and "hủy" where the question is a choice, a number read from words
+    /// around it ("30 phút") where it asks for a number, otherwise the answer as typed.
+    async fn typed_in_survey(
+        &self,
+        c: &mut Conversation<'_>,
+        text: &str,
+        word: Option<Word>,
+    ) -> Result<Vec<Outbound>, Error> {
+        let raw = match self.survey_typing(c).await? {
+            None if word == Some(Word::Back) => return self.survey(c, SurveyMove::Back).await,
+            None if word == Some(Word::Cancel) => return self.pause_survey(c).await,
+            Some(Typing::Number) => typed::number_in(text).unwrap_or_else(|| text.to_owned()),
+            Some(Typing::Text { max_len }) if text.chars().count() > max_len => {
+                // Refused, but not lost: shown back whole to shorten, and the question stays the one asked.
+                let chars = text.chars().count();
+                c.keep_choices = true;
+                return Ok(vec![Outbound::text(c.t(
+                    &format!(
+                        "⚠️ Câu trả lời dài {chars} ký tự; câu này nhận tối đa {max_len} ký tự. Xin rút gọn rồi gửi \
+                         lại. Câu anh/chị đã gửi:\n\n{text}"
+                    ),
+                    &format!(
+                        "⚠️ Your answer is {chars} characters; this question takes at most {max_len}. Please shorten \
+                         it and send it again. What you sent:\n\n{text}"
+                    ),
+                ))]);
+            }
+            _ => text.to_owned(),
+        };
+        self.survey(c, SurveyMove::Answer { screen: None, raw }).await
+    }
+}
+
+/// Whether an event is `/start` (typed or as a command), the one thing that turns messages back on after `/stop`.
+fn is_start(kind: &InboundKind) -> bool {
+    match kind {
+        InboundKind::Command { name, .. } => name.eq_ignore_ascii_case("start"),
+        InboundKind::Text(text) => text
+            .trim()
+            .strip_prefix('/')
+            .and_then(|t| t.split_whitespace().next())
+            .is_some_and(|n| n.eq_ignore_ascii_case("start")),
+        _ => false,
     }
 }
 

@@ -11,10 +11,14 @@ pub(super) enum Payload {
     Menu(MenuItem),
     /// `c:<code>`: this commune.
     Commune(String),
+    /// `cs:<code>`: yes, this commune, though a survey of another one is half-way.
+    SwitchCommune(String),
     /// `s:<screen>:<code>`: this answer to the question of this screen.
     Answer { screen: usize, code: String },
     /// `s:back`: the previous question.
     Back,
+    /// `s:pause`: pause the survey.
+    Pause,
     /// `k:<category>`: this feedback category.
     Category(String),
     /// `f:<step>`: a step of the feedback form.
@@ -43,6 +47,12 @@ pub(super) enum FormAction {
     NoLocation,
     Send,
     Cancel,
+    /// Yes, send the report read from what they typed.
+    Keep,
+    /// Choose another category.
+    ChangeCategory,
+    /// Show the categories beyond the most common.
+    MoreCategories,
 }
 
 impl Payload {
@@ -59,7 +69,9 @@ impl Payload {
                 _ => return None,
             }),
             "c" => Self::Commune(rest.to_owned()),
+            "cs" => Self::SwitchCommune(rest.to_owned()),
             "s" if rest == "back" => Self::Back,
+            "s" if rest == "pause" => Self::Pause,
             "s" => {
                 let (screen, code) = rest.split_once(':')?;
                 Self::Answer {
@@ -73,6 +85,9 @@ impl Payload {
                 "noloc" => FormAction::NoLocation,
                 "send" => FormAction::Send,
                 "cancel" => FormAction::Cancel,
+                "keep" => FormAction::Keep,
+                "cat" => FormAction::ChangeCategory,
+                "more" => FormAction::MoreCategories,
                 _ => return None,
             }),
             "v" => Self::Case(rest.to_owned()),
@@ -101,8 +116,10 @@ impl Payload {
                 }
             ),
             Self::Commune(code) => format!("c:{code}"),
+            Self::SwitchCommune(code) => format!("cs:{code}"),
             Self::Answer { screen, code } => format!("s:{screen}:{code}"),
             Self::Back => "s:back".to_owned(),
+            Self::Pause => "s:pause".to_owned(),
             Self::Category(code) => format!("k:{code}"),
             Self::Form(action) => format!(
                 "f:{}",
@@ -111,6 +128,9 @@ impl Payload {
                     FormAction::NoLocation => "noloc",
                     FormAction::Send => "send",
                     FormAction::Cancel => "cancel",
+                    FormAction::Keep => "keep",
+                    FormAction::ChangeCategory => "cat",
+                    FormAction::MoreCategories => "more",
                 }
             ),
             Self::Case(code) => format!("v:{code}"),
@@ -151,11 +171,15 @@ mod tests {
         for p in [
             Payload::Menu(MenuItem::Survey),
             Payload::Commune("11953".into()),
+            Payload::SwitchCommune("11953".into()),
             Payload::Answer {
                 screen: 12,
                 code: "not_told".into(),
             },
             Payload::Back,
+            Payload::Pause,
+            Payload::Form(FormAction::Keep),
+            Payload::Form(FormAction::MoreCategories),
             Payload::Category("road".into()),
             Payload::Form(FormAction::NoLocation),
             Payload::Case("HY-7K3M9P".into()),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use ykien_bots::message::Outbound;
 
-use super::payloads::{MenuItem, Payload, button};
-use super::{Chats, Conversation, Dialog, Goal};
+use super::payloads::{Payload, button};
+use super::{Chats, Conversation, Dialog, Goal, SurveyMark};
 use crate::conversation::{Ask, Input, Mode, SurveyEngine};
 use crate::domain::Lang;
 use crate::domain::questionnaire::{Question, QuestionKind};
@@ -18,6 +18,13 @@ use crate::services::survey::{Progress, SurveyContext, Turn};
 pub(super) struct OpenSurvey {
     pub(super) ctx: SurveyContext,
     pub(super) progress: Progress,
+}
+
+/// What the question the person is at asks them to type, when it is not a choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Typing {
+    Number,
+    Text { max_len: usize },
 }
 
 /// What the person did in the survey.
@@ -45,13 +52,13 @@ impl Chats {
     }
 
     /// Whether the survey question the person is at asks for a number or a text rather than a choice.
-    pub(super) async fn survey_wants_typing(&self, c: &mut Conversation<'_>) -> Result<bool, Error> {
+    pub(super) async fn survey_typing(&self, c: &mut Conversation<'_>) -> Result<Option<Typing>, Error> {
         let Some(commune) = c.row.commune_code.clone() else {
-            return Ok(false);
+            return Ok(None);
         };
         let open = match self.open_survey(c, &commune).await {
             Ok(open) => open,
-            Err(Error::NoOpenWave(_)) => return Ok(false),
+            Err(Error::NoOpenWave(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
         let engine = SurveyEngine::new(&open.ctx.questionnaire, Mode::Chat);
@@ -59,7 +66,38 @@ impl Chats {
             .progress
             .screen()
             .and_then(|screen| engine.first_question(screen))
-            .is_some_and(|q| matches!(q.kind, QuestionKind::Number { .. } | QuestionKind::Text { .. })))
+            .and_then(|q| match q.kind {
+                QuestionKind::Number { .. } => Some(Typing::Number),
+                QuestionKind::Text { max_len } => Some(Typing::Text { max_len }),
+                _ => None,
+            }))
+    }
+
+    /// Whether the person has begun the open survey of `commune` and not finished it.
+    pub(super) async fn survey_in_progress(&self, c: &mut Conversation<'_>, commune: &str) -> Result<bool, Error> {
+        match self.open_survey(c, commune).await {
+            Ok(open) => Ok(open.progress.screen().is_some()),
+            Err(Error::NoOpenWave(_) | Error::UnitNotFound(_) | Error::NotACommune(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// "⏸ Tạm dừng": the answers so far are kept with the survey session; the menu says how to go on.
+    pub(super) async fn pause_survey(&self, c: &mut Conversation<'_>) -> Result<Vec<Outbound>, Error> {
+        let mut replies = self.menu(c, false).await?;
+        if let Some(first) = replies.first_mut() {
+            first.text = format!(
+                "{}\n\n{}",
+                c.t(
+                    "⏸ Đã tạm dừng khảo sát. Các câu đã trả lời được giữ lại; bấm «Trả lời khảo sát» để làm tiếp \
+                     từ câu đang dở.",
+                    "⏸ The survey is paused. Your answers so far are kept; press “Answer the survey” to go on from \
+                     where you left off.",
+                ),
+                first.text
+            );
+        }
+        Ok(replies)
     }
 
     pub(super) async fn survey(&self, c: &mut Conversation<'_>, said: SurveyMove) -> Result<Vec<Outbound>, Error> {
@@ -86,6 +124,21 @@ impl Chats {
         };
         let ctx = &open.ctx;
         let at = open.progress.screen();
+        if let SurveyMove::Answer {
+            screen: Some(pressed), ..
+        } = &said
+            && at.is_some_and(|at| at != *pressed)
+        {
+            // A button of an earlier question (its keyboard is edited away on Telegram; Zalo's stay): nothing
+            // changes, and the question being asked stays the one to answer.
+            c.keep_choices = true;
+            return Ok(vec![Outbound::text(c.t(
+                "Câu này đã trả lời. Xin trả lời câu hỏi ở tin nhắn mới nhất.",
+                "That question was already answered. Please answer the one in the latest message.",
+            ))]);
+        }
+        // Someone who has not begun: the introduction (time needed, anonymity, "Không biết") comes first.
+        let starting = matches!(said, SurveyMove::Show) && at.is_none();
         // The question an answer is for, and what was picked, to show it above the next question.
         let (input, chosen) = match said {
             SurveyMove::Show => (Input::Show, None),
@@ -109,9 +162,25 @@ impl Chats {
         match advanced.turn {
             Turn::Ask { ask, resumed, .. } => {
                 c.state.dialog = Dialog::Survey {};
-                Ok(vec![render_question(ctx, &ask, c.lang, chosen, resumed)])
+                c.state.survey_mark = Some(SurveyMark {
+                    commune: code.clone(),
+                    until: ctx.wave.closes_at,
+                    percent: Some(ask.progress_percent),
+                });
+                let mut question = render_question(ctx, &ask, c.lang, chosen, resumed);
+                if starting {
+                    question.text = format!("{}\n\n{}", ctx.questionnaire.intro.get(c.lang), question.text);
+                }
+                Ok(vec![question])
             }
-            closed => self.survey_closed(c, closed, chosen).await,
+            closed => {
+                c.state.survey_mark = Some(SurveyMark {
+                    commune: code.clone(),
+                    until: ctx.wave.closes_at,
+                    percent: None,
+                });
+                self.survey_closed(c, closed, chosen).await
+            }
         }
     }
 
@@ -218,7 +287,7 @@ fn render_question(ctx: &SurveyContext, ask: &Ask, lang: Lang, chosen: Option<St
     if ask.can_go_back {
         buttons.push(button(lang.t("← Câu trước", "← Previous"), Payload::Back));
     }
-    buttons.push(button(lang.t("⏸ Tạm dừng", "⏸ Pause"), Payload::Menu(MenuItem::Home)));
+    buttons.push(button(lang.t("⏸ Tạm dừng", "⏸ Pause"), Payload::Pause));
     Outbound {
         text,
         buttons,
