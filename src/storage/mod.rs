@@ -162,9 +162,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (9, "publication", include_str!("../../migrations/0009_publication.sql")),
     (
-        11,
+        10,
         "case address",
-        include_str!("../../migrations/0011_case_address.sql"),
+        include_str!("../../migrations/0010_case_address.sql"),
     ),
 ];
 
