@@ -246,6 +246,11 @@ async fn feedback_with_a_photo_and_a_location_reaches_the_officials_and_their_an
         );
         let confirm = lan.location(20.6465, 106.0511).await;
         assert!(confirm.text.contains("20.64650, 106.05110") && confirm.text.contains("Ảnh: 1"), "{label}: {confirm:?}");
+        // "Cho phép công khai" is off until chosen, and can be taken back.
+        assert!(confirm.text.contains("Công khai: không"), "{label}: {confirm:?}");
+        let public = lan.press("f:public").await;
+        assert!(public.text.contains("Công khai: có, khi đã được trả lời"), "{label}: {public:?}");
+        assert!(public.payload("f:public").is_some(), "{label}: the choice can be taken back");
         let sent = lan.press("f:send").await;
         assert!(sent.text.contains("Mã theo dõi"), "{label}: {sent:?}");
         let code = tracking_code(&sent.text).unwrap_or_else(|| panic!("{label}: {sent:?}"));
@@ -258,6 +263,7 @@ async fn feedback_with_a_photo_and_a_location_reaches_the_officials_and_their_an
         assert_eq!(case.text, text, "{label}");
         assert_eq!((case.lat, case.lon), (Some(20.6465), Some(106.0511)), "{label}");
         assert_eq!(store.case_attachments(case.id).await.unwrap().len(), 1, "{label}");
+        assert!(case.publicity.consent && !case.publicity.photos, "{label}: public, without its photos");
 
         // The officials answer; the answer reaches the chat with rating buttons; the citizen rates it.
         let before = fake.sent_texts(500_200).len();

@@ -626,7 +626,10 @@ async fn public_cases_show_only_what_reporters_allowed_through_pages_and_open311
             "{label}"
         );
         assert_eq!(filed.address.as_deref(), Some("Đầu ngõ 12 Nguyễn Văn Linh"), "{label}");
-        assert!(!filed.publicity.consent, "{label}: not public unless the reporter chose it");
+        assert!(
+            !filed.publicity.consent,
+            "{label}: not public unless the reporter chose it"
+        );
         let mut short = filing(&key);
         short[3].1 = "ổ gà".into();
         short.remove(4);

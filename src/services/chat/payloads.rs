@@ -53,6 +53,8 @@ pub(super) enum FormAction {
     ChangeCategory,
     /// Show the categories beyond the most common.
     MoreCategories,
+    /// Allow (or no longer allow) the answered report to be shown publicly.
+    TogglePublic,
 }
 
 impl Payload {
@@ -88,6 +90,7 @@ impl Payload {
                 "keep" => FormAction::Keep,
                 "cat" => FormAction::ChangeCategory,
                 "more" => FormAction::MoreCategories,
+                "public" => FormAction::TogglePublic,
                 _ => return None,
             }),
             "v" => Self::Case(rest.to_owned()),
@@ -131,6 +134,7 @@ impl Payload {
                     FormAction::Keep => "keep",
                     FormAction::ChangeCategory => "cat",
                     FormAction::MoreCategories => "more",
+                    FormAction::TogglePublic => "public",
                 }
             ),
             Self::Case(code) => format!("v:{code}"),
@@ -180,6 +184,7 @@ mod tests {
             Payload::Pause,
             Payload::Form(FormAction::Keep),
             Payload::Form(FormAction::MoreCategories),
+            Payload::Form(FormAction::TogglePublic),
             Payload::Category("road".into()),
             Payload::Form(FormAction::NoLocation),
             Payload::Case("HY-7K3M9P".into()),

@@ -37,6 +37,9 @@ pub(super) struct Draft {
     /// The category is being changed from the confirmation: go back there once it is chosen.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(super) then_confirm: bool,
+    /// "Cho phép công khai": the answered report may be shown publicly (its text, without the sender or photos).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) public: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -411,9 +414,17 @@ impl Chats {
                     (_, _, Some(address)) => address.clone(),
                     _ => c.t("không có", "none"),
                 };
+                let public = if draft.public {
+                    c.t(
+                        "có, khi đã được trả lời (không kèm tên, số điện thoại, ảnh)",
+                        "yes, once answered (without name, phone or photos)",
+                    )
+                } else {
+                    c.t("không", "no")
+                };
                 Outbound {
                     text: format!(
-                        "{}\n\n{}: {category}\n{}: {}\n{}: {}{}\n{}: {place}\n\n{}",
+                        "{}\n\n{}: {category}\n{}: {}\n{}: {}{}\n{}: {place}\n{}: {public}\n\n{}",
                         c.t("Xin kiểm tra lại phản ánh:", "Please check your report:"),
                         c.t("Lĩnh vực", "Topic"),
                         c.t("Nội dung", "Text"),
@@ -426,10 +437,19 @@ impl Chats {
                             String::new()
                         },
                         c.t("Vị trí", "Location"),
+                        c.t("Công khai", "Public"),
                         c.t("Gửi phản ánh này?", "Send this report?"),
                     ),
                     buttons: vec![
                         button(c.t("✅ Gửi", "✅ Send"), Payload::Form(FormAction::Send)),
+                        button(
+                            if draft.public {
+                                c.t("🔒 Không công khai", "🔒 Do not show publicly")
+                            } else {
+                                c.t("🌐 Cho phép công khai", "🌐 Allow to show publicly")
+                            },
+                            Payload::Form(FormAction::TogglePublic),
+                        ),
                         button(
                             c.t("🗂 Đổi lĩnh vực", "🗂 Change the topic"),
                             Payload::Form(FormAction::ChangeCategory),
@@ -503,6 +523,7 @@ impl Chats {
             FormAction::NoLocation if matches!(draft.step, DraftStep::Location | DraftStep::Photos) => {
                 draft.step = DraftStep::Confirm;
             }
+            FormAction::TogglePublic if draft.step == DraftStep::Confirm => draft.public = !draft.public,
             FormAction::Send if draft.step == DraftStep::Confirm => {
                 c.state.dialog = Dialog::Report(draft);
                 return self.send_report(c).await;
@@ -543,6 +564,7 @@ impl Chats {
             voice_notes,
             channel: c.channel,
             reporter_chat: Some(c.row.user_id.clone()),
+            public: draft.public,
             ..Intake::default()
         };
         match self.cases.submit(intake, c.now).await {
