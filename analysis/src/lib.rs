@@ -14,8 +14,11 @@
 //! score_answers(Answers::Rows(&[AnswerRow]) | Answers::File(&Path),
 //!               Option<Weights::Pairs(&[(String, f64)]) | Weights::File(&Path)>,
 //!               &Codebook, &[Unit], &Lineage, &ScoreOptions) -> Result<Scores, AnalysisError>
-//! write_scores_csv(&Scores, &Path) -> Result<(), AnalysisError>          // DIR/scores.csv
-//! Scores { rows: Vec<ScoreRow>, withheld: Vec<WithheldRow>, cut_points: Vec<CutPoints> }
+//! write_scores_csv(&Scores, &Path) -> Result<(), AnalysisError>          // DIR/scores.csv, full precision
+//! write_ignored_csv(&Scores, &Path) -> Result<(), AnalysisError>         // DIR/ignored.csv
+//! Scores { rows: Vec<ScoreRow>, withheld: Vec<WithheldRow>, cut_points: Vec<CutPoints>, ignored: Vec<IgnoredRows> }
+//! Codebook { dimensions, subdimensions, indicators, questions /* scored */, asked: Vec<AskedQuestion> /* all, with skip logic */ }
+//! eligibility::{Condition, Given, is_eligible}    // the one skip-logic rule, shared with the server's survey engine
 //!   ScoreRow { wave, unit_code, province_code, level, code, score, n, ci_low, ci_high, rank, quartile, sufficiency }
 //!   Scores::get(wave, unit, level, code), Scores::province_mean(..), Scores::changes(from_wave, to_wave)
 //!   Scores::write_csv(impl Write)  // header CSV_HEADER = wave,unit_code,level,code,score,n,ci_low,ci_high,rank,quartile
@@ -29,13 +32,21 @@
 //!     (&Chart, (width, height), Format::Png | Format::Svg) -> Result<Vec<u8>, ChartError>
 //!
 //! // ykien simulate --units FILE --responses N --seed S [--plant UNIT:DIMENSION:DELTA]… --out FILE
-//! SimulateOptions { wave, responses, seed, plants: Vec<Plant /* "11953:d3:-2".parse() */>, dont_know, skipped }
+//! SimulateOptions { wave, responses, seed, plants: Vec<Plant /* "11953:d3:-2".parse() */>, dont_know, skipped,
+//!                   not_eligible }
 //! write_simulated(&Codebook, &[Unit], &SimulateOptions, &Path) -> Result<u64, SimulateError> // .csv or .parquet
 //! simulate(&Codebook, &[Unit], &SimulateOptions) -> Result<Vec<AnswerRow>, SimulateError>   // in memory
+//!
+//! // ykien weights compute --answers FILE --margins FILE --out FILE: raking per wave and province
+//! Margins::parse_csv(&str) -> Result<Margins, MarginsError>
+//! compute_weights(&[AnswerRow], &[Unit], &Lineage, &Margins, &RakeOptions) -> ComputedWeights
+//! rake(cells, populations, &RakeOptions) -> Raked { weights, design_effect, effective_n, .. }
 //! ```
 //!
 //! The method's steps, in order:
 //!
+//! - [`checks`] and [`eligibility`]: which rows of an answers file count (a known question, an answer it takes,
+//!   one answer per question, the skip logic, step 7); the others are counted, never scored.
 //! - [`indicator`]: one answer becomes a value in [0, 1] (step 1); [`codebook`] says which question measures which
 //!   indicator with which rule, and what a stored answer string is worth.
 //! - [`aggregate`]: values become indicator, sub-dimension, dimension (1–10) and total (8–80) scores, and whether
@@ -47,6 +58,8 @@
 //! - [`quartile`](mod@quartile) and [`scores`]: ranks and PAPI's four groups within each province, with the cut
 //!   points to store (step 5), the privacy rule (scores from fewer than 10 respondents are withheld), the CSV
 //!   export, and the change between waves through the lineage (step 6).
+//! - [`raking`] and [`margins`]: post-stratification weights to population margins (step 8), with their design
+//!   effect and effective sample size.
 //! - [`kpi`]: the feedback KPIs of each unit (cases, on-time rate, median time to answer, mean rating).
 //! - [`charts`]: the dashboard's and reports' charts as PNG or SVG bytes, with an embedded font that has every
 //!   Vietnamese letter; [`report`] builds them from [`Scores`] and writes them to files.
