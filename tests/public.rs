@@ -18,7 +18,6 @@ use ykien::domain::calendar::vn_day;
 use ykien::domain::questionnaire::Questionnaire;
 use ykien::services::cases::Intake;
 use ykien::services::demo::{BUNDLED_QUESTIONNAIRE, synthetic_responses};
-use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
 use ykien::services::units::commune_on;
 use ykien::storage::NewResponse;
 use ykien_analysis::{AnswerRow, Answers, Level, ScoreOptions, Scores};
@@ -42,22 +41,7 @@ struct Setup {
 async fn setup(db: common::TestDb) -> Setup {
     let app = TestApp::start_with_hung_yen(db).await;
     let store = &app.app.store;
-    import_questionnaire(store, BUNDLED_QUESTIONNAIRE).await.unwrap();
-    let wave = create_wave(
-        store,
-        WaveRequest {
-            code: WAVE.into(),
-            title: "Khảo sát PAPI cấp xã 2026".into(),
-            questionnaire: "papi-2025".into(),
-            questionnaire_version: None,
-            unit_codes: vec!["33".into()],
-            opens_at: Utc.with_ymd_and_hms(2025, 11, 1, 0, 0, 0).unwrap(),
-            closes_at: Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0).unwrap(),
-            periods: Vec::new(),
-        },
-    )
-    .await
-    .unwrap();
+    let wave = common::wave_2026(store).await;
     let q = Questionnaire::parse(BUNDLED_QUESTIONNAIRE).unwrap();
     let day = vn_day(Utc::now());
     let mut names = HashMap::new();

@@ -406,3 +406,28 @@ pub fn ykien_command(env: &[(&str, &str)], args: &[&str]) -> std::process::Comma
     }
     cmd
 }
+
+/// The bundled questionnaire and the wave `w-2026` of it over Hưng Yên, 1 November 2025 to 31 October 2026: the
+/// year of the plans' 2026 reports.
+#[allow(dead_code)]
+pub async fn wave_2026(store: &Store) -> ykien::domain::survey::Wave {
+    use chrono::TimeZone;
+    ykien::services::survey::import_questionnaire(store, ykien::services::demo::BUNDLED_QUESTIONNAIRE)
+        .await
+        .unwrap();
+    ykien::services::survey::create_wave(
+        store,
+        ykien::services::survey::WaveRequest {
+            code: "w-2026".into(),
+            title: "Khảo sát PAPI cấp xã 2026".into(),
+            questionnaire: "papi-2025".into(),
+            questionnaire_version: None,
+            unit_codes: vec!["33".into()],
+            opens_at: chrono::Utc.with_ymd_and_hms(2025, 11, 1, 0, 0, 0).unwrap(),
+            closes_at: chrono::Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0).unwrap(),
+            periods: Vec::new(),
+        },
+    )
+    .await
+    .unwrap()
+}
