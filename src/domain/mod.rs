@@ -4,8 +4,10 @@ pub mod calendar;
 pub mod cases;
 pub mod channel;
 pub mod photos;
+pub mod quality;
 pub mod questionnaire;
 pub mod survey;
+pub mod text;
 pub mod units;
 
 pub use channel::Channel;

@@ -7,9 +7,11 @@ pub mod channels;
 pub mod chat;
 pub mod demo;
 pub mod outbox;
+pub mod quality;
 pub mod scoreboard;
 pub mod survey;
 pub mod units;
+pub mod uploads;
 
 use crate::domain::Problem;
 use crate::domain::questionnaire::QuestionnaireErrors;

@@ -9,8 +9,10 @@ mod case_changes;
 mod cases;
 mod chat;
 mod export;
+mod login_throttles;
 mod officials;
 mod outbox;
+mod response_quality;
 mod surveys;
 mod units;
 
@@ -34,8 +36,10 @@ pub use cases::{
 };
 pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
+pub use login_throttles::LoginThrottleRow;
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
+pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use surveys::{
     NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
     StoredQuestionnaire,
@@ -157,6 +161,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "no web outbox",
         include_str!("../../migrations/0008_no_web_outbox.sql"),
+    ),
+    (
+        12,
+        "login throttles",
+        include_str!("../../migrations/0012_login_throttles.sql"),
+    ),
+    (
+        16,
+        "response quality",
+        include_str!("../../migrations/0016_response_quality.sql"),
     ),
 ];
 

@@ -9,7 +9,7 @@ pub(super) async fn show_overview(
     Leader(leader): Leader,
     Query(q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
-    let ctx = context(&state, leader.official, &q).await?;
+    let ctx = context(&state, leader, &q).await?;
     let waves = state.scoreboard.waves().await.on_page(LANG, HOME)?;
     let provinces = ctx.provinces();
     let keep = ctx.keep();
@@ -52,7 +52,7 @@ pub(super) async fn show_overview(
             }
         }
     };
-    Ok(Html(page("Bảng điểm", Some(&ctx.official), body).into_string()).into_response())
+    Ok(Html(page("Bảng điểm", Some((&ctx.official, &ctx.csrf)), body).into_string()).into_response())
 }
 
 fn ranking_table(ctx: &Context, ranked: &[&ScoreRow]) -> Markup {
@@ -101,7 +101,7 @@ pub(super) async fn show_unit(
     Leader(leader): Leader,
     Query(q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
-    let ctx = context(&state, leader.official, &q).await?;
+    let ctx = context(&state, leader, &q).await?;
     let Some(province) = ctx.province_of(&code).filter(|p| ctx.visible.sees(&code, p)) else {
         return Err(refuse(
             StatusCode::NOT_FOUND,
@@ -186,7 +186,7 @@ pub(super) async fn show_unit(
             Some(_) => (kpi_table(&ctx, std::slice::from_ref(&code))),
         }
     };
-    Ok(Html(page(&name, Some(&ctx.official), body).into_string()).into_response())
+    Ok(Html(page(&name, Some((&ctx.official, &ctx.csrf)), body).into_string()).into_response())
 }
 
 fn dimension_table(ctx: &Context, unit: &str, province: &str, changes: &[ykien_analysis::Change]) -> Markup {
@@ -221,7 +221,7 @@ pub(super) async fn show_report(
     Query(mut q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
     q.period = Some(period);
-    let ctx = context(&state, leader.official, &q).await?;
+    let ctx = context(&state, leader, &q).await?;
     let (unit, xlsx) = match unit.strip_suffix(".xlsx") {
         Some(u) => (u.to_owned(), true),
         None => (unit, false),
@@ -297,7 +297,7 @@ pub(super) async fn show_report(
         h2 { "Phương pháp" }
         dl { @for (k, v) in method_notes(&ctx) { dt { (k) } dd { (v) } } }
     };
-    Ok(Html(page(&title, Some(&ctx.official), body).into_string()).into_response())
+    Ok(Html(page(&title, Some((&ctx.official, &ctx.csrf)), body).into_string()).into_response())
 }
 
 fn method_notes(ctx: &Context) -> Vec<(&'static str, String)> {

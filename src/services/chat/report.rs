@@ -268,8 +268,18 @@ impl Chats {
                 ));
                 break;
             }
-            match c.photos.fetch(reference, MAX_PHOTO_BYTES).await {
-                Ok(bytes) => match sanitize(&bytes) {
+            let fetched = c.photos.fetch(reference, MAX_PHOTO_BYTES).await.map(|bytes| {
+                // The upload budget the web and the API share (`services::uploads`), per chat user and commune.
+                let sender = crate::services::uploads::Sender::Chat(&c.row.channel, &c.row.user_id);
+                let charged = self
+                    .cases
+                    .uploads()
+                    .charge(&sender, c.row.commune_code.as_deref(), bytes.len() as u64);
+                (bytes, charged)
+            });
+            match fetched {
+                Ok((_, Err(over))) => problems.push(c.t(&over.message_vi(), &over.message_en())),
+                Ok((bytes, Ok(()))) => match sanitize(&bytes) {
                     Ok(photo) => {
                         self.store
                             .add_draft_photo(&c.row.channel, &c.row.user_id, photo.kind.mime(), &photo.bytes, c.now)
