@@ -319,7 +319,6 @@ async fn framework_errors_on_pages_are_the_vietnamese_error_page() {
         .next()
         .unwrap()
         .to_owned();
-    let csrf = common::hidden_field(&landing.text().await.unwrap(), "csrf");
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
         (
             "a multipart body with a broken boundary",
@@ -334,10 +333,9 @@ async fn framework_errors_on_pages_are_the_vietnamese_error_page() {
         (
             "a duplicate field",
             app.client
-                .post(app.url("/s/11953/start"))
-                .header("cookie", &cookie)
+                .post(app.url("/console/login"))
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body(format!("csrf={csrf}&lang=vi&lang=en")),
+                .body("username=a&username=b&password=c"),
             422,
             "Biểu mẫu không đọc được",
         ),

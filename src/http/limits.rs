@@ -262,13 +262,16 @@ pub async fn upload_budget(State(state): State<AppState>, request: Request, next
     let (true, Some(client)) = (state.limits.enabled, state.limits.client(&request)) else {
         return next.run(request).await;
     };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(super::MAX_UPLOAD_BYTES as u64)
-        .min(super::MAX_UPLOAD_BYTES as u64);
+    // The declared length; a chunked body (no length declared) may be as long as the limit; neither: no body
+    // (RFC 9112 section 6.3).
+    let headers = request.headers();
+    let declared = match headers.get(header::CONTENT_LENGTH) {
+        Some(v) => v.to_str().ok().and_then(|v| v.parse::<u64>().ok()),
+        None if headers.contains_key(header::TRANSFER_ENCODING) => None,
+        None => Some(0),
+    }
+    .unwrap_or(super::MAX_UPLOAD_BYTES as u64)
+    .min(super::MAX_UPLOAD_BYTES as u64);
     let path = request.uri().path().to_owned();
     let commune = path.strip_prefix("/f/").map(str::to_owned);
     let address = client.to_string();
