@@ -112,7 +112,11 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         source,
     })?;
     let surveys = Arc::new(Surveys::new(store.clone(), secret));
-    let cases = Arc::new(Cases::new(store.clone(), categories, CaseRules::from_config(config)));
+    let (per_sender, per_commune) = config.upload_budget;
+    let cases = Arc::new(
+        Cases::new(store.clone(), categories, CaseRules::from_config(config))
+            .with_upload_budget(per_sender, per_commune),
+    );
     let outbox_wake = Arc::new(tokio::sync::Notify::new());
     let channels = Arc::new(chat_channels(config, &store, &surveys, &cases, &outbox_wake)?);
     let scoreboard = Arc::new(Scoreboard::new(store.clone(), surveys.clone(), config.scores_refresh));

@@ -198,6 +198,8 @@ pub struct Config {
     pub header_timeout: Duration,
     /// Complete web responses one client address may give per wave and commune (`YKIEN_RESPONSES_PER_ADDRESS`).
     pub responses_per_address: i64,
+    /// Upload bytes an hour per sender and per commune (`YKIEN_UPLOAD_BUDGET_MB`, `services::uploads`).
+    pub upload_budget: (u64, u64),
 }
 
 /// Twenty: a family sharing a line, or a commune office's kiosk on a survey morning, stays under it; a script
@@ -375,12 +377,14 @@ struct RawConfig {
     metrics_token: Option<String>,
     header_timeout_seconds: Option<String>,
     responses_per_address: Option<String>,
+    upload_budget_mb: Option<String>,
 }
 
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 27] = [
+        let fields: [(&str, &mut Option<String>); 28] = [
+            ("YKIEN_UPLOAD_BUDGET_MB", &mut self.upload_budget_mb),
             ("YKIEN_RESPONSES_PER_ADDRESS", &mut self.responses_per_address),
             ("YKIEN_METRICS_BIND", &mut self.metrics_bind),
             ("YKIEN_METRICS_TOKEN", &mut self.metrics_token),
@@ -571,6 +575,26 @@ impl Config {
             })?),
         };
         let metrics_token = long_enough("YKIEN_METRICS_TOKEN", raw.metrics_token)?;
+        let upload_budget = match raw.upload_budget_mb.as_deref().map(str::trim) {
+            None => (
+                crate::services::uploads::DEFAULT_PER_SENDER,
+                crate::services::uploads::DEFAULT_PER_COMMUNE,
+            ),
+            Some(text) => match text
+                .split_once(',')
+                .map(|(a, c)| (a.trim().parse::<u64>(), c.trim().parse::<u64>()))
+            {
+                Some((Ok(a), Ok(c))) if a >= 1 && c >= a && c <= 4_000_000 => (a << 20, c << 20),
+                _ => {
+                    return Err(ConfigError::new(
+                        "YKIEN_UPLOAD_BUDGET_MB",
+                        format!(
+                            "'{text}' is not SENDER,COMMUNE megabytes an hour (commune ≥ sender); use e.g. 100,1000"
+                        ),
+                    ));
+                }
+            },
+        };
         let responses_per_address = match raw.responses_per_address.as_deref().map(str::trim) {
             None => DEFAULT_RESPONSES_PER_ADDRESS,
             Some(text) => text.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
@@ -612,6 +636,7 @@ impl Config {
             metrics_token,
             header_timeout,
             responses_per_address,
+            upload_budget,
         })
     }
 

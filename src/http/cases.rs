@@ -167,7 +167,7 @@ pub async fn submit_report(
                 let name = field.name().unwrap_or_default().to_owned();
                 if name == "photos" {
                     match field.bytes().await {
-                        Ok(b) if !b.is_empty() => photos.push(b.to_vec()),
+                        Ok(b) if !b.is_empty() => photos.push(Vec::from(b)),
                         Ok(_) => {}
                         Err(e) => return unreadable(&commune, &e),
                     }

@@ -277,7 +277,7 @@ pub async fn post_case_action(
             if let Ok(bytes) = field.bytes().await
                 && !bytes.is_empty()
             {
-                evidence.push(bytes.to_vec());
+                evidence.push(Vec::from(bytes));
             }
         } else if let Ok(text) = field.text().await {
             fields.insert(name, text);

@@ -58,10 +58,12 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The largest body of the upload routes (the feedback form, a report from an app, an official's answer with
 /// evidence): a report's photos (20 MB together) and a mebibyte for the rest, plus a third for the API's base64.
 pub const MAX_UPLOAD_BYTES: usize = cases::MAX_REPORT_BYTES * 4 / 3;
-/// Upload requests served at once (the feedback form, reports from apps, officials' evidence); more wait their
-/// turn. Each holds its body (up to [`MAX_UPLOAD_BYTES`]) and decodes one photo at a time, so this bounds what a
-/// flood of uploads can take in memory whatever the number of senders.
-pub const MAX_CONCURRENT_UPLOADS: usize = 4;
+/// Citizens' upload requests served at once (the feedback form, reports from apps); more wait their turn, before
+/// their bodies are read. A report from an app holds its body and its parsed base64 (about 85 MB at the most) and
+/// decodes one photo at a time: one at a time keeps a flood of the largest reports under 200 MB of memory
+/// (`tests/uploads.rs` measures it; two at a time peaked at 270 MB). A report takes about a second in a release
+/// build; behind a proxy that buffers request bodies (docs/operations.md), a slow phone does not hold the turn.
+pub const MAX_CONCURRENT_UPLOADS: usize = 1;
 /// How long a request may take before it is answered 408 and dropped.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -11,7 +11,6 @@
 use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
-use image::imageops::FilterType;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits};
 
 use super::{MAX_DECODED_BYTES, PhotoError, PhotoKind, corrupt};
@@ -41,7 +40,10 @@ pub(super) fn reencode(bytes: &[u8], kind: PhotoKind) -> Result<Vec<u8>, PhotoEr
         image.apply_orientation(orientation);
     }
     if image.width().max(image.height()) > MAX_STORED_SIDE {
-        image = image.resize(MAX_STORED_SIDE, MAX_STORED_SIDE, FilterType::Triangle);
+        // `thumbnail` averages the source pixels under each output pixel in integers, in one pass: `resize`
+        // would first build a floating-point copy at the new width and the old height (about 50 MB for a phone
+        // photo), which is what a flood of uploads must not multiply.
+        image = image.thumbnail(MAX_STORED_SIDE, MAX_STORED_SIDE);
     }
     let rgb = image.to_rgb8();
     let mut out = Vec::new();

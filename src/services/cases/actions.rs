@@ -274,10 +274,10 @@ impl Cases {
                     return Err(Error::InvalidCase(vec![problem(
                         "days",
                         "extension_cap",
-                        &format!(
+                        format!(
                             "Tổng thời gian gia hạn của một phản ánh tối đa {MAX_EXTENSION_DAYS_TOTAL} ngày làm việc."
                         ),
-                        &format!("A case may be extended by at most {MAX_EXTENSION_DAYS_TOTAL} working days in all."),
+                        format!("A case may be extended by at most {MAX_EXTENSION_DAYS_TOTAL} working days in all."),
                     )]));
                 }
                 change.after.answer_due_at = Some(

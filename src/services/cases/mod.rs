@@ -179,18 +179,24 @@ fn problem(field: &str, code: &'static str, vi: impl Into<String>, en: impl Into
     crate::domain::Problem::new(field, code, crate::domain::Text::new(vi, en))
 }
 
-/// Photos decoded at once in this process: decoding takes up to 128 MiB each (`domain::photos::MAX_DECODED_BYTES`).
-const PHOTOS_AT_ONCE: usize = 2;
+/// Photos decoded at once in this process: decoding takes up to 128 MiB (`domain::photos::MAX_DECODED_BYTES`),
+/// and one at a time keeps a flood of uploads within the memory the load test measures (`tests/uploads.rs`).
+const PHOTOS_AT_ONCE: usize = 1;
 static PHOTO_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PHOTOS_AT_ONCE);
 
-/// A photo as stored ([`crate::domain::photos::prepare`]), decoded on the blocking pool, a few at a time.
+/// A photo as stored ([`crate::domain::photos::prepare`]), decoded on the blocking pool, one at a time.
 pub(crate) async fn prepare_photo(
     bytes: Vec<u8>,
 ) -> Result<crate::domain::photos::Photo, crate::domain::photos::PhotoError> {
-    let _turn = PHOTO_TURNS.acquire().await;
-    tokio::task::spawn_blocking(move || crate::domain::photos::prepare(&bytes))
-        .await
-        .unwrap_or(Err(crate::domain::photos::PhotoError::Corrupt {
-            reason: "the photo could not be processed",
-        }))
+    let turn = PHOTO_TURNS.acquire().await;
+    // The turn goes with the work: a request that times out while its photo is being decoded does not free the
+    // turn before the decoding ends (the blocking task cannot be stopped).
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        crate::domain::photos::prepare(&bytes)
+    })
+    .await
+    .unwrap_or(Err(crate::domain::photos::PhotoError::Corrupt {
+        reason: "the photo could not be processed",
+    }))
 }
