@@ -27,3 +27,32 @@ pub async fn restore(store: &Store, admin: &Official, response_id: Uuid, now: Da
         .await?;
     Ok(())
 }
+
+/// The share of each channel (web, api, telegram, zalo) among a commune's complete responses of a wave, as
+/// (channel, responses, percent), the largest first: how strong "one response per person" is there depends on it
+/// (docs/security.md).
+pub async fn channel_shares(store: &Store, wave_id: Uuid, unit_code: &str) -> Result<Vec<(String, i64, f64)>, Error> {
+    let mut rows: Vec<(String, i64)> = store
+        .channel_counts(wave_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.unit_code == unit_code)
+        .map(|c| (c.channel, c.responses))
+        .collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let total: i64 = rows.iter().map(|(_, n)| n).sum();
+    Ok(rows
+        .into_iter()
+        .map(|(channel, n)| {
+            (
+                channel,
+                n,
+                if total > 0 {
+                    100.0 * n as f64 / total as f64
+                } else {
+                    0.0
+                },
+            )
+        })
+        .collect())
+}

@@ -129,6 +129,9 @@ pub(super) async fn show_unit(
     weakest.sort_by(|a, b| a.score.total_cmp(&b.score));
     weakest.truncate(WEAKEST);
     let changes = ctx.snapshot.changes();
+    let channels = crate::services::quality::channel_shares(&state.store, ctx.snapshot.wave.id, &code)
+        .await
+        .unwrap_or_default();
     let body = html! {
         nav.crumbs { a href=(format!("{HOME}?{}", ctx.keep())) { "Bảng điểm" } " › " (province_label) }
         h1 { (name) }
@@ -150,6 +153,16 @@ pub(super) async fn show_unit(
                 }
                 (chart_img(&ctx, "profile", ("unit", &code), &format!("{name}: điểm tám lĩnh vực so với trung bình {province_label}")))
                 (dimension_table(&ctx, &code, &province, &changes))
+                @if !channels.is_empty() {
+                    p.muted { "Kênh trả lời (cả đợt): "
+                        @for (i, (channel, n, percent)) in channels.iter().enumerate() {
+                            @if i > 0 { " · " }
+                            (channel_label(channel)) " " (num(*percent, 0)) "% (" (n) ")"
+                        }
+                        ". Mỗi tài khoản Zalo, Telegram chỉ trả lời một lần; trên web, mỗi trình duyệt một lần và tối đa "
+                        (state.config.responses_per_address) " phiếu mỗi địa chỉ mạng."
+                    }
+                }
                 (chart_img(&ctx, "radar", ("unit", &code), &format!("{name}: biểu đồ mạng nhện tám lĩnh vực")))
                 @if ctx.snapshot.waves.len() > 1 {
                     (chart_img(&ctx, "trend", ("unit", &code), &format!("{name}: diễn biến qua các đợt")))
@@ -334,4 +347,15 @@ fn method_notes(ctx: &Context) -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
     ]
+}
+
+/// A response channel's name on the dashboard.
+fn channel_label(channel: &str) -> &str {
+    match channel {
+        "web" => "Web",
+        "api" => "Nhập liệu (API)",
+        "telegram" => "Telegram",
+        "zalo" => "Zalo",
+        other => other,
+    }
 }
