@@ -414,6 +414,8 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
         say!("  Phản ánh / feedback (Phố Hiến):  {url}/f/11953");
         say!("  Cán bộ / officials' console:     {url}/console");
         say!("  Bảng điểm / leaders' dashboard:  {url}/console/dashboard   (lanhdao.hungyen hoặc quantri)");
+        say!("  Phiếu bị đánh dấu / flagged:     {url}/console/responses/flagged   (quantri)");
+        say!("  Đăng nhập bị chặn / sign-in blocks: {url}/console/lockouts   (quantri)");
         for (username, role, _, units) in demo::DEMO_ACCOUNTS {
             say!(
                 "    {username:<18} {role:<16} {units:<6} mật khẩu / password: {}",

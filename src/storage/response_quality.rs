@@ -87,6 +87,34 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Records how complete responses were made (`(response, unit, wave, channel, screens, seconds)`), flagging
+    /// those no person could have made (`domain::quality`); for responses stored outside a conversation (the demo's).
+    pub async fn record_response_quality(
+        &self,
+        rows: &[(Uuid, Uuid, Uuid, String, i64, i64)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let writer = self.writer().await;
+        for (response_id, unit_id, wave_id, channel, screens, seconds) in rows {
+            let flag = crate::domain::quality::flag(*screens, *seconds);
+            execute!(
+                writer.pool,
+                "recording how a response was made",
+                "INSERT INTO response_quality (response_id, unit_id, wave_id, channel, screens, seconds, flag, \
+                 flagged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (response_id) DO NOTHING",
+                response_id,
+                unit_id,
+                wave_id,
+                channel,
+                screens,
+                seconds,
+                flag,
+                flag.map(|_| now),
+            )?;
+        }
+        Ok(())
+    }
+
     /// Complete web responses of a wave and commune counted for one address hash.
     pub async fn address_responses(&self, wave_id: Uuid, unit_id: Uuid, address_hash: &str) -> Result<i64, StoreError> {
         let row: Option<(i64,)> = fetch!(
