@@ -41,6 +41,8 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
 pub struct RunningApp {
     /// Where it listens (with the real port when 0 was asked for).
     pub addr: SocketAddr,
+    /// Where `/metrics` is served on its own (`YKIEN_METRICS_BIND`), if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
     pub store: Store,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
@@ -126,7 +128,11 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         source,
     })?;
     let surveys = Arc::new(Surveys::new(store.clone(), secret));
-    let cases = Arc::new(Cases::new(store.clone(), categories, CaseRules::from_config(config)));
+    let (per_sender, per_commune) = config.upload_budget;
+    let cases = Arc::new(
+        Cases::new(store.clone(), categories, CaseRules::from_config(config))
+            .with_upload_budget(per_sender, per_commune),
+    );
     let outbox_wake = Arc::new(tokio::sync::Notify::new());
     let channels = Arc::new(chat_channels(config, &store, &surveys, &cases, &outbox_wake)?);
     let scoreboard = Arc::new(Scoreboard::new(
@@ -147,23 +153,46 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         publications: Arc::new(Publications::new(store.clone(), scoreboard.clone())),
         limits: Arc::new(http::RateLimiter::new(config.behind_proxy, config.rate_limits)),
     };
+    // `/metrics` on its own address when one is configured (reachable by the monitoring system only).
+    let metrics = match config.metrics_bind {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
+            let local = listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr, source })?;
+            let router = http::metrics_router(state.clone());
+            let timeout = config.header_timeout;
+            let serving = async move {
+                if let Err(e) = http::serve(listener, router, timeout, std::future::pending()).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            };
+            tracing::info!(addr = %local, "metrics are served on their own address");
+            Some((local, serving))
+        }
+        None => None,
+    };
     let router = http::router(state);
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let header_timeout = config.header_timeout;
+    let task = tokio::spawn(http::serve(listener, router, header_timeout, async move {
+        let _ = rx.await;
+    }));
     // The outbox worker runs beside the server: notifications of case changes go out even with no traffic.
     if let Some(telegram) = channels.telegram.clone() {
         tokio::spawn(async move { telegram.learn_username().await });
     }
-    let background = run_background(store.clone(), cases, channels, outbox_wake);
+    let mut background = run_background(store.clone(), cases, channels, outbox_wake);
+    let metrics_addr = metrics.map(|(addr, serving)| {
+        background.push(tokio::spawn(serving));
+        addr
+    });
     tracing::info!(%addr, database = %config.database_url.redacted(), "ykien is listening");
     Ok(RunningApp {
         addr,
+        metrics_addr,
         store,
         shutdown: Some(tx),
         task,
@@ -208,8 +237,8 @@ fn chat_channels(
 }
 
 /// The work that runs beside the server: deliver due notifications (every 5 s, or at once when woken), take up
-/// chat events an instance left unhandled, keep the Zalo token fresh, flag overdue cases, prune old chat events
-/// and expired sessions.
+/// chat events an instance left unhandled, keep the Zalo token fresh, flag overdue cases, prune old chat events,
+/// expired sessions, old failed logins and abandoned surveys.
 /// Each runs in its own loop, so that a slow platform delaying the outbox delays nothing else, and backs off while
 /// it fails. Several instances may run them at once: every step claims its rows first.
 fn run_background(
@@ -239,6 +268,13 @@ fn run_background(
                 async move { channels.recover(100).await.map(drop) }
             }
         }),
+        every("forgetting refilled upload budgets", Duration::from_secs(600), None, {
+            let cases = cases.clone();
+            move || {
+                cases.uploads().forget_refilled();
+                std::future::ready(Ok::<(), std::convert::Infallible>(()))
+            }
+        }),
         every("escalating overdue cases", Duration::from_secs(30), None, move || {
             let cases = cases.clone();
             async move { cases.escalate_overdue(chrono::Utc::now()).await.map(drop) }
@@ -249,8 +285,18 @@ fn run_background(
                 let now = chrono::Utc::now();
                 let events = store.prune_chat_events(now - KEEP_CHAT_EVENTS).await?;
                 let sessions = store.prune_expired_sessions(now).await?;
-                if events + sessions > 0 {
-                    tracing::info!(events, sessions, "old chat events and expired sessions pruned");
+                let forget = chrono::Duration::from_std(crate::services::accounts::FORGET_FAILURES_AFTER)
+                    .unwrap_or(chrono::Duration::days(1));
+                let logins = store.prune_login_throttles(now - forget).await?;
+                let surveys = store.prune_abandoned_sessions(now - ABANDONED_SURVEY_AFTER).await?;
+                if events + sessions + logins + surveys > 0 {
+                    tracing::info!(
+                        events,
+                        sessions,
+                        logins,
+                        surveys,
+                        "old chat events, expired sessions, old failed logins and abandoned surveys pruned"
+                    );
                 }
                 Ok::<_, crate::storage::StoreError>(())
             }
@@ -269,6 +315,10 @@ fn run_background(
     }
     loops
 }
+
+/// How long an untouched survey session (and the unfinished response it holds) is kept: a wave lasts weeks, and
+/// someone who has not come back in a month has left.
+const ABANDONED_SURVEY_AFTER: chrono::Duration = chrono::Duration::days(30);
 
 /// How long handled chat events are kept: the platforms retry a webhook within minutes or hours, never weeks.
 const KEEP_CHAT_EVENTS: chrono::Duration = chrono::Duration::days(30);

@@ -494,6 +494,8 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
         say!("  Kết quả công khai / public scores: {url}/scores/33   (đợt minh hoạ đã công bố / demo wave published)");
         say!("  Open311 GeoReport v2:            {url}/open311/v2/requests.json?jurisdiction_id=33");
         say!("  Áp phích / posters (Phố Hiến):   {url}/console/posters/11953.pdf   (sau khi đăng nhập / signed in)");
+        say!("  Phiếu bị đánh dấu / flagged:     {url}/console/responses/flagged   (quantri)");
+        say!("  Đăng nhập bị chặn / sign-in blocks: {url}/console/lockouts   (quantri)");
         for (username, role, _, units) in demo::DEMO_ACCOUNTS {
             say!(
                 "    {username:<18} {role:<16} {units:<6} mật khẩu / password: {}",

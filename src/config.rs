@@ -188,7 +188,28 @@ pub struct Config {
     /// The per-address rate limits of the public forms and the login are on (off where the proxy limits, or for
     /// load tests and API fuzzing from one address).
     pub rate_limits: bool,
+    /// Where `GET /metrics` is served on its own, away from the public listener (`YKIEN_METRICS_BIND`).
+    pub metrics_bind: Option<SocketAddr>,
+    /// The bearer token `GET /metrics` asks for on the public listener (`YKIEN_METRICS_TOKEN`); without it and
+    /// without `metrics_bind`, the public listener has no `/metrics`.
+    pub metrics_token: Option<Secret>,
+    /// How long a connection may take to send a request's headers, and how long it may stay idle between
+    /// requests, before it is closed (`YKIEN_HEADER_TIMEOUT_SECONDS`).
+    pub header_timeout: Duration,
+    /// Complete web responses one client address may give per wave and commune (`YKIEN_RESPONSES_PER_ADDRESS`).
+    pub responses_per_address: i64,
+    /// Upload bytes an hour per sender and per commune (`YKIEN_UPLOAD_BUDGET_MB`, `services::uploads`).
+    pub upload_budget: (u64, u64),
 }
+
+/// Twenty: a family sharing a line, or a commune office's kiosk on a survey morning, stays under it; a script
+/// posting forms from one address stops there (issue 22 moved a ward's rank with eight).
+pub const DEFAULT_RESPONSES_PER_ADDRESS: i64 = 20;
+
+/// Fifteen seconds to send a request's headers, or to send the next one on a kept-alive connection: a phone on
+/// 3G sends a few hundred bytes of headers in well under a second, and a connection held longer only ties up a
+/// socket (the probe of issue 22 held 500 for a minute).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Five minutes: scores move slowly, and recomputing them is the heaviest work the service does.
 pub const DEFAULT_SCORES_REFRESH: Duration = Duration::from_secs(300);
@@ -352,12 +373,22 @@ struct RawConfig {
     scores_refresh_seconds: Option<String>,
     behind_proxy: Option<String>,
     rate_limits: Option<String>,
+    metrics_bind: Option<String>,
+    metrics_token: Option<String>,
+    header_timeout_seconds: Option<String>,
+    responses_per_address: Option<String>,
+    upload_budget_mb: Option<String>,
 }
 
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 23] = [
+        let fields: [(&str, &mut Option<String>); 28] = [
+            ("YKIEN_UPLOAD_BUDGET_MB", &mut self.upload_budget_mb),
+            ("YKIEN_RESPONSES_PER_ADDRESS", &mut self.responses_per_address),
+            ("YKIEN_METRICS_BIND", &mut self.metrics_bind),
+            ("YKIEN_METRICS_TOKEN", &mut self.metrics_token),
+            ("YKIEN_HEADER_TIMEOUT_SECONDS", &mut self.header_timeout_seconds),
             (
                 "YKIEN_TELEGRAM_PER_CHAT_PER_SECOND",
                 &mut self.telegram_per_chat_per_second,
@@ -532,6 +563,59 @@ impl Config {
 
         let behind_proxy = parse_bool("YKIEN_BEHIND_PROXY", raw.behind_proxy.as_deref(), false)?;
         let rate_limits = parse_bool("YKIEN_RATE_LIMITS", raw.rate_limits.as_deref(), true)?;
+        let metrics_bind = match raw.metrics_bind.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new(
+                    "YKIEN_METRICS_BIND",
+                    format!(
+                        "'{text}' is not an IP address and port; use e.g. 127.0.0.1:9090 (reachable by Prometheus only)"
+                    ),
+                )
+            })?),
+        };
+        let metrics_token = long_enough("YKIEN_METRICS_TOKEN", raw.metrics_token)?;
+        let upload_budget = match raw.upload_budget_mb.as_deref().map(str::trim) {
+            None => (
+                crate::services::uploads::DEFAULT_PER_SENDER,
+                crate::services::uploads::DEFAULT_PER_COMMUNE,
+            ),
+            Some(text) => match text
+                .split_once(',')
+                .map(|(a, c)| (a.trim().parse::<u64>(), c.trim().parse::<u64>()))
+            {
+                Some((Ok(a), Ok(c))) if a >= 1 && c >= a && c <= 4_000_000 => (a << 20, c << 20),
+                _ => {
+                    return Err(ConfigError::new(
+                        "YKIEN_UPLOAD_BUDGET_MB",
+                        format!(
+                            "'{text}' is not SENDER,COMMUNE megabytes an hour (commune ≥ sender); use e.g. 100,1000"
+                        ),
+                    ));
+                }
+            },
+        };
+        let responses_per_address = match raw.responses_per_address.as_deref().map(str::trim) {
+            None => DEFAULT_RESPONSES_PER_ADDRESS,
+            Some(text) => text.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                ConfigError::new(
+                    "YKIEN_RESPONSES_PER_ADDRESS",
+                    format!("'{text}' is not a whole number from 1; use e.g. 20"),
+                )
+            })?,
+        };
+        let header_timeout = match raw.header_timeout_seconds.as_deref().map(str::trim) {
+            None => DEFAULT_HEADER_TIMEOUT,
+            Some(text) => match text.parse::<u64>() {
+                Ok(n) if (1..=300).contains(&n) => Duration::from_secs(n),
+                _ => {
+                    return Err(ConfigError::new(
+                        "YKIEN_HEADER_TIMEOUT_SECONDS",
+                        format!("'{text}' is not a number of seconds from 1 to 300; use e.g. 15"),
+                    ));
+                }
+            },
+        };
 
         Ok(Self {
             database_url,
@@ -548,6 +632,11 @@ impl Config {
             scores_refresh,
             behind_proxy,
             rate_limits,
+            metrics_bind,
+            metrics_token,
+            header_timeout,
+            responses_per_address,
+            upload_budget,
         })
     }
 

@@ -1,4 +1,4 @@
-//! Officials' accounts: argon2id passwords, throttled logins with lockout, sessions, scopes.
+//! Officials' accounts: argon2id passwords, sign-ins throttled per (username, address), sessions, scopes.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -7,7 +7,8 @@ use chrono::{Duration, NaiveDate, Utc};
 use common::databases;
 use ykien::services::Error;
 use ykien::services::accounts::{
-    AccountRequest, LoginRefused, MAX_FAILED_LOGINS, Role, add_official, login, logout, session_official,
+    AccountRequest, FREE_FAILURES, LoginRefused, Role, add_official, clear_lockout, lockouts, login, logout,
+    session_official,
 };
 
 fn today() -> NaiveDate {
@@ -25,9 +26,12 @@ fn officer(username: &str, password: &str) -> AccountRequest {
     }
 }
 
+const OFFICE: &str = "198.51.100.7";
+const STRANGER: &str = "203.0.113.66";
+
 #[tokio::test]
-async fn logins_are_throttled_then_locked_and_sessions_end_at_logout() {
-    for db in databases("logins_are_throttled_then_locked_and_sessions_end_at_logout").await {
+async fn logins_open_sessions_that_end_at_logout() {
+    for db in databases("logins_open_sessions_that_end_at_logout").await {
         let label = db.label;
         let store = db.store().await;
         ykien::services::units::import_bundled_hung_yen(&store).await.unwrap();
@@ -36,7 +40,7 @@ async fn logins_are_throttled_then_locked_and_sessions_end_at_logout() {
             .unwrap();
         let now = Utc::now();
 
-        let (token, official) = login(&store, " AN.NV ", "mật-khẩu-rất-dài-2026", now)
+        let (token, official) = login(&store, " AN.NV ", "mật-khẩu-rất-dài-2026", OFFICE, now)
             .await
             .unwrap()
             .unwrap();
@@ -69,46 +73,181 @@ async fn logins_are_throttled_then_locked_and_sessions_end_at_logout() {
             session_official(&store, &token, now).await.unwrap().is_none(),
             "{label}: logged out"
         );
+        assert!(
+            store.audit_log(50).await.unwrap().iter().any(|e| e.action == "login"),
+            "{label}"
+        );
+        store.close().await;
+    }
+}
 
-        // Unknown names and wrong passwords look the same.
-        assert_eq!(
-            login(&store, "khong-co", "x", now).await.unwrap().unwrap_err(),
-            LoginRefused::WrongCredentials
-        );
-        for i in 1..MAX_FAILED_LOGINS {
-            let r = login(&store, "an.nv", "sai-mat-khau", now).await.unwrap().unwrap_err();
-            assert_eq!(r, LoginRefused::WrongCredentials, "{label}: attempt {i}");
+#[tokio::test]
+async fn wrong_passwords_slow_down_one_address_only_and_never_lock_the_official_out() {
+    for db in databases("wrong_passwords_slow_down_one_address_only_and_never_lock_the_official_out").await {
+        let label = db.label;
+        let store = db.store().await;
+        ykien::services::units::import_bundled_hung_yen(&store).await.unwrap();
+        add_official(&store, officer("an.nv", "mật-khẩu-rất-dài-2026"), today())
+            .await
+            .unwrap();
+        let now = Utc::now();
+        // A stranger guesses from one address: the free failures, then growing delays.
+        for i in 1..=FREE_FAILURES {
+            let r = login(&store, "an.nv", "sai-mat-khau", STRANGER, now).await.unwrap();
+            assert_eq!(r.unwrap_err(), LoginRefused::WrongCredentials, "{label}: attempt {i}");
         }
+        let Err(LoginRefused::Throttled { until: first }) =
+            login(&store, "an.nv", "sai-mat-khau", STRANGER, now).await.unwrap()
+        else {
+            panic!("{label}: throttled after {FREE_FAILURES} failures")
+        };
+        assert_eq!(first - now, Duration::seconds(30), "{label}");
+        // While blocked, even the right password from that address is not checked.
         assert!(
             matches!(
-                login(&store, "an.nv", "sai-mat-khau", now).await.unwrap(),
-                Err(LoginRefused::Locked { .. })
+                login(&store, "an.nv", "mật-khẩu-rất-dài-2026", STRANGER, now)
+                    .await
+                    .unwrap(),
+                Err(LoginRefused::Throttled { .. })
             ),
             "{label}"
         );
-        // Locked: even the right password is refused until the lock ends.
+        // The next failure after the block waits twice as long.
+        let Err(LoginRefused::Throttled { until: second }) =
+            login(&store, "an.nv", "sai-mat-khau", STRANGER, first).await.unwrap()
+        else {
+            panic!("{label}: throttled again")
+        };
+        assert_eq!(second - first, Duration::seconds(60), "{label}");
+        // Meanwhile the official signs in from the commune office at once.
         assert!(
-            matches!(
-                login(&store, "an.nv", "mật-khẩu-rất-dài-2026", now).await.unwrap(),
-                Err(LoginRefused::Locked { .. })
-            ),
-            "{label}"
-        );
-        let later = now + Duration::minutes(16);
-        assert!(
-            login(&store, "an.nv", "mật-khẩu-rất-dài-2026", later)
+            login(&store, "an.nv", "mật-khẩu-rất-dài-2026", OFFICE, now)
                 .await
                 .unwrap()
                 .is_ok(),
-            "{label}"
+            "{label}: the official is not locked out"
         );
         let log = store.audit_log(50).await.unwrap();
         assert!(
             log.iter()
-                .any(|e| e.action == "login_failed" && e.after_state.as_deref() == Some("locked")),
+                .any(|e| e.action == "login_failed" && e.after_state.as_deref() == Some("throttled")),
             "{label}"
         );
-        assert!(log.iter().any(|e| e.action == "login"), "{label}");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_names_get_the_same_answers_as_wrong_passwords() {
+    for db in databases("unknown_names_get_the_same_answers_as_wrong_passwords").await {
+        let label = db.label;
+        let store = db.store().await;
+        ykien::services::units::import_bundled_hung_yen(&store).await.unwrap();
+        add_official(&store, officer("an.nv", "mật-khẩu-rất-dài-2026"), today())
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let answers = |name: &'static str| {
+            let store = store.clone();
+            async move {
+                let mut seen = Vec::new();
+                for _ in 0..6 {
+                    seen.push(
+                        match login(&store, name, "sai-mat-khau", STRANGER, now).await.unwrap() {
+                            Err(LoginRefused::WrongCredentials) => "wrong".to_owned(),
+                            Err(LoginRefused::Throttled { until }) => {
+                                format!("throttled {}", (until - now).num_seconds())
+                            }
+                            Ok(_) => "signed in".to_owned(),
+                        },
+                    );
+                }
+                seen
+            }
+        };
+        let real = answers("an.nv").await;
+        let unknown = answers("khong-co-ai").await;
+        assert_eq!(real, unknown, "{label}");
+        assert_eq!(real[..4], ["wrong", "wrong", "wrong", "throttled 30"], "{label}");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn an_administrator_sees_and_clears_blocked_sign_ins() {
+    for db in databases("an_administrator_sees_and_clears_blocked_sign_ins").await {
+        let label = db.label;
+        let store = db.store().await;
+        ykien::services::units::import_bundled_hung_yen(&store).await.unwrap();
+        add_official(&store, officer("an.nv", "mật-khẩu-rất-dài-2026"), today())
+            .await
+            .unwrap();
+        let mut admin = officer("quantri", "mật-khẩu-rất-dài-2026");
+        admin.role = "admin".into();
+        admin.office = None;
+        add_official(&store, admin, today()).await.unwrap();
+        let now = Utc::now();
+        for _ in 0..=FREE_FAILURES {
+            login(&store, "an.nv", "sai", STRANGER, now).await.unwrap().unwrap_err();
+        }
+        let (_, admin) = login(&store, "quantri", "mật-khẩu-rất-dài-2026", OFFICE, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, an) = login(&store, "an.nv", "mật-khẩu-rất-dài-2026", OFFICE, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let blocked = lockouts(&store, now).await.unwrap();
+        assert_eq!(blocked.len(), 1, "{label}: {blocked:?}");
+        assert_eq!(
+            (
+                blocked[0].username.as_str(),
+                blocked[0].address.as_str(),
+                blocked[0].failures
+            ),
+            ("an.nv", STRANGER, FREE_FAILURES + 1),
+            "{label}"
+        );
+        assert!(
+            matches!(
+                clear_lockout(&store, &an, "an.nv", None).await,
+                Err(Error::Forbidden(_))
+            ),
+            "{label}: only administrators"
+        );
+        assert_eq!(
+            clear_lockout(&store, &admin, "an.nv", Some(STRANGER)).await.unwrap(),
+            1,
+            "{label}"
+        );
+        assert!(lockouts(&store, now).await.unwrap().is_empty(), "{label}");
+        assert!(
+            login(&store, "an.nv", "mật-khẩu-rất-dài-2026", STRANGER, now)
+                .await
+                .unwrap()
+                .is_ok(),
+            "{label}: cleared"
+        );
+        assert!(
+            store
+                .audit_log(50)
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.action == "login_unblocked" && e.official.as_deref() == Some("quantri")),
+            "{label}"
+        );
+        // Failures a day old are forgotten by the background pruning.
+        login(&store, "an.nv", "sai", STRANGER, now - Duration::days(2))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            store.prune_login_throttles(now - Duration::days(1)).await.unwrap(),
+            1,
+            "{label}"
+        );
         store.close().await;
     }
 }
@@ -211,11 +350,17 @@ async fn expired_sessions_are_pruned_and_live_ones_kept() {
             .await
             .unwrap();
         let now = Utc::now();
-        let (old, _) = login(&store, "an.nv", "một mật khẩu đủ dài 2026", now - Duration::days(3))
-            .await
-            .unwrap()
-            .unwrap();
-        let (live, _) = login(&store, "an.nv", "một mật khẩu đủ dài 2026", now)
+        let (old, _) = login(
+            &store,
+            "an.nv",
+            "một mật khẩu đủ dài 2026",
+            OFFICE,
+            now - Duration::days(3),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let (live, _) = login(&store, "an.nv", "một mật khẩu đủ dài 2026", OFFICE, now)
             .await
             .unwrap()
             .unwrap();

@@ -151,7 +151,11 @@ async fn health_says_503_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_responses_carry_a_request_id() {
-    let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
+    const METRICS_TOKEN: &str = "api-units-metrics-token-0123456789abcdef";
+    let app = TestApp::start_configured(common::TestDb::sqlite(), &[("YKIEN_METRICS_TOKEN", METRICS_TOKEN)]).await;
+    ykien::services::units::import_bundled_hung_yen(&app.app.store)
+        .await
+        .unwrap();
     for _ in 0..3 {
         let r = app.get("/api/v1/units/11953").await;
         assert!(r.headers().get("x-request-id").is_some_and(|v| v.len() >= 32));
@@ -167,7 +171,16 @@ async fn metrics_count_requests_by_route_and_responses_carry_a_request_id() {
         .unwrap();
     assert_eq!(r.headers()["x-request-id"], "abc-123");
 
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         text.contains(r#"ykien_http_requests_total{method="GET",route="/api/v1/units/{code}",status="200"} 3"#),
         "{text}"

@@ -406,11 +406,12 @@ async fn news_for_a_citizen_silent_for_seven_days_wait_on_the_tracking_page_and_
         assert!(store.save_chat_user(&person, false).await.unwrap(), "{label}");
         let sends_before = fake.sent_to(&hoa.id).len();
         let attempts_before = fake.calls_to("/v3.0/oa/message/cs").len();
-        let intake = ykien::services::accounts::login(&store, "tiepnhan", common::PASSWORD, chrono::Utc::now())
-            .await
-            .unwrap()
-            .unwrap()
-            .1;
+        let intake =
+            ykien::services::accounts::login(&store, "tiepnhan", common::PASSWORD, "127.0.0.1", chrono::Utc::now())
+                .await
+                .unwrap()
+                .unwrap()
+                .1;
         let cases = ykien::services::cases::Cases::new(
             store.clone(),
             ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES).unwrap(),

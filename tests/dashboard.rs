@@ -238,6 +238,11 @@ async fn the_dashboard_shows_the_stored_answers_scores_and_never_a_hidden_commun
             page.contains("Ba nội dung thành phần yếu nhất") && page.contains("Trung bình tỉnh"),
             "{label}"
         );
+        // The share of each channel among its responses (issue 22).
+        assert!(
+            page.contains("Kênh trả lời (cả đợt): Web ") && page.contains(" · Telegram "),
+            "{label}: {page}"
+        );
         let (status, _, body) = get(&app, Some(&leader), &format!("/console/dashboard/units/{HIDDEN}")).await;
         let page = text(&body);
         assert_eq!(status, 200, "{label}");

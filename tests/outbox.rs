@@ -53,7 +53,7 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
             unit_codes: vec!["11953".into()],
         };
         add_official(&store, request, day).await.unwrap();
-        let (_, intake) = login(&store, "tiepnhan", "một mật khẩu đủ dài 2026", Utc::now())
+        let (_, intake) = login(&store, "tiepnhan", "một mật khẩu đủ dài 2026", "127.0.0.1", Utc::now())
             .await
             .unwrap()
             .unwrap();

@@ -78,6 +78,25 @@ const MATRIX: &[(&str, &str, &str, Access)] = &[
     ("POST", "/console/logout", "/console/logout", Access::Console),
     ("GET", "/console/files/{id}", "/console/files/{file}", Access::Console),
     ("GET", "/console/audit", "/console/audit", Access::Console),
+    ("GET", "/console/lockouts", "/console/lockouts", Access::Console),
+    (
+        "GET",
+        "/console/responses/flagged",
+        "/console/responses/flagged",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/responses/{id}/restore",
+        "/console/responses/00000000-0000-4000-8000-000000000000/restore",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/lockouts/clear",
+        "/console/lockouts/clear",
+        Access::Console,
+    ),
     ("GET", "/console/dashboard", "/console/dashboard", Access::Leaders),
     (
         "GET",
@@ -487,12 +506,7 @@ async fn the_answers_and_responses_tables_hold_no_identity() {
 
 /// A sign-in attempt of `username` with a wrong password.
 async fn wrong_login(app: &TestApp, username: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/console/login"))
-        .form(&[("username", username), ("password", "sai mật khẩu")])
-        .send()
-        .await
-        .unwrap()
+    common::post_login(app, username, "sai mật khẩu").await
 }
 
 #[tokio::test]
@@ -534,8 +548,169 @@ async fn repeated_logins_and_reports_from_one_address_are_slowed_with_a_vietname
 #[tokio::test]
 async fn with_rate_limits_off_a_proxy_that_limits_on_its_own_gets_every_request_through() {
     let app = TestApp::start_configured(common::TestDb::sqlite(), &[("YKIEN_RATE_LIMITS", "false")]).await;
+    // Thirty names from one address (each name's own throttle starts after 3 failures).
     for i in 0..30 {
-        assert_ne!(wrong_login(&app, "doan").await.status(), 429, "attempt {i}");
+        assert_ne!(
+            wrong_login(&app, &format!("doan{i}")).await.status(),
+            429,
+            "attempt {i}"
+        );
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_login_without_the_forms_cookie_and_token_is_refused_and_opens_no_session() {
+    let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
+    common::official(
+        &app.app.store,
+        "canbo",
+        "commune_officer",
+        Some("commune_economic"),
+        &["11953"],
+    )
+    .await;
+    let (cookie, csrf) = common::login_form(&app).await;
+    let attempt = |cookie: Option<String>, csrf: Option<String>| {
+        let mut form = vec![
+            ("username", "canbo".to_owned()),
+            ("password", common::PASSWORD.to_owned()),
+        ];
+        if let Some(c) = csrf {
+            form.push(("csrf", c));
+        }
+        let mut req = app.client.post(app.url("/console/login")).form(&form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    // A page elsewhere posting the right password: no cookie (SameSite=Strict), no token.
+    for (what, cookie, csrf) in [
+        ("no cookie, no token", None, None),
+        ("no cookie, a token", None, Some(csrf.clone())),
+        ("the cookie, no token", Some(cookie.clone()), None),
+        ("the cookie, a wrong token", Some(cookie.clone()), Some("0".repeat(32))),
+    ] {
+        let r = attempt(cookie, csrf).await.unwrap();
+        assert_eq!(r.status(), 403, "{what}");
+        let sets_session = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("yk_session="));
+        assert!(!sets_session, "{what}: no session");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Biểu mẫu đăng nhập đã hết hạn"), "{what}: {page}");
+        assert!(page.contains(r#"value="canbo""#), "{what}: the name typed is kept");
+    }
+    let r = attempt(Some(cookie), Some(csrf)).await.unwrap();
+    assert_eq!(r.status(), 303, "the form as shown signs in");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logout_needs_the_sessions_csrf_token() {
+    let app = TestApp::start_with_hung_yen(common::TestDb::sqlite()).await;
+    common::official(
+        &app.app.store,
+        "canbo",
+        "commune_officer",
+        Some("commune_economic"),
+        &["11953"],
+    )
+    .await;
+    let session = common::session(&app, "canbo").await;
+    let inbox = || app.client.get(app.url("/console")).header("cookie", &session).send();
+    let logout = |csrf: &str| {
+        app.client
+            .post(app.url("/console/logout"))
+            .header("cookie", &session)
+            .form(&[("csrf", csrf)])
+            .send()
+    };
+    assert_eq!(logout("").await.unwrap().status(), 403, "no token");
+    assert_eq!(logout(&"0".repeat(32)).await.unwrap().status(), 403, "a wrong token");
+    let page = inbox().await.unwrap();
+    assert_eq!(page.status(), 200, "still signed in");
+    let csrf = common::hidden_field(&page.text().await.unwrap(), "csrf");
+    let r = logout(&csrf).await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["location"].to_str().unwrap()),
+        (303, "/console/login")
+    );
+    assert_eq!(
+        inbox().await.unwrap().headers()["location"],
+        "/console/login",
+        "signed out"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_stranger_guessing_from_one_address_does_not_lock_the_official_out_and_an_administrator_clears_it() {
+    let app = TestApp::start_configured(common::TestDb::sqlite(), &[("YKIEN_BEHIND_PROXY", "true")]).await;
+    ykien::services::units::import_bundled_hung_yen(&app.app.store)
+        .await
+        .unwrap();
+    common::official(
+        &app.app.store,
+        "canbo",
+        "commune_officer",
+        Some("commune_economic"),
+        &["11953"],
+    )
+    .await;
+    common::official(&app.app.store, "quantri", "admin", None, &[]).await;
+    let browser = &app;
+    let from = |address: &'static str, password: &'static str| async move {
+        let (cookie, csrf) = common::login_form(browser).await;
+        browser
+            .client
+            .post(browser.url("/console/login"))
+            .header("cookie", cookie)
+            .header("x-forwarded-for", address)
+            .form(&[("csrf", csrf.as_str()), ("username", "canbo"), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    };
+    for i in 0..3 {
+        assert_eq!(from("203.0.113.66", "sai").await.status(), 401, "failure {i}");
+    }
+    let r = from("203.0.113.66", "sai").await;
+    assert_eq!(r.status(), 429);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Đăng nhập sai nhiều lần từ địa chỉ mạng này"), "{page}");
+    // The same name from that address is blocked, even with the right password; from the office it is not.
+    assert_eq!(from("203.0.113.66", common::PASSWORD).await.status(), 429);
+    assert_eq!(from("198.51.100.7", common::PASSWORD).await.status(), 303);
+
+    let admin = common::session(&app, "quantri").await;
+    let lockouts = app
+        .client
+        .get(app.url("/console/lockouts"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lockouts.status(), 200);
+    let page = lockouts.text().await.unwrap();
+    assert!(page.contains("203.0.113.66") && page.contains("canbo"), "{page}");
+    let csrf = common::hidden_field(&page, "csrf");
+    let cleared = app
+        .client
+        .post(app.url("/console/lockouts/clear"))
+        .header("cookie", &admin)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "canbo"),
+            ("address", "203.0.113.66"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 303);
+    assert_eq!(from("203.0.113.66", common::PASSWORD).await.status(), 303, "cleared");
     app.stop().await;
 }

@@ -311,6 +311,8 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
             to,
             upserts,
             deletes: Vec::new(),
+            screens: 3,
+            address_hash: None,
         };
         let open = |state: &str, answers: Vec<_>| SessionTo::Open {
             state: state.into(),

@@ -3,112 +3,16 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "common/survey.rs"]
+mod survey;
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
 use common::{TestApp, databases};
-use regex::Regex;
+use survey::{Device, answer_page, csrf, screen};
 use ykien::services::demo::BUNDLED_QUESTIONNAIRE;
 use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
-
-/// A browser of one device: keeps its cookie, follows nothing by itself.
-struct Device<'a> {
-    app: &'a TestApp,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    html: String,
-}
-
-impl<'a> Device<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self { app, cookie: None }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let r = req.send().await.unwrap();
-        if let Some(set) = r.headers().get("set-cookie") {
-            let set = set.to_str().unwrap();
-            assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
-            self.cookie = Some(set.split(';').next().unwrap().to_owned());
-        }
-        let status = r.status().as_u16();
-        let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
-        Page {
-            status,
-            location,
-            html: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = self.app.client.get(self.app.url(path));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(String, String)]) -> Page {
-        let req = self.app.client.post(self.app.url(path)).form(form);
-        self.send(req).await
-    }
-}
-
-fn csrf(html: &str) -> String {
-    Regex::new(r#"name="csrf" value="([0-9a-f]+)""#)
-        .unwrap()
-        .captures(html)
-        .unwrap()[1]
-        .to_owned()
-}
-
-fn screen(html: &str) -> String {
-    Regex::new(r#"name="screen" value="(\d+)""#)
-        .unwrap()
-        .captures(html)
-        .unwrap()[1]
-        .to_owned()
-}
-
-/// The answers a careful citizen gives on this page: "yes" where asked (to walk into skip logic), the first
-/// choice elsewhere, a small number, a short text.
-fn answer_page(html: &str) -> Vec<(String, String)> {
-    let mut form = vec![
-        ("csrf".into(), csrf(html)),
-        ("screen".into(), screen(html)),
-        ("action".into(), "next".into()),
-    ];
-    let radios = Regex::new(r#"type="radio" name="a_([a-z0-9_]+)" value="([^"]*)""#).unwrap();
-    let mut seen = std::collections::HashSet::new();
-    for c in radios.captures_iter(html) {
-        let (code, value) = (c[1].to_owned(), c[2].to_owned());
-        let has_yes = html.contains(&format!(r#"name="a_{code}" value="1""#));
-        if (has_yes && value == "1") || (!has_yes && seen.insert(code.clone())) {
-            seen.insert(code.clone());
-            form.retain(|(k, _)| k != &format!("a_{code}"));
-            form.push((format!("a_{code}"), value));
-        }
-    }
-    for c in Regex::new(r#"type="number" inputmode="numeric" name="a_([a-z0-9_]+)" min="(-?\d+)""#)
-        .unwrap()
-        .captures_iter(html)
-    {
-        form.push((format!("a_{}", &c[1]), c[2].to_owned()));
-    }
-    for c in Regex::new(r#"<textarea name="a_([a-z0-9_]+)""#)
-        .unwrap()
-        .captures_iter(html)
-    {
-        form.push((format!("a_{}", &c[1]), "Sửa đường liên thôn".to_owned()));
-    }
-    form
-}
 
 #[tokio::test]
 async fn a_citizen_answers_the_whole_survey_with_skips_back_and_resume() {
@@ -493,7 +397,7 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
         };
         let lang = ykien::domain::Lang::Vi;
         let mut turn = surveys
-            .answer(&ctx, &user, Mode::Chat, lang, Input::Show)
+            .answer(&ctx, &user, None, (Mode::Chat, lang), Input::Show)
             .await
             .unwrap();
         let mut questions = 0;
@@ -514,7 +418,7 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
             for _ in 0..4 {
                 let (surveys, ctx, user, input) = (surveys.clone(), ctx.clone(), user.clone(), input.clone());
                 racing.push(tokio::spawn(async move {
-                    surveys.answer(&ctx, &user, Mode::Chat, lang, input).await
+                    surveys.answer(&ctx, &user, None, (Mode::Chat, lang), input).await
                 }));
             }
             let mut results = Vec::new();
@@ -523,7 +427,7 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
             }
             turn = results.into_iter().find(|t| matches!(t, Turn::Done)).unwrap_or(
                 surveys
-                    .answer(&ctx, &user, Mode::Chat, lang, Input::Show)
+                    .answer(&ctx, &user, None, (Mode::Chat, lang), Input::Show)
                     .await
                     .unwrap(),
             );
@@ -534,7 +438,7 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
         assert_eq!(app.app.store.count_responses(wave.id).await.unwrap(), (1, 0), "{label}");
         // Once more from the same Telegram user: refused.
         let again = surveys
-            .answer(&ctx, &user, Mode::Chat, lang, Input::Show)
+            .answer(&ctx, &user, None, (Mode::Chat, lang), Input::Show)
             .await
             .unwrap();
         assert!(matches!(again, Turn::AlreadyResponded), "{label}");

@@ -497,9 +497,26 @@ async fn dashboard(args: &Args, root: &Path, bin: &Path) -> Result<DashboardRepo
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
+    // The login form first: its cookie and CSRF token (a login without them is refused).
+    let form = client.get(format!("{}/console/login", server.url)).send().await?;
+    let login_cookie = form
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or("the login page set no cookie")?
+        .to_owned();
+    let page = form.text().await?;
+    let csrf = page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("the login page has no CSRF token")?
+        .to_owned();
     let login = client
         .post(format!("{}/console/login", server.url))
-        .form(&[("username", LEADER), ("password", PASSWORD)])
+        .header("cookie", login_cookie)
+        .form(&[("csrf", csrf.as_str()), ("username", LEADER), ("password", PASSWORD)])
         .send()
         .await?;
     let cookie = login

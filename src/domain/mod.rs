@@ -5,8 +5,10 @@ pub mod cases;
 pub mod channel;
 pub mod folding;
 pub mod photos;
+pub mod quality;
 pub mod questionnaire;
 pub mod survey;
+pub mod text;
 pub mod units;
 pub mod voice;
 

@@ -10,6 +10,11 @@
 //! re-encoding, no quality loss), and no image library is involved — the three containers are small, and a parser
 //! we own is one we can keep panic-free on hostile input.
 //!
+//! What is stored is [`prepare`]'s: the sanitised photo decoded and encoded again as a JPEG of at most
+//! [`MAX_STORED_SIDE`] pixels a side (`reencode.rs`, with the `image` crate), so that a case's photos stay small
+//! whatever was sent; the sanitiser still decides what is accepted, from the container alone, before any decoding
+//! — including the decoded size, from the header's dimensions, channels and bit depth ([`MAX_DECODED_BYTES`]).
+//!
 //! The type is read from the content (its magic bytes), never from the file name or the declared Content-Type,
 //! which the sender chooses. Only JPEG, PNG and WebP are accepted, at most [`MAX_PHOTO_BYTES`] each and
 //! [`MAX_PHOTOS`] per report (the caller counts). Every read goes through `get()` and checked arithmetic, a
@@ -44,6 +49,20 @@ pub const MAX_SIDE: u32 = 20_000;
 /// The most pixels accepted in one photo (100 megapixels): a flat 20000 × 20000 PNG compresses to a few hundred
 /// kilobytes but takes 1.6 GB to draw, on an official's computer.
 pub const MAX_PIXELS: u64 = 100_000_000;
+
+/// What a decoder would have to allocate for a photo, per pixel: the channels it decodes to times the bytes of a
+/// sample (2 at 16 bits). Read from the header, before anything is decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Frame {
+    width: u32,
+    height: u32,
+    bytes_per_pixel: u8,
+}
+
+/// The most bytes a photo may take once decoded (128 MiB): 40 megapixels of 8-bit RGB or 16 of 16-bit RGBA.
+/// Checked from the header, before decoding: a flat 10000 × 10000 PNG is 97 KB on the wire and 300 MB in
+/// memory, a 16-bit 20000 × 5000 one 800 MB (issue 22) — the pixel count alone does not say which.
+pub const MAX_DECODED_BYTES: u64 = 128 * 1024 * 1024;
 
 /// The image formats accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -138,7 +157,7 @@ impl PhotoError {
             Self::Corrupt { .. } => "Ảnh bị hỏng hoặc không đọc được.".to_owned(),
             Self::TooManyPixels { width, height } => format!(
                 "Ảnh có kích thước quá lớn ({width} × {height} điểm ảnh); tối đa 20.000 điểm ảnh mỗi chiều \
-                 và 100 triệu điểm ảnh mỗi ảnh."
+                 và 40 triệu điểm ảnh mỗi ảnh (ảnh chụp từ điện thoại đều nhỏ hơn)."
             ),
         }
     }
@@ -157,7 +176,7 @@ impl PhotoError {
             Self::Corrupt { .. } => "The photo is damaged or cannot be read.".to_owned(),
             Self::TooManyPixels { width, height } => format!(
                 "The photo's dimensions are too large ({width} × {height} pixels); at most 20,000 pixels per side \
-                 and 100 million pixels in all."
+                 and 40 million pixels in all (phone photos are smaller)."
             ),
         }
     }
@@ -193,12 +212,13 @@ pub fn sanitize(bytes: &[u8]) -> Result<Photo, PhotoError> {
         return Err(PhotoError::TooLarge { bytes: bytes.len() });
     }
     let kind = PhotoKind::sniff(bytes).ok_or(PhotoError::NotAnImage)?;
-    let (clean, width, height) = match kind {
+    let (clean, frame) = match kind {
         PhotoKind::Jpeg => jpeg::sanitize(bytes)?,
         PhotoKind::Png => png::sanitize(bytes)?,
         PhotoKind::Webp => webp::sanitize(bytes)?,
     };
-    check_dimensions(width, height)?;
+    let Frame { width, height, .. } = frame;
+    check_dimensions(frame)?;
     let sha256 = Sha256::digest(&clean).iter().map(|b| format!("{b:02x}")).collect();
     Ok(Photo {
         kind,
@@ -209,11 +229,31 @@ pub fn sanitize(bytes: &[u8]) -> Result<Photo, PhotoError> {
     })
 }
 
-fn check_dimensions(width: u32, height: u32) -> Result<(), PhotoError> {
+/// A photo as it is stored: checked and stripped by [`sanitize`], then decoded and encoded again as a JPEG of at
+/// most [`MAX_STORED_SIDE`] pixels a side ([`reencode`]), so that what is stored stays small whatever was sent.
+/// CPU work: call it off the async threads.
+pub fn prepare(bytes: &[u8]) -> Result<Photo, PhotoError> {
+    let checked = sanitize(bytes)?;
+    // The original bytes: the decoder reads the EXIF orientation that sanitizing dropped.
+    let jpeg = reencode::reencode(bytes, checked.kind)?;
+    sanitize(&jpeg)
+}
+
+fn check_dimensions(frame: Frame) -> Result<(), PhotoError> {
+    let Frame {
+        width,
+        height,
+        bytes_per_pixel,
+    } = frame;
     if width == 0 || height == 0 {
         return Err(corrupt("zero width or height"));
     }
-    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+    let pixels = u64::from(width) * u64::from(height);
+    if width > MAX_SIDE
+        || height > MAX_SIDE
+        || pixels > MAX_PIXELS
+        || pixels.saturating_mul(u64::from(bytes_per_pixel)) > MAX_DECODED_BYTES
+    {
         return Err(PhotoError::TooManyPixels { width, height });
     }
     Ok(())
@@ -249,6 +289,9 @@ mod jpeg;
 mod png;
 
 mod webp;
+
+mod reencode;
+pub use reencode::MAX_STORED_SIDE;
 
 #[cfg(test)]
 mod tests;

@@ -28,10 +28,16 @@ pub struct NewCaseRequest {
     pub text: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    /// The reporter's name (the form's limit: 100 characters).
+    #[schema(max_length = 100)]
     pub name: Option<String>,
+    /// 9–11 digits, with spaces, `+`, `-`, `.` or parentheses (at most 20 characters).
+    #[schema(max_length = 20)]
     pub phone: Option<String>,
+    /// `local@domain.tld` (at most 254 characters).
+    #[schema(max_length = 254)]
     pub email: Option<String>,
-    /// JPEG, PNG or WebP images, base64-encoded; at most 5, 10 MB each.
+    /// JPEG, PNG or WebP images, base64-encoded; at most 5, 10 MB each and 20 MB together.
     #[serde(default)]
     #[schema(max_items = 5, inline, value_type = Vec<super::api::Base64Photo>)]
     pub photos: Vec<String>,
@@ -65,11 +71,12 @@ pub struct NewCaseResponse {
     ))]
 pub async fn post_case(
     State(state): State<AppState>,
-    Json(body): Json<NewCaseRequest>,
+    Json(mut body): Json<NewCaseRequest>,
 ) -> Result<(StatusCode, Json<NewCaseResponse>), ApiError> {
     let mut photos = Vec::new();
     let mut problems = Vec::new();
-    for (i, p) in body.photos.iter().enumerate() {
+    // Each base64 text is dropped as soon as it is decoded: a report's photos are held once, not twice.
+    for (i, p) in std::mem::take(&mut body.photos).into_iter().enumerate() {
         match base64::engine::general_purpose::STANDARD.decode(p.trim()) {
             Ok(bytes) => photos.push(bytes),
             Err(_) => problems.push(Problem::new(
@@ -84,6 +91,21 @@ pub async fn post_case(
     }
     if !problems.is_empty() {
         return Err(Error::InvalidCase(problems).into());
+    }
+    // The address paid for the body already (`limits::upload_budget`); the commune pays for the photos.
+    let photo_bytes: usize = photos.iter().map(Vec::len).sum();
+    if photo_bytes > 0
+        && let Err(over) = state
+            .cases
+            .uploads()
+            .charge_commune(body.commune.trim(), photo_bytes as u64)
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "upload_budget",
+            over.message_vi(),
+            over.message_en(),
+        ));
     }
     let intake = Intake {
         commune: body.commune,

@@ -18,13 +18,14 @@ use super::pages::{PageQuery, error_page, layout, with_lang};
 use super::render::{image_response, redirect, vn_time};
 use super::{ApiError, AppState};
 use crate::domain::cases::{Case, CaseState};
-use crate::domain::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS};
 use crate::domain::{Channel, Lang, Problem};
 use crate::services::Error;
-use crate::services::cases::{CaseView, Intake};
+use crate::services::cases::{
+    CaseView, Intake, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_REPORT_PHOTO_BYTES,
+};
 
-/// The largest report accepted: five photos and the text.
-pub const MAX_REPORT_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024;
+/// The largest report body accepted on the form: its photos (20 MB together) and a mebibyte for the rest.
+pub const MAX_REPORT_BYTES: usize = MAX_REPORT_PHOTO_BYTES + 1024 * 1024;
 
 /// The tracking pages of cases and the reporter's actions on them.
 pub(super) fn routes() -> axum::Router<AppState> {
@@ -63,7 +64,7 @@ pub async fn show_report_form(
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::from_code(q.lang.as_deref());
-    let browser = Device::of(&headers);
+    let browser = Device::of(&state, &headers);
     let device = &browser.token;
     browser.remembered(
         &state,
@@ -110,9 +111,9 @@ async fn report_page(
             }
             fieldset.q { legend { label for="text" { (lang.t("Nội dung: việc gì, ở đâu, từ khi nào", "What, where, since when")) } }
                 (err("text"))
-                textarea id="text" name="text" rows="6" maxlength="5000" required { (typed.text) }
+                textarea id="text" name="text" rows="6" maxlength=(crate::services::cases::MAX_TEXT_CHARS) required { (typed.text) }
             }
-            fieldset.q { legend { label for="photos" { (lang.t("Ảnh (không bắt buộc, tối đa 5 ảnh, mỗi ảnh ≤ 10 MB)", "Photos (optional, up to 5, ≤ 10 MB each)")) } }
+            fieldset.q { legend { label for="photos" { (lang.t("Ảnh (không bắt buộc, tối đa 5 ảnh, mỗi ảnh ≤ 10 MB, cả thảy ≤ 20 MB)", "Photos (optional, up to 5, ≤ 10 MB each, ≤ 20 MB together)")) } }
                 (err("photos"))
                 input id="photos" type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple;
                 p.help { (lang.t("Thông tin vị trí, thiết bị trong ảnh được xoá trước khi lưu.", "Location and device data inside photos are removed before storing.")) }
@@ -123,10 +124,13 @@ async fn report_page(
                 label { (lang.t("Kinh độ", "Longitude")) input type="text" inputmode="decimal" name="lon" value=(typed.lon); }
             }
             fieldset.q { legend { (lang.t("Liên hệ (không bắt buộc, chỉ bộ phận tiếp nhận được xem)", "Contact (optional, seen by the intake desk only)")) }
+                // The same limits as the service checks, for the API and the chats too.
+                (err("name"))
+                label { (lang.t("Họ tên", "Name")) input type="text" name="name" maxlength=(MAX_NAME_CHARS) value=(typed.name); }
                 (err("phone"))
-                label { (lang.t("Họ tên", "Name")) input type="text" name="name" maxlength="200" value=(typed.name); }
-                label { (lang.t("Số điện thoại", "Phone")) input type="tel" name="phone" maxlength="30" value=(typed.phone); }
-                label { "Email" input type="email" name="email" maxlength="200" value=(typed.email); }
+                label { (lang.t("Số điện thoại", "Phone")) input type="tel" name="phone" maxlength=(MAX_PHONE_CHARS) value=(typed.phone); }
+                (err("email"))
+                label { "Email" input type="email" name="email" maxlength=(MAX_EMAIL_CHARS) value=(typed.email); }
             }
             fieldset.q { legend { (lang.t("Công khai (không bắt buộc)", "Publication (optional)")) }
                 label.opt { input type="checkbox" name="public" value="1" checked[typed.public];
@@ -175,21 +179,27 @@ pub async fn submit_report(
                 let name = field.name().unwrap_or_default().to_owned();
                 if name == "photos" {
                     match field.bytes().await {
-                        Ok(b) if !b.is_empty() => photos.push(b.to_vec()),
+                        Ok(b) if !b.is_empty() => photos.push(Vec::from(b)),
                         Ok(_) => {}
-                        Err(_) => return too_large(&commune, Lang::Vi),
+                        Err(e) => return unreadable(&commune, &e),
                     }
-                } else if let Ok(text) = field.text().await {
-                    fields.insert(name, text);
+                } else {
+                    match field.text().await {
+                        Ok(text) => {
+                            fields.insert(name, text);
+                        }
+                        Err(e) => return unreadable(&commune, &e),
+                    }
                 }
             }
             Ok(None) => break,
-            Err(_) => return too_large(&commune, Lang::Vi),
+            Err(e) => return unreadable(&commune, &e),
         }
     }
     let lang = Lang::from_code(fields.get("lang").map(String::as_str));
     let path = format!("/f/{commune}");
-    let Some(device) = device_of(&headers).filter(|d| csrf_ok(&state, d, fields.get("csrf").map(String::as_str)))
+    let Some(device) =
+        device_of(&state, &headers).filter(|d| csrf_ok(&state, d, fields.get("csrf").map(String::as_str)))
     else {
         return forbidden(lang, &path);
     };
@@ -258,6 +268,21 @@ pub async fn submit_report(
     }
 }
 
+/// The page for a form that could not be read to its end: too large, or broken on the way (a cut connection, a
+/// broken boundary).
+fn unreadable(commune: &str, error: &axum::extract::multipart::MultipartError) -> Response {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large(commune, Lang::Vi);
+    }
+    super::pages::message_page(
+        Lang::Vi,
+        &format!("/f/{commune}"),
+        StatusCode::BAD_REQUEST,
+        "Biểu mẫu không đọc được",
+        "Nội dung gửi lên không trọn vẹn (có thể mạng đã ngắt giữa chừng). Xin bấm “Quay lại” và gửi lại.",
+    )
+}
+
 fn too_large(commune: &str, lang: Lang) -> Response {
     super::pages::message_page(
         lang,
@@ -265,8 +290,8 @@ fn too_large(commune: &str, lang: Lang) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE,
         lang.t("Tệp quá lớn", "Upload too large"),
         lang.t(
-            "Tổng dung lượng ảnh quá lớn (tối đa 5 ảnh, mỗi ảnh 10 MB). Xin quay lại và chọn ảnh nhỏ hơn.",
-            "The photos are too large in total (up to 5, 10 MB each). Please go back and choose smaller ones.",
+            "Tổng dung lượng ảnh quá lớn (tối đa 5 ảnh, mỗi ảnh 10 MB, cả thảy 20 MB). Xin quay lại và chọn ảnh nhỏ hơn.",
+            "The photos are too large in total (up to 5, 10 MB each, 20 MB together). Please go back and choose smaller ones.",
         ),
     )
 }
@@ -282,7 +307,7 @@ pub async fn show_tracking(
     let path = format!("/t/{code}");
     let view = state.cases.view(&code).await.on_page(lang, &path)?;
     let case = &view.case;
-    let browser = Device::of(&headers);
+    let browser = Device::of(&state, &headers);
     let device = &browser.token;
     let is_reporter = match reporter_key(&headers, &case.code) {
         Some(key) => state.cases.is_reporter(case, &key).await.unwrap_or(false),
@@ -389,7 +414,7 @@ async fn reporter_post(
     let lang = Lang::from_code(form.get("lang").map(String::as_str));
     let path = format!("/t/{code}");
     let case = state.cases.find(code).await.on_page(lang, &path)?;
-    let device_ok = device_of(headers).is_some_and(|d| csrf_ok(state, &d, form.get("csrf").map(String::as_str)));
+    let device_ok = device_of(state, headers).is_some_and(|d| csrf_ok(state, &d, form.get("csrf").map(String::as_str)));
     let key_ok = match reporter_key(headers, &case.code) {
         Some(key) => state.cases.is_reporter(&case, &key).await.unwrap_or(false),
         None => false,

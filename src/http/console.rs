@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
+use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::routing::get;
 use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -19,11 +19,11 @@ use super::AppState;
 use super::error::{OnPage, PageError};
 use super::pages::layout;
 use super::render::{image_response, redirect, vn_time};
-use super::session::{Admin, SignedIn, clear_session_cookie, session_token, set_session_cookie};
+use super::session::{Admin, SignedIn};
 use crate::domain::Lang;
 use crate::domain::cases::{Action, AnswerContent, CaseState, OFFICE_TYPES, REJECTION_REASONS, Tier, office_label};
 use crate::services::Error;
-use crate::services::accounts::{self, LoginRefused, Official, Role};
+use crate::services::accounts::{Official, Role};
 use crate::services::cases::{CaseView, InboxFilter, Reporter};
 
 const LANG: Lang = Lang::Vi;
@@ -32,8 +32,6 @@ const LANG: Lang = Lang::Vi;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/console", get(show_inbox))
-        .route("/console/login", get(show_login).post(post_login))
-        .route("/console/logout", post(post_logout))
         .route("/console/files/{id}", get(show_file))
         .route("/console/audit", get(show_audit))
 }
@@ -43,19 +41,22 @@ pub(super) fn upload_routes() -> Router<AppState> {
     Router::new().route("/console/cases/{code}", get(show_case).post(post_case_action))
 }
 
-pub(super) fn page(title: &str, official: Option<&Official>, body: Markup) -> Markup {
+/// A console page; with a signed-in official (and their session's CSRF token, for the logout form), the
+/// navigation bar.
+pub(super) fn page(title: &str, official: Option<(&Official, &str)>, body: Markup) -> Markup {
     layout(
         LANG,
         "/console",
         title,
         html! {
-            @if let Some(o) = official {
+            @if let Some((o, csrf)) = official {
                 nav.crumbs {
                     a href="/console" { "Hộp thư phản ánh" } " · "
                     @if matches!(o.role, Role::Admin | Role::Leader) { a href="/console/dashboard" { "Bảng điểm" } " · " }
-                    @if o.role == Role::Admin { a href="/console/audit" { "Nhật ký" } " · " }
+                    @if o.role == Role::Admin { a href="/console/audit" { "Nhật ký" } " · " a href="/console/lockouts" { "Đăng nhập bị chặn" } " · " a href="/console/responses/flagged" { "Phiếu bị đánh dấu" } " · " }
                     (o.display_name) " (" (o.role.label().vi) ") "
                     form method="post" action="/console/logout" style="display:inline" {
+                        input type="hidden" name="csrf" value=(csrf);
                         button.secondary type="submit" { "Đăng xuất" }
                     }
                 }
@@ -63,71 +64,6 @@ pub(super) fn page(title: &str, official: Option<&Official>, body: Markup) -> Ma
             (body)
         },
     )
-}
-
-/// `GET /console/login`.
-pub async fn show_login() -> Response {
-    Html(login_page(None).into_string()).into_response()
-}
-
-fn login_page(error: Option<&str>) -> Markup {
-    page(
-        "Đăng nhập",
-        None,
-        html! {
-            h1 { "Đăng nhập dành cho cán bộ" }
-            @if let Some(e) = error { p.err role="alert" { (e) } }
-            form method="post" action="/console/login" {
-                label { "Tên đăng nhập" input type="text" name="username" autocomplete="username" required; }
-                label { "Mật khẩu" input type="password" name="password" autocomplete="current-password" required; }
-                div.actions { button type="submit" { "Đăng nhập" } }
-            }
-        },
-    )
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    username: String,
-    password: String,
-}
-
-/// `POST /console/login`.
-pub async fn post_login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
-    match accounts::login(&state.store, &form.username, &form.password, Utc::now()).await {
-        Ok(Ok((token, _))) => {
-            let mut r = redirect("/console");
-            set_session_cookie(&state, &mut r, &token);
-            r
-        }
-        Ok(Err(LoginRefused::WrongCredentials)) => (
-            StatusCode::UNAUTHORIZED,
-            Html(login_page(Some("Sai tên đăng nhập hoặc mật khẩu.")).into_string()),
-        )
-            .into_response(),
-        Ok(Err(LoginRefused::Locked { until })) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            Html(
-                login_page(Some(&format!(
-                    "Tài khoản tạm khoá do đăng nhập sai nhiều lần; thử lại sau {}.",
-                    vn_time(until)
-                )))
-                .into_string(),
-            ),
-        )
-            .into_response(),
-        Err(e) => PageError::new(LANG, "/console/login", e).into_response(),
-    }
-}
-
-/// `POST /console/logout`.
-pub async fn post_logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    if let Some(token) = session_token(&headers) {
-        let _ = accounts::logout(&state.store, &token).await;
-    }
-    let mut r = redirect("/console/login");
-    clear_session_cookie(&mut r);
-    r
 }
 
 /// Inbox filters.
@@ -142,7 +78,7 @@ pub struct InboxQuery {
 /// `GET /console`: the inbox.
 pub async fn show_inbox(
     State(state): State<AppState>,
-    SignedIn { official, .. }: SignedIn,
+    session: SignedIn,
     Query(q): Query<InboxQuery>,
 ) -> Result<Response, PageError> {
     let now = Utc::now();
@@ -154,7 +90,7 @@ pub async fn show_inbox(
     };
     let cases = state
         .cases
-        .inbox(&official, &filter, now)
+        .inbox(&session.official, &filter, now)
         .await
         .on_page(LANG, "/console")?;
     let body = html! {
@@ -190,7 +126,15 @@ pub async fn show_inbox(
             } }
         }
     };
-    Ok(Html(page("Hộp thư phản ánh", Some(&official), body).into_string()).into_response())
+    Ok(Html(
+        page(
+            "Hộp thư phản ánh",
+            Some((&session.official, &session.csrf(&state))),
+            body,
+        )
+        .into_string(),
+    )
+    .into_response())
 }
 
 /// `GET /console/cases/{code}`.
@@ -206,7 +150,10 @@ pub async fn show_case(
         .await
         .on_page(LANG, &path)?;
     let body = case_page(&state, &session, &view);
-    Ok(Html(page(&view.case.code, Some(&session.official), body).into_string()).into_response())
+    Ok(
+        Html(page(&view.case.code, Some((&session.official, &session.csrf(&state))), body).into_string())
+            .into_response(),
+    )
 }
 
 fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
@@ -343,7 +290,7 @@ pub async fn post_case_action(
             if let Ok(bytes) = field.bytes().await
                 && !bytes.is_empty()
             {
-                evidence.push(bytes.to_vec());
+                evidence.push(Vec::from(bytes));
             }
         } else if let Ok(text) = field.text().await {
             fields.insert(name, text);
@@ -444,5 +391,5 @@ pub async fn show_audit(State(state): State<AppState>, Admin(session): Admin) ->
                 td { (vn_time(e.at)) } td { (e.official.clone().unwrap_or_default()) } td { (e.action) } td { (e.target) }
                 td { (e.before_state.clone().unwrap_or_default()) " → " (e.after_state.clone().unwrap_or_default()) } } } } }
     };
-    Ok(Html(page("Nhật ký", Some(&session.official), body).into_string()).into_response())
+    Ok(Html(page("Nhật ký", Some((&session.official, &session.csrf(&state))), body).into_string()).into_response())
 }

@@ -1,4 +1,5 @@
-//! A citizen's browser: the random device cookie (`yk_device`, of which the service stores only a keyed hash),
+//! A citizen's browser: the device cookie (`yk_device`: random, signed by the service, so that only tokens it issued
+//! count; the service stores only a keyed hash of it),
 //! the CSRF token every citizen form carries, derived from that cookie with the service secret, and the reporter
 //! key cookie that lets the reporter of a case reply, reopen and rate on its tracking page.
 
@@ -13,15 +14,26 @@ use crate::domain::Lang;
 
 const DEVICE_COOKIE: &str = "yk_device";
 
-/// The device token from the request's cookies, if any.
-pub(super) fn device_of(headers: &HeaderMap) -> Option<String> {
-    super::token_cookie(headers, DEVICE_COOKIE)
+/// The device token from the request's cookies, if the service issued it: 32 random hex digits and their keyed
+/// hash under the service secret. A token the client made up — any 64 hex digits, as the probe of issue 22 sent to
+/// be a new respondent each time — is not a device.
+pub(super) fn device_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let token = super::token_cookie(headers, DEVICE_COOKIE)?;
+    let (random, mac) = token.split_at(32);
+    bool::from(mac.as_bytes().ct_eq(device_mac(state, random).as_bytes())).then_some(token)
 }
 
-/// A new random device token (64 hex digits, like every ykien cookie).
-fn new_device() -> String {
-    let bytes: [u8; 32] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The signature half of a device token.
+fn device_mac(state: &AppState, random: &str) -> String {
+    state.surveys.keyed_hash("device", random)[..32].to_owned()
+}
+
+/// A new device token, signed (64 hex digits, like every ykien cookie).
+fn new_device(state: &AppState) -> String {
+    let bytes: [u8; 16] = rand::random();
+    let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mac = device_mac(state, &random);
+    format!("{random}{mac}")
 }
 
 /// The `Set-Cookie` value that gives a browser its device token for a year.
@@ -38,11 +50,11 @@ pub(super) struct Device {
 }
 
 impl Device {
-    pub fn of(headers: &HeaderMap) -> Self {
-        match device_of(headers) {
+    pub fn of(state: &AppState, headers: &HeaderMap) -> Self {
+        match device_of(state, headers) {
             Some(token) => Self { token, is_new: false },
             None => Self {
-                token: new_device(),
+                token: new_device(state),
                 is_new: true,
             },
         }

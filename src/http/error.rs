@@ -3,7 +3,8 @@
 //!
 //! Every API error leaves as `{ "error": { "code": "...", "message": "...", "message_en": "..." } }`: service
 //! errors through [`ApiError`], and errors made by the framework or middleware (a rejected query string, a body
-//! over the limit, a timeout, an unknown route) through [`json_error_shape`], which rewrites them on the way out.
+//! over the limit, a timeout, an unknown route) through [`json_error_shape`], which rewrites them on the way out;
+//! on the HTML routes, [`page_error_shape`] turns the same into the Vietnamese error page.
 
 use axum::Json;
 use axum::body::to_bytes;
@@ -299,6 +300,95 @@ pub async fn json_error_shape(request: Request, next: Next) -> Response {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     rewritten
+}
+
+/// Paths whose pages show personal data (the console: reporters' contacts; a case's tracking page and the
+/// feedback form, with what the citizen typed): never kept by a browser's or a proxy's cache.
+const NO_STORE_PREFIXES: &[&str] = &["/console", "/t/", "/f/"];
+
+/// Paths answered to machines, whose errors stay as they are (webhooks, health, metrics) — the API has its own
+/// shape ([`json_error_shape`]).
+const MACHINE_PREFIXES: &[&str] = &["/api/", "/webhooks/", "/healthz", "/metrics"];
+
+/// On the HTML routes: every error the framework or a middleware makes (a form it cannot read, a multipart body
+/// with a broken boundary or a duplicate field, a body over the limit, a timeout) becomes the Vietnamese error
+/// page instead of a line of English text; and pages with personal data get `Cache-Control: no-store`.
+pub async fn page_error_shape(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let lang = if request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "lang=en"))
+    {
+        Lang::En
+    } else {
+        Lang::Vi
+    };
+    let mut response = next.run(request).await;
+    if MACHINE_PREFIXES.iter().any(|p| path.starts_with(p)) {
+        return response;
+    }
+    let status = response.status();
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if (status.is_client_error() || status.is_server_error()) && !is_page {
+        let (title, text) = page_text(status);
+        response = super::pages::message_page(lang, &path, status, lang.t(title.0, title.1), lang.t(text.0, text.1));
+    }
+    if NO_STORE_PREFIXES.iter().any(|p| path.starts_with(p)) && !response.headers().contains_key(header::CACHE_CONTROL)
+    {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// The title and the text of the error page for a status made outside the handlers, in Vietnamese and English.
+fn page_text(status: StatusCode) -> ((&'static str, &'static str), (&'static str, &'static str)) {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ("Dữ liệu gửi lên quá lớn", "Too much data"),
+            (
+                "Nội dung hoặc ảnh gửi lên lớn hơn mức trang này nhận. Xin bấm “Quay lại”, bớt ảnh hoặc chọn ảnh nhỏ hơn rồi gửi lại.",
+                "What was sent is larger than this page accepts. Please go back, remove a photo or pick smaller ones, and send again.",
+            ),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            ("Quá thời gian chờ", "Took too long"),
+            (
+                "Yêu cầu xử lý quá lâu và đã bị dừng. Xin thử lại sau ít phút.",
+                "The request took too long and was stopped. Please try again in a few minutes.",
+            ),
+        ),
+        StatusCode::NOT_FOUND => (
+            ("Không tìm thấy trang", "Page not found"),
+            ("Địa chỉ này không có trên ykien.", "There is no such page on ykien."),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ("Không thực hiện được", "Cannot be done"),
+            (
+                "Địa chỉ này không nhận thao tác vừa gửi. Xin mở lại trang từ đường dẫn hoặc mã QR.",
+                "This address does not take that request. Please open the page again from its link or QR code.",
+            ),
+        ),
+        s if s.is_server_error() => (
+            ("Tạm thời gián đoạn", "Temporarily unavailable"),
+            (
+                "Hệ thống đang gặp sự cố. Xin thử lại sau ít phút.",
+                "The service has a problem right now. Please try again in a few minutes.",
+            ),
+        ),
+        _ => (
+            ("Biểu mẫu không đọc được", "The form cannot be read"),
+            (
+                "Nội dung gửi lên không đúng dạng (có thể trình duyệt hoặc mạng đã ngắt giữa chừng). Xin bấm “Quay lại” và gửi lại.",
+                "What was sent is not in the expected form (the browser or the network may have cut it short). Please go back and send it again.",
+            ),
+        ),
+    }
 }
 
 /// Why a page could not be shown, as the page that says so: in the page's language, with the status the API

@@ -1,6 +1,6 @@
 //! Rate limits on what strangers can repeat cheaply against the service: signing in (password guessing across
-//! accounts; each account also locks after 5 failures), filing feedback, starting and answering surveys, and the
-//! public API's writes. One `governor` keyed limiter per kind of request, with a state per client address (GCRA:
+//! accounts; each (username, address) pair is also slowed down after 3 failures, `services::accounts`), filing
+//! feedback, starting and answering surveys, and the public API's writes. One `governor` keyed limiter per kind of request, with a state per client address (GCRA:
 //! the same burst-then-steady-rate behaviour as a token bucket), in this process's memory (each instance counts its
 //! own; see docs/operations.md). `tower_governor` was not used: it takes one quota per layer and answers 429 its
 //! own way, where ykien keeps its route table, its Vietnamese page or JSON error and `YKIEN_RATE_LIMITS`.
@@ -16,7 +16,9 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -78,6 +80,8 @@ pub struct RateLimiter<C: Clock = MonotonicClock> {
     clock: C,
     /// When the routes' limiters were last swept of refilled addresses.
     swept: Mutex<C::Instant>,
+    /// Turns of the citizens' upload requests ([`super::MAX_CONCURRENT_UPLOADS`] at once).
+    uploads_in_flight: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -113,6 +117,7 @@ impl<C: Clock + Clone> RateLimiter<C> {
             routes,
             swept: Mutex::new(clock.now()),
             clock,
+            uploads_in_flight: tokio::sync::Semaphore::new(super::MAX_CONCURRENT_UPLOADS),
         }
     }
 
@@ -148,9 +153,13 @@ impl<C: Clock + Clone> RateLimiter<C> {
     }
 
     fn client(&self, request: &Request) -> Option<IpAddr> {
+        self.client_of(request.headers(), request.extensions())
+    }
+
+    /// The client's address: the connection's peer, or behind a proxy the last address of `X-Forwarded-For`.
+    fn client_of(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
         if self.behind_proxy
-            && let Some(ip) = request
-                .headers()
+            && let Some(ip) = headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
@@ -160,7 +169,24 @@ impl<C: Clock + Clone> RateLimiter<C> {
         {
             return Some(ip);
         }
-        request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+        extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    }
+}
+
+/// The client's address as the rate limits see it, for handlers that count per address (sign-in failures,
+/// upload budgets); "unknown" when the service runs without connection information (never in `serve`).
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            state
+                .limits
+                .client_of(&parts.headers, &parts.extensions)
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+        ))
     }
 }
 
@@ -212,6 +238,67 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
                 )
             };
             if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+    }
+}
+
+/// The middleware of the citizens' upload routes (`POST /f/{commune}`, `POST /api/v1/cases`): charges the
+/// request's declared length (or the route's whole limit when it declares none) to the client's address — and
+/// on the form, to its commune — before the body is read; over the budget, 429 with `Retry-After` and the
+/// Vietnamese page or the API's JSON error, without reading a byte of it (`services::uploads`).
+pub async fn upload_budget(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let is_upload = request.method() == axum::http::Method::POST
+        && matches!(route.as_deref(), Some("/f/{commune}" | "/api/v1/cases"));
+    if !is_upload {
+        return next.run(request).await;
+    }
+    // One of a few at once; the others wait here, before their bodies are read.
+    let Ok(_turn) = state.limits.uploads_in_flight.acquire().await else {
+        return next.run(request).await;
+    };
+    let (true, Some(client)) = (state.limits.enabled, state.limits.client(&request)) else {
+        return next.run(request).await;
+    };
+    // The declared length; a chunked body (no length declared) may be as long as the limit; neither: no body
+    // (RFC 9112 section 6.3).
+    let headers = request.headers();
+    let declared = match headers.get(header::CONTENT_LENGTH) {
+        Some(v) => v.to_str().ok().and_then(|v| v.parse::<u64>().ok()),
+        None if headers.contains_key(header::TRANSFER_ENCODING) => None,
+        None => Some(0),
+    }
+    .unwrap_or(super::MAX_UPLOAD_BYTES as u64)
+    .min(super::MAX_UPLOAD_BYTES as u64);
+    let path = request.uri().path().to_owned();
+    let commune = path.strip_prefix("/f/").map(str::to_owned);
+    let address = client.to_string();
+    let sender = crate::services::uploads::Sender::Address(&address);
+    match state.cases.uploads().charge(&sender, commune.as_deref(), declared) {
+        Ok(()) => next.run(request).await,
+        Err(over) => {
+            tracing::warn!(%client, route = route.as_deref().unwrap_or_default(), bytes = declared, "upload budget reached");
+            let mut response = if commune.is_none() {
+                super::ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "upload_budget",
+                    over.message_vi(),
+                    over.message_en(),
+                )
+                .into_response()
+            } else {
+                message_page(
+                    Lang::Vi,
+                    &path,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Xin chờ một chút",
+                    &over.message_vi(),
+                )
+            };
+            if let Ok(v) = HeaderValue::from_str(&over.retry_after.as_secs().max(1).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
             response

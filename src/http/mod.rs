@@ -18,8 +18,11 @@ mod pages;
 mod public;
 mod publish;
 mod qr;
+mod quality;
 mod render;
+mod serve;
 mod session;
+mod signin;
 mod survey;
 mod webhooks;
 
@@ -52,9 +55,19 @@ use crate::services::scoreboard::Scoreboard;
 use crate::services::survey::Surveys;
 use crate::storage::Store;
 pub use limits::RateLimiter;
+pub use serve::serve;
 
 /// The largest request body accepted, until an endpoint that takes uploads sets its own.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The largest body of the upload routes (the feedback form, a report from an app, an official's answer with
+/// evidence): a report's photos (20 MB together) and a mebibyte for the rest, plus a third for the API's base64.
+pub const MAX_UPLOAD_BYTES: usize = cases::MAX_REPORT_BYTES * 4 / 3;
+/// Citizens' upload requests served at once (the feedback form, reports from apps); more wait their turn, before
+/// their bodies are read. A report from an app holds its body and its parsed base64 (about 85 MB at the most) and
+/// decodes one photo at a time: one at a time keeps a flood of the largest reports under 200 MB of memory
+/// (`tests/uploads.rs` measures it; two at a time peaked at 270 MB). A report takes about a second in a release
+/// build; behind a proxy that buffers request bodies (docs/operations.md), a slow phone does not hold the turn.
+pub const MAX_CONCURRENT_UPLOADS: usize = 1;
 /// How long a request may take before it is answered 408 and dropped.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -124,6 +137,8 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(api_routes())
         .merge(console::routes())
+        .merge(signin::routes())
+        .merge(quality::routes())
         .merge(dashboard::routes())
         .merge(webhooks::routes())
         .route("/healthz", get(check_health))
@@ -135,8 +150,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases", post(api_cases::post_case))
         .merge(console::upload_routes())
         // Base64 photos in JSON take a third more room than the files.
-        .layer(DefaultBodyLimit::max(cases::MAX_REPORT_BYTES * 4 / 3))
-        .layer(RequestBodyLimitLayer::new(cases::MAX_REPORT_BYTES * 4 / 3));
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))
+        // Charged before the body is read; a flood waits for a turn instead of filling memory side by side.
+        .layer(middleware::from_fn_with_state(state.clone(), limits::upload_budget));
     small_bodies
         .merge(uploads)
         // Each `layer` wraps all before it, so the last one is the outermost.
@@ -146,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
         .layer(middleware::from_fn(error::json_error_shape))
+        .layer(middleware::from_fn(error::page_error_shape))
         // Every answer, pages and files alike: no scripts, no framing, no sniffing, no referrer (tracking codes
         // are in addresses). Pages carry their style inline and load images from here only.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -210,9 +228,58 @@ async fn check_health(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text exposition.
-async fn show_metrics(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], state.metrics.render()).into_response()
+/// `GET /metrics` on the public listener: Prometheus text for a scraper with `YKIEN_METRICS_TOKEN` as its bearer
+/// token; 404 when metrics are served on their own address (`YKIEN_METRICS_BIND`) or no token is set, so the
+/// public never reads login failures or case-action volumes.
+async fn show_metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let token = match (&state.config.metrics_bind, &state.config.metrics_token) {
+        (None, Some(token)) => token,
+        _ => {
+            return pages::message_page(
+                crate::domain::Lang::Vi,
+                "/metrics",
+                StatusCode::NOT_FOUND,
+                "Không tìm thấy trang",
+                "Địa chỉ này không có trên ykien.",
+            );
+        }
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        given.as_bytes(),
+        token.expose().as_bytes(),
+    )) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need the bearer token YKIEN_METRICS_TOKEN\n",
+        )
+            .into_response();
+    }
+    render_metrics(&state)
+}
+
+fn render_metrics(state: &AppState) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], state.metrics.render()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The router of the metrics listener (`YKIEN_METRICS_BIND`): `GET /metrics` and nothing else, no token (the
+/// address itself is what is kept private).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move { render_metrics(&state) }),
+        )
+        .with_state(state)
 }
 
 /// The value of cookie `name` when it is a 64-hex-digit token (every ykien cookie is one), else nothing.

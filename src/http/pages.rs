@@ -52,7 +52,16 @@ button,.button{font-size:1.1rem;min-height:48px;padding:.5rem 1.4rem;border-radi
 button.secondary{background:#eee;color:#1b1b1b}progress{width:100%;height:.8rem}\
 .special{margin-top:.4rem;display:flex;flex-wrap:wrap;gap:.4rem}.special label.opt{margin:0;min-height:40px;font-size:.9em}";
 
+/// `path` when it is a path of this site, else `/`: a request for `//evil.example/x` (or `/\\evil.example`,
+/// which browsers read the same way) must not become a link to another site on our page.
+fn local_path(path: &str) -> &str {
+    let local =
+        path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.chars().any(char::is_control);
+    if local { path } else { "/" }
+}
+
 pub(super) fn layout(lang: Lang, path: &str, title: &str, body: Markup) -> Markup {
+    let path = local_path(path);
     let (other_label, other_href) = match lang {
         Lang::Vi => ("English", with_lang(path, Lang::En)),
         Lang::En => ("Tiếng Việt", path.to_owned()),
@@ -243,7 +252,9 @@ pub async fn show_not_found(uri: Uri, Query(q): Query<PageQuery>) -> Response {
     let lang = q.lang();
     let title = lang.t("Không tìm thấy trang", "Page not found");
     let text = lang.t("Địa chỉ này không có trên ykien.", "There is no such page on ykien.");
-    message_page(lang, uri.path(), StatusCode::NOT_FOUND, title, text)
+    // The language switch leads home: a link built from an unknown path could point anywhere.
+    let _ = uri;
+    message_page(lang, "/", StatusCode::NOT_FOUND, title, text)
 }
 
 pub(super) fn error_page(lang: Lang, path: &str, error: services::Error) -> Response {
@@ -265,4 +276,21 @@ pub(super) fn message_page(lang: Lang, path: &str, status: StatusCode, title: &s
         p { a href=(with_lang("/", lang)) { (lang.t("Về trang chủ", "Go to the home page")) } }
     };
     (status, Html(layout(lang, path, title, body).into_string())).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_paths_of_this_site_become_links() {
+        for (path, kept) in [
+            ("/units/33", "/units/33"),
+            ("/s/11953/q?lang=en", "/s/11953/q?lang=en"),
+            ("//evil.example/x", "/"),
+            ("/\\evil.example/x", "/"),
+            ("https://evil.example/", "/"),
+            ("/a\u{0}b", "/"),
+        ] {
+            assert_eq!(super::local_path(path), kept, "{path}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ use ykien_bots::message::Channel;
 use super::AppState;
 use super::device::{Device, csrf_ok, csrf_token, device_of, forbidden};
 use super::error::{OnPage, PageError};
+use super::limits::ClientAddress;
 use super::pages::{PageQuery, error_page, layout, with_lang};
 use super::render::redirect;
 use crate::conversation::{Ask, Input, Mode};
@@ -55,7 +56,7 @@ pub async fn show_survey_landing(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_code(q.lang.as_deref());
     let ctx = context(&state, &commune, lang).await?;
-    let browser = Device::of(&headers);
+    let browser = Device::of(&state, &headers);
     let device = &browser.token;
     let identity = Identity {
         channel: Channel::Web,
@@ -116,7 +117,7 @@ async fn check_post<'f>(
     let fields: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let lang = Lang::from_code(fields.get("lang").copied());
     let path = base(commune);
-    let Some(device) = device_of(headers).filter(|d| csrf_ok(state, d, fields.get("csrf").copied())) else {
+    let Some(device) = device_of(state, headers).filter(|d| csrf_ok(state, d, fields.get("csrf").copied())) else {
         return Err(forbidden(lang, &path).into());
     };
     let ctx = context(state, commune, lang).await?;
@@ -132,18 +133,51 @@ async fn check_post<'f>(
     })
 }
 
-/// `POST /s/{commune}/start`: begins (or resumes) the survey and goes to the current screen.
+/// `POST /s/{commune}/start`: begins (or resumes) the survey and goes to the current screen. A new survey is not
+/// begun from an address that already completed `YKIEN_RESPONSES_PER_ADDRESS` responses of this wave and commune.
 pub async fn start_survey(
     State(state): State<AppState>,
     Path(commune): Path<String>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let post = check_post(&state, &commune, &headers, &form).await?;
     let (lang, path) = (post.lang, &post.path);
+    let resuming = state
+        .surveys
+        .has_session(&post.ctx, &post.identity)
+        .await
+        .on_page(lang, path)?;
+    if !resuming {
+        let completed = state
+            .surveys
+            .responses_from_address(&post.ctx, &address)
+            .await
+            .on_page(lang, path)?;
+        if completed >= state.config.responses_per_address {
+            tracing::warn!(%address, commune = %commune, completed, "survey start refused: responses per address reached");
+            return Err(PageError::message(
+                lang,
+                path,
+                StatusCode::TOO_MANY_REQUESTS,
+                lang.t("Đã đủ số phiếu từ địa chỉ mạng này", "Enough responses from this network address"),
+                lang.t(
+                    "Đợt khảo sát này đã nhận nhiều phiếu trả lời của xã, phường này từ cùng một địa chỉ mạng. Để mỗi người chỉ trả lời một lần, xin trả lời từ mạng di động hoặc mạng khác của anh/chị, hoặc qua Zalo hay Telegram.",
+                    "This wave has received many responses for this commune from the same network address. So that each person answers once, please answer from your own mobile data or another network, or through Zalo or Telegram.",
+                ),
+            ));
+        }
+    }
     let turn = state
         .surveys
-        .answer(&post.ctx, &post.identity, Mode::Web, lang, Input::Show)
+        .answer(
+            &post.ctx,
+            &post.identity,
+            Some(&address),
+            (Mode::Web, lang),
+            Input::Show,
+        )
         .await
         .on_page(lang, path)?;
     Ok(match turn {
@@ -161,7 +195,7 @@ pub async fn show_survey_screen(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_code(q.lang.as_deref());
     let path = base(&commune);
-    let Some(device) = device_of(&headers) else {
+    let Some(device) = device_of(&state, &headers) else {
         return Ok(redirect(&with_lang(&path, lang)));
     };
     let ctx = context(&state, &commune, lang).await?;
@@ -174,7 +208,7 @@ pub async fn show_survey_screen(
     }
     let turn = state
         .surveys
-        .answer(&ctx, &identity, Mode::Web, lang, Input::Show)
+        .answer(&ctx, &identity, None, (Mode::Web, lang), Input::Show)
         .await;
     Ok(render_turn(&state, &ctx, &commune, &device, lang, turn))
 }
@@ -183,6 +217,7 @@ pub async fn show_survey_screen(
 pub async fn submit_survey_screen(
     State(state): State<AppState>,
     Path(commune): Path<String>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -211,7 +246,10 @@ pub async fn submit_survey_screen(
         }
         Input::Submit { screen, answers }
     };
-    let turn = state.surveys.answer(ctx, &post.identity, Mode::Web, lang, input).await;
+    let turn = state
+        .surveys
+        .answer(ctx, &post.identity, Some(&address), (Mode::Web, lang), input)
+        .await;
     Ok(match turn {
         // Errors are shown on the same page with what was typed; everything else moves by redirect.
         Ok(Turn::Ask { ref ask, .. }) if !ask.errors.is_empty() => {

@@ -16,10 +16,14 @@ use crate::domain::cases::{Action, OFFICE_TYPES};
 use crate::domain::units::Unit;
 use crate::storage::{AuditEntry, NewOfficial, OfficialRow, Store, StoreError};
 
-/// Failed logins in a row before an account is locked.
-pub const MAX_FAILED_LOGINS: i64 = 5;
-/// How long a locked account stays locked.
-pub const LOCKOUT: StdDuration = StdDuration::from_secs(15 * 60);
+/// Failed sign-ins in a row of one username from one address that are answered at once.
+pub const FREE_FAILURES: i64 = 3;
+/// The first delay after the free failures; each further failure doubles it, up to [`MAX_DELAY`].
+pub const FIRST_DELAY: StdDuration = StdDuration::from_secs(30);
+/// The longest delay between two attempts of one username from one address.
+pub const MAX_DELAY: StdDuration = StdDuration::from_secs(15 * 60);
+/// How long failures are remembered after the last one.
+pub const FORGET_FAILURES_AFTER: StdDuration = StdDuration::from_secs(24 * 3600);
 /// How long a session lasts (a working day).
 pub const SESSION_HOURS: i64 = 10;
 /// The shortest password accepted.
@@ -33,7 +37,8 @@ pub enum Role {
     Intake,
     CommuneOfficer,
     DepartmentOfficer,
-    /// Provincial leaders and the Department of Home Affairs: read-only.
+    /// Provincial leaders and the Department of Home Affairs: read-only, except that they approve a second
+    /// extension of a case's deadline.
     Leader,
 }
 
@@ -75,7 +80,8 @@ impl Role {
         use Action::*;
         match self {
             Self::Admin => true,
-            Self::Leader => false,
+            // Read-only, but for approving a second extension of a deadline (`services::cases::actions`).
+            Self::Leader => matches!(action, Extend { .. }),
             Self::Intake => matches!(
                 action,
                 Accept { .. }
@@ -232,59 +238,115 @@ pub async fn add_official(store: &Store, request: AccountRequest, day: chrono::N
     }
 }
 
-/// Why a login was refused; the message never says whether the username exists.
+/// Why a login was refused; neither answer says whether the username exists.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LoginRefused {
     WrongCredentials,
-    Locked { until: DateTime<Utc> },
+    /// Too many failures of this username from this address: nothing is checked before `until`.
+    Throttled {
+        until: DateTime<Utc>,
+    },
 }
 
 /// A hash to verify against when the username is unknown, so that timing does not tell which names exist.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$W4Yh3m2TeWJMeHsV7Lh5X5n8nSxHnHmnsq9+cOrbWGI";
 
-/// Checks a username and password; on success opens a session and returns its token (for the cookie).
+/// The longest username kept in the throttle table and the audit log: a guess longer than any account's name
+/// is cut, so a stranger cannot store megabytes through the login form.
+const MAX_USERNAME_CHARS: usize = 64;
+
+/// How long `username` from one address must wait after `failures` failures in a row: nothing for the first
+/// [`FREE_FAILURES`], then [`FIRST_DELAY`] doubling with each failure, at most [`MAX_DELAY`].
+pub fn delay_after(failures: i64) -> Option<StdDuration> {
+    let over = failures.checked_sub(FREE_FAILURES).filter(|o| *o > 0)?;
+    let doublings = u32::try_from(over - 1).unwrap_or(u32::MAX).min(16);
+    Some(FIRST_DELAY.saturating_mul(1 << doublings).min(MAX_DELAY))
+}
+
+/// Checks a username and password sent from `address`; on success opens a session and returns its token (for
+/// the cookie).
+///
+/// Failures are counted per (username as typed, address), for unknown names exactly as for real ones, and slow
+/// down that pair only ([`delay_after`]): a stranger guessing from elsewhere never locks the official out, and
+/// the answers and their timing are the same for a wrong password and a name that does not exist (both verify a
+/// hash; a throttled attempt of either checks nothing).
 pub async fn login(
     store: &Store,
     username: &str,
     password: &str,
+    address: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<(String, Official), LoginRefused>, Error> {
-    let row = store.official_by_username(&username.trim().to_lowercase()).await?;
-    let Some(row) = row.filter(|r| !r.disabled) else {
-        verify_password(DUMMY_HASH.to_owned(), password.to_owned()).await;
-        return Ok(Err(LoginRefused::WrongCredentials));
-    };
-    if let Some(until) = row.locked_until.filter(|u| *u > now) {
-        return Ok(Err(LoginRefused::Locked { until }));
+    let username: String = username
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(MAX_USERNAME_CHARS)
+        .collect();
+    let throttle = store.login_throttle(&username, address).await?;
+    if let Some(until) = throttle.as_ref().and_then(|t| t.blocked_until).filter(|u| *u > now) {
+        return Ok(Err(LoginRefused::Throttled { until }));
     }
-    if !verify_password(row.password_hash.clone(), password.to_owned()).await {
-        let lock = (row.failed_logins + 1 >= MAX_FAILED_LOGINS)
-            .then(|| now + Duration::from_std(LOCKOUT).unwrap_or(Duration::minutes(15)));
-        store.record_login_failure(row.id, lock).await?;
+    let row = store.official_by_username(&username).await?.filter(|r| !r.disabled);
+    let hash = row.as_ref().map_or(DUMMY_HASH, |r| r.password_hash.as_str()).to_owned();
+    let verified = verify_password(hash, password.to_owned()).await;
+    let Some(row) = row.filter(|_| verified) else {
+        let failures = throttle.map_or(0, |t| t.failures) + 1;
+        let until = delay_after(failures).map(|d| now + Duration::from_std(d).unwrap_or(Duration::minutes(15)));
+        store
+            .record_login_failure(&username, address, failures, until, now)
+            .await?;
         store
             .audit(&AuditEntry {
-                official_id: Some(row.id),
+                official_id: None,
                 action: "login_failed".into(),
-                target: row.username.clone(),
+                target: username.clone(),
                 before_state: None,
-                after_state: lock.map(|_| "locked".to_owned()),
-                detail: None,
+                after_state: until.map(|_| "throttled".to_owned()),
+                detail: Some(format!("address {address}, failure {failures}")),
             })
             .await?;
-        return Ok(Err(match lock {
-            Some(until) => LoginRefused::Locked { until },
+        return Ok(Err(match until {
+            Some(until) => LoginRefused::Throttled { until },
             None => LoginRefused::WrongCredentials,
         }));
-    }
+    };
     let bytes: [u8; 32] = rand::random();
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     store
-        .open_session(row.id, &sha256_hex(&token), now + Duration::hours(SESSION_HOURS))
+        .open_session(
+            row.id,
+            &sha256_hex(&token),
+            now + Duration::hours(SESSION_HOURS),
+            (&username, address),
+        )
         .await?;
     let official = to_official(store, row).await?;
     store.audit(&official.audit("login", &official.username)).await?;
     Ok(Ok((token, official)))
+}
+
+/// The sign-ins blocked at `now`: which name, from which address, how many failures, until when.
+pub async fn lockouts(store: &Store, now: DateTime<Utc>) -> Result<Vec<crate::storage::LoginThrottleRow>, Error> {
+    Ok(store.login_lockouts(now).await?)
+}
+
+/// An administrator lets `username` sign in again from `address` (or from everywhere, with `None`) at once.
+pub async fn clear_lockout(
+    store: &Store,
+    admin: &Official,
+    username: &str,
+    address: Option<&str>,
+) -> Result<u64, Error> {
+    if admin.role != Role::Admin {
+        return Err(Error::Forbidden("only administrators clear sign-in blocks".into()));
+    }
+    let cleared = store.clear_login_throttle(username, address).await?;
+    let mut entry = admin.audit("login_unblocked", username);
+    entry.detail = Some(format!("address {}", address.unwrap_or("(all)")));
+    store.audit(&entry).await?;
+    Ok(cleared)
 }
 
 async fn to_official(store: &Store, row: OfficialRow) -> Result<Official, Error> {
@@ -323,6 +385,27 @@ mod tests {
         let parsed = PasswordHash::new(DUMMY_HASH).unwrap();
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
         assert!(Argon2::default().verify_password(b"anything", &parsed).is_err());
+    }
+
+    #[test]
+    fn delays_grow_after_the_free_failures_and_stop_at_fifteen_minutes() {
+        let seconds: Vec<Option<u64>> = (1..=10).map(|f| delay_after(f).map(|d| d.as_secs())).collect();
+        assert_eq!(
+            seconds,
+            [
+                None,
+                None,
+                None,
+                Some(30),
+                Some(60),
+                Some(120),
+                Some(240),
+                Some(480),
+                Some(900),
+                Some(900)
+            ]
+        );
+        assert_eq!(delay_after(i64::MAX).map(|d| d.as_secs()), Some(900));
     }
 
     #[test]

@@ -9,10 +9,12 @@ pub mod demo;
 pub mod outbox;
 pub mod posters;
 pub mod publication;
+pub mod quality;
 pub mod responsiveness;
 pub mod scoreboard;
 pub mod survey;
 pub mod units;
+pub mod uploads;
 
 use crate::domain::Problem;
 use crate::domain::questionnaire::QuestionnaireErrors;

@@ -219,7 +219,8 @@ impl Publications {
         let Some(case) = self.store.case_by_id(photo.case_id).await? else {
             return Ok(None);
         };
-        Ok((photo.source == "report" && case.photos_public()).then_some(photo))
+        let is_photo = photo.source == "report" && photo.content_type.starts_with("image/");
+        Ok((is_photo && case.photos_public()).then_some(photo))
     }
 
     /// Sets the text of a case shown publicly (an official's redaction; `None` or blank returns to the text as

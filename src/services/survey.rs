@@ -272,6 +272,10 @@ impl Surveys {
             .iter()
             .map(|(code, a)| a.clone().into_row(code.clone()))
             .collect();
+        // The screens gone through: those left behind ("back" pops them) and the one reached.
+        let screens = i64::try_from(outcome.state.history.len())
+            .unwrap_or(i64::MAX)
+            .saturating_add(1);
         let write = |to| SessionWrite {
             identity_hash: progress.hash.clone(),
             wave_id: ctx.wave.id,
@@ -279,6 +283,8 @@ impl Surveys {
             to,
             upserts: upserts.clone(),
             deletes: outcome.deletes.clone(),
+            screens,
+            address_hash: None,
         };
         Ok(match outcome.step {
             Step::Done => Advanced {
@@ -308,22 +314,24 @@ impl Surveys {
         })
     }
 
-    /// Takes one input of one respondent through the survey and stores the step on its own (the web form).
+    /// Takes one input of one respondent through the survey and stores the step on its own (the web form);
+    /// `address` is the web client's address, counted when the response completes.
     pub async fn answer(
         &self,
         ctx: &SurveyContext,
         identity: &Identity,
-        mode: Mode,
-        lang: Lang,
+        address: Option<&str>,
+        (mode, lang): (Mode, Lang),
         input: Input,
     ) -> Result<Turn, Error> {
         // Two tries: a concurrent submission of the same respondent may move the session between read and write.
         for _ in 0..2 {
             let progress = self.progress(ctx, identity).await?;
             let Advanced { turn, write } = self.advance(ctx, &progress, mode, lang, input.clone())?;
-            let Some(write) = write else {
+            let Some(mut write) = write else {
                 return Ok(turn);
             };
+            write.address_hash = address.map(|a| self.address_hash(a));
             match self.store.write_session(&write).await? {
                 SessionWritten::Written => return Ok(turn),
                 SessionWritten::AlreadyResponded => return Ok(Turn::AlreadyResponded),
@@ -331,7 +339,20 @@ impl Surveys {
             }
         }
         // Still moving after two tries: show where the respondent is now.
-        Box::pin(self.answer(ctx, identity, mode, lang, Input::Show)).await
+        Box::pin(self.answer(ctx, identity, address, (mode, lang), Input::Show)).await
+    }
+
+    /// The keyed hash a client address is counted under (never stored in clear, never beside a response).
+    fn address_hash(&self, address: &str) -> String {
+        self.keyed_hash("address", address)
+    }
+
+    /// How many responses of this survey's wave and commune were completed from `address` on the web.
+    pub async fn responses_from_address(&self, ctx: &SurveyContext, address: &str) -> Result<i64, Error> {
+        Ok(self
+            .store
+            .address_responses(ctx.wave.id, ctx.commune.id, &self.address_hash(address))
+            .await?)
     }
 
     /// The wave and commune an API response names, checked (the commune exists today and the wave covers it),

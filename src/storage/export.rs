@@ -20,7 +20,8 @@ const FAR_FUTURE: DateTime<Utc> = DateTime::from_timestamp_nanos(i64::MAX);
 pub type AnswersPage = (Vec<ExportedAnswer>, Option<Uuid>);
 
 impl Store {
-    /// The answers of up to `responses` complete responses of a wave, ordered by response id and question code,
+    /// The answers of up to `responses` complete responses of a wave — flagged ones left out until an
+    /// administrator restores them (`response_quality`, issue 22) —, ordered by response id and question code,
     /// for responses after the `after` response id (`None`: from the start). Pass the returned cursor back for the
     /// next page; `None` is the end. With `completed`, only responses completed in `[from, until)` (a reporting
     /// period).
@@ -46,6 +47,7 @@ impl Store {
             "SELECT r.id, u.code FROM responses r JOIN admin_units u ON u.id = r.unit_id \
              WHERE r.wave_id = $1 AND r.complete = $2 AND r.id > $3 \
              AND r.completed_at >= $4 AND r.completed_at < $5 \
+             AND NOT EXISTS (SELECT 1 FROM response_quality q WHERE q.response_id = r.id AND q.flag IS NOT NULL) \
              ORDER BY r.id LIMIT $6",
             wave_id,
             true,

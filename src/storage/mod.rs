@@ -9,9 +9,11 @@ mod case_changes;
 mod cases;
 mod chat;
 mod export;
+mod login_throttles;
 mod officials;
 mod outbox;
 mod publication;
+mod response_quality;
 mod surveys;
 mod units;
 
@@ -35,9 +37,11 @@ pub use cases::{
 };
 pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
+pub use login_throttles::LoginThrottleRow;
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
+pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use surveys::{
     NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
     StoredQuestionnaire,
@@ -165,6 +169,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "case address",
         include_str!("../../migrations/0010_case_address.sql"),
+    ),
+    (
+        11,
+        "login throttles",
+        include_str!("../../migrations/0011_login_throttles.sql"),
+    ),
+    (
+        12,
+        "response quality",
+        include_str!("../../migrations/0012_response_quality.sql"),
     ),
 ];
 
@@ -305,8 +319,11 @@ mod tests {
             .collect();
         files.sort();
         assert_eq!(files.len(), MIGRATIONS.len(), "migrations/ holds {files:?}");
-        for (i, (file, (version, _, sql))) in files.iter().zip(MIGRATIONS).enumerate() {
-            assert_eq!(*version, i as i64 + 1, "{file}");
+        // In order; numbers may be skipped (engineers working in parallel take reserved numbers), never reused.
+        let mut previous = 0;
+        for (file, (version, _, sql)) in files.iter().zip(MIGRATIONS) {
+            assert!(*version > previous, "{file}: versions must increase");
+            previous = *version;
             assert!(
                 file.starts_with(&format!("{version:04}_")),
                 "{file} is not version {version}"

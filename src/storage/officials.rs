@@ -14,8 +14,6 @@ pub struct OfficialRow {
     pub password_hash: String,
     pub role: String,
     pub office: Option<String>,
-    pub failed_logins: i64,
-    pub locked_until: Option<DateTime<Utc>>,
     pub disabled: bool,
 }
 
@@ -42,21 +40,9 @@ pub struct AuditRow {
     pub detail: Option<String>,
 }
 
-type OfficialTuple = (
-    Uuid,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<DateTime<Utc>>,
-    bool,
-);
+type OfficialTuple = (Uuid, String, String, String, String, Option<String>, bool);
 
-fn official_from(
-    (id, username, display_name, password_hash, role, office, failed_logins, locked_until, disabled): OfficialTuple,
-) -> OfficialRow {
+fn official_from((id, username, display_name, password_hash, role, office, disabled): OfficialTuple) -> OfficialRow {
     OfficialRow {
         id,
         username,
@@ -64,8 +50,6 @@ fn official_from(
         password_hash,
         role,
         office,
-        failed_logins,
-        locked_until,
         disabled,
     }
 }
@@ -81,15 +65,14 @@ impl Store {
             execute!(
                 tx: tx,
                 "an account with this username",
-                "INSERT INTO officials (id, username, display_name, password_hash, role, office, failed_logins, disabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO officials (id, username, display_name, password_hash, role, office, disabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 id,
                 &o.username,
                 &o.display_name,
                 &o.password_hash,
                 &o.role,
                 &o.office,
-                0_i64,
                 false,
                 now,
             )?;
@@ -113,7 +96,7 @@ impl Store {
             &self.pool,
             fetch_optional,
             "reading an account",
-            "SELECT id, username, display_name, password_hash, role, office, failed_logins, locked_until, disabled \
+            "SELECT id, username, display_name, password_hash, role, office, disabled \
              FROM officials WHERE username = $1",
             username,
         )?;
@@ -132,25 +115,13 @@ impl Store {
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
-    /// Records a failed login, locking the account until `locked_until` when given.
-    pub async fn record_login_failure(&self, id: Uuid, locked_until: Option<DateTime<Utc>>) -> Result<(), StoreError> {
-        let writer = self.writer().await;
-        execute!(
-            writer.pool,
-            "recording a failed login",
-            "UPDATE officials SET failed_logins = failed_logins + 1, locked_until = $2 WHERE id = $1",
-            id,
-            locked_until,
-        )?;
-        Ok(())
-    }
-
-    /// Opens a session after a successful login and resets the failure count.
+    /// Opens a session after a successful login and forgets the failures of `username` from `address`.
     pub async fn open_session(
         &self,
         official_id: Uuid,
         token_hash: &str,
         expires_at: DateTime<Utc>,
+        (username, address): (&str, &str),
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
         let now = Utc::now();
@@ -158,10 +129,10 @@ impl Store {
             let mut tx = p.begin().await.map_err(db("starting a login"))?;
             execute!(
                 tx: tx,
-                "resetting failed logins",
-                "UPDATE officials SET failed_logins = $2, locked_until = NULL WHERE id = $1",
-                official_id,
-                0_i64,
+                "forgetting failed logins",
+                "DELETE FROM login_throttles WHERE username = $1 AND address = $2",
+                username,
+                address,
             )?;
             execute!(
                 tx: tx,
@@ -187,8 +158,8 @@ impl Store {
             &self.pool,
             fetch_optional,
             "reading a session",
-            "SELECT o.id, o.username, o.display_name, o.password_hash, o.role, o.office, o.failed_logins, o.locked_until, \
-             o.disabled FROM official_sessions s JOIN officials o ON o.id = s.official_id \
+            "SELECT o.id, o.username, o.display_name, o.password_hash, o.role, o.office, o.disabled \
+             FROM official_sessions s JOIN officials o ON o.id = s.official_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
             token_hash,
             now,

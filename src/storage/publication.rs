@@ -255,7 +255,8 @@ impl Store {
                 self.case_attachments(case.id)
                     .await?
                     .into_iter()
-                    .filter(|a| a.source == "report")
+                    // Photos only: a voice note is a person's voice, never public.
+                    .filter(|a| a.source == "report" && a.content_type.starts_with("image/"))
                     .map(|a| a.id)
                     .collect()
             } else {

@@ -60,6 +60,12 @@ pub struct SessionWrite {
     pub upserts: Vec<StoredAnswer>,
     /// Answers to remove from the response (questions no longer asked).
     pub deletes: Vec<String>,
+    /// The screens the respondent went through so far: with the time since the response began, how the response
+    /// was made (`response_quality`, written when it completes).
+    pub screens: i64,
+    /// A keyed hash of the web client's address: a completed response is counted for it, per wave and commune
+    /// (`address_responses`). `None` for chats.
+    pub address_hash: Option<String>,
 }
 
 /// The session a [`SessionWrite`] was decided from.
@@ -282,6 +288,44 @@ macro_rules! apply_session_write {
                             .execute(&mut *$tx)
                             .await
                             .map_err($crate::storage::db("completing a response"))?;
+                        // How it was made; flagged when no person could have (`domain::quality`).
+                        let (started_at, unit_id, channel): (chrono::DateTime<chrono::Utc>, uuid::Uuid, String) =
+                            sqlx::query_as("SELECT started_at, unit_id, channel FROM responses WHERE id = $1")
+                                .bind(response_id)
+                                .fetch_one(&mut *$tx)
+                                .await
+                                .map_err($crate::storage::db("reading a completed response"))?;
+                        let seconds = (now - started_at).num_seconds();
+                        let flag = $crate::domain::quality::flag(write.screens, seconds);
+                        sqlx::query(
+                            "INSERT INTO response_quality (response_id, unit_id, wave_id, channel, screens, seconds, \
+                             flag, flagged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(response_id)
+                        .bind(unit_id)
+                        .bind(write.wave_id)
+                        .bind(&channel)
+                        .bind(write.screens)
+                        .bind(seconds)
+                        .bind(flag)
+                        .bind(flag.map(|_| now))
+                        .execute(&mut *$tx)
+                        .await
+                        .map_err($crate::storage::db("recording how a response was made"))?;
+                        if let Some(address_hash) = &write.address_hash {
+                            sqlx::query(
+                                "INSERT INTO address_responses (wave_id, unit_id, address_hash, responses) \
+                                 VALUES ($1, $2, $3, $4) ON CONFLICT (wave_id, unit_id, address_hash) \
+                                 DO UPDATE SET responses = address_responses.responses + 1",
+                            )
+                            .bind(write.wave_id)
+                            .bind(unit_id)
+                            .bind(address_hash)
+                            .bind(1_i64)
+                            .execute(&mut *$tx)
+                            .await
+                            .map_err($crate::storage::db("counting a response of an address"))?;
+                        }
                     } else {
                         sqlx::query("DELETE FROM responses WHERE id = $1 AND complete = $2")
                             .bind(response_id)
@@ -598,6 +642,35 @@ impl Store {
     }
 
     /// Whether this identity has completed a response in this wave.
+    /// Deletes the survey sessions nobody touched since `before`, with the unfinished responses they were filling
+    /// in (their answers go with them): an abandoned survey is not kept for ever. Returns how many sessions.
+    pub async fn prune_abandoned_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let writer = self.writer().await;
+        on_pool!(writer.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to prune abandoned surveys"))?;
+            let sessions = execute!(
+                tx: tx,
+                "pruning abandoned survey sessions",
+                "DELETE FROM survey_sessions WHERE updated_at < $1",
+                before,
+            )?;
+            // Unfinished responses whose session is gone (just now, or in an earlier run) and that began before
+            // the cut: nothing can resume them any more.
+            execute!(
+                tx: tx,
+                "pruning abandoned responses",
+                "DELETE FROM responses WHERE complete = $1 AND started_at < $2 \
+                 AND NOT EXISTS (SELECT 1 FROM survey_sessions s WHERE s.response_id = responses.id)",
+                false,
+                before,
+            )?;
+            tx.commit()
+                .await
+                .map_err(db("committing the pruning of abandoned surveys"))?;
+            Ok(sessions)
+        })
+    }
+
     pub async fn has_responded(&self, wave_id: Uuid, identity_hash: &str) -> Result<bool, StoreError> {
         let (n,): (i64,) = fetch!(
             &self.pool,

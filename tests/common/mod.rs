@@ -348,7 +348,7 @@ pub async fn official(
     ykien::services::accounts::add_official(store, request, today)
         .await
         .unwrap();
-    ykien::services::accounts::login(store, username, password, chrono::Utc::now())
+    ykien::services::accounts::login(store, username, password, "127.0.0.1", chrono::Utc::now())
         .await
         .unwrap()
         .unwrap()
@@ -375,16 +375,51 @@ pub fn xlsx_sheets(bytes: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The login form as a browser gets it: its `yk_login` cookie (`name=value`) and the form's CSRF token.
+#[allow(dead_code)]
+pub async fn login_form(app: &TestApp) -> (String, String) {
+    let r = app.get("/console/login").await;
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("yk_login="), "{cookie}");
+    let page = r.text().await.unwrap();
+    (cookie, hidden_field(&page, "csrf"))
+}
+
+/// The value of the first hidden field `name` of a page.
+#[allow(dead_code)]
+pub fn hidden_field(page: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let at = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {page}"))
+        + marker.len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+/// A sign-in attempt on the console's form, with its cookie and CSRF token, as a browser sends it.
+#[allow(dead_code)]
+pub async fn post_login(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
+    let (cookie, csrf) = login_form(app).await;
+    app.client
+        .post(app.url("/console/login"))
+        .header("cookie", cookie)
+        .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Signs an official in on the console's form; the session cookie (`name=value`) to send with later requests.
 #[allow(dead_code)]
 pub async fn session(app: &TestApp, username: &str) -> String {
-    let r = app
-        .client
-        .post(app.url("/console/login"))
-        .form(&[("username", username), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let r = post_login(app, username, PASSWORD).await;
     assert_eq!(r.status(), 303, "{username} logs in");
     let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");

@@ -373,6 +373,11 @@ impl Action {
     }
 }
 
+/// The shortest reason accepted for an extension: a reason the citizen can read, not "x".
+pub const MIN_EXTENSION_REASON_CHARS: usize = 15;
+/// The most working days a case's deadline may be extended by, all extensions together.
+pub const MAX_EXTENSION_DAYS_TOTAL: u32 = 30;
+
 /// Why an action was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ActionError {
@@ -462,7 +467,12 @@ pub fn apply(state: CaseState, resume_to: Option<CaseState>, action: &Action) ->
                     "Extend by 1 to 30 working days.",
                 )]));
             }
-            required(reason, "Nêu lý do gia hạn.", "Give a reason for the extension.")?;
+            if reason.trim().chars().count() < MIN_EXTENSION_REASON_CHARS {
+                return Err(ActionError::Invalid(vec![Text::new(
+                    "Nêu rõ lý do gia hạn (ít nhất 15 ký tự): vì sao chưa giải quyết được đúng hạn.",
+                    "Give the reason for the extension (at least 15 characters): why the deadline cannot be met.",
+                )]));
+            }
             state
         }
         Action::Answer(content) => {

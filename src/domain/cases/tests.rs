@@ -97,7 +97,7 @@ fn waiting_for_the_citizen_returns_to_where_it_was() {
         t.resume_to,
         &Action::Extend {
             days: 2,
-            reason: "Chờ khảo sát".into(),
+            reason: "Chờ khảo sát hiện trường".into(),
         },
     )
     .unwrap();

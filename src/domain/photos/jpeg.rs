@@ -11,7 +11,7 @@
 //! Photoshop IPTC), COM, and anything after EOI. Refused: hierarchical JPEG, reserved markers, a scan before a
 //! frame, a missing EOI.
 
-use super::{PhotoError, be16, corrupt};
+use super::{Frame, PhotoError, be16, corrupt};
 
 const SOI: u8 = 0xD8;
 const EOI: u8 = 0xD9;
@@ -27,7 +27,7 @@ const JFIF_LEN: usize = 14;
 /// Adobe's APP14 payload: identifier, version, flags0, flags1, colour transform.
 const ADOBE_LEN: usize = 12;
 
-pub(super) fn sanitize(input: &[u8]) -> Result<(Vec<u8>, u32, u32), PhotoError> {
+pub(super) fn sanitize(input: &[u8]) -> Result<(Vec<u8>, Frame), PhotoError> {
     if input.get(..2) != Some(&[0xFF, SOI]) {
         return Err(corrupt("JPEG without SOI"));
     }
@@ -110,8 +110,8 @@ pub(super) fn sanitize(input: &[u8]) -> Result<(Vec<u8>, u32, u32), PhotoError> 
             out.extend_from_slice(segment);
         }
     }
-    let (width, height) = frame.ok_or(corrupt("JPEG without frame"))?;
-    Ok((out, width, height))
+    let frame = frame.ok_or(corrupt("JPEG without frame"))?;
+    Ok((out, frame))
 }
 
 /// The marker at `pos` and where its segment starts. Any number of 0xFF fill bytes may precede a marker
@@ -156,16 +156,23 @@ fn entropy_end(input: &[u8], start: usize) -> Result<usize, PhotoError> {
     }
 }
 
-/// Width and height from a SOFn payload: P, Y, X, Nf, then Nf component specifications (T.81 B.2.2).
-fn frame_dimensions(payload: &[u8]) -> Result<(u32, u32), PhotoError> {
+/// Width, height and decoded size per pixel from a SOFn payload: P, Y, X, Nf, then Nf component specifications
+/// (T.81 B.2.2). A sample takes a byte at 8-bit precision and two at 12 or 16.
+fn frame_dimensions(payload: &[u8]) -> Result<Frame, PhotoError> {
     let bad = || corrupt("bad JPEG frame header");
+    let precision = *payload.first().ok_or_else(bad)?;
     let height = be16(payload, 1).ok_or_else(bad)?;
     let width = be16(payload, 3).ok_or_else(bad)?;
     let components = usize::from(*payload.get(5).ok_or_else(bad)?);
     if components == 0 || payload.len() != 6 + 3 * components {
         return Err(bad());
     }
-    Ok((u32::from(width), u32::from(height)))
+    let sample_bytes = if precision > 8 { 2 } else { 1 };
+    Ok(Frame {
+        width: u32::from(width),
+        height: u32::from(height),
+        bytes_per_pixel: u8::try_from(components).unwrap_or(u8::MAX).saturating_mul(sample_bytes),
+    })
 }
 
 /// An SOS payload: Ns (1–4), Ns component selectors, Ss, Se, Ah/Al (T.81 B.2.3).

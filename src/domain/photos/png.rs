@@ -7,7 +7,7 @@
 //! (APNG's acTL/fcTL/fdAT too, leaving the still default image), and anything after IEND. An unknown critical
 //! chunk is refused: no decoder could draw the image.
 
-use super::{PhotoError, be32, corrupt};
+use super::{Frame, PhotoError, be32, corrupt};
 
 pub(super) const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
@@ -15,14 +15,14 @@ const KEPT_ANCILLARY: [&[u8; 4]; 11] = [
     b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"cICP", b"mDCV", b"cLLI", b"pHYs", b"bKGD", b"sBIT",
 ];
 
-pub(super) fn sanitize(input: &[u8]) -> Result<(Vec<u8>, u32, u32), PhotoError> {
+pub(super) fn sanitize(input: &[u8]) -> Result<(Vec<u8>, Frame), PhotoError> {
     if !input.starts_with(&SIGNATURE) {
         return Err(corrupt("bad PNG signature"));
     }
     let mut out = Vec::with_capacity(input.len());
     out.extend_from_slice(&SIGNATURE);
     let mut pos = SIGNATURE.len();
-    let mut header: Option<(u32, u32, u8)> = None;
+    let mut header: Option<(Frame, u8)> = None;
     let mut palette = false;
     let mut data = false;
     loop {
@@ -82,15 +82,16 @@ pub(super) fn sanitize(input: &[u8]) -> Result<(Vec<u8>, u32, u32), PhotoError> 
             out.extend_from_slice(chunk);
         }
     }
-    let (width, height, colour_type) = header.ok_or(corrupt("PNG without IHDR"))?;
+    let (frame, colour_type) = header.ok_or(corrupt("PNG without IHDR"))?;
     if colour_type == 3 && !palette {
         return Err(corrupt("indexed PNG without PLTE"));
     }
-    Ok((out, width, height))
+    Ok((out, frame))
 }
 
-/// Width, height and colour type from IHDR (PNG-3 11.2.1), with the allowed bit depth per colour type.
-fn read_header(body: &[u8]) -> Result<(u32, u32, u8), PhotoError> {
+/// Width, height, decoded size per pixel and colour type from IHDR (PNG-3 11.2.1), with the allowed bit depth
+/// per colour type.
+fn read_header(body: &[u8]) -> Result<(Frame, u8), PhotoError> {
     let bad = || corrupt("bad PNG IHDR");
     let [
         w0,
@@ -118,7 +119,22 @@ fn read_header(body: &[u8]) -> Result<(u32, u32, u8), PhotoError> {
     }
     let width = u32::from_be_bytes([w0, w1, w2, w3]);
     let height = u32::from_be_bytes([h0, h1, h2, h3]);
-    Ok((width, height, colour))
+    // Decoded, a sample takes a byte, or two at depth 16; a palette expands to RGBA (PNG-3 13.12).
+    let channels = match colour {
+        0 => 1,
+        4 => 2,
+        2 => 3,
+        _ => 4,
+    };
+    let bytes_per_pixel = if depth == 16 { channels * 2 } else { channels };
+    Ok((
+        Frame {
+            width,
+            height,
+            bytes_per_pixel,
+        },
+        colour,
+    ))
 }
 
 /// CRC-32 as PNG computes it (PNG-3 annex D): polynomial 0xEDB88320 (reflected), initial and final

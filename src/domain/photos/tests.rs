@@ -547,10 +547,10 @@ fn dimensions_are_read() {
     );
     assert_eq!(contains_count(JPEG_PROGRESSIVE, &[0xFF, 0xDA]), 10);
     // Too wide, too many pixels, and none at all.
-    let png_of = |width: u32, height: u32| {
+    let png_with = |width: u32, height: u32, depth: u8, colour: u8| {
         let mut header = width.to_be_bytes().to_vec();
         header.extend_from_slice(&height.to_be_bytes());
-        header.extend_from_slice(&[8, 0, 0, 0, 0]);
+        header.extend_from_slice(&[depth, colour, 0, 0, 0]);
         [
             &png::SIGNATURE[..],
             &png_chunk(b"IHDR", &header),
@@ -559,6 +559,17 @@ fn dimensions_are_read() {
         ]
         .concat()
     };
+    let png_of = |width: u32, height: u32| png_with(width, height, 8, 0);
+    // Decompression bombs of issue 22, refused from their headers: bit depth and channels count, not pixels only.
+    for (width, height, depth, colour) in [(20_000, 5_000, 16, 2), (10_000, 10_000, 8, 2), (8_000, 5_000, 16, 6)] {
+        assert_eq!(
+            sanitize(&png_with(width, height, depth, colour)),
+            Err(PhotoError::TooManyPixels { width, height }),
+            "{width} × {height}, {depth} bits, colour type {colour}"
+        );
+    }
+    // A 40-megapixel RGB photo decodes to 120 MB: accepted.
+    assert!(sanitize(&png_with(8_000, 5_000, 8, 2)).is_ok());
     assert_eq!(
         sanitize(&png_of(20_001, 10)),
         Err(PhotoError::TooManyPixels {

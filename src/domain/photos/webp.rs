@@ -6,7 +6,7 @@
 //! EXIF, XMP and unknown chunks are dropped, VP8X's EXIF and XMP flags cleared. The RIFF size is rewritten and
 //! anything after the RIFF chunk dropped.
 
-use super::{PhotoError, corrupt, le16, le24, le32};
+use super::{Frame, PhotoError, corrupt, le16, le24, le32};
 
 const HEADER_LEN: usize = 12;
 const FLAG_ANIMATION: u8 = 0x02;
@@ -15,7 +15,7 @@ const FLAG_EXIF: u8 = 0x08;
 /// The 16-byte frame header of ANMF: X, Y, width, height (24 bits each), duration (24), flags (8).
 const ANMF_HEADER_LEN: usize = 16;
 
-pub(super) fn sanitize(input: &[u8]) -> Result<(Vec<u8>, u32, u32), PhotoError> {
+pub(super) fn sanitize(input: &[u8]) -> Result<(Vec<u8>, Frame), PhotoError> {
     let riff_size = le32(input, 4).ok_or(corrupt("truncated RIFF header"))?;
     let riff_end = usize::try_from(riff_size)
         .ok()
@@ -47,7 +47,15 @@ pub(super) fn sanitize(input: &[u8]) -> Result<(Vec<u8>, u32, u32), PhotoError> 
     if let Some(field) = out.get_mut(4..8) {
         field.copy_from_slice(&size.to_le_bytes());
     }
-    Ok((out, width, height))
+    // Decoded as RGBA (lossy WebP without alpha decodes to RGB; counted as RGBA to stay on the safe side).
+    Ok((
+        out,
+        Frame {
+            width,
+            height,
+            bytes_per_pixel: 4,
+        },
+    ))
 }
 
 /// The chunks after VP8X, copied or dropped; the canvas size.

@@ -147,14 +147,16 @@ impl Question {
                 Ok(Answer::Number(n))
             }
             QuestionKind::Text { max_len } => {
-                let n = raw.chars().count();
+                // Stored as every citizen text is: without control or bidi characters, in NFC.
+                let cleaned = crate::domain::text::clean(raw);
+                let n = cleaned.chars().count();
                 if n > *max_len {
                     return Err(AnswerError(Text::new(
                         format!("Câu trả lời dài {n} ký tự; tối đa {max_len} ký tự."),
                         format!("The answer has {n} characters; at most {max_len}."),
                     )));
                 }
-                Ok(Answer::Text(raw.to_owned()))
+                Ok(Answer::Text(cleaned))
             }
             _ => {
                 if valid_codes(&self.kind).iter().any(|c| c == raw) {

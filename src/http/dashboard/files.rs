@@ -19,7 +19,7 @@ pub(super) async fn show_chart(
     Leader(leader): Leader,
     Query(q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
-    let ctx = context(&state, leader.official, &q).await?;
+    let ctx = context(&state, leader, &q).await?;
     let Some((kind, format)) = file.rsplit_once('.').and_then(|(k, ext)| match ext {
         "png" => Some((k, Format::Png)),
         "svg" => Some((k, Format::Svg)),
@@ -301,7 +301,7 @@ pub(super) async fn download_table(
     Leader(leader): Leader,
     Query(q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
-    let ctx = context(&state, leader.official, &q).await?;
+    let ctx = context(&state, leader, &q).await?;
     let (what, xlsx) = match file.rsplit_once('.') {
         Some((w @ ("scores" | "kpis"), "csv")) => (w, false),
         Some((w @ ("scores" | "kpis"), "xlsx")) => (w, true),

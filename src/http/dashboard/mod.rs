@@ -29,7 +29,7 @@ use super::AppState;
 use super::console::page;
 use super::error::{OnPage, PageError};
 use super::render::vn_time;
-use super::session::Leader;
+use super::session::{Leader, SignedIn};
 use crate::domain::Lang;
 use crate::domain::calendar::vn_day;
 use crate::domain::survey::PlanPeriod;
@@ -69,6 +69,8 @@ impl Visible {
 /// The signed-in leader or administrator, what they may see, and the snapshot the query asks for.
 struct Context {
     official: Official,
+    /// The session's CSRF token, for the logout form of every page.
+    csrf: String,
     visible: Visible,
     snapshot: Arc<Snapshot>,
 }
@@ -139,7 +141,9 @@ fn refuse(status: StatusCode, title: &str, text: &str) -> PageError {
 
 /// What every dashboard page needs: the leader, the units they may see, the snapshot of the wave and period asked
 /// for (or the "being computed" page while it is made).
-async fn context(state: &AppState, official: Official, q: &DashQuery) -> Result<Context, PageError> {
+async fn context(state: &AppState, session: SignedIn, q: &DashQuery) -> Result<Context, PageError> {
+    let csrf = session.csrf(state);
+    let official = session.official;
     let mut codes = BTreeSet::new();
     for id in &official.scope {
         codes.insert(state.store.unit(*id).await.on_page(LANG, HOME)?.code);
@@ -183,6 +187,7 @@ async fn context(state: &AppState, official: Official, q: &DashQuery) -> Result<
         })?;
     Ok(Context {
         official,
+        csrf,
         visible,
         snapshot,
     })

@@ -10,7 +10,7 @@ pub(super) async fn show_overview(
     Query(q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
     let csrf = leader.csrf(&state);
-    let ctx = context(&state, leader.official, &q).await?;
+    let ctx = context(&state, leader, &q).await?;
     let waves = state.scoreboard.waves().await.on_page(LANG, HOME)?;
     let provinces = ctx.provinces();
     let keep = ctx.keep();
@@ -62,7 +62,7 @@ pub(super) async fn show_overview(
             }
         }
     };
-    Ok(Html(page("Bảng điểm", Some(&ctx.official), body).into_string()).into_response())
+    Ok(Html(page("Bảng điểm", Some((&ctx.official, &ctx.csrf)), body).into_string()).into_response())
 }
 
 fn ranking_table(ctx: &Context, ranked: &[&ScoreRow]) -> Markup {
@@ -111,7 +111,7 @@ pub(super) async fn show_unit(
     Leader(leader): Leader,
     Query(q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
-    let ctx = context(&state, leader.official, &q).await?;
+    let ctx = context(&state, leader, &q).await?;
     let Some(province) = ctx.province_of(&code).filter(|p| ctx.visible.sees(&code, p)) else {
         return Err(refuse(
             StatusCode::NOT_FOUND,
@@ -139,6 +139,9 @@ pub(super) async fn show_unit(
     weakest.sort_by(|a, b| a.score.total_cmp(&b.score));
     weakest.truncate(WEAKEST);
     let changes = ctx.snapshot.changes();
+    let channels = crate::services::quality::channel_shares(&state.store, ctx.snapshot.wave.id, &code)
+        .await
+        .unwrap_or_default();
     let body = html! {
         nav.crumbs { a href=(format!("{HOME}?{}", ctx.keep())) { "Bảng điểm" } " › " (province_label) }
         h1 { (name) }
@@ -162,6 +165,16 @@ pub(super) async fn show_unit(
                 }
                 (chart_img(&ctx, "profile", ("unit", &code), &format!("{name}: điểm tám lĩnh vực so với trung bình {province_label}")))
                 (dimension_table(&ctx, &code, &province, &changes))
+                @if !channels.is_empty() {
+                    p.muted { "Kênh trả lời (cả đợt): "
+                        @for (i, (channel, n, percent)) in channels.iter().enumerate() {
+                            @if i > 0 { " · " }
+                            (channel_label(channel)) " " (num(*percent, 0)) "% (" (n) ")"
+                        }
+                        ". Mỗi tài khoản Zalo, Telegram chỉ trả lời một lần; trên web, mỗi trình duyệt một lần và tối đa "
+                        (state.config.responses_per_address) " phiếu mỗi địa chỉ mạng."
+                    }
+                }
                 (chart_img(&ctx, "radar", ("unit", &code), &format!("{name}: biểu đồ mạng nhện tám lĩnh vực")))
                 @if ctx.snapshot.waves.len() > 1 {
                     (chart_img(&ctx, "trend", ("unit", &code), &format!("{name}: diễn biến qua các đợt")))
@@ -198,7 +211,7 @@ pub(super) async fn show_unit(
             Some(_) => (kpi_table(&ctx, std::slice::from_ref(&code))),
         }
     };
-    Ok(Html(page(&name, Some(&ctx.official), body).into_string()).into_response())
+    Ok(Html(page(&name, Some((&ctx.official, &ctx.csrf)), body).into_string()).into_response())
 }
 
 fn dimension_table(ctx: &Context, unit: &str, province: &str, changes: &[ykien_analysis::Change]) -> Markup {
@@ -233,7 +246,7 @@ pub(super) async fn show_report(
     Query(mut q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
     q.period = Some(period);
-    let ctx = context(&state, leader.official, &q).await?;
+    let ctx = context(&state, leader, &q).await?;
     let (unit, xlsx) = match unit.strip_suffix(".xlsx") {
         Some(u) => (u.to_owned(), true),
         None => (unit, false),
@@ -309,7 +322,7 @@ pub(super) async fn show_report(
         h2 { "Phương pháp" }
         dl { @for (k, v) in method_notes(&ctx) { dt { (k) } dd { (v) } } }
     };
-    Ok(Html(page(&title, Some(&ctx.official), body).into_string()).into_response())
+    Ok(Html(page(&title, Some((&ctx.official, &ctx.csrf)), body).into_string()).into_response())
 }
 
 fn method_notes(ctx: &Context) -> Vec<(&'static str, String)> {
@@ -361,4 +374,15 @@ fn method_notes(ctx: &Context) -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
     ]
+}
+
+/// A response channel's name on the dashboard.
+fn channel_label(channel: &str) -> &str {
+    match channel {
+        "web" => "Web",
+        "api" => "Nhập liệu (API)",
+        "telegram" => "Telegram",
+        "zalo" => "Zalo",
+        other => other,
+    }
 }

@@ -7,11 +7,11 @@ use super::{Actor, Cases, problem};
 use crate::domain::Problem;
 use crate::domain::calendar::Limit;
 use crate::domain::calendar::vn_day;
-use crate::domain::cases::{Action, ActionError, Case, CaseState, Tier, apply};
-use crate::domain::photos::{MAX_PHOTOS, sanitize};
+use crate::domain::cases::{Action, ActionError, Case, CaseState, MAX_EXTENSION_DAYS_TOTAL, Tier, apply};
+use crate::domain::photos::MAX_PHOTOS;
 use crate::domain::units::UnitLevel;
 use crate::services::Error;
-use crate::services::accounts::Official;
+use crate::services::accounts::{Official, Role};
 use crate::services::units::unit_by_code;
 use crate::storage::{AuditEntry, CaseChange, CaseEvent, NewAnswer, NewAttachment, NewOutboxMessage, PauseChange};
 
@@ -69,6 +69,7 @@ impl Cases {
     /// The citizen adds what was asked for (the clock runs again).
     pub async fn citizen_reply(&self, case: Case, text: String, now: DateTime<Utc>) -> Result<(), Error> {
         let revision = case.revision;
+        let text = crate::domain::text::clean(&text);
         self.transition(
             case,
             Actor::Citizen,
@@ -88,6 +89,7 @@ impl Cases {
             )));
         }
         let revision = case.revision;
+        let reason = crate::domain::text::clean(&reason);
         self.transition(
             case,
             Actor::Citizen,
@@ -118,9 +120,8 @@ impl Cases {
                 "Pick 1 to 5 stars.",
             )]));
         }
-        let comment = comment
-            .map(|c| c.trim().chars().take(1000).collect::<String>())
-            .filter(|c| !c.is_empty());
+        let comment =
+            crate::domain::text::clean_optional(comment.as_deref()).map(|c| c.chars().take(1000).collect::<String>());
         Ok(self.store.rate_case(case.id, score, comment.as_deref(), now).await?)
     }
 
@@ -150,8 +151,8 @@ impl Cases {
             ),
         })?;
         let mut evidence_rows = Vec::new();
-        for (i, bytes) in evidence.iter().enumerate().take(MAX_PHOTOS) {
-            let p = sanitize(bytes).map_err(|e| {
+        for (i, bytes) in evidence.into_iter().enumerate().take(MAX_PHOTOS) {
+            let p = super::prepare_photo(bytes).await.map_err(|e| {
                 Error::InvalidCase(vec![problem(
                     &format!("evidence[{i}]"),
                     "invalid_photo",
@@ -252,7 +253,33 @@ impl Cases {
                 );
             }
             Action::Extend { days, reason } => {
+                // A second extension is a leader's decision (or an administrator's), and all together stay under
+                // a cap: without these an officer could push a deadline back without end.
+                let approver = actor
+                    .official()
+                    .is_some_and(|o| matches!(o.role, Role::Leader | Role::Admin));
+                if case.extension_minutes > 0 && !approver {
+                    return Err(Error::InvalidCase(vec![problem(
+                        "days",
+                        "second_extension_needs_leader",
+                        "Phản ánh này đã được gia hạn một lần; lần gia hạn tiếp theo cần lãnh đạo phê duyệt \
+                         (lãnh đạo thực hiện trên tài khoản của mình).",
+                        "This case was extended once already; a further extension needs a leader's approval \
+                         (done from a leader's account).",
+                    )]));
+                }
+                let cap = Limit::WorkingDays(MAX_EXTENSION_DAYS_TOTAL).minutes(&self.rules.calendar);
                 change.after.extension_minutes += Limit::WorkingDays(*days).minutes(&self.rules.calendar);
+                if change.after.extension_minutes > cap {
+                    return Err(Error::InvalidCase(vec![problem(
+                        "days",
+                        "extension_cap",
+                        format!(
+                            "Tổng thời gian gia hạn của một phản ánh tối đa {MAX_EXTENSION_DAYS_TOTAL} ngày làm việc."
+                        ),
+                        format!("A case may be extended by at most {MAX_EXTENSION_DAYS_TOTAL} working days in all."),
+                    )]));
+                }
                 change.after.answer_due_at = Some(
                     self.answer_due_since_accepted(&case, tier, change.after.extension_minutes, now)
                         .await?,

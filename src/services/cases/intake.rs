@@ -1,4 +1,6 @@
-//! What a citizen files: the checks of a report (every problem at once, nothing stored then), its photos
+//! What a citizen files: the checks of a report (every problem at once, nothing stored then) — its text and
+//! contact fields cleaned of control and bidi characters and normalised to NFC (`domain::text`), each contact
+//! field checked for length and form with the same limits on the form, the API and the chats —, its photos
 //! through the sanitiser, its tracking code and the reporter's key.
 
 use chrono::{DateTime, Utc};
@@ -7,7 +9,7 @@ use super::{Cases, problem, sha256_hex};
 use crate::domain::Channel;
 use crate::domain::calendar::vn_day;
 use crate::domain::cases::{Publicity, tracking_code};
-use crate::domain::photos::{MAX_PHOTOS, sanitize};
+use crate::domain::photos::MAX_PHOTOS;
 use crate::domain::voice::{self, MAX_VOICE_NOTES};
 use crate::services::Error;
 use crate::storage::{NewAttachment, NewCase, ReporterRow, StoreError};
@@ -17,6 +19,56 @@ pub const MIN_TEXT_CHARS: usize = 15;
 pub const MAX_TEXT_CHARS: usize = 5000;
 /// The longest address accepted.
 pub const MAX_ADDRESS_CHARS: usize = 300;
+
+/// The most photo bytes one report may carry, all photos together (each photo at most 10 MB): a phone photo is
+/// 2–6 MB, and the bound keeps a request's body — and the memory it takes while read — small.
+pub const MAX_REPORT_PHOTO_BYTES: usize = 20 * 1024 * 1024;
+
+/// The longest reporter name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// The longest email address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// The longest phone number accepted as typed (spaces, dots and a country code included).
+pub const MAX_PHONE_CHARS: usize = 20;
+
+/// Whether `name` can be a person's name as typed or as a chat platform shares it: at least one letter (of any
+/// script), and none of the characters of markup, addresses or code (`< > " @ / \\ { } [ ] = ;` and the backtick).
+/// Digits and emoji stay allowed: Zalo and Telegram display names carry them, and refusing the name would refuse
+/// the whole report.
+fn is_name(name: &str) -> bool {
+    name.chars().any(char::is_alphabetic) && !name.chars().any(|c| "<>\"@/\\{}[]=;`".contains(c))
+}
+
+/// Whether `email` is an ordinary address: `local@domain.tld`, the local part of ASCII letters, digits and
+/// `.!#$%&'*+/=?^_`{|}~-` (no quoted forms, no `<`, `>`, spaces or commas), the domain of dot-separated labels of
+/// letters, digits and `-`, ending in a letters-only top-level label. Narrower than RFC 5322 on purpose (the
+/// `email_address` crate accepts quoted local parts and IP-literal domains, which no citizen needs and which an
+/// official would have to copy by hand); written here because it is these fifteen lines.
+fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let local_ok = (1..=64).contains(&local.len())
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && domain.len() <= 253
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+    local_ok && domain_ok
+}
 
 /// What a citizen sends.
 #[derive(Clone, Debug, Default)]
@@ -53,9 +105,14 @@ pub struct Submitted {
 
 impl Cases {
     /// Checks and stores a citizen's report; every problem is listed at once and nothing is stored then.
-    pub async fn submit(&self, intake: Intake, now: DateTime<Utc>) -> Result<Submitted, Error> {
+    pub async fn submit(&self, mut intake: Intake, now: DateTime<Utc>) -> Result<Submitted, Error> {
         let mut problems = Vec::new();
-        let text = intake.text.trim();
+        // Control and bidi characters out, NFC in, before anything is counted or checked.
+        let cleaned = crate::domain::text::clean(&intake.text);
+        let text = cleaned.trim();
+        let name = crate::domain::text::clean_optional(intake.name.as_deref());
+        let phone = crate::domain::text::clean_optional(intake.phone.as_deref());
+        let email = crate::domain::text::clean_optional(intake.email.as_deref());
         let chars = text.chars().count();
         if chars < MIN_TEXT_CHARS {
             problems.push(problem(
@@ -113,9 +170,47 @@ impl Cases {
                 format!("The address is longer than {MAX_ADDRESS_CHARS} characters."),
             ));
         }
-        if let Some(phone) = intake.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        if let Some(name) = &name {
+            let chars = name.chars().count();
+            if chars > MAX_NAME_CHARS {
+                problems.push(problem(
+                    "name",
+                    "name_too_long",
+                    format!("Họ tên dài {chars} ký tự; tối đa {MAX_NAME_CHARS} ký tự."),
+                    format!("The name has {chars} characters; at most {MAX_NAME_CHARS}."),
+                ));
+            } else if !is_name(name) {
+                problems.push(problem(
+                    "name",
+                    "invalid_name",
+                    "Họ tên không được chứa các ký tự < > \" @ / \\ { } [ ] = ; (ví dụ Nguyễn Văn An).",
+                    "A name cannot contain < > \" @ / \\ { } [ ] = ; (e.g. Nguyễn Văn An).",
+                ));
+            }
+        }
+        if let Some(email) = &email {
+            let chars = email.chars().count();
+            if chars > MAX_EMAIL_CHARS {
+                problems.push(problem(
+                    "email",
+                    "email_too_long",
+                    format!("Địa chỉ email dài {chars} ký tự; tối đa {MAX_EMAIL_CHARS} ký tự."),
+                    format!("The email address has {chars} characters; at most {MAX_EMAIL_CHARS}."),
+                ));
+            } else if !is_email(email) {
+                problems.push(problem(
+                    "email",
+                    "invalid_email",
+                    "Địa chỉ email không hợp lệ (ví dụ ten@gmail.com).",
+                    "The email address is not valid (e.g. name@gmail.com).",
+                ));
+            }
+        }
+        if let Some(phone) = &phone {
             let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-            if !(9..=11).contains(&digits.len()) || phone.chars().any(|c| !(c.is_ascii_digit() || " +-.()".contains(c)))
+            if phone.chars().count() > MAX_PHONE_CHARS
+                || !(9..=11).contains(&digits.len())
+                || phone.chars().any(|c| !(c.is_ascii_digit() || " +-.()".contains(c)))
             {
                 problems.push(problem(
                     "phone",
@@ -133,9 +228,25 @@ impl Cases {
                 format!("At most {MAX_PHOTOS} photos."),
             ));
         }
+        let photo_bytes: usize = intake.photos.iter().map(Vec::len).sum();
+        if photo_bytes > MAX_REPORT_PHOTO_BYTES {
+            problems.push(problem(
+                "photos",
+                "photos_too_large",
+                "Tổng dung lượng ảnh quá lớn: tối đa 20 MB cho mọi ảnh của một phản ánh.",
+                "The photos are too large together: at most 20 MB for all photos of a report.",
+            ));
+        }
         let mut photos = Vec::new();
-        for (i, bytes) in intake.photos.iter().enumerate().take(MAX_PHOTOS) {
-            match sanitize(bytes) {
+        // Decoded only when the report can be stored as far as its photos' size goes.
+        let sent = std::mem::take(&mut intake.photos);
+        let sent = if photo_bytes <= MAX_REPORT_PHOTO_BYTES {
+            sent
+        } else {
+            Vec::new()
+        };
+        for (i, bytes) in sent.into_iter().enumerate().take(MAX_PHOTOS) {
+            match super::prepare_photo(bytes).await {
                 Ok(p) => photos.push(NewAttachment {
                     source: "report",
                     content_type: p.kind.mime().to_owned(),
@@ -190,7 +301,6 @@ impl Cases {
         }
         let key_bytes: [u8; 32] = rand::random();
         let reporter_key: String = key_bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let mut new = NewCase {
             code: String::new(),
             unit_id: commune.id,
@@ -207,9 +317,9 @@ impl Cases {
             received_at: now,
             accept_due_at: self.rules.calendar.deadline(now, self.rules.accept_within, &[], 0),
             reporter: ReporterRow {
-                name: clean(&intake.name),
-                phone: clean(&intake.phone),
-                email: clean(&intake.email),
+                name,
+                phone,
+                email,
                 pseudonym: format!("Người phản ánh {}", &sha256_hex(&reporter_key)[..6].to_uppercase()),
             },
             reporter_key_hash: sha256_hex(&reporter_key),
@@ -231,5 +341,38 @@ impl Cases {
             }
         }
         Err(Error::Conflict("no free tracking code after five tries".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_email, is_name};
+
+    #[test]
+    fn ordinary_emails_pass_and_markup_or_odd_forms_do_not() {
+        for ok in ["an.nguyen@gmail.com", "a+b@ubnd.hungyen.gov.vn", "x_y-1@mail.co"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in [
+            "<script>@x",
+            "a@b",
+            "a@@b.com",
+            "@b.com",
+            "a@b.c",
+            "a b@c.com",
+            "\"q\"@c.com",
+            "a@[127.0.0.1]",
+            "a..b@c.com",
+            "a@-b.com",
+            "a@b.123",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_letters_and_spaces() {
+        assert!(is_name("Nguyễn Thị Minh Khai") && is_name("O'Neil-Trần (chị)") && is_name("Tuấn 1990 🌸"));
+        assert!(!is_name("<b>An</b>") && !is_name("...") && !is_name("a@b.vn") && !is_name("x=1;"));
     }
 }

@@ -18,7 +18,10 @@ use crate::domain::units::Unit;
 use crate::storage::Store;
 
 pub use actions::REOPEN_DAYS;
-pub use intake::{Intake, MAX_TEXT_CHARS, MIN_TEXT_CHARS, Submitted};
+pub use intake::{
+    Intake, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_REPORT_PHOTO_BYTES, MAX_TEXT_CHARS, MIN_TEXT_CHARS,
+    Submitted,
+};
 pub use view::{CaseView, InboxFilter, Reporter};
 
 /// Deadline limits per tier, and the working calendar they are counted in.
@@ -70,6 +73,8 @@ pub struct Cases {
     store: Store,
     categories: Vec<Category>,
     rules: CaseRules,
+    /// The hourly byte budget of photo uploads, shared by the form, the API and the chats.
+    uploads: crate::services::uploads::UploadBudget,
 }
 
 impl Cases {
@@ -78,7 +83,19 @@ impl Cases {
             store,
             categories,
             rules,
+            uploads: crate::services::uploads::UploadBudget::default(),
         }
+    }
+
+    /// The same, with upload budgets of `per_sender` and `per_commune` bytes an hour.
+    pub fn with_upload_budget(mut self, per_sender: u64, per_commune: u64) -> Self {
+        self.uploads = crate::services::uploads::UploadBudget::new(per_sender, per_commune);
+        self
+    }
+
+    /// The upload budget every channel charges photos to.
+    pub fn uploads(&self) -> &crate::services::uploads::UploadBudget {
+        &self.uploads
     }
 
     pub fn categories(&self) -> &[Category] {
@@ -165,4 +182,26 @@ pub(crate) fn sha256_hex(s: &str) -> String {
 
 fn problem(field: &str, code: &'static str, vi: impl Into<String>, en: impl Into<String>) -> crate::domain::Problem {
     crate::domain::Problem::new(field, code, crate::domain::Text::new(vi, en))
+}
+
+/// Photos decoded at once in this process: decoding takes up to 128 MiB (`domain::photos::MAX_DECODED_BYTES`),
+/// and one at a time keeps a flood of uploads within the memory the load test measures (`tests/uploads.rs`).
+const PHOTOS_AT_ONCE: usize = 1;
+static PHOTO_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PHOTOS_AT_ONCE);
+
+/// A photo as stored ([`crate::domain::photos::prepare`]), decoded on the blocking pool, one at a time.
+pub(crate) async fn prepare_photo(
+    bytes: Vec<u8>,
+) -> Result<crate::domain::photos::Photo, crate::domain::photos::PhotoError> {
+    let turn = PHOTO_TURNS.acquire().await;
+    // The turn goes with the work: a request that times out while its photo is being decoded does not free the
+    // turn before the decoding ends (the blocking task cannot be stopped).
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        crate::domain::photos::prepare(&bytes)
+    })
+    .await
+    .unwrap_or(Err(crate::domain::photos::PhotoError::Corrupt {
+        reason: "the photo could not be processed",
+    }))
 }

@@ -53,6 +53,7 @@ impl Chats {
                 break;
             }
             match c.photos.fetch(reference, MAX_PHOTO_BYTES).await {
+                Ok(bytes) if let Err(over) = self.charge_upload(c, bytes.len()) => problems.push(over),
                 Ok(bytes) => match sanitize(&bytes) {
                     Ok(photo) => {
                         self.store
@@ -128,6 +129,7 @@ impl Chats {
             )
         } else {
             match c.photos.fetch(reference, MAX_VOICE_BYTES).await {
+                Ok(bytes) if let Err(over) = self.charge_upload(c, bytes.len()) => format!("⚠️ {over}"),
                 Ok(bytes) => match voice::check(&bytes) {
                     Ok(note) => {
                         self.store
@@ -166,5 +168,15 @@ impl Chats {
         let mut reply = self.report_prompt(c).await?;
         reply.text = format!("{note}\n\n{}", reply.text);
         Ok(vec![reply])
+    }
+
+    /// Charges a downloaded file to the upload budget the web form and the API share (`services::uploads`), per
+    /// chat user and commune; the Vietnamese or English refusal when the budget is spent.
+    fn charge_upload(&self, c: &Conversation<'_>, bytes: usize) -> Result<(), String> {
+        let sender = crate::services::uploads::Sender::Chat(&c.row.channel, &c.row.user_id);
+        self.cases
+            .uploads()
+            .charge(&sender, c.row.commune_code.as_deref(), bytes as u64)
+            .map_err(|over| c.t(&over.message_vi(), &over.message_en()))
     }
 }
