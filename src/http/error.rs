@@ -306,9 +306,9 @@ pub async fn json_error_shape(request: Request, next: Next) -> Response {
 /// feedback form, with what the citizen typed): never kept by a browser's or a proxy's cache.
 const NO_STORE_PREFIXES: &[&str] = &["/console", "/t/", "/f/"];
 
-/// Paths answered to machines, whose errors stay as they are (webhooks, health, metrics) — the API has its own
-/// shape ([`json_error_shape`]).
-const MACHINE_PREFIXES: &[&str] = &["/api/", "/webhooks/", "/healthz", "/metrics"];
+/// Paths answered to machines, whose errors stay as they are (Open311 with its GeoReport errors, webhooks, health,
+/// metrics) — the API has its own shape ([`json_error_shape`]).
+const MACHINE_PREFIXES: &[&str] = &["/api/", "/open311/", "/webhooks/", "/healthz", "/metrics"];
 
 /// On the HTML routes: every error the framework or a middleware makes (a form it cannot read, a multipart body
 /// with a broken boundary or a duplicate field, a body over the limit, a timeout) becomes the Vietnamese error
