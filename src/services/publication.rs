@@ -192,16 +192,6 @@ impl Publications {
         Ok(Some((published, snapshot)))
     }
 
-    /// Whether some period of `wave` is published for `province` (a change since a wave is shown only then).
-    pub async fn is_published(&self, province: &str, wave: &str) -> Result<bool, Error> {
-        Ok(self
-            .store
-            .publications(Some(province))
-            .await?
-            .iter()
-            .any(|p| p.wave_code == wave))
-    }
-
     /// The public cases of some communes.
     pub async fn cases(&self, filter: &PublicCaseFilter) -> Result<Vec<PublicCase>, Error> {
         let mut filter = filter.clone();

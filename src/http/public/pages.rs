@@ -142,10 +142,14 @@ pub(super) async fn show_commune(
     };
     let name = shown.snapshot.unit_name(&commune);
     let keep = shown.keep();
-    let changes = changes(&state, &shown, &commune).await?;
-    let unit = crate::services::units::commune_on(&state.store, &commune, vn_day(shown.published.wave.closes_at))
+    let changes = changes(&shown, &commune);
+    // The commune as the wave knew it, else as it is today; the second read only when the first finds none.
+    let unit = match crate::services::units::commune_on(&state.store, &commune, vn_day(shown.published.wave.closes_at))
         .await
-        .or(crate::services::units::commune_on(&state.store, &commune, super::super::today_in_vietnam()).await);
+    {
+        Ok(u) => Ok(u),
+        Err(_) => crate::services::units::commune_on(&state.store, &commune, super::super::today_in_vietnam()).await,
+    };
     let cases = match &unit {
         Ok(u) => state
             .publications
@@ -222,26 +226,19 @@ pub(super) async fn show_commune(
     ))
 }
 
-/// The changes of a commune since the previous wave, when that wave was published for the province too.
-async fn changes(state: &AppState, shown: &Shown, commune: &str) -> Result<Vec<ykien_analysis::Change>, PageError> {
-    let Some(previous) = shown.snapshot.waves.iter().rev().nth(1) else {
-        return Ok(Vec::new());
-    };
-    let published = state
-        .publications
-        .is_published(&shown.province.code, &previous.code)
-        .await
-        .on_page(shown.lang, "/scores")?;
-    Ok(if published {
-        shown
+/// The changes of a commune since the previous wave, when that wave was published for the province too (read
+/// from the publications the page already holds).
+fn changes(shown: &Shown, commune: &str) -> Vec<ykien_analysis::Change> {
+    let published = |wave: &str| shown.all.iter().any(|p| p.wave.code == wave);
+    match shown.snapshot.waves.iter().rev().nth(1) {
+        Some(previous) if published(&previous.code) => shown
             .snapshot
             .changes()
             .into_iter()
             .filter(|c| c.unit_code == commune)
-            .collect()
-    } else {
-        Vec::new()
-    })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn change_text(lang: Lang, change: Option<&ykien_analysis::Change>) -> String {
