@@ -238,6 +238,9 @@ pub struct ZaloConfig {
     pub oa_secret_key: Secret,
     pub api_url: String,
     pub oauth_url: String,
+    /// The OA's public address that citizens open to follow it and chat (`YKIEN_ZALO_OA_LINK`, as the OA's
+    /// management page shows it, `https://zalo.me/<OA id>`); printed as a QR code on the commune posters.
+    pub oa_link: Option<String>,
 }
 
 /// The official Telegram Bot API.
@@ -370,6 +373,7 @@ struct RawConfig {
     zalo_oa_secret_key: Option<String>,
     zalo_api_url: Option<String>,
     zalo_oauth_url: Option<String>,
+    zalo_oa_link: Option<String>,
     scores_refresh_seconds: Option<String>,
     behind_proxy: Option<String>,
     rate_limits: Option<String>,
@@ -383,7 +387,7 @@ struct RawConfig {
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 28] = [
+        let fields: [(&str, &mut Option<String>); 29] = [
             ("YKIEN_UPLOAD_BUDGET_MB", &mut self.upload_budget_mb),
             ("YKIEN_RESPONSES_PER_ADDRESS", &mut self.responses_per_address),
             ("YKIEN_METRICS_BIND", &mut self.metrics_bind),
@@ -402,6 +406,7 @@ impl RawConfig {
             ("YKIEN_ZALO_OA_SECRET_KEY", &mut self.zalo_oa_secret_key),
             ("YKIEN_ZALO_API_URL", &mut self.zalo_api_url),
             ("YKIEN_ZALO_OAUTH_URL", &mut self.zalo_oauth_url),
+            ("YKIEN_ZALO_OA_LINK", &mut self.zalo_oa_link),
             ("YKIEN_WORK_HOURS", &mut self.work_hours),
             ("YKIEN_SCORES_REFRESH_SECONDS", &mut self.scores_refresh_seconds),
             ("YKIEN_BEHIND_PROXY", &mut self.behind_proxy),
@@ -741,6 +746,13 @@ fn zalo_config(raw: &RawConfig) -> Result<Option<ZaloConfig>, ConfigError> {
         ("YKIEN_ZALO_OA_SECRET_KEY", given(&raw.zalo_oa_secret_key)),
     ];
     if parts.iter().all(|(_, v)| v.is_none()) {
+        if given(&raw.zalo_oa_link).is_some() {
+            return Err(ConfigError::new(
+                "YKIEN_ZALO_OA_LINK",
+                "the OA's link is printed on posters only when ykien answers the OA: set YKIEN_ZALO_APP_ID, \
+                 YKIEN_ZALO_APP_SECRET and YKIEN_ZALO_OA_SECRET_KEY too, or unset the link",
+            ));
+        }
         return Ok(None);
     }
     if let Some((missing, _)) = parts.iter().find(|(_, v)| v.is_none()) {
@@ -769,7 +781,23 @@ fn zalo_config(raw: &RawConfig) -> Result<Option<ZaloConfig>, ConfigError> {
             given(&raw.zalo_oauth_url),
             DEFAULT_ZALO_OAUTH_URL,
         )?,
+        oa_link: given(&raw.zalo_oa_link).map(zalo_oa_link).transpose()?,
     }))
+}
+
+/// The OA's public address: Zalo's own `https://zalo.me/…` (its id or the name chosen for it), nothing else, so
+/// that a pasted page of another site never reaches a poster.
+fn zalo_oa_link(link: &str) -> Result<String, ConfigError> {
+    let link = link.trim().trim_end_matches('/');
+    match link.strip_prefix("https://zalo.me/") {
+        Some(rest) if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) => {
+            Ok(link.to_owned())
+        }
+        _ => Err(ConfigError::new(
+            "YKIEN_ZALO_OA_LINK",
+            format!("'{link}' is not a Zalo OA address such as https://zalo.me/1234567890123456789"),
+        )),
+    }
 }
 
 fn one_line(text: &str) -> String {

@@ -15,6 +15,7 @@ use ykien::storage::{AuditEntry, Publication};
 
 const COMMUNE: &str = "11953";
 const BASE: &str = "https://ykien.hungyen.example.vn";
+const ZALO_OA: &str = "https://zalo.me/4318272634561872634";
 
 /// Hưng Yên with a published wave in which COMMUNE has 40 respondents.
 async fn setup() -> TestApp {
@@ -82,6 +83,13 @@ async fn the_posters_command_writes_a_pdf_and_an_svg_with_the_communes_codes_and
             ("YKIEN_DATABASE_URL", db_url.as_str()),
             ("YKIEN_SECRET", common::TEST_SECRET),
             ("YKIEN_PUBLIC_URL", BASE),
+            // A Zalo OA that ykien answers (never asked here: the poster prints its address only).
+            ("YKIEN_ZALO_APP_ID", "1234567890"),
+            ("YKIEN_ZALO_APP_SECRET", "app-secret"),
+            ("YKIEN_ZALO_OA_SECRET_KEY", "oa-secret-key"),
+            ("YKIEN_ZALO_API_URL", "http://127.0.0.1:9"),
+            ("YKIEN_ZALO_OAUTH_URL", "http://127.0.0.1:9"),
+            ("YKIEN_ZALO_OA_LINK", ZALO_OA),
         ],
         &[
             "posters",
@@ -121,8 +129,9 @@ async fn the_posters_command_writes_a_pdf_and_an_svg_with_the_communes_codes_and
             format!("{BASE}/f/{COMMUNE}"),
             format!("{BASE}/s/{COMMUNE}"),
             format!("{BASE}/scores"),
+            ZALO_OA.to_owned(),
         ],
-        "the codes lead to the survey, the feedback form and the public results"
+        "the codes lead to the survey, the feedback form, the public results and the Zalo OA"
     );
 
     let svg = std::fs::read_to_string(out.join(format!("ap-phich-{COMMUNE}.svg"))).unwrap();
@@ -138,6 +147,7 @@ async fn the_posters_command_writes_a_pdf_and_an_svg_with_the_communes_codes_and
         words.contains("Phường Phố Hiến") && words.contains("Tỉnh Hưng Yên"),
         "the names: {words}"
     );
+    assert!(words.contains("Qua Zalo"), "the Zalo OA's code is named: {words}");
     assert!(
         words.contains("Khảo sát không hỏi tên"),
         "the promise of anonymity: {words}"

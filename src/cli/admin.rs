@@ -134,7 +134,8 @@ pub(super) async fn write_posters(
         None => None,
     };
     let link = |code: &str| telegram.as_ref().and_then(|t| t.commune_link(code));
-    let made = match posters::of_province(&publications, store, province, commune, &base, &link).await {
+    let zalo = config.zalo.as_ref().and_then(|z| z.oa_link.as_deref());
+    let made = match posters::of_province(&publications, store, province, commune, &base, &link, zalo).await {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };

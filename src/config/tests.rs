@@ -187,6 +187,37 @@ fn telegram_needs_a_token_of_the_right_shape_and_a_webhook_secret() {
 }
 
 #[test]
+fn the_zalo_oa_link_is_zalos_own_address_of_a_configured_oa() {
+    let keys = [
+        ("YKIEN_ZALO_APP_ID", "1234567890"),
+        ("YKIEN_ZALO_APP_SECRET", "app-secret"),
+        ("YKIEN_ZALO_OA_SECRET_KEY", "oa-secret-key"),
+    ];
+    let with = |link: &str| {
+        let mut all = keys.to_vec();
+        all.push(("YKIEN_ZALO_OA_LINK", link));
+        Config::from_layers(None, &env(&all))
+    };
+    let z = with("https://zalo.me/4318272634561872634/").unwrap().zalo.unwrap();
+    assert_eq!(z.oa_link.as_deref(), Some("https://zalo.me/4318272634561872634"));
+    assert_eq!(
+        Config::from_layers(None, &env(&keys)).unwrap().zalo.unwrap().oa_link,
+        None
+    );
+    for wrong in [
+        "http://zalo.me/123",
+        "https://zalo.me/",
+        "https://example.vn/zalo",
+        "https://zalo.me/a b",
+    ] {
+        assert_eq!(with(wrong).unwrap_err().setting, "YKIEN_ZALO_OA_LINK", "{wrong}");
+    }
+    // A link without the OA's keys: ykien would not answer it, so it is not printed.
+    let err = Config::from_layers(None, &env(&[("YKIEN_ZALO_OA_LINK", "https://zalo.me/123")])).unwrap_err();
+    assert_eq!(err.setting, "YKIEN_ZALO_OA_LINK");
+}
+
+#[test]
 fn zalo_needs_all_three_keys() {
     let all = [
         ("YKIEN_ZALO_APP_ID", "1234567890"),

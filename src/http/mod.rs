@@ -129,7 +129,7 @@ pub fn router(state: AppState) -> Router {
     // (also for axum's extractors), everything else the small one.
     let small_bodies = Router::new()
         .merge(pages::routes())
-        .merge(public::routes())
+        .merge(public::routes(&state))
         .merge(publish::routes())
         .merge(open311::routes())
         .merge(survey::routes())

@@ -271,6 +271,7 @@ async fn show_posters(
         only.as_deref(),
         &base,
         &link,
+        state.config.zalo.as_ref().and_then(|z| z.oa_link.as_deref()),
     )
     .await
     .on_page(LANG, &path)?;

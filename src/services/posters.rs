@@ -1,5 +1,5 @@
 //! Posters for the commune office's notice board: one A4 page per commune with its name, QR codes for the web
-//! survey, the feedback form, the Telegram bot (when one is connected), the promise of anonymity, and the latest
+//! survey, the feedback form, the Telegram bot and the Zalo OA (when connected), the promise of anonymity, and the latest
 //! published result — as a PDF that carries its font (DejaVu Sans, the charts' font, subset by printpdf: every
 //! Vietnamese letter prints on any printer) and as SVG for designers.
 //!
@@ -33,14 +33,15 @@ pub struct Poster {
 }
 
 impl Poster {
-    /// A commune's poster with the links every commune has (web survey, feedback form) and the Telegram bot's
-    /// when given.
+    /// A commune's poster with the links every commune has (web survey, feedback form, public results) and the
+    /// Telegram bot's and the Zalo OA's when given.
     pub fn new(
         base: &str,
         commune_code: &str,
         commune_name: &str,
         province_name: &str,
         telegram: Option<String>,
+        zalo: Option<&str>,
         result: Option<String>,
     ) -> Self {
         let base = base.trim_end_matches('/').to_owned();
@@ -50,6 +51,9 @@ impl Poster {
         ];
         if let Some(link) = telegram {
             links.push(("Qua Telegram".to_owned(), link));
+        }
+        if let Some(link) = zalo {
+            links.push(("Qua Zalo".to_owned(), link.to_owned()));
         }
         links.push(("Kết quả công khai".to_owned(), format!("{base}/scores")));
         Self {
@@ -64,7 +68,8 @@ impl Poster {
 }
 
 /// The posters of a province's communes of today (or of the one commune `only`), each with the newest
-/// published result; `telegram` gives a commune's link to the bot when one is connected.
+/// published result; `telegram` gives a commune's link to the bot when one is connected, `zalo` is the OA's
+/// address (the same for every commune: Zalo's link carries no start payload).
 pub async fn of_province(
     publications: &Publications,
     store: &Store,
@@ -72,6 +77,7 @@ pub async fn of_province(
     only: Option<&str>,
     base: &str,
     telegram: &(dyn Fn(&str) -> Option<String> + Sync),
+    zalo: Option<&str>,
 ) -> Result<Vec<Poster>, Error> {
     let today = crate::domain::calendar::vn_day(chrono::Utc::now());
     let unit = super::units::unit_by_code(store, province, today).await?;
@@ -111,6 +117,7 @@ pub async fn of_province(
             &commune.name,
             &unit.name,
             telegram(&commune.code),
+            zalo,
             result,
         ));
     }
@@ -124,6 +131,21 @@ const ANONYMITY: &str = "Khảo sát không hỏi tên, số điện thoại hay
 const RED: (f32, f32, f32) = (0.647, 0.055, 0.055);
 /// Size of a printed QR code.
 const QR_MM: f32 = 50.0;
+
+/// The most codes a poster prints: two rows of three.
+const MOST_CODES: usize = 6;
+
+/// Where the `i`th of `n` codes goes, in millimetres from the page's left edge and from its top edge to the
+/// code's top: two rows, of two codes when there are up to four, of three when there are more.
+fn code_place(i: usize, n: usize) -> (f32, f32) {
+    let (columns, xs): (usize, &[f32]) = if n <= 4 {
+        (2, &[20.0, 115.0])
+    } else {
+        (3, &[12.0, 80.0, 148.0])
+    };
+    let top = if i < columns { 82.0 } else { 162.0 };
+    (xs[i % columns], top)
+}
 const QUIET_ZONE: usize = 4;
 
 /// The QR code of `address` as a greyscale image, one pixel per module with the quiet zone.
@@ -227,10 +249,11 @@ pub fn pdf(posters: &[Poster]) -> Result<Vec<u8>, Error> {
         );
         text(&mut ops, 15.0, 243.0, 22.0, black, &poster.commune_name);
         text(&mut ops, 15.0, 234.0, 13.0, black, &poster.province_name);
-        // The codes, two per row.
-        for (i, (label, address)) in poster.links.iter().enumerate().take(4) {
-            let x = if i % 2 == 0 { 20.0 } else { 115.0 };
-            let y = if i < 2 { 165.0 } else { 85.0 };
+        let n = poster.links.len().min(MOST_CODES);
+        for (i, (label, address)) in poster.links.iter().enumerate().take(n) {
+            let (x, top) = code_place(i, n);
+            // PDF places an image by its lower-left corner, measured from the page's foot.
+            let y = 297.0 - top - QR_MM;
             let image = qr_image(address)?;
             let pixels = image.width as f32;
             let id = doc.add_image(&image);
@@ -244,7 +267,7 @@ pub fn pdf(posters: &[Poster]) -> Result<Vec<u8>, Error> {
                     ..XObjectTransform::default()
                 },
             });
-            text(&mut ops, x, y - 6.0, 13.0, black, label);
+            text(&mut ops, x, y - 6.0, if n <= 4 { 13.0 } else { 11.0 }, black, label);
         }
         let mut y = 62.0;
         for line in wrap(ANONYMITY, 80) {
@@ -275,7 +298,8 @@ pub fn pdf(posters: &[Poster]) -> Result<Vec<u8>, Error> {
 /// One commune's poster as SVG (A4 in millimetres; the text in the reader's DejaVu Sans or sans-serif).
 pub fn svg(poster: &Poster) -> Result<String, Error> {
     let mut codes = Vec::new();
-    for (i, (label, address)) in poster.links.iter().enumerate().take(4) {
+    let n = poster.links.len().min(MOST_CODES);
+    for (i, (label, address)) in poster.links.iter().enumerate().take(n) {
         let code = QrCode::with_error_correction_level(address.as_bytes(), EcLevel::Q)
             .map_err(|e| Error::Unavailable(format!("a QR code cannot hold {address}: {e}")))?;
         let drawn = code
@@ -290,14 +314,11 @@ pub fn svg(poster: &Poster) -> Result<String, Error> {
             .map(|(_, body)| body.trim_end().trim_end_matches("</svg>").to_owned())
             .unwrap_or_default();
         let side = code.width() + 2 * QUIET_ZONE;
-        let x = if i % 2 == 0 { 20.0 } else { 115.0 };
-        let y = if i < 2 {
-            297.0 - 165.0 - QR_MM
-        } else {
-            297.0 - 85.0 - QR_MM
-        };
+        let (x, y) = code_place(i, n);
         codes.push((x, y, side, inner, label.clone()));
     }
+    // The PDF's 13 pt, or 11 pt when three codes share a row, in the SVG's millimetres.
+    let label_size = if n <= 4 { 4.6 } else { 3.9 };
     let promise = wrap(ANONYMITY, 80);
     let result = poster.result.as_deref().map(|r| wrap(r, 80)).unwrap_or_default();
     let doc = html! {
@@ -311,7 +332,7 @@ pub fn svg(poster: &Poster) -> Result<String, Error> {
             text x="15" y="63" font-size="4.6" { (poster.province_name) }
             @for (x, y, side, inner, label) in &codes {
                 svg x=(x) y=(y) width=(QR_MM) height=(QR_MM) viewBox=(format!("0 0 {0} {0}", side * 8)) { (PreEscaped(inner)) }
-                text x=(x) y=(y + QR_MM + 6.0) font-size="4.6" { (label) }
+                text x=(x) y=(y + QR_MM + 6.0) font-size=(label_size) { (label) }
             }
             @for (i, line) in promise.iter().enumerate() {
                 text x="15" y=(235.0 + 5.5 * i as f32) font-size="3.9" { (line) }

@@ -4,6 +4,7 @@
 //! text; client applications get keys to file through Open311. Every act is in the audit log.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -24,6 +25,9 @@ pub const MAX_PUBLIC_CASES: i64 = 1000;
 pub struct Publications {
     store: Store,
     scoreboard: Arc<Scoreboard>,
+    /// Counts the publications, withdrawals and redactions made through this instance, so that what keeps public
+    /// answers (`http::public`) knows they changed.
+    generation: AtomicU64,
 }
 
 /// A published wave's period with its wave.
@@ -45,7 +49,20 @@ impl Published {
 
 impl Publications {
     pub fn new(store: Store, scoreboard: Arc<Scoreboard>) -> Self {
-        Self { store, scoreboard }
+        Self {
+            store,
+            scoreboard,
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// Changes with every publication, withdrawal and redaction made through this instance.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Publishes `wave`'s numbers over `period` (the whole wave when `None`) for `province`. Only a leader or an
@@ -70,6 +87,7 @@ impl Publications {
         let mut audit = official.audit("publish", &target(&province.code, &wave.code, period));
         audit.after_state = Some("published".to_owned());
         self.store.publish(&publication, &audit).await?;
+        self.changed();
         self.scoreboard.prepare(&SnapshotKey {
             wave: wave.code,
             period,
@@ -94,6 +112,7 @@ impl Publications {
             .withdraw_publication(&province.code, &wave.code, period, &audit, now)
             .await?
         {
+            self.changed();
             Ok(())
         } else {
             Err(Error::BadRequest(format!(
@@ -235,6 +254,7 @@ impl Publications {
         audit.before_state = case.publicity.cleared_text.clone();
         audit.after_state = text.map(str::to_owned);
         self.store.clear_public_text(case.id, text, &audit, now).await?;
+        self.changed();
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //! compute in the request: while a snapshot is being made the page says so (503 with `Retry-After`). Answers carry
 //! an `ETag` and a short public cache lifetime. Vietnamese first with an English switch, no JavaScript.
 
+mod cache;
 mod data;
 mod pages;
 
@@ -33,14 +34,18 @@ use crate::services::scoreboard::Snapshot;
 /// How long browsers and proxies may keep a public answer without asking again.
 const MAX_AGE_SECONDS: u32 = 60;
 
-/// The public routes.
-pub(super) fn routes() -> Router<AppState> {
+/// The public routes, their answers kept a few seconds by `cache`.
+pub(super) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/scores", get(pages::show_provinces))
         .route("/scores/{province}", get(pages::show_province))
         .route("/scores/{province}/{commune}", get(pages::show_commune))
         .route("/scores/{province}/data/{file}", get(data::download))
         .route("/public/photos/{id}", get(show_public_photo))
+        .layer(axum::middleware::from_fn_with_state(
+            cache::PublicPages::new(state.publications.clone()),
+            cache::serve,
+        ))
 }
 
 /// What every public address may carry.
@@ -177,12 +182,8 @@ fn cacheable(request: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> 
     let etag = format!("\"{}\"", &hex(&Sha256::digest(&body))[..32]);
     let cache = HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECONDS}"))
         .unwrap_or(HeaderValue::from_static("no-cache"));
-    let matches = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
-    if matches {
+    if etag_matches(request, &etag) {
         return (
             StatusCode::NOT_MODIFIED,
             [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
@@ -198,6 +199,15 @@ fn cacheable(request: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> 
         body,
     )
         .into_response()
+}
+
+/// Whether the client's `If-None-Match` names `etag` (or any).
+fn etag_matches(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    let etag = etag.as_bytes();
+    request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().as_bytes() == etag || t.trim() == "*"))
 }
 
 fn hex(bytes: &[u8]) -> String {
