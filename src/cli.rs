@@ -276,6 +276,10 @@ enum WaveCommand {
         /// A reporting period NAME:FROM:TO (repeatable); default: the plans' six-month and annual periods.
         #[arg(long = "period", value_name = "NAME:YYYY-MM-DD:YYYY-MM-DD")]
         periods: Vec<String>,
+        /// A split questionnaire: ask each respondent the profile and only N of the sub-dimensions, drawn per
+        /// respondent (default: every question to everyone).
+        #[arg(long, value_name = "N")]
+        modules_per_respondent: Option<u16>,
     },
     /// List the waves with their windows and response counts.
     List,
@@ -406,8 +410,21 @@ async fn run(command: Command, config: Config) -> ExitCode {
                     opens,
                     closes,
                     periods,
+                    modules_per_respondent,
                 },
-        } => create_wave(&store, code, title, questionnaire, units, opens, closes, periods).await,
+        } => {
+            create_wave(
+                &store,
+                code,
+                title,
+                questionnaire,
+                units,
+                (opens, closes),
+                periods,
+                modules_per_respondent,
+            )
+            .await
+        }
         Command::Wave {
             command: WaveCommand::List,
         } => list_waves(&store).await,

@@ -244,6 +244,7 @@ async fn wave_with_responses(store: &Store, responses: usize, per_response: usiz
             opens_at: now - chrono::Duration::days(1),
             closes_at: now + chrono::Duration::days(30),
             periods: Vec::new(),
+            modules_per_respondent: None,
         },
     )
     .await

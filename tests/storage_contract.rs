@@ -340,6 +340,7 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
         let new = SessionFrom::New {
             unit_id: commune.id,
             channel: "telegram".into(),
+            modules: None,
         };
         let first = step(
             new.clone(),

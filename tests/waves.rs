@@ -84,6 +84,7 @@ async fn a_questionnaire_version_used_by_a_wave_can_no_longer_change() {
             opens_at: now,
             closes_at: now + Duration::days(30),
             periods: Vec::new(),
+            modules_per_respondent: None,
         };
         ykien::services::survey::create_wave(&store, request).await.unwrap();
         // Used by a wave now: the text of version 1 is fixed.

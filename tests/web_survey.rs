@@ -205,6 +205,7 @@ async fn the_responses_api_stores_a_complete_response_once_and_lists_every_probl
                     opens_at: now + Duration::days(opens),
                     closes_at: now + Duration::days(closes),
                     periods: Vec::new(),
+                    modules_per_respondent: None,
                 },
             )
             .await
@@ -442,6 +443,110 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
             .await
             .unwrap();
         assert!(matches!(again, Turn::AlreadyResponded), "{label}");
+        app.stop().await;
+    }
+}
+
+/// One number from the test database (a count), on either engine.
+async fn count(db: &common::TestDb, statement: &'static str) -> i64 {
+    use sqlx::Connection;
+    if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(statement).fetch_one(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(statement).fetch_one(&mut c).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_split_wave_asks_each_respondent_the_profile_and_their_own_draw_of_sub_dimensions() {
+    use std::collections::BTreeSet;
+    use ykien::conversation::{Input, Mode};
+    use ykien::services::survey::{Identity, Surveys, Turn, WaveRequest, create_wave, import_questionnaire};
+    use ykien_bots::message::Channel;
+    for db in databases("a_split_wave_asks_each_respondent_the_profile_and_their_own_draw").await {
+        let label = db.label;
+        let app = TestApp::start_with_hung_yen(db).await;
+        let store = app.app.store.clone();
+        import_questionnaire(&store, ykien::services::demo::BUNDLED_QUESTIONNAIRE)
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let request = |modules| WaveRequest {
+            code: "w-split".into(),
+            title: "Đợt rút gọn".into(),
+            questionnaire: "papi-2025".into(),
+            questionnaire_version: None,
+            unit_codes: vec!["33".into()],
+            opens_at: now - chrono::Duration::days(1),
+            closes_at: now + chrono::Duration::days(30),
+            periods: Vec::new(),
+            modules_per_respondent: modules,
+        };
+        // Bad input: no module, or as many as the questionnaire has (that is not a split).
+        for wrong in [0, 99] {
+            let err = create_wave(&store, request(Some(wrong))).await.unwrap_err().to_string();
+            assert!(err.contains("modules_per_respondent"), "{label}: {err}");
+        }
+        create_wave(&store, request(Some(4))).await.unwrap();
+
+        let surveys = Surveys::new(store.clone(), ykien::config::Secret::new(common::TEST_SECRET));
+        let ctx = surveys.survey_for_commune("11953", now).await.unwrap();
+        let q = ctx.questionnaire.clone();
+        let page_of = |code: &str| q.question(code).unwrap().page.clone();
+        let mut draws = BTreeSet::new();
+        for person in ["111", "222", "333", "444"] {
+            let user = Identity {
+                channel: Channel::Telegram,
+                id: person.into(),
+            };
+            let at = (Mode::Chat, ykien::domain::Lang::Vi);
+            let mut turn = surveys.answer(&ctx, &user, None, at, Input::Show).await.unwrap();
+            let mut pages = BTreeSet::new();
+            let mut questions = 0;
+            while let Turn::Ask { ask, .. } = turn {
+                let answers = tap(&q, &ask);
+                for (code, _) in &answers {
+                    pages.insert(page_of(code));
+                }
+                questions += 1;
+                let input = Input::Submit {
+                    screen: ask.screen,
+                    answers,
+                };
+                turn = surveys.answer(&ctx, &user, None, at, input).await.unwrap();
+                assert!(questions < 300, "{label}: never ends");
+            }
+            assert!(matches!(turn, Turn::Done), "{label}");
+            assert!(
+                pages.remove(ykien::domain::questionnaire::PROFILE_PAGE),
+                "{label}: the profile is asked"
+            );
+            assert!(
+                !pages.is_empty() && pages.len() <= 4,
+                "{label}: at most the 4 drawn sub-dimensions: {pages:?}"
+            );
+            assert!(questions < 60, "{label}: a shorter survey ({questions} questions)");
+            draws.insert(pages);
+        }
+        assert!(
+            draws.len() > 1,
+            "{label}: respondents get different sub-dimensions: {draws:?}"
+        );
+        let wave = store.wave_by_code("w-split").await.unwrap();
+        assert_eq!(wave.modules_per_respondent, Some(4));
+        assert_eq!(store.count_responses(wave.id).await.unwrap(), (4, 0), "{label}");
+        // Each response keeps the sub-dimensions it was asked.
+        assert_eq!(
+            count(
+                &app.db,
+                "SELECT COUNT(*) FROM responses WHERE complete AND modules LIKE '%,%,%,%' AND modules NOT LIKE '%,%,%,%,%'"
+            )
+            .await,
+            4,
+            "{label}"
+        );
         app.stop().await;
     }
 }

@@ -42,9 +42,9 @@ pub(super) async fn create_wave(
     title: String,
     questionnaire: String,
     units: Vec<String>,
-    opens: NaiveDate,
-    closes: NaiveDate,
+    (opens, closes): (NaiveDate, NaiveDate),
     periods: Vec<String>,
+    modules_per_respondent: Option<u16>,
 ) -> ExitCode {
     let (questionnaire, version) = match questionnaire.split_once(':') {
         Some((c, v)) => match v.parse() {
@@ -88,6 +88,7 @@ pub(super) async fn create_wave(
         opens_at: vn_day_start(opens),
         closes_at: vn_day_start(closes + chrono::Duration::days(1)),
         periods: parsed,
+        modules_per_respondent,
     };
     match survey_service::create_wave(store, request).await {
         Ok(w) => {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::questionnaire::{Answer, Condition, Question, Questionnaire};
+use crate::domain::questionnaire::{Answer, Condition, PROFILE_PAGE, Question, Questionnaire};
 use crate::domain::{Lang, Problem, Text};
 
 /// How questions are grouped into screens.
@@ -105,6 +105,17 @@ impl<'q> SurveyEngine<'q> {
             q,
             screens: screens(q, mode),
         }
+    }
+
+    /// The dialogue of a split questionnaire: the profile and the sub-dimensions `modules` only (their
+    /// questions asked as usual); the others are never shown, so their answers are missing, as not asked.
+    pub fn for_modules(q: &'q Questionnaire, mode: Mode, modules: &[String]) -> Self {
+        let mut screens = screens(q, mode);
+        screens.retain(|s| {
+            let key = &q.pages[s.page].key;
+            key == PROFILE_PAGE || modules.contains(key)
+        });
+        Self { q, screens }
     }
 
     pub fn questionnaire(&self) -> &'q Questionnaire {

@@ -214,3 +214,64 @@ fn a_complete_response_lists_every_problem() {
     .collect();
     assert_eq!(e.validate_complete(&good).unwrap().len(), 5);
 }
+
+#[test]
+fn a_split_questionnaire_asks_the_profile_and_the_drawn_sub_dimensions_only() {
+    let q = q();
+    let e = SurveyEngine::for_modules(&q, Mode::Chat, &["d6.1".to_owned()]);
+    let mut answers = HashMap::new();
+    let s = e.start(Mode::Chat, Lang::Vi);
+    let (s, step) = play(&e, s, &mut answers, Input::Show);
+    assert_eq!(codes(&e, asked(&step)), ["sex"]);
+    let (s, step) = play(&e, s, &mut answers, submit(0, &[("sex", "f")]));
+    // The permit sub-dimension (d5.2) was not drawn: straight to d6.1.
+    assert_eq!(codes(&e, asked(&step)), ["d6_1_2"]);
+    assert!(asked(&step).progress_percent > 0);
+    let (s, step) = play(&e, s, &mut answers, submit(asked(&step).screen, &[("d6_1_2", YES)]));
+    let (s, step) = play(&e, s, &mut answers, submit(asked(&step).screen, &[("d6_1_0", NO)]));
+    let (_, step) = play(
+        &e,
+        s,
+        &mut answers,
+        submit(asked(&step).screen, &[("improve", "Sửa đường liên thôn")]),
+    );
+    assert_eq!(step, Step::Done);
+    assert!(answers.keys().all(|k| !k.starts_with("d5_2")), "{answers:?}");
+    assert_eq!(answers.len(), 4);
+}
+
+#[test]
+fn each_respondent_gets_a_stable_draw_of_the_waves_number_of_sub_dimensions() {
+    let q = q();
+    let wave = crate::domain::survey::Wave {
+        id: uuid::Uuid::from_u128(7),
+        code: "w".into(),
+        title: "w".into(),
+        questionnaire_id: uuid::Uuid::from_u128(1),
+        opens_at: chrono::Utc::now(),
+        closes_at: chrono::Utc::now(),
+        modules_per_respondent: Some(1),
+    };
+    let all: Vec<String> = q.subdimensions.iter().map(|s| s.code.clone()).collect();
+    let mut seen = HashMap::new();
+    for person in 0..200 {
+        let hash = format!("{person:064x}");
+        let drawn = wave.modules_for(&q, &hash).unwrap();
+        assert_eq!(drawn.len(), 1);
+        assert!(all.contains(&drawn[0]));
+        assert_eq!(
+            wave.modules_for(&q, &hash).unwrap(),
+            drawn,
+            "the same person, the same draw"
+        );
+        *seen.entry(drawn[0].clone()).or_insert(0) += 1;
+    }
+    // Every sub-dimension is drawn for someone, none for (nearly) everyone.
+    assert_eq!(seen.len(), all.len(), "{seen:?}");
+    assert!(seen.values().all(|&n| n > 200 / all.len() / 2), "{seen:?}");
+    let whole = crate::domain::survey::Wave {
+        modules_per_respondent: None,
+        ..wave
+    };
+    assert_eq!(whole.modules_for(&q, "x"), None);
+}

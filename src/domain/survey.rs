@@ -2,7 +2,10 @@
 //! periods the provincial plans report on.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+use super::questionnaire::Questionnaire;
 
 /// A named span of days a report covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +26,8 @@ pub struct NewWave {
     /// Provinces or communes; a province covers all its communes.
     pub unit_ids: Vec<Uuid>,
     pub periods: Vec<ReportingPeriod>,
+    /// A split questionnaire: the sub-dimensions each respondent is asked besides the profile (all when `None`).
+    pub modules_per_respondent: Option<u16>,
 }
 
 /// A stored wave.
@@ -34,11 +39,39 @@ pub struct Wave {
     pub questionnaire_id: Uuid,
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
+    /// A split questionnaire: the sub-dimensions each respondent is asked besides the profile (all when `None`).
+    pub modules_per_respondent: Option<u16>,
 }
 
 impl Wave {
     pub fn is_open_at(&self, now: DateTime<Utc>) -> bool {
         self.opens_at <= now && now < self.closes_at
+    }
+
+    /// The sub-dimensions one respondent is asked, in the questionnaire's order: `None` (all of them) unless the
+    /// wave is split. On a split wave, `modules_per_respondent` of them drawn for this respondent: the codes
+    /// ordered by SHA-256 of (wave id, respondent's keyed identity hash, code), the first ones taken. The draw is
+    /// the same each time the same person comes back (no re-drawing by starting again), differs between people
+    /// and waves, and anyone holding the hash can recompute it.
+    pub fn modules_for(&self, q: &Questionnaire, identity_hash: &str) -> Option<Vec<String>> {
+        let k = usize::from(self.modules_per_respondent?);
+        let mut drawn: Vec<(Vec<u8>, usize)> = q
+            .subdimensions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut h = Sha256::new();
+                h.update(self.id.as_bytes());
+                h.update(identity_hash.as_bytes());
+                h.update(b"\0");
+                h.update(s.code.as_bytes());
+                (h.finalize().to_vec(), i)
+            })
+            .collect();
+        drawn.sort();
+        let mut chosen: Vec<usize> = drawn.into_iter().take(k).map(|(_, i)| i).collect();
+        chosen.sort_unstable();
+        Some(chosen.into_iter().map(|i| q.subdimensions[i].code.clone()).collect())
     }
 }
 

@@ -162,6 +162,11 @@ pub struct CreateWaveRequest {
     /// Reporting periods; the plans' six-month and annual periods when absent.
     #[serde(default)]
     pub periods: Vec<PeriodBody>,
+    /// A split questionnaire: the sub-dimensions each respondent is asked besides the profile, drawn per
+    /// respondent; every question to everyone when absent.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub modules_per_respondent: Option<u16>,
 }
 
 /// A GSO code of a province or a commune.
@@ -261,6 +266,7 @@ pub async fn create_wave(
                 ends_on: p.ends_on,
             })
             .collect(),
+        modules_per_respondent: body.modules_per_respondent,
     };
     let wave = create_wave_service(&state.store, request).await?;
     Ok((StatusCode::CREATED, Json(wave_response(&state, wave).await?)))

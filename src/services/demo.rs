@@ -75,6 +75,7 @@ pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
                     opens_at: now - Duration::days(30),
                     closes_at: now + Duration::days(60),
                     periods: Vec::new(),
+                    modules_per_respondent: None,
                 },
             )
             .await?

@@ -47,6 +47,17 @@ pub struct SurveyContext {
     pub questionnaire: Arc<Questionnaire>,
 }
 
+impl SurveyContext {
+    /// The dialogue one respondent goes through: the whole questionnaire, or on a split wave the profile and
+    /// the sub-dimensions drawn for them ([`Wave::modules_for`]).
+    pub fn engine(&self, mode: Mode, respondent: &Progress) -> SurveyEngine<'_> {
+        match self.wave.modules_for(&self.questionnaire, &respondent.hash) {
+            Some(modules) => SurveyEngine::for_modules(&self.questionnaire, mode, &modules),
+            None => SurveyEngine::new(&self.questionnaire, mode),
+        }
+    }
+}
+
 /// What to show a respondent after one input.
 #[derive(Clone, Debug)]
 pub enum Turn {
@@ -237,7 +248,7 @@ impl Surveys {
         lang: Lang,
         input: Input,
     ) -> Result<Advanced, Error> {
-        let engine = SurveyEngine::new(&ctx.questionnaire, mode);
+        let engine = ctx.engine(mode, progress);
         let none = HashMap::new();
         let (from, mut state, answers) = match &progress.session {
             Some(session) => (
@@ -258,6 +269,10 @@ impl Surveys {
                 SessionFrom::New {
                     unit_id: ctx.commune.id,
                     channel: progress.channel.as_str().to_owned(),
+                    modules: ctx
+                        .wave
+                        .modules_for(&ctx.questionnaire, &progress.hash)
+                        .map(|m| m.join(",")),
                 },
                 engine.start(mode, lang),
                 &none,
@@ -465,6 +480,8 @@ pub struct WaveRequest {
     pub closes_at: DateTime<Utc>,
     /// The plans' six-month and annual periods are used when none are given.
     pub periods: Vec<ReportingPeriod>,
+    /// A split questionnaire: how many sub-dimensions each respondent is asked besides the profile (`None`: all).
+    pub modules_per_respondent: Option<u16>,
 }
 
 /// Creates a wave after checking every part of the request; all problems are listed at once.
@@ -529,6 +546,16 @@ pub async fn create_wave(store: &Store, request: WaveRequest) -> Result<Wave, Er
             Err(e) => return Err(e),
         }
     }
+    if let (Some(k), Some(stored)) = (request.modules_per_respondent, &questionnaire) {
+        let all = Questionnaire::parse(&stored.source).map_or(0, |q| q.subdimensions.len());
+        if k == 0 || usize::from(k) >= all {
+            problems.push(format!(
+                "modules_per_respondent {k}: a split questionnaire asks each respondent from 1 to {} of its {all} \
+                 sub-dimensions; leave it out to ask everything",
+                all.saturating_sub(1)
+            ));
+        }
+    }
     let Some(questionnaire) = questionnaire.filter(|_| problems.is_empty()) else {
         return Err(Error::InvalidWave(problems));
     };
@@ -538,6 +565,7 @@ pub async fn create_wave(store: &Store, request: WaveRequest) -> Result<Wave, Er
         request.periods
     };
     let new = NewWave {
+        modules_per_respondent: request.modules_per_respondent,
         code: request.code.clone(),
         title: request.title.trim().to_owned(),
         questionnaire_id: questionnaire.id,

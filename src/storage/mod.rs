@@ -180,6 +180,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "response quality",
         include_str!("../../migrations/0012_response_quality.sql"),
     ),
+    (
+        13,
+        "split questionnaire",
+        include_str!("../../migrations/0013_split_questionnaire.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -72,7 +72,12 @@ pub struct SessionWrite {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionFrom {
     /// None yet: a response starts, in this unit, through this channel.
-    New { unit_id: Uuid, channel: String },
+    New {
+        unit_id: Uuid,
+        channel: String,
+        /// The sub-dimensions this respondent is asked (codes, comma-separated) on a split wave; `None`: all.
+        modules: Option<String>,
+    },
     /// The session as read at this revision; the write applies only if nobody moved it meanwhile.
     Revision(i64),
 }
@@ -125,9 +130,9 @@ pub(super) fn response_id() -> Uuid {
     Uuid::now_v7()
 }
 
-type WaveTuple = (Uuid, String, String, Uuid, DateTime<Utc>, DateTime<Utc>);
+type WaveTuple = (Uuid, String, String, Uuid, DateTime<Utc>, DateTime<Utc>, Option<i64>);
 
-fn wave_from_tuple((id, code, title, questionnaire_id, opens_at, closes_at): WaveTuple) -> Wave {
+fn wave_from_tuple((id, code, title, questionnaire_id, opens_at, closes_at, modules): WaveTuple) -> Wave {
     Wave {
         id,
         code,
@@ -135,10 +140,12 @@ fn wave_from_tuple((id, code, title, questionnaire_id, opens_at, closes_at): Wav
         questionnaire_id,
         opens_at,
         closes_at,
+        modules_per_respondent: modules.and_then(|m| u16::try_from(m).ok()),
     }
 }
 
-const WAVE_COLUMNS: &str = "SELECT w.id, w.code, w.title, w.questionnaire_id, w.opens_at, w.closes_at FROM waves w ";
+const WAVE_COLUMNS: &str =
+    "SELECT w.id, w.code, w.title, w.questionnaire_id, w.opens_at, w.closes_at, w.modules_per_respondent FROM waves w ";
 
 /// Upserts answers of one response: one multi-row statement, the same text on both engines.
 macro_rules! upsert_answers {
@@ -195,11 +202,11 @@ macro_rules! apply_session_write {
         };
         let mut written = $crate::storage::SessionWritten::Written;
         let response_id: Option<uuid::Uuid> = match (&write.from, &write.to) {
-            ($crate::storage::SessionFrom::New { unit_id, channel }, to) => {
+            ($crate::storage::SessionFrom::New { unit_id, channel, modules }, to) => {
                 let id = $crate::storage::surveys::response_id();
                 sqlx::query(
-                    "INSERT INTO responses (id, wave_id, unit_id, channel, complete, started_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO responses (id, wave_id, unit_id, channel, complete, started_at, modules) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(id)
                 .bind(write.wave_id)
@@ -207,6 +214,7 @@ macro_rules! apply_session_write {
                 .bind(channel)
                 .bind(false)
                 .bind(now)
+                .bind(modules)
                 .execute(&mut *$tx)
                 .await
                 .map_err($crate::storage::db("response"))?;
@@ -467,8 +475,8 @@ impl Store {
             execute!(
                 tx: tx,
                 "wave",
-                "INSERT INTO waves (id, code, title, questionnaire_id, opens_at, closes_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO waves (id, code, title, questionnaire_id, opens_at, closes_at, created_at, \
+                 modules_per_respondent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 id,
                 &wave.code,
                 &wave.title,
@@ -476,6 +484,7 @@ impl Store {
                 wave.opens_at,
                 wave.closes_at,
                 now,
+                wave.modules_per_respondent.map(i64::from),
             )?;
             for unit_id in &wave.unit_ids {
                 execute!(

@@ -225,6 +225,7 @@ pub async fn open_waves(store: &Store) {
             opens_at: opens,
             closes_at: closes,
             periods: Vec::new(),
+            modules_per_respondent: None,
         };
         create_wave(store, request).await.unwrap();
     }
@@ -461,6 +462,7 @@ pub async fn wave_2026(store: &Store) -> ykien::domain::survey::Wave {
             opens_at: chrono::Utc.with_ymd_and_hms(2025, 11, 1, 0, 0, 0).unwrap(),
             closes_at: chrono::Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0).unwrap(),
             periods: Vec::new(),
+            modules_per_respondent: None,
         },
     )
     .await

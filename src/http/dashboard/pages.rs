@@ -184,6 +184,8 @@ pub(super) async fn show_unit(
                     @let best = ctx.ranked(&province, Level::Subdimension, &w.code);
                     section {
                         h3 { (w.code) " · " (subdimension_name(&ctx, &w.code)) ": " (score_text(w)) " / 1" }
+                        // On a split wave each sub-dimension has its own respondents: fewer than the commune's.
+                        p.muted { (w.n) " người trả lời nội dung này." }
                         p.muted {
                             "Các xã, phường tốt nhất của tỉnh ở nội dung này: "
                             @for (i, b) in best.iter().filter(|b| b.sufficiency == Sufficiency::Enough).take(3).enumerate() {

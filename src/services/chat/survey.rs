@@ -8,7 +8,7 @@ use ykien_bots::message::Outbound;
 
 use super::payloads::{Payload, button};
 use super::{Chats, Conversation, Dialog, Goal, SurveyMark};
-use crate::conversation::{Ask, Input, Mode, SurveyEngine};
+use crate::conversation::{Ask, Input, Mode};
 use crate::domain::Lang;
 use crate::domain::questionnaire::{Question, QuestionKind};
 use crate::services::Error;
@@ -61,7 +61,7 @@ impl Chats {
             Err(Error::NoOpenWave(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let engine = SurveyEngine::new(&open.ctx.questionnaire, Mode::Chat);
+        let engine = open.ctx.engine(Mode::Chat, &open.progress);
         Ok(open
             .progress
             .screen()
@@ -144,7 +144,7 @@ impl Chats {
             SurveyMove::Show => (Input::Show, None),
             SurveyMove::Back => (Input::Back, None),
             SurveyMove::Answer { screen, raw } => {
-                let engine = SurveyEngine::new(&ctx.questionnaire, Mode::Chat);
+                let engine = ctx.engine(Mode::Chat, &open.progress);
                 match screen.or(at).and_then(|s| Some((s, engine.first_question(s)?))) {
                     Some((screen, question)) => {
                         let chosen = (Some(screen) == at)
@@ -169,7 +169,23 @@ impl Chats {
                 });
                 let mut question = render_question(ctx, &ask, c.lang, chosen, resumed);
                 if starting {
-                    question.text = format!("{}\n\n{}", ctx.questionnaire.intro.get(c.lang), question.text);
+                    let mut intro = ctx.questionnaire.intro.get(c.lang).to_owned();
+                    if let Some(k) = ctx.wave.modules_per_respondent {
+                        // A split wave is shorter than the introduction of the whole questionnaire says.
+                        intro.push_str(&match c.lang {
+                            Lang::Vi => format!(
+                                "\n\nĐợt này mỗi người chỉ trả lời phần thông tin chung và {k} trong {} nhóm câu hỏi, \
+                                 được chọn ngẫu nhiên, nên nhanh hơn.",
+                                ctx.questionnaire.subdimensions.len()
+                            ),
+                            Lang::En => format!(
+                                "\n\nIn this wave each person answers the profile and {k} of the {} groups of \
+                                 questions, drawn at random, so it is quicker.",
+                                ctx.questionnaire.subdimensions.len()
+                            ),
+                        });
+                    }
+                    question.text = format!("{intro}\n\n{}", question.text);
                 }
                 Ok(vec![question])
             }
