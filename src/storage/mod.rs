@@ -181,9 +181,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0012_response_quality.sql"),
     ),
     (
-        13,
+        17,
         "split questionnaire",
-        include_str!("../../migrations/0013_split_questionnaire.sql"),
+        include_str!("../../migrations/0017_split_questionnaire.sql"),
     ),
 ];
 
