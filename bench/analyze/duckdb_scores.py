@@ -101,6 +101,7 @@ def load(path: str) -> dict:
                 profile,
                 is_number,
                 kind == "text",
+                bool(q.get("when")),
                 float(q["min"]) if is_number else None,
                 float(q["max"]) if is_number else None,
                 ind_ix[indicator] if scored else None,
@@ -129,9 +130,9 @@ def load(path: str) -> dict:
 def register(con: duckdb.DuckDBPyConnection, cb: dict) -> None:
     con.execute(
         "CREATE TEMP TABLE cb_q (qid SMALLINT, question VARCHAR, profile BOOLEAN, is_number BOOLEAN,"
-        " is_text BOOLEAN, lo DOUBLE, hi DOUBLE, ind SMALLINT, good DOUBLE, bad DOUBLE)"
+        " is_text BOOLEAN, conditional BOOLEAN, lo DOUBLE, hi DOUBLE, ind SMALLINT, good DOUBLE, bad DOUBLE)"
     )
-    con.executemany("INSERT INTO cb_q VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cb["q_rows"])
+    con.executemany("INSERT INTO cb_q VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cb["q_rows"])
     con.execute(
         "CREATE TEMP TABLE cb_code (qid SMALLINT, answer VARCHAR, code SMALLINT, special BOOLEAN, value DOUBLE,"
         " point DOUBLE)"
@@ -240,8 +241,8 @@ def eligibility_sql(cb: dict) -> str:
             code_index[(qid, code)] = index
             if point is not None:
                 points[(qid, index)] = point
-    raw = [f"max(t) FILTER (WHERE qid = {s} AND same) AS r_{s}" for s in sources]
-    raw += [f"bool_or(is_num) FILTER (WHERE qid = {s} AND same) AS n_{s}" for s in sources]
+    # Each respondent's kept answers to the questions conditions look at, as lists; r_<s>/n_<s> pick one out.
+    raw = [f"t[list_position(q, {s})] AS r_{s}, n[list_position(q, {s})] AS n_{s}" for s in sources]
     cols = []
     for k in range(len(questions)):
         conds = by_q.get(k, [])
@@ -276,11 +277,15 @@ def eligibility_sql(cb: dict) -> str:
         if k in sources:
             cols.append(f"CASE WHEN e_{k} THEN r_{k} END AS g_{k}")
     listed = ", ".join(f"e_{k}" for k in range(len(questions)))
+    # Only the answers conditions look at: a respondent without any of them is asked no conditional question
+    # (read as such where `elig` has no row for it).
+    where = f"WHERE same AND qid IN ({', '.join(map(str, sources))})" if sources else "WHERE false"
     return f"""
 CREATE TEMP TABLE elig AS
 SELECT rid, list_value({listed}) AS asked FROM (
     SELECT rid, {', '.join(cols)}
-    FROM (SELECT rid{''.join(', ' + r for r in raw)} FROM kept GROUP BY rid)
+    FROM (SELECT rid{''.join(', ' + r for r in raw)}
+          FROM (SELECT rid, list(qid) AS q, list(t) AS t, list(is_num) AS n FROM kept {where} GROUP BY rid))
 );
 """
 
@@ -293,10 +298,10 @@ SELECT k.rid, q.ind,
                                THEN least(greatest((k.t - q.bad) / (q.good - q.bad), 0::DOUBLE), 1::DOUBLE)
                                ELSE c.value END), 0::DOUBLE), 1::DOUBLE) AS value
 FROM kept k
-JOIN elig e ON e.rid = k.rid
+LEFT JOIN elig e ON e.rid = k.rid
 JOIN cb_q q ON q.qid = k.qid
 LEFT JOIN cb_code c ON c.qid = k.qid AND NOT k.is_num AND c.code = k.t::SMALLINT
-WHERE k.same AND e.asked[k.qid + 1] AND q.ind IS NOT NULL
+WHERE k.same AND (NOT q.conditional OR coalesce(e.asked[k.qid + 1], false)) AND q.ind IS NOT NULL
   AND (k.is_num OR c.value IS NOT NULL)
 GROUP BY k.rid, q.ind;
 """
@@ -364,8 +369,9 @@ WITH rowwise AS (
     UNION ALL
     SELECT rid, qid, 'conflicting', rows FROM kept WHERE NOT same
     UNION ALL
-    SELECT k.rid, k.qid, 'not_eligible', 1 FROM kept k JOIN elig e ON e.rid = k.rid
-    WHERE k.same AND NOT e.asked[k.qid + 1]
+    SELECT k.rid, k.qid, 'not_eligible', 1
+    FROM kept k JOIN cb_q q ON q.qid = k.qid LEFT JOIN elig e ON e.rid = k.rid
+    WHERE k.same AND q.conditional AND NOT coalesce(e.asked[k.qid + 1], false)
 )
 SELECT g.wave, q.question, x.kind, sum(x.rows)::BIGINT AS rows
 FROM rowwise x JOIN resp r ON r.rid = x.rid JOIN groups g ON g.gid = r.gid JOIN cb_q q ON q.qid = x.qid
