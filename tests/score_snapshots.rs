@@ -81,7 +81,11 @@ async fn a_restarted_server_serves_the_kept_scores_at_once_then_refreshes_them()
         let second = TestApp::start(db).await;
         let leader = common::session(&second, "lanhdao").await;
         // The kept scores, at the first request: computing inside it would have counted 60.
-        assert_eq!(total_n(&second, &leader).await, Some(40), "{label}: the kept scores first");
+        assert_eq!(
+            total_n(&second, &leader).await,
+            Some(40),
+            "{label}: the kept scores first"
+        );
         // Then the background refresh notices the new responses and scores them.
         let mut n = None;
         for _ in 0..600 {

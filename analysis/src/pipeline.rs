@@ -174,7 +174,12 @@ fn respondents(input: &ScoreInput<'_>) -> Result<Respondents, AnalysisError> {
     let df = input
         .answers
         .clone()
-        .select([col("response_id"), col("wave"), col("unit_code"), given().alias("given")])
+        .select([
+            col("response_id"),
+            col("wave"),
+            col("unit_code"),
+            given().alias("given"),
+        ])
         .group_by([col("response_id")])
         .agg([
             col("wave").min().alias("wave"),
@@ -352,7 +357,11 @@ fn checked_values(
             Column::new("resp".into(), numbers),
         ],
     )?;
-    let wave_of = groups.group_of.iter().map(|&g| groups.list[g as usize].wave as u32).collect();
+    let wave_of = groups
+        .group_of
+        .iter()
+        .map(|&g| groups.list[g as usize].wave as u32)
+        .collect();
     let state = Arc::new(Mutex::new(RespondentValues::new(
         groups.group_of.clone(),
         wave_of,
@@ -365,7 +374,9 @@ fn checked_values(
     let sink = {
         let (state, checker, failure) = (state.clone(), checker.clone(), failure.clone());
         PlanCallback::new(move |df: DataFrame| {
-            let mut state = state.lock().map_err(|_| polars_err!(ComputeError: "a scoring thread panicked"))?;
+            let mut state = state
+                .lock()
+                .map_err(|_| polars_err!(ComputeError: "a scoring thread panicked"))?;
             if let Err(e) = state.add_batch(&checker, &df) {
                 if let Ok(mut slot) = failure.lock() {
                     slot.get_or_insert(e);

@@ -99,7 +99,9 @@ impl RespondentValues {
                 return Err(AnalysisError::Internal("a respondent number out of range"));
             };
             if *left == 0 {
-                return Err(AnalysisError::Internal("more rows for a respondent than pass 1 counted"));
+                return Err(AnalysisError::Internal(
+                    "more rows for a respondent than pass 1 counted",
+                ));
             }
             *left -= 1;
             let done = *left == 0;

@@ -26,9 +26,9 @@ mod common;
 #[allow(dead_code)]
 mod cpu;
 // Shared with the other programs, which use more of it.
+mod scores_analyze;
 #[allow(dead_code)]
 mod server;
-mod scores_analyze;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -108,11 +108,21 @@ pub async fn analyze(
     let out = dir.join(format!("ykien-{responses}"));
     println!("analyze {responses}: ykien analyze (1000 bootstrap replicates)…");
     let ykien = measure(run_analyze(1000, out.clone()), "ykien analyze").await?;
-    println!("  {:.1} s, peak {:.0} MB: {}", ykien.seconds, megabytes(ykien.peak_kb), ykien.stdout);
+    println!(
+        "  {:.1} s, peak {:.0} MB: {}",
+        ykien.seconds,
+        megabytes(ykien.peak_kb),
+        ykien.stdout
+    );
     println!("analyze {responses}: ykien analyze --replicates 0 (point scores, as DuckDB)…");
     let points_out = dir.join(format!("ykien-points-{responses}"));
     let points = measure(run_analyze(0, points_out), "ykien analyze --replicates 0").await?;
-    println!("  {:.1} s, peak {:.0} MB: {}", points.seconds, megabytes(points.peak_kb), points.stdout);
+    println!(
+        "  {:.1} s, peak {:.0} MB: {}",
+        points.seconds,
+        megabytes(points.peak_kb),
+        points.stdout
+    );
 
     let python = duckdb_python(dir).await?;
     let duck_csv = dir.join(format!("duckdb-scores-{responses}.csv"));
@@ -129,7 +139,12 @@ pub async fn analyze(
         .arg(&duck_ignored);
     println!("analyze {responses}: DuckDB…");
     let duckdb = measure(cmd, "duckdb_scores.py").await?;
-    println!("  {:.1} s, peak {:.0} MB: {}", duckdb.seconds, megabytes(duckdb.peak_kb), duckdb.stdout);
+    println!(
+        "  {:.1} s, peak {:.0} MB: {}",
+        duckdb.seconds,
+        megabytes(duckdb.peak_kb),
+        duckdb.stdout
+    );
 
     let compared = Command::new(&python)
         .arg(root.join("bench/analyze/compare_scores.py"))
@@ -220,7 +235,10 @@ pub fn markdown(a: &AnalyzeReport, seed: u64) -> String {
             "`ykien analyze` (1,000 replicates): wall time".to_owned(),
             format!("{:.1} s", a.ykien.seconds),
             format!("{:.1} s", a.duckdb.seconds),
-            format!("{:.2}× DuckDB, {interval_ratio:.2}× point scores", a.ykien.seconds / a.duckdb.seconds),
+            format!(
+                "{:.2}× DuckDB, {interval_ratio:.2}× point scores",
+                a.ykien.seconds / a.duckdb.seconds
+            ),
             "≤ 3× point scores",
             yes_no(interval_ratio <= 3.0),
         ),
@@ -243,7 +261,9 @@ pub fn markdown(a: &AnalyzeReport, seed: u64) -> String {
         thousands(a.responses as f64),
         a.answers,
         a.responses,
-        a.simulate_seconds.map(|t| format!(", simulated in {t:.0} s")).unwrap_or_default(),
+        a.simulate_seconds
+            .map(|t| format!(", simulated in {t:.0} s"))
+            .unwrap_or_default(),
     );
     for (name, ours, theirs, ratio, goal, met) in rows {
         s.push_str(&format!("| {name} | {ours} | {theirs} | {ratio} | {goal} | {met} |\n"));

@@ -316,12 +316,18 @@ impl Scoreboard {
         let (scores, computed_at, checked_at, counted) = match kept {
             // Only cases changed: the feedback numbers are computed again, the scores kept.
             Some(kept) if kept.basis.0 == responses => (kept.scores.clone(), kept.computed_at, Utc::now(), responses),
-            Some(_) => self.score_and_keep(key, &period, &waves, span, &codebook, &units, responses).await?,
+            Some(_) => {
+                self.score_and_keep(key, &period, &waves, span, &codebook, &units, responses)
+                    .await?
+            }
             None => match self.persisted(key, &period).await? {
                 // Computed before a restart or by another instance: served at once, and looked at again (in the
                 // background, by the next request) as soon as it is asked for.
                 Some((scores, computed_at, counted)) => (scores, computed_at, DateTime::UNIX_EPOCH, counted),
-                None => self.score_and_keep(key, &period, &waves, span, &codebook, &units, responses).await?,
+                None => {
+                    self.score_and_keep(key, &period, &waves, span, &codebook, &units, responses)
+                        .await?
+                }
             },
         };
         let now = Utc::now();
