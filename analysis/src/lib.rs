@@ -81,6 +81,7 @@ pub mod pipeline;
 pub mod quartile;
 pub mod raking;
 pub mod report;
+pub(crate) mod respondent_values;
 pub mod scores;
 pub mod simulate;
 pub mod table;

@@ -1,21 +1,24 @@
 //! From long-format answers to [`Scores`]: polars reads and joins (lazily, on its streaming engine), plain Rust
 //! scores each unit in parallel.
 //!
-//! Three streaming passes over the answers, so that 100 million answer rows never sit in memory as strings:
+//! Two streaming passes over the answers, so that 100 million answer rows never sit in memory, as strings or
+//! otherwise:
 //!
-//! 1. `group_by(response_id)` gives the respondents (about one per 100 answer rows) with their wave and unit. In
-//!    Rust they get the lineage, their weight and their province, and are sorted by wave, unit and id: respondent
-//!    `k` is the number `k`, and each unit's respondents are one contiguous range.
-//! 2. Each non-empty answer is joined to its question (its number in the order asked), to the question's codes
-//!    (the code's index) and to its respondent number, and read as a number: four small integer/float columns.
-//!    Those are regrouped per respondent (a counting sort, column by column), and each respondent's rows are
-//!    checked and walked through the skip logic in question order ([`crate::checks`]): what counts becomes
-//!    (indicator, value) pairs, what does not is counted.
-//! 3. The rows of questions the questionnaire does not have are counted per wave and question.
+//! 1. `group_by(response_id)` gives the respondents (about one per 100 answer rows) with their wave, unit and
+//!    number of non-empty answers. In Rust they get the lineage, their weight and their province, and are sorted
+//!    by wave, unit and id: respondent `k` is the number `k`, and each unit's respondents are one contiguous range.
+//! 2. Each non-empty answer is joined to its question (its number in the order asked; none for a question the
+//!    questionnaire lacks, counted per wave and question), to the question's codes (the code's index) and to its
+//!    respondent number, and read as a number: small integer/float columns, streamed in batches to
+//!    [`crate::respondent_values`], which checks and walks each respondent through the skip logic in question
+//!    order ([`crate::checks`]) as soon as its rows have all come: what counts becomes (indicator, value) pairs
+//!    kept per unit in 6 bytes each, what does not is counted.
 //!
-//! Every unit is then scored on its own thread with its own seeded generator ([`crate::bootstrap`]).
+//! Every unit is then scored on its own thread with its own seeded generator ([`crate::bootstrap`]), from its
+//! respondents' values read back in respondent order, so the numbers do not depend on the order rows arrived in.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -23,9 +26,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::AnalysisError;
 use crate::bootstrap::{Bootstrap, Group, GroupStats, Stat, group_seed, score_group};
-use crate::checks::{Checker, IgnoredKind, IgnoredRows, RespondentRows, Walk, collect_ignored};
+use crate::checks::{Checker, IgnoredKind, IgnoredRows, collect_ignored};
 use crate::codebook::{Codebook, Layout};
 use crate::input::{Lineage, Unit};
+use crate::respondent_values::{NO_CODE_MATCHED, RespondentValues};
 use crate::scores::{Level, RawScore, Scores, TOTAL_CODE};
 
 /// How intervals are drawn.
@@ -72,33 +76,37 @@ pub fn score(input: ScoreInput<'_>, options: &ScoreOptions) -> Result<Scores, An
     let layout = Layout::new(codebook);
 
     let respondents = respondents(&input)?;
-    let (csr, ignored) = checked_values(&input.answers, codebook, &respondents)?;
+    let (values, ignored) = checked_values(&input.answers, codebook, respondents.ids, &respondents.groups)?;
+    let groups = &respondents.groups;
 
-    let groups = respondents.groups();
     let bootstrap = |wave: &str, unit: &str| Bootstrap {
         replicates: options.replicates,
         confidence: options.confidence,
         seed: group_seed(options.seed, wave, unit),
     };
     let stats: Vec<GroupStats> = groups
+        .list
         .par_iter()
         .map(|g| {
+            let own = values.group(g.start, g.end);
             let group = Group {
                 weights: &respondents.weights[g.start..g.end],
-                offsets: &csr.offsets[g.start..=g.end],
-                indicators: &csr.indicators,
-                values: &csr.values,
+                offsets: &own.offsets,
+                indicators: &own.indicators,
+                values: &own.values,
             };
-            score_group(&layout, group, bootstrap(&g.wave, &g.unit))
+            score_group(&layout, group, bootstrap(&groups.waves[g.wave], &g.unit))
         })
         .collect::<Result<_, _>>()?;
+    drop(values);
 
     let mut raw = Vec::new();
-    for (g, stats) in groups.iter().zip(stats) {
+    for (g, stats) in groups.list.iter().zip(stats) {
+        let wave = &groups.waves[g.wave];
         let mut push = |level: Level, code: &str, stat: &Stat| {
             if let Some(score) = stat.score {
                 raw.push(RawScore {
-                    wave: g.wave.clone(),
+                    wave: wave.clone(),
                     unit_code: g.unit.clone(),
                     province_code: g.province.clone(),
                     level,
@@ -125,59 +133,60 @@ pub fn score(input: ScoreInput<'_>, options: &ScoreOptions) -> Result<Scores, An
     Ok(scores)
 }
 
-struct Respondent {
-    id: String,
-    wave: String,
-    unit: String,
-    province: String,
-    weight: f64,
+/// The respondents in scoring order (by wave, unit and response id): respondent `k` is the number `k`, and each
+/// unit's respondents are one contiguous range.
+struct Respondents {
+    /// Response ids, in scoring order.
+    ids: Vec<String>,
+    weights: Vec<f64>,
+    groups: Groups,
 }
 
-struct Respondents {
-    list: Vec<Respondent>,
-    weights: Vec<f64>,
+/// The (wave, unit) groups and, per respondent, its group and the non-empty answer rows it has.
+struct Groups {
+    /// Wave codes, in order; a group names its wave by its index here.
+    waves: Vec<String>,
+    list: Vec<GroupRange>,
+    group_of: Vec<u32>,
+    expected: Vec<u32>,
 }
 
 struct GroupRange {
-    wave: String,
+    wave: usize,
     unit: String,
     province: String,
     start: usize,
     end: usize,
 }
 
-impl Respondents {
-    /// Contiguous ranges of one wave and unit.
-    fn groups(&self) -> Vec<GroupRange> {
-        let mut groups: Vec<GroupRange> = Vec::new();
-        for (k, r) in self.list.iter().enumerate() {
-            match groups.last_mut() {
-                Some(g) if g.wave == r.wave && g.unit == r.unit => g.end = k + 1,
-                _ => groups.push(GroupRange {
-                    wave: r.wave.clone(),
-                    unit: r.unit.clone(),
-                    province: r.province.clone(),
-                    start: k,
-                    end: k + 1,
-                }),
-            }
-        }
-        groups
-    }
+struct Respondent {
+    id: String,
+    wave: String,
+    unit: String,
+    province: String,
+    weight: f64,
+    rows: u32,
 }
 
-/// Pass 1: one row per response, with the lineage, the weight and the province applied, in scoring order.
+/// Pass 1: one row per response, with the lineage, the weight and the province applied, in scoring order, and
+/// the number of its non-empty answer rows (pass 2 knows from it when a respondent's rows have all come).
 fn respondents(input: &ScoreInput<'_>) -> Result<Respondents, AnalysisError> {
     let df = input
         .answers
         .clone()
-        .select([col("response_id"), col("wave"), col("unit_code")])
+        .select([
+            col("response_id"),
+            col("wave"),
+            col("unit_code"),
+            given().alias("given"),
+        ])
         .group_by([col("response_id")])
         .agg([
             col("wave").min().alias("wave"),
             col("wave").max().alias("wave_last"),
             col("unit_code").min().alias("unit_code"),
             col("unit_code").max().alias("unit_last"),
+            col("given").sum().cast(DataType::UInt32).alias("rows"),
         ])
         .collect_with_engine(Engine::Streaming)?
         .unwrap_single();
@@ -197,14 +206,16 @@ fn respondents(input: &ScoreInput<'_>) -> Result<Respondents, AnalysisError> {
     let waves_last = df.column("wave_last")?.str()?;
     let units = df.column("unit_code")?.str()?;
     let units_last = df.column("unit_last")?.str()?;
+    let rows = df.column("rows")?.u32()?;
     let mut list = Vec::with_capacity(df.height());
     let mut unknown_units: Vec<String> = Vec::new();
-    for ((((id, wave), wave_last), unit), unit_last) in ids
+    for (((((id, wave), wave_last), unit), unit_last), rows) in ids
         .iter()
         .zip(waves.iter())
         .zip(waves_last.iter())
         .zip(units.iter())
         .zip(units_last.iter())
+        .zip(rows.iter())
     {
         let Some(id) = id else {
             return Err(AnalysisError::MissingKey {
@@ -247,8 +258,10 @@ fn respondents(input: &ScoreInput<'_>) -> Result<Respondents, AnalysisError> {
             unit: unit.to_owned(),
             province: (*province).to_owned(),
             weight,
+            rows: rows.unwrap_or_default(),
         });
     }
+    drop(df);
     if !unknown_units.is_empty() {
         return Err(AnalysisError::UnknownUnits { codes: unknown_units });
     }
@@ -256,8 +269,42 @@ fn respondents(input: &ScoreInput<'_>) -> Result<Respondents, AnalysisError> {
         return Err(AnalysisError::TooManyResponses { count: list.len() });
     }
     list.sort_unstable_by(|a, b| (&a.wave, &a.unit, &a.id).cmp(&(&b.wave, &b.unit, &b.id)));
-    let weights = list.iter().map(|r| r.weight).collect();
-    Ok(Respondents { list, weights })
+
+    let mut groups = Groups {
+        waves: Vec::new(),
+        list: Vec::new(),
+        group_of: Vec::with_capacity(list.len()),
+        expected: Vec::with_capacity(list.len()),
+    };
+    let mut ids = Vec::with_capacity(list.len());
+    let mut weights = Vec::with_capacity(list.len());
+    for (k, r) in list.into_iter().enumerate() {
+        if groups.waves.last() != Some(&r.wave) {
+            groups.waves.push(r.wave);
+        }
+        let wave = groups.waves.len() - 1;
+        match groups.list.last_mut() {
+            Some(g) if g.wave == wave && g.unit == r.unit => g.end = k + 1,
+            _ => groups.list.push(GroupRange {
+                wave,
+                unit: r.unit,
+                province: r.province,
+                start: k,
+                end: k + 1,
+            }),
+        }
+        groups.group_of.push((groups.list.len() - 1) as u32);
+        groups.expected.push(r.rows);
+        ids.push(r.id);
+        weights.push(r.weight);
+    }
+    Ok(Respondents { ids, weights, groups })
+}
+
+/// Whether an answer row gives an answer: an empty answer is no answer (ykien's export leaves free text empty),
+/// nothing to check or count.
+fn given() -> Expr {
+    col("answer").is_not_null().and(col("answer").neq(lit("")))
 }
 
 fn weights(lf: LazyFrame) -> Result<HashMap<String, f64>, AnalysisError> {
@@ -291,36 +338,63 @@ fn weights(lf: LazyFrame) -> Result<HashMap<String, f64>, AnalysisError> {
     Ok(out)
 }
 
-/// Pass 2: every non-empty answer row read against its question ([`crate::checks`]): the (indicator, value) pairs
-/// of the answers that count, regrouped per respondent, and the rows ignored, counted.
+/// Pass 2: every non-empty answer row joined to its question (its number; none for a question the questionnaire
+/// lacks), the question's codes (the code's index) and its respondent's number, read as a number, and streamed
+/// in batches into [`RespondentValues`], which walks each respondent once its rows have all come.
 fn checked_values(
     answers: &LazyFrame,
     codebook: &Codebook,
-    respondents: &Respondents,
-) -> Result<(Csr, Vec<IgnoredRows>), AnalysisError> {
-    let checker = Checker::new(codebook)?;
-    let ids: Vec<&str> = respondents.list.iter().map(|r| r.id.as_str()).collect();
-    let numbers: Vec<u32> = (0..ids.len() as u32).collect();
+    ids: Vec<String>,
+    groups: &Groups,
+) -> Result<(RespondentValues, Vec<IgnoredRows>), AnalysisError> {
+    let checker = Arc::new(Checker::new(codebook)?);
+    let respondents = ids.len();
+    let numbers: Vec<u32> = (0..respondents as u32).collect();
     let respondent_numbers = DataFrame::new(
-        ids.len(),
+        respondents,
         vec![
             Column::new("response_id".into(), ids),
             Column::new("resp".into(), numbers),
         ],
     )?;
-    let questions = checker.questions_frame()?;
-    // An empty answer is no answer (ykien's export leaves free text empty): nothing to check or count.
-    let given = col("answer").is_not_null().and(col("answer").neq(lit("")));
+    let wave_of = groups
+        .group_of
+        .iter()
+        .map(|&g| groups.list[g as usize].wave as u32)
+        .collect();
+    let state = Arc::new(Mutex::new(RespondentValues::new(
+        groups.group_of.clone(),
+        wave_of,
+        groups.expected.clone(),
+        groups.list.len(),
+    )));
+    // The first error of the callback, which polars would otherwise turn into its own.
+    let failure: Arc<Mutex<Option<AnalysisError>>> = Arc::new(Mutex::new(None));
 
-    let df = answers
+    let sink = {
+        let (state, checker, failure) = (state.clone(), checker.clone(), failure.clone());
+        PlanCallback::new(move |df: DataFrame| {
+            let mut state = state
+                .lock()
+                .map_err(|_| polars_err!(ComputeError: "a scoring thread panicked"))?;
+            if let Err(e) = state.add_batch(&checker, &df) {
+                if let Ok(mut slot) = failure.lock() {
+                    slot.get_or_insert(e);
+                }
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    };
+    answers
         .clone()
         .select([col("response_id"), col("question"), col("answer")])
-        .filter(given.clone())
+        .filter(given())
         .join(
-            questions.clone().lazy(),
+            checker.questions_frame()?.lazy(),
             [col("question")],
             [col("question")],
-            JoinArgs::new(JoinType::Inner),
+            JoinArgs::new(JoinType::Left),
         )
         .join(
             checker.codes_frame()?.lazy(),
@@ -339,165 +413,32 @@ fn checked_values(
             col("q"),
             col("code").fill_null(lit(NO_CODE_MATCHED)),
             col("answer").cast(DataType::Float64).alias("number"),
+            when(col("q").is_null())
+                .then(col("question"))
+                .otherwise(lit(NULL).cast(DataType::String))
+                .alias("unknown"),
         ])
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-
-    let unknown = answers
-        .clone()
-        .select([col("wave"), col("question"), col("answer")])
-        .filter(given)
-        .join(
-            questions.lazy(),
-            [col("question")],
-            [col("question")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .filter(col("q").is_null())
-        .group_by([col("wave"), col("question")])
-        .agg([len().alias("rows")])
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-
-    let rows = RowsByRespondent::build(df, respondents.list.len())?;
-    let mut wave_ids: Vec<u32> = Vec::with_capacity(respondents.list.len());
-    let mut waves: Vec<&str> = Vec::new();
-    for r in &respondents.list {
-        if waves.last() != Some(&r.wave.as_str()) {
-            waves.push(&r.wave);
-        }
-        wave_ids.push((waves.len() - 1) as u32);
+        .sink_batches(sink, false, None)?
+        .collect_with_engine(Engine::Streaming)?;
+    if let Some(e) = failure.lock().ok().and_then(|mut slot| slot.take()) {
+        return Err(e);
     }
-    let mut counts: HashMap<(u32, usize, IgnoredKind), u64> = HashMap::new();
-    let mut offsets = Vec::with_capacity(respondents.list.len() + 1);
-    offsets.push(0usize);
-    let (mut indicators, mut values) = (Vec::new(), Vec::new());
-    let mut walk = Walk::default();
-    for (k, &wave) in wave_ids.iter().enumerate() {
-        let range = rows.offsets[k]..rows.offsets[k + 1];
-        checker.walk(
-            RespondentRows {
-                questions: &rows.questions[range.clone()],
-                codes: &rows.codes[range.clone()],
-                numbers: &rows.numbers[range],
-            },
-            &mut walk,
-            |q, kind, n| *counts.entry((wave, q, kind)).or_default() += n,
-            |indicator, value| {
-                indicators.push(indicator);
-                values.push(value);
-            },
-        );
-        offsets.push(indicators.len());
-    }
+    let values = Arc::try_unwrap(state)
+        .map_err(|_| AnalysisError::Internal("the answer pass kept its state"))?
+        .into_inner()
+        .map_err(|_| AnalysisError::Internal("a scoring thread panicked"))?;
+    values.check_complete()?;
 
     let mut ignored: HashMap<(String, String, IgnoredKind), u64> = HashMap::new();
-    for ((wave, q, kind), n) in counts {
-        let wave = waves.get(wave as usize).copied().unwrap_or_default();
+    for (&(wave, q, kind), &n) in &values.ignored {
+        let wave = groups.waves.get(wave as usize).cloned().unwrap_or_default();
+        *ignored.entry((wave, checker.code(q).to_owned(), kind)).or_default() += n;
+    }
+    for ((wave, question), &n) in &values.unknown {
+        let wave = groups.waves.get(*wave as usize).cloned().unwrap_or_default();
         *ignored
-            .entry((wave.to_owned(), checker.code(q).to_owned(), kind))
+            .entry((wave, question.clone(), IgnoredKind::UnknownQuestion))
             .or_default() += n;
     }
-    let unknown_waves = unknown.column("wave")?.str()?;
-    let unknown_questions = unknown.column("question")?.str()?;
-    let unknown_rows = unknown.column("rows")?.cast(&DataType::UInt64)?;
-    let unknown_rows = unknown_rows.u64()?;
-    for ((wave, question), n) in unknown_waves
-        .iter()
-        .zip(unknown_questions.iter())
-        .zip(unknown_rows.iter())
-    {
-        *ignored
-            .entry((
-                wave.unwrap_or_default().to_owned(),
-                question.unwrap_or_default().to_owned(),
-                IgnoredKind::UnknownQuestion,
-            ))
-            .or_default() += n.unwrap_or_default();
-    }
-    Ok((
-        Csr {
-            offsets,
-            indicators,
-            values,
-        },
-        collect_ignored(ignored),
-    ))
-}
-
-/// The code index that means "matched no code of the question".
-const NO_CODE_MATCHED: u32 = u32::MAX;
-
-/// Checked rows regrouped per respondent: respondent `k`'s rows are `offsets[k]..offsets[k + 1]`.
-struct RowsByRespondent {
-    offsets: Vec<usize>,
-    questions: Vec<u16>,
-    codes: Vec<u32>,
-    numbers: Vec<f64>,
-}
-
-impl RowsByRespondent {
-    /// A counting sort of the columns `resp`, `q`, `code`, `number` by respondent, keeping each respondent's rows
-    /// in the file's order, dropping each column as soon as it is placed.
-    fn build(df: DataFrame, respondents: usize) -> Result<Self, AnalysisError> {
-        let mut columns = df.into_columns();
-        let number_column = columns.pop();
-        let code_column = columns.pop();
-        let q_column = columns.pop();
-        let resp_column = columns.pop();
-        let (Some(resp_column), Some(q_column), Some(code_column), Some(number_column)) =
-            (resp_column, q_column, code_column, number_column)
-        else {
-            return Err(AnalysisError::Internal("the answer pass lost a column"));
-        };
-        let resp = resp_column.u32()?;
-        let mut offsets = vec![0usize; respondents + 1];
-        for r in resp.into_no_null_iter() {
-            if let Some(slot) = offsets.get_mut(r as usize + 1) {
-                *slot += 1;
-            }
-        }
-        for k in 0..respondents {
-            offsets[k + 1] += offsets[k];
-        }
-        let total = offsets[respondents];
-
-        let mut cursor = offsets.clone();
-        let mut questions = vec![0u16; total];
-        for (r, q) in resp.into_no_null_iter().zip(q_column.u32()?.iter()) {
-            let slot = &mut cursor[r as usize];
-            questions[*slot] =
-                u16::try_from(q.unwrap_or_default()).map_err(|_| AnalysisError::Internal("question number"))?;
-            *slot += 1;
-        }
-        drop(q_column);
-        cursor.copy_from_slice(&offsets);
-        let mut codes = vec![NO_CODE_MATCHED; total];
-        for (r, code) in resp.into_no_null_iter().zip(code_column.u32()?.iter()) {
-            let slot = &mut cursor[r as usize];
-            codes[*slot] = code.unwrap_or(NO_CODE_MATCHED);
-            *slot += 1;
-        }
-        drop(code_column);
-        cursor.copy_from_slice(&offsets);
-        let mut numbers = vec![f64::NAN; total];
-        for (r, x) in resp.into_no_null_iter().zip(number_column.f64()?.iter()) {
-            let slot = &mut cursor[r as usize];
-            numbers[*slot] = x.unwrap_or(f64::NAN);
-            *slot += 1;
-        }
-        Ok(Self {
-            offsets,
-            questions,
-            codes,
-            numbers,
-        })
-    }
-}
-
-/// Answer values regrouped per respondent: respondent `k`'s entries are `offsets[k]..offsets[k + 1]`.
-struct Csr {
-    offsets: Vec<usize>,
-    indicators: Vec<u16>,
-    values: Vec<f64>,
+    Ok((values, collect_ignored(ignored)))
 }

@@ -1,427 +1,456 @@
 #!/usr/bin/env python3
-"""The point scores of `ykien analyze`, recomputed with DuckDB SQL over the same inputs.
+"""The strong reference of `ykien analyze`: the scoring method of docs/questionnaire.md in DuckDB SQL, the way an
+analyst who knows DuckDB would write it, to time ykien against in the same run (bench/src/scores.rs).
 
-Reads long-format answers (Parquet, columns response_id, wave, unit_code, question, answer) and a questionnaire
-TOML file (the format of questionnaires/papi-2025.toml), and writes `scores.csv` with the header
-`wave,unit_code,level,code,score,n`: for every wave and unit, the indicator, sub-dimension, dimension (1-10) and
-total (8-80) scores with their respondent counts, published rows only (n >= 10), scores printed like the Rust
-export (`{:.4}`, round half to even on the exact binary value).
+    python duckdb_scores.py --answers ANSWERS.parquet|.csv --questionnaire Q.toml --out scores.csv \
+        [--ignored-out ignored.csv] [--threads N] [--memory-limit 1GB]
 
-Only the small codebook tables are built in Python; all the work over the answers is DuckDB SQL reading the
-Parquet file directly. The method follows the Rust crate `analysis` (paths relative to the repository root):
+Writes `scores.csv` (`wave,unit_code,level,code,score,n`, every score with n >= 10 at full precision, as ykien's
+scores.csv) and optionally `ignored.csv` (`wave,question,kind,rows`, as ykien's).
 
-* codebook (src/services/analysis.rs `codebook`, analysis/src/codebook.rs `coded_values`): a question with an
-  indicator and a type other than text is scored. yes_no -> YesNo{yes_is_good: good == "yes"}: code "1" is worth
-  1 if yes is good else 0, code "0" the opposite. likert -> Likert{points = number of labels of its scale,
-  high_is_good: direction == "high_is_good"}: codes "1".."k" exactly (so "04" is missing), worth (p-1)/(k-1),
-  or (k-p)/(k-1) reversed. single -> Choice: the choices that have a `value`, by exact code. number ->
-  Number{good, bad}: the answer read as a float, (x - bad) / (good - bad) clamped to [0, 1]; non-finite or
-  unreadable numbers are missing. "DK", "RF", nulls, unknown codes and unscored questions give no value.
-* per respondent and indicator (analysis/src/bootstrap.rs `dense_rows`): the mean of the values of the
-  indicator's questions the respondent has, clamped to [0, 1].
-* indicator score (aggregate.rs `weighted_mean`, weight 1): the mean over the unit's respondents with a value,
-  summed one by one in response_id order (the order pipeline.rs sorts respondents in), clamped to the smallest
-  and largest term, then to [0, 1]; n = those respondents.
-* sub-dimension score = plain mean of the unit's indicator scores that exist (codebook order), clamped to [0, 1];
-  dimension = 1 + 9 x plain mean of its sub-dimension scores that exist; total = sum of the 8 dimension scores
-  (codebook order), clamped to [8, 80], only when the codebook has 8 dimensions AND the unit has all 8 (else no
-  total row). n of a sub-dimension / dimension / total = respondents with at least one value in it (for the total:
-  in any indicator). Withheld scores still feed the levels above them.
-* privacy (analysis/src/scores.rs `Scores::from_raw`): each (wave, unit, level, code) row with n < 10 is
-  withheld on its own; the rest of the unit's rows are still written.
+What it does ("Answers files: what counts" and "From answers to scores" of docs/questionnaire.md):
 
-Not done (not needed for the benchmark): weights, lineage, bootstrap intervals, ranks, quartiles, the units table.
+* steps 1-2: a row naming no question of the questionnaire is `unknown_question`; an answer the question does not
+  take is `unknown_code` (DK/RF on a profile question too), `unreadable_number` (not `-?digits(.digits)?`) or
+  `out_of_range` (outside min-max);
+* step 3: per response and question, several rows with the same answer count once (`duplicate` for the others),
+  rows that differ count none (`conflicting`);
+* step 4: the skip logic, in the order questions are asked: a question is eligible when all its conditions hold on
+  the earlier question's answer that counts (itself eligible: chains), never on DK/RF or no answer;
+* values in [0, 1] (yes/no, Likert, number clamped between good and bad, choice values), the mean of an indicator's
+  questions per respondent, then per wave and unit: indicator = mean over respondents with a value, sub-dimension =
+  mean of its indicators, dimension = 1 + 9 x mean of its sub-dimensions, total = sum of the 8 dimensions (only when
+  all 8 have a score); n = respondents with a value in the score; rows with n < 10 withheld.
+
+How: Python only turns the small questionnaire into tables and writes the skip-logic SQL from it; every step over
+the answers is SQL. The answers are read twice, each time only the columns needed: once to number the responses
+(integer keys, with the per-question counts of unknown questions in the same scan), once to turn every row into
+(respondent int, question smallint, token). Everything after that joins and groups integers: one row per
+(respondent, question) for step 3, one row per respondent with the skip-logic outcome of every question as a
+list of booleans for step 4. Not done: weights, lineage, bootstrap intervals, ranks (not in DuckDB's part of the
+benchmark; ykien computes them on top).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
+import time
 import tomllib
 
 import duckdb
 
-DONT_KNOW = "DK"
-REFUSED = "RF"
-YES_CODE = "1"
-NO_CODE = "0"
-DIMENSION_COUNT = 8
+SPECIAL = ("DK", "RF")
 MIN_RESPONDENTS_SHOWN = 10
+DIMENSION_COUNT = 8
+# Step 2 outcomes stored per row.
+OK, UNKNOWN_CODE, UNREADABLE_NUMBER, OUT_OF_RANGE = 0, 1, 2, 3
 
 
 class CodebookError(Exception):
     pass
 
 
-def _parent(node: dict, *keys: str) -> str:
-    # RawNode: `parent`, with the aliases `dimension` and `subdimension`.
-    for key in ("parent", *keys):
-        if key in node:
-            return node[key]
-    return ""
-
-
-def load_codebook(path: str) -> dict:
-    """The codebook the server builds from a questionnaire (src/services/analysis.rs `codebook`)."""
+def load(path: str) -> dict:
+    """The questionnaire as small tables: questions in the order asked, their codes and values, the tree."""
     with open(path, "rb") as f:
         raw = tomllib.load(f)
-    scales = {name: min(len(s.get("vi", [])), len(s.get("en", []))) for name, s in raw.get("scales", {}).items()}
-    dimensions = [d["code"] for d in raw.get("dimensions", [])]
-    numbers = []
-    for i, code in enumerate(dimensions):
-        digits = "".join(ch for ch in code if ch.isascii() and ch.isdigit())
-        try:
-            number = int(digits)
-            if number > 255:
-                raise ValueError
-        except ValueError:
-            number = min(i + 1, 255)
-        numbers.append(number)
-    subdimensions = [(s["code"], _parent(s, "dimension", "subdimension")) for s in raw.get("subdimensions", [])]
-    indicators = [(s["code"], _parent(s, "subdimension", "dimension")) for s in raw.get("indicators", [])]
+    scales = {name: len(s.get("vi", [])) for name, s in raw.get("scales", {}).items()}
+    dims = [d["code"] for d in raw["dimensions"]]
+    subs = [(s["code"], s["dimension"]) for s in raw["subdimensions"]]
+    inds = [(i["code"], i["subdimension"]) for i in raw["indicators"]]
+    dim_ix = {c: k for k, c in enumerate(dims)}
+    sub_ix = {c: k for k, (c, _) in enumerate(subs)}
+    ind_ix = {c: k for k, (c, _) in enumerate(inds)}
+    questions = raw["questions"]
+    q_ix = {q["code"]: k for k, q in enumerate(questions)}
 
-    questions = []  # (code, indicator, kind, params)
-    for q in raw.get("questions", []):
+    q_rows, code_rows = [], []
+    for k, q in enumerate(questions):
+        kind = q["type"]
+        profile = bool(q.get("profile", False))
         indicator = q.get("indicator")
-        if indicator is None:
-            continue
-        kind = q.get("type")
-        code = q["code"]
-        missing = CodebookError(f"question {code} is scored but has no direction")
+        scored = indicator is not None and kind != "text" and not profile
+        codes: list[tuple[str, float | None, float | None]] = []  # (code, value, point for ranges)
         if kind == "yes_no":
-            good = q.get("good")
-            if good not in ("yes", "no"):
-                raise missing
-            questions.append((code, indicator, "yes_no", {"yes_is_good": good == "yes"}))
+            yes_good = q.get("good") == "yes"
+            for code in ("1", "0"):
+                value = (1.0 if (code == "1") == yes_good else 0.0) if scored else None
+                codes.append((code, value, None))
         elif kind == "likert":
-            direction = q.get("direction")
-            if direction not in ("high_is_good", "low_is_good"):
-                raise missing
-            points = min(scales.get(q.get("scale"), 0), 255)
-            questions.append((code, indicator, "likert", {"points": points, "high_is_good": direction == "high_is_good"}))
-        elif kind == "number":
-            good, bad = q.get("good"), q.get("bad")
-            if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in (good, bad)):
-                raise missing
-            questions.append((code, indicator, "number", {"good": float(good), "bad": float(bad)}))
+            points = scales[q["scale"]]
+            high = q.get("direction") == "high_is_good"
+            for p in range(1, points + 1):
+                value = ((p - 1) if high else (points - p)) / (points - 1) if scored else None
+                codes.append((str(p), value, float(p)))
         elif kind == "single":
-            values = [(c["code"], float(c["value"])) for c in q.get("choices", []) if c.get("value") is not None]
-            questions.append((code, indicator, "choice", {"values": values}))
-        elif kind == "text":
-            continue
-        else:
-            raise CodebookError(f"question {code}: unknown type {kind!r}")
-
-    codebook = {
-        "dimensions": dimensions,
-        "numbers": numbers,
-        "subdimensions": subdimensions,
-        "indicators": indicators,
+            for c in q["choices"]:
+                codes.append((c["code"], float(c["value"]) if scored and "value" in c else None, None))
+        elif kind not in ("number", "text"):
+            raise CodebookError(f"question {q['code']}: unknown type {kind!r}")
+        for i, (code, value, point) in enumerate(codes):
+            code_rows.append((k, code, i, False, value, point))
+        # DK and RF are codes of every question; on a profile question, which does not offer them, step 2 refuses them.
+        code_rows.append((k, "DK", len(codes), True, None, None))
+        code_rows.append((k, "RF", len(codes) + 1, True, None, None))
+        is_number = kind == "number"
+        q_rows.append(
+            (
+                k,
+                q["code"],
+                profile,
+                is_number,
+                kind == "text",
+                bool(q.get("when")),
+                float(q["min"]) if is_number else None,
+                float(q["max"]) if is_number else None,
+                ind_ix[indicator] if scored else None,
+                float(q["good"]) if scored and is_number else None,
+                float(q["bad"]) if scored and is_number else None,
+            )
+        )
+    conditions = []
+    for k, q in enumerate(questions):
+        for c in q.get("when", []):
+            earlier = q_ix[c["question"]]
+            if earlier >= k:
+                raise CodebookError(f"question {q['code']}: condition on a later question")
+            conditions.append((k, earlier, c))
+    return {
         "questions": questions,
+        "q_rows": q_rows,
+        "code_rows": code_rows,
+        "conditions": conditions,
+        "dims": dims,
+        "subs": [(c, sub_ix[c], dim_ix[d]) for c, d in subs],
+        "inds": [(c, ind_ix[c], sub_ix[s]) for c, s in inds],
     }
-    validate(codebook)
-    return codebook
 
 
-def validate(cb: dict) -> None:
-    """What analysis/src/codebook.rs `Codebook::validate` and indicator.rs `ValueRule::validate` refuse."""
-
-    def unique(list_name, codes):
-        seen = set()
-        for c in codes:
-            if c in seen:
-                raise CodebookError(f"{list_name} code {c!r} is used twice")
-            seen.add(c)
-
-    unique("dimension", cb["dimensions"])
-    seen_numbers = set()
-    for code, number in zip(cb["dimensions"], cb["numbers"]):
-        if not 1 <= number <= DIMENSION_COUNT:
-            raise CodebookError(f"dimension {code!r} has number {number}, which is not within 1..=8")
-        if number in seen_numbers:
-            raise CodebookError(f"dimension number {number} is used twice")
-        seen_numbers.add(number)
-    dims = set(cb["dimensions"])
-    unique("subdimension", [s for s, _ in cb["subdimensions"]])
-    for s, d in cb["subdimensions"]:
-        if d not in dims:
-            raise CodebookError(f"subdimension {s!r} belongs to {d!r}, which is not defined")
-    subs = {s for s, _ in cb["subdimensions"]}
-    unique("indicator", [i for i, _ in cb["indicators"]])
-    if len(cb["indicators"]) > 65535:
-        raise CodebookError("a codebook may have at most 65,535 indicators")
-    for i, s in cb["indicators"]:
-        if s not in subs:
-            raise CodebookError(f"indicator {i!r} belongs to {s!r}, which is not defined")
-    inds = {i for i, _ in cb["indicators"]}
-    unique("question", [q[0] for q in cb["questions"]])
-    for code, ind, kind, p in cb["questions"]:
-        if ind not in inds:
-            raise CodebookError(f"question {code!r} belongs to {ind!r}, which is not defined")
-        if kind == "likert" and p["points"] < 2:
-            raise CodebookError(f"question {code!r}: a Likert scale needs at least 2 points")
-        if kind == "number":
-            g, b = p["good"], p["bad"]
-            if not (math.isfinite(g) and math.isfinite(b)) or g == b or not math.isfinite(g - b):
-                raise CodebookError(f"question {code!r}: unusable number bounds good = {g}, bad = {b}")
-        if kind == "choice":
-            vals = p["values"]
-            if not vals:
-                raise CodebookError(f"question {code!r}: a choice rule must list at least one answer code")
-            seen = set()
-            for c, v in vals:
-                if c == "":
-                    raise CodebookError(f"question {code!r}: a choice rule has an empty answer code")
-                if not 0.0 <= v <= 1.0:
-                    raise CodebookError(f"question {code!r}: answer code {c!r} has value {v}")
-                if c in seen:
-                    raise CodebookError(f"question {code!r}: answer code {c!r} is listed more than once")
-                if c in (DONT_KNOW, REFUSED):
-                    raise CodebookError(f"question {code!r} values the special code {c!r}")
-                seen.add(c)
+def register(con: duckdb.DuckDBPyConnection, cb: dict) -> None:
+    con.execute(
+        "CREATE TEMP TABLE cb_q (qid SMALLINT, question VARCHAR, profile BOOLEAN, is_number BOOLEAN,"
+        " is_text BOOLEAN, conditional BOOLEAN, lo DOUBLE, hi DOUBLE, ind SMALLINT, good DOUBLE, bad DOUBLE)"
+    )
+    con.executemany("INSERT INTO cb_q VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cb["q_rows"])
+    con.execute(
+        "CREATE TEMP TABLE cb_code (qid SMALLINT, answer VARCHAR, code SMALLINT, special BOOLEAN, value DOUBLE,"
+        " point DOUBLE)"
+    )
+    con.executemany("INSERT INTO cb_code VALUES (?, ?, ?, ?, ?, ?)", cb["code_rows"])
+    con.execute("CREATE TEMP TABLE cb_dim (dim SMALLINT, code VARCHAR)")
+    con.executemany("INSERT INTO cb_dim VALUES (?, ?)", [(k, c) for k, c in enumerate(cb["dims"])])
+    con.execute("CREATE TEMP TABLE cb_sub (sub SMALLINT, code VARCHAR, dim SMALLINT)")
+    con.executemany("INSERT INTO cb_sub VALUES (?, ?, ?)", [(s, c, d) for c, s, d in cb["subs"]])
+    con.execute("CREATE TEMP TABLE cb_ind (ind SMALLINT, code VARCHAR, sub SMALLINT)")
+    con.executemany("INSERT INTO cb_ind VALUES (?, ?, ?)", [(i, c, s) for c, i, s in cb["inds"]])
 
 
-def coded_values(kind: str, p: dict) -> list[tuple[str, float]]:
-    """analysis/src/codebook.rs `Codebook::coded_values`: every stored code a rule values, with its value."""
-    if kind == "yes_no":
-        yes = 1.0 if p["yes_is_good"] else 0.0
-        out = [(YES_CODE, yes), (NO_CODE, 1.0 - yes)]
-    elif kind == "likert":
-        k = p["points"]
-        out = [(str(pt), float((pt - 1) if p["high_is_good"] else (k - pt)) / float(k - 1)) for pt in range(1, k + 1)]
-    elif kind == "choice":
-        out = list(p["values"])
-    else:
-        out = []
-    return [(c, v) for c, v in out if c not in (DONT_KNOW, REFUSED) and 0.0 <= v <= 1.0]
+def source(path: str) -> str:
+    """The scan of the answers file, every column as text (codes keep their leading zeros)."""
+    quoted = path.replace("'", "''")
+    if path.lower().endswith(".parquet"):
+        return f"read_parquet('{quoted}')"
+    return f"read_csv('{quoted}', header = true, all_varchar = true)"
 
 
-def register_codebook(con: duckdb.DuckDBPyConnection, cb: dict) -> None:
-    dim_index = {code: i for i, code in enumerate(cb["dimensions"])}
-    sub_index = {code: i for i, (code, _) in enumerate(cb["subdimensions"])}
-    ind_index = {code: i for i, (code, _) in enumerate(cb["indicators"])}
-    con.execute("CREATE TEMP TABLE cb_dim (dim INTEGER, code VARCHAR)")
-    con.execute("CREATE TEMP TABLE cb_sub (sub INTEGER, code VARCHAR, dim INTEGER)")
-    con.execute("CREATE TEMP TABLE cb_ind (ind INTEGER, code VARCHAR, sub INTEGER, dim INTEGER)")
-    con.execute("CREATE TEMP TABLE cb_q (question VARCHAR, ind INTEGER, is_number BOOLEAN, good DOUBLE, bad DOUBLE)")
-    con.execute("CREATE TEMP TABLE cb_code (question VARCHAR, answer VARCHAR, code_value DOUBLE)")
-    if cb["dimensions"]:
-        con.executemany("INSERT INTO cb_dim VALUES (?, ?)", [[i, c] for c, i in dim_index.items()])
-    if cb["subdimensions"]:
-        con.executemany(
-            "INSERT INTO cb_sub VALUES (?, ?, ?)", [[sub_index[s], s, dim_index[d]] for s, d in cb["subdimensions"]]
-        )
-    if cb["indicators"]:
-        sub_dim = {s: dim_index[d] for s, d in cb["subdimensions"]}
-        con.executemany(
-            "INSERT INTO cb_ind VALUES (?, ?, ?, ?)",
-            [[ind_index[i], i, sub_index[s], sub_dim[s]] for i, s in cb["indicators"]],
-        )
-    q_rows, c_rows = [], []
-    for code, ind, kind, p in cb["questions"]:
-        if kind == "number":
-            q_rows.append([code, ind_index[ind], True, p["good"], p["bad"]])
+# Read 1: the responses, numbered; each with its wave and unit (which must agree across its rows), and in the same
+# scan, per wave and question, the non-empty rows of each question code (those the questionnaire lacks are step 1).
+RESPONSES_SQL = """
+CREATE TEMP TABLE scan1 AS
+SELECT response_id, question, grouping(response_id) AS g,
+       min(wave) AS wave, max(wave) AS wave_last, min(unit_code) AS unit_code, max(unit_code) AS unit_last,
+       count(*) FILTER (WHERE answer IS NOT NULL AND answer <> '') AS given
+FROM (SELECT CAST(response_id AS VARCHAR) AS response_id, CAST(wave AS VARCHAR) AS wave,
+             CAST(unit_code AS VARCHAR) AS unit_code, CAST(question AS VARCHAR) AS question,
+             CAST(answer AS VARCHAR) AS answer
+      FROM {src})
+GROUP BY GROUPING SETS ((response_id), (wave, question));
+
+CREATE TEMP TABLE groups AS
+SELECT row_number() OVER (ORDER BY wave, unit_code)::INTEGER AS gid, wave, unit_code
+FROM (SELECT DISTINCT wave, unit_code FROM scan1 WHERE g = 0);
+
+CREATE TEMP TABLE resp AS
+SELECT row_number() OVER ()::INTEGER AS rid, s.response_id, g.gid
+FROM scan1 s JOIN groups g ON g.wave = s.wave AND g.unit_code = s.unit_code
+WHERE s.g = 0;
+
+CREATE TEMP TABLE unknown AS
+SELECT s.wave, s.question, sum(s.given)::BIGINT AS rows
+FROM scan1 s ANTI JOIN cb_q q ON q.question = s.question
+WHERE s.g = 1 AND s.given > 0
+GROUP BY s.wave, s.question;
+"""
+
+CHECK_RESPONSES_SQL = """
+SELECT count(*) FILTER (WHERE response_id IS NULL OR wave IS NULL OR unit_code IS NULL),
+       count(*) FILTER (WHERE wave <> wave_last OR unit_code <> unit_last)
+FROM scan1 WHERE g = 0
+"""
+
+# Read 2: every non-empty row of a known question as (respondent, question, step-2 outcome, token). The token is
+# the index of the code (DK/RF last) for coded answers, the number for number questions, -1 for free text.
+TOKENS_SQL = """
+CREATE TEMP TABLE tok AS
+SELECT r.rid, q.qid,
+       CASE WHEN c.code IS NOT NULL THEN CASE WHEN c.special AND q.profile THEN {unknown} ELSE {ok} END
+            WHEN q.is_number AND NOT regexp_full_match(a.answer, '-?[0-9]+(\\.[0-9]+)?') THEN {unreadable}
+            WHEN q.is_number AND (TRY_CAST(a.answer AS DOUBLE) < q.lo OR TRY_CAST(a.answer AS DOUBLE) > q.hi)
+                 THEN {range}
+            WHEN q.is_number OR q.is_text THEN {ok}
+            ELSE {unknown} END::TINYINT AS status,
+       c.code IS NULL AND q.is_number AS is_num,
+       CASE WHEN c.code IS NOT NULL THEN c.code::DOUBLE
+            WHEN q.is_number THEN TRY_CAST(a.answer AS DOUBLE)
+            ELSE -1::DOUBLE END AS t
+FROM (SELECT CAST(response_id AS VARCHAR) AS response_id, CAST(question AS VARCHAR) AS question,
+             CAST(answer AS VARCHAR) AS answer
+      FROM {src} WHERE answer IS NOT NULL AND CAST(answer AS VARCHAR) <> '') a
+JOIN resp r ON r.response_id = a.response_id
+JOIN cb_q q ON q.question = a.question
+LEFT JOIN cb_code c ON c.qid = q.qid AND c.answer = a.answer;
+"""
+
+# Step 3: one row per respondent and question among the rows step 2 accepted.
+KEPT_SQL = """
+CREATE TEMP TABLE kept AS
+SELECT rid, qid, count(*)::BIGINT AS rows,
+       min(t) = max(t) AND bool_and(is_num) = bool_or(is_num) AS same,
+       min(t) AS t, bool_or(is_num) AS is_num
+FROM tok WHERE status = 0
+GROUP BY rid, qid;
+"""
+
+
+def eligibility_sql(cb: dict) -> str:
+    """Step 4 for every respondent at once: one boolean per question, in the order asked, as a list.
+
+    `g_<q>` is the answer of question q that counts for a condition: its token when it was kept (no conflict) and
+    is itself eligible; `e_<q>` is whether q is asked. DuckDB lets a column use the ones before it, so a chain is
+    just a later column reading an earlier one."""
+    questions = cb["questions"]
+    by_q: dict[int, list] = {}
+    for k, earlier, c in cb["conditions"]:
+        by_q.setdefault(k, []).append((earlier, c))
+    sources = sorted({earlier for _, earlier, _ in cb["conditions"]})
+    code_index = {}
+    points = {}
+    for qid, code, index, special, _value, point in cb["code_rows"]:
+        if not special:
+            code_index[(qid, code)] = index
+            if point is not None:
+                points[(qid, index)] = point
+    # Each respondent's kept answers to the questions conditions look at, as lists; r_<s>/n_<s> pick one out.
+    raw = [f"t[list_position(q, {s})] AS r_{s}, n[list_position(q, {s})] AS n_{s}" for s in sources]
+    cols = []
+    for k in range(len(questions)):
+        conds = by_q.get(k, [])
+        if not conds:
+            expr = "true"
         else:
-            q_rows.append([code, ind_index[ind], False, 1.0, 0.0])
-        c_rows.extend([code, answer, value] for answer, value in coded_values(kind, p))
-    if q_rows:
-        con.executemany("INSERT INTO cb_q VALUES (?, ?, ?, ?, ?)", q_rows)
-    if c_rows:
-        con.executemany("INSERT INTO cb_code VALUES (?, ?, ?)", c_rows)
+            parts = []
+            for earlier, c in conds:
+                given = f"g_{earlier}"
+                if "any_of" in c:
+                    idx = [code_index[(earlier, code)] for code in c["any_of"] if (earlier, code) in code_index]
+                    if not idx:
+                        parts.append("false")
+                        continue
+                    parts.append(f"coalesce(NOT n_{earlier} AND {given} IN ({', '.join(map(str, idx))}), false)")
+                else:
+                    # A number, or a Likert point (its code's number); anything else is in no range.
+                    mapping = [(i, p) for (qq, i), p in points.items() if qq == earlier]
+                    if mapping:
+                        cases = " ".join(f"WHEN {i} THEN {p!r}" for i, p in mapping)
+                        value = f"(CASE WHEN n_{earlier} THEN {given} ELSE CASE {given} {cases} END END)"
+                    else:
+                        value = f"(CASE WHEN n_{earlier} THEN {given} END)"
+                    test = []
+                    if "at_least" in c:
+                        test.append(f"{value} >= {float(c['at_least'])!r}")
+                    if "at_most" in c:
+                        test.append(f"{value} <= {float(c['at_most'])!r}")
+                    parts.append(f"coalesce({' AND '.join(test) or 'true'} AND {value} IS NOT NULL, false)")
+            expr = " AND ".join(parts)
+        cols.append(f"({expr}) AS e_{k}")
+        if k in sources:
+            cols.append(f"CASE WHEN e_{k} THEN r_{k} END AS g_{k}")
+    listed = ", ".join(f"e_{k}" for k in range(len(questions)))
+    # Only the answers conditions look at: a respondent without any of them is asked no conditional question
+    # (read as such where `elig` has no row for it).
+    where = f"WHERE same AND qid IN ({', '.join(map(str, sources))})" if sources else "WHERE false"
+    return f"""
+CREATE TEMP TABLE elig AS
+SELECT rid, list_value({listed}) AS asked FROM (
+    SELECT rid, {', '.join(cols)}
+    FROM (SELECT rid{''.join(', ' + r for r in raw)}
+          FROM (SELECT rid, list(qid) AS q, list(t) AS t, list(is_num) AS n FROM kept {where} GROUP BY rid))
+);
+"""
 
 
-# Per respondent and indicator: the value in [0, 1] (pipeline.rs `answer_values` + bootstrap.rs `dense_rows`).
-# A non-number question's value is its code's value (exact string match); a number question's is the answer cast
-# to a double, scaled and clamped, missing when it is not a finite number. `+ 0.0` turns a -0.0 (x == bad with
-# good < bad) into +0.0 as Rust's running sum from 0.0 does.
-RESP_IND_SQL = """
+# Values: kept, unconflicted, eligible answers of scored questions; per respondent and indicator the mean.
+VALUES_SQL = """
 CREATE TEMP TABLE resp_ind AS
-WITH a AS (
-    SELECT CAST(response_id AS VARCHAR) AS response_id,
-           CAST(wave AS VARCHAR)        AS wave,
-           CAST(unit_code AS VARCHAR)   AS unit_code,
-           CAST(question AS VARCHAR)    AS question,
-           CAST(answer AS VARCHAR)      AS answer
-    FROM read_parquet($answers)
-),
-v AS (
-    SELECT a.wave, a.unit_code, a.response_id, q.ind,
-           CASE WHEN q.is_number THEN
-                    CASE WHEN isfinite(TRY_CAST(a.answer AS DOUBLE)) THEN
-                        least(greatest((TRY_CAST(a.answer AS DOUBLE) - q.bad) / (q.good - q.bad), 0::DOUBLE),
-                              1::DOUBLE)
-                    END
-                ELSE c.code_value
-           END AS value
-    FROM a
-    JOIN cb_q q ON a.question = q.question
-    LEFT JOIN cb_code c ON c.question = a.question AND c.answer = a.answer
-)
-SELECT wave, unit_code, response_id, ind,
-       least(greatest((sum(value) + 0::DOUBLE) / count(*)::DOUBLE, 0::DOUBLE), 1::DOUBLE) AS value
-FROM v
-WHERE value IS NOT NULL
-GROUP BY wave, unit_code, response_id, ind
+SELECT k.rid, q.ind,
+       least(greatest(avg(CASE WHEN k.is_num
+                               THEN least(greatest((k.t - q.bad) / (q.good - q.bad), 0::DOUBLE), 1::DOUBLE)
+                               ELSE c.value END), 0::DOUBLE), 1::DOUBLE) AS value
+FROM kept k
+LEFT JOIN elig e ON e.rid = k.rid
+JOIN cb_q q ON q.qid = k.qid
+LEFT JOIN cb_code c ON c.qid = k.qid AND NOT k.is_num AND c.code = k.t::SMALLINT
+WHERE k.same AND (NOT q.conditional OR coalesce(e.asked[k.qid + 1], false)) AND q.ind IS NOT NULL
+  AND (k.is_num OR c.value IS NOT NULL)
+GROUP BY k.rid, q.ind;
 """
 
-# Indicator scores: weighted_mean with weight 1, summed in respondent order like the Rust loop.
-IND_SQL_ORDERED = """
+SCORES_SQL = """
 CREATE TEMP TABLE ind_score AS
-WITH g AS (
-    SELECT wave, unit_code, ind,
-           list(value ORDER BY response_id) AS vals,
-           min(value) AS lo, max(value) AS hi, count(*) AS n
-    FROM resp_ind
-    GROUP BY wave, unit_code, ind
-)
-SELECT wave, unit_code, ind, n,
-       least(greatest(least(greatest(list_reduce(vals, lambda x, y: x + y) / n::DOUBLE, lo), hi), 0::DOUBLE),
-             1::DOUBLE) AS score
-FROM g
-"""
+SELECT r.gid, v.ind, count(*) AS n,
+       least(greatest(least(greatest(avg(v.value), min(v.value)), max(v.value)), 0::DOUBLE), 1::DOUBLE) AS score
+FROM resp_ind v JOIN resp r ON r.rid = v.rid
+GROUP BY r.gid, v.ind;
 
-# The same with DuckDB's own (unordered, parallel) sum: can differ from Rust in the last bit of a score.
-IND_SQL_FAST = """
-CREATE TEMP TABLE ind_score AS
-SELECT wave, unit_code, ind, count(*) AS n,
-       least(greatest(least(greatest(sum(value) / count(*)::DOUBLE, min(value)), max(value)), 0::DOUBLE),
-             1::DOUBLE) AS score
-FROM resp_ind
-GROUP BY wave, unit_code, ind
-"""
+CREATE TEMP TABLE resp_sub AS
+SELECT DISTINCT v.rid, i.sub, s.dim FROM resp_ind v JOIN cb_ind i ON i.ind = v.ind JOIN cb_sub s ON s.sub = i.sub;
 
-# Respondent counts of sub-dimensions, dimensions and the total: respondents with at least one value in them.
-COUNTS_SQL = """
 CREATE TEMP TABLE level_n AS
-SELECT r.wave, r.unit_code, i.sub, i.dim, grouping(i.sub, i.dim) AS gid, count(DISTINCT r.response_id) AS n
-FROM resp_ind r JOIN cb_ind i ON r.ind = i.ind
-GROUP BY GROUPING SETS ((r.wave, r.unit_code, i.sub), (r.wave, r.unit_code, i.dim), (r.wave, r.unit_code))
-"""
+SELECT r.gid, x.sub, x.dim, grouping(x.sub, x.dim) AS gset, count(DISTINCT x.rid) AS n
+FROM resp_sub x JOIN resp r ON r.rid = x.rid
+GROUP BY GROUPING SETS ((r.gid, x.sub), (r.gid, x.dim), (r.gid));
 
-# Sub-dimension, dimension and total scores from the small per-unit tables, summed in codebook order.
-LEVELS_SQL = """
 CREATE TEMP TABLE sub_score AS
-SELECT s.wave, s.unit_code, s.sub,
-       least(greatest(list_reduce(list(s.score ORDER BY s.ind), lambda x, y: x + y) / count(*)::DOUBLE,
-                      0::DOUBLE), 1::DOUBLE) AS score
-FROM (SELECT x.*, i.sub FROM ind_score x JOIN cb_ind i ON x.ind = i.ind) s
-GROUP BY s.wave, s.unit_code, s.sub;
+SELECT x.gid, i.sub, least(greatest(avg(x.score), 0::DOUBLE), 1::DOUBLE) AS score
+FROM ind_score x JOIN cb_ind i ON i.ind = x.ind
+GROUP BY x.gid, i.sub;
 
 CREATE TEMP TABLE dim_score AS
-SELECT s.wave, s.unit_code, s.dim,
-       1::DOUBLE + 9::DOUBLE * least(greatest(
-           list_reduce(list(s.score ORDER BY s.sub), lambda x, y: x + y) / count(*)::DOUBLE,
-           0::DOUBLE), 1::DOUBLE) AS score
-FROM (SELECT x.*, b.dim FROM sub_score x JOIN cb_sub b ON x.sub = b.sub) s
-GROUP BY s.wave, s.unit_code, s.dim;
+SELECT x.gid, s.dim, 1::DOUBLE + 9::DOUBLE * least(greatest(avg(x.score), 0::DOUBLE), 1::DOUBLE) AS score
+FROM sub_score x JOIN cb_sub s ON s.sub = x.sub
+GROUP BY x.gid, s.dim;
 
 CREATE TEMP TABLE total_score AS
-SELECT wave, unit_code,
-       least(greatest(list_reduce(list(score ORDER BY dim), lambda x, y: x + y), 8::DOUBLE), 80::DOUBLE) AS score
+SELECT gid, least(greatest(sum(score), 8::DOUBLE), 80::DOUBLE) AS score
 FROM dim_score
-WHERE $has_total
-GROUP BY wave, unit_code
-HAVING count(*) = 8;
-"""
+GROUP BY gid
+HAVING count(*) = 8 AND {has_total};
 
-OUTPUT_SQL = """
 CREATE TEMP TABLE out_rows AS
-SELECT * FROM (
-    SELECT t.wave, t.unit_code, 0 AS lvl, 0 AS idx, 'total' AS level, 'total' AS code, t.score, n.n
-    FROM total_score t JOIN level_n n ON n.wave = t.wave AND n.unit_code = t.unit_code AND n.gid = 3
+SELECT g.wave, g.unit_code, o.lvl, o.idx, o.level, o.code, o.score, o.n
+FROM (
+    SELECT t.gid, 0 AS lvl, 0 AS idx, 'total' AS level, 'total' AS code, t.score, n.n
+    FROM total_score t JOIN level_n n ON n.gid = t.gid AND n.gset = 3
     UNION ALL
-    SELECT d.wave, d.unit_code, 1, d.dim, 'dimension', c.code, d.score, n.n
+    SELECT d.gid, 1, d.dim, 'dimension', c.code, d.score, n.n
     FROM dim_score d JOIN cb_dim c ON c.dim = d.dim
-    JOIN level_n n ON n.wave = d.wave AND n.unit_code = d.unit_code AND n.gid = 2 AND n.dim = d.dim
+    JOIN level_n n ON n.gid = d.gid AND n.gset = 2 AND n.dim = d.dim
     UNION ALL
-    SELECT s.wave, s.unit_code, 2, s.sub, 'subdimension', c.code, s.score, n.n
+    SELECT s.gid, 2, s.sub, 'subdimension', c.code, s.score, n.n
     FROM sub_score s JOIN cb_sub c ON c.sub = s.sub
-    JOIN level_n n ON n.wave = s.wave AND n.unit_code = s.unit_code AND n.gid = 1 AND n.sub = s.sub
+    JOIN level_n n ON n.gid = s.gid AND n.gset = 1 AND n.sub = s.sub
     UNION ALL
-    SELECT i.wave, i.unit_code, 3, i.ind, 'indicator', c.code, i.score, i.n
+    SELECT i.gid, 3, i.ind, 'indicator', c.code, i.score, i.n
     FROM ind_score i JOIN cb_ind c ON c.ind = i.ind
-)
-WHERE n >= $min_n
+) o JOIN groups g ON g.gid = o.gid
+WHERE o.n >= {min_n};
 """
 
-CHECK_SQL = """
-SELECT count(*) FILTER (WHERE response_id IS NULL OR wave IS NULL OR unit_code IS NULL) AS missing_keys,
-       (SELECT count(*) FROM (
-            SELECT response_id FROM read_parquet($answers) WHERE response_id IS NOT NULL
-            GROUP BY response_id
-            HAVING count(DISTINCT wave) > 1 OR count(DISTINCT unit_code) > 1)) AS inconsistent
-FROM read_parquet($answers)
+# Every ignored row, per wave, question and reason.
+IGNORED_SQL = """
+CREATE TEMP TABLE ignored AS
+WITH rowwise AS (
+    SELECT t.rid, t.qid, CASE t.status WHEN 1 THEN 'unknown_code' WHEN 2 THEN 'unreadable_number'
+                                       ELSE 'out_of_range' END AS kind, count(*)::BIGINT AS rows
+    FROM tok t WHERE t.status <> 0 GROUP BY ALL
+    UNION ALL
+    SELECT rid, qid, 'duplicate', rows - 1 FROM kept WHERE same AND rows > 1
+    UNION ALL
+    SELECT rid, qid, 'conflicting', rows FROM kept WHERE NOT same
+    UNION ALL
+    SELECT k.rid, k.qid, 'not_eligible', 1
+    FROM kept k JOIN cb_q q ON q.qid = k.qid LEFT JOIN elig e ON e.rid = k.rid
+    WHERE k.same AND q.conditional AND NOT coalesce(e.asked[k.qid + 1], false)
+)
+SELECT g.wave, q.question, x.kind, sum(x.rows)::BIGINT AS rows
+FROM rowwise x JOIN resp r ON r.rid = x.rid JOIN groups g ON g.gid = r.gid JOIN cb_q q ON q.qid = x.qid
+GROUP BY ALL
+UNION ALL
+SELECT wave, question, 'unknown_question', rows FROM unknown;
 """
+
+
+def run(args: argparse.Namespace) -> int:
+    cb = load(args.questionnaire)
+    con = duckdb.connect()
+    if args.threads:
+        con.execute(f"SET threads = {int(args.threads)}")
+    if args.memory_limit:
+        con.execute(f"SET memory_limit = '{args.memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    register(con, cb)
+    src = source(args.answers)
+    started = time.monotonic()
+
+    def step(name: str, sql: str) -> None:
+        for statement in sql.split(";"):
+            if statement.strip():
+                con.execute(statement)
+        if args.verbose:
+            print(f"  {name}: {time.monotonic() - started:.2f} s", file=sys.stderr)
+
+    step("responses", RESPONSES_SQL.format(src=src))
+    missing, inconsistent = con.execute(CHECK_RESPONSES_SQL).fetchone()
+    if missing or inconsistent:
+        print(
+            f"error: {missing} response(s) without an id, wave or unit, {inconsistent} with several waves or units",
+            file=sys.stderr,
+        )
+        return 2
+    step(
+        "tokens",
+        TOKENS_SQL.format(
+            src=src, ok=OK, unknown=UNKNOWN_CODE, unreadable=UNREADABLE_NUMBER, range=OUT_OF_RANGE
+        ),
+    )
+    step("kept", KEPT_SQL)
+    step("eligibility", eligibility_sql(cb))
+    step("values", VALUES_SQL)
+    has_total = "true" if len(cb["dims"]) == DIMENSION_COUNT else "false"
+    step("scores", SCORES_SQL.format(has_total=has_total, min_n=int(args.min_respondents)))
+
+    out = args.out.replace("'", "''")
+    con.execute(
+        f"""COPY (SELECT wave, unit_code, level, code, CAST(score AS VARCHAR) AS score, n FROM out_rows
+                  ORDER BY wave, unit_code, lvl, idx) TO '{out}' (FORMAT csv, HEADER true)"""
+    )
+    rows = con.execute("SELECT count(*) FROM out_rows").fetchone()[0]
+    message = f"{rows} rows written to {args.out}"
+    if args.ignored_out:
+        step("ignored", IGNORED_SQL)
+        ignored_out = args.ignored_out.replace("'", "''")
+        con.execute(
+            f"""COPY (SELECT * FROM ignored WHERE rows > 0 ORDER BY wave, question, kind)
+                TO '{ignored_out}' (FORMAT csv, HEADER true)"""
+        )
+        total = con.execute("SELECT coalesce(sum(rows), 0) FROM ignored").fetchone()[0]
+        message += f"; {total} answer rows ignored, counted in {args.ignored_out}"
+    print(message)
+    return 0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--answers", required=True, help="long-format answers, .parquet")
+    ap.add_argument("--answers", required=True, help="long-format answers, .parquet or .csv")
     ap.add_argument("--questionnaire", required=True, help="questionnaire .toml")
     ap.add_argument("--out", required=True, help="scores.csv to write")
-    ap.add_argument(
-        "--summation",
-        choices=["ordered", "fast"],
-        default="ordered",
-        help="ordered (default): indicator means summed in response_id order like Rust, bit for bit; "
-        "fast: DuckDB's parallel sum (may differ in the last bit, so rarely in the 4th decimal)",
-    )
-    ap.add_argument(
-        "--min-respondents",
-        type=int,
-        default=MIN_RESPONDENTS_SHOWN,
-        help="rows with fewer respondents are withheld (Rust: 10; lower it only for tests)",
-    )
-    ap.add_argument("--decimals", type=int, default=4, help="decimals of the score column (Rust writes 4)")
-    ap.add_argument(
-        "--check-responses",
-        action="store_true",
-        help="refuse, like Rust, answers without response_id/wave/unit_code or responses spanning waves or units "
-        "(one more pass over the answers)",
-    )
-    args = ap.parse_args()
-
-    cb = load_codebook(args.questionnaire)
-    con = duckdb.connect()
-    register_codebook(con, cb)
-
-    if args.check_responses:
-        missing, inconsistent = con.execute(CHECK_SQL, {"answers": args.answers}).fetchone()
-        if missing or inconsistent:
-            print(
-                f"error: {missing} answer(s) without response_id/wave/unit_code, "
-                f"{inconsistent} response(s) with several waves or units",
-                file=sys.stderr,
-            )
-            return 2
-
-    con.execute(RESP_IND_SQL, {"answers": args.answers})
-    con.execute(IND_SQL_ORDERED if args.summation == "ordered" else IND_SQL_FAST)
-    con.execute(COUNTS_SQL)
-    for statement in LEVELS_SQL.split(";"):
-        if statement.strip():
-            if "$has_total" in statement:
-                con.execute(statement, {"has_total": len(cb["dimensions"]) == DIMENSION_COUNT})
-            else:
-                con.execute(statement)
-    con.execute(OUTPUT_SQL, {"min_n": args.min_respondents})
-
-    decimals = int(args.decimals)
-    if not 0 <= decimals <= 20:
-        raise SystemExit("--decimals must be 0-20")
-    out = args.out.replace("'", "''")
-    con.execute(
-        f"""
-        COPY (
-            SELECT wave, unit_code, level, code, printf('%.{decimals}f', score) AS score, n
-            FROM out_rows ORDER BY wave, unit_code, lvl, idx
-        ) TO '{out}' (FORMAT csv, HEADER true, DELIMITER ',')
-        """
-    )
-    rows = con.execute("SELECT count(*) FROM out_rows").fetchone()[0]
-    print(f"{rows} rows written to {args.out}")
-    return 0
+    ap.add_argument("--ignored-out", help="ignored.csv to write (optional)")
+    ap.add_argument("--min-respondents", type=int, default=MIN_RESPONDENTS_SHOWN, help="withhold below (10)")
+    ap.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
+    ap.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 1GB (default: DuckDB's, 80%% of RAM)")
+    ap.add_argument("--verbose", action="store_true", help="print each step's time to stderr")
+    return run(ap.parse_args())
 
 
 if __name__ == "__main__":

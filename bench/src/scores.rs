@@ -1,18 +1,20 @@
-//! `scores`: issue 7's performance figures, each beside a baseline measured in the same run, written to its section
-//! of `BENCHMARKS.md`:
+//! `scores`: issue 7's and issue 17's performance figures, each beside a baseline measured in the same run, written
+//! to its section of `BENCHMARKS.md`:
 //!
-//! 1. `ykien analyze` on simulated answers of 1,000,000 responses over all 3,321 communes of
-//!    `data/admin-units/vietnam-2025.csv` (`ykien simulate`, Parquet): wall time and peak memory, beside DuckDB
-//!    (from PyPI, in a virtual environment this program creates) computing the same point scores from the same
-//!    file with `bench/analyze/duckdb_scores.py`; the two `scores.csv` are compared by
-//!    `bench/analyze/compare_scores.py`.
+//! 1. `ykien analyze` on simulated answers (100,000 and 1,000,000 responses by default) over all 3,321 communes of
+//!    `data/admin-units/vietnam-2025.csv` (`ykien simulate`, Parquet): wall time and peak memory, with and without
+//!    bootstrap intervals, beside the strong DuckDB reference (`bench/analyze/duckdb_scores.py`, from PyPI in a
+//!    virtual environment this program creates) on the same file; `scores.csv` compared by
+//!    `bench/analyze/compare_scores.py`, `ignored.csv` line by line ([`scores_analyze`]).
 //! 2. Chart render times (PNG and SVG, 1000×700) of every dashboard chart on a province of 104 communes, beside
 //!    the floor of the PNG path: encoding a blank canvas of the same size with the same encoder.
-//! 3. The dashboard's commune page with 100,000 responses stored (SQLite): p50 and p99 over sequential requests
-//!    once the scores are computed, beside `/healthz` and the console's inbox in the same run; the first page's
-//!    time (it computes the scores) and the server's peak RSS.
+//! 3. The dashboard with 100,000 and 1,000,000 responses stored in Hưng Yên (SQLite): the time the server takes to
+//!    compute the scores it starts computing at start-up (until the first commune page answers), its peak RSS, the
+//!    commune page's p50/p99 at 20 concurrent leaders and one at a time beside `/healthz` and the console's inbox,
+//!    then the server restarted on the same database: the time to its first commune page (served from the scores
+//!    kept in the database).
 //!
-//! Build and run from the workspace root:
+//! Build and run from the workspace root, on a quiet machine:
 //!
 //! ```sh
 //! cargo build --release -p ykien -p ykien-bench && target/release/scores
@@ -24,11 +26,11 @@ mod common;
 #[allow(dead_code)]
 mod cpu;
 // Shared with the other programs, which use more of it.
+mod scores_analyze;
 #[allow(dead_code)]
 mod server;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -40,19 +42,21 @@ use ykien_analysis::report as chart_data;
 use ykien_analysis::{Answers, ChartData, Level, ScoreOptions, SimulateOptions, TOTAL_CODE};
 
 use crate::common::{DASH, machine, megabytes, thousands, write_section, yes_no};
+use crate::scores_analyze::AnalyzeReport;
 use crate::server::{Database, PeakRss, Server};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const USAGE: &str = "\
-scores: ykien analyze against DuckDB on 1,000,000 simulated responses, chart render times, and the dashboard's
-commune page with 100,000 responses stored
+scores: ykien analyze against the DuckDB reference on simulated responses, chart render times, and the
+dashboard with responses stored (scoring at start-up, pages, restart)
 
 usage: target/release/scores [options]
 
-  --responses N            simulated responses for analyze (default 1000000)
-  --dashboard-responses N  responses stored for the dashboard (default 100000)
-  --requests N             measured requests per page (default 200)
+  --responses LIST            simulated responses for analyze (default 100000,1000000)
+  --dashboard-responses LIST  responses stored for the dashboard (default 100000,1000000)
+  --requests N                measured requests per page (default 200)
+  --concurrency N             concurrent leaders for the commune page (default 20)
   --parts LIST             analyze,charts,dashboard (default all)
   --workdir DIR            where the answers, results and the DuckDB venv live (default /tmp/ykien-bench-scores)
   --output FILE            the BENCHMARKS.md to refresh (default: the workspace root's)
@@ -62,8 +66,6 @@ environment:
   YKIEN_BIN  the ykien binary (default: beside this one, i.e. target/release/ykien)
 ";
 
-/// DuckDB's version, pinned so that runs compare.
-const DUCKDB: &str = "duckdb==2.0.1";
 const SEED: u64 = 2026;
 const BEGIN: &str = "<!-- scores: begin (written by target/release/scores) -->";
 const END: &str = "<!-- scores: end -->";
@@ -71,9 +73,10 @@ const LEADER: &str = "lanhdao.bench";
 const PASSWORD: &str = "một mật khẩu đủ dài cho benchmark";
 
 struct Args {
-    responses: usize,
-    dashboard_responses: usize,
+    responses: Vec<usize>,
+    dashboard_responses: Vec<usize>,
     requests: usize,
+    concurrency: usize,
     parts: Vec<String>,
     workdir: PathBuf,
     output: Option<PathBuf>,
@@ -82,9 +85,10 @@ struct Args {
 
 fn parse_args() -> Result<Option<Args>, BoxError> {
     let mut args = Args {
-        responses: 1_000_000,
-        dashboard_responses: 100_000,
+        responses: vec![100_000, 1_000_000],
+        dashboard_responses: vec![100_000, 1_000_000],
         requests: 200,
+        concurrency: 20,
         parts: vec!["analyze".into(), "charts".into(), "dashboard".into()],
         workdir: PathBuf::from("/tmp/ykien-bench-scores"),
         output: None,
@@ -98,9 +102,10 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
                 print!("{USAGE}");
                 return Ok(None);
             }
-            "--responses" => args.responses = value("--responses")?.parse()?,
-            "--dashboard-responses" => args.dashboard_responses = value("--dashboard-responses")?.parse()?,
+            "--responses" => args.responses = sizes(&value("--responses")?)?,
+            "--dashboard-responses" => args.dashboard_responses = sizes(&value("--dashboard-responses")?)?,
             "--requests" => args.requests = value("--requests")?.parse()?,
+            "--concurrency" => args.concurrency = value("--concurrency")?.parse::<usize>()?.max(1),
             "--parts" => args.parts = value("--parts")?.split(',').map(str::to_owned).collect(),
             "--workdir" => args.workdir = value("--workdir")?.into(),
             "--output" => args.output = Some(value("--output")?.into()),
@@ -111,174 +116,16 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
     Ok(Some(args))
 }
 
+/// A comma-separated list of sizes, e.g. `100000,1000000`.
+fn sizes(text: &str) -> Result<Vec<usize>, BoxError> {
+    Ok(text
+        .split(',')
+        .map(|n| n.trim().replace('_', "").parse())
+        .collect::<Result<_, _>>()?)
+}
+
 fn main() -> std::process::ExitCode {
     common::run("scores", parse_args, run)
-}
-
-/// A child process run to its end: wall time, peak RSS (kB, sampled every 100 ms), standard output.
-struct Measured {
-    seconds: f64,
-    peak_kb: u64,
-    stdout: String,
-}
-
-async fn measure(mut cmd: Command, what: &str) -> Result<Measured, BoxError> {
-    let started = Instant::now();
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {what}: {e}"))?;
-    let rss = PeakRss::start(child.id());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await??;
-    let seconds = started.elapsed().as_secs_f64();
-    let peak_kb = rss.stop().await?;
-    if !out.status.success() {
-        return Err(format!(
-            "{what} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into());
-    }
-    Ok(Measured {
-        seconds,
-        peak_kb,
-        stdout: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-    })
-}
-
-struct AnalyzeReport {
-    answers: String,
-    simulate_seconds: Option<f64>,
-    ykien: Measured,
-    /// The same without bootstrap intervals: the same work as DuckDB plus ranks, groups and charts.
-    points: Measured,
-    duckdb: Measured,
-    comparison: String,
-    identical: bool,
-}
-
-async fn analyze(args: &Args, root: &Path, bin: &Path) -> Result<AnalyzeReport, BoxError> {
-    let dir = &args.workdir;
-    std::fs::create_dir_all(dir)?;
-    let units = root.join("data/admin-units/vietnam-2025.csv");
-    let questionnaire = root.join("questionnaires/papi-2025.toml");
-    let answers = dir.join(format!("answers-{}-{SEED}.parquet", args.responses));
-    let simulate_seconds = if answers.is_file() {
-        println!("analyze: reusing {}", answers.display());
-        None
-    } else {
-        println!("analyze: simulating {} responses…", thousands(args.responses as f64));
-        let mut cmd = Command::new(bin);
-        cmd.arg("simulate")
-            .arg("--units")
-            .arg(&units)
-            .args(["--responses", &args.responses.to_string(), "--seed", &SEED.to_string()])
-            .arg("--out")
-            .arg(&answers);
-        Some(measure(cmd, "ykien simulate").await?.seconds)
-    };
-    let size = std::fs::metadata(&answers)?.len();
-
-    let run_analyze = |replicates: usize, out: PathBuf| {
-        let mut cmd = Command::new(bin);
-        cmd.arg("analyze")
-            .arg("--answers")
-            .arg(&answers)
-            .arg("--questionnaire")
-            .arg(&questionnaire)
-            .arg("--units")
-            .arg(&units)
-            .args(["--replicates", &replicates.to_string()])
-            .arg("--out")
-            .arg(&out)
-            .env("YKIEN_LOG", "warn");
-        let _ = std::fs::remove_dir_all(&out);
-        cmd
-    };
-    let out = dir.join("ykien");
-    println!("analyze: ykien analyze (1000 bootstrap replicates)…");
-    let ykien = measure(run_analyze(1000, out.clone()), "ykien analyze").await?;
-    println!(
-        "  {:.1} s, peak {:.0} MB: {}",
-        ykien.seconds,
-        megabytes(ykien.peak_kb),
-        ykien.stdout
-    );
-    println!("analyze: ykien analyze --replicates 0 (point scores, as DuckDB)…");
-    let points = measure(run_analyze(0, dir.join("ykien-points")), "ykien analyze --replicates 0").await?;
-    println!(
-        "  {:.1} s, peak {:.0} MB: {}",
-        points.seconds,
-        megabytes(points.peak_kb),
-        points.stdout
-    );
-
-    let python = duckdb_python(dir).await?;
-    let duck_csv = dir.join("duckdb-scores.csv");
-    let mut cmd = Command::new(&python);
-    cmd.arg(root.join("bench/analyze/duckdb_scores.py"))
-        .arg("--answers")
-        .arg(&answers)
-        .arg("--questionnaire")
-        .arg(&questionnaire)
-        .arg("--out")
-        .arg(&duck_csv);
-    println!("analyze: DuckDB…");
-    let duckdb = measure(cmd, "duckdb_scores.py").await?;
-    println!(
-        "  {:.1} s, peak {:.0} MB: {}",
-        duckdb.seconds,
-        megabytes(duckdb.peak_kb),
-        duckdb.stdout
-    );
-
-    let compared = Command::new(&python)
-        .arg(root.join("bench/analyze/compare_scores.py"))
-        .arg(out.join("scores.csv"))
-        .arg(&duck_csv)
-        .output()?;
-    let comparison = String::from_utf8_lossy(&compared.stdout).trim().to_owned();
-    println!("analyze: comparison: {comparison}");
-    Ok(AnalyzeReport {
-        answers: format!(
-            "{} responses over 3,321 communes, {:.0} MB of Parquet",
-            thousands(args.responses as f64),
-            size as f64 / 1e6
-        ),
-        simulate_seconds,
-        ykien,
-        points,
-        duckdb,
-        identical: compared.status.success(),
-        comparison,
-    })
-}
-
-/// The Python of a virtual environment with DuckDB, created on first use.
-async fn duckdb_python(dir: &Path) -> Result<PathBuf, BoxError> {
-    let venv = dir.join("duckdb-venv");
-    let python = venv.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import duckdb"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        println!("analyze: installing {DUCKDB} from PyPI into {}…", venv.display());
-        let status = Command::new("python3").arg("-m").arg("venv").arg(&venv).status()?;
-        if !status.success() {
-            return Err("python3 -m venv failed (Debian: apt-get install python3-venv)".into());
-        }
-        let status = Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", DUCKDB])
-            .status()?;
-        if !status.success() {
-            return Err(format!("pip install {DUCKDB} failed").into());
-        }
-    }
-    Ok(python)
 }
 
 /// One chart kind's median render times (ms) and sizes.
@@ -404,10 +251,17 @@ struct PageTimes {
     n: usize,
 }
 
+struct Concurrent {
+    n_clients: usize,
+    times: PageTimes,
+}
+
 struct DashboardReport {
     responses: usize,
     answers: i64,
     first_page_seconds: f64,
+    concurrent: Concurrent,
+    restart_first_page_seconds: f64,
     pages: Vec<PageTimes>,
     baselines: Vec<PageTimes>,
     peak_kb: u64,
@@ -445,8 +299,94 @@ async fn page_times(
     })
 }
 
-async fn dashboard(args: &Args, root: &Path, bin: &Path) -> Result<DashboardReport, BoxError> {
-    let db = Database::sqlite("scores-dashboard")?;
+/// The same page asked by `clients` leaders at once, each sending its next request when the previous answered.
+async fn concurrent_times(
+    client: &reqwest::Client,
+    urls: &[String],
+    cookie: &str,
+    clients: usize,
+    n: usize,
+) -> Result<Concurrent, BoxError> {
+    let mut tasks = Vec::with_capacity(clients);
+    for c in 0..clients {
+        let (client, urls, cookie) = (client.clone(), urls.to_vec(), cookie.to_owned());
+        let each = n.div_ceil(clients);
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::with_capacity(each);
+            for i in 0..each {
+                times.push(timed_get(&client, &urls[(c * each + i) % urls.len()], &cookie).await?);
+            }
+            Ok::<_, BoxError>(times)
+        }));
+    }
+    let mut times = Vec::with_capacity(n);
+    for t in tasks {
+        times.extend(t.await??);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Concurrent {
+        n_clients: clients,
+        times: PageTimes {
+            name: "commune page".into(),
+            p50_ms: percentile(&times, 0.5),
+            p99_ms: percentile(&times, 0.99),
+            n: times.len(),
+        },
+    })
+}
+
+/// Signs the benchmark's leader in; returns the session cookie.
+async fn sign_in(client: &reqwest::Client, base: &str) -> Result<String, BoxError> {
+    // The login form first: its cookie and CSRF token (a login without them is refused).
+    let form = client.get(format!("{base}/console/login")).send().await?;
+    let login_cookie = form
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or("the login page set no cookie")?
+        .to_owned();
+    let page = form.text().await?;
+    let csrf = page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("the login page has no CSRF token")?
+        .to_owned();
+    let login = client
+        .post(format!("{base}/console/login"))
+        .header("cookie", login_cookie)
+        .form(&[("csrf", csrf.as_str()), ("username", LEADER), ("password", PASSWORD)])
+        .send()
+        .await?;
+    Ok(login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or("the leader could not sign in")?
+        .to_owned())
+}
+
+/// Asks for `url` until it answers 200 (503 while the scores are being computed); returns the seconds it took.
+async fn first_page(client: &reqwest::Client, url: &str, cookie: &str) -> Result<f64, BoxError> {
+    let started = Instant::now();
+    loop {
+        let r = client.get(url).header("cookie", cookie).send().await?;
+        let status = r.status();
+        let _ = r.bytes().await?;
+        if status.is_success() {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        if status.as_u16() != 503 || started.elapsed() > Duration::from_secs(3600) {
+            return Err(format!("the first commune page: {status}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn dashboard(args: &Args, responses: usize, root: &Path, bin: &Path) -> Result<DashboardReport, BoxError> {
+    let db = Database::sqlite(&format!("scores-dashboard-{responses}"))?;
     server::prepare(bin, root, &db.url)?;
     let store = server::open_store(&server::config(&db.url)?).await?;
     let wave = store.wave_by_code(server::WAVE).await?;
@@ -455,16 +395,13 @@ async fn dashboard(args: &Args, root: &Path, bin: &Path) -> Result<DashboardRepo
     let stored = store.questionnaire(wave.questionnaire_id).await?;
     let questionnaire = ykien::domain::questionnaire::Questionnaire::parse(&stored.source)
         .map_err(|e| format!("the stored questionnaire: {e}"))?;
-    println!(
-        "dashboard: storing {} responses…",
-        thousands(args.dashboard_responses as f64)
-    );
+    println!("dashboard: storing {} responses…", thousands(responses as f64));
     let mut inserted = 0;
     let mut seed = SEED;
-    while inserted < args.dashboard_responses {
+    while inserted < responses {
         let mut batch = synthetic_responses(&questionnaire, &wave, &communes, seed);
         seed += 1;
-        batch.truncate(args.dashboard_responses - inserted);
+        batch.truncate(responses - inserted);
         let now = Utc::now();
         for r in &mut batch {
             r.at = now;
@@ -497,55 +434,13 @@ async fn dashboard(args: &Args, root: &Path, bin: &Path) -> Result<DashboardRepo
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    // The login form first: its cookie and CSRF token (a login without them is refused).
-    let form = client.get(format!("{}/console/login", server.url)).send().await?;
-    let login_cookie = form
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .ok_or("the login page set no cookie")?
-        .to_owned();
-    let page = form.text().await?;
-    let csrf = page
-        .split(r#"name="csrf" value=""#)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .ok_or("the login page has no CSRF token")?
-        .to_owned();
-    let login = client
-        .post(format!("{}/console/login", server.url))
-        .header("cookie", login_cookie)
-        .form(&[("csrf", csrf.as_str()), ("username", LEADER), ("password", PASSWORD)])
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .ok_or("the leader could not sign in")?
-        .to_owned();
+    let cookie = sign_in(&client, &server.url).await?;
     let commune_urls: Vec<String> = communes
         .iter()
         .map(|c| format!("{}/console/dashboard/units/{}", server.url, c.code))
         .collect();
     println!("dashboard: first commune page (waits for the scores)…");
-    let started = Instant::now();
-    loop {
-        // 503 while the scores are being computed: the page asks to be reloaded.
-        let r = client.get(&commune_urls[0]).header("cookie", &cookie).send().await?;
-        let status = r.status();
-        let _ = r.bytes().await?;
-        if status.is_success() {
-            break;
-        }
-        if status.as_u16() != 503 || started.elapsed() > Duration::from_secs(1800) {
-            return Err(format!("the first commune page: {status}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let first_page_seconds = started.elapsed().as_secs_f64();
+    let first_page_seconds = first_page(&client, &commune_urls[0], &cookie).await?;
     // Warm-up: one pass over the communes.
     for url in &commune_urls {
         timed_get(&client, url, &cookie).await?;
@@ -587,13 +482,28 @@ async fn dashboard(args: &Args, root: &Path, bin: &Path) -> Result<DashboardRepo
         )
         .await?,
     ];
+    println!("dashboard: {} concurrent leaders…", args.concurrency);
+    let concurrent = concurrent_times(&client, &commune_urls, &cookie, args.concurrency, n).await?;
     let peak_kb = rss.stop().await?;
+    server.stop()?;
+
+    println!("dashboard: restart, first commune page…");
+    let server = Server::start(bin, root, &db.url)?;
+    let rss = PeakRss::start(server.pid());
+    let cookie = sign_in(&client, &server.url).await?;
+    let url = format!("{}/console/dashboard/units/{}", server.url, communes[0].code);
+    let restart_first_page_seconds = first_page(&client, &url, &cookie).await?;
+    // Let the background refresh (if any) run its course before reading the peak.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let peak_kb = peak_kb.max(rss.stop().await?);
     server.stop()?;
     db.remove().await;
     Ok(DashboardReport {
-        responses: args.dashboard_responses,
+        responses,
         answers,
         first_page_seconds,
+        concurrent,
+        restart_first_page_seconds,
         pages,
         baselines,
         peak_kb,
@@ -619,11 +529,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let bin = common::ykien_binary()?;
     let background = common::load_before_run().await;
     let has = |p: &str| args.parts.iter().any(|x| x == p);
-    let analyzed = if has("analyze") {
-        Some(analyze(&args, &root, &bin).await?)
-    } else {
-        None
-    };
+    let mut analyzed = Vec::new();
+    if has("analyze") {
+        for &n in &args.responses {
+            analyzed.push(scores_analyze::analyze(n, SEED, &args.workdir, &root, &bin).await?);
+        }
+    }
     let charts = if has("charts") {
         println!("charts: rendering…");
         let root = root.clone();
@@ -631,19 +542,14 @@ async fn run(args: Args) -> Result<(), BoxError> {
     } else {
         None
     };
-    let dash = if has("dashboard") {
-        Some(dashboard(&args, &root, &bin).await?)
-    } else {
-        None
-    };
+    let mut dash = Vec::new();
+    if has("dashboard") {
+        for &n in &args.dashboard_responses {
+            dash.push(dashboard(&args, n, &root, &bin).await?);
+        }
+    }
 
-    let section = markdown(
-        &args,
-        analyzed.as_ref(),
-        charts.as_ref(),
-        dash.as_ref(),
-        background.machine,
-    );
+    let section = markdown(&args, &analyzed, charts.as_ref(), &dash, background.machine);
     println!("\n{section}");
     if args.write {
         let path = args.output.clone().unwrap_or_else(|| root.join("BENCHMARKS.md"));
@@ -655,9 +561,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
 fn markdown(
     args: &Args,
-    analyzed: Option<&AnalyzeReport>,
+    analyzed: &[AnalyzeReport],
     charts: Option<&(Vec<ChartTime>, f64)>,
-    dash: Option<&DashboardReport>,
+    dash: &[DashboardReport],
     busy: f64,
 ) -> String {
     let mut s = format!(
@@ -671,47 +577,8 @@ fn markdown(
             String::new()
         },
     );
-    if let Some(a) = analyzed {
-        let row = |name: &str, m: &Measured, goal: bool| {
-            let time = m.seconds / a.duckdb.seconds;
-            let mem = m.peak_kb as f64 / a.duckdb.peak_kb.max(1) as f64;
-            format!(
-                "| {name}: wall time | {:.1} s | {:.1} s | {time:.2}× | {} | {} |\n| {name}: peak memory | {:.0} MB | {:.0} MB | {mem:.2}× | {} | {} |\n",
-                m.seconds,
-                a.duckdb.seconds,
-                if goal { "no slower than DuckDB" } else { DASH },
-                if goal { yes_no(time <= 1.0) } else { DASH.to_owned() },
-                megabytes(m.peak_kb),
-                megabytes(a.duckdb.peak_kb),
-                if goal { "< 2,500 MB" } else { DASH },
-                if goal {
-                    yes_no(megabytes(m.peak_kb) < 2500.0)
-                } else {
-                    DASH.to_owned()
-                },
-            )
-        };
-        s.push_str(&format!(
-            "\n### `ykien analyze` beside DuckDB\n\nInput: {} (`ykien simulate --units data/admin-units/vietnam-2025.csv --seed {SEED}`{}). \
-             All three read the same file and the same questionnaire. DuckDB computes the point scores and counts \
-             (`bench/analyze/duckdb_scores.py`, {DUCKDB}, all cores); `ykien analyze` also draws the 95% bootstrap \
-             intervals (1000 seeded replicates per commune), ranks and quartile groups within each province, and the \
-             province charts; `--replicates 0` skips the intervals, which is the closest to DuckDB's work. Peak memory \
-             is the highest VmRSS of each process, sampled every 100 ms.\n\n\
-             | figure | ykien | DuckDB (same run) | ratio | goal | met? |\n|---|---:|---:|---:|---|---|\n{}{}\
-             | same scores and counts as DuckDB | {} | — | — | identical | {} |\n\n\
-             - ykien analyze: {}\n- ykien analyze --replicates 0: {}\n- DuckDB: {}\n- Comparison of ykien's scores.csv (with intervals) and DuckDB's (`bench/analyze/compare_scores.py`): {}\n",
-            a.answers,
-            a.simulate_seconds.map(|t| format!(", simulated in {t:.0} s")).unwrap_or_default(),
-            row("`ykien analyze`", &a.ykien, true),
-            row("`ykien analyze --replicates 0`", &a.points, false),
-            if a.identical { "identical" } else { "different" },
-            yes_no(a.identical),
-            a.ykien.stdout,
-            a.points.stdout,
-            a.duckdb.stdout,
-            a.comparison.replace('\n', "; "),
-        ));
+    for a in analyzed {
+        s.push_str(&scores_analyze::markdown(a, SEED));
     }
     if let Some((times, floor)) = charts {
         s.push_str(&format!(
@@ -732,41 +599,49 @@ fn markdown(
             ));
         }
     }
-    if let Some(d) = dash {
+    for d in dash {
         s.push_str(&format!(
             "\n### The dashboard with {} responses stored (SQLite)\n\n{} responses ({} answers) over Hưng Yên's 104 communes, `ykien serve` \
-             (child process) and one client sending requests one at a time, signed in as a province leader. The server \
-             computes the scores when it starts (answers streamed to Parquet, then scored by polars) and the first \
-             page waits for them; later pages are drawn from the kept scores. Charts are separate requests (images) and are not in these times.\n\n\
-             | page | p50 | p99 | requests | goal | met? |\n|---|---:|---:|---:|---|---|\n",
+             (child process), signed in as a province leader. The server starts computing the newest wave's scores at start-up \
+             (answers streamed to Parquet, scored by polars, kept in memory and in the database); the first commune page waits \
+             for them. Then the commune page with {} concurrent leaders (closed loop), and one client at a time beside the \
+             floors. Then the server is stopped and started again on the same database: its first commune page is served from the \
+             scores kept in the database. Charts are separate requests (images) and are not in these times.\n\n\
+             | figure | value | goal | met? |\n|---|---:|---|---|\n\
+             | scores computed at start-up (until the first commune page) | {:.1} s | {DASH} | {DASH} |\n\
+             | server peak RSS (VmRSS every 100 ms, both runs) | {:.0} MB (idle after start: {:.0} MB) | < 150 MB | {} |\n\
+             | first commune page after a restart | {:.2} s | < 1 s | {} |\n",
             thousands(d.responses as f64),
             thousands(d.responses as f64),
             thousands(d.answers as f64),
+            d.concurrent.n_clients,
+            d.first_page_seconds,
+            megabytes(d.peak_kb),
+            megabytes(d.idle_kb),
+            yes_no(megabytes(d.peak_kb) < 150.0),
+            d.restart_first_page_seconds,
+            yes_no(d.restart_first_page_seconds < 1.0),
         ));
-        for (i, p) in d.pages.iter().enumerate() {
-            let (goal, met) = if i == 0 {
-                ("p50 < 100 ms", yes_no(p.p50_ms < 100.0))
-            } else {
-                (DASH, DASH.to_owned())
-            };
+        s.push_str(&format!(
+            "| commune page, {} concurrent leaders: p50 / p99 | {:.1} ms / {:.1} ms ({} requests) | p99 < 50 ms | {} |\n",
+            d.concurrent.n_clients,
+            d.concurrent.times.p50_ms,
+            d.concurrent.times.p99_ms,
+            d.concurrent.times.n,
+            yes_no(d.concurrent.times.p99_ms < 50.0),
+        ));
+        for p in &d.pages {
             s.push_str(&format!(
-                "| {} | {:.1} ms | {:.1} ms | {} | {goal} | {met} |\n",
+                "| {}, one at a time: p50 / p99 | {:.1} ms / {:.1} ms ({} requests) | {DASH} | {DASH} |\n",
                 p.name, p.p50_ms, p.p99_ms, p.n
             ));
         }
         for p in &d.baselines {
             s.push_str(&format!(
-                "| baseline: {} | {:.1} ms | {:.1} ms | {} | {DASH} | {DASH} |\n",
+                "| baseline: {}: p50 / p99 | {:.1} ms / {:.1} ms ({} requests) | {DASH} | {DASH} |\n",
                 p.name, p.p50_ms, p.p99_ms, p.n
             ));
         }
-        s.push_str(&format!(
-            "\n- First commune page after the server started (it waits for the scores the server begins computing at start-up, {} responses): {:.1} s.\n- Server peak RSS (VmRSS sampled every 100 ms): {:.0} MB; idle after start: {:.0} MB.\n",
-            thousands(d.responses as f64),
-            d.first_page_seconds,
-            megabytes(d.peak_kb),
-            megabytes(d.idle_kb)
-        ));
     }
     s.push_str(END);
     s.push('\n');

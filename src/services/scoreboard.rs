@@ -1,12 +1,16 @@
 //! The numbers behind the leaders' dashboard and the periodic reports: for a wave (and optionally one of the
 //! plans' reporting periods) the scores of every commune on every level, with the waves before it for trends, and
-//! the feedback KPIs of the same span — computed from stored answers by `ykien-analysis` and kept in memory.
+//! the feedback KPIs of the same span — computed from stored answers by `ykien-analysis` and kept in memory and in
+//! the database.
 //!
 //! A computation streams the answers to a temporary Parquet file and lets polars score it, so memory stays flat
 //! whatever the number of responses. Snapshots are kept per (wave, period): one younger than the refresh interval
-//! is served as it is; an older one is served while a single background task recomputes it when responses or
-//! cases were added meanwhile; a missing one is computed while the request waits. Charts drawn from a snapshot are
-//! kept with it.
+//! is served as it is; an older one is served while a single background task looks for new data: new responses
+//! score the waves again, changed cases (new, answered, closed, rated, moved on) only recompute the feedback KPIs
+//! beside the kept scores. Each computed scoring is also written to `score_snapshots` (scores, counts, intervals,
+//! cut points), so that after a restart, or on a second instance, the first request is served from it at once and
+//! the refresh happens in the background; only a (wave, period) never scored is computed while the request waits.
+//! Charts drawn from a snapshot are kept with it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +28,7 @@ use super::survey::Surveys;
 use crate::domain::calendar::{WorkCalendar, vn_day};
 use crate::domain::cases::{CaseState, deadline};
 use crate::domain::survey::{PlanPeriod, Wave};
-use crate::storage::{CaseFacts, Store, StoreError};
+use crate::storage::{CaseFacts, ScoreSnapshotRow, Store, StoreError};
 
 /// Which numbers: a wave, over all its answers or over one reporting period.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -307,7 +311,25 @@ impl Scoreboard {
         let units = units_from_store(&self.store, vn_day(Utc::now()))
             .await
             .map_err(failure)?;
-        let scores = self.score(&waves, span, &codebook, &units).await?;
+        let kept = self.snapshots.lock().map_err(poisoned)?.get(key).cloned();
+        let period = key.period.map(|p| p.to_string()).unwrap_or_default();
+        let (scores, computed_at, checked_at, counted) = match kept {
+            // Only cases changed: the feedback numbers are computed again, the scores kept.
+            Some(kept) if kept.basis.0 == responses => (kept.scores.clone(), kept.computed_at, Utc::now(), responses),
+            Some(_) => {
+                self.score_and_keep(key, &period, &waves, span, &codebook, &units, responses)
+                    .await?
+            }
+            None => match self.persisted(key, &period).await? {
+                // Computed before a restart or by another instance: served at once, and looked at again (in the
+                // background, by the next request) as soon as it is asked for.
+                Some((scores, computed_at, counted)) => (scores, computed_at, DateTime::UNIX_EPOCH, counted),
+                None => {
+                    self.score_and_keep(key, &period, &waves, span, &codebook, &units, responses)
+                        .await?
+                }
+            },
+        };
         let now = Utc::now();
         let responsiveness = responsiveness(&cases, &self.calendar, now);
         let facts: Vec<ykien_analysis::CaseFacts> = cases.into_iter().map(case_facts).collect();
@@ -321,17 +343,76 @@ impl Scoreboard {
             scores,
             kpis,
             responsiveness,
-            computed_at: now,
-            checked_at: Mutex::new(now),
-            basis,
+            computed_at,
+            checked_at: Mutex::new(checked_at),
+            basis: (counted, basis.1),
             charts: Mutex::new(HashMap::new()),
         });
         self.snapshots
             .lock()
             .map_err(poisoned)?
             .insert(key.clone(), snapshot.clone());
-        tracing::info!(wave = %key.wave, period = ?key.period.map(|p| p.to_string()), responses, "dashboard scores computed");
+        tracing::info!(wave = %key.wave, period = ?key.period.map(|p| p.to_string()), responses, "dashboard scores ready");
         Ok(snapshot)
+    }
+
+    /// Scores the waves and keeps the result in the database; returns the scores, when they were computed, when
+    /// they were last checked and the responses they count.
+    #[allow(clippy::too_many_arguments)]
+    async fn score_and_keep(
+        &self,
+        key: &SnapshotKey,
+        period: &str,
+        waves: &[Wave],
+        span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        codebook: &Codebook,
+        units: &UnitsTable,
+        responses: i64,
+    ) -> Result<(Scores, DateTime<Utc>, DateTime<Utc>, i64), Error> {
+        let scores = self.score(waves, span, codebook, units).await?;
+        let now = Utc::now();
+        let (scores, json) = tokio::task::spawn_blocking(move || {
+            let json = serde_json::to_string(&scores);
+            (scores, json)
+        })
+        .await
+        .map_err(|e| Error::Unavailable(format!("the scores could not be written down: {e}")))?;
+        match json {
+            Ok(json) => {
+                let row = ScoreSnapshotRow {
+                    wave_code: key.wave.clone(),
+                    period: period.to_owned(),
+                    computed_at: now,
+                    responses,
+                    scores: json,
+                };
+                // Served from memory either way: a failed write only costs a recomputation after a restart.
+                if let Err(e) = self.store.save_score_snapshot(&row).await {
+                    tracing::warn!(error = %e, wave = %key.wave, "the computed scores could not be kept");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, wave = %key.wave, "the computed scores could not be serialised"),
+        }
+        Ok((scores, now, now, responses))
+    }
+
+    /// The snapshot kept in the database for `key`, if there is one that still reads.
+    async fn persisted(&self, key: &SnapshotKey, period: &str) -> Result<Option<(Scores, DateTime<Utc>, i64)>, Error> {
+        let Some(row) = self.store.score_snapshot(&key.wave, period).await? else {
+            return Ok(None);
+        };
+        let (computed_at, responses) = (row.computed_at, row.responses);
+        let parsed = tokio::task::spawn_blocking(move || serde_json::from_str::<Scores>(&row.scores))
+            .await
+            .map_err(|e| Error::Unavailable(format!("the kept scores could not be read: {e}")))?;
+        match parsed {
+            Ok(scores) => Ok(Some((scores, computed_at, responses))),
+            Err(e) => {
+                // Written by an older version: computed again instead.
+                tracing::warn!(error = %e, wave = %key.wave, "the kept scores do not read; computing them again");
+                Ok(None)
+            }
+        }
     }
 
     /// The waves of the same questionnaire opened no later than `wave`, oldest first, ending with `wave`.

@@ -14,6 +14,7 @@ mod officials;
 mod outbox;
 mod publication;
 mod response_quality;
+mod score_snapshots;
 mod surveys;
 mod units;
 
@@ -42,6 +43,7 @@ pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
 pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
+pub use score_snapshots::ScoreSnapshotRow;
 pub use surveys::{
     NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
     StoredQuestionnaire,
@@ -179,6 +181,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "response quality",
         include_str!("../../migrations/0012_response_quality.sql"),
+    ),
+    (13, "placeholder", include_str!("../../migrations/0013_placeholder.sql")),
+    (14, "placeholder", include_str!("../../migrations/0014_placeholder.sql")),
+    (
+        15,
+        "score snapshots",
+        include_str!("../../migrations/0015_score_snapshots.sql"),
     ),
     (
         17,
