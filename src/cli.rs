@@ -191,6 +191,10 @@ struct SimulateArgs {
     /// .parquet or .csv (by extension).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// A split questionnaire: each respondent answers the scored questions of only N sub-dimensions, drawn for
+    /// them (as a wave created with --modules-per-respondent N asks).
+    #[arg(long, value_name = "N")]
+    modules_per_respondent: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -106,6 +106,10 @@ pub struct SimulateOptions {
     /// data-entry system writes, to test that scoring ignores them. 0 for real-looking answers.
     #[serde(default)]
     pub not_eligible: f64,
+    /// A split questionnaire: each respondent is asked the scored questions of only this many sub-dimensions,
+    /// drawn for them (unscored questions of everyone); `None` asks everything.
+    #[serde(default)]
+    pub modules_per_respondent: Option<usize>,
 }
 
 impl Default for SimulateOptions {
@@ -118,6 +122,7 @@ impl Default for SimulateOptions {
             dont_know: 0.05,
             skipped: 0.0,
             not_eligible: 0.0,
+            modules_per_respondent: None,
         }
     }
 }
@@ -191,6 +196,20 @@ pub fn simulate_each<E>(
                 .iter()
                 .map(|level| (level + (rng.unit() - 0.5) * 0.3).clamp(0.0, 1.0))
                 .collect();
+            // The respondent's modules, from a stream of their own so that the answers' draws stay as they are.
+            let drawn = options.modules_per_respondent.map(|k| {
+                let mut order: Vec<usize> = (0..plan.modules).collect();
+                let mut modules_rng = SplitMix(mix(mix(mix(options.seed, u as u64), r as u64), 0x5EED));
+                for j in 0..k {
+                    let pick = j + ((modules_rng.unit() * (plan.modules - j) as f64) as usize).min(plan.modules - j - 1);
+                    order.swap(j, pick);
+                }
+                let mut drawn = vec![false; plan.modules];
+                for &m in &order[..k] {
+                    drawn[m] = true;
+                }
+                drawn
+            });
             for (i, q) in plan.questions.iter().enumerate() {
                 // Every draw always happens, so one question's outcome never shifts another's.
                 let (skip_draw, dk_draw, extra_draw) = (rng.unit(), rng.unit(), rng.unit());
@@ -218,7 +237,14 @@ pub fn simulate_each<E>(
                     )
                 });
                 given[i] = false;
-                let emit = if !eligible {
+                let asked = match (&drawn, q.module) {
+                    (Some(drawn), Some(m)) => drawn[m],
+                    _ => true,
+                };
+                let emit = if !asked {
+                    // Not drawn for this respondent: never asked, so no answer at all.
+                    false
+                } else if !eligible {
                     // Off by default: a broken data-entry system's answer to a question nobody asked.
                     extra_draw < options.not_eligible
                 } else if skip_draw < options.skipped {
@@ -413,11 +439,15 @@ struct SimQuestion {
     when: Vec<(usize, Condition)>,
     /// The dimension (index) and rule of a scored question.
     scored: Option<(usize, ValueRule)>,
+    /// The sub-dimension (index) of a scored question: its module in a split questionnaire.
+    module: Option<usize>,
 }
 
 /// Everything drawn once per run: the questions in order with their dimension, and each unit's levels.
 struct Plan {
     questions: Vec<SimQuestion>,
+    /// How many sub-dimensions the codebook has: the modules of a split questionnaire.
+    modules: usize,
     /// Per unit, per dimension: `b_u + e_ud + δ_ud / 9`.
     levels: Vec<Vec<f64>>,
 }
@@ -451,9 +481,14 @@ impl Plan {
             asked.iter().enumerate().map(|(i, q)| (q.code.as_str(), i)).collect();
         let mut questions = Vec::new();
         for q in asked.iter() {
-            let scored = codebook.questions.iter().find(|s| s.code == q.code).and_then(|s| {
+            let scored_question = codebook.questions.iter().find(|s| s.code == q.code);
+            let scored = scored_question.and_then(|s| {
                 let indicator = codebook.indicator(&s.indicator)?;
                 Some((dimension_of_sub(&indicator.subdimension)?, s.rule.clone()))
+            });
+            let module = scored_question.and_then(|s| {
+                let indicator = codebook.indicator(&s.indicator)?;
+                codebook.subdimensions.iter().position(|d| d.code == indicator.subdimension)
             });
             let when = q
                 .when
@@ -466,6 +501,7 @@ impl Plan {
                 dont_know: q.dont_know,
                 when,
                 scored,
+                module,
             });
         }
         let dimensions = codebook.dimensions.len();
@@ -488,7 +524,19 @@ impl Plan {
                 .ok_or_else(|| SimulateError::UnknownDimension(plant.dimension.clone()))?;
             levels[u][d] += plant.delta / 9.0;
         }
-        Ok(Self { questions, levels })
+        if let Some(k) = options.modules_per_respondent
+            && !(1..=codebook.subdimensions.len()).contains(&k)
+        {
+            return Err(SimulateError::Invalid(format!(
+                "modules_per_respondent must be between 1 and the codebook's {} sub-dimensions, not {k}",
+                codebook.subdimensions.len()
+            )));
+        }
+        Ok(Self {
+            questions,
+            modules: codebook.subdimensions.len(),
+            levels,
+        })
     }
 
     fn unit_levels(&self, unit: usize) -> &[f64] {

@@ -139,6 +139,7 @@ pub(super) async fn simulate(args: SimulateArgs) -> ExitCode {
         responses: args.responses,
         seed: args.seed,
         plants,
+        modules_per_respondent: args.modules_per_respondent,
         ..SimulateOptions::default()
     };
     let responses = options.responses;
