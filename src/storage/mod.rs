@@ -13,9 +13,11 @@ mod login_throttles;
 mod officials;
 mod outbox;
 mod publication;
+mod questionnaire_maps;
 mod response_quality;
 mod surveys;
 mod units;
+mod villages;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -40,6 +42,7 @@ pub use export::{AnswersPage, ExportedAnswer};
 pub use login_throttles::LoginThrottleRow;
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
+pub use villages::{VillageAnswer, VillageRow};
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
 pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use surveys::{
@@ -179,6 +182,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "response quality",
         include_str!("../../migrations/0012_response_quality.sql"),
+    ),
+    // 13–15 are other branches' migrations; the lead renumbers on merge.
+    (13, "placeholder", include_str!("../../migrations/0013_placeholder.sql")),
+    (14, "placeholder", include_str!("../../migrations/0014_placeholder.sql")),
+    (15, "placeholder", include_str!("../../migrations/0015_placeholder.sql")),
+    (
+        16,
+        "code maps and villages",
+        include_str!("../../migrations/0016_code_maps_and_villages.sql"),
     ),
 ];
 
