@@ -100,7 +100,13 @@ fn papi_scale_sub_dimension_scores_add_up_to_the_dimension_score() {
             .collect();
         if parts.len() == subs.len() {
             let sum: f64 = parts.iter().sum();
-            assert!((sum - dim.score).abs() < 1e-9, "{} {}: {sum} vs {}", dim.unit_code, dim.code, dim.score);
+            assert!(
+                (sum - dim.score).abs() < 1e-9,
+                "{} {}: {sum} vs {}",
+                dim.unit_code,
+                dim.code,
+                dim.score
+            );
             checked += 1;
         }
     }
@@ -170,7 +176,10 @@ fn the_dimension_rule_withdraws_or_marks_a_dimension_missing_a_sub_dimension() {
     );
     let cb = codebook(&Questionnaire::parse(&text).unwrap()).unwrap();
     let base = scored(&rows_without_a_sub_dimension(), &cb);
-    assert!(base.get("w", "11953", Level::Dimension, "d6").is_some(), "scored from d6.1 alone");
+    assert!(
+        base.get("w", "11953", Level::Dimension, "d6").is_some(),
+        "scored from d6.1 alone"
+    );
 
     let mut any = base.clone();
     assert!(apply_dimension_rule(&mut any, &cb, DimensionRule::Any).is_empty());
@@ -180,12 +189,19 @@ fn the_dimension_rule_withdraws_or_marks_a_dimension_missing_a_sub_dimension() {
     apply_dimension_rule(&mut all, &cb, DimensionRule::All);
     assert!(all.get("w", "11953", Level::Dimension, "d6").is_none());
     assert!(all.get("w", "11953", Level::Total, "total").is_none(), "totals follow");
-    assert!(all.get("w", "11953", Level::Subdimension, "d6.1").is_some(), "sub-dimensions stay");
+    assert!(
+        all.get("w", "11953", Level::Subdimension, "d6.1").is_some(),
+        "sub-dimensions stay"
+    );
 
     let mut one = base.clone();
     let partial = apply_dimension_rule(&mut one, &cb, DimensionRule::AtLeast(1));
     assert!(one.get("w", "11953", Level::Dimension, "d6").is_some());
-    assert!(partial.iter().any(|p| p.level == Level::Dimension && p.code == "d6" && p.unit_code == "11953"));
+    assert!(
+        partial
+            .iter()
+            .any(|p| p.level == Level::Dimension && p.code == "d6" && p.unit_code == "11953")
+    );
 
     let mut two = base;
     apply_dimension_rule(&mut two, &cb, DimensionRule::AtLeast(2));
@@ -204,7 +220,9 @@ async fn papi_2026_is_imported_with_its_map_and_a_retyped_code_is_refused() {
             "{label}: {early:?}"
         );
         import_questionnaire(&store, BUNDLED_QUESTIONNAIRE, None).await.unwrap();
-        let (q, outcome) = import_questionnaire(&store, PAPI_2026, Some(PAPI_2025_TO_2026)).await.unwrap();
+        let (q, outcome) = import_questionnaire(&store, PAPI_2026, Some(PAPI_2025_TO_2026))
+            .await
+            .unwrap();
         let QuestionnaireImport::Created(to_id) = outcome else {
             panic!("{label}: {outcome:?}")
         };
@@ -227,7 +245,10 @@ async fn papi_2026_is_imported_with_its_map_and_a_retyped_code_is_refused() {
             matches!(&refused, Err(Error::InvalidQuestionnaire(e)) if e.0.iter().any(|m| m.starts_with("'d8_2_1' was yes_no"))),
             "{label}: {refused:?}"
         );
-        assert!(store.questionnaire_by_code("papi-2026", Some(2)).await.is_err(), "{label}: nothing stored");
+        assert!(
+            store.questionnaire_by_code("papi-2026", Some(2)).await.is_err(),
+            "{label}: nothing stored"
+        );
     }
 }
 
@@ -253,7 +274,11 @@ async fn village_scores_hide_villages_under_ten_respondents() {
             .iter()
             .filter(|x| x.when.is_empty() && !matches!(x.kind, ykien::domain::questionnaire::QuestionKind::Text { .. }))
             .map(|x| {
-                let code = x.options().first().map(|o| o.code.clone()).unwrap_or_else(|| "1".to_owned());
+                let code = x
+                    .options()
+                    .first()
+                    .map(|o| o.code.clone())
+                    .unwrap_or_else(|| "1".to_owned());
                 (x.code.clone(), Some(code), None)
             })
             .collect();
@@ -278,11 +303,23 @@ async fn village_scores_hide_villages_under_ten_respondents() {
         let cb = codebook(&q).unwrap();
         let (listed, scores) = village_scores(&store, &wave, &commune, &cb, None).await.unwrap();
         assert_eq!(listed.len(), 3, "{label}");
-        let a = scores.get("w-open", "thon-a", Level::Total, "total");
+        // Only unconditional questions were answered, so d5 (all of whose questions are conditional) and the total
+        // have no score; d1 has.
+        let a = scores.get("w-open", "thon-a", Level::Dimension, "d1");
         assert_eq!(a.map(|r| r.n), Some(12), "{label}");
-        assert!(scores.rows.iter().all(|r| r.unit_code != "thon-b"), "{label}: thôn B is never shown");
-        assert!(scores.withheld.iter().any(|w| w.unit_code == "thon-b" && w.n == 4), "{label}");
-        assert!(scores.rows.iter().chain(std::iter::empty()).all(|r| r.unit_code != "thon-c"), "{label}");
+        assert!(
+            scores.rows.iter().all(|r| r.unit_code != "thon-b"),
+            "{label}: thôn B is never shown"
+        );
+        assert!(
+            scores.withheld.iter().any(|w| w.unit_code == "thon-b" && w.n == 4),
+            "{label}"
+        );
+        assert!(
+            scores.rows.iter().all(|r| r.unit_code != "thon-c")
+                && scores.withheld.iter().all(|w| w.unit_code != "thon-c"),
+            "{label}"
+        );
     }
 }
 
@@ -294,10 +331,19 @@ async fn a_villages_file_with_mistakes_is_refused_whole_with_each_mistake_named(
         ykien::services::units::import_bundled_hung_yen(&store).await.unwrap();
         let cases: BTreeMap<&str, &str> = BTreeMap::from([
             ("the header", "commune,code,name\n11953,a,Thôn A\n"),
-            ("village code 'Thôn A'", "commune_code,village_code,name\n11953,Thôn A,Thôn A\n"),
+            (
+                "village code 'Thôn A'",
+                "commune_code,village_code,name\n11953,Thôn A,Thôn A\n",
+            ),
             ("no name", "commune_code,village_code,name\n11953,thon-a,\n"),
-            ("listed twice", "commune_code,village_code,name\n11953,thon-a,Thôn A\n11953,thon-a,Thôn A bis\n"),
-            ("commune '99999'", "commune_code,village_code,name\n99999,thon-a,Thôn A\n"),
+            (
+                "listed twice",
+                "commune_code,village_code,name\n11953,thon-a,Thôn A\n11953,thon-a,Thôn A bis\n",
+            ),
+            (
+                "commune '99999'",
+                "commune_code,village_code,name\n99999,thon-a,Thôn A\n",
+            ),
         ]);
         for (expected, file) in cases {
             match import_villages_csv(&store, file).await {
@@ -308,7 +354,10 @@ async fn a_villages_file_with_mistakes_is_refused_whole_with_each_mistake_named(
         let commune = ykien::services::units::unit_by_code(&store, "11953", ykien::http::today_in_vietnam())
             .await
             .unwrap();
-        assert!(store.villages(commune.id).await.unwrap().is_empty(), "{label}: nothing stored");
+        assert!(
+            store.villages(commune.id).await.unwrap().is_empty(),
+            "{label}: nothing stored"
+        );
     }
 }
 
@@ -316,14 +365,20 @@ async fn a_villages_file_with_mistakes_is_refused_whole_with_each_mistake_named(
 async fn a_village_link_names_the_village_and_an_unknown_code_is_pointed_out() {
     for db in databases("a_village_link_names_the_village_and_an_unknown_code_is_pointed_out").await {
         let app = TestApp::start_with_open_wave(db).await;
-        import_villages_csv(&app.app.store, "commune_code,village_code,name\n11953,tdp-1,Tổ dân phố số 1\n")
-            .await
-            .unwrap();
+        import_villages_csv(
+            &app.app.store,
+            "commune_code,village_code,name\n11953,tdp-1,Tổ dân phố số 1\n",
+        )
+        .await
+        .unwrap();
         let page = app.get("/s/11953?thon=tdp-1").await.text().await.unwrap();
         assert!(page.contains("Tổ dân phố số 1"), "{page}");
         assert!(page.contains("name=\"thon\" value=\"tdp-1\""), "{page}");
         let page = app.get("/s/11953?thon=khong-co").await.text().await.unwrap();
-        assert!(page.contains("Không tìm thấy thôn, tổ dân phố có mã “khong-co”"), "{page}");
+        assert!(
+            page.contains("Không tìm thấy thôn, tổ dân phố có mã “khong-co”"),
+            "{page}"
+        );
         assert!(!page.contains("name=\"thon\""), "{page}");
         app.stop().await;
     }

@@ -241,7 +241,10 @@ fn agrees_with_the_reference(questionnaire_text: &str) {
             on_papi_scale += 1;
         }
     }
-    assert!(on_papi_scale > 8 * 20, "sub-dimensions on PAPI's scale: {on_papi_scale}");
+    assert!(
+        on_papi_scale > 8 * 20,
+        "sub-dimensions on PAPI's scale: {on_papi_scale}"
+    );
 
     // The file had rows of every kind, and both implementations count them alike.
     let ignored = lines_of(&results.join("ignored.csv"));

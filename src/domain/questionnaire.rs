@@ -187,9 +187,14 @@ impl Questionnaire {
             None => DimensionRule::Any,
             Some(RawDimensionRule::Word(w)) if w == "all" => DimensionRule::All,
             Some(RawDimensionRule::Word(w)) if w == "any" => DimensionRule::Any,
-            Some(RawDimensionRule::AtLeast { at_least }) if *at_least >= 1 => DimensionRule::AtLeast(*at_least as usize),
+            Some(RawDimensionRule::AtLeast { at_least }) if *at_least >= 1 => {
+                DimensionRule::AtLeast(*at_least as usize)
+            }
             Some(RawDimensionRule::AtLeast { at_least }) => {
-                err("dimension_rule".into(), format!("at_least must be 1 or more, not {at_least}"));
+                err(
+                    "dimension_rule".into(),
+                    format!("at_least must be 1 or more, not {at_least}"),
+                );
                 DimensionRule::Any
             }
             Some(RawDimensionRule::Word(w)) => {

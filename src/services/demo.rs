@@ -186,8 +186,10 @@ async fn prepare_2026_wave(store: &Store, first: &Wave, now: chrono::DateTime<Ut
         // Phố Hiến's residential groups: its responses came through their posters, one group with few answers.
         let pho_hien = communes.iter().find(|c| c.code == DEMO_VILLAGE_COMMUNE).map(|c| c.id);
         if let Some(unit_id) = pho_hien {
-            let list: Vec<(String, String)> =
-                DEMO_VILLAGES.iter().map(|(c, n)| ((*c).to_owned(), (*n).to_owned())).collect();
+            let list: Vec<(String, String)> = DEMO_VILLAGES
+                .iter()
+                .map(|(c, n)| ((*c).to_owned(), (*n).to_owned()))
+                .collect();
             store.replace_villages(unit_id, &list).await?;
         }
         let mut villages = Vec::new();

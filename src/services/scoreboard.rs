@@ -330,16 +330,15 @@ impl Scoreboard {
             &codebook,
             super::versions::analysis_rule(questionnaire.dimension_rule),
         );
-        let comparison = match super::versions::cross_version_plan(&self.store, &self.surveys, &wave, &questionnaire)
-            .await?
-        {
-            Some(plan) => {
-                let pair = [plan.previous.clone(), wave.clone()];
-                let scores = self.score(&pair, span, &plan.codebook, &units).await?;
-                Some(CrossVersion { plan, scores })
-            }
-            None => None,
-        };
+        let comparison =
+            match super::versions::cross_version_plan(&self.store, &self.surveys, &wave, &questionnaire).await? {
+                Some(plan) => {
+                    let pair = [plan.previous.clone(), wave.clone()];
+                    let scores = self.score(&pair, span, &plan.codebook, &units).await?;
+                    Some(CrossVersion { plan, scores })
+                }
+                None => None,
+            };
         let now = Utc::now();
         let responsiveness = responsiveness(&cases, &self.calendar, now);
         let facts: Vec<ykien_analysis::CaseFacts> = cases.into_iter().map(case_facts).collect();

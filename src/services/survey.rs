@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use uuid::Uuid;
 use ykien_bots::message::Channel;
 

@@ -32,8 +32,7 @@ pub async fn import_questionnaire(
     let mut checked_against: Option<(String, i64)> = None;
     let mut map_from_id = None;
     if let Some(map_text) = map {
-        let ((from_code, from_version), to) =
-            CodeMap::versions(map_text).map_err(Error::InvalidQuestionnaire)?;
+        let ((from_code, from_version), to) = CodeMap::versions(map_text).map_err(Error::InvalidQuestionnaire)?;
         if to != (q.code.clone(), q.version) {
             problems.push(format!(
                 "code map: it maps to {}:{}, but the file is {}:{}",
@@ -90,7 +89,9 @@ pub async fn import_questionnaire(
     };
     if let (Some(map_text), Some(from_id)) = (map, map_from_id) {
         let to_id = match outcome {
-            QuestionnaireImport::Created(id) | QuestionnaireImport::Unchanged(id) | QuestionnaireImport::Updated(id) => id,
+            QuestionnaireImport::Created(id)
+            | QuestionnaireImport::Unchanged(id)
+            | QuestionnaireImport::Updated(id) => id,
         };
         store.store_code_map(from_id, to_id, map_text).await?;
     }
@@ -107,8 +108,11 @@ pub fn analysis_rule(rule: DimensionRule) -> ykien_analysis::DimensionRule {
 }
 
 fn parse_stored(source: &str, code: &str, version: i64) -> Result<Questionnaire, Error> {
-    Questionnaire::parse(source)
-        .map_err(|e| Error::Store(StoreError::Corrupt(format!("stored questionnaire {code} v{version}: {e}"))))
+    Questionnaire::parse(source).map_err(|e| {
+        Error::Store(StoreError::Corrupt(format!(
+            "stored questionnaire {code} v{version}: {e}"
+        )))
+    })
 }
 
 /// A comparison of a wave with the previous wave asked on another questionnaire version.
@@ -152,7 +156,10 @@ pub async fn cross_version_plan(
     };
     let from = surveys.questionnaire(previous.questionnaire_id).await?;
     let map = CodeMap::parse(&map_text, &from, questionnaire).map_err(|e| {
-        Error::Store(StoreError::Corrupt(format!("stored code map to {}: {e}", questionnaire.code)))
+        Error::Store(StoreError::Corrupt(format!(
+            "stored code map to {}: {e}",
+            questionnaire.code
+        )))
     })?;
     let comparable = map.comparable(&from, questionnaire);
     let full = codebook(questionnaire).map_err(|e| Error::Unavailable(e.to_string()))?;

@@ -42,7 +42,6 @@ pub use export::{AnswersPage, ExportedAnswer};
 pub use login_throttles::LoginThrottleRow;
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
-pub use villages::{VillageAnswer, VillageRow};
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
 pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use surveys::{
@@ -50,6 +49,7 @@ pub use surveys::{
     StoredQuestionnaire,
 };
 pub use units::{ImportCounts, UnitLink};
+pub use villages::{VillageAnswer, VillageRow};
 
 /// The database engines a store can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -46,7 +46,12 @@ impl Store {
 
     /// Records the village a response in progress comes from: the response of the session of `identity_hash` in
     /// `wave_id`, if it is still open. Returns whether a response was marked.
-    pub async fn set_session_village(&self, identity_hash: &str, wave_id: Uuid, village: &str) -> Result<bool, StoreError> {
+    pub async fn set_session_village(
+        &self,
+        identity_hash: &str,
+        wave_id: Uuid,
+        village: &str,
+    ) -> Result<bool, StoreError> {
         let writer = self.writer().await;
         let changed = execute!(
             writer.pool,

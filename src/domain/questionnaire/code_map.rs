@@ -83,7 +83,10 @@ fn signatures(q: &Questionnaire) -> BTreeMap<String, (String, String)> {
         }
     }
     for question in &q.questions {
-        out.insert(question.code.clone(), (question_signature(question), question.text.vi.clone()));
+        out.insert(
+            question.code.clone(),
+            (question_signature(question), question.text.vi.clone()),
+        );
     }
     out
 }
@@ -103,7 +106,9 @@ fn question_signature(q: &Question) -> String {
                 .join(", ")
         ),
         QuestionKind::Likert { high_is_good, .. } => format!("likert (high is good: {high_is_good:?})"),
-        QuestionKind::Number { min, max, good, bad, .. } => {
+        QuestionKind::Number {
+            min, max, good, bad, ..
+        } => {
             format!("number {min}–{max} (good {good:?}, bad {bad:?})")
         }
         QuestionKind::Text { .. } => "text".to_owned(),

@@ -112,7 +112,5 @@ pub(super) struct RawCondition {
 #[serde(untagged)]
 pub(super) enum RawDimensionRule {
     Word(String),
-    AtLeast {
-        at_least: i64,
-    },
+    AtLeast { at_least: i64 },
 }

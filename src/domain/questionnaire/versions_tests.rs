@@ -37,7 +37,11 @@ fn papi_2026_has_todays_structure_in_both_languages() {
     }
     // Every sub-dimension keeps at least three indicators, as PAPI does.
     for s in &q.subdimensions {
-        let n = q.indicators.iter().filter(|i| i.parent.as_deref() == Some(&s.code)).count();
+        let n = q
+            .indicators
+            .iter()
+            .filter(|i| i.parent.as_deref() == Some(&s.code))
+            .count();
         assert!(n >= 3, "{} has {n} indicators", s.code);
     }
 }
@@ -56,15 +60,14 @@ fn the_code_map_covers_every_code_of_both_versions_once() {
         assert_eq!(places, 1, "{code} of papi-2025");
     }
     for code in all_codes(&new) {
-        let places = map.same.contains(&code) as usize
-            + map.new.contains(&code) as usize
-            + changed_to.contains(&&code) as usize;
+        let places =
+            map.same.contains(&code) as usize + map.new.contains(&code) as usize + changed_to.contains(&&code) as usize;
         assert_eq!(places, 1, "{code} of papi-2026");
     }
     // Every question the issue names as badly worded has new codes.
     for code in [
-        "d2_1_3", "d6_4_4", "d1_3_2", "d2_3_3", "d6_2_2", "d4_3_3", "d7_1_2", "d4_2_3", "d3_2_3", "d1_2_2",
-        "d4_4_3", "d5_4_4", "d8_1_1",
+        "d2_1_3", "d6_4_4", "d1_3_2", "d2_3_3", "d6_2_2", "d4_3_3", "d7_1_2", "d4_2_3", "d3_2_3", "d1_2_2", "d4_4_3",
+        "d5_4_4", "d8_1_1",
     ] {
         assert!(changed_from.contains(&&code.to_owned()), "{code}");
         assert!(new.question(code).is_none(), "{code} is reused");
@@ -79,7 +82,12 @@ fn a_map_that_misses_or_misplaces_codes_is_refused_with_each_code_named() {
     // d5_2_0 left out of `dropped`.
     let missing = MAP.replacen("\"d5_2_0\", ", "", 1);
     let errors = CodeMap::parse(&missing, &old, &new).unwrap_err().0;
-    assert!(errors.iter().any(|e| e.contains("'d5_2_0'") && e.contains("not in the map")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("'d5_2_0'") && e.contains("not in the map")),
+        "{errors:?}"
+    );
     // A code of both versions listed as new.
     let misplaced = MAP.replacen("new = [\n", "new = [\n  \"d1_1_1\",\n", 1);
     let errors = CodeMap::parse(&misplaced, &old, &new).unwrap_err().0;
@@ -100,7 +108,10 @@ fn a_version_reusing_a_code_with_another_type_or_meaning_is_refused_without_a_ma
     );
     let v2 = Questionnaire::parse(&retyped).unwrap();
     let errors = check_succession(&v1, &v2, None).unwrap_err().0;
-    assert!(errors.iter().any(|e| e.starts_with("'d6_1_2' was yes_no")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.starts_with("'d6_1_2' was yes_no")),
+        "{errors:?}"
+    );
     // Reworded with another meaning, same type: refused without a map ...
     let reworded = MINI.replacen("version = 1", "version = 2", 1).replacen(
         "Anh/chị có thẻ bảo hiểm y tế không?",
@@ -109,7 +120,10 @@ fn a_version_reusing_a_code_with_another_type_or_meaning_is_refused_without_a_ma
     );
     let v2 = Questionnaire::parse(&reworded).unwrap();
     let errors = check_succession(&v1, &v2, None).unwrap_err().0;
-    assert!(errors.iter().any(|e| e.contains("'d6_1_2' is worded differently")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("'d6_1_2' is worded differently")),
+        "{errors:?}"
+    );
     // ... accepted with a map that says the meaning is the same.
     let codes: Vec<String> = all_codes(&v1).into_iter().map(|c| format!("\"{c}\"")).collect();
     let map = format!("from = \"mini:1\"\nto = \"mini:2\"\nsame = [{}]\n", codes.join(", "));
@@ -132,7 +146,9 @@ fn only_what_both_versions_measure_is_comparable() {
     assert!(c.questions.contains("d5_4_0"));
     // Left out: dropped (construction permits), new (access to justice, e-responsiveness, the plans' items),
     // and indicators whose questions changed.
-    for left in ["d5.2.1", "d3.3.1", "d3.4.1", "d8.3.1", "d4.1.4", "d2.1.3", "d1.3.2", "d8.1.1", "d5.4.4"] {
+    for left in [
+        "d5.2.1", "d3.3.1", "d3.4.1", "d8.3.1", "d4.1.4", "d2.1.3", "d1.3.2", "d8.1.1", "d5.4.4",
+    ] {
         assert!(!c.indicators.contains(left), "{left}");
     }
     assert!(!c.questions.contains("d5_2_1") && !c.questions.contains("d8_3_1"));
@@ -142,13 +158,22 @@ fn only_what_both_versions_measure_is_comparable() {
 fn the_dimension_rule_is_read_and_checked() {
     let with = |rule: &str| MINI.replacen("version = 1", &format!("version = 1\ndimension_rule = {rule}"), 1);
     assert_eq!(Questionnaire::parse(MINI).unwrap().dimension_rule, DimensionRule::Any);
-    assert_eq!(Questionnaire::parse(&with("\"all\"")).unwrap().dimension_rule, DimensionRule::All);
+    assert_eq!(
+        Questionnaire::parse(&with("\"all\"")).unwrap().dimension_rule,
+        DimensionRule::All
+    );
     assert_eq!(
         Questionnaire::parse(&with("{ at_least = 2 }")).unwrap().dimension_rule,
         DimensionRule::AtLeast(2)
     );
     let errors = Questionnaire::parse(&with("\"most\"")).unwrap_err().0;
-    assert!(errors.iter().any(|e| e.starts_with("dimension_rule: 'most'")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.starts_with("dimension_rule: 'most'")),
+        "{errors:?}"
+    );
     let errors = Questionnaire::parse(&with("{ at_least = 0 }")).unwrap_err().0;
-    assert!(errors.iter().any(|e| e.contains("at_least must be 1 or more")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("at_least must be 1 or more")),
+        "{errors:?}"
+    );
 }

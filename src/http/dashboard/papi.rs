@@ -8,10 +8,9 @@ use super::*;
 pub(super) fn subdimension_table(ctx: &Context, unit: &str) -> Markup {
     let codebook = &ctx.snapshot.codebook;
     let partial = |code: &str| {
-        ctx.snapshot
-            .partial
-            .iter()
-            .any(|p| p.unit_code == unit && p.level == Level::Dimension && p.code == code && p.wave == ctx.snapshot.wave.code)
+        ctx.snapshot.partial.iter().any(|p| {
+            p.unit_code == unit && p.level == Level::Dimension && p.code == code && p.wave == ctx.snapshot.wave.code
+        })
     };
     html! {
         h2 { "Nội dung thành phần theo thang PAPI" }
@@ -72,7 +71,8 @@ pub(super) async fn village_section(state: &AppState, ctx: &Context, code: &str)
     };
     let span = snapshot.period.and_then(|p| p.instants());
     let computed =
-        crate::services::villages::village_scores(&state.store, &snapshot.wave, &commune, &snapshot.codebook, span).await;
+        crate::services::villages::village_scores(&state.store, &snapshot.wave, &commune, &snapshot.codebook, span)
+            .await;
     let (villages, mut scores) = match computed {
         Ok(v) => v,
         Err(e) => {
