@@ -383,3 +383,46 @@ async fn a_village_link_names_the_village_and_an_unknown_code_is_pointed_out() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_demo_compares_its_papi_2026_wave_with_the_papi_2025_wave_and_shows_villages() {
+    for db in databases("the_demo_compares_its_papi_2026_wave_with_the_papi_2025_wave_and_shows_villages").await {
+        let app = TestApp::start_with_hung_yen(db).await;
+        let demo = ykien::services::demo::prepare(&app.app.store).await.unwrap();
+        assert_eq!(demo.wave_2026.code, ykien::services::demo::DEMO_WAVE_2026);
+        common::official(&app.app.store, "lanhdao.test", "leader", None, &["33"]).await;
+        let cookie = common::session(&app, "lanhdao.test").await;
+        let path = format!("/console/dashboard/units/11953?wave={}", demo.wave_2026.code);
+        let mut page = String::new();
+        // The scores are computed in the background: the page says "Đang tính điểm" until they are ready.
+        for _ in 0..300 {
+            page = app
+                .client
+                .get(app.url(&path))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if !page.contains("<title>Đang tính điểm") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        // The change column compares with the papi-2025 wave on what both measure, and says so.
+        assert!(page.contains("dùng bảng hỏi papi-2025:1"), "{page}");
+        assert!(page.contains("chỉ so sánh trên những gì cả hai cùng đo"), "{page}");
+        assert!(
+            page.contains("d5.2") || page.contains("d3.4"),
+            "left-out sub-dimensions are named: {page}"
+        );
+        // Sub-dimensions on PAPI's scale, and the residential groups of Phố Hiến, the small one hidden.
+        assert!(page.contains("Nội dung thành phần theo thang PAPI"), "{page}");
+        assert!(page.contains("Điểm theo thôn, tổ dân phố"), "{page}");
+        assert!(page.contains("Tổ dân phố số 1 (minh hoạ)"), "{page}");
+        assert!(page.contains("Dưới 10 người trả lời: không hiển thị."), "{page}");
+        app.stop().await;
+    }
+}
