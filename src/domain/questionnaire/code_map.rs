@@ -20,13 +20,16 @@ pub struct CodeMapChange {
     pub why: String,
 }
 
+/// A questionnaire version by `(code, version)`, as a code map names it (`papi-2025:1`).
+pub type VersionRef = (String, i64);
+
 /// A validated code map from one questionnaire version to another.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CodeMap {
     /// `(code, version)` of the older questionnaire.
-    pub from: (String, i64),
+    pub from: VersionRef,
     /// `(code, version)` of the newer questionnaire.
-    pub to: (String, i64),
+    pub to: VersionRef,
     pub same: Vec<String>,
     pub dropped: Vec<String>,
     pub new: Vec<String>,
@@ -64,7 +67,7 @@ struct RawChange {
 }
 
 /// `papi-2025:1` → (`papi-2025`, 1).
-fn version_ref(s: &str) -> Option<(String, i64)> {
+fn version_ref(s: &str) -> Option<VersionRef> {
     let (code, version) = s.split_once(':')?;
     Some((code.to_owned(), version.parse().ok()?))
 }
@@ -122,7 +125,7 @@ fn question_signature(q: &Question) -> String {
 
 impl CodeMap {
     /// The two versions a code map names, `from` then `to`, read before the versions themselves are loaded.
-    pub fn versions(text: &str) -> Result<((String, i64), (String, i64)), QuestionnaireErrors> {
+    pub fn versions(text: &str) -> Result<(VersionRef, VersionRef), QuestionnaireErrors> {
         let raw: RawCodeMap = toml::from_str(text).map_err(|e| {
             QuestionnaireErrors(vec![format!(
                 "code map: {}",
