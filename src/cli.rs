@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: UnitsCommand,
     },
+    /// Villages and residential groups (thôn, tổ dân phố) of communes.
+    Villages {
+        #[command(subcommand)]
+        command: VillagesCommand,
+    },
     /// Questionnaire versions.
     Questionnaire {
         #[command(subcommand)]
@@ -249,11 +254,24 @@ enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum VillagesCommand {
+    /// Import a CSV of villages (commune_code,village_code,name): each commune listed gets exactly those villages.
+    Import {
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum QuestionnaireCommand {
     /// Validate a questionnaire file and store its version (a version used by a wave can no longer change).
     Import {
         #[arg(value_name = "FILE.toml")]
         file: PathBuf,
+        /// The code map from an earlier version to this one (docs/questionnaire.md, "Code maps"): needed to
+        /// compare waves across the two versions, and to reword a kept code.
+        #[arg(long, value_name = "MAP.toml")]
+        map: Option<PathBuf>,
     },
 }
 
@@ -401,9 +419,12 @@ async fn run(command: Command, config: Config) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Villages {
+            command: VillagesCommand::Import { file },
+        } => import_villages(&store, &file).await,
         Command::Questionnaire {
-            command: QuestionnaireCommand::Import { file },
-        } => import_questionnaire(&store, &file).await,
+            command: QuestionnaireCommand::Import { file, map },
+        } => import_questionnaire(&store, &file, map.as_deref()).await,
         Command::Wave {
             command:
                 WaveCommand::Create {

@@ -83,7 +83,7 @@ fn simulate_then_analyze_ranks_the_planted_weak_commune_last_on_its_dimension() 
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
     assert_eq!(
         header.join(","),
-        "wave,unit_code,level,code,score,n,ci_low,ci_high,rank,quartile"
+        "wave,unit_code,level,code,score,n,ci_low,ci_high,rank,quartile,papi_scale,partial"
     );
     let mut d3: HashMap<String, (f64, u32)> = HashMap::new();
     for record in reader.records() {

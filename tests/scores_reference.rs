@@ -122,11 +122,39 @@ fn add_bad_rows(rows: &mut Vec<AnswerRow>) {
     rows.extend(repeats);
 }
 
+/// (wave, unit, level, code) → (papi_scale, partial) as written, from a CSV with those two columns by name.
+fn papi_columns_of(path: &Path) -> BTreeMap<(String, String, String, String), (String, String)> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (papi, partial) = (at("papi_scale"), at("partial"));
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                (r[0].to_owned(), r[1].to_owned(), r[2].to_owned(), r[3].to_owned()),
+                (r[papi].to_owned(), r[partial].to_owned()),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn analyze_equals_an_independent_implementation_of_the_method_with_ineligible_and_bad_rows() {
+    agrees_with_the_reference(BUNDLED_QUESTIONNAIRE);
+}
+
+/// papi-2026: today's structure, `dimension_rule = "all"`, PAPI's scale for sub-dimensions (issue 23).
+#[test]
+fn analyze_equals_the_reference_on_papi_2026_with_its_dimension_rule() {
+    agrees_with_the_reference(ykien::services::demo::PAPI_2026);
+}
+
+fn agrees_with_the_reference(questionnaire_text: &str) {
     let dir = tempfile::tempdir().unwrap();
     let units = units_file(dir.path(), 8);
-    let codebook = codebook_from_toml(BUNDLED_QUESTIONNAIRE).unwrap();
+    let codebook = codebook_from_toml(questionnaire_text).unwrap();
     let table = units_from_files(std::slice::from_ref(&units)).unwrap();
     let options = SimulateOptions {
         wave: "2025".into(),
@@ -142,7 +170,7 @@ fn analyze_equals_an_independent_implementation_of_the_method_with_ineligible_an
     let answers = dir.path().join("answers.csv");
     write_answers(&answers, &rows);
     let questionnaire = dir.path().join("papi.toml");
-    std::fs::write(&questionnaire, BUNDLED_QUESTIONNAIRE).unwrap();
+    std::fs::write(&questionnaire, questionnaire_text).unwrap();
 
     let results = dir.path().join("results");
     let out = run(
@@ -199,6 +227,24 @@ fn analyze_equals_an_independent_implementation_of_the_method_with_ineligible_an
         }
     }
     assert!(worst.0 <= 1e-9, "largest difference {worst:?}");
+    // Sub-dimensions on PAPI's scale, and the dimension rule's marks, alike.
+    let ours = papi_columns_of(&results.join("scores.csv"));
+    let theirs = papi_columns_of(&reference.join("reference_scores.csv"));
+    let mut on_papi_scale = 0;
+    for (key, (papi, partial)) in &ours {
+        let (reference_papi, reference_partial) = &theirs[key];
+        assert_eq!(partial, reference_partial, "partial of {key:?}");
+        assert_eq!(papi.is_empty(), reference_papi.is_empty(), "papi_scale of {key:?}");
+        if !papi.is_empty() {
+            let (a, b): (f64, f64) = (papi.parse().unwrap(), reference_papi.parse().unwrap());
+            assert!((a - b).abs() <= 1e-9, "papi_scale of {key:?}: {a} vs {b}");
+            on_papi_scale += 1;
+        }
+    }
+    assert!(
+        on_papi_scale > 8 * 20,
+        "sub-dimensions on PAPI's scale: {on_papi_scale}"
+    );
 
     // The file had rows of every kind, and both implementations count them alike.
     let ignored = lines_of(&results.join("ignored.csv"));

@@ -71,6 +71,7 @@ pub mod bootstrap;
 pub mod charts;
 pub mod checks;
 pub mod codebook;
+pub mod dimension_rule;
 pub mod eligibility;
 pub mod export;
 pub mod indicator;
@@ -95,6 +96,9 @@ pub use checks::{IGNORED_CSV_HEADER, IgnoredKind, IgnoredRows};
 pub use codebook::{
     Accepts, AskedQuestion, Codebook, CodebookError, DONT_KNOW, DimensionDef, IndicatorDef, Name, QuestionDef, REFUSED,
     SubdimensionDef, stored_value,
+};
+pub use dimension_rule::{
+    DimensionRule, PAPI_CSV_HEADER, PartialScore, apply_dimension_rule, papi_scale, write_scores_csv_with_papi,
 };
 pub use eligibility::{Condition, Given};
 pub use export::AnswerParquetWriter;

@@ -59,10 +59,17 @@ pub(super) async fn analyze(store: Option<&Store>, args: AnalyzeArgs) -> ExitCod
         Err(e) => return fail(&e),
     };
     let weighted = args.weights.clone();
+    // The file was read and checked just above; its dimension rule decides which dimension scores stand.
+    let dimension_rule = std::fs::read_to_string(&args.questionnaire)
+        .ok()
+        .and_then(|text| crate::domain::questionnaire::Questionnaire::parse(&text).ok())
+        .map(|q| crate::services::versions::analysis_rule(q.dimension_rule))
+        .unwrap_or(ykien_analysis::DimensionRule::Any);
     let request = AnalyzeRequest {
         answers: args.answers,
         weights: args.weights,
         codebook,
+        dimension_rule,
         units,
         out: args.out.clone(),
         options: ykien_analysis::ScoreOptions {

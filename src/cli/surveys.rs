@@ -2,15 +2,22 @@
 
 use super::*;
 
-pub(super) async fn import_questionnaire(store: &Store, file: &Path) -> ExitCode {
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("ykien questionnaire import: cannot read {}: {e}", file.display());
-            return ExitCode::FAILURE;
-        }
+pub(super) async fn import_questionnaire(store: &Store, file: &Path, map: Option<&Path>) -> ExitCode {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| {
+            eprintln!("ykien questionnaire import: cannot read {}: {e}", path.display());
+            ExitCode::FAILURE
+        })
     };
-    match survey_service::import_questionnaire(store, &text).await {
+    let text = match read(file) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let map_text = match map.map(read).transpose() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    match crate::services::versions::import_questionnaire(store, &text, map_text.as_deref()).await {
         Ok((q, outcome)) => {
             let what = match outcome {
                 QuestionnaireImport::Created(_) => "stored",
@@ -121,4 +128,24 @@ pub(super) async fn list_waves(store: &Store) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+pub(super) async fn import_villages(store: &Store, file: &Path) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("ykien villages import: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match crate::services::villages::import_villages_csv(store, &text).await {
+        Ok(done) => {
+            say!("{} villages stored for {} communes", done.villages, done.communes);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ykien villages import: {}: {e}", file.display());
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -12,9 +12,11 @@ use serde::Deserialize;
 use super::{Lang, Text};
 
 mod answers;
+mod code_map;
 mod raw;
 
 pub use answers::{Answer, AnswerError, AnswerOption};
+pub use code_map::{CodeMap, CodeMapChange, Comparable, check_succession};
 use raw::*;
 
 /// The answer code for "Không biết" (don't know): offered on every non-profile question, never a value.
@@ -111,12 +113,37 @@ pub struct Questionnaire {
     pub version: i64,
     pub title: Text,
     pub intro: Text,
+    /// When a unit gets a dimension score although a sub-dimension has no answers (`docs/questionnaire.md`).
+    pub dimension_rule: DimensionRule,
     pub dimensions: Vec<Node>,
     pub subdimensions: Vec<Node>,
     pub indicators: Vec<Node>,
     pub questions: Vec<Question>,
     pub pages: Vec<Page>,
     by_code: HashMap<String, usize>,
+}
+
+/// When a unit whose respondents left a sub-dimension unanswered still gets its dimension's score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DimensionRule {
+    /// From the sub-dimensions that have answers, unflagged: papi-2025's behaviour, kept when a file names no
+    /// rule so that the numbers already published for its waves do not change.
+    Any,
+    /// Only when every sub-dimension of the dimension has answers; otherwise no dimension score and no total.
+    All,
+    /// When at least this many sub-dimensions have answers; a score made from fewer than all is flagged.
+    AtLeast(usize),
+}
+
+impl DimensionRule {
+    /// The rule as written in a questionnaire file and in `scores.csv`'s `dimension_rule` note.
+    pub fn label(self) -> String {
+        match self {
+            Self::Any => "any".to_owned(),
+            Self::All => "all".to_owned(),
+            Self::AtLeast(n) => format!("at_least = {n}"),
+        }
+    }
 }
 
 /// Every problem found in a questionnaire file, one line each, with its place in the file.
@@ -156,6 +183,28 @@ impl Questionnaire {
         for (path, t) in [("title", &raw.title), ("intro", &raw.intro)] {
             check_text(&mut err, path.into(), &t.vi, &t.en);
         }
+        let dimension_rule = match &raw.dimension_rule {
+            None => DimensionRule::Any,
+            Some(RawDimensionRule::Word(w)) if w == "all" => DimensionRule::All,
+            Some(RawDimensionRule::Word(w)) if w == "any" => DimensionRule::Any,
+            Some(RawDimensionRule::AtLeast { at_least }) if *at_least >= 1 => {
+                DimensionRule::AtLeast(*at_least as usize)
+            }
+            Some(RawDimensionRule::AtLeast { at_least }) => {
+                err(
+                    "dimension_rule".into(),
+                    format!("at_least must be 1 or more, not {at_least}"),
+                );
+                DimensionRule::Any
+            }
+            Some(RawDimensionRule::Word(w)) => {
+                err(
+                    "dimension_rule".into(),
+                    format!("'{w}' is neither \"all\", \"any\" nor {{ at_least = N }}"),
+                );
+                DimensionRule::Any
+            }
+        };
 
         let mut scales: HashMap<&str, Vec<Text>> = HashMap::new();
         for (name, s) in &raw.scales {
@@ -511,6 +560,7 @@ impl Questionnaire {
             version: raw.version,
             title: raw.title,
             intro: raw.intro,
+            dimension_rule,
             dimensions,
             subdimensions,
             indicators,
@@ -644,3 +694,5 @@ fn valid_codes(kind: &QuestionKind) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod versions_tests;

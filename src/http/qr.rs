@@ -80,6 +80,8 @@ pub struct QrQuery {
     pub lang: Option<String>,
     /// `telegram`: the bot's deep link; otherwise the web survey.
     pub via: Option<String>,
+    /// A village of the commune (issue 23): the web survey's address carries it, for that village's posters.
+    pub thon: Option<String>,
 }
 
 /// The QR code of a commune's survey address and the commune's code.
@@ -119,7 +121,27 @@ async fn survey_qr(
                     ),
                 )
             })?,
-        _ => format!("{}/s/{}", public_base(state, headers), unit.code),
+        _ => match q.thon.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => format!("{}/s/{}", public_base(state, headers), unit.code),
+            Some(thon) => {
+                let villages = crate::services::villages::villages_of(&state.store, &unit)
+                    .await
+                    .map_err(|e| error_page(lang, path, e))?;
+                let Some(village) = villages.into_iter().find(|v| v.code == thon) else {
+                    return Err(message_page(
+                        lang,
+                        path,
+                        StatusCode::NOT_FOUND,
+                        lang.t("Không có thôn, tổ dân phố này", "No such village"),
+                        lang.t(
+                            "Xã, phường này không có thôn, tổ dân phố mang mã đã nhập; xin kiểm tra danh sách đã nhập vào hệ thống.",
+                            "This commune or ward has no village or residential group with that code; check the imported list.",
+                        ),
+                    ));
+                };
+                format!("{}/s/{}?thon={}", public_base(state, headers), unit.code, village.code)
+            }
+        },
     };
     let qr = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::Q).map_err(|e| {
         tracing::error!(error = %e, url, "the survey address does not fit in a QR code");

@@ -24,6 +24,7 @@ use crate::conversation::{Ask, Input, Mode};
 use crate::domain::Lang;
 use crate::domain::questionnaire::{DONT_KNOW, QuestionKind, REFUSED};
 use crate::services::survey::{Identity, SurveyContext, Turn};
+use crate::services::villages;
 
 /// The web survey's routes.
 pub(super) fn routes() -> axum::Router<AppState> {
@@ -33,6 +34,12 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/s/{commune}/start", post(start_survey))
         .route("/s/{commune}/q", get(show_survey_screen).post(submit_survey_screen))
         .route("/s/{commune}/thanks", get(show_survey_thanks))
+}
+
+/// `?thon=CODE` on a survey link or poster: the village or residential group the respondent comes from.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct VillageQuery {
+    pub thon: Option<String>,
 }
 
 fn base(commune: &str) -> String {
@@ -52,10 +59,18 @@ pub async fn show_survey_landing(
     State(state): State<AppState>,
     Path(commune): Path<String>,
     Query(q): Query<PageQuery>,
+    Query(from): Query<VillageQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_code(q.lang.as_deref());
     let ctx = context(&state, &commune, lang).await?;
+    let typed_village = from.thon.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let village = match typed_village {
+        Some(code) => villages::village_in(&state.store, &ctx, code)
+            .await
+            .on_page(lang, &base(&commune))?,
+        None => None,
+    };
     let browser = Device::of(&state, &headers);
     let device = &browser.token;
     let identity = Identity {
@@ -79,9 +94,18 @@ pub async fn show_survey_landing(
         @if responded {
             p { strong { (lang.t("Anh/chị đã trả lời đợt khảo sát này. Xin cảm ơn!", "You have already answered this survey wave. Thank you!")) } }
         } @else {
+            @if let Some(v) = &village {
+                p { (lang.t("Thôn, tổ dân phố: ", "Village or residential group: ")) strong { (v.name) } }
+            } @else if let Some(code) = typed_village {
+                p.err { (lang.t("Không tìm thấy thôn, tổ dân phố có mã “", "No village or residential group has the code “")) (code)
+                    (lang.t("” ở ", "” in ")) (ctx.commune.name)
+                    (lang.t(". Anh/chị vẫn trả lời được; câu trả lời được tính cho xã, phường, không kèm thôn.",
+                            ". You can still answer; your answers count for the commune or ward, without a village.")) }
+            }
             form method="post" action=(format!("{path}/start")) {
                 input type="hidden" name="csrf" value=(csrf_token(&state, device));
                 input type="hidden" name="lang" value=(lang.code());
+                @if let Some(v) = &village { input type="hidden" name="thon" value=(v.code); }
                 div.actions { button type="submit" {
                     @if in_progress { (lang.t("Tiếp tục khảo sát", "Continue the survey")) } @else { (lang.t("Bắt đầu", "Start")) }
                 } }
@@ -180,6 +204,18 @@ pub async fn start_survey(
         )
         .await
         .on_page(lang, path)?;
+    // The village of the link, once the response exists; an unknown code was already pointed out on the landing
+    // page and is not kept.
+    if !matches!(turn, Turn::AlreadyResponded)
+        && let Some(code) = post.fields.get("thon")
+        && let Some(village) = villages::village_in(&state.store, &post.ctx, code)
+            .await
+            .on_page(lang, path)?
+    {
+        villages::record_village(&state.store, &state.surveys, &post.ctx, &post.identity, &village)
+            .await
+            .on_page(lang, path)?;
+    }
     Ok(match turn {
         Turn::AlreadyResponded => redirect(&with_lang(path, lang)),
         _ => redirect(&with_lang(&format!("{path}/q"), lang)),

@@ -442,6 +442,8 @@ pub struct AnalyzeRequest {
     /// Optional `response_id, weight` file.
     pub weights: Option<PathBuf>,
     pub codebook: Codebook,
+    /// The questionnaire's `dimension_rule` (issue 23).
+    pub dimension_rule: ykien_analysis::DimensionRule,
     pub units: UnitsTable,
     /// The folder for `scores.csv` and the charts (created if missing).
     pub out: PathBuf,
@@ -483,7 +485,7 @@ fn analyze_blocking(request: &AnalyzeRequest) -> Result<AnalyzeReport, AnalysisF
             )));
         }
     }
-    let scores = ykien_analysis::score_answers(
+    let mut scores = ykien_analysis::score_answers(
         ykien_analysis::Answers::File(&request.answers),
         request.weights.as_deref().map(ykien_analysis::Weights::File),
         &request.codebook,
@@ -495,7 +497,15 @@ fn analyze_blocking(request: &AnalyzeRequest) -> Result<AnalyzeReport, AnalysisF
         path: request.out.display().to_string(),
         source,
     })?;
-    ykien_analysis::write_scores_csv(&scores, &request.out.join("scores.csv"))?;
+    let partial = ykien_analysis::apply_dimension_rule(&mut scores, &request.codebook, request.dimension_rule);
+    let path = request.out.join("scores.csv");
+    let written = std::fs::File::create(&path).and_then(|file| {
+        ykien_analysis::write_scores_csv_with_papi(&scores, &request.codebook, &partial, std::io::BufWriter::new(file))
+    });
+    written.map_err(|source| AnalysisFailure::Write {
+        path: path.display().to_string(),
+        source,
+    })?;
     ykien_analysis::write_ignored_csv(&scores, &request.out.join("ignored.csv"))?;
     let options = ChartOptions {
         province_names: request.units.province_names.clone(),

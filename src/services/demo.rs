@@ -24,11 +24,27 @@ use crate::storage::{NewResponse, Store, StoreError};
 pub const BUNDLED_QUESTIONNAIRE: &str = include_str!("../../questionnaires/papi-2025.toml");
 /// The demo wave's code.
 pub const DEMO_WAVE: &str = "demo-hung-yen";
+/// The 2026 edition of the questionnaire (issue 23) and its code map from the bundled one.
+pub const PAPI_2026: &str = include_str!("../../questionnaires/papi-2026.toml");
+pub const PAPI_2025_TO_2026: &str = include_str!("../../questionnaires/papi-2025-to-papi-2026.toml");
+/// The demo's second wave, on papi-2026, opened after [`DEMO_WAVE`]: the dashboard compares the two on what both
+/// questionnaires measure.
+pub const DEMO_WAVE_2026: &str = "demo-hung-yen-2026";
+/// The demo commune with villages (Phường Phố Hiến) and its residential groups (invented for the demo).
+pub const DEMO_VILLAGE_COMMUNE: &str = "11953";
+pub const DEMO_VILLAGES: [(&str, &str); 4] = [
+    ("tdp-1", "Tổ dân phố số 1 (minh hoạ)"),
+    ("tdp-2", "Tổ dân phố số 2 (minh hoạ)"),
+    ("tdp-3", "Tổ dân phố số 3 (minh hoạ)"),
+    ("tdp-4", "Tổ dân phố số 4 (minh hoạ)"),
+];
 
 /// What the demo set up.
 #[derive(Debug)]
 pub struct DemoData {
     pub wave: Wave,
+    /// The papi-2026 wave.
+    pub wave_2026: Wave,
     pub responses_created: usize,
     pub cases_created: usize,
     /// A fresh Open311 key of the demo's client application.
@@ -110,17 +126,98 @@ pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
         }
         store.record_response_quality(&quality, now).await?;
     }
+    let (wave_2026, created_2026) = prepare_2026_wave(store, &wave, now).await?;
+    responses_created += created_2026;
     let cases_created = demo_cases(store, now).await?;
     publish_demo_wave(store, &wave, now).await?;
+    publish_demo_wave(store, &wave_2026, now).await?;
     // The key is stored only hashed: a new one each run, so that the demo can print one that works.
     store.delete_api_client(DEMO_OPEN311_CLIENT).await?;
     let open311_key = super::publication::add_client(store, DEMO_OPEN311_CLIENT, now).await?;
     Ok(DemoData {
         wave,
+        wave_2026,
         responses_created,
         cases_created,
         open311_key,
     })
+}
+
+/// Imports papi-2026 with its code map and opens the demo's second wave on it, a week after the first wave opened
+/// (so that it is the newer one), with synthetic responses the first time. Returns the wave and the responses added.
+async fn prepare_2026_wave(store: &Store, first: &Wave, now: chrono::DateTime<Utc>) -> Result<(Wave, usize), Error> {
+    let questionnaire = match super::versions::import_questionnaire(store, PAPI_2026, Some(PAPI_2025_TO_2026)).await {
+        Ok((q, _)) => q,
+        Err(Error::Conflict(reason)) => {
+            tracing::warn!(%reason, "the demo keeps the papi-2026 text its wave already uses");
+            Questionnaire::parse(PAPI_2026).map_err(Error::InvalidQuestionnaire)?
+        }
+        Err(e) => return Err(e),
+    };
+    let wave = match store.wave_by_code(DEMO_WAVE_2026).await {
+        Ok(w) => w,
+        Err(StoreError::NotFound(_)) => {
+            create_wave(
+                store,
+                WaveRequest {
+                    code: DEMO_WAVE_2026.to_owned(),
+                    title: "Khảo sát PAPI cấp xã 2026 – Hưng Yên (dữ liệu minh hoạ, bảng hỏi papi-2026)".to_owned(),
+                    questionnaire: questionnaire.code.clone(),
+                    questionnaire_version: Some(questionnaire.version),
+                    unit_codes: vec!["33".to_owned()],
+                    opens_at: first.opens_at + Duration::days(7),
+                    closes_at: first.closes_at + Duration::days(7),
+                    periods: Vec::new(),
+                    modules_per_respondent: None,
+                },
+            )
+            .await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut created = 0;
+    if store.count_responses(wave.id).await?.0 == 0 {
+        let communes = children(store, Some("33"), crate::domain::calendar::vn_day(now)).await?;
+        let stored = store.questionnaire(wave.questionnaire_id).await?;
+        let used = Questionnaire::parse(&stored.source).map_err(Error::InvalidQuestionnaire)?;
+        let mut responses = synthetic_responses(&used, &wave, &communes, 2026);
+        // Responses are dated inside the wave and never after now.
+        for r in &mut responses {
+            r.at = r.at.min(now);
+        }
+        // Phố Hiến's residential groups: its responses came through their posters, one group with few answers.
+        let pho_hien = communes.iter().find(|c| c.code == DEMO_VILLAGE_COMMUNE).map(|c| c.id);
+        if let Some(unit_id) = pho_hien {
+            let list: Vec<(String, String)> = DEMO_VILLAGES
+                .iter()
+                .map(|(c, n)| ((*c).to_owned(), (*n).to_owned()))
+                .collect();
+            store.replace_villages(unit_id, &list).await?;
+        }
+        let mut villages = Vec::new();
+        let mut in_commune = 0usize;
+        for chunk in responses.chunks(500) {
+            let stored = store.insert_complete_responses(chunk).await?;
+            created += stored.len();
+            for (response, (id, _)) in chunk.iter().zip(stored) {
+                if Some(response.unit_id) == pho_hien {
+                    // Every fifth response has no village (a link without ?thon=); the last group gets 4 at most.
+                    let slot = in_commune % 5;
+                    let village = match (slot, in_commune) {
+                        (4, n) if n / 5 < 4 => Some(DEMO_VILLAGES[3].0),
+                        (4, _) => None,
+                        (slot, _) => Some(DEMO_VILLAGES[slot % 3].0),
+                    };
+                    if let Some(v) = village {
+                        villages.push((id, v.to_owned()));
+                    }
+                    in_commune += 1;
+                }
+            }
+        }
+        store.set_response_villages(&villages).await?;
+    }
+    Ok((wave, created))
 }
 
 /// Publishes the demo wave for Hưng Yên (the whole wave), as its leaders would, so that the public scorecards show

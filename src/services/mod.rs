@@ -15,6 +15,8 @@ pub mod scoreboard;
 pub mod survey;
 pub mod units;
 pub mod uploads;
+pub mod versions;
+pub mod villages;
 
 use crate::domain::Problem;
 use crate::domain::questionnaire::QuestionnaireErrors;

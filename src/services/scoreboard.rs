@@ -49,6 +49,11 @@ pub struct Snapshot {
     pub codebook: Codebook,
     pub units: UnitsTable,
     pub scores: Scores,
+    /// Dimension scores and totals kept from fewer than all their parts under the questionnaire's
+    /// `dimension_rule = { at_least = N }` (issue 23).
+    pub partial: Vec<ykien_analysis::PartialScore>,
+    /// The comparison with the previous wave when it was asked on another questionnaire version.
+    pub comparison: Option<CrossVersion>,
     /// Feedback KPIs of the cases received in the period (all cases without one), per unit.
     pub kpis: Vec<UnitKpi>,
     /// How each commune answers feedback, overall and per category, over the same cases (public scorecards).
@@ -59,6 +64,14 @@ pub struct Snapshot {
     /// What the snapshot was computed from, to notice new data.
     basis: Basis,
     charts: Mutex<ChartCache>,
+}
+
+/// This wave and the previous one, asked on different questionnaire versions, both scored on what the two
+/// versions measure alike (the code map's `same` items).
+#[derive(Debug)]
+pub struct CrossVersion {
+    pub plan: super::versions::CrossVersionPlan,
+    pub scores: Scores,
 }
 
 /// The complete responses of the snapshot's waves, and a fingerprint of its cases (their states, answers and
@@ -111,8 +124,12 @@ impl Snapshot {
             .unwrap_or_else(|| code.to_owned())
     }
 
-    /// This wave's changes since the previous wave of the same questionnaire (none for the first wave).
+    /// This wave's changes since the previous wave: on what both measure when that wave was asked on another
+    /// questionnaire version, else since the previous wave of the same questionnaire (none for the first wave).
     pub fn changes(&self) -> Vec<ykien_analysis::Change> {
+        if let Some(c) = &self.comparison {
+            return c.scores.changes(&c.plan.previous.code, &self.wave.code);
+        }
         match self.waves.iter().rev().nth(1) {
             Some(previous) => self.scores.changes(&previous.code, &self.wave.code),
             None => Vec::new(),
@@ -313,7 +330,7 @@ impl Scoreboard {
             .map_err(failure)?;
         let kept = self.snapshots.lock().map_err(poisoned)?.get(key).cloned();
         let period = key.period.map(|p| p.to_string()).unwrap_or_default();
-        let (scores, computed_at, checked_at, counted) = match kept {
+        let (mut scores, computed_at, checked_at, counted) = match kept {
             // Only cases changed: the feedback numbers are computed again, the scores kept.
             Some(kept) if kept.basis.0 == responses => (kept.scores.clone(), kept.computed_at, Utc::now(), responses),
             Some(_) => {
@@ -330,6 +347,22 @@ impl Scoreboard {
                 }
             },
         };
+        // The questionnaire's dimension rule, on fresh and kept scores alike (it only withdraws and marks, so a
+        // second application changes nothing).
+        let partial = ykien_analysis::apply_dimension_rule(
+            &mut scores,
+            &codebook,
+            super::versions::analysis_rule(questionnaire.dimension_rule),
+        );
+        let comparison =
+            match super::versions::cross_version_plan(&self.store, &self.surveys, &wave, &questionnaire).await? {
+                Some(plan) => {
+                    let pair = [plan.previous.clone(), wave.clone()];
+                    let scores = self.score(&pair, span, &plan.codebook, &units).await?;
+                    Some(CrossVersion { plan, scores })
+                }
+                None => None,
+            };
         let now = Utc::now();
         let responsiveness = responsiveness(&cases, &self.calendar, now);
         let facts: Vec<ykien_analysis::CaseFacts> = cases.into_iter().map(case_facts).collect();
@@ -341,6 +374,8 @@ impl Scoreboard {
             codebook,
             units,
             scores,
+            partial,
+            comparison,
             kpis,
             responsiveness,
             computed_at,

@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use uuid::Uuid;
 use ykien_bots::message::Channel;
 
@@ -143,7 +143,7 @@ impl Surveys {
         hex(&mac.finalize().into_bytes())
     }
 
-    fn identity_hash(&self, identity: &Identity) -> String {
+    pub(super) fn identity_hash(&self, identity: &Identity) -> String {
         self.keyed_hash("respondent", &format!("{}:{}", identity.channel.as_str(), identity.id))
     }
 
@@ -457,15 +457,9 @@ pub async fn wave_by_code(store: &Store, code: &str) -> Result<Wave, Error> {
     }
 }
 
-/// Parses and stores a questionnaire version.
+/// Parses and stores a questionnaire version (without a code map: see [`super::versions::import_questionnaire`]).
 pub async fn import_questionnaire(store: &Store, text: &str) -> Result<(Questionnaire, QuestionnaireImport), Error> {
-    let q = Questionnaire::parse(text).map_err(Error::InvalidQuestionnaire)?;
-    let checksum = hex(&Sha256::digest(text.as_bytes()));
-    match store.import_questionnaire(&q.code, q.version, text, &checksum).await {
-        Ok(outcome) => Ok((q, outcome)),
-        Err(StoreError::Rejected { reason, .. }) => Err(Error::Conflict(reason)),
-        Err(e) => Err(e.into()),
-    }
+    super::versions::import_questionnaire(store, text, None).await
 }
 
 /// A wave as an administrator describes it.

@@ -13,10 +13,12 @@ mod login_throttles;
 mod officials;
 mod outbox;
 mod publication;
+mod questionnaire_maps;
 mod response_quality;
 mod score_snapshots;
 mod surveys;
 mod units;
+mod villages;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -49,6 +51,7 @@ pub use surveys::{
     StoredQuestionnaire,
 };
 pub use units::{ImportCounts, UnitLink};
+pub use villages::{VillageAnswer, VillageRow};
 
 /// The database engines a store can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,6 +191,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "score snapshots",
         include_str!("../../migrations/0015_score_snapshots.sql"),
+    ),
+    (
+        16,
+        "code maps and villages",
+        include_str!("../../migrations/0016_code_maps_and_villages.sql"),
     ),
     (
         17,

@@ -3,11 +3,13 @@
 `tests/scores_reference.rs` holds `ykien analyze` to (every score to 1e-9, every n and every ignored count exactly).
 
 Written from the document, not from the Rust code: "Skip logic", "\"Không biết\" and \"Không trả lời\"",
-"From answers to scores" and "Answers files: what counts". Standard library only (Python 3.11+: tomllib).
+"From answers to scores" (with PAPI's scale for sub-dimensions), "Answers files: what counts" and "Dimension rule".
+Standard library only (Python 3.11+: tomllib).
 
     python3 papi_scores.py QUESTIONNAIRE.toml ANSWERS.csv OUT_DIR
 
-writes OUT_DIR/reference_scores.csv (wave,unit_code,level,code,score,n; every score with n >= 10, full precision)
+writes OUT_DIR/reference_scores.csv (wave,unit_code,level,code,score,n,papi_scale,partial; every score with n >= 10,
+full precision)
 and OUT_DIR/reference_ignored.csv (wave,question,kind,rows). Units are the answers' unit codes (no lineage).
 """
 
@@ -100,6 +102,18 @@ def main(toml_path, answers_path, out_dir):
     dimensions = [d["code"] for d in book["dimensions"]]
     sub_dim = {s["code"]: s["dimension"] for s in book["subdimensions"]}
     ind_sub = {i["code"]: i["subdimension"] for i in book["indicators"]}
+    # "Dimension rule": "all", "any" (without the key) or { at_least = N }.
+    rule = book.get("dimension_rule", "any")
+    k_of = defaultdict(int)
+    for d in sub_dim.values():
+        k_of[d] += 1
+
+    def allowed(d, m):
+        if rule == "all":
+            return m >= k_of[d]
+        if isinstance(rule, dict):
+            return m >= min(rule["at_least"], k_of[d])
+        return True
 
     ignored = defaultdict(int)
     responses = {}  # response_id -> (wave, unit, {question: [answers]})
@@ -172,20 +186,27 @@ def main(toml_path, answers_path, out_dir):
         for sub, s in sub_score.items():
             dim_scores[sub_dim[sub]].append(s)
         dim_score = {d: 1 + 9 * sum(vs) / len(vs) for d, vs in dim_scores.items()}
-        rows = [("indicator", c, s) for c, s in ind_score.items()]
-        rows += [("subdimension", c, s) for c, s in sub_score.items()]
-        rows += [("dimension", c, s) for c, s in dim_score.items()]
-        if len(dimensions) == 8 and all(d in dim_score for d in dimensions):
-            rows.append(("total", "total", sum(dim_score[d] for d in dimensions)))
-        for level, code, score in rows:
+        # A sub-dimension is answered when someone has a value for it; a dimension the rule does not allow is
+        # withdrawn, and the total with it; one kept from fewer than all its sub-dimensions under at_least is
+        # partial, and so is the total.
+        failing = {d for d, vs in dim_scores.items() if not allowed(d, len(vs))}
+        partial = set()
+        if isinstance(rule, dict):
+            partial = {d for d, vs in dim_scores.items() if d not in failing and len(vs) < k_of[d]}
+        rows = [("indicator", c, s, "", "") for c, s in ind_score.items()]
+        rows += [("subdimension", c, s, repr((1 + 9 * s) / k_of[sub_dim[c]]), "") for c, s in sub_score.items()]
+        rows += [("dimension", c, s, "", "1" if c in partial else "") for c, s in dim_score.items() if c not in failing]
+        if len(dimensions) == 8 and all(d in dim_score for d in dimensions) and not failing:
+            rows.append(("total", "total", sum(dim_score[d] for d in dimensions), "", "1" if partial else ""))
+        for level, code, score, papi, flag in rows:
             n = len(n_of[(level, code)])
             if n >= MIN_SHOWN:
-                out_rows.append((wave, unit, level, code, repr(score), n))
+                out_rows.append((wave, unit, level, code, repr(score), n, papi, flag))
 
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "reference_scores.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["wave", "unit_code", "level", "code", "score", "n"])
+        w.writerow(["wave", "unit_code", "level", "code", "score", "n", "papi_scale", "partial"])
         w.writerows(sorted(out_rows))
     with open(os.path.join(out_dir, "reference_ignored.csv"), "w", newline="") as f:
         w = csv.writer(f)

@@ -9,6 +9,7 @@ pub(super) struct RawQuestionnaire {
     pub(super) version: i64,
     pub(super) title: Text,
     pub(super) intro: Text,
+    pub(super) dimension_rule: Option<RawDimensionRule>,
     #[serde(default)]
     pub(super) scales: BTreeMap<String, RawScale>,
     #[serde(default)]
@@ -104,4 +105,12 @@ pub(super) struct RawCondition {
     pub(super) any_of: Option<Vec<String>>,
     pub(super) at_least: Option<RawNum>,
     pub(super) at_most: Option<RawNum>,
+}
+
+/// `dimension_rule = "all"` (or `"any"`), or `dimension_rule = { at_least = N }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawDimensionRule {
+    Word(String),
+    AtLeast { at_least: i64 },
 }

@@ -165,9 +165,17 @@ pub(super) fn score_table(ctx: &Context, units: &dyn Fn(&ScoreRow) -> bool) -> T
             "rank",
             "quartile",
             "note",
+            "papi_scale",
+            "partial",
         ],
     );
     let codebook = &ctx.snapshot.codebook;
+    let partial = |r: &ScoreRow| {
+        ctx.snapshot
+            .partial
+            .iter()
+            .any(|p| p.wave == r.wave && p.unit_code == r.unit_code && p.level == r.level && p.code == r.code)
+    };
     for r in ctx
         .snapshot
         .scores
@@ -209,6 +217,9 @@ pub(super) fn score_table(ctx: &Context, units: &dyn Fn(&ScoreRow) -> bool) -> T
             (r.sufficiency == Sufficiency::NotEnough)
                 .then_some(NOT_ENOUGH_VI)
                 .into(),
+            // PAPI reports a sub-dimension as (1 + 9s)/k so that a dimension's sub-dimensions add up to it.
+            ykien_analysis::papi_scale(codebook, r).into(),
+            partial(r).then_some("1").into(),
         ]);
     }
     t

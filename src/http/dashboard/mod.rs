@@ -21,6 +21,7 @@ use ykien_analysis::{ChartData, Level, ScoreRow, Sufficiency, TOTAL_CODE, Table}
 
 mod files;
 mod pages;
+mod papi;
 
 use axum::Router;
 use axum::routing::get;

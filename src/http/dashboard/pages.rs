@@ -139,6 +139,7 @@ pub(super) async fn show_unit(
     weakest.sort_by(|a, b| a.score.total_cmp(&b.score));
     weakest.truncate(WEAKEST);
     let changes = ctx.snapshot.changes();
+    let village_section = super::papi::village_section(&state, &ctx, &code).await;
     let channels = crate::services::quality::channel_shares(&state.store, ctx.snapshot.wave.id, &code)
         .await
         .unwrap_or_default();
@@ -165,6 +166,9 @@ pub(super) async fn show_unit(
                 }
                 (chart_img(&ctx, "profile", ("unit", &code), &format!("{name}: điểm tám lĩnh vực so với trung bình {province_label}")))
                 (dimension_table(&ctx, &code, &province, &changes))
+                (super::papi::comparison_note(&ctx))
+                (super::papi::subdimension_table(&ctx, &code))
+                (village_section)
                 @if !channels.is_empty() {
                     p.muted { "Kênh trả lời (cả đợt): "
                         @for (i, (channel, n, percent)) in channels.iter().enumerate() {
