@@ -44,7 +44,7 @@ async fn a_disabled_accounts_open_session_ends_at_once_and_a_new_password_ends_t
         let csrf = hidden_field(&page, "csrf");
 
         // Disabled: the open session ends at once, and signing in is refused.
-        let status = post_form(&app, &admin, "/console/users/canbo/disabled", &[("csrf", &csrf), ("disabled", "true")]).await;
+        let status = post_form(&app, &admin, "/console/users/canbo/disabled", &[("csrf", csrf.as_str()), ("disabled", "true")]).await;
         assert_eq!(status, 303, "{label}");
         let (status, _) = get_page(&app, &officer, "/console").await;
         assert_eq!(status, 303, "{label}: the disabled account's session is gone");
@@ -53,13 +53,13 @@ async fn a_disabled_accounts_open_session_ends_at_once_and_a_new_password_ends_t
         assert!(store.sessions_of(id, chrono::Utc::now()).await.unwrap().is_empty(), "{label}");
 
         // Enabled again, then a new password from the administrator: the old one no longer signs in.
-        let status = post_form(&app, &admin, "/console/users/canbo/disabled", &[("csrf", &csrf), ("disabled", "false")]).await;
+        let status = post_form(&app, &admin, "/console/users/canbo/disabled", &[("csrf", csrf.as_str()), ("disabled", "false")]).await;
         assert_eq!(status, 303, "{label}");
         let officer = session(&app, "canbo").await;
-        let too_short = post_form(&app, &admin, "/console/users/canbo/password", &[("csrf", &csrf), ("password", "ngắn")]).await;
+        let too_short = post_form(&app, &admin, "/console/users/canbo/password", &[("csrf", csrf.as_str()), ("password", "ngắn")]).await;
         assert_eq!(too_short, 422, "{label}");
         let new_password = "mat-khau-moi-2026";
-        let status = post_form(&app, &admin, "/console/users/canbo/password", &[("csrf", &csrf), ("password", new_password)]).await;
+        let status = post_form(&app, &admin, "/console/users/canbo/password", &[("csrf", csrf.as_str()), ("password", new_password)]).await;
         assert_eq!(status, 303, "{label}");
         assert_eq!(get_page(&app, &officer, "/console").await.0, 303, "{label}: sessions ended");
         assert_eq!(post_login(&app, "canbo", PASSWORD).await.status(), 401, "{label}: old password refused");
@@ -75,7 +75,11 @@ async fn a_disabled_accounts_open_session_ends_at_once_and_a_new_password_ends_t
             &app,
             &admin,
             "/console/sessions/end",
-            &[("csrf", &csrf), ("official", &admin_id.to_string()), ("session", &token_hash)],
+            &[
+                ("csrf", csrf.as_str()),
+                ("official", admin_id.to_string().as_str()),
+                ("session", token_hash.as_str()),
+            ],
         )
         .await;
         assert_eq!(status, 303, "{label}");
