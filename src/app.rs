@@ -10,9 +10,9 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, ConfigError};
 use crate::domain::cases::{BUNDLED_CATEGORIES, parse_categories};
 use crate::http::{self, AppState, Metrics};
+use crate::services::alerts::ticker::AlertTicker;
 use crate::services::cases::{CaseRules, Cases};
 use crate::services::channels::{ChatChannels, TelegramChannel, ZaloChannel};
-use crate::services::alerts::ticker::AlertTicker;
 use crate::services::chat::Chats;
 use crate::services::outbox::{self, Sender};
 use crate::services::publication::Publications;
@@ -202,13 +202,18 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         senders.push(Arc::new(mail));
     }
     let mut background = run_background(store.clone(), cases, channels, outbox_wake, senders);
-    background.push(every("raising officials' alerts", std::time::Duration::from_secs(30), None, {
-        let alerts = alerts.clone();
-        move || {
+    background.push(every(
+        "raising officials' alerts",
+        std::time::Duration::from_secs(30),
+        None,
+        {
             let alerts = alerts.clone();
-            async move { alerts.tick().await.map(drop) }
-        }
-    }));
+            move || {
+                let alerts = alerts.clone();
+                async move { alerts.tick().await.map(drop) }
+            }
+        },
+    ));
     let metrics_addr = metrics.map(|(addr, serving)| {
         background.push(tokio::spawn(serving));
         addr

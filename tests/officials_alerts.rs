@@ -57,8 +57,7 @@ async fn start(db: common::TestDb, fake: &FakeTelegram, smtp_url: &str) -> TestA
 /// Links `chat` to `official` the way an official does: a code from the service the console uses, `/link CODE`.
 async fn link(app: &TestApp, fake: &FakeTelegram, official: &Official, chat: i64) {
     let store = &app.app.store;
-    let surveys =
-        ykien::services::survey::Surveys::new(store.clone(), ykien::config::Secret::new(common::TEST_SECRET));
+    let surveys = ykien::services::survey::Surveys::new(store.clone(), ykien::config::Secret::new(common::TEST_SECRET));
     let code = ykien::services::linking::new_link_code(store, &surveys, official, Utc::now())
         .await
         .unwrap();
@@ -127,7 +126,12 @@ async fn a_case_alerts_its_officials_in_telegram_and_by_email_as_it_moves_throug
         let leader = official(store, "lanhdao", "leader", None, &["33"]).await;
         // An officer of another office is not alerted about this case.
         let other = official(store, "congan", "commune_officer", Some("commune_police"), &["11953"]).await;
-        for (o, chat) in [(&intake, INTAKE_CHAT), (&officer, OFFICER_CHAT), (&leader, LEADER_CHAT), (&other, 710_004)] {
+        for (o, chat) in [
+            (&intake, INTAKE_CHAT),
+            (&officer, OFFICER_CHAT),
+            (&leader, LEADER_CHAT),
+            (&other, 710_004),
+        ] {
             link(&app, &fake, o, chat).await;
         }
         let email_too = AlertSettings {
@@ -171,9 +175,18 @@ async fn a_case_alerts_its_officials_in_telegram_and_by_email_as_it_moves_throug
             assert!(text.contains(part), "{label}: «{part}» in {text}");
         }
         let email = mail.wait_for("tiepnhan@phohien.hungyen.gov.vn", &code).await;
-        assert!(email["subject"].as_str().unwrap().contains("Phản ánh mới"), "{label}: {email}");
+        assert!(
+            email["subject"].as_str().unwrap().contains("Phản ánh mới"),
+            "{label}: {email}"
+        );
         assert_eq!(email["content_type"], "multipart/alternative", "{label}");
-        assert!(email["text"].as_str().unwrap().contains("Lĩnh vực: Rác thải không được thu gom"), "{label}");
+        assert!(
+            email["text"]
+                .as_str()
+                .unwrap()
+                .contains("Lĩnh vực: Rác thải không được thu gom"),
+            "{label}"
+        );
         assert!(
             email["html"]
                 .as_str()
@@ -181,19 +194,34 @@ async fn a_case_alerts_its_officials_in_telegram_and_by_email_as_it_moves_throug
                 .contains(&format!(r#"<a href="{PUBLIC}/console/cases/{code}">"#)),
             "{label}: {email}"
         );
-        assert!(email["headers"]["From"].as_str().unwrap().contains("ykien@hungyen.gov.vn"), "{label}");
+        assert!(
+            email["headers"]["From"]
+                .as_str()
+                .unwrap()
+                .contains("ykien@hungyen.gov.vn"),
+            "{label}"
+        );
         // The officer is not told of a case not assigned to them yet.
-        assert!(fake.sent_texts(OFFICER_CHAT).iter().all(|t| !t.contains(&code)), "{label}");
+        assert!(
+            fake.sent_texts(OFFICER_CHAT).iter().all(|t| !t.contains(&code)),
+            "{label}"
+        );
 
         // Accepted and assigned: the officer of its office is alerted, the other office is not.
         let cases = cases_service(&app);
         let revision = || async { store.case_by_code(&code).await.unwrap().unwrap().revision };
         let accept = Action::Accept { tier: Tier::Normal };
-        cases.act(&intake, &code, revision().await, accept, vec![], Utc::now()).await.unwrap();
+        cases
+            .act(&intake, &code, revision().await, accept, vec![], Utc::now())
+            .await
+            .unwrap();
         let assign = Action::Assign {
             office: "commune_economic".into(),
         };
-        cases.act(&intake, &code, revision().await, assign, vec![], Utc::now()).await.unwrap();
+        cases
+            .act(&intake, &code, revision().await, assign, vec![], Utc::now())
+            .await
+            .unwrap();
         alerts.tick_at(Utc::now()).await.unwrap();
         wait_for_text(&fake, OFFICER_CHAT, "được giao").await;
 
@@ -206,17 +234,35 @@ async fn a_case_alerts_its_officials_in_telegram_and_by_email_as_it_moves_throug
         wait_for_text(&fake, LEADER_CHAT, "quá hạn").await;
         // Later ticks tell nobody again.
         alerts.tick_at(due + chrono::Duration::hours(3)).await.unwrap();
-        assert_eq!(count_after_delivery(&app, &fake, LEADER_CHAT, "Phản ánh quá hạn").await, 1, "{label}");
-        assert_eq!(count_after_delivery(&app, &fake, OFFICER_CHAT, "Phản ánh quá hạn").await, 1, "{label}");
-        assert!(fake.sent_texts(710_004).iter().all(|t| !t.contains(&code)), "{label}: other office");
+        assert_eq!(
+            count_after_delivery(&app, &fake, LEADER_CHAT, "Phản ánh quá hạn").await,
+            1,
+            "{label}"
+        );
+        assert_eq!(
+            count_after_delivery(&app, &fake, OFFICER_CHAT, "Phản ánh quá hạn").await,
+            1,
+            "{label}"
+        );
+        assert!(
+            fake.sent_texts(710_004).iter().all(|t| !t.contains(&code)),
+            "{label}: other office"
+        );
 
         // The next working morning at 07:35: the officer's digest lists it as overdue.
         let morning = next_working_morning(due);
         alerts.tick_at(morning).await.unwrap();
         let digest = wait_for_text(&fake, OFFICER_CHAT, "Bản tin sáng").await;
-        assert!(digest[0].contains(&code) && digest[0].contains("quá hạn"), "{label}: {digest:?}");
+        assert!(
+            digest[0].contains(&code) && digest[0].contains("quá hạn"),
+            "{label}: {digest:?}"
+        );
         alerts.tick_at(morning + chrono::Duration::minutes(30)).await.unwrap();
-        assert_eq!(count_after_delivery(&app, &fake, OFFICER_CHAT, "Bản tin sáng").await, 1, "{label}");
+        assert_eq!(
+            count_after_delivery(&app, &fake, OFFICER_CHAT, "Bản tin sáng").await,
+            1,
+            "{label}"
+        );
         app.stop().await;
     }
 }
@@ -273,8 +319,14 @@ async fn with_the_smtp_server_down_an_email_waits_in_the_outbox_and_goes_out_onc
         }
         let failed = failed.unwrap_or_else(|| panic!("{label}: the email was never tried"));
         assert!(failed.sent_at.is_none(), "{label}");
-        assert!(failed.last_error.as_deref().unwrap_or_default().contains("SMTP"), "{label}: {failed:?}");
-        assert!(failed.next_attempt_at > Utc::now(), "{label}: retried later, with backoff");
+        assert!(
+            failed.last_error.as_deref().unwrap_or_default().contains("SMTP"),
+            "{label}: {failed:?}"
+        );
+        assert!(
+            failed.next_attempt_at > Utc::now(),
+            "{label}: retried later, with backoff"
+        );
         // The case is untouched by the failure.
         let case = store.case_by_code(&code).await.unwrap().unwrap();
         assert_eq!(case.state.as_str(), "received", "{label}");
@@ -285,9 +337,8 @@ async fn with_the_smtp_server_down_an_email_waits_in_the_outbox_and_goes_out_onc
             ("YKIEN_SMTP_URL", smtp_url.as_str()),
             ("YKIEN_MAIL_FROM", "ykien@hungyen.gov.vn"),
         ]);
-        let sender: std::sync::Arc<dyn ykien::services::outbox::Sender> = std::sync::Arc::new(
-            ykien::services::mail::MailSender::new(config.mail.as_ref().unwrap()).unwrap(),
-        );
+        let sender: std::sync::Arc<dyn ykien::services::outbox::Sender> =
+            std::sync::Arc::new(ykien::services::mail::MailSender::new(config.mail.as_ref().unwrap()).unwrap());
         let later = failed.next_attempt_at + chrono::Duration::seconds(1);
         ykien::services::outbox::deliver_due(store, &[sender], later, 100)
             .await

@@ -85,12 +85,17 @@ async fn an_official_links_a_telegram_chat_with_a_one_time_code_and_unlinks_it()
         // A wrong code.
         let wrong = phone.say("/link 00000000").await;
         assert!(wrong.text.contains("Mã liên kết không đúng"), "{label}: {wrong:?}");
-        assert!(store.linked_official("telegram", "700001").await.unwrap().is_none(), "{label}");
+        assert!(
+            store.linked_official("telegram", "700001").await.unwrap().is_none(),
+            "{label}"
+        );
         // The code from the console, typed with a space as people do.
         let spaced = format!("/link {} {}", &code[..4], &code[4..]);
         let linked = phone.say(&spaced).await;
         assert!(
-            linked.text.contains("Đã liên kết chat này với tài khoản cán bộ Cán bộ tiepnhan"),
+            linked
+                .text
+                .contains("Đã liên kết chat này với tài khoản cán bộ Cán bộ tiepnhan"),
             "{label}: {linked:?}"
         );
         let row = store.linked_official("telegram", "700001").await.unwrap().unwrap();
@@ -99,13 +104,22 @@ async fn an_official_links_a_telegram_chat_with_a_one_time_code_and_unlinks_it()
         for text in ["xin chào", "/start"] {
             let help = phone.say(text).await;
             assert!(!is_menu(&help), "{label}: {text}: {help:?}");
-            assert!(help.text.contains("đã liên kết với tài khoản cán bộ"), "{label}: {help:?}");
+            assert!(
+                help.text.contains("đã liên kết với tài khoản cán bộ"),
+                "{label}: {help:?}"
+            );
         }
         // The code is used: another chat typing it is refused.
         let mut other = TelegramCitizen::new(&[&app.base], SECRET, &fake, 700_002);
         let reused = other.say(&format!("/link {code}")).await;
-        assert!(reused.text.contains("Mã liên kết này đã được dùng"), "{label}: {reused:?}");
-        assert!(store.linked_official("telegram", "700002").await.unwrap().is_none(), "{label}");
+        assert!(
+            reused.text.contains("Mã liên kết này đã được dùng"),
+            "{label}: {reused:?}"
+        );
+        assert!(
+            store.linked_official("telegram", "700002").await.unwrap().is_none(),
+            "{label}"
+        );
         // A chat that is not linked asking for an official action.
         let refused = other.say("/unlink").await;
         assert!(
@@ -117,14 +131,20 @@ async fn an_official_links_a_telegram_chat_with_a_one_time_code_and_unlinks_it()
         assert!(page.contains("Telegram") && page.contains("Huỷ liên kết"), "{label}");
         let unlinked = phone.say("/unlink").await;
         assert!(unlinked.text.contains("Đã huỷ liên kết"), "{label}: {unlinked:?}");
-        assert!(store.linked_official("telegram", "700001").await.unwrap().is_none(), "{label}");
+        assert!(
+            store.linked_official("telegram", "700001").await.unwrap().is_none(),
+            "{label}"
+        );
         let menu = phone.say("/start").await;
         assert!(is_menu(&menu), "{label}: {menu:?}");
 
         // Linked again with a fresh code, then unlinked from the console.
         let code = new_code(&app, &cookie).await;
         phone.say(&format!("/link {code}")).await;
-        assert!(store.linked_official("telegram", "700001").await.unwrap().is_some(), "{label}");
+        assert!(
+            store.linked_official("telegram", "700001").await.unwrap().is_some(),
+            "{label}"
+        );
         let (_, csrf) = account_page(&app, &cookie).await;
         let r = app
             .client
@@ -135,7 +155,10 @@ async fn an_official_links_a_telegram_chat_with_a_one_time_code_and_unlinks_it()
             .await
             .unwrap();
         assert_eq!(r.status(), 303, "{label}");
-        assert!(store.linked_official("telegram", "700001").await.unwrap().is_none(), "{label}");
+        assert!(
+            store.linked_official("telegram", "700001").await.unwrap().is_none(),
+            "{label}"
+        );
 
         let audit: Vec<String> = store
             .audit_log(50)
@@ -160,18 +183,22 @@ async fn an_expired_link_code_is_refused() {
         let store = &app.app.store;
         let intake = official(store, "tiepnhan", "intake", None, &["11953"]).await;
         // A code made 16 minutes ago (codes live 15), through the same service the console uses.
-        let surveys = ykien::services::survey::Surveys::new(
-            store.clone(),
-            ykien::config::Secret::new(common::TEST_SECRET),
-        );
+        let surveys =
+            ykien::services::survey::Surveys::new(store.clone(), ykien::config::Secret::new(common::TEST_SECRET));
         let made = chrono::Utc::now() - chrono::Duration::minutes(16);
         let code = ykien::services::linking::new_link_code(store, &surveys, &intake, made)
             .await
             .unwrap();
         let mut phone = TelegramCitizen::new(&[&app.base], SECRET, &fake, 700_003);
         let expired = phone.say(&format!("/link {}", code.code)).await;
-        assert!(expired.text.contains("Mã liên kết này đã hết hạn"), "{label}: {expired:?}");
-        assert!(store.linked_official("telegram", "700003").await.unwrap().is_none(), "{label}");
+        assert!(
+            expired.text.contains("Mã liên kết này đã hết hạn"),
+            "{label}: {expired:?}"
+        );
+        assert!(
+            store.linked_official("telegram", "700003").await.unwrap().is_none(),
+            "{label}"
+        );
         // Without a code, the chat is told how.
         let how = phone.say("/link").await;
         assert!(how.text.contains("/link kèm mã liên kết 8 chữ số"), "{label}: {how:?}");
@@ -184,7 +211,14 @@ async fn alert_settings_that_do_not_read_are_refused_with_what_was_typed() {
     let db = common::TestDb::sqlite();
     let fake = FakeTelegram::start().await;
     let app = start(db, &fake).await;
-    official(&app.app.store, "canbo", "commune_officer", Some("commune_economic"), &["11953"]).await;
+    official(
+        &app.app.store,
+        "canbo",
+        "commune_officer",
+        Some("commune_economic"),
+        &["11953"],
+    )
+    .await;
     let cookie = session(&app, "canbo").await;
     let (_, csrf) = account_page(&app, &cookie).await;
     let post = |form: Vec<(&'static str, String)>| {
@@ -223,7 +257,10 @@ async fn alert_settings_that_do_not_read_are_refused_with_what_was_typed() {
     ])
     .await;
     assert_eq!(status, 422);
-    assert!(page.contains("Giờ yên lặng cần cả giờ bắt đầu và giờ kết thúc"), "{page}");
+    assert!(
+        page.contains("Giờ yên lặng cần cả giờ bắt đầu và giờ kết thúc"),
+        "{page}"
+    );
     // Good settings are stored.
     let (status, page) = post(vec![
         ("csrf", csrf.clone()),
@@ -241,6 +278,9 @@ async fn alert_settings_that_do_not_read_are_refused_with_what_was_typed() {
     let stored = app.app.store.alert_settings(id).await.unwrap().unwrap();
     assert_eq!(stored.email.as_deref(), Some("canbo@phohien.hungyen.gov.vn"));
     assert!(stored.assigned && stored.overdue && !stored.new_case && !stored.digest);
-    assert_eq!((stored.due_within_hours, stored.quiet_from.as_deref()), (6, Some("21:00")));
+    assert_eq!(
+        (stored.due_within_hours, stored.quiet_from.as_deref()),
+        (6, Some("21:00"))
+    );
     app.stop().await;
 }

@@ -56,9 +56,8 @@ async fn account_page(state: &AppState, session: &SignedIn, shown: Shown) -> Res
             (AlertSettingsForm::from_settings(&settings), Vec::new())
         }
     };
-    let problem = |field: &str| -> Option<String> {
-        problems.iter().find(|(f, _)| *f == field).map(|(_, m)| m.clone())
-    };
+    let problem =
+        |field: &str| -> Option<String> { problems.iter().find(|(f, _)| *f == field).map(|(_, m)| m.clone()) };
     let csrf = session.csrf(state);
     let body = html! {
         h1 { "Tài khoản của tôi" }
@@ -205,7 +204,9 @@ pub async fn post_alerts(
             "due_within_hours" => form.due_within_hours = value,
             "quiet_from" => form.quiet_from = value,
             "quiet_to" => form.quiet_to = value,
-            "kind" => form.on.extend(AlertKind::ALL.into_iter().filter(|k| k.as_str() == value)),
+            "kind" => form
+                .on
+                .extend(AlertKind::ALL.into_iter().filter(|k| k.as_str() == value)),
             _ => {}
         }
     }

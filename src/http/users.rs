@@ -35,7 +35,9 @@ pub async fn show_users(State(state): State<AppState>, Admin(session): Admin) ->
     let now = Utc::now();
     let mut rows = Vec::new();
     for a in &accounts {
-        let sessions = account_admin::sessions(&state.store, a.id, now).await.on_page(LANG, PATH)?;
+        let sessions = account_admin::sessions(&state.store, a.id, now)
+            .await
+            .on_page(LANG, PATH)?;
         rows.push((a, sessions));
     }
     let csrf = session.csrf(&state);

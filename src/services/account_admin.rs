@@ -50,9 +50,18 @@ pub async fn set_disabled(store: &Store, by: Actor<'_>, username: &str, disabled
         && admin.id == row.id
         && disabled
     {
-        return Err(Error::BadRequest("an administrator cannot disable their own account".into()));
+        return Err(Error::BadRequest(
+            "an administrator cannot disable their own account".into(),
+        ));
     }
-    let mut audit = by.audit(if disabled { "account_disabled" } else { "account_enabled" }, &row.username)?;
+    let mut audit = by.audit(
+        if disabled {
+            "account_disabled"
+        } else {
+            "account_enabled"
+        },
+        &row.username,
+    )?;
     audit.before_state = Some(if row.disabled { "disabled" } else { "enabled" }.to_owned());
     audit.after_state = Some(if disabled { "disabled" } else { "enabled" }.to_owned());
     Ok(store.set_official_disabled(row.id, disabled, &audit).await?)
@@ -84,7 +93,9 @@ pub async fn sessions(store: &Store, official_id: Uuid, now: DateTime<Utc>) -> R
 /// Ends one session of `official_id`: one's own, or anyone's for an administrator.
 pub async fn end_session(store: &Store, by: &Official, official_id: Uuid, token_hash: &str) -> Result<bool, Error> {
     if by.id != official_id && by.role != Role::Admin {
-        return Err(Error::Forbidden("only administrators end other people's sessions".into()));
+        return Err(Error::Forbidden(
+            "only administrators end other people's sessions".into(),
+        ));
     }
     let mut audit = by.audit("session_ended", &official_id.to_string());
     audit.detail = Some(format!("session {}", &token_hash[..token_hash.len().min(12)]));

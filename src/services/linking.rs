@@ -47,7 +47,9 @@ pub async fn new_link_code(
     store
         .insert_link_code(official.id, &code_hash(surveys, &code), now, expires_at)
         .await?;
-    store.audit(&official.audit("new_link_code", &official.username)).await?;
+    store
+        .audit(&official.audit("new_link_code", &official.username))
+        .await?;
     Ok(LinkCode { code, expires_at })
 }
 

@@ -56,7 +56,10 @@ impl MailBody {
     /// The plain-text part.
     pub fn plain(&self) -> String {
         match &self.unsubscribe {
-            Some(link) => format!("{}\n\n--\nKhông muốn nhận thư này nữa? Huỷ nhận thư: {link}\n", self.text),
+            Some(link) => format!(
+                "{}\n\n--\nKhông muốn nhận thư này nữa? Huỷ nhận thư: {link}\n",
+                self.text
+            ),
             None => format!("{}\n", self.text),
         }
     }
@@ -112,7 +115,13 @@ impl MailSender {
         let domain = self.from.email.domain().to_owned();
         let id: String = dedupe_key
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '.' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '.'
+                }
+            })
             .collect();
         builder = builder.message_id(Some(format!("<{id}@{domain}>")));
         if let Some(link) = &body.unsubscribe {
@@ -121,11 +130,7 @@ impl MailSender {
         builder
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(body.plain()),
-                    )
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body.plain()))
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(body.html())),
             )
             .map_err(|e| SendError::Unreachable(format!("the message cannot be built: {e}")))
@@ -184,7 +189,13 @@ mod tests {
         };
         let html = body.html();
         assert!(html.contains("&lt;b&gt;PA-1&lt;/b&gt;"), "{html}");
-        assert!(html.contains("<a href=\"https://ykien.example.vn/console/cases/PA-1\">"), "{html}");
-        assert!(body.plain().contains("Huỷ nhận thư: https://ykien.example.vn/unsubscribe/abc"));
+        assert!(
+            html.contains("<a href=\"https://ykien.example.vn/console/cases/PA-1\">"),
+            "{html}"
+        );
+        assert!(
+            body.plain()
+                .contains("Huỷ nhận thư: https://ykien.example.vn/unsubscribe/abc")
+        );
     }
 }

@@ -30,15 +30,17 @@ impl Store {
         )?;
         Ok(rows
             .into_iter()
-            .map(|(id, username, display_name, password_hash, role, office, disabled)| OfficialRow {
-                id,
-                username,
-                display_name,
-                password_hash,
-                role,
-                office,
-                disabled,
-            })
+            .map(
+                |(id, username, display_name, password_hash, role, office, disabled)| OfficialRow {
+                    id,
+                    username,
+                    display_name,
+                    password_hash,
+                    role,
+                    office,
+                    disabled,
+                },
+            )
             .collect())
     }
 

@@ -41,9 +41,7 @@ pub use cases::{
 pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use login_throttles::LoginThrottleRow;
-pub use official_reach::{
-    AlertSettingsRow, LinkCodeUse, LinkedChatRow, NewAlert, OutboxStateRow, TimelineEventRow,
-};
+pub use official_reach::{AlertSettingsRow, LinkCodeUse, LinkedChatRow, NewAlert, OutboxStateRow, TimelineEventRow};
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};

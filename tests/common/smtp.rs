@@ -30,7 +30,15 @@ impl SmtpServer {
         std::fs::create_dir_all(&folder).unwrap();
         let handlers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp");
         let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "json_dir.JsonDir"])
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "json_dir.JsonDir",
+            ])
             .arg(&folder)
             .env("PYTHONPATH", handlers)
             .stdout(Stdio::null())

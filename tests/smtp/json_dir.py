@@ -12,6 +12,12 @@ class JsonDir:
     def __init__(self, folder):
         self.folder = folder
 
+    @classmethod
+    def from_cli(cls, parser, *args):
+        if len(args) != 1:
+            parser.error("JsonDir takes one argument: the folder to write messages to")
+        return cls(args[0])
+
     async def handle_DATA(self, server, session, envelope):
         msg = message_from_bytes(envelope.original_content, policy=policy.default)
         parts = {p.get_content_type(): p.get_content() for p in msg.walk() if not p.is_multipart()}

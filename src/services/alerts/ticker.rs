@@ -98,12 +98,7 @@ impl Recipient {
 }
 
 impl AlertTicker {
-    pub fn new(
-        store: Store,
-        cases: Arc<Cases>,
-        public_url: Option<String>,
-        outbox: Arc<tokio::sync::Notify>,
-    ) -> Self {
+    pub fn new(store: Store, cases: Arc<Cases>, public_url: Option<String>, outbox: Arc<tokio::sync::Notify>) -> Self {
         Self {
             store,
             cases,
@@ -133,11 +128,7 @@ impl AlertTicker {
         let since = self.store.alert_cursor(CURSOR).await?;
         let mut last_seen = since;
         if let Some(since) = since {
-            for event in self
-                .store
-                .timeline_events_between(since - EVENT_OVERLAP, now)
-                .await?
-            {
+            for event in self.store.timeline_events_between(since - EVENT_OVERLAP, now).await? {
                 last_seen = last_seen.max(Some(event.at));
                 let kind = match event.action.as_str() {
                     "submit" => AlertKind::NewCase,
@@ -175,9 +166,8 @@ impl AlertTicker {
         let calendar = &self.cases.rules().calendar;
         let mut digests: HashMap<Uuid, Vec<(&Case, bool)>> = HashMap::new();
         let local = to_vietnam(now);
-        let digest_time = calendar.is_working_day(local.date())
-            && local.time() >= DIGEST_FROM
-            && local.time() < DIGEST_UNTIL;
+        let digest_time =
+            calendar.is_working_day(local.date()) && local.time() >= DIGEST_FROM && local.time() < DIGEST_UNTIL;
         for case in &open {
             let Some(due) = case.due_now() else { continue };
             let unit = self.unit(&mut units, case.unit_id).await?;
@@ -318,7 +308,11 @@ impl AlertTicker {
             cases.len() - overdue,
         );
         for (case, is_overdue) in cases.iter().take(20) {
-            let flag = if *is_overdue { "⚠️ quá hạn" } else { "⏰ hôm nay" };
+            let flag = if *is_overdue {
+                "⚠️ quá hạn"
+            } else {
+                "⏰ hôm nay"
+            };
             body.push_str(&format!("\n• {} ({flag}) — {}", case.code, self.case_link(&case.code)));
         }
         if cases.len() > 20 {
