@@ -50,6 +50,9 @@ pub struct AlertSettingsRow {
     pub quiet_to: Option<String>,
 }
 
+/// An account's columns as read (id, username, display name, password hash, role, office, disabled).
+type OfficialTuple = (Uuid, String, String, String, String, Option<String>, bool);
+
 const LINKED_CHAT: &str = "SELECT c.channel, c.user_id, c.official_id, o.username, o.display_name, o.disabled, \
      c.linked_at FROM official_chats c JOIN officials o ON o.id = c.official_id";
 
@@ -321,7 +324,7 @@ pub struct NewAlert {
 impl Store {
     /// The accounts alerts may go to: not disabled, with a linked chat or email alerts turned on.
     pub async fn alert_recipients(&self) -> Result<Vec<super::OfficialRow>, StoreError> {
-        let rows: Vec<(Uuid, String, String, String, String, Option<String>, bool)> = fetch!(
+        let rows: Vec<OfficialTuple> = fetch!(
             &self.pool,
             fetch_all,
             "reading who gets alerts",
