@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, ConfigError};
 use crate::domain::cases::{BUNDLED_CATEGORIES, parse_categories};
 use crate::http::{self, AppState, Metrics};
+use crate::services::alerts::ticker::AlertTicker;
 use crate::services::cases::{CaseRules, Cases};
 use crate::services::channels::{ChatChannels, TelegramChannel, ZaloChannel};
 use crate::services::chat::Chats;
@@ -49,6 +50,8 @@ pub struct RunningApp {
     /// The background loops ([`run_background`]), stopped at shutdown.
     background: Vec<JoinHandle<()>>,
     scoreboard: Arc<Scoreboard>,
+    /// The officials' alert ticker (its background loop ticks on the wall clock; tests tick it at other times).
+    pub alerts: Arc<AlertTicker>,
 }
 
 impl RunningApp {
@@ -117,6 +120,10 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
             format!("the bundled categories are broken: {e}"),
         )
     })?;
+    let mail = match &config.mail {
+        Some(c) => Some(crate::services::mail::MailSender::new(c).map_err(|e| ConfigError::new("YKIEN_SMTP_URL", e))?),
+        None => None,
+    };
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| StartError::Bind {
@@ -184,7 +191,29 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
     if let Some(telegram) = channels.telegram.clone() {
         tokio::spawn(async move { telegram.learn_username().await });
     }
-    let mut background = run_background(store.clone(), cases, channels, outbox_wake);
+    let alerts = Arc::new(AlertTicker::new(
+        store.clone(),
+        cases.clone(),
+        config.public_url.clone(),
+        outbox_wake.clone(),
+    ));
+    let mut senders = channels.senders();
+    if let Some(mail) = mail {
+        senders.push(Arc::new(mail));
+    }
+    let mut background = run_background(store.clone(), cases, channels, outbox_wake, senders);
+    background.push(every(
+        "raising officials' alerts",
+        std::time::Duration::from_secs(30),
+        None,
+        {
+            let alerts = alerts.clone();
+            move || {
+                let alerts = alerts.clone();
+                async move { alerts.tick().await.map(drop) }
+            }
+        },
+    ));
     let metrics_addr = metrics.map(|(addr, serving)| {
         background.push(tokio::spawn(serving));
         addr
@@ -198,6 +227,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         task,
         background,
         scoreboard,
+        alerts,
     })
 }
 
@@ -246,9 +276,10 @@ fn run_background(
     cases: Arc<Cases>,
     channels: Arc<ChatChannels>,
     wake: Arc<tokio::sync::Notify>,
+    senders: Vec<Arc<dyn Sender>>,
 ) -> Vec<JoinHandle<()>> {
     use std::time::Duration;
-    let senders: Arc<Vec<Arc<dyn Sender>>> = Arc::new(channels.senders());
+    let senders: Arc<Vec<Arc<dyn Sender>>> = Arc::new(senders);
     let mut loops = vec![
         every("delivering the outbox", Duration::from_secs(5), Some(wake), {
             let store = store.clone();

@@ -251,6 +251,14 @@ enum UserCommand {
         #[arg(long, value_delimiter = ',')]
         units: Vec<String>,
     },
+    /// Every account with its role and whether it is disabled.
+    List,
+    /// Disable an account: it can no longer sign in, and its open sessions end at once.
+    Disable { username: String },
+    /// Enable a disabled account again.
+    Enable { username: String },
+    /// Set a new password (from YKIEN_NEW_PASSWORD or standard input); the account's sessions end.
+    ResetPassword { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -463,6 +471,7 @@ async fn run(command: Command, config: Config) -> ExitCode {
                     units,
                 },
         } => add_user(&store, username, name, role, office, units).await,
+        Command::User { command } => account_admin_command(&store, command).await,
         Command::Serve => serve(&config, store.clone(), false).await,
         Command::Telegram {
             command: TelegramCommand::SetWebhook,

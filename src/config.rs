@@ -15,6 +15,8 @@ use serde::Deserialize;
 
 use crate::domain::calendar::{Limit, WorkCalendar};
 
+pub mod mail;
+
 /// The database the service runs on, picked by the URL's scheme.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -200,6 +202,8 @@ pub struct Config {
     pub responses_per_address: i64,
     /// Upload bytes an hour per sender and per commune (`YKIEN_UPLOAD_BUDGET_MB`, `services::uploads`).
     pub upload_budget: (u64, u64),
+    /// Email through SMTP (`YKIEN_SMTP_URL`, `YKIEN_MAIL_FROM`), when configured.
+    pub mail: Option<mail::MailConfig>,
 }
 
 /// Twenty: a family sharing a line, or a commune office's kiosk on a survey morning, stays under it; a script
@@ -382,13 +386,17 @@ struct RawConfig {
     header_timeout_seconds: Option<String>,
     responses_per_address: Option<String>,
     upload_budget_mb: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 29] = [
+        let fields: [(&str, &mut Option<String>); 31] = [
             ("YKIEN_UPLOAD_BUDGET_MB", &mut self.upload_budget_mb),
+            ("YKIEN_SMTP_URL", &mut self.smtp_url),
+            ("YKIEN_MAIL_FROM", &mut self.mail_from),
             ("YKIEN_RESPONSES_PER_ADDRESS", &mut self.responses_per_address),
             ("YKIEN_METRICS_BIND", &mut self.metrics_bind),
             ("YKIEN_METRICS_TOKEN", &mut self.metrics_token),
@@ -471,6 +479,7 @@ impl Config {
     fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
         let telegram = telegram_config(&raw)?;
         let zalo = zalo_config(&raw)?;
+        let mail = mail::MailConfig::from_settings(given(&raw.smtp_url), given(&raw.mail_from))?;
         let database_url = DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
 
         let bind_text = raw.bind.as_deref().unwrap_or(DEFAULT_BIND).trim();
@@ -642,6 +651,7 @@ impl Config {
             header_timeout,
             responses_per_address,
             upload_budget,
+            mail,
         })
     }
 

@@ -42,6 +42,59 @@ pub(super) async fn add_user(
     }
 }
 
+/// `ykien user list|disable|enable|reset-password`: what an administrator does on the console's accounts page.
+pub(super) async fn account_admin_command(store: &Store, command: super::UserCommand) -> ExitCode {
+    use crate::services::account_admin::{self, Actor};
+    let done = match command {
+        UserCommand::List => match account_admin::accounts(store).await {
+            Ok(accounts) => {
+                for a in accounts {
+                    let state = if a.disabled { "disabled" } else { "enabled" };
+                    say!("{:<24} {:<18} {state:<8} {}", a.username, a.role, a.display_name);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        UserCommand::Disable { username } => account_admin::set_disabled(store, Actor::CommandLine, &username, true)
+            .await
+            .map(|()| say!("account {username} disabled; its sessions ended")),
+        UserCommand::Enable { username } => account_admin::set_disabled(store, Actor::CommandLine, &username, false)
+            .await
+            .map(|()| say!("account {username} enabled")),
+        UserCommand::ResetPassword { username } => {
+            let password = match new_password() {
+                Some(p) => p,
+                None => {
+                    eprintln!("ykien user reset-password: cannot read the password from standard input");
+                    return ExitCode::FAILURE;
+                }
+            };
+            account_admin::reset_password(store, Actor::CommandLine, &username, password)
+                .await
+                .map(|()| say!("password of {username} set; its sessions ended"))
+        }
+        UserCommand::Add { .. } => Ok(()),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ykien user: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A new password from YKIEN_NEW_PASSWORD or one line of standard input, never from an argument.
+fn new_password() -> Option<String> {
+    if let Ok(p) = std::env::var("YKIEN_NEW_PASSWORD") {
+        return Some(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).ok()?;
+    Some(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 pub(super) async fn import_files(store: &Store, files: &[PathBuf], options: ImportOptions) -> ExitCode {
     for path in files {
         let name = path.display().to_string();

@@ -1,5 +1,6 @@
 //! The domain types of ykien, free of HTTP and database types: parse at the edges into these.
 
+pub mod alerts;
 pub mod calendar;
 pub mod cases;
 pub mod channel;

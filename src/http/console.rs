@@ -53,8 +53,8 @@ pub(super) fn page(title: &str, official: Option<(&Official, &str)>, body: Marku
                 nav.crumbs {
                     a href="/console" { "Hộp thư phản ánh" } " · "
                     @if matches!(o.role, Role::Admin | Role::Leader) { a href="/console/dashboard" { "Bảng điểm" } " · " }
-                    @if o.role == Role::Admin { a href="/console/audit" { "Nhật ký" } " · " a href="/console/lockouts" { "Đăng nhập bị chặn" } " · " a href="/console/responses/flagged" { "Phiếu bị đánh dấu" } " · " }
-                    (o.display_name) " (" (o.role.label().vi) ") "
+                    @if o.role == Role::Admin { a href="/console/audit" { "Nhật ký" } " · " a href="/console/users" { "Tài khoản" } " · " a href="/console/lockouts" { "Đăng nhập bị chặn" } " · " a href="/console/responses/flagged" { "Phiếu bị đánh dấu" } " · " }
+                    a href="/console/account" { (o.display_name) } " (" (o.role.label().vi) ") "
                     form method="post" action="/console/logout" style="display:inline" {
                         input type="hidden" name="csrf" value=(csrf);
                         button.secondary type="submit" { "Đăng xuất" }

@@ -3,6 +3,7 @@
 //! Handlers coordinate: they parse the request, call a service, and render its answer. The middleware stack
 //! (outermost first): request id, tracing span, metrics, the API's JSON error shape, timeout, body limit.
 
+mod account;
 mod api;
 mod api_cases;
 mod api_surveys;
@@ -24,6 +25,7 @@ mod serve;
 mod session;
 mod signin;
 mod survey;
+mod users;
 mod webhooks;
 
 use std::sync::Arc;
@@ -137,6 +139,8 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(api_routes())
         .merge(console::routes())
+        .merge(account::routes())
+        .merge(users::routes())
         .merge(signin::routes())
         .merge(quality::routes())
         .merge(dashboard::routes())

@@ -349,7 +349,7 @@ pub async fn clear_lockout(
     Ok(cleared)
 }
 
-async fn to_official(store: &Store, row: OfficialRow) -> Result<Official, Error> {
+pub(crate) async fn to_official(store: &Store, row: OfficialRow) -> Result<Official, Error> {
     let scope = store.official_scope(row.id).await?;
     let role = Role::parse(&row.role)
         .ok_or_else(|| StoreError::Corrupt(format!("account {} has role {}", row.username, row.role)))?;

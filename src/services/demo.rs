@@ -129,6 +129,7 @@ pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
     let (wave_2026, created_2026) = prepare_2026_wave(store, &wave, now).await?;
     responses_created += created_2026;
     let cases_created = demo_cases(store, now).await?;
+    super::demo_reach::prepare(store, now).await?;
     publish_demo_wave(store, &wave, now).await?;
     publish_demo_wave(store, &wave_2026, now).await?;
     // The key is stored only hashed: a new one each run, so that the demo can print one that works.

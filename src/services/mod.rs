@@ -1,11 +1,16 @@
 //! The rules of ykien: what may happen, decided here; handlers call these, these call `storage`.
 
+pub mod account_admin;
 pub mod accounts;
+pub mod alerts;
 pub mod analysis;
 pub mod cases;
 pub mod channels;
 pub mod chat;
 pub mod demo;
+pub mod demo_reach;
+pub mod linking;
+pub mod mail;
 pub mod outbox;
 pub mod posters;
 pub mod publication;

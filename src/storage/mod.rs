@@ -5,11 +5,13 @@
 //! functions; ids and timestamps made in Rust), and run on whichever pool the store holds through [`on_pool!`],
 //! so both arms use the native driver types. Errors of the drivers become [`StoreError`] in one place, [`db`].
 
+mod account_admin;
 mod case_changes;
 mod cases;
 mod chat;
 mod export;
 mod login_throttles;
+mod official_reach;
 mod officials;
 mod outbox;
 mod publication;
@@ -31,6 +33,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::config::DatabaseUrl;
 
+pub use account_admin::SessionRow;
 pub use case_changes::{
     AuditEntry, CaseChange, CaseEvent, NewAnswer, NewAttachment, NewCase, NewOutboxMessage, PauseChange,
 };
@@ -41,6 +44,7 @@ pub use cases::{
 pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use login_throttles::LoginThrottleRow;
+pub use official_reach::{AlertSettingsRow, LinkCodeUse, LinkedChatRow, NewAlert, OutboxStateRow, TimelineEventRow};
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
@@ -185,7 +189,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "response quality",
         include_str!("../../migrations/0012_response_quality.sql"),
     ),
-    (13, "placeholder", include_str!("../../migrations/0013_placeholder.sql")),
+    (13, "officials", include_str!("../../migrations/0013_officials.sql")),
     (14, "placeholder", include_str!("../../migrations/0014_placeholder.sql")),
     (
         15,

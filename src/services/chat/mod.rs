@@ -9,11 +9,13 @@
 //!
 //! One file per flow: `menu` (the menu, the commune, the way in), `survey`, `report` (writing a feedback report),
 //! `attachments` (its photos and voice notes), `follow_up` (one's reports, their answers, rating), `payloads` (what
-//! buttons carry), `typed` (what typed words mean: greetings, skip/no/cancel/back/yes, numbers with units).
+//! buttons carry), `official` (an official's linked chat: `/link`, `/unlink`), `typed` (what typed words mean:
+//! greetings, skip/no/cancel/back/yes, numbers with units).
 
 mod attachments;
 mod follow_up;
 mod menu;
+mod official;
 mod payloads;
 mod report;
 mod survey;
@@ -206,6 +208,14 @@ impl Chats {
                 return Ok(ChatTurn::default());
             }
             _ => {}
+        }
+        // An official's chat (linked, or linking) never gets the citizen dialogue.
+        if let Some(replies) = self.official_turn(inbound, now).await? {
+            // A linked official who wrote can be reached again: what waits for them may go now.
+            return Ok(ChatTurn {
+                replies,
+                outbox_due: true,
+            });
         }
         let mut outbox_due = false;
         // Two tries: another instance may take a survey step of this person between the read and the write. Only a
