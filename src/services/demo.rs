@@ -110,6 +110,8 @@ pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
         store.record_response_quality(&quality, now).await?;
     }
     let cases_created = demo_cases(store, now).await?;
+    // Issue 18: subscribers, campaigns and a quiz round (needs the demo accounts made just above).
+    super::reach::demo::prepare(store, now).await?;
     publish_demo_wave(store, &wave, now).await?;
     // The key is stored only hashed: a new one each run, so that the demo can print one that works.
     store.delete_api_client(DEMO_OPEN311_CLIENT).await?;

@@ -13,6 +13,7 @@ mod login_throttles;
 mod officials;
 mod outbox;
 mod publication;
+mod reach;
 mod response_quality;
 mod surveys;
 mod units;
@@ -40,6 +41,7 @@ pub use export::{AnswersPage, ExportedAnswer};
 pub use login_throttles::LoginThrottleRow;
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
+pub use reach::{CampaignRow, CommuneReport, NewCampaign, QuizEntryRow, QuizRoundRow, RecipientRow};
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
 pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use surveys::{
@@ -180,6 +182,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "response quality",
         include_str!("../../migrations/0012_response_quality.sql"),
     ),
+    (
+        13,
+        "placeholder",
+        include_str!("../../migrations/0013_placeholder.sql"),
+    ),
+    (14, "reach", include_str!("../../migrations/0014_reach.sql")),
 ];
 
 fn migrator() -> Migrator {
