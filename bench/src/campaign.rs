@@ -144,8 +144,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
         };
         store.save_chat_user(&row, true).await?;
     }
-    let officer = login(&store, "canbo", PASSWORD, "127.0.0.1", now).await?.ok_or("no officer")?.1;
-    let leader = login(&store, "lanhdao", PASSWORD, "127.0.0.1", now).await?.ok_or("no leader")?.1;
+    let officer = login(&store, "canbo", PASSWORD, "127.0.0.1", now).await?.map_err(|_| "the officer cannot sign in")?.1;
+    let leader = login(&store, "lanhdao", PASSWORD, "127.0.0.1", now).await?.map_err(|_| "the leader cannot sign in")?.1;
     let form = CampaignForm {
         title: "Benchmark".into(),
         text_vi: "Mời bà con tham gia khảo sát PAPI của phường.".into(),

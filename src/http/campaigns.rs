@@ -150,10 +150,12 @@ async fn post_campaign(
     }
 }
 
+fn not_found() -> PageError {
+    PageError::message(LANG, HOME, StatusCode::NOT_FOUND, "Không có đợt gửi tin này", "Đường dẫn không đúng.")
+}
+
 fn parse_id(id: &str) -> Result<Uuid, PageError> {
-    id.parse().map_err(|_| {
-        PageError::message(LANG, HOME, StatusCode::NOT_FOUND, "Không có đợt gửi tin này", "Đường dẫn không đúng.")
-    })
+    id.parse().map_err(|_| not_found())
 }
 
 async fn names(state: &AppState, codes: &[String]) -> HashMap<String, String> {
@@ -211,7 +213,7 @@ async fn show_campaign(
         .campaign(id)
         .await
         .on_page(LANG, &path)?
-        .ok_or_else(|| parse_id("").unwrap_err())?;
+        .ok_or_else(|| not_found())?;
     let communes = state.store.campaign_communes(id).await.on_page(LANG, &path)?;
     let names = names(&state, &communes).await;
     let campaign_state = CampaignState::parse(&campaign.state);
@@ -283,7 +285,7 @@ async fn show_image(State(state): State<AppState>, _session: SignedIn, Path(id):
     let id = parse_id(&id)?;
     match state.store.campaign_image(id).await.on_page(LANG, HOME)? {
         Some((content_type, bytes)) => Ok(image_response(content_type, bytes)),
-        None => Err(parse_id("").unwrap_err()),
+        None => Err(not_found()),
     }
 }
 
@@ -309,7 +311,7 @@ async fn post_action(
         "pause" => campaigns::pause(&state.store, official, id, now).await,
         "resume" => campaigns::resume(&state.store, official, id, now).await,
         "cancel" => campaigns::cancel(&state.store, official, id, now).await,
-        _ => return Err(parse_id("").unwrap_err()),
+        _ => return Err(not_found()),
     };
     done.on_page(LANG, &path)?;
     // The outbox worker looks again: an approved campaign due now starts at once.
@@ -327,7 +329,7 @@ async fn download_report(
     let xlsx = match file.as_str() {
         "report.csv" => false,
         "report.xlsx" => true,
-        _ => return Err(parse_id("").unwrap_err()),
+        _ => return Err(not_found()),
     };
     let lines = campaigns::report(&state.store, id).await.on_page(LANG, HOME)?;
     let codes: Vec<String> = lines.iter().map(|l| l.commune_code.clone()).collect();

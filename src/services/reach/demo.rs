@@ -36,10 +36,10 @@ pub async fn prepare(store: &Store, now: DateTime<Utc>) -> Result<(), Error> {
             store.set_news_subscription(channel, &row.user_id, false, now).await?;
         }
     }
-    let Some((_, officer)) = login(store, "canbo.phohien", DEMO_PASSWORD, "127.0.0.1", now).await? else {
+    let Ok((_, officer)) = login(store, "canbo.phohien", DEMO_PASSWORD, "127.0.0.1", now).await? else {
         return Ok(());
     };
-    let Some((_, leader)) = login(store, "lanhdao.hungyen", DEMO_PASSWORD, "127.0.0.1", now).await? else {
+    let Ok((_, leader)) = login(store, "lanhdao.hungyen", DEMO_PASSWORD, "127.0.0.1", now).await? else {
         return Ok(());
     };
     let tomorrow = campaigns::vn_time(now + Duration::days(1)).replace(' ', "T");
