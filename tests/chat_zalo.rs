@@ -347,8 +347,7 @@ async fn a_whole_survey_and_a_feedback_case_over_zalo_are_stored_as_over_the_web
 #[tokio::test]
 async fn news_for_a_citizen_zalo_will_not_take_wait_on_the_tracking_page_and_go_when_they_write_again() {
     for db in
-        databases("news_for_a_citizen_zalo_will_not_take_wait_on_the_tracking_page_and_go_when_they_write_again")
-            .await
+        databases("news_for_a_citizen_zalo_will_not_take_wait_on_the_tracking_page_and_go_when_they_write_again").await
     {
         let label = db.label;
         let (app, fake) = start(db).await;
@@ -452,7 +451,10 @@ async fn news_for_a_citizen_zalo_will_not_take_wait_on_the_tracking_page_and_go_
         );
         let page = app.get(&format!("/t/{code}")).await.text().await.unwrap();
         assert!(page.contains("Đang chờ: quá 48 giờ"), "{label}: the reason is shown");
-        assert!(page.contains("tin phản hồi Zalo"), "{label}: how the earlier news went is shown");
+        assert!(
+            page.contains("tin phản hồi Zalo"),
+            "{label}: how the earlier news went is shown"
+        );
         let event = hoa.text_event("Cảm ơn");
         let quoted = event["message"]["msg_id"].as_str().unwrap().to_owned();
         assert_eq!(post_signed(&app, &event).await, 200);
@@ -466,12 +468,22 @@ async fn news_for_a_citizen_zalo_will_not_take_wait_on_the_tracking_page_and_go_
             .sent_quoting()
             .into_iter()
             .zip(fake.sent())
-            .filter(|((to, _), (_, m))| to == &hoa.id && m["text"].as_str().unwrap_or_default().contains("đã được đóng"))
+            .filter(|((to, _), (_, m))| {
+                to == &hoa.id && m["text"].as_str().unwrap_or_default().contains("đã được đóng")
+            })
             .map(|((_, quote), _)| quote)
             .last()
             .unwrap();
-        assert_eq!(closing.as_deref(), Some(quoted.as_str()), "{label}: sent as a reply to the new message");
-        assert_eq!(fake.quota_remain(), 0, "{label}: no proactive message went past the quota");
+        assert_eq!(
+            closing.as_deref(),
+            Some(quoted.as_str()),
+            "{label}: sent as a reply to the new message"
+        );
+        assert_eq!(
+            fake.quota_remain(),
+            0,
+            "{label}: no proactive message went past the quota"
+        );
         app.stop().await;
     }
 }

@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use common::databases;
 use ykien::domain::cases::{Action, Tier};
 use ykien::services::accounts::{AccountRequest, add_official, login};
-use ykien::services::outbox::{SendError, SendFuture, SentAs, Sender, deliver_due};
+use ykien::services::outbox::{SendError, SendFuture, Sender, SentAs, deliver_due};
 
 /// A fake channel that records what it was asked to send and fails the first `fail` times.
 struct Recording {

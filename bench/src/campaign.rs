@@ -96,7 +96,10 @@ type Arrivals = Arc<Mutex<Vec<Instant>>>;
 async fn bot_api(State(arrivals): State<Arrivals>, Path((_bot, method)): Path<(String, String)>) -> impl IntoResponse {
     let method = method.to_lowercase();
     if method == "sendmessage" {
-        arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Instant::now());
+        arrivals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Instant::now());
     }
     let result = match method.as_str() {
         "getme" => json!({ "id": 1, "is_bot": true, "first_name": "ykien", "username": "ykien_bench_bot" }),
@@ -144,8 +147,14 @@ async fn run(args: Args) -> Result<(), BoxError> {
         };
         store.save_chat_user(&row, true).await?;
     }
-    let officer = login(&store, "canbo", PASSWORD, "127.0.0.1", now).await?.map_err(|_| "the officer cannot sign in")?.1;
-    let leader = login(&store, "lanhdao", PASSWORD, "127.0.0.1", now).await?.map_err(|_| "the leader cannot sign in")?.1;
+    let officer = login(&store, "canbo", PASSWORD, "127.0.0.1", now)
+        .await?
+        .map_err(|_| "the officer cannot sign in")?
+        .1;
+    let leader = login(&store, "lanhdao", PASSWORD, "127.0.0.1", now)
+        .await?
+        .map_err(|_| "the leader cannot sign in")?
+        .1;
     let form = CampaignForm {
         title: "Benchmark".into(),
         text_vi: "Mời bà con tham gia khảo sát PAPI của phường.".into(),
@@ -167,7 +176,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
         let _ = axum::serve(listener, app).await;
     });
     let settings = [
-        ("YKIEN_TELEGRAM_TOKEN", "123456789:AAE-bench-token-of-the-right-shape".to_owned()),
+        (
+            "YKIEN_TELEGRAM_TOKEN",
+            "123456789:AAE-bench-token-of-the-right-shape".to_owned(),
+        ),
         ("YKIEN_TELEGRAM_WEBHOOK_SECRET", "bench-secret-0123456789".to_owned()),
         ("YKIEN_TELEGRAM_API_URL", api_url),
         ("YKIEN_TELEGRAM_MAX_PER_SECOND", args.rate.to_string()),
@@ -179,7 +191,11 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let queued = campaigns::approve(&store, &leader, id, Utc::now()).await?;
     let enqueue = queued_at.elapsed();
     store.reschedule_campaign_messages(id, Utc::now()).await?;
-    println!("queued {} messages in {:.2} s", thousands(queued as f64), enqueue.as_secs_f64());
+    println!(
+        "queued {} messages in {:.2} s",
+        thousands(queued as f64),
+        enqueue.as_secs_f64()
+    );
 
     tokio::time::sleep(Duration::from_secs(5)).await;
     let start_count = arrivals.lock().map(|a| a.len()).unwrap_or(0);
@@ -203,7 +219,11 @@ async fn run(args: Args) -> Result<(), BoxError> {
          | delivery rate over {} s | {:.1} msg/s | the limit, {} msg/s | {} ({:.0}% of the limit) |\n{END}\n",
         thousands(args.subscribers as f64),
         machine(),
-        if args.rate == 30 { String::new() } else { format!(" --rate {}", args.rate) },
+        if args.rate == 30 {
+            String::new()
+        } else {
+            format!(" --rate {}", args.rate)
+        },
         enqueue.as_secs_f64(),
         megabytes(peak_kb),
         yes_no(megabytes(peak_kb) < 100.0),

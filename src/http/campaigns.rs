@@ -82,7 +82,12 @@ fn form_page(form: &CampaignForm, problems: &[Problem], csrf: &str) -> Markup {
     }
 }
 
-async fn list_page(state: &AppState, session: &SignedIn, form: &CampaignForm, problems: &[Problem]) -> Result<Response, PageError> {
+async fn list_page(
+    state: &AppState,
+    session: &SignedIn,
+    form: &CampaignForm,
+    problems: &[Problem],
+) -> Result<Response, PageError> {
     let list = state.store.campaigns(200).await.on_page(LANG, HOME)?;
     let body = html! {
         h1 { "Đợt gửi tin" }
@@ -98,14 +103,24 @@ async fn list_page(state: &AppState, session: &SignedIn, form: &CampaignForm, pr
         }
         (form_page(form, problems, &session.csrf(state)))
     };
-    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, Html(page("Đợt gửi tin", Some((&session.official, &session.csrf(state))), body).into_string())).into_response())
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        Html(page("Đợt gửi tin", Some((&session.official, &session.csrf(state))), body).into_string()),
+    )
+        .into_response())
 }
 
 /// `GET /console/campaigns`.
 async fn show_campaigns(State(state): State<AppState>, session: SignedIn) -> Result<Response, PageError> {
     let form = CampaignForm {
-        scheduled_vn: (Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%dT%H:00").to_string(),
+        scheduled_vn: (Utc::now() + chrono::Duration::hours(8))
+            .format("%Y-%m-%dT%H:00")
+            .to_string(),
         ..CampaignForm::default()
     };
     list_page(&state, &session, &form, &[]).await
@@ -139,7 +154,11 @@ async fn post_campaign(
         text_en: one("text_en"),
         link: one("link"),
         image,
-        communes: one("communes").split([',', ' ', ';']).filter(|c| !c.is_empty()).map(str::to_owned).collect(),
+        communes: one("communes")
+            .split([',', ' ', ';'])
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
         channels: fields.get("channels").cloned().unwrap_or_default(),
         scheduled_vn: one("scheduled_vn"),
     };
@@ -151,7 +170,13 @@ async fn post_campaign(
 }
 
 fn not_found() -> PageError {
-    PageError::message(LANG, HOME, StatusCode::NOT_FOUND, "Không có đợt gửi tin này", "Đường dẫn không đúng.")
+    PageError::message(
+        LANG,
+        HOME,
+        StatusCode::NOT_FOUND,
+        "Không có đợt gửi tin này",
+        "Đường dẫn không đúng.",
+    )
 }
 
 fn parse_id(id: &str) -> Result<Uuid, PageError> {
@@ -175,12 +200,27 @@ fn report_table(lines: &[ReportLine], names: &HashMap<String, String>) -> Table 
     let mut t = Table::new(
         "Báo cáo gửi tin",
         &[
-            "Mã xã", "Xã, phường", "Kênh", "Đối tượng", "Đã gửi (phản hồi)", "Đã gửi (chủ động)", "Đã gửi (Telegram)",
-            "Thất bại", "Từ chối nhận tin", "Không liên lạc được", "Đang chờ", "Lý do",
+            "Mã xã",
+            "Xã, phường",
+            "Kênh",
+            "Đối tượng",
+            "Đã gửi (phản hồi)",
+            "Đã gửi (chủ động)",
+            "Đã gửi (Telegram)",
+            "Thất bại",
+            "Từ chối nhận tin",
+            "Không liên lạc được",
+            "Đang chờ",
+            "Lý do",
         ],
     );
     for l in lines {
-        let reasons = l.reasons.iter().map(|(r, n)| format!("{r} ({n})")).collect::<Vec<_>>().join("; ");
+        let reasons = l
+            .reasons
+            .iter()
+            .map(|(r, n)| format!("{r} ({n})"))
+            .collect::<Vec<_>>()
+            .join("; ");
         let n = |v: i64| Cell::Number(v as f64);
         t.push(vec![
             l.commune_code.clone().into(),
@@ -217,11 +257,16 @@ async fn show_campaign(
     let communes = state.store.campaign_communes(id).await.on_page(LANG, &path)?;
     let names = names(&state, &communes).await;
     let campaign_state = CampaignState::parse(&campaign.state);
-    let audience = campaigns::audience(&state.store, &campaign).await.on_page(LANG, &path)?;
+    let audience = campaigns::audience(&state.store, &campaign)
+        .await
+        .on_page(LANG, &path)?;
     let counts = campaigns::counts(&audience);
     let lines = campaigns::report(&state.store, id).await.on_page(LANG, &path)?;
     let preview_vi = campaigns::outbound_for(&campaign, Lang::Vi).text;
-    let preview_en = campaign.text_en.as_ref().map(|_| campaigns::outbound_for(&campaign, Lang::En).text);
+    let preview_en = campaign
+        .text_en
+        .as_ref()
+        .map(|_| campaigns::outbound_for(&campaign, Lang::En).text);
     let csrf = session.csrf(&state);
     let action = |name: &str, label: &str| {
         html! {
@@ -281,7 +326,11 @@ async fn show_campaign(
 }
 
 /// `GET /console/campaigns/{id}/image`.
-async fn show_image(State(state): State<AppState>, _session: SignedIn, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn show_image(
+    State(state): State<AppState>,
+    _session: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
     match state.store.campaign_image(id).await.on_page(LANG, HOME)? {
         Some((content_type, bytes)) => Ok(image_response(content_type, bytes)),
@@ -334,5 +383,10 @@ async fn download_report(
     let lines = campaigns::report(&state.store, id).await.on_page(LANG, HOME)?;
     let codes: Vec<String> = lines.iter().map(|l| l.commune_code.clone()).collect();
     let names = names(&state, &codes).await;
-    super::dashboard::table_response(vec![report_table(&lines, &names)], format!("bao-cao-gui-tin-{id}"), xlsx).await
+    super::dashboard::table_response(
+        vec![report_table(&lines, &names)],
+        format!("bao-cao-gui-tin-{id}"),
+        xlsx,
+    )
+    .await
 }

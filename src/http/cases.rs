@@ -324,12 +324,34 @@ pub async fn show_tracking(
 fn delivery_label(lang: Lang, sent_as: Option<&str>, error: Option<&str>) -> String {
     let waiting = crate::services::outbox::WAITING_PREFIX;
     match (sent_as, error) {
-        (Some("reply"), _) => lang.t("Đã gửi (tin phản hồi Zalo, miễn phí trong 48 giờ)", "Sent (Zalo reply, free within 48 hours)").to_owned(),
-        (Some("proactive"), _) => lang.t("Đã gửi (tin chủ động Zalo, tính vào hạn mức tháng)", "Sent (Zalo proactive message, on the monthly quota)").to_owned(),
+        (Some("reply"), _) => lang
+            .t(
+                "Đã gửi (tin phản hồi Zalo, miễn phí trong 48 giờ)",
+                "Sent (Zalo reply, free within 48 hours)",
+            )
+            .to_owned(),
+        (Some("proactive"), _) => lang
+            .t(
+                "Đã gửi (tin chủ động Zalo, tính vào hạn mức tháng)",
+                "Sent (Zalo proactive message, on the monthly quota)",
+            )
+            .to_owned(),
         (Some("direct"), _) => lang.t("Đã gửi", "Sent").to_owned(),
-        (Some("opted_out" | "unsubscribed"), _) => lang.t("Không gửi: người dân đã dừng nhận tin", "Not sent: the citizen stopped messages").to_owned(),
-        (_, Some(e)) if e.starts_with(waiting) => format!("{}{}", lang.t("Đang chờ: ", "Waiting: "), e.trim_start_matches(waiting)),
-        (_, Some(_)) => lang.t("Đang chờ gửi lại (lần trước không thành công)", "Waiting to be sent again (the last try failed)").to_owned(),
+        (Some("opted_out" | "unsubscribed"), _) => lang
+            .t(
+                "Không gửi: người dân đã dừng nhận tin",
+                "Not sent: the citizen stopped messages",
+            )
+            .to_owned(),
+        (_, Some(e)) if e.starts_with(waiting) => {
+            format!("{}{}", lang.t("Đang chờ: ", "Waiting: "), e.trim_start_matches(waiting))
+        }
+        (_, Some(_)) => lang
+            .t(
+                "Đang chờ gửi lại (lần trước không thành công)",
+                "Waiting to be sent again (the last try failed)",
+            )
+            .to_owned(),
         _ => lang.t("Đang chờ gửi", "Queued").to_owned(),
     }
 }

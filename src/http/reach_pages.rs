@@ -246,7 +246,9 @@ async fn show_quiz(
                 " " button type="submit" { (lang.t("Bắt đầu", "Start")) }
             }
         };
-        return Ok(Html(layout(lang, &format!("/quiz/{}", round.id), &round.title, body).into_string()).into_response());
+        return Ok(
+            Html(layout(lang, &format!("/quiz/{}", round.id), &round.title, body).into_string()).into_response(),
+        );
     };
     let commune = units::commune_on(&state.store, &commune, vn_day(Utc::now()))
         .await
@@ -296,7 +298,12 @@ async fn show_results(
     let day = vn_day(now);
     let mut names = Vec::new();
     for (code, ..) in &by_commune {
-        names.push(units::commune_on(&state.store, code, day).await.map(|u| u.name).unwrap_or_else(|_| code.clone()));
+        names.push(
+            units::commune_on(&state.store, code, day)
+                .await
+                .map(|u| u.name)
+                .unwrap_or_else(|_| code.clone()),
+        );
     }
     let body = html! {
         h1 { (round.title) }

@@ -20,7 +20,7 @@ use ykien_bots::zalo_api::{self, ZaloClient, ZaloError};
 
 use super::Error;
 use super::chat::{Chats, PhotoFetchError, PhotoFuture, PhotoSource};
-use super::outbox::{MarkFuture, SendError, SendFuture, SentAs, Sender};
+use super::outbox::{MarkFuture, SendError, SendFuture, Sender, SentAs};
 use super::reach::zalo_rules::{self, QuotaFuture, QuotaSource, ZaloKind};
 use crate::config::{TelegramConfig, ZaloConfig};
 use crate::storage::Store;
@@ -595,13 +595,16 @@ impl ChatChannels {
         };
         // A Zalo user's message opens Zalo's reply window: the turn's replies quote it, and what waited for them
         // (over the quota) may go now.
-        let zalo_message = inbound.channel == Channel::Zalo && inbound.kind.feeds_dialogue() && !inbound.user_id.is_empty();
+        let zalo_message =
+            inbound.channel == Channel::Zalo && inbound.kind.feeds_dialogue() && !inbound.user_id.is_empty();
         if zalo_message {
             let at = inbound
                 .at_ms
                 .and_then(DateTime::from_timestamp_millis)
                 .unwrap_or_else(Utc::now);
-            self.store.open_zalo_window(&inbound.user_id, &inbound.event_id, at).await?;
+            self.store
+                .open_zalo_window(&inbound.user_id, &inbound.event_id, at)
+                .await?;
         }
         let lock = self
             .locks

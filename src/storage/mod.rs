@@ -41,8 +41,8 @@ pub use export::{AnswersPage, ExportedAnswer};
 pub use login_throttles::LoginThrottleRow;
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
-pub use reach::{CampaignRow, CommuneReport, NewCampaign, QuizEntryRow, QuizRoundRow, RecipientRow};
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
+pub use reach::{CampaignRow, CommuneReport, NewCampaign, QuizEntryRow, QuizRoundRow, RecipientRow};
 pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use surveys::{
     NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
@@ -182,11 +182,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "response quality",
         include_str!("../../migrations/0012_response_quality.sql"),
     ),
-    (
-        13,
-        "placeholder",
-        include_str!("../../migrations/0013_placeholder.sql"),
-    ),
+    (13, "placeholder", include_str!("../../migrations/0013_placeholder.sql")),
     (14, "reach", include_str!("../../migrations/0014_reach.sql")),
 ];
 

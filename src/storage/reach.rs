@@ -289,13 +289,26 @@ impl Store {
     }
 
     /// A commune's news: the campaigns sent to it (approved, from their schedule on), newest first.
-    pub async fn commune_news(&self, commune: &str, now: DateTime<Utc>, limit: i64) -> Result<Vec<CampaignRow>, StoreError> {
+    pub async fn commune_news(
+        &self,
+        commune: &str,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<CampaignRow>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE state = 'approved' AND scheduled_at <= $2 \
              AND id IN (SELECT campaign_id FROM campaign_communes WHERE commune_code = $1) \
              ORDER BY scheduled_at DESC LIMIT $3"
         ));
-        fetch!(&self.pool, fetch_all, "reading a commune's news", sql, commune, now, limit)
+        fetch!(
+            &self.pool,
+            fetch_all,
+            "reading a commune's news",
+            sql,
+            commune,
+            now,
+            limit
+        )
     }
 
     pub async fn campaign_communes(&self, id: Uuid) -> Result<Vec<String>, StoreError> {

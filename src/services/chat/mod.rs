@@ -360,7 +360,8 @@ impl Chats {
                 let text = text.trim();
                 // STOP, DỪNG, HUỶ stop everything at once (HUỶ only at the menu: in a step it cancels the step).
                 if super::reach::is_stop_word(text)
-                    && (matches!(c.state.dialog, Dialog::Menu) || !crate::domain::folding::fold(text).starts_with("huy"))
+                    && (matches!(c.state.dialog, Dialog::Menu)
+                        || !crate::domain::folding::fold(text).starts_with("huy"))
                 {
                     return self.command(c, "stop", None).await;
                 }

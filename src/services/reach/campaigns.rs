@@ -142,7 +142,10 @@ pub async fn check_form(
         problems.push(Problem::new(
             "channels",
             "empty",
-            Text::new("Xin chọn ít nhất một kênh (Telegram, Zalo).", "Please pick at least one channel (Telegram, Zalo)."),
+            Text::new(
+                "Xin chọn ít nhất một kênh (Telegram, Zalo).",
+                "Please pick at least one channel (Telegram, Zalo).",
+            ),
         ));
     }
     let link = form.link.trim().to_owned();
@@ -294,7 +297,9 @@ pub async fn draft(store: &Store, official: &Official, form: &CampaignForm, now:
         official.role,
         Role::Admin | Role::Leader | Role::CommuneOfficer | Role::DepartmentOfficer
     ) {
-        return Err(Error::Forbidden("only officers, leaders and administrators draft campaigns".into()));
+        return Err(Error::Forbidden(
+            "only officers, leaders and administrators draft campaigns".into(),
+        ));
     }
     let (campaign, problems) = check_form(store, official, form, now).await?;
     if !problems.is_empty() {
@@ -315,7 +320,9 @@ async fn check_manager(store: &Store, official: &Official, id: Uuid, now: DateTi
         .await?
         .ok_or_else(|| Error::BadRequest(format!("no campaign {id}")))?;
     if !matches!(official.role, Role::Admin | Role::Leader) {
-        return Err(Error::Forbidden("only a leader or an administrator approves and manages campaigns".into()));
+        return Err(Error::Forbidden(
+            "only a leader or an administrator approves and manages campaigns".into(),
+        ));
     }
     for code in store.campaign_communes(id).await? {
         let unit = units::commune_on(store, &code, vn_day(now)).await?;
@@ -384,8 +391,8 @@ pub async fn approve(store: &Store, official: &Official, id: Uuid, now: DateTime
     let messages: Vec<(RecipientRow, Uuid, String)> = queued
         .into_iter()
         .map(|r| {
-            let body = serde_json::to_string(&outbound_for(&campaign, Lang::from_code(Some(&r.lang))))
-                .unwrap_or_default();
+            let body =
+                serde_json::to_string(&outbound_for(&campaign, Lang::from_code(Some(&r.lang)))).unwrap_or_default();
             (r, Uuid::new_v4(), body)
         })
         .collect();
@@ -395,9 +402,13 @@ pub async fn approve(store: &Store, official: &Official, id: Uuid, now: DateTime
         .approve_and_queue_campaign(id, official.id, now, scheduled_at, &messages, &skipped)
         .await?
     {
-        return Err(Error::Conflict("the campaign was approved or cancelled meanwhile".into()));
+        return Err(Error::Conflict(
+            "the campaign was approved or cancelled meanwhile".into(),
+        ));
     }
-    store.audit(&official.audit("campaign.approve", &id.to_string())).await?;
+    store
+        .audit(&official.audit("campaign.approve", &id.to_string()))
+        .await?;
     Ok(count)
 }
 

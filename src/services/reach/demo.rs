@@ -48,9 +48,10 @@ pub async fn prepare(store: &Store, now: DateTime<Utc>) -> Result<(), Error> {
         text_vi: "Phường Phố Hiến tiếp công dân vào sáng thứ Năm hằng tuần tại trụ sở phường. Mời bà con đến góp \
                   ý hoặc gửi phản ánh ngay trong kênh này."
             .into(),
-        text_en: "Phố Hiến ward receives citizens every Thursday morning at the ward office. Come and give your views, \
+        text_en:
+            "Phố Hiến ward receives citizens every Thursday morning at the ward office. Come and give your views, \
                   or send feedback right here."
-            .into(),
+                .into(),
         link: "https://ykien.example.vn/news/11953".into(),
         image: None,
         communes: vec!["11953".into()],
@@ -76,6 +77,15 @@ pub async fn prepare(store: &Store, now: DateTime<Utc>) -> Result<(), Error> {
         .take(8)
         .map(|q| q.id.clone())
         .collect();
-    quiz::create_round(store, DEMO_ROUND, &ids, now - Duration::hours(1), now + Duration::days(7), 3, now).await?;
+    quiz::create_round(
+        store,
+        DEMO_ROUND,
+        &ids,
+        now - Duration::hours(1),
+        now + Duration::days(7),
+        3,
+        now,
+    )
+    .await?;
     Ok(())
 }

@@ -20,7 +20,12 @@ use crate::storage::Store;
 pub fn is_stop_word(text: &str) -> bool {
     use unicode_normalization::UnicodeNormalization;
     // Composed or decomposed as the keyboard sent it; both places of the accent on "huỷ"/"hủy".
-    let t: String = text.trim().trim_end_matches(['.', '!']).nfc().collect::<String>().to_lowercase();
+    let t: String = text
+        .trim()
+        .trim_end_matches(['.', '!'])
+        .nfc()
+        .collect::<String>()
+        .to_lowercase();
     matches!(t.as_str(), "stop" | "dừng" | "huỷ" | "hủy" | "dừng lại")
 }
 

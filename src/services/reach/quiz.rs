@@ -175,7 +175,10 @@ pub fn load_bank(text: &str) -> Result<Vec<Question>, Error> {
         problems.push(Problem::new(
             "tệp",
             "empty",
-            Text::new("Tệp không có câu hỏi nào ([[question]]).", "The file has no questions ([[question]])."),
+            Text::new(
+                "Tệp không có câu hỏi nào ([[question]]).",
+                "The file has no questions ([[question]]).",
+            ),
         ));
     }
     if problems.is_empty() {
@@ -222,14 +225,20 @@ pub async fn create_round(
         problems.push(Problem::new(
             "question_ids",
             "empty",
-            Text::new("Vòng thi cần ít nhất một câu hỏi.", "A round needs at least one question."),
+            Text::new(
+                "Vòng thi cần ít nhất một câu hỏi.",
+                "A round needs at least one question.",
+            ),
         ));
     }
     if closes_at <= opens_at {
         problems.push(Problem::new(
             "closes_at",
             "before_opening",
-            Text::new("Thời điểm đóng phải sau thời điểm mở.", "The round must close after it opens."),
+            Text::new(
+                "Thời điểm đóng phải sau thời điểm mở.",
+                "The round must close after it opens.",
+            ),
         ));
     }
     if !problems.is_empty() {
@@ -270,10 +279,7 @@ pub fn round_questions(round: &QuizRoundRow) -> Vec<Question> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QuizStep {
     /// The next question to ask (0-based), with the verdict on the answer just given, if any.
-    Ask {
-        index: usize,
-        last: Option<Verdict>,
-    },
+    Ask { index: usize, last: Option<Verdict> },
     /// All answered: their score out of how many, with the verdict on the last answer.
     Done {
         score: i64,
@@ -445,17 +451,38 @@ mod tests {
         let Err(Error::Invalid(problems)) = load_bank(text) else {
             panic!("the file should be refused");
         };
-        let said: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message.vi)).collect();
-        assert!(said.iter().any(|p| p.contains("câu 1 (a, dòng 1)") && p.contains("thiếu đáp án đúng")), "{said:?}");
-        assert!(said.iter().any(|p| p.contains("câu 2 (b, dòng 9)") && p.contains("thiếu «source»")), "{said:?}");
-        assert!(said.iter().any(|p| p.contains("câu 2") && p.contains("cần từ 2 đến 5 lựa chọn")), "{said:?}");
-        assert!(said.iter().any(|p| p.contains("câu 2") && p.contains("«correct» = 3")), "{said:?}");
+        let said: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message.vi))
+            .collect();
+        assert!(
+            said.iter()
+                .any(|p| p.contains("câu 1 (a, dòng 1)") && p.contains("thiếu đáp án đúng")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|p| p.contains("câu 2 (b, dòng 9)") && p.contains("thiếu «source»")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|p| p.contains("câu 2") && p.contains("cần từ 2 đến 5 lựa chọn")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter().any(|p| p.contains("câu 2") && p.contains("«correct» = 3")),
+            "{said:?}"
+        );
     }
 
     #[test]
     fn the_draw_is_recomputed_from_the_seed_and_the_entries_alone() {
         let ids: Vec<Uuid> = (1..=5_u128).map(Uuid::from_u128).collect();
-        let entries: Vec<(Uuid, i64)> = ids.iter().map(|id| (*id, if id.as_u128() == 5 { 2 } else { 3 })).collect();
+        let entries: Vec<(Uuid, i64)> = ids
+            .iter()
+            .map(|id| (*id, if id.as_u128() == 5 { 2 } else { 3 }))
+            .collect();
         let winners = draw("hạt giống", &entries, 2);
         assert_eq!(winners.len(), 2);
         assert!(!winners.contains(&ids[4]), "a lower score never wins");
