@@ -124,7 +124,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 display_name: username.into(),
                 password: PASSWORD.into(),
                 role: role.into(),
-                office: (role == "commune_officer").then(|| "commune".into()),
+                office: (role == "commune_officer").then(|| "commune_office".into()),
                 unit_codes: vec![unit.into()],
             },
             vn_day(now),

@@ -598,10 +598,14 @@ impl ChatChannels {
         let zalo_message =
             inbound.channel == Channel::Zalo && inbound.kind.feeds_dialogue() && !inbound.user_id.is_empty();
         if zalo_message {
+            // The platform's time of the message, unless it is not a plausible one (in the future, or older than a
+            // window: a clock Zalo's and ours disagree on, or a replayed test event); then the time it came.
+            let now = Utc::now();
             let at = inbound
                 .at_ms
                 .and_then(DateTime::from_timestamp_millis)
-                .unwrap_or_else(Utc::now);
+                .filter(|t| *t <= now && *t > now - zalo_rules::REPLY_WINDOW)
+                .unwrap_or(now);
             self.store
                 .open_zalo_window(&inbound.user_id, &inbound.event_id, at)
                 .await?;
