@@ -253,7 +253,7 @@ async fn show_campaign(
         .campaign(id)
         .await
         .on_page(LANG, &path)?
-        .ok_or_else(|| not_found())?;
+        .ok_or_else(not_found)?;
     let communes = state.store.campaign_communes(id).await.on_page(LANG, &path)?;
     let names = names(&state, &communes).await;
     let campaign_state = CampaignState::parse(&campaign.state);

@@ -149,7 +149,8 @@ pub async fn check_form(
         ));
     }
     let link = form.link.trim().to_owned();
-    if !link.is_empty() && !(link.starts_with("https://") || link.starts_with("http://")) {
+    let is_link = link.starts_with("https://") || link.starts_with("http://");
+    if !(link.is_empty() || is_link) {
         problems.push(Problem::new(
             "link",
             "not_a_link",
