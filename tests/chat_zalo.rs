@@ -472,7 +472,7 @@ async fn news_for_a_citizen_zalo_will_not_take_wait_on_the_tracking_page_and_go_
                 to == &hoa.id && m["text"].as_str().unwrap_or_default().contains("đã được đóng")
             })
             .map(|((_, quote), _)| quote)
-            .last()
+            .next_back()
             .unwrap();
         assert_eq!(
             closing.as_deref(),
