@@ -286,9 +286,14 @@ fn run_background(
             move || {
                 let (store, senders) = (store.clone(), senders.clone());
                 async move {
-                    outbox::deliver_due(&store, &senders, chrono::Utc::now(), 100)
-                        .await
-                        .map(drop)
+                    // A campaign queues thousands at once: batches follow each other while they deliver anything
+                    // (the platforms' limits pace them), and the loop rests once a batch delivers nothing.
+                    for _ in 0..1_000 {
+                        if outbox::deliver_due(&store, &senders, chrono::Utc::now(), 100).await? == 0 {
+                            break;
+                        }
+                    }
+                    Ok::<(), crate::services::Error>(())
                 }
             }
         }),

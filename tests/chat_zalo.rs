@@ -345,10 +345,9 @@ async fn a_whole_survey_and_a_feedback_case_over_zalo_are_stored_as_over_the_web
 }
 
 #[tokio::test]
-async fn news_for_a_citizen_silent_for_seven_days_wait_on_the_tracking_page_and_go_when_they_write_again() {
+async fn news_for_a_citizen_zalo_will_not_take_wait_on_the_tracking_page_and_go_when_they_write_again() {
     for db in
-        databases("news_for_a_citizen_silent_for_seven_days_wait_on_the_tracking_page_and_go_when_they_write_again")
-            .await
+        databases("news_for_a_citizen_zalo_will_not_take_wait_on_the_tracking_page_and_go_when_they_write_again").await
     {
         let label = db.label;
         let (app, fake) = start(db).await;
@@ -399,11 +398,17 @@ async fn news_for_a_citizen_silent_for_seven_days_wait_on_the_tracking_page_and_
         let page = app.get(&format!("/t/{code}")).await.text().await.unwrap();
         assert!(!page.contains("đang chờ gửi"), "{label}");
 
-        // Eight days of silence later the case is closed: the news is not even offered to Zalo (it would refuse
-        // it), it waits, and goes when the citizen writes.
-        let mut person = store.chat_user("zalo", &hoa.id).await.unwrap().unwrap();
-        person.last_interaction_at = Some(chrono::Utc::now() - chrono::Duration::days(8));
-        assert!(store.save_chat_user(&person, false).await.unwrap(), "{label}");
+        // Three days of silence later (past Zalo's 48-hour reply window), with the month's proactive quota spent, the
+        // case is closed: the news is not even offered to Zalo, it waits with the reason, and goes as a reply
+        // quoting the citizen's next message.
+        let now = chrono::Utc::now();
+        store
+            .open_zalo_window(&hoa.id, "an-old-message", now - chrono::Duration::days(3))
+            .await
+            .unwrap();
+        let (month, _) = ykien::services::reach::zalo_rules::vn_month(now);
+        fake.set_quota(0, 1000);
+        store.store_zalo_quota(&month, 0, 1000, now).await.unwrap();
         let sends_before = fake.sent_to(&hoa.id).len();
         let attempts_before = fake.calls_to("/v3.0/oa/message/cs").len();
         let intake =
@@ -429,8 +434,14 @@ async fn news_for_a_citizen_silent_for_seven_days_wait_on_the_tracking_page_and_
             )
             .await
             .unwrap();
-        wait_until(label, "not held back", async || {
-            !store.chat_user("zalo", &hoa.id).await.unwrap().unwrap().reachable
+        let case = store.case_by_code(&code).await.unwrap().unwrap();
+        wait_until(label, "the closing news never waited", async || {
+            store
+                .case_outbox(case.id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|m| m.last_error.as_deref().is_some_and(|e| e.starts_with("waiting: ")))
         })
         .await;
         assert_eq!(
@@ -439,17 +450,40 @@ async fn news_for_a_citizen_silent_for_seven_days_wait_on_the_tracking_page_and_
             "{label}: Zalo was not asked"
         );
         let page = app.get(&format!("/t/{code}")).await.text().await.unwrap();
+        assert!(page.contains("Đang chờ: quá 48 giờ"), "{label}: the reason is shown");
         assert!(
-            page.contains("1 tin báo về phản ánh này đang chờ gửi đến Zalo"),
-            "{label}"
+            page.contains("tin phản hồi Zalo"),
+            "{label}: how the earlier news went is shown"
         );
-        hoa.say("Cảm ơn").await;
+        let event = hoa.text_event("Cảm ơn");
+        let quoted = event["message"]["msg_id"].as_str().unwrap().to_owned();
+        assert_eq!(post_signed(&app, &event).await, 200);
         wait_until(label, "the closing news never went out", async || {
             fake.sent_to(&hoa.id)[sends_before..]
                 .iter()
                 .any(|m| m["text"].as_str().unwrap_or_default().contains("đã được đóng"))
         })
         .await;
+        let closing = fake
+            .sent_quoting()
+            .into_iter()
+            .zip(fake.sent())
+            .filter(|((to, _), (_, m))| {
+                to == &hoa.id && m["text"].as_str().unwrap_or_default().contains("đã được đóng")
+            })
+            .map(|((_, quote), _)| quote)
+            .next_back()
+            .unwrap();
+        assert_eq!(
+            closing.as_deref(),
+            Some(quoted.as_str()),
+            "{label}: sent as a reply to the new message"
+        );
+        assert_eq!(
+            fake.quota_remain(),
+            0,
+            "{label}: no proactive message went past the quota"
+        );
         app.stop().await;
     }
 }

@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use common::databases;
 use ykien::domain::cases::{Action, Tier};
 use ykien::services::accounts::{AccountRequest, add_official, login};
-use ykien::services::outbox::{SendError, SendFuture, Sender, deliver_due};
+use ykien::services::outbox::{SendError, SendFuture, Sender, SentAs, deliver_due};
 
 /// A fake channel that records what it was asked to send and fails the first `fail` times.
 struct Recording {
@@ -32,7 +32,7 @@ impl Sender for Recording {
                 return Err(SendError::Retry("HTTP 502".into()));
             }
             self.sent.lock().unwrap().push(dedupe_key.to_owned());
-            Ok(())
+            Ok(SentAs::Direct)
         })
     }
 }
@@ -165,7 +165,7 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
         );
         assert!(
             !store
-                .outbox_sent(id, first_claim, t + Duration::seconds(62))
+                .outbox_sent(id, first_claim, t + Duration::seconds(62), "direct")
                 .await
                 .unwrap(),
             "{label}"
@@ -183,7 +183,7 @@ async fn notifications_are_delivered_once_retried_after_failures_and_kept_for_mi
         );
         assert!(
             store
-                .outbox_sent(id, second_claim, t + Duration::seconds(63))
+                .outbox_sent(id, second_claim, t + Duration::seconds(63), "direct")
                 .await
                 .unwrap(),
             "{label}"

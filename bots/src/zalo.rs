@@ -173,7 +173,7 @@ pub enum ParseError {
 /// | `user_submit_info` | `sender.id` | [`ContactInfo`](InboundKind::ContactInfo) from `info` |
 /// | `user_received_message` / `user_seen_message` | `sender.id` | [`Receipt`](InboundKind::Receipt) for `message.msg_id` / `message.msg_ids` |
 /// | `oa_send_*` | `recipient.id` | [`Echo`](InboundKind::Echo) |
-/// | anything else | `sender.id`, else `follower.id` | [`Unsupported`](InboundKind::Unsupported) |
+/// | anything else | `sender.id`, else `follower.id`, else none (`""`) | [`Unsupported`](InboundKind::Unsupported) |
 ///
 /// `event_id` is `message.msg_id` when the event carries one (receipts excepted: there it names our message, not the
 /// event), otherwise `"{event_name}:{user_id}:{timestamp}"`. `at_ms` is `timestamp`, a string of digits or a number.
@@ -208,10 +208,14 @@ pub fn parse_event(raw_body: &[u8]) -> Result<Inbound, ParseError> {
         "user_seen_message" => (sender_id(&event)?, receipt(message, true)?),
         name if name.starts_with("oa_send_") => (id_of(&event, "recipient", "recipient.id")?, InboundKind::Echo),
         name => {
-            let user_id = if event.contains_key("sender") || !event.contains_key("follower") {
+            // Some events name no user at all (`add_user_to_tag` names the OA and a tag): they are kept raw, with no
+            // user, rather than refused.
+            let user_id = if event.contains_key("sender") {
                 sender_id(&event)?
-            } else {
+            } else if event.contains_key("follower") {
                 id_of(&event, "follower", "follower.id")?
+            } else {
+                String::new()
             };
             (
                 user_id,

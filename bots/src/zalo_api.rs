@@ -129,6 +129,15 @@ pub struct SentMessage {
     pub message_ids: Vec<String>,
 }
 
+/// What [`ZaloClient::message_quota`] read: the proactive messages left this month, of how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageQuota {
+    /// Messages left.
+    pub remain: i64,
+    /// The month's allowance.
+    pub total: i64,
+}
+
 /// A fresh token pair from [`ZaloClient::refresh`]. Store both before using the access token: the refresh token that
 /// produced them is already spent.
 ///
@@ -321,6 +330,26 @@ impl ZaloClient {
     /// [`ZaloError`] from the upload or the first message that failed; [`ZaloError::delivery`] tells the outbox what
     /// to do.
     pub async fn send(&self, access_token: &str, user_id: &str, msg: &Outbound) -> Result<SentMessage, ZaloError> {
+        self.send_quoting(access_token, user_id, None, msg).await
+    }
+
+    /// Sends one [`Outbound`] as [`ZaloClient::send`] does, each part quoting `quote` (the id of the user's message it
+    /// answers) when given: Zalo counts a message as a reply ("tin phản hồi", free, at most 8 within 48 hours of the
+    /// user's last message) only when it carries that message's id, and as a proactive one ("tin chủ động", counted
+    /// against the monthly quota) otherwise
+    /// (<https://zalooa.freshdesk.com/support/solutions/articles/64000261136>, "Các loại tin của Zalo Official
+    /// Account"; <https://zalooa.freshdesk.com/support/solutions/articles/64000263278>). The id rides in
+    /// `recipient.message_id` beside `recipient.user_id`.
+    ///
+    /// # Errors
+    /// As [`ZaloClient::send`].
+    pub async fn send_quoting(
+        &self,
+        access_token: &str,
+        user_id: &str,
+        quote: Option<&str>,
+        msg: &Outbound,
+    ) -> Result<SentMessage, ZaloError> {
         let mut messages = Vec::new();
         if let Some(photo) = &msg.photo {
             let attachment_id = self.upload_image(access_token, photo).await?;
@@ -330,7 +359,7 @@ impl ZaloClient {
 
         let mut message_ids = Vec::with_capacity(messages.len());
         for message in messages {
-            message_ids.push(self.send_message(access_token, user_id, message).await?);
+            message_ids.push(self.send_message(access_token, user_id, quote, message).await?);
         }
         let message_id = message_ids
             .last()
@@ -364,8 +393,18 @@ impl ZaloClient {
     }
 
     /// Sends one `message` object and returns Zalo's id for it.
-    async fn send_message(&self, access_token: &str, user_id: &str, message: Value) -> Result<String, ZaloError> {
-        let body = json!({ "recipient": { "user_id": user_id }, "message": message });
+    async fn send_message(
+        &self,
+        access_token: &str,
+        user_id: &str,
+        quote: Option<&str>,
+        message: Value,
+    ) -> Result<String, ZaloError> {
+        let recipient = match quote {
+            Some(message_id) => json!({ "user_id": user_id, "message_id": message_id }),
+            None => json!({ "user_id": user_id }),
+        };
+        let body = json!({ "recipient": recipient, "message": message });
         let request = self
             .http
             .post(format!("{}/v3.0/oa/message/cs", self.api_url))
@@ -375,6 +414,29 @@ impl ZaloClient {
         data_string(&answer, "message_id")
             .or_else(|| data_string(&answer, "msg_id"))
             .ok_or_else(|| ZaloError::BadResponse("the send answer has no data.message_id".to_owned()))
+    }
+
+    /// The OA's remaining free proactive messages ("tin chủ động") this month: `POST /v2.0/oa/quota/message` with the
+    /// `access_token` header, answered `{"data":{"type":…,"remain":…,"total":…},"error":0}` (hexasync.vn, "Zalo OA
+    /// API: Hướng dẫn cách lấy quota tin Tư vấn trong Zalo OA bằng Postman",
+    /// <https://www.hexasync.vn/zalo-oa-api-huong-dan-cach-lay-quota-tin-tu-van-trong-zalo-oa-bang-postman/>).
+    ///
+    /// # Errors
+    /// [`ZaloError`] as for any call; [`ZaloError::BadResponse`] when `remain` or `total` is missing.
+    pub async fn message_quota(&self, access_token: &str) -> Result<MessageQuota, ZaloError> {
+        let request = self
+            .http
+            .post(format!("{}/v2.0/oa/quota/message", self.api_url))
+            .header(ACCESS_TOKEN_HEADER, secret_header(access_token, "access token")?)
+            .json(&json!({}));
+        let answer = self.call_api(request, &[access_token]).await?;
+        let number = |key: &str| data_string(&answer, key).and_then(|s| s.parse::<i64>().ok());
+        match (number("remain"), number("total")) {
+            (Some(remain), Some(total)) => Ok(MessageQuota { remain, total }),
+            _ => Err(ZaloError::BadResponse(
+                "the quota answer has no data.remain or data.total".to_owned(),
+            )),
+        }
     }
 
     /// Exchanges a refresh token for a new access and refresh token pair (`POST /v4/oa/access_token`).

@@ -743,3 +743,25 @@ fn parse_errors_name_the_field_and_never_echo_the_body() {
     assert!(message.contains("sender.id"), "{message}");
     assert!(!message.contains("12345"), "{message}");
 }
+
+#[test]
+fn an_event_naming_no_user_is_unsupported_with_no_user() {
+    // `add_user_to_tag` as the OA sends it: the OA and the tag, no sender nor follower.
+    let event = json!({
+        "app_id": "360846524940903967",
+        "oa_id": "579745863508352884",
+        "event_name": "add_user_to_tag",
+        "timestamp": "1733490000000",
+        "tag": { "id": "7", "name": "Phường Phố Hiến" },
+        "user_id_by_app": "552177279717587730"
+    });
+    let inbound = parse_json(&event).unwrap();
+    assert_eq!(
+        inbound.kind,
+        InboundKind::Unsupported {
+            event_name: "add_user_to_tag".to_owned()
+        }
+    );
+    assert_eq!(inbound.user_id, "");
+    assert_eq!(inbound.event_id, "add_user_to_tag::1733490000000");
+}

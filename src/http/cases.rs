@@ -320,6 +320,42 @@ pub async fn show_tracking(
     ))
 }
 
+/// How one message to the reporter went out, or why it waits (Zalo's reply window and quota, issue 18).
+fn delivery_label(lang: Lang, sent_as: Option<&str>, error: Option<&str>) -> String {
+    let waiting = crate::services::outbox::WAITING_PREFIX;
+    match (sent_as, error) {
+        (Some("reply"), _) => lang
+            .t(
+                "Đã gửi (tin phản hồi Zalo, miễn phí trong 48 giờ)",
+                "Sent (Zalo reply, free within 48 hours)",
+            )
+            .to_owned(),
+        (Some("proactive"), _) => lang
+            .t(
+                "Đã gửi (tin chủ động Zalo, tính vào hạn mức tháng)",
+                "Sent (Zalo proactive message, on the monthly quota)",
+            )
+            .to_owned(),
+        (Some("direct"), _) => lang.t("Đã gửi", "Sent").to_owned(),
+        (Some("opted_out" | "unsubscribed"), _) => lang
+            .t(
+                "Không gửi: người dân đã dừng nhận tin",
+                "Not sent: the citizen stopped messages",
+            )
+            .to_owned(),
+        (_, Some(e)) if e.starts_with(waiting) => {
+            format!("{}{}", lang.t("Đang chờ: ", "Waiting: "), e.trim_start_matches(waiting))
+        }
+        (_, Some(_)) => lang
+            .t(
+                "Đang chờ gửi lại (lần trước không thành công)",
+                "Waiting to be sent again (the last try failed)",
+            )
+            .to_owned(),
+        _ => lang.t("Đang chờ gửi", "Queued").to_owned(),
+    }
+}
+
 fn tracking_page(state: &AppState, view: &CaseView, lang: Lang, is_reporter: bool, device: &str) -> Markup {
     let case = &view.case;
     let case_state = case.state;
@@ -361,6 +397,10 @@ fn tracking_page(state: &AppState, view: &CaseView, lang: Lang, is_reporter: boo
                                 &format!("{waiting} update(s) on this report wait to be sent to the reporter's {chat}: \
                                           {chat} only lets us write after the citizen wrote. Send the channel any \
                                           message to get them."))) }
+        }
+        @if !view.deliveries.is_empty() {
+            h2 { (lang.t("Tin nhắn gửi người phản ánh", "Messages to the reporter")) }
+            ol { @for (sent_as, error) in &view.deliveries { li { (delivery_label(lang, sent_as.as_deref(), error.as_deref())) } } }
         }
         h2 { (lang.t("Diễn biến", "Timeline")) }
         ul { @for e in view.public_timeline() {

@@ -152,6 +152,12 @@ impl From<Error> for ApiError {
                 format!("The case has {} problem(s); see each field.", problems.len()),
             )
             .with_problems(problems),
+            Error::Invalid(problems) => unprocessable(
+                "invalid_input",
+                format!("Có {} chỗ chưa hợp lệ; xem từng mục.", problems.len()),
+                format!("There are {} problem(s); see each field.", problems.len()),
+            )
+            .with_problems(problems),
             Error::CaseNotFound(code) => Self::new(
                 StatusCode::NOT_FOUND,
                 "case_not_found",

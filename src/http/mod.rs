@@ -7,6 +7,7 @@ mod account;
 mod api;
 mod api_cases;
 mod api_surveys;
+mod campaigns;
 mod cases;
 mod console;
 mod dashboard;
@@ -20,6 +21,7 @@ mod public;
 mod publish;
 mod qr;
 mod quality;
+mod reach_pages;
 mod render;
 mod serve;
 mod session;
@@ -141,6 +143,8 @@ pub fn router(state: AppState) -> Router {
         .merge(console::routes())
         .merge(account::routes())
         .merge(users::routes())
+        .merge(campaigns::routes())
+        .merge(reach_pages::routes())
         .merge(signin::routes())
         .merge(quality::routes())
         .merge(dashboard::routes())
@@ -153,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::upload_routes())
         .route("/api/v1/cases", post(api_cases::post_case))
         .merge(console::upload_routes())
+        .merge(campaigns::upload_routes())
         // Base64 photos in JSON take a third more room than the files.
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))

@@ -20,7 +20,8 @@ use ykien_bots::zalo_api::{self, ZaloClient, ZaloError};
 
 use super::Error;
 use super::chat::{Chats, PhotoFetchError, PhotoFuture, PhotoSource};
-use super::outbox::{SendError, SendFuture, Sender};
+use super::outbox::{MarkFuture, SendError, SendFuture, Sender, SentAs};
+use super::reach::zalo_rules::{self, QuotaFuture, QuotaSource, ZaloKind};
 use crate::config::{TelegramConfig, ZaloConfig};
 use crate::storage::Store;
 
@@ -39,6 +40,15 @@ type DeliverFuture<'a> = Pin<Box<dyn Future<Output = Result<(), DeliveryError>> 
 /// What a channel must do for the dialogue: fetch photos and deliver messages.
 trait ChatClient: PhotoSource {
     fn deliver<'a>(&'a self, user_id: &'a str, message: &'a Outbound) -> DeliverFuture<'a>;
+    /// Delivers as a reply quoting the user's message `quote` where the platform has such a thing (Zalo).
+    fn deliver_quoting<'a>(
+        &'a self,
+        user_id: &'a str,
+        _quote: Option<&'a str>,
+        message: &'a Outbound,
+    ) -> DeliverFuture<'a> {
+        self.deliver(user_id, message)
+    }
 }
 
 /// The Telegram bot: its client and the secret its webhook requests carry.
@@ -154,18 +164,40 @@ impl PhotoSource for ZaloChannel {
     }
 }
 
+impl QuotaSource for ZaloChannel {
+    fn read_quota(&self) -> QuotaFuture<'_> {
+        Box::pin(async move {
+            let token = self.tokens.access_token().await.map_err(|e| e.to_string())?;
+            self.client
+                .message_quota(&token)
+                .await
+                .map(|q| (q.remain, q.total))
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 impl ChatClient for ZaloChannel {
-    /// Sends with the current access token; when Zalo refuses it (-216, -220), refreshes once and sends again.
     fn deliver<'a>(&'a self, user_id: &'a str, message: &'a Outbound) -> DeliverFuture<'a> {
+        self.deliver_quoting(user_id, None, message)
+    }
+
+    /// Sends with the current access token; when Zalo refuses it (-216, -220), refreshes once and sends again.
+    fn deliver_quoting<'a>(
+        &'a self,
+        user_id: &'a str,
+        quote: Option<&'a str>,
+        message: &'a Outbound,
+    ) -> DeliverFuture<'a> {
         Box::pin(async move {
             let token = self.tokens.access_token().await?;
-            match self.client.send(&token, user_id, message).await {
+            match self.client.send_quoting(&token, user_id, quote, message).await {
                 Ok(_) => Ok(()),
                 Err(ZaloError::TokenInvalid { code }) => {
                     tracing::warn!(code, "Zalo refused the OA access token; refreshing it");
                     let token = self.tokens.refresh_rejected(&token).await?;
                     self.client
-                        .send(&token, user_id, message)
+                        .send_quoting(&token, user_id, quote, message)
                         .await
                         .map(drop)
                         .map_err(|e| e.delivery())
@@ -305,50 +337,87 @@ impl ZaloTokens {
     }
 }
 
-/// An outbox sender for one chat channel: case news to the chat the case came from.
+/// An outbox sender for one chat channel: case news to the chat the case came from, and campaigns.
 struct ChannelSender<C> {
     name: &'static str,
     client: Arc<C>,
     store: Store,
-    /// How long after the citizen's last message the platform lets us write (Zalo: 7 days), if it limits it.
-    window: Option<Duration>,
+    /// Zalo's rules (reply window, proactive quota), read through this channel; none on Telegram.
+    zalo_rules: Option<Arc<dyn QuotaSource>>,
+    /// The image of the campaign last sent, so that 100,000 messages read it once.
+    campaign_image: tokio::sync::Mutex<Option<(uuid::Uuid, Option<Vec<u8>>)>>,
 }
 
-/// Zalo lets an OA answer a user for 7 days after the user's last interaction.
-pub const ZALO_WINDOW: Duration = Duration::days(7);
+/// The campaign an outbox message belongs to, from its dedupe key (`campaign:<id>:<channel>:<user>`).
+fn campaign_of(dedupe_key: &str) -> Option<uuid::Uuid> {
+    dedupe_key.strip_prefix("campaign:")?.split(':').next()?.parse().ok()
+}
+
+impl<C: ChatClient + 'static> ChannelSender<C> {
+    async fn campaign_image(&self, campaign: uuid::Uuid) -> Result<Option<Vec<u8>>, SendError> {
+        let mut cached = self.campaign_image.lock().await;
+        if let Some((id, image)) = cached.as_ref()
+            && *id == campaign
+        {
+            return Ok(image.clone());
+        }
+        let image = self
+            .store
+            .campaign_image(campaign)
+            .await
+            .map_err(|e| SendError::Retry(e.to_string()))?
+            .map(|(_, bytes)| bytes);
+        *cached = Some((campaign, image.clone()));
+        Ok(image)
+    }
+}
 
 impl<C: ChatClient + 'static> Sender for ChannelSender<C> {
     fn channel(&self) -> &str {
         self.name
     }
 
-    fn send<'a>(&'a self, recipient: &'a str, body: &'a str, _dedupe_key: &'a str) -> SendFuture<'a> {
+    fn send<'a>(&'a self, recipient: &'a str, body: &'a str, dedupe_key: &'a str) -> SendFuture<'a> {
         Box::pin(async move {
-            let person = self
-                .store
-                .chat_user(self.name, recipient)
-                .await
-                .map_err(|e| SendError::Retry(e.to_string()))?;
+            let retry = |e: crate::storage::StoreError| SendError::Retry(e.to_string());
+            let person = self.store.chat_user(self.name, recipient).await.map_err(retry)?;
+            let campaign = campaign_of(dedupe_key);
             if let Some(person) = &person {
                 if person.opted_out {
                     // After /stop nothing more is sent; the tracking page still shows the news.
                     tracing::info!(channel = self.name, "not sent: the citizen opted out of messages");
-                    return Ok(());
+                    return Ok(SentAs::OptedOut);
                 }
-                let silent_too_long = match (self.window, person.last_interaction_at) {
-                    (Some(window), Some(last)) => last + window < Utc::now(),
-                    _ => false,
-                };
-                if !person.reachable || silent_too_long {
+                if campaign.is_some() && !self.store.news_subscribed(self.name, recipient).await.map_err(retry)? {
+                    return Ok(SentAs::Unsubscribed);
+                }
+                if !person.reachable {
                     // Not even tried: the platform would refuse it. It goes when they write again.
                     return Err(SendError::Unreachable(
                         "the citizen cannot be reached now; it goes when they write again".to_owned(),
                     ));
                 }
             }
-            let message: Outbound = serde_json::from_str(body).unwrap_or_else(|_| Outbound::text(body));
-            match self.client.deliver(recipient, &message).await {
-                Ok(()) => Ok(()),
+            let mut message: Outbound = serde_json::from_str(body).unwrap_or_else(|_| Outbound::text(body));
+            if let Some(campaign) = campaign {
+                message.photo = self.campaign_image(campaign).await?;
+            }
+            let (quote, sent_as) = match &self.zalo_rules {
+                None => (None, SentAs::Direct),
+                Some(quota) => {
+                    let parts = 1 + i64::from(message.photo.is_some());
+                    let kind = zalo_rules::decide(&self.store, quota.as_ref(), recipient, parts, Utc::now())
+                        .await
+                        .map_err(|e| SendError::Retry(e.to_string()))?;
+                    match kind {
+                        ZaloKind::Reply(id) => (Some(id), SentAs::Reply),
+                        ZaloKind::Proactive => (None, SentAs::Proactive),
+                        ZaloKind::Wait { reason, until } => return Err(SendError::Wait { reason, until }),
+                    }
+                }
+            };
+            match self.client.deliver_quoting(recipient, quote.as_deref(), &message).await {
+                Ok(()) => Ok(sent_as),
                 Err(DeliveryError::Unreachable(why)) => Err(SendError::Unreachable(why)),
                 Err(DeliveryError::Refused(why)) => Err(SendError::Unreachable(why)),
                 Err(DeliveryError::Retry(why)) => Err(SendError::Retry(why)),
@@ -356,7 +425,7 @@ impl<C: ChatClient + 'static> Sender for ChannelSender<C> {
         })
     }
 
-    fn unreachable<'a>(&'a self, recipient: &'a str) -> SendFuture<'a> {
+    fn unreachable<'a>(&'a self, recipient: &'a str) -> MarkFuture<'a> {
         Box::pin(async move {
             self.store
                 .set_chat_reachable(self.name, recipient, false)
@@ -441,7 +510,8 @@ impl ChatChannels {
                 name: Channel::Telegram.as_str(),
                 client: client.clone(),
                 store: self.store.clone(),
-                window: None,
+                zalo_rules: None,
+                campaign_image: tokio::sync::Mutex::new(None),
             }));
         }
         if let Some(client) = &self.zalo {
@@ -449,7 +519,8 @@ impl ChatChannels {
                 name: Channel::Zalo.as_str(),
                 client: client.clone(),
                 store: self.store.clone(),
-                window: Some(ZALO_WINDOW),
+                zalo_rules: Some(client.clone() as Arc<dyn QuotaSource>),
+                campaign_image: tokio::sync::Mutex::new(None),
             }));
         }
         senders
@@ -522,6 +593,23 @@ impl ChatChannels {
                 tracing::debug!(error = %e, "answerCallbackQuery failed");
             }
         };
+        // A Zalo user's message opens Zalo's reply window: the turn's replies quote it, and what waited for them
+        // (over the quota) may go now.
+        let zalo_message =
+            inbound.channel == Channel::Zalo && inbound.kind.feeds_dialogue() && !inbound.user_id.is_empty();
+        if zalo_message {
+            // The platform's time of the message, unless it is not a plausible one (in the future, or older than a
+            // window: a clock Zalo's and ours disagree on, or a replayed test event); then the time it came.
+            let now = Utc::now();
+            let at = inbound
+                .at_ms
+                .and_then(DateTime::from_timestamp_millis)
+                .filter(|t| *t <= now && *t > now - zalo_rules::REPLY_WINDOW)
+                .unwrap_or(now);
+            self.store
+                .open_zalo_window(&inbound.user_id, &inbound.event_id, at)
+                .await?;
+        }
         let lock = self
             .locks
             .get(&format!("{}:{}", inbound.channel.as_str(), inbound.user_id));
@@ -531,11 +619,26 @@ impl ChatChannels {
         };
         let ((), (order, turn)) = tokio::join!(stop_spinner, take_turn);
         let turn = turn?;
-        if turn.outbox_due {
+        let waiting = if zalo_message && !turn.outbox_due {
+            self.store
+                .outbox_due_now(inbound.channel.as_str(), &inbound.user_id, Utc::now())
+                .await?
+        } else {
+            0
+        };
+        if turn.outbox_due || waiting > 0 {
             self.outbox.notify_one();
         }
         for reply in &turn.replies {
-            match client.deliver(&inbound.user_id, reply).await {
+            let quote = if zalo_message {
+                let parts = 1 + i64::from(reply.photo.is_some());
+                self.store
+                    .take_zalo_replies(&inbound.user_id, Utc::now() - zalo_rules::REPLY_WINDOW, parts)
+                    .await?
+            } else {
+                None
+            };
+            match client.deliver_quoting(&inbound.user_id, quote.as_deref(), reply).await {
                 Ok(()) => {}
                 Err(DeliveryError::Unreachable(why)) => {
                     tracing::info!(channel = inbound.channel.as_str(), reason = %why, "a reply could not reach the citizen");

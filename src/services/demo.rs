@@ -130,6 +130,8 @@ pub async fn prepare(store: &Store) -> Result<DemoData, Error> {
     responses_created += created_2026;
     let cases_created = demo_cases(store, now).await?;
     super::demo_reach::prepare(store, now).await?;
+    // Issue 18: subscribers, campaigns and a quiz round (needs the demo accounts made just above).
+    super::reach::demo::prepare(store, now).await?;
     publish_demo_wave(store, &wave, now).await?;
     publish_demo_wave(store, &wave_2026, now).await?;
     // The key is stored only hashed: a new one each run, so that the demo can print one that works.

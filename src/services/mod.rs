@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod posters;
 pub mod publication;
 pub mod quality;
+pub mod reach;
 pub mod responsiveness;
 pub mod scoreboard;
 pub mod survey;
@@ -48,6 +49,9 @@ pub enum Error {
     InvalidWave(Vec<String>),
     #[error("the case has {} problem(s)", .0.len())]
     InvalidCase(Vec<Problem>),
+    /// A form other than a case's (a campaign, a quiz file) with its problems, each with its place.
+    #[error("{} problem(s)", .0.len())]
+    Invalid(Vec<Problem>),
     #[error("no feedback case has tracking code {0}")]
     CaseNotFound(String),
     #[error("not allowed: {0}")]

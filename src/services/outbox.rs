@@ -19,10 +19,43 @@ pub enum SendError {
     Retry(String),
     /// The recipient cannot be reached now (blocked the bot, silent for too long); kept and retried much later.
     Unreachable(String),
+    /// Not tried: the platform's rules do not allow it before `until` (Zalo's proactive quota is spent for the
+    /// month). The reason is shown where the message is tracked.
+    Wait { reason: String, until: DateTime<Utc> },
+}
+
+/// How a message went out, or why it was dropped without being sent; stored in `outbox.sent_as`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentAs {
+    /// Zalo: a reply quoting the citizen's last message, within its 48-hour window.
+    Reply,
+    /// Zalo: a proactive message, counted against the month's quota.
+    Proactive,
+    /// A platform without such rules (Telegram).
+    Direct,
+    /// Not sent: the citizen stopped all messages (`/stop`).
+    OptedOut,
+    /// Not sent: a campaign's news, and the citizen stopped news ("Dừng nhận tin").
+    Unsubscribed,
+}
+
+impl SentAs {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reply => "reply",
+            Self::Proactive => "proactive",
+            Self::Direct => "direct",
+            Self::OptedOut => "opted_out",
+            Self::Unsubscribed => "unsubscribed",
+        }
+    }
 }
 
 /// The future a sender returns.
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<SentAs, SendError>> + Send + 'a>>;
+
+/// The future of [`Sender::unreachable`].
+pub type MarkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
 
 /// One channel's way to deliver a message.
 pub trait Sender: Send + Sync {
@@ -32,10 +65,14 @@ pub trait Sender: Send + Sync {
     fn send<'a>(&'a self, recipient: &'a str, body: &'a str, dedupe_key: &'a str) -> SendFuture<'a>;
     /// Told after a send failed with [`SendError::Unreachable`] and the message was put back to wait, so that
     /// the recipient's next message makes it due again.
-    fn unreachable<'a>(&'a self, _recipient: &'a str) -> SendFuture<'a> {
+    fn unreachable<'a>(&'a self, _recipient: &'a str) -> MarkFuture<'a> {
         Box::pin(async { Ok(()) })
     }
 }
+
+/// What `outbox.last_error` starts with when a message was not tried because the platform's rules make it wait
+/// (the rest is the reason, in Vietnamese): delivery reports count these as waiting, not failed.
+pub const WAITING_PREFIX: &str = "waiting: ";
 
 /// How long a claimed message is reserved for the instance that claimed it; renewed just before each send.
 pub const CLAIM_FOR: Duration = Duration::seconds(60);
@@ -52,6 +89,8 @@ const CLAIM_BATCH: i64 = 10;
 pub fn backoff(attempts: i64, error: &SendError) -> Duration {
     match error {
         SendError::Unreachable(_) => Duration::hours(6),
+        // Callers retry at the time the wait names; this is only its floor.
+        SendError::Wait { .. } => Duration::minutes(1),
         SendError::Retry(_) => Duration::minutes(1_i64 << attempts.clamp(0, 9)).min(Duration::hours(6)),
     }
 }
@@ -136,15 +175,22 @@ async fn deliver_one(
         None => Err(SendError::Unreachable(format!("no sender for channel {channel}"))),
     };
     match result {
-        Ok(()) => {
-            if !store.outbox_sent(id, claim, clock.now()).await? {
+        Ok(sent_as) => {
+            if !store.outbox_sent(id, claim, clock.now(), sent_as.as_str()).await? {
                 tracing::warn!(channel = %channel, dedupe_key = %dedupe_key, "a message was sent after its claim had been taken over; it may arrive twice");
             }
-            Ok(true)
+            Ok(matches!(sent_as, SentAs::Reply | SentAs::Proactive | SentAs::Direct))
+        }
+        Err(SendError::Wait { reason, until }) => {
+            tracing::info!(channel = %channel, dedupe_key = %dedupe_key, reason = %reason, "a message waits for the platform's rules");
+            store
+                .outbox_failed(id, claim, &format!("{WAITING_PREFIX}{reason}"), until.max(clock.now()))
+                .await?;
+            Ok(false)
         }
         Err(e) => {
             let why = match &e {
-                SendError::Retry(m) | SendError::Unreachable(m) => m.clone(),
+                SendError::Retry(m) | SendError::Unreachable(m) | SendError::Wait { reason: m, .. } => m.clone(),
             };
             tracing::warn!(channel = %channel, dedupe_key = %dedupe_key, error = %why, "a message was not delivered; it will be retried");
             store

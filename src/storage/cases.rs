@@ -473,7 +473,7 @@ impl Store {
             &self.pool,
             fetch_all,
             "reading a case's messages",
-            "SELECT channel, recipient, body, sent_at IS NOT NULL AS sent FROM outbox WHERE case_id = $1 \
+            "SELECT channel, recipient, body, sent_at IS NOT NULL AS sent, sent_as, last_error FROM outbox WHERE case_id = $1 \
              ORDER BY created_at, id",
             case_id,
         )
@@ -487,4 +487,8 @@ pub struct QueuedMessage {
     pub recipient: String,
     pub body: String,
     pub sent: bool,
+    /// How it went out (`reply`, `proactive`, `direct`) or why it was not sent (`opted_out`); `None` while queued.
+    pub sent_as: Option<String>,
+    /// The last failure, or why it waits (`waiting: …`).
+    pub last_error: Option<String>,
 }

@@ -394,8 +394,11 @@ impl Store {
         Ok(execute!(
             writer.pool,
             "rescheduling messages",
+            // A campaign's messages keep to its schedule and its pauses.
             "UPDATE outbox SET next_attempt_at = $3 \
-             WHERE channel = $1 AND recipient = $2 AND sent_at IS NULL AND next_attempt_at > $3",
+             WHERE channel = $1 AND recipient = $2 AND sent_at IS NULL AND next_attempt_at > $3 \
+             AND (campaign_id IS NULL OR campaign_id IN \
+             (SELECT id FROM campaigns WHERE state = 'approved' AND scheduled_at <= $3))",
             channel,
             recipient,
             now,

@@ -16,6 +16,7 @@ mod officials;
 mod outbox;
 mod publication;
 mod questionnaire_maps;
+mod reach;
 mod response_quality;
 mod score_snapshots;
 mod surveys;
@@ -48,6 +49,7 @@ pub use official_reach::{AlertSettingsRow, LinkCodeUse, LinkedChatRow, NewAlert,
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
+pub use reach::{CampaignRow, CommuneReport, NewCampaign, QuizEntryRow, QuizRoundRow, RecipientRow};
 pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use score_snapshots::ScoreSnapshotRow;
 pub use surveys::{
@@ -190,7 +192,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0012_response_quality.sql"),
     ),
     (13, "officials", include_str!("../../migrations/0013_officials.sql")),
-    (14, "placeholder", include_str!("../../migrations/0014_placeholder.sql")),
+    (14, "reach", include_str!("../../migrations/0014_reach.sql")),
     (
         15,
         "score snapshots",

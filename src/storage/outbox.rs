@@ -81,18 +81,26 @@ impl Store {
         Ok(renewed == 1)
     }
 
-    /// Marks a message sent under `claim`; false when the claim had been taken over meanwhile (the message was
-    /// then sent by this instance and may be sent again by the other: at least once).
-    pub async fn outbox_sent(&self, id: Uuid, claim: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Marks a message done under `claim`, with how it went out (`sent_as`: `reply`, `proactive`, `direct`, or why
+    /// it was not sent: `opted_out`, `unsubscribed`); false when the claim had been taken over meanwhile (the message
+    /// was then sent by this instance and may be sent again by the other: at least once).
+    pub async fn outbox_sent(
+        &self,
+        id: Uuid,
+        claim: Uuid,
+        at: DateTime<Utc>,
+        sent_as: &str,
+    ) -> Result<bool, StoreError> {
         let writer = self.writer().await;
         let marked = execute!(
             writer.pool,
             "marking a message sent",
-            "UPDATE outbox SET sent_at = $3, locked_until = NULL, attempts = attempts + 1 \
-             WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
+            "UPDATE outbox SET sent_at = $3, locked_until = NULL, attempts = attempts + 1, sent_as = $4, \
+             last_error = NULL WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL",
             id,
             claim,
             at,
+            sent_as,
         )?;
         Ok(marked == 1)
     }

@@ -133,6 +133,8 @@ struct Inner {
     bots: Vec<String>,
     /// How long every method call waits before answering.
     delay: Duration,
+    /// When each call of `calls` arrived, on the fake's own clock.
+    times: Vec<std::time::Instant>,
 }
 
 #[derive(Default)]
@@ -151,6 +153,7 @@ impl Shared {
         let mut inner = self.lock();
         inner.calls.push((method.to_owned(), params));
         inner.bots.push(bot.to_owned());
+        inner.times.push(std::time::Instant::now());
         drop(inner);
         self.recorded.notify_waiters();
     }
@@ -195,6 +198,22 @@ impl FakeTelegram {
     /// The base URL to give the client (`Bot::set_api_url`, `TelegramClient::new`): `http://127.0.0.1:<port>`.
     pub fn api_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// When each call of `method` arrived, on the fake's clock, in order: what a test of the rate limits reads.
+    pub fn call_times(&self, method: &str) -> Vec<std::time::Instant> {
+        let inner = self.lock_inner();
+        inner
+            .calls
+            .iter()
+            .zip(&inner.times)
+            .filter(|((m, _), _)| m.eq_ignore_ascii_case(method))
+            .map(|(_, t)| *t)
+            .collect()
+    }
+
+    fn lock_inner(&self) -> MutexGuard<'_, Inner> {
+        self.shared.lock()
     }
 
     /// The address the server listens on.
@@ -249,6 +268,7 @@ impl FakeTelegram {
         let mut inner = self.shared.lock();
         inner.calls.clear();
         inner.bots.clear();
+        inner.times.clear();
     }
 
     /// Every call so far with the token it was made with (`bot<token>` in its path): (token, method, parameters).

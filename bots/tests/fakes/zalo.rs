@@ -52,6 +52,12 @@ pub const BUTTON_TITLE_LIMIT: usize = 100;
 pub const IMAGE_LIMIT: usize = 1024 * 1024;
 /// The code the fake answers for a refused refresh token (a stand-in: Zalo's real one is not documented).
 pub const REFRESH_TOKEN_REFUSED: i64 = -14014;
+/// A verified OA's free proactive messages per month ("1000 tin miễn phí mỗi tháng",
+/// <https://zalooa.freshdesk.com/support/solutions/articles/64000261136>).
+pub const DEFAULT_QUOTA: i64 = 1000;
+/// What the fake answers a proactive message once the month's quota is spent (Zalo's own code for it is not public;
+/// the server must never get here, since it reads the quota first).
+pub const QUOTA_EXCEEDED: i64 = -240;
 
 /// A running fake Zalo. The server stops when this is dropped.
 pub struct FakeZalo {
@@ -119,6 +125,10 @@ struct FakeState {
     images: HashMap<String, (Vec<u8>, bool)>,
     attachments: HashSet<String>,
     next_id: u64,
+    /// Proactive messages left this month and the month's allowance, as `/v2.0/oa/quota/message` reports them.
+    quota: (i64, i64),
+    /// For each message in `sent`: the user message it quoted (a reply), or none (proactive).
+    quoted: Vec<Option<String>>,
 }
 
 impl Shared {
@@ -145,6 +155,7 @@ impl FakeZalo {
             state: Mutex::new(FakeState {
                 access_token: Some(initial_access_token.to_owned()),
                 refresh_token: initial_refresh_token.to_owned(),
+                quota: (DEFAULT_QUOTA, DEFAULT_QUOTA),
                 ..FakeState::default()
             }),
             sends,
@@ -152,6 +163,7 @@ impl FakeZalo {
         let router = Router::new()
             .route("/v3.0/oa/message/cs", post(send_cs))
             .route("/v2.0/oa/upload/image", post(upload_image))
+            .route("/v2.0/oa/quota/message", post(message_quota))
             .route("/v4/oa/access_token", post(access_token))
             .route("/img/{name}", get(image))
             .fallback(unknown)
@@ -248,6 +260,27 @@ impl FakeZalo {
     /// How many requests reached the OAuth endpoint, successful or not.
     pub fn oauth_calls(&self) -> usize {
         self.shared.lock().oauth_calls
+    }
+
+    /// Sets the proactive messages left this month and the month's allowance.
+    pub fn set_quota(&self, remain: i64, total: i64) {
+        self.shared.lock().quota = (remain, total);
+    }
+
+    /// The proactive messages left this month.
+    pub fn quota_remain(&self) -> i64 {
+        self.shared.lock().quota.0
+    }
+
+    /// Every message delivered so far with the user message it quoted (`Some`: sent as a reply) or not (proactive).
+    pub fn sent_quoting(&self) -> Vec<(String, Option<String>)> {
+        let state = self.shared.lock();
+        state
+            .sent
+            .iter()
+            .zip(&state.quoted)
+            .map(|((user, _), quote)| (user.clone(), quote.clone()))
+            .collect()
     }
 
     /// Every request received so far, in order.
@@ -447,14 +480,44 @@ async fn send_cs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         return zalo_error(-201, &problem);
     }
 
+    let quote = request
+        .pointer("/recipient/message_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let quota_type = if quote.is_some() {
+        "reply"
+    } else if state.quota.0 <= 0 {
+        return zalo_error(QUOTA_EXCEEDED, "Out of quota for proactive messages");
+    } else {
+        state.quota.0 -= 1;
+        "sub_quota"
+    };
     state.next_id += 1;
     let message_id = format!("{:020x}", 0x5a41_4c4f_0000_0000_u64 + state.next_id);
     state.sent.push((user_id.clone(), message));
+    state.quoted.push(quote);
     let delivered = state.sent.len();
     drop(state);
     shared.sends.send_replace(delivered);
     axum::Json(json!({
-        "data": { "message_id": message_id, "user_id": user_id, "quota": { "quota_type": "reply", "remain": "7", "total": "8" } },
+        "data": { "message_id": message_id, "user_id": user_id, "quota": { "quota_type": quota_type } },
+        "error": 0,
+        "message": "Success",
+    }))
+    .into_response()
+}
+
+async fn message_quota(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let call = new_call("POST", "/v2.0/oa/quota/message", &headers);
+    let mut state = shared.lock();
+    let token_error = token_problem(&state, call.access_token.as_deref());
+    state.calls.push(call);
+    if let Some(code) = token_error {
+        return zalo_error(code, message_for(code));
+    }
+    let (remain, total) = state.quota;
+    axum::Json(json!({
+        "data": { "type": "active", "remain": remain, "total": total },
         "error": 0,
         "message": "Success",
     }))

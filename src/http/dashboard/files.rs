@@ -291,7 +291,7 @@ fn download(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Resp
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const CSV: &str = "text/csv; charset=utf-8";
 
-pub(super) async fn table_response(tables: Vec<Table>, stem: String, xlsx: bool) -> Result<Response, PageError> {
+pub(crate) async fn table_response(tables: Vec<Table>, stem: String, xlsx: bool) -> Result<Response, PageError> {
     if xlsx {
         off_the_runtime(move || {
             let bytes = ykien_analysis::workbook(&tables)

@@ -20,6 +20,7 @@ use ykien_analysis::report::{self as charts_of, NOT_ENOUGH_VI};
 use ykien_analysis::{ChartData, Level, ScoreRow, Sufficiency, TOTAL_CODE, Table};
 
 mod files;
+pub(super) use files::table_response;
 mod pages;
 mod papi;
 

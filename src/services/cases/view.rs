@@ -33,6 +33,8 @@ pub struct CaseView {
     /// News for the reporter's chat that the platform would not take yet (the citizen has not written lately, or
     /// blocked the bot): they go when the citizen writes to the channel again.
     pub waiting_messages: usize,
+    /// How each message to the reporter's chat went, oldest first: (sent as, last error or reason it waits).
+    pub deliveries: Vec<(Option<String>, Option<String>)>,
     /// Who reported it, as far as the viewer may know; `None` on public surfaces.
     pub reporter: Option<Reporter>,
 }
@@ -144,7 +146,9 @@ impl Cases {
             Some(id) => store.case_by_id(id).await?.map(|c| c.code),
             None => None,
         };
-        let waiting_messages = store.case_outbox(case.id).await?.iter().filter(|m| !m.sent).count();
+        let queued = store.case_outbox(case.id).await?;
+        let waiting_messages = queued.iter().filter(|m| !m.sent).count();
+        let deliveries = queued.into_iter().map(|m| (m.sent_as, m.last_error)).collect();
         Ok(CaseView {
             category: self.category(&case.category).cloned(),
             timeline: store.case_events(case.id).await?,
@@ -153,6 +157,7 @@ impl Cases {
             rating: store.case_rating(case.id).await?,
             original,
             waiting_messages,
+            deliveries,
             reporter,
             unit,
             case,

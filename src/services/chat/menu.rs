@@ -66,7 +66,7 @@ impl Chats {
             Some(None) => None,
             None => Some(c.t("📋 Trả lời khảo sát", "📋 Answer the survey")),
         };
-        Ok(vec![Outbound {
+        let mut menu = vec![Outbound {
             text,
             buttons: survey
                 .map(|label| button(label, Payload::Menu(MenuItem::Survey)))
@@ -89,7 +89,69 @@ impl Chats {
                 .collect(),
             remove_keyboard: true,
             ..Outbound::default()
-        }])
+        }];
+        self.news_choice(c, &mut menu).await?;
+        Ok(menu)
+    }
+
+    /// "Nhận tin / Dừng nhận tin" under the menu: a button where the platform has room for one more (Zalo shows five
+    /// at most, and more turn the menu into a numbered list), otherwise the words to type.
+    async fn news_choice(&self, c: &mut Conversation<'_>, menu: &mut [Outbound]) -> Result<(), Error> {
+        let Some(message) = menu.first_mut() else {
+            return Ok(());
+        };
+        if c.row.commune_code.is_none() {
+            return Ok(());
+        }
+        let subscribed = crate::services::reach::subscribed(&self.store, &c.row.channel, &c.row.user_id).await?;
+        let (label, item, typed) = if subscribed {
+            (
+                c.t("🔕 Dừng nhận tin", "🔕 Stop news"),
+                MenuItem::NewsOff,
+                c.t(
+                    "Anh/chị đang nhận tin của xã, phường. Gõ «dừng nhận tin» để thôi nhận.",
+                    "You get your commune's news. Type «stop news» to stop them.",
+                ),
+            )
+        } else {
+            (
+                c.t("🔔 Nhận tin", "🔔 Get news"),
+                MenuItem::NewsOn,
+                c.t(
+                    "Anh/chị đang không nhận tin của xã, phường. Gõ «nhận tin» để nhận lại.",
+                    "You do not get your commune's news. Type «get news» to get them again.",
+                ),
+            )
+        };
+        if c.channel == ykien_bots::message::Channel::Zalo && message.buttons.len() >= 5 {
+            message.text.push_str(&format!("\n\n{typed}"));
+        } else {
+            message.buttons.push(button(label, Payload::Menu(item)));
+        }
+        Ok(())
+    }
+
+    /// Turns the commune's news on or off for this person, and says how to change it back.
+    pub(super) async fn set_news(&self, c: &mut Conversation<'_>, on: bool) -> Result<Vec<Outbound>, Error> {
+        crate::services::reach::set_subscribed(&self.store, &c.row.channel, &c.row.user_id, on, c.now).await?;
+        let said = if on {
+            c.t(
+                "Đã bật nhận tin của xã, phường. Gõ «dừng nhận tin» (hoặc bấm nút trong menu) khi muốn thôi.",
+                "Your commune's news are on. Type «stop news» (or use the menu) to stop them.",
+            )
+        } else {
+            c.t(
+                "Đã dừng nhận tin của xã, phường. Tin về phản ánh của anh/chị vẫn đến. Gõ «nhận tin» (hoặc bấm nút \
+                 trong menu) để nhận lại.",
+                "Your commune's news are off. News of your reports still come. Type «get news» (or use the menu) to \
+                 get them again.",
+            )
+        };
+        let mut replies = self.menu(c, false).await?;
+        if let Some(first) = replies.first_mut() {
+            first.text = format!("{said}\n\n{}", first.text);
+        }
+        Ok(replies)
     }
 
     /// Asks for the commune, then goes on to `then`; a report already typed waits meanwhile.

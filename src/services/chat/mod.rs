@@ -357,6 +357,8 @@ impl Chats {
         }
         match kind {
             InboundKind::Followed => {
+                // Following the OA subscribes to the commune's news (issue 18).
+                super::reach::set_subscribed(&self.store, &c.row.channel, &c.row.user_id, true, c.now).await?;
                 c.state.dialog = Dialog::Menu;
                 self.menu(c, true).await
             }
@@ -366,6 +368,20 @@ impl Chats {
             },
             InboundKind::Text(text) => {
                 let text = text.trim();
+                // STOP, DỪNG, HUỶ stop everything at once (HUỶ only at the menu: in a step it cancels the step).
+                if super::reach::is_stop_word(text)
+                    && (matches!(c.state.dialog, Dialog::Menu)
+                        || !crate::domain::folding::fold(text).starts_with("huy"))
+                {
+                    return self.command(c, "stop", None).await;
+                }
+                if matches!(c.state.dialog, Dialog::Menu) {
+                    match crate::domain::folding::fold(text).as_str() {
+                        "nhan tin" | "get news" => return self.set_news(c, true).await,
+                        "dung nhan tin" | "stop news" => return self.set_news(c, false).await,
+                        _ => {}
+                    }
+                }
                 if let Some(p) = self.numbered_choice(c, text).await? {
                     return self.pressed(c, p).await;
                 }
@@ -424,6 +440,8 @@ impl Chats {
         match name {
             "start" => {
                 c.row.opted_out = false;
+                // Starting the bot subscribes to the commune's news (issue 18).
+                super::reach::set_subscribed(&self.store, &c.row.channel, &c.row.user_id, true, c.now).await?;
                 c.state.dialog = Dialog::Menu;
                 if let Some(payload) = payload {
                     match commune_in_payload(payload) {
@@ -490,6 +508,8 @@ impl Chats {
     async fn pressed(&self, c: &mut Conversation<'_>, payload: Payload) -> Result<Vec<Outbound>, Error> {
         match payload {
             Payload::Menu(MenuItem::Home) => self.menu(c, false).await,
+            Payload::Menu(MenuItem::NewsOn) => self.set_news(c, true).await,
+            Payload::Menu(MenuItem::NewsOff) => self.set_news(c, false).await,
             Payload::Menu(MenuItem::Language) => {
                 c.lang = match c.lang {
                     Lang::Vi => Lang::En,

@@ -32,6 +32,10 @@ pub(super) enum Payload {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum MenuItem {
     Home,
+    /// "Nhận tin": take the commune's news again.
+    NewsOn,
+    /// "Dừng nhận tin": no more commune news (case news still come).
+    NewsOff,
     Survey,
     Feedback,
     Follow,
@@ -63,6 +67,8 @@ impl Payload {
         Some(match kind {
             "m" => Self::Menu(match rest {
                 "home" => MenuItem::Home,
+                "newson" => MenuItem::NewsOn,
+                "newsoff" => MenuItem::NewsOff,
                 "survey" => MenuItem::Survey,
                 "feedback" => MenuItem::Feedback,
                 "follow" => MenuItem::Follow,
@@ -111,6 +117,8 @@ impl Payload {
                 "m:{}",
                 match item {
                     MenuItem::Home => "home",
+                    MenuItem::NewsOn => "newson",
+                    MenuItem::NewsOff => "newsoff",
                     MenuItem::Survey => "survey",
                     MenuItem::Feedback => "feedback",
                     MenuItem::Follow => "follow",
