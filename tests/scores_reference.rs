@@ -142,27 +142,38 @@ fn papi_columns_of(path: &Path) -> BTreeMap<(String, String, String, String), (S
 
 #[test]
 fn analyze_equals_an_independent_implementation_of_the_method_with_ineligible_and_bad_rows() {
-    agrees_with_the_reference(BUNDLED_QUESTIONNAIRE);
+    agrees_with_the_reference(BUNDLED_QUESTIONNAIRE, None);
+}
+
+/// A split questionnaire (issue 21): each respondent answered 7 of the 28 sub-dimensions; what was not asked is
+/// missing, and both implementations score it alike.
+#[test]
+fn analyze_equals_the_reference_on_a_split_questionnaire() {
+    agrees_with_the_reference(BUNDLED_QUESTIONNAIRE, Some(7));
 }
 
 /// papi-2026: today's structure, `dimension_rule = "all"`, PAPI's scale for sub-dimensions (issue 23).
 #[test]
 fn analyze_equals_the_reference_on_papi_2026_with_its_dimension_rule() {
-    agrees_with_the_reference(ykien::services::demo::PAPI_2026);
+    agrees_with_the_reference(ykien::services::demo::PAPI_2026, None);
 }
 
-fn agrees_with_the_reference(questionnaire_text: &str) {
+/// Simulates answers (of `modules` sub-dimensions per respondent when split), scores them with `ykien analyze`
+/// and with the reference, and holds every published number of one to the other.
+fn agrees_with_the_reference(questionnaire_text: &str, modules: Option<usize>) {
     let dir = tempfile::tempdir().unwrap();
     let units = units_file(dir.path(), 8);
     let codebook = codebook_from_toml(questionnaire_text).unwrap();
     let table = units_from_files(std::slice::from_ref(&units)).unwrap();
     let options = SimulateOptions {
         wave: "2025".into(),
-        responses: 8 * 45,
+        // A split questionnaire needs as many more respondents as it asks fewer sub-dimensions (4 × here).
+        responses: 8 * if modules.is_some() { 180 } else { 45 },
         seed: 16,
         dont_know: 0.06,
         skipped: 0.04,
         not_eligible: 0.3,
+        modules_per_respondent: modules,
         ..SimulateOptions::default()
     };
     let mut rows = simulate(&codebook, &table.units, &options).unwrap();
@@ -263,4 +274,76 @@ fn agrees_with_the_reference(questionnaire_text: &str) {
             "no {kind}: {ignored:?}"
         );
     }
+}
+
+/// The 95% intervals of scores from a split questionnaire widen as the method says: a sub-dimension asked of N of
+/// K sub-dimensions per respondent has about N/K of the respondents, so its interval is about √(K/N) as wide (2×
+/// for 7 of 28), on the same communes and the same number of respondents.
+#[test]
+fn a_split_questionnaires_intervals_widen_as_the_share_of_respondents_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = units_file(dir.path(), 6);
+    let codebook = codebook_from_toml(BUNDLED_QUESTIONNAIRE).unwrap();
+    let table = units_from_files(std::slice::from_ref(&units)).unwrap();
+    let questionnaire = dir.path().join("papi.toml");
+    std::fs::write(&questionnaire, BUNDLED_QUESTIONNAIRE).unwrap();
+    let mut widths = Vec::new();
+    for modules in [None, Some(7)] {
+        let options = SimulateOptions {
+            responses: 6 * 240,
+            seed: 21,
+            modules_per_respondent: modules,
+            ..SimulateOptions::default()
+        };
+        let rows = simulate(&codebook, &table.units, &options).unwrap();
+        let name = if modules.is_some() { "split" } else { "whole" };
+        let answers = dir.path().join(format!("{name}.csv"));
+        write_answers(&answers, &rows);
+        let results = dir.path().join(name);
+        let out = run(
+            dir.path(),
+            &[
+                "analyze",
+                "--answers",
+                answers.to_str().unwrap(),
+                "--questionnaire",
+                questionnaire.to_str().unwrap(),
+                "--units",
+                units.to_str().unwrap(),
+                "--replicates",
+                "200",
+                "--out",
+                results.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        // (unit, sub-dimension) → interval width.
+        let mut reader = csv::Reader::from_path(results.join("scores.csv")).unwrap();
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let (level, low, high) = (at("level"), at("ci_low"), at("ci_high"));
+        let width: BTreeMap<(String, String), f64> = reader
+            .records()
+            .map(Result::unwrap)
+            .filter(|r| &r[level] == "subdimension" && !r[low].is_empty())
+            .map(|r| {
+                let w = r[high].parse::<f64>().unwrap() - r[low].parse::<f64>().unwrap();
+                ((r[1].to_owned(), r[3].to_owned()), w)
+            })
+            .collect();
+        widths.push(width);
+    }
+    let (whole, split) = (&widths[0], &widths[1]);
+    let both: Vec<_> = whole.keys().filter(|k| split.contains_key(*k)).collect();
+    assert!(
+        both.len() > 6 * 15,
+        "sub-dimensions with an interval in both: {}",
+        both.len()
+    );
+    let mean = |w: &BTreeMap<(String, String), f64>| both.iter().map(|k| w[*k]).sum::<f64>() / both.len() as f64;
+    let ratio = mean(split) / mean(whole);
+    assert!(
+        (1.6..=2.5).contains(&ratio),
+        "split / whole interval width: {ratio:.3} (√4 = 2 expected)"
+    );
 }

@@ -28,6 +28,8 @@ enum Access {
     Console,
     /// Leaders and administrators signed in: a stranger to the login page, other officials 403.
     Leaders,
+    /// Administrators signed in: a stranger to the login page, leaders and other officials 403.
+    Admins,
     /// Trusted API clients with the bearer token: a stranger gets 401.
     ApiToken,
     /// Only with the reporter's key (a cookie set when filing) or for officials: a stranger gets 403.
@@ -179,6 +181,90 @@ const MATRIX: &[(&str, &str, &str, Access)] = &[
         "/open311/v2/requests/{file}",
         "/open311/v2/requests/{case}.json",
         Access::Public,
+    ),
+    // Issue 18: the commune news and the PAPI quiz are public; campaigns are the officials'.
+    ("GET", "/news/{commune}", "/news/11953", Access::Public),
+    (
+        "GET",
+        "/news/{commune}/atom.xml",
+        "/news/11953/atom.xml",
+        Access::Public,
+    ),
+    ("GET", "/quiz/{round}", "/quiz/no-such-round", Access::Public),
+    // Its form carries a CSRF token, checked once the form is read: a bare post is refused as unreadable (422).
+    ("POST", "/quiz/{round}", "/quiz/no-such-round", Access::Public),
+    (
+        "GET",
+        "/quiz/{round}/results",
+        "/quiz/no-such-round/results",
+        Access::Public,
+    ),
+    (
+        "GET",
+        "/quiz/{round}/entries.csv",
+        "/quiz/no-such-round/entries.csv",
+        Access::Public,
+    ),
+    (
+        "GET",
+        "/console/campaigns/{id}",
+        "/console/campaigns/00000000-0000-7000-8000-000000000000",
+        Access::Console,
+    ),
+    (
+        "GET",
+        "/console/campaigns/{id}/image",
+        "/console/campaigns/00000000-0000-7000-8000-000000000000/image",
+        Access::Console,
+    ),
+    (
+        "GET",
+        "/console/campaigns/{id}/report/{file}",
+        "/console/campaigns/00000000-0000-7000-8000-000000000000/report/report.csv",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/campaigns/{id}/{action}",
+        "/console/campaigns/00000000-0000-7000-8000-000000000000/approve",
+        Access::Console,
+    ),
+    // Issue 20: one's own account, and administering the others' (administrators only).
+    (
+        "POST",
+        "/console/account/alerts",
+        "/console/account/alerts",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/account/link-code",
+        "/console/account/link-code",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/account/unlink",
+        "/console/account/unlink",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/sessions/end",
+        "/console/sessions/end",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/users/{username}/disabled",
+        "/console/users/canbo.phohien/disabled",
+        Access::Admins,
+    ),
+    (
+        "POST",
+        "/console/users/{username}/password",
+        "/console/users/canbo.phohien/password",
+        Access::Admins,
     ),
 ];
 
@@ -368,13 +454,19 @@ async fn strangers_and_other_roles_get_what_the_matrix_says() {
                 assert!(![401, 403].contains(&status) && status < 500, "{what}");
                 assert_ne!(location, "/console/login", "{what}");
             }
-            Access::Console | Access::Leaders => {
+            Access::Console | Access::Leaders | Access::Admins => {
                 assert_eq!((status, location.as_str()), (303, "/console/login"), "{what}");
             }
             Access::ApiToken => assert_eq!(status, 401, "{what}"),
             Access::Form => assert_eq!(status, 403, "{what}"),
             Access::Reporter | Access::ApiKey => assert_eq!(status, 403, "{what}"),
             Access::Webhook => assert_eq!(status, 404, "{what}"),
+        }
+        if *access == Access::Admins {
+            for (who, cookie) in [("a commune officer", &officer), ("a leader", &leader)] {
+                let status = send(Some(cookie)).await.unwrap().status().as_u16();
+                assert_eq!(status, 403, "{method} {route} as {who}");
+            }
         }
         if *access == Access::Leaders {
             let by_officer = send(Some(&officer)).await.unwrap().status().as_u16();
@@ -494,8 +586,12 @@ async fn the_answers_and_responses_tables_hold_no_identity() {
                 "complete",
                 "completed_at",
                 "id",
+                // Issue 21: the sub-dimensions a split wave asked (drawn, not chosen by the person).
+                "modules",
                 "started_at",
                 "unit_id",
+                // Issue 23: the village from the link or poster, shared by everyone of that village.
+                "village",
                 "wave_id"
             ],
             "{}",

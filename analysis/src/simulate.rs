@@ -201,7 +201,8 @@ pub fn simulate_each<E>(
                 let mut order: Vec<usize> = (0..plan.modules).collect();
                 let mut modules_rng = SplitMix(mix(mix(mix(options.seed, u as u64), r as u64), 0x5EED));
                 for j in 0..k {
-                    let pick = j + ((modules_rng.unit() * (plan.modules - j) as f64) as usize).min(plan.modules - j - 1);
+                    let pick =
+                        j + ((modules_rng.unit() * (plan.modules - j) as f64) as usize).min(plan.modules - j - 1);
                     order.swap(j, pick);
                 }
                 let mut drawn = vec![false; plan.modules];
@@ -488,7 +489,10 @@ impl Plan {
             });
             let module = scored_question.and_then(|s| {
                 let indicator = codebook.indicator(&s.indicator)?;
-                codebook.subdimensions.iter().position(|d| d.code == indicator.subdimension)
+                codebook
+                    .subdimensions
+                    .iter()
+                    .position(|d| d.code == indicator.subdimension)
             });
             let when = q
                 .when

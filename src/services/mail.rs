@@ -8,7 +8,7 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
-use super::outbox::{SendError, SendFuture, Sender};
+use super::outbox::{SendError, SendFuture, Sender, SentAs};
 use crate::config::mail::MailConfig;
 
 /// The outbox channel of email.
@@ -148,7 +148,8 @@ impl Sender for MailSender {
                 .map_err(|e| SendError::Unreachable(format!("a queued email is unreadable: {e}")))?;
             let message = self.message(recipient, &body, dedupe_key)?;
             match self.transport.send(message).await {
-                Ok(_) => Ok(()),
+                // Email has no sending windows or quota.
+                Ok(_) => Ok(SentAs::Direct),
                 // 5xx: the server refuses this message for good (no such mailbox…); kept, tried again much later.
                 Err(e) if e.is_permanent() => Err(SendError::Unreachable(format!("the SMTP server refused: {e}"))),
                 // Connection refused, timeout, 4xx: the server is down or busy; retried with backoff.

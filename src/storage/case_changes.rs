@@ -179,7 +179,7 @@ macro_rules! insert_outbox {
             "queueing a notification",
             "INSERT INTO outbox (id, dedupe_key, channel, recipient, case_id, body, attempts, next_attempt_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING",
-            Uuid::new_v4(),
+            $crate::storage::outbox::outbox_id(),
             &$m.dedupe_key,
             $m.channel.as_str(),
             &$m.recipient,

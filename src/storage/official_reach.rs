@@ -382,7 +382,7 @@ impl Store {
                     "queueing an alert",
                     "INSERT INTO outbox (id, dedupe_key, channel, recipient, case_id, body, attempts, next_attempt_at, \
                      created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING",
-                    Uuid::new_v4(),
+                    super::outbox::outbox_id(),
                     &a.dedupe_key,
                     &a.channel,
                     &a.recipient,

@@ -26,6 +26,13 @@ struct ClaimedRecord {
     next_attempt_at: DateTime<Utc>,
 }
 
+/// A new outbox row's id: time-ordered, and in the order they are made within one process (UUID v7 with its
+/// counter), so that two messages queued at the same instant (a case accepted and answered in one minute, with
+/// the same timestamp) still go out in the order they were queued: `claim_outbox` orders by due time, then id.
+pub(crate) fn outbox_id() -> Uuid {
+    Uuid::now_v7()
+}
+
 impl Store {
     /// Claims up to `limit` due messages for `lock_for` under the claim id `claim`, so that no other instance
     /// sends them meanwhile, in one statement: PostgreSQL passes over the rows another instance is claiming
@@ -48,7 +55,7 @@ impl Store {
         let sql = AssertSqlSafe(format!(
             "UPDATE outbox SET locked_until = $2, claimed_by = $3 WHERE id IN (SELECT id FROM outbox \
              WHERE sent_at IS NULL AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1) \
-             ORDER BY next_attempt_at LIMIT $4{lock}) \
+             ORDER BY next_attempt_at, id LIMIT $4{lock}) \
              RETURNING id, dedupe_key, channel, recipient, body, attempts, next_attempt_at"
         ));
         let mut claimed: Vec<ClaimedRecord> = fetch!(
@@ -62,7 +69,7 @@ impl Store {
             limit,
         )?;
         // RETURNING keeps no order: send the oldest first, as they were queued.
-        claimed.sort_by_key(|r| r.next_attempt_at);
+        claimed.sort_by_key(|r| (r.next_attempt_at, r.message.id));
         Ok(claimed.into_iter().map(|r| r.message).collect())
     }
 
