@@ -21,6 +21,27 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     common::ykien_command(&[], args).current_dir(dir).output().unwrap()
 }
 
+/// `ykien analyze` of the (answers, questionnaire, units) files with `replicates` bootstrap replicates into `out`.
+fn analyze(dir: &Path, [answers, questionnaire, units]: [&Path; 3], replicates: u32, out: &Path) -> Output {
+    let replicates = replicates.to_string();
+    run(
+        dir,
+        &[
+            "analyze",
+            "--answers",
+            answers.to_str().unwrap(),
+            "--questionnaire",
+            questionnaire.to_str().unwrap(),
+            "--units",
+            units.to_str().unwrap(),
+            "--replicates",
+            &replicates,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -184,22 +205,7 @@ fn agrees_with_the_reference(questionnaire_text: &str, modules: Option<usize>) {
     std::fs::write(&questionnaire, questionnaire_text).unwrap();
 
     let results = dir.path().join("results");
-    let out = run(
-        dir.path(),
-        &[
-            "analyze",
-            "--answers",
-            answers.to_str().unwrap(),
-            "--questionnaire",
-            questionnaire.to_str().unwrap(),
-            "--units",
-            units.to_str().unwrap(),
-            "--replicates",
-            "0",
-            "--out",
-            results.to_str().unwrap(),
-        ],
-    );
+    let out = analyze(dir.path(), [&answers, &questionnaire, &units], 0, &results);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         text(&out).contains("answer rows ignored, never scored"),
@@ -300,22 +306,7 @@ fn a_split_questionnaires_intervals_widen_as_the_share_of_respondents_asked() {
         let answers = dir.path().join(format!("{name}.csv"));
         write_answers(&answers, &rows);
         let results = dir.path().join(name);
-        let out = run(
-            dir.path(),
-            &[
-                "analyze",
-                "--answers",
-                answers.to_str().unwrap(),
-                "--questionnaire",
-                questionnaire.to_str().unwrap(),
-                "--units",
-                units.to_str().unwrap(),
-                "--replicates",
-                "200",
-                "--out",
-                results.to_str().unwrap(),
-            ],
-        );
+        let out = analyze(dir.path(), [&answers, &questionnaire, &units], 200, &results);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         // (unit, sub-dimension) → interval width.
         let mut reader = csv::Reader::from_path(results.join("scores.csv")).unwrap();
