@@ -482,18 +482,16 @@ impl Plan {
             asked.iter().enumerate().map(|(i, q)| (q.code.as_str(), i)).collect();
         let mut questions = Vec::new();
         for q in asked.iter() {
-            let scored_question = codebook.questions.iter().find(|s| s.code == q.code);
-            let scored = scored_question.and_then(|s| {
-                let indicator = codebook.indicator(&s.indicator)?;
-                Some((dimension_of_sub(&indicator.subdimension)?, s.rule.clone()))
-            });
-            let module = scored_question.and_then(|s| {
-                let indicator = codebook.indicator(&s.indicator)?;
-                codebook
-                    .subdimensions
-                    .iter()
-                    .position(|d| d.code == indicator.subdimension)
-            });
+            // A scored question's indicator gives both its dimension (its answers' level) and its sub-dimension
+            // (its module in a split questionnaire).
+            let indicator = codebook
+                .questions
+                .iter()
+                .find(|s| s.code == q.code)
+                .and_then(|s| Some((s, codebook.indicator(&s.indicator)?)));
+            let scored = indicator.and_then(|(s, i)| Some((dimension_of_sub(&i.subdimension)?, s.rule.clone())));
+            let module =
+                indicator.and_then(|(_, i)| codebook.subdimensions.iter().position(|d| d.code == i.subdimension));
             let when = q
                 .when
                 .iter()
