@@ -62,6 +62,8 @@ usage: target/release/chat-webhooks [options]
   --baseline-duration S  seconds of each in-process baseline run (default 20)
   --channels LIST        telegram,zalo (default both)
   --no-baseline          skip the in-process baselines
+  --split N              also run Telegram on a split wave: N sub-dimensions per respondent (0: no such run;
+                         default 7)
   --engines LIST         sqlite,postgres (default: sqlite, and postgres when a URL is set)
   --output FILE          the BENCHMARKS.md to refresh (default: the workspace root's)
   --no-write             print only; leave BENCHMARKS.md alone
@@ -115,6 +117,8 @@ pub struct Args {
     pub baseline_duration: Duration,
     channels: Vec<ChannelKind>,
     baseline: bool,
+    /// Sub-dimensions per respondent of the extra split-wave run, if any.
+    pub split: Option<u32>,
     engines: Vec<EngineKind>,
     postgres_url: Option<String>,
     output: Option<PathBuf>,
@@ -140,6 +144,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
     let mut baseline_duration = 20;
     let mut channels = vec![ChannelKind::Telegram, ChannelKind::Zalo];
     let mut baseline = true;
+    let mut split = Some(7);
     let mut engines = None;
     let mut output = Some(common::workspace_root()?.join("BENCHMARKS.md"));
     let given: Vec<String> = std::env::args().skip(1).collect();
@@ -164,6 +169,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
                 }
             }
             "--no-baseline" => baseline = false,
+            "--split" => split = Some(number(value()?)? as u32).filter(|&n| n > 0),
             "--engines" => {
                 let mut list = Vec::new();
                 for name in value()?.split(',') {
@@ -214,6 +220,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
         baseline_duration: Duration::from_secs(baseline_duration),
         channels,
         baseline,
+        split,
         engines,
         postgres_url,
         output,
@@ -221,13 +228,14 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
     }))
 }
 
-/// A fresh database prepared with the `ykien` binary; returns it with the codes of province 33's communes.
+/// A fresh database prepared with the `ykien` binary (its wave split into `modules` sub-dimensions per respondent
+/// when given); returns it with the codes of province 33's communes.
 async fn fresh_database(
     kind: EngineKind,
     args: &Args,
-    bin: &Path,
-    root: &Path,
+    (bin, root): (&Path, &Path),
     label: &str,
+    modules: Option<u32>,
     databases: &mut Vec<Database>,
 ) -> Result<(String, Vec<String>), BoxError> {
     let db = match kind {
@@ -236,7 +244,7 @@ async fn fresh_database(
     };
     let url = db.url.clone();
     databases.push(db);
-    server::prepare(bin, root, &url)?;
+    server::prepare_split(bin, root, &url, modules)?;
     let store = server::open_store(&server::config(&url)?).await?;
     let today = ykien::domain::calendar::vn_day(Utc::now());
     let communes: Vec<String> = ykien::services::units::children(&store, Some("33"), today)
@@ -280,10 +288,12 @@ fn channel_settings(channel: ChannelKind, platform_url: &str) -> Vec<(&'static s
 }
 
 /// One channel: a fresh database, `ykien serve` with the channel pointed at the fake platform, the closed loop.
+/// `split`: the wave's sub-dimensions per respondent, for a split-questionnaire run.
 #[allow(clippy::too_many_arguments)]
 async fn bench_channel(
     kind: EngineKind,
     channel: ChannelKind,
+    split: Option<u32>,
     args: &Args,
     bin: &Path,
     root: &Path,
@@ -291,13 +301,17 @@ async fn bench_channel(
     first_user: u64,
     databases: &mut Vec<Database>,
 ) -> Result<ChannelReport, BoxError> {
-    let name = channel.label();
+    let name = match split {
+        Some(n) => format!("{}, split wave ({n} sub-dimensions each)", channel.label()),
+        None => channel.label().to_owned(),
+    };
     println!(
         "== {} / {name}: preparing a fresh database with {} …",
         kind.label(),
         bin.display()
     );
-    let (url, communes) = fresh_database(kind, args, bin, root, channel.storage_name(), databases).await?;
+    let label = if split.is_some() { "split" } else { channel.storage_name() };
+    let (url, communes) = fresh_database(kind, args, (bin, root), label, split, databases).await?;
     if channel == ChannelKind::Zalo {
         // What `ykien zalo connect` would store: tokens valid for a day, so no refresh happens during the run.
         let store = server::open_store(&server::config(&url)?).await?;
@@ -407,7 +421,7 @@ async fn bench_baseline(
         args.baseline_duration.as_secs()
     );
     let label = if event_log { "baseline-log" } else { "baseline" };
-    let (url, communes) = fresh_database(kind, args, bin, root, label, databases).await?;
+    let (url, communes) = fresh_database(kind, args, (bin, root), label, None, databases).await?;
     let config = server::config(&url)?;
     let store = server::open_store(&config).await?;
     let categories = ykien::domain::cases::parse_categories(ykien::domain::cases::BUNDLED_CATEGORIES)
@@ -453,8 +467,12 @@ async fn bench_engine(
     let mut channels = Vec::new();
     // Chat ids of each run in their own range (Telegram's are 64-bit; Zalo's are strings of digits).
     let mut first_user = 500_000_000;
-    for &channel in &args.channels {
-        channels.push(bench_channel(kind, channel, args, bin, root, platform, first_user, databases).await?);
+    let mut runs: Vec<(ChannelKind, Option<u32>)> = args.channels.iter().map(|&c| (c, None)).collect();
+    if let Some(n) = args.split {
+        runs.push((ChannelKind::Telegram, Some(n)));
+    }
+    for (channel, split) in runs {
+        channels.push(bench_channel(kind, channel, split, args, bin, root, platform, first_user, databases).await?);
         first_user += 100_000_000;
     }
     let mut baselines = Vec::new();

@@ -14,6 +14,8 @@ pub struct Reply {
     pub payloads: Vec<String>,
     /// On Zalo, when the choices came as a numbered list: how many of them are answers (1..=numbered).
     pub numbered: usize,
+    /// How many messages the bot sent for it.
+    pub messages: usize,
     /// When it reached the fake platform (or, in-process, when the dialogue returned it).
     pub at: Instant,
 }
@@ -134,6 +136,7 @@ mod tests {
             text: text.to_owned(),
             payloads: payloads.iter().map(|p| p.to_string()).collect(),
             numbered,
+            messages: 1,
             at: Instant::now(),
         }
     }

@@ -49,6 +49,10 @@ pub struct LoadResult {
     pub surveys: u64,
     /// Surveys completed in the whole run (warm-up included): what the database should hold.
     pub surveys_total: u64,
+    /// Over the surveys completed in the whole run, from `/start` to the thanks: the citizen's updates and the
+    /// bot's messages.
+    pub survey_updates: u64,
+    pub survey_messages: u64,
     pub window: Duration,
     /// From sending the update to the reply reaching the platform, µs, sorted.
     pub latencies_us: Vec<u64>,
@@ -80,6 +84,14 @@ impl LoadResult {
         percentile_ms(&self.latencies_us, percentile)
     }
 
+    /// The citizen's updates and the bot's messages per completed survey (means).
+    pub fn per_survey(&self) -> Option<(f64, f64)> {
+        (self.surveys_total > 0).then(|| {
+            let n = self.surveys_total as f64;
+            (self.survey_updates as f64 / n, self.survey_messages as f64 / n)
+        })
+    }
+
     pub fn max_ms(&self) -> f64 {
         self.latencies_us.last().map_or(f64::NAN, |&us| us as f64 / 1000.0)
     }
@@ -91,6 +103,8 @@ struct Tally {
     answers: u64,
     surveys: u64,
     surveys_total: u64,
+    survey_updates: u64,
+    survey_messages: u64,
     latencies_us: Vec<u64>,
     acks_us: Vec<u64>,
     errors: u64,
@@ -134,11 +148,15 @@ pub async fn run<T: Transport>(
                 let user = next_user.fetch_add(1, Ordering::Relaxed).to_string();
                 let commune = communes[rng.below(communes.len())].clone();
                 let mut next = Next::Act(Action::Start(commune), Purpose::Start);
+                // This citizen's updates and the bot's messages so far.
+                let (mut sent_updates, mut received) = (0, 0);
                 loop {
                     let (action, purpose) = match next {
                         Next::Act(action, purpose) => (action, purpose),
                         Next::Finished => {
                             tally.surveys_total += 1;
+                            tally.survey_updates += sent_updates;
+                            tally.survey_messages += received;
                             if Instant::now() <= end && Instant::now() >= measure_from {
                                 tally.surveys += 1;
                             }
@@ -160,6 +178,8 @@ pub async fn run<T: Transport>(
                             continue 'citizens;
                         }
                     };
+                    sent_updates += 1;
+                    received += turn.reply.messages as u64;
                     let done = turn.reply.at;
                     if sent >= measure_from && done <= end {
                         tally.updates += 1;
@@ -190,6 +210,8 @@ pub async fn run<T: Transport>(
         result.answers += tally.answers;
         result.surveys += tally.surveys;
         result.surveys_total += tally.surveys_total;
+        result.survey_updates += tally.survey_updates;
+        result.survey_messages += tally.survey_messages;
         result.latencies_us.extend(tally.latencies_us);
         result.acks_us.extend(tally.acks_us);
         result.errors += tally.errors;

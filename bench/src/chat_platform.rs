@@ -28,6 +28,8 @@ const CHOOSE_BY_NUMBER: &str = ykien_bots::zalo_api::CHOOSE_BY_NUMBER;
 struct Waiter {
     tx: oneshot::Sender<Reply>,
     partial: String,
+    /// Messages of this reply received so far, before the last.
+    parts: usize,
 }
 
 #[derive(Default)]
@@ -85,6 +87,7 @@ impl Platform {
             Waiter {
                 tx,
                 partial: String::new(),
+                parts: 0,
             },
         );
         rx
@@ -122,6 +125,7 @@ impl Shared {
                 Some(w) => {
                     w.partial.push_str(text);
                     w.partial.push('\n');
+                    w.parts += 1;
                 }
                 None => {
                     self.counters.unexpected.fetch_add(1, Ordering::Relaxed);
@@ -142,6 +146,7 @@ impl Shared {
                     text,
                     payloads,
                     numbered,
+                    messages: w.parts + 1,
                     at,
                 });
             }

@@ -16,8 +16,8 @@ pub const GOAL_P99_MS: f64 = 25.0;
 
 /// One channel's webhook run.
 pub struct ChannelReport {
-    /// "Telegram" or "Zalo".
-    pub name: &'static str,
+    /// "Telegram" or "Zalo", and whether the wave was split.
+    pub name: String,
     pub load: LoadResult,
     pub idle_rss_kb: u64,
     pub peak_rss_kb: u64,
@@ -145,6 +145,17 @@ fn rows(r: &EngineReport) -> (Vec<String>, Vec<Vec<String>>) {
         "surveys completed in the window",
         &|c| thousands(c.load.surveys as f64),
         &|b| thousands(b.load.surveys as f64),
+        DASH,
+        DASH.to_owned(),
+    );
+    let per_survey = |l: &LoadResult| {
+        l.per_survey()
+            .map_or(DASH.to_owned(), |(updates, messages)| format!("{updates:.1} / {messages:.1}"))
+    };
+    row(
+        "per completed survey: citizen's updates / bot's messages",
+        &|c| per_survey(&c.load),
+        &|b| per_survey(&b.load),
         DASH,
         DASH.to_owned(),
     );
@@ -373,10 +384,16 @@ fn section(args: &Args, reports: &[EngineReport], background: &Shares) -> String
          throttle (1/s per chat and 30/s overall, Telegram's rules) is not what is measured. The fake Bot API and \
          Zalo OpenAPI run inside this program and hand each reply straight to the waiting citizen (nothing \
          recorded). Latency is from sending the update to the reply's arrival at the fake platform; \"webhook 200\" \
-         is the webhook's own answer. {} s warm-up, then {} s measured.\n\n",
+         is the webhook's own answer. {} s warm-up, then {} s measured.{}\n\n",
         args.citizens,
         args.warmup.as_secs(),
-        args.duration.as_secs()
+        args.duration.as_secs(),
+        args.split.map_or(String::new(), |n| format!(
+            " The \"split wave\" column is Telegram again on a wave created with `--modules-per-respondent {n}` \
+             (issue 21's split questionnaire: the profile questions and {n} of the questionnaire's sub-dimensions, \
+             drawn per respondent); \"per completed survey\" counts, over the surveys completed in the whole run, \
+             everything from `/start` to the thanks."
+        ))
     ));
     out.push_str(&format!(
         "Baselines, measured in the same run right after the webhook runs, each on another fresh database prepared \

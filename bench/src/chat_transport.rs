@@ -235,6 +235,7 @@ impl Transport for InProcessTransport {
                 .join("\n"),
             payloads: last.buttons.iter().map(|b| b.payload.clone()).collect(),
             numbered: 0,
+            messages: handled.replies.len(),
             at,
         };
         if self.event_log {

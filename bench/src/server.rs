@@ -149,6 +149,11 @@ fn run(mut cmd: Command, what: &str) -> Result<(), BoxError> {
 /// Imports the bundled Hưng Yên units and questionnaire and opens the benchmark's wave over province 33 (from
 /// yesterday for 30 days, Vietnam time), all with the `ykien` binary.
 pub fn prepare(bin: &Path, root: &Path, database_url: &str) -> Result<(), BoxError> {
+    prepare_split(bin, root, database_url, None)
+}
+
+/// As [`prepare`]; with `Some(n)` the wave asks each respondent `n` sub-dimensions (a split questionnaire).
+pub fn prepare_split(bin: &Path, root: &Path, database_url: &str, modules: Option<u32>) -> Result<(), BoxError> {
     let mut units = ykien_command(bin, root, database_url);
     units.args(["units", "import"]).args(UNIT_FILES);
     run(units, "ykien units import")?;
@@ -177,6 +182,9 @@ pub fn prepare(bin: &Path, root: &Path, database_url: &str) -> Result<(), BoxErr
         "--closes",
         closes.as_str(),
     ]);
+    if let Some(n) = modules {
+        wave.args(["--modules-per-respondent", &n.to_string()]);
+    }
     run(wave, "ykien wave create")
 }
 
