@@ -33,7 +33,10 @@ pub enum StartError {
 
 /// Opens the database named by the configuration and applies pending migrations.
 pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
-    let store = Store::open(&config.database_url).await?;
+    let mut store = Store::open(&config.database_url).await?;
+    if store.files_at() != &config.files {
+        store = store.with_files(&config.files)?;
+    }
     store.migrate().await?;
     Ok(store)
 }

@@ -15,7 +15,9 @@ use serde::Deserialize;
 
 use crate::domain::calendar::{Limit, WorkCalendar};
 
+mod files;
 pub mod mail;
+pub use files::{FilesAt, S3Settings};
 
 /// The database the service runs on, picked by the URL's scheme.
 #[derive(Clone, PartialEq, Eq)]
@@ -165,6 +167,8 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: DatabaseUrl,
+    /// Where attachment files are kept (`YKIEN_FILES`; by default beside a SQLite database, in PostgreSQL).
+    pub files: FilesAt,
     pub bind: SocketAddr,
     /// The address citizens and chat platforms reach this service at (links in messages, webhooks).
     pub public_url: Option<String>,
@@ -358,6 +362,7 @@ impl ConfigError {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     database_url: Option<String>,
+    files: Option<String>,
     bind: Option<String>,
     public_url: Option<String>,
     secret: Option<String>,
@@ -393,7 +398,7 @@ struct RawConfig {
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 31] = [
+        let fields: [(&str, &mut Option<String>); 32] = [
             ("YKIEN_UPLOAD_BUDGET_MB", &mut self.upload_budget_mb),
             ("YKIEN_SMTP_URL", &mut self.smtp_url),
             ("YKIEN_MAIL_FROM", &mut self.mail_from),
@@ -422,6 +427,7 @@ impl RawConfig {
             ("YKIEN_HOLIDAYS_FILE", &mut self.holidays_file),
             ("YKIEN_DEADLINES", &mut self.deadlines),
             ("YKIEN_DATABASE_URL", &mut self.database_url),
+            ("YKIEN_FILES", &mut self.files),
             ("YKIEN_BIND", &mut self.bind),
             ("YKIEN_PUBLIC_URL", &mut self.public_url),
             ("YKIEN_SECRET", &mut self.secret),
@@ -445,7 +451,10 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 impl Config {
     /// Loads the configuration from an optional TOML file and the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let env: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("YKIEN_")).collect();
+        let env: BTreeMap<String, String> = std::env::vars()
+            // AWS_*: an S3-compatible bucket's settings (`YKIEN_FILES=s3://…`).
+            .filter(|(k, _)| k.starts_with("YKIEN_") || k.starts_with("AWS_"))
+            .collect();
         Self::from_layers(file, &env)
     }
 
@@ -473,7 +482,16 @@ impl Config {
             None => RawConfig::default(),
         };
         raw.overlay_env(env);
-        Self::validate(raw)
+        let mut config = Self::validate(raw)?;
+        // A bucket's credentials, region and endpoint: the usual AWS_* variables, from the environment only.
+        if let FilesAt::S3 { settings, .. } = &mut config.files {
+            settings.0 = env
+                .iter()
+                .filter(|(k, _)| k.starts_with("AWS_"))
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect();
+        }
+        Ok(config)
     }
 
     fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
@@ -481,6 +499,10 @@ impl Config {
         let zalo = zalo_config(&raw)?;
         let mail = mail::MailConfig::from_settings(given(&raw.smtp_url), given(&raw.mail_from))?;
         let database_url = DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
+        let files = match raw.files.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => FilesAt::default_for(&database_url),
+            Some(text) => FilesAt::parse(text).map_err(|message| ConfigError::new("YKIEN_FILES", message))?,
+        };
 
         let bind_text = raw.bind.as_deref().unwrap_or(DEFAULT_BIND).trim();
         let bind: SocketAddr = bind_text.parse().map_err(|_| {
@@ -633,6 +655,7 @@ impl Config {
 
         Ok(Self {
             database_url,
+            files,
             bind,
             public_url,
             secret,

@@ -448,17 +448,6 @@ async fn a_chat_identity_answers_one_question_at_a_time_once_even_when_taps_race
 }
 
 /// One number from the test database (a count), on either engine.
-async fn count(db: &common::TestDb, statement: &'static str) -> i64 {
-    use sqlx::Connection;
-    if db.url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-        sqlx::query_scalar(statement).fetch_one(&mut c).await.unwrap()
-    } else {
-        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        sqlx::query_scalar(statement).fetch_one(&mut c).await.unwrap()
-    }
-}
-
 #[tokio::test]
 async fn a_split_wave_asks_each_respondent_the_profile_and_their_own_draw_of_sub_dimensions() {
     use std::collections::BTreeSet;
@@ -490,6 +479,15 @@ async fn a_split_wave_asks_each_respondent_the_profile_and_their_own_draw_of_sub
             assert!(err.contains("modules_per_respondent"), "{label}: {err}");
         }
         create_wave(&store, request(Some(4))).await.unwrap();
+        // The web survey's first page says the wave is shorter than its introduction.
+        let landing = Device::new(&app).get("/s/11953").await;
+        assert!(
+            landing
+                .html
+                .contains("Đợt này mỗi người chỉ trả lời phần thông tin chung và 4 trong 28 nhóm câu hỏi"),
+            "{label}: {}",
+            landing.html
+        );
 
         let surveys = Surveys::new(store.clone(), ykien::config::Secret::new(common::TEST_SECRET));
         let ctx = surveys.survey_for_commune("11953", now).await.unwrap();
@@ -539,11 +537,11 @@ async fn a_split_wave_asks_each_respondent_the_profile_and_their_own_draw_of_sub
         assert_eq!(store.count_responses(wave.id).await.unwrap(), (4, 0), "{label}");
         // Each response keeps the sub-dimensions it was asked.
         assert_eq!(
-            count(
-                &app.db,
-                "SELECT COUNT(*) FROM responses WHERE complete AND modules LIKE '%,%,%,%' AND modules NOT LIKE '%,%,%,%,%'"
-            )
-            .await,
+            app.db
+                .count(
+                    "SELECT COUNT(*) FROM responses WHERE complete AND modules LIKE '%,%,%,%' AND modules NOT LIKE '%,%,%,%,%'"
+                )
+                .await,
             4,
             "{label}"
         );

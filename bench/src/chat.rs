@@ -310,7 +310,11 @@ async fn bench_channel(
         kind.label(),
         bin.display()
     );
-    let label = if split.is_some() { "split" } else { channel.storage_name() };
+    let label = if split.is_some() {
+        "split"
+    } else {
+        channel.storage_name()
+    };
     let (url, communes) = fresh_database(kind, args, (bin, root), label, split, databases).await?;
     if channel == ChannelKind::Zalo {
         // What `ykien zalo connect` would store: tokens valid for a day, so no refresh happens during the run.

@@ -149,8 +149,9 @@ fn rows(r: &EngineReport) -> (Vec<String>, Vec<Vec<String>>) {
         DASH.to_owned(),
     );
     let per_survey = |l: &LoadResult| {
-        l.per_survey()
-            .map_or(DASH.to_owned(), |(updates, messages)| format!("{updates:.1} / {messages:.1}"))
+        l.per_survey().map_or(DASH.to_owned(), |(updates, messages)| {
+            format!("{updates:.1} / {messages:.1}")
+        })
     };
     row(
         "per completed survey: citizen's updates / bot's messages",

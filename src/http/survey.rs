@@ -91,6 +91,7 @@ pub async fn show_survey_landing(
         p { strong { (lang.t("Ẩn danh: ", "Anonymous: ")) }
             (lang.t("câu trả lời không gắn với tên, số điện thoại hay tài khoản của anh/chị. Có thể dừng và tiếp tục sau trên cùng thiết bị.",
                     "your answers are not linked to your name, phone number or any account. You can stop and continue later on the same device.")) }
+        @if let Some(note) = ctx.split_note(lang) { @if !responded { p { (note) } } }
         @if responded {
             p { strong { (lang.t("Anh/chị đã trả lời đợt khảo sát này. Xin cảm ơn!", "You have already answered this survey wave. Thank you!")) } }
         } @else {

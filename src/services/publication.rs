@@ -276,7 +276,7 @@ pub async fn add_client(store: &Store, name: &str, now: DateTime<Utc>) -> Result
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::BadRequest("Tên ứng dụng phải có từ 1 đến 100 ký tự.".to_owned()));
     }
-    let key: String = rand::random::<[u8; 24]>().iter().map(|b| format!("{b:02x}")).collect();
+    let key = hex::encode(rand::random::<[u8; 24]>());
     match store.insert_api_client(name, &sha256_hex(&key), now).await {
         Ok(_) => Ok(key),
         Err(StoreError::Conflict(_)) => Err(Error::Conflict(format!("đã có ứng dụng tên {name}"))),

@@ -48,6 +48,23 @@ pub struct SurveyContext {
 }
 
 impl SurveyContext {
+    /// On a split wave, the sentence that tells a respondent the survey is shorter than the introduction of the
+    /// whole questionnaire says; shown on the web survey's first page and after the chat's introduction.
+    pub fn split_note(&self, lang: Lang) -> Option<String> {
+        let k = self.wave.modules_per_respondent?;
+        let all = self.questionnaire.subdimensions.len();
+        Some(match lang {
+            Lang::Vi => format!(
+                "Đợt này mỗi người chỉ trả lời phần thông tin chung và {k} trong {all} nhóm câu hỏi, được chọn ngẫu \
+                 nhiên, nên nhanh hơn."
+            ),
+            Lang::En => format!(
+                "In this wave each person answers the profile and {k} of the {all} groups of questions, drawn at \
+                 random, so it is quicker."
+            ),
+        })
+    }
+
     /// The dialogue one respondent goes through: the whole questionnaire, or on a split wave the profile and
     /// the sub-dimensions drawn for them ([`Wave::modules_for`]).
     pub fn engine(&self, mode: Mode, respondent: &Progress) -> SurveyEngine<'_> {
@@ -117,10 +134,6 @@ type ApiTarget = (Wave, Unit, DateTime<Utc>);
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Surveys {
     pub fn new(store: Store, secret: Secret) -> Self {
         Self {
@@ -140,7 +153,7 @@ impl Surveys {
         mac.update(purpose.as_bytes());
         mac.update(b"\x00");
         mac.update(value.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 
     pub(super) fn identity_hash(&self, identity: &Identity) -> String {

@@ -78,10 +78,7 @@ pub async fn import_questionnaire(
     if !problems.is_empty() {
         return Err(Error::InvalidQuestionnaire(QuestionnaireErrors(problems)));
     }
-    let checksum: String = Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let checksum = hex::encode(Sha256::digest(text.as_bytes()));
     let outcome = match store.import_questionnaire(&q.code, q.version, text, &checksum).await {
         Ok(outcome) => outcome,
         Err(StoreError::Rejected { reason, .. }) => return Err(Error::Conflict(reason)),

@@ -109,22 +109,25 @@ pub enum PauseChange {
 }
 
 macro_rules! insert_attachments {
-    ($tx:expr, $case_id:expr, $items:expr, $now:expr) => {
-        for a in $items {
+    ($tx:expr, $case_id:expr, $items:expr, $locations:expr, $now:expr) => {
+        for (a, location) in $items.iter().zip($locations) {
+            // Kept outside the database: the row names the file and holds no bytes.
+            let bytes: &[u8] = if location.is_some() { &[] } else { &a.bytes };
             execute!(
                 tx: $tx,
                 "storing an attachment",
-                "INSERT INTO attachments (id, case_id, source, content_type, bytes, sha256, width, height, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO attachments (id, case_id, source, content_type, bytes, sha256, width, height, created_at, \
+                 location) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 Uuid::new_v4(),
                 $case_id,
                 a.source,
                 &a.content_type,
-                &a.bytes,
+                bytes,
                 &a.sha256,
                 i64::from(a.width),
                 i64::from(a.height),
                 $now,
+                location,
             )?;
         }
     };
@@ -192,9 +195,20 @@ macro_rules! insert_outbox {
 }
 
 impl Store {
+    /// Writes each attachment's bytes where files are kept; its location, or None for in the row.
+    async fn keep_files(&self, items: &[NewAttachment]) -> Result<Vec<Option<String>>, StoreError> {
+        let mut locations = Vec::with_capacity(items.len());
+        for a in items {
+            locations.push(self.files.put(&a.bytes).await?);
+        }
+        Ok(locations)
+    }
+
     /// Stores a new case with its reporter, photos and first timeline entry. A code already used is a
     /// `Conflict` (the caller draws another).
     pub async fn insert_case(&self, case: &NewCase) -> Result<Uuid, StoreError> {
+        // Files first, outside the writer's turn: a transaction that then fails leaves a file its retry reuses.
+        let locations = self.keep_files(&case.photos).await?;
         let writer = self.writer().await;
         let id = Uuid::new_v4();
         let now = case.received_at;
@@ -240,7 +254,7 @@ impl Store {
                 &case.reporter.pseudonym,
                 &case.reporter_key_hash,
             )?;
-            insert_attachments!(tx, id, &case.photos, now);
+            insert_attachments!(tx, id, &case.photos, &locations, now);
             let event = CaseEvent {
                 at: now,
                 actor_kind: "citizen",
@@ -261,6 +275,7 @@ impl Store {
     /// Applies one action to a case if nobody changed it since `expected_revision`; false otherwise (a stale
     /// form), with nothing changed.
     pub async fn change_case(&self, change: &CaseChange) -> Result<bool, StoreError> {
+        let locations = self.keep_files(&change.evidence).await?;
         let writer = self.writer().await;
         let now = change.event.at;
         let after = &change.after;
@@ -305,7 +320,7 @@ impl Store {
                     now,
                 )?;
             }
-            insert_attachments!(tx, after.id, &change.evidence, now);
+            insert_attachments!(tx, after.id, &change.evidence, &locations, now);
             match change.pause {
                 Some(PauseChange::Start) => {
                     execute!(

@@ -146,8 +146,18 @@ pub struct AttachmentMeta {
     pub height: i64,
 }
 
+/// An attachment as stored: its bytes in the row, or the name of its file.
+#[derive(sqlx::FromRow)]
+struct AttachmentRecord {
+    case_id: Uuid,
+    source: String,
+    content_type: String,
+    bytes: Vec<u8>,
+    location: Option<String>,
+}
+
 /// An attachment with its bytes.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attachment {
     pub case_id: Uuid,
     /// `report` (sent with the report) or `answer` (evidence of the answer).
@@ -389,15 +399,25 @@ impl Store {
         )
     }
 
-    /// One attachment with its bytes.
+    /// One attachment with its bytes, from the row or from where files are kept.
     pub async fn attachment(&self, id: Uuid) -> Result<Attachment, StoreError> {
-        fetch!(
+        let record: AttachmentRecord = fetch!(
             &self.pool,
             fetch_one,
             "attachment",
-            "SELECT case_id, source, content_type, bytes FROM attachments WHERE id = $1",
+            "SELECT case_id, source, content_type, bytes, location FROM attachments WHERE id = $1",
             id,
-        )
+        )?;
+        let bytes = match &record.location {
+            Some(name) => self.files.get(name).await?,
+            None => record.bytes,
+        };
+        Ok(Attachment {
+            case_id: record.case_id,
+            source: record.source,
+            content_type: record.content_type,
+            bytes,
+        })
     }
 
     /// The pauses of a case's clock, oldest first.

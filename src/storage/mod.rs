@@ -10,6 +10,7 @@ mod case_changes;
 mod cases;
 mod chat;
 mod export;
+mod files;
 mod login_throttles;
 mod official_reach;
 mod officials;
@@ -34,6 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::config::DatabaseUrl;
 
+use crate::config::FilesAt;
 pub use account_admin::SessionRow;
 pub use case_changes::{
     AuditEntry, CaseChange, CaseEvent, NewAnswer, NewAttachment, NewCase, NewOutboxMessage, PauseChange,
@@ -44,6 +46,7 @@ pub use cases::{
 };
 pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
+pub use files::Files;
 pub use login_throttles::LoginThrottleRow;
 pub use official_reach::{AlertSettingsRow, LinkCodeUse, LinkedChatRow, NewAlert, OutboxStateRow, TimelineEventRow};
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
@@ -137,6 +140,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{context}: {source}")]
     Database { context: &'static str, source: sqlx::Error },
+    /// The directory or bucket of attachment files failed (`YKIEN_FILES`).
+    #[error("attachment files: {0}")]
+    Files(String),
 }
 
 /// Turns a driver error into a [`StoreError`], with a sentence of context: the one place where unique
@@ -208,6 +214,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "split questionnaire",
         include_str!("../../migrations/0017_split_questionnaire.sql"),
     ),
+    (
+        21,
+        "attachment files",
+        include_str!("../../migrations/0021_attachment_files.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -242,6 +253,8 @@ pub struct Store {
     /// SQLite takes one writer at a time; writers of this process queue here instead of polling the database
     /// lock (its busy handler sleeps up to 100 ms between tries, which is what long latency tails are made of).
     sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Where attachment bytes go ([`FilesAt::default_for`] the database unless [`Store::with_files`] says).
+    files: Files,
 }
 
 impl Store {
@@ -282,6 +295,7 @@ impl Store {
         let store = Self {
             pool,
             sqlite_writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            files: Files::open(&FilesAt::default_for(url))?,
         };
         // A file that is not a SQLite database only fails on its first statement: fail here, not later.
         store.ping().await.map_err(|e| match e {
@@ -292,6 +306,17 @@ impl Store {
             other => other,
         })?;
         Ok(store)
+    }
+
+    /// The same database with attachment files kept where `at` says (`YKIEN_FILES`).
+    pub fn with_files(mut self, at: &FilesAt) -> Result<Self, StoreError> {
+        self.files = Files::open(at)?;
+        Ok(self)
+    }
+
+    /// Where attachment files are kept.
+    pub fn files_at(&self) -> &FilesAt {
+        self.files.at()
     }
 
     /// Applies the embedded migrations that have not run yet. Safe to run from several instances at once.

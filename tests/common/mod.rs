@@ -76,6 +76,17 @@ impl TestDb {
         Config::from_layers(None, &env).unwrap()
     }
 
+    /// One integer a query answers, read over its own connection (to look at rows as stored).
+    pub async fn count(&self, statement: &'static str) -> i64 {
+        if self.url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(statement).fetch_one(&mut c).await.unwrap()
+        } else {
+            let mut c = PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(statement).fetch_one(&mut c).await.unwrap()
+        }
+    }
+
     /// The migrated store of this database.
     pub async fn store(&self) -> Store {
         app::open_store(&self.config()).await.unwrap()

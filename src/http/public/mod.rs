@@ -179,7 +179,7 @@ async fn shown(state: &AppState, province: &str, q: &PublicQuery, path: &str) ->
 
 /// An answer everyone may cache briefly, with an `ETag` of its bytes; 304 when the client holds the same.
 fn cacheable(request: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Response {
-    let etag = format!("\"{}\"", &hex(&Sha256::digest(&body))[..32]);
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
     let cache = HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECONDS}"))
         .unwrap_or(HeaderValue::from_static("no-cache"));
     let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
@@ -208,10 +208,6 @@ fn etag_matches(request: &HeaderMap, etag: &HeaderValue) -> bool {
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim().as_bytes() == etag || t.trim() == "*"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `GET /public/photos/{id}`: a photo of a public case whose reporter allowed its photos to be shown.

@@ -170,20 +170,9 @@ impl Chats {
                 let mut question = render_question(ctx, &ask, c.lang, chosen, resumed);
                 if starting {
                     let mut intro = ctx.questionnaire.intro.get(c.lang).to_owned();
-                    if let Some(k) = ctx.wave.modules_per_respondent {
-                        // A split wave is shorter than the introduction of the whole questionnaire says.
-                        intro.push_str(&match c.lang {
-                            Lang::Vi => format!(
-                                "\n\nĐợt này mỗi người chỉ trả lời phần thông tin chung và {k} trong {} nhóm câu hỏi, \
-                                 được chọn ngẫu nhiên, nên nhanh hơn.",
-                                ctx.questionnaire.subdimensions.len()
-                            ),
-                            Lang::En => format!(
-                                "\n\nIn this wave each person answers the profile and {k} of the {} groups of \
-                                 questions, drawn at random, so it is quicker.",
-                                ctx.questionnaire.subdimensions.len()
-                            ),
-                        });
+                    if let Some(note) = ctx.split_note(c.lang) {
+                        intro.push_str("\n\n");
+                        intro.push_str(&note);
                     }
                     question.text = format!("{intro}\n\n{}", question.text);
                 }
