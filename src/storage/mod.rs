@@ -208,6 +208,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "split questionnaire",
         include_str!("../../migrations/0017_split_questionnaire.sql"),
     ),
+    (
+        20,
+        "quiz rounds and you said",
+        include_str!("../../migrations/0020_quiz_rounds_and_you_said.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
