@@ -1411,7 +1411,7 @@ async fn the_demos_quiz_round_is_offered_and_answered_in_the_chats() {
                     password: ykien::services::demo::DEMO_PASSWORD.into(),
                     role: role.into(),
                     office: office.map(Into::into),
-                    unit_codes: vec![unit.into()],
+                    unit_codes: [unit].into_iter().filter(|u| !u.is_empty()).map(Into::into).collect(),
                 },
                 today,
             )
