@@ -16,6 +16,7 @@ use crate::services::channels::{ChatChannels, TelegramChannel, ZaloChannel};
 use crate::services::chat::Chats;
 use crate::services::outbox::{self, Sender};
 use crate::services::publication::Publications;
+use crate::services::reach::you_said::YouSaidTicker;
 use crate::services::scoreboard::{Scoreboard, SnapshotKey};
 use crate::services::survey::Surveys;
 use crate::storage::{Store, StoreError};
@@ -55,6 +56,9 @@ pub struct RunningApp {
     scoreboard: Arc<Scoreboard>,
     /// The officials' alert ticker (its background loop ticks on the wall clock; tests tick it at other times).
     pub alerts: Arc<AlertTicker>,
+    /// Prepares the "you said, we did" drafts when report periods end (its loop ticks on the wall clock; tests tick
+    /// it at other times).
+    pub you_said: Arc<YouSaidTicker>,
 }
 
 impl RunningApp {
@@ -200,6 +204,11 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         config.public_url.clone(),
         outbox_wake.clone(),
     ));
+    let you_said = Arc::new(YouSaidTicker::new(
+        store.clone(),
+        scoreboard.clone(),
+        config.public_url.clone(),
+    ));
     let mut senders = channels.senders();
     if let Some(mail) = mail {
         senders.push(Arc::new(mail));
@@ -217,6 +226,18 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
             }
         },
     ));
+    background.push(every(
+        "preparing 'you said, we did' drafts",
+        std::time::Duration::from_secs(600),
+        None,
+        {
+            let you_said = you_said.clone();
+            move || {
+                let you_said = you_said.clone();
+                async move { you_said.tick_at(chrono::Utc::now()).await.map(drop) }
+            }
+        },
+    ));
     let metrics_addr = metrics.map(|(addr, serving)| {
         background.push(tokio::spawn(serving));
         addr
@@ -231,6 +252,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         background,
         scoreboard,
         alerts,
+        you_said,
     })
 }
 

@@ -921,3 +921,525 @@ async fn a_campaign_killed_mid_send_reaches_everyone_exactly_once_but_the_messag
         assert!(received.values().all(|n| *n <= 2), "{label}");
     }
 }
+
+/// A Zalo user's message and the bot's answer to it (the text of the next message Zalo was asked to send them).
+async fn zalo_turn(app: &TestApp, zl: &FakeZalo, user: &str, text: &str) -> String {
+    let before = zl.sent_to(user).len();
+    let msg_id = format!("{user}-{before}-{}", uuid::Uuid::new_v4().simple());
+    assert_eq!(zalo_says(app, user, &msg_id, text).await, 200);
+    wait_until("zalo", "the Zalo user got no answer", async || {
+        zl.sent_to(user).len() > before
+    })
+    .await;
+    zl.sent_to(user).last().unwrap()["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// SHA-256 as lower-case hex, computed here rather than by ykien: what anyone checking the draw does.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The quiz round made on the console form by `cookie`'s official: its id (from the redirect), or the page refused.
+async fn post_round(app: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> Result<uuid::Uuid, (u16, String)> {
+    let form = app
+        .client
+        .get(app.url("/console/quizzes"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut body = vec![("csrf".to_owned(), common::hidden_field(&form, "csrf"))];
+    body.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let r = app
+        .client
+        .post(app.url("/console/quizzes"))
+        .header("cookie", cookie)
+        .form(&body)
+        .send()
+        .await
+        .unwrap();
+    match r.status().as_u16() {
+        303 => Ok(r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()),
+        status => Err((status, r.text().await.unwrap())),
+    }
+}
+
+fn vn_minutes_from_now(minutes: i64) -> String {
+    campaigns::vn_time(Utc::now() + chrono::Duration::minutes(minutes)).replace(' ', "T")
+}
+
+#[tokio::test]
+async fn a_console_round_is_answered_in_telegram_zalo_and_on_the_web_once_per_person_and_its_draw_recomputed_independently()
+ {
+    for db in databases(
+        "a_console_round_is_answered_in_telegram_zalo_and_on_the_web_once_per_person_and_its_draw_recomputed_independently",
+    )
+    .await
+    {
+        let label = db.label;
+        let (app, tg, zl) = start(db, "1000").await;
+        let store = app.app.store.clone();
+        official(&store, "canbo", "commune_officer", Some("commune_office"), &["11953"]).await;
+        official(&store, "lanhdao", "leader", None, &["33"]).await;
+        let officer = common::session(&app, "canbo").await;
+        let leader = common::session(&app, "lanhdao").await;
+        // The officer makes a round of three questions for Phố Hiến, with its announcing campaign.
+        let bank = quiz::bundled_bank();
+        let questions: Vec<&quiz::Question> = bank.iter().take(3).collect();
+        assert_eq!(
+            questions[1].choices,
+            ["6", "8", "10", "12"],
+            "{label}: the test types a choice that is a number"
+        );
+        let (opens, closes) = (vn_minutes_from_now(-2), vn_minutes_from_now(30));
+        let mut fields = vec![
+            ("title", "Tìm hiểu PAPI tháng 12"),
+            ("communes", "11953"),
+            ("opens_vn", opens.as_str()),
+            ("closes_vn", closes.as_str()),
+            ("winners", "1"),
+            ("announce", "1"),
+        ];
+        fields.extend(questions.iter().map(|q| ("question_ids", q.id.as_str())));
+        let round = post_round(&app, &officer, &fields).await.unwrap();
+        let stored = store.quiz_round(round).await.unwrap().unwrap();
+        assert_eq!(stored.communes, "11953", "{label}");
+        let announcing = store.campaign(stored.campaign_id.unwrap()).await.unwrap().unwrap();
+        assert_eq!(
+            (announcing.state.as_str(), announcing.link.clone()),
+            ("draft", Some(format!("https://ykien.example.vn/quiz/{round}"))),
+            "{label}: announced by a draft campaign with the round's link"
+        );
+        assert_eq!(store.campaign_communes(announcing.id).await.unwrap(), ["11953"], "{label}");
+        let console = app
+            .client
+            .get(app.url(&format!("/console/quizzes/{round}")))
+            .header("cookie", &leader)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(console.contains(&stored.seed_hash), "{label}: the seed's hash is shown from the start");
+
+        // Telegram: An presses through, types a wrong thing, then answers by a choice's text and by its letter.
+        let mut an = TelegramCitizen::new(&[&app.base], SECRET, &tg, 7101);
+        let menu = an.start("commune_11953").await;
+        let start_quiz = menu.payload("z:").expect("the menu offers the open round");
+        let first = an.press(&start_quiz).await;
+        assert!(first.text.contains(&questions[0].text), "{label}: {first:?}");
+        let answer = first.payload("za:").unwrap();
+        assert!(answer.ends_with(":0:1"), "{label}: {answer}");
+        let second = an.press(&answer).await;
+        assert!(
+            second.text.contains("✅ Đúng")
+                && second.text.contains(&questions[0].explanation)
+                && second.text.contains(&questions[0].source)
+                && second.text.contains(&questions[1].text),
+            "{label}: the explanation and its source at once, then the next question: {second:?}"
+        );
+        let refused = an.say("có lẽ vậy").await;
+        assert!(
+            refused.text.contains("«có lẽ vậy» không phải là một lựa chọn của câu này")
+                && refused.text.contains(&questions[1].text)
+                && refused.payload("za:").is_some_and(|p| p.contains(":1:")),
+            "{label}: a clear Vietnamese reply and the question asked again: {refused:?}"
+        );
+        let third = an.say("8").await;
+        assert!(third.text.contains("✅ Đúng") && third.text.contains(&questions[2].text), "{label}: {third:?}");
+        let done = an.say("b").await;
+        assert!(
+            done.text.contains("✅ Đúng") && done.text.contains("Hoàn thành") && done.text.contains("3/3"),
+            "{label}: {done:?}"
+        );
+        assert!(done.payload("z:").is_none(), "{label}: a finished round is no longer offered");
+        for again in [an.press(&start_quiz).await, an.say("dự thi").await] {
+            assert!(
+                again.text.contains("Anh/chị đã tham gia cuộc thi «Tìm hiểu PAPI tháng 12» rồi"),
+                "{label}: one entry per person: {again:?}"
+            );
+        }
+
+        // Zalo: the menu is full, so it says what to type; Dũng types everything, without diacritics too.
+        let menu = zalo_turn(&app, &zl, "9101", "/start commune_11953").await;
+        assert!(menu.contains("gõ «dự thi»"), "{label}: {menu}");
+        let q1 = zalo_turn(&app, &zl, "9101", "du thi").await;
+        assert!(q1.contains(&questions[0].text), "{label}: {q1}");
+        let q2 = zalo_turn(&app, &zl, "9101", "nang luc canh tranh cua doanh nghiep cap tinh").await;
+        assert!(
+            q2.contains("❌ Chưa đúng. Đáp án đúng: A.") && q2.contains(&questions[0].explanation),
+            "{label}: {q2}"
+        );
+        let q3 = zalo_turn(&app, &zl, "9101", "2").await;
+        assert!(q3.contains("✅ Đúng") && q3.contains(&questions[2].text), "{label}: {q3}");
+        let end = zalo_turn(&app, &zl, "9101", "tu 1 den 10").await;
+        assert!(end.contains("Hoàn thành") && end.contains("2/3"), "{label}: {end}");
+        let again = zalo_turn(&app, &zl, "9101", "dự thi").await;
+        assert!(again.contains("đã tham gia"), "{label}: {again}");
+
+        // The web: a phone answers everything right.
+        let phone = reqwest::Client::new();
+        let first = phone
+            .get(app.url(&format!("/quiz/{round}?commune=11953")))
+            .send()
+            .await
+            .unwrap();
+        let cookie = first.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut csrf = common::hidden_field(&first.text().await.unwrap(), "csrf");
+        for (i, q) in questions.iter().enumerate() {
+            let page = phone
+                .post(app.url(&format!("/quiz/{round}")))
+                .header("cookie", &cookie)
+                .form(&[
+                    ("csrf", csrf.clone()),
+                    ("commune", "11953".into()),
+                    ("index", i.to_string()),
+                    ("choice", q.correct.to_string()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if i < 2 {
+                csrf = common::hidden_field(&page, "csrf");
+            } else {
+                assert!(page.contains("Hoàn thành"), "{label}");
+            }
+        }
+
+        // Results by commune count the chats' entries with the web's: (3 + 2 + 3) / 3.
+        let entries = store.quiz_entries(round).await.unwrap();
+        let mut channels: Vec<&str> = entries.iter().map(|e| e.channel.as_str()).collect();
+        channels.sort_unstable();
+        assert_eq!(channels, ["telegram", "web", "zalo"], "{label}");
+        let results = app.get(&format!("/quiz/{round}/results")).await.text().await.unwrap();
+        assert!(results.contains("Phường Phố Hiến") && results.contains("2.67"), "{label}");
+
+        // The leader closes it from the console; the seed is out, and the draw is recomputed here by hand.
+        let closed = app
+            .client
+            .post(app.url(&format!("/console/quizzes/{round}/close")))
+            .header("cookie", &leader)
+            .form(&[("csrf", common::hidden_field(&console, "csrf"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(closed.status(), 303, "{label}");
+        let results = app.get(&format!("/quiz/{round}/results")).await.text().await.unwrap();
+        let seed = results.split("seed = <code>").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        assert_eq!(sha256_hex(&seed), stored.seed_hash, "{label}");
+        let csv = app.get(&format!("/quiz/{round}/entries.csv")).await.text().await.unwrap();
+        assert!(!csv.contains("7101") && !csv.contains("9101"), "{label}: no identity in the export");
+        let rows: Vec<(String, i64)> = csv
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].to_owned(), f[f.len() - 2].parse().unwrap())
+            })
+            .collect();
+        let best = rows.iter().map(|r| r.1).max().unwrap();
+        let mut candidates: Vec<(String, &str)> = rows
+            .iter()
+            .filter(|r| r.1 == best)
+            .map(|r| (sha256_hex(&format!("{seed}:{}", r.0)), r.0.as_str()))
+            .collect();
+        candidates.sort();
+        assert_eq!(candidates.len(), 2, "{label}: Telegram's and the web's entries share the best score");
+        let winner = candidates[0].1;
+        assert!(results.contains(winner), "{label}: the published winner is the recomputed one");
+        let drawn = app
+            .client
+            .post(app.url(&format!("/console/quizzes/{round}/draw")))
+            .header("cookie", &leader)
+            .form(&[("csrf", common::hidden_field(&console, "csrf"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(drawn.status(), 303, "{label}");
+        let log = store.audit_log(20).await.unwrap();
+        for action in ["quiz.create", "quiz.close", "quiz.draw"] {
+            assert!(log.iter().any(|a| a.action == action), "{label}: {action} is audit logged");
+        }
+        assert!(
+            log.iter()
+                .any(|a| a.action == "quiz.draw" && a.detail.as_deref().is_some_and(|d| d.contains(winner))),
+            "{label}"
+        );
+        // A closed round in the chat: not open now, said in Vietnamese.
+        let late = an.press(&start_quiz).await;
+        assert!(late.text.contains("đã tham gia"), "{label}: their entry still stands: {late:?}");
+        let mut chi = TelegramCitizen::new(&[&app.base], SECRET, &tg, 7102);
+        chi.start("commune_11953").await;
+        let late = chi.press(&start_quiz).await;
+        assert!(late.text.contains("không mở vào lúc này"), "{label}: {late:?}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_round_not_yet_open_or_for_another_commune_and_a_bad_round_form_are_refused_in_vietnamese() {
+    for db in
+        databases("a_round_not_yet_open_or_for_another_commune_and_a_bad_round_form_are_refused_in_vietnamese").await
+    {
+        let label = db.label;
+        let (app, tg, _zl) = start(db, "1000").await;
+        let store = app.app.store.clone();
+        official(&store, "canbo", "commune_officer", Some("commune_office"), &["11953"]).await;
+        let officer = common::session(&app, "canbo").await;
+        let ids: Vec<String> = quiz::bundled_bank().iter().take(2).map(|q| q.id.clone()).collect();
+        // Everything wrong at once: each problem said, what was typed kept, nothing stored.
+        let (opens, closes) = (vn_minutes_from_now(60), vn_minutes_from_now(30));
+        let Err((status, page)) = post_round(
+            &app,
+            &officer,
+            &[
+                ("title", "Vòng thi thử nghiệm"),
+                ("communes", "11953, 11977"),
+                ("opens_vn", opens.as_str()),
+                ("closes_vn", closes.as_str()),
+                ("winners", "0"),
+                ("announce", "1"),
+            ],
+        )
+        .await
+        else {
+            panic!("{label}: the round should be refused");
+        };
+        assert_eq!(status, 422, "{label}");
+        for said in [
+            "Vòng thi cần ít nhất một câu hỏi",
+            "nằm ngoài phạm vi tài khoản",
+            "Thời điểm đóng phải sau thời điểm mở",
+            "Số người thắng phải là một số từ 1 đến 100",
+            "Vòng thi thử nghiệm",
+        ] {
+            assert!(page.contains(said), "{label}: {said}");
+        }
+        assert!(store.quiz_rounds().await.unwrap().is_empty(), "{label}");
+        assert!(
+            store.campaigns(10).await.unwrap().is_empty(),
+            "{label}: nor its announcement"
+        );
+        // A round that opens tomorrow, and one for another commune: the chat says so.
+        let now = Utc::now();
+        let tomorrow = quiz::create_round(
+            &store,
+            "Vòng thi ngày mai",
+            &ids,
+            now + chrono::Duration::days(1),
+            now + chrono::Duration::days(2),
+            1,
+            now,
+        )
+        .await
+        .unwrap();
+        let mut elsewhere = quiz::new_round(
+            "Vòng thi của xã khác",
+            &ids,
+            now,
+            now + chrono::Duration::days(1),
+            1,
+            now,
+        );
+        elsewhere.communes = "11977".into();
+        store.insert_quiz_round(&elsewhere).await.unwrap();
+        let mut an = TelegramCitizen::new(&[&app.base], SECRET, &tg, 7201);
+        let menu = an.start("commune_11953").await;
+        assert!(menu.payload("z:").is_none(), "{label}: neither is offered: {menu:?}");
+        let not_yet = an.press(&format!("z:{}", tomorrow.simple())).await;
+        assert!(
+            not_yet
+                .text
+                .contains("Cuộc thi «Vòng thi ngày mai» không mở vào lúc này"),
+            "{label}: {not_yet:?}"
+        );
+        let not_here = an.press(&format!("z:{}", elsewhere.id.simple())).await;
+        assert!(
+            not_here.text.contains("không dành cho xã, phường của anh/chị"),
+            "{label}: {not_here:?}"
+        );
+        let none = an.say("dự thi").await;
+        assert!(
+            none.text.contains("Hiện không có cuộc thi nào đang mở"),
+            "{label}: {none:?}"
+        );
+        assert!(store.quiz_entries(tomorrow).await.unwrap().is_empty(), "{label}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_report_periods_end_prepares_one_draft_per_commune_once_linking_to_the_scorecard_once_published() {
+    for db in
+        databases("a_report_periods_end_prepares_one_draft_per_commune_once_linking_to_the_scorecard_once_published")
+            .await
+    {
+        use chrono::TimeZone;
+        use ykien::domain::survey::PlanPeriod;
+        let label = db.label;
+        let app = TestApp::start_configured(db, &[("YKIEN_PUBLIC_URL", "https://ykien.example.vn")]).await;
+        let store = app.app.store.clone();
+        ykien::services::units::import_bundled_hung_yen(&store).await.unwrap();
+        // w-2026 (1 Nov 2025 – 31 Oct 2026) answered in March: 40 people in Phố Hiến, 15 in 11977, 6 in 11980 (too
+        // few to be shown anywhere, so no draft either).
+        let wave = common::wave_2026(&store).await;
+        let q =
+            ykien::domain::questionnaire::Questionnaire::parse(ykien::services::demo::BUNDLED_QUESTIONNAIRE).unwrap();
+        let day = ykien::domain::calendar::vn_day(Utc::now());
+        let mut responses = Vec::new();
+        for (i, (code, n)) in [("11953", 40), ("11977", 15), ("11980", 6)].into_iter().enumerate() {
+            let unit = ykien::services::units::commune_on(&store, code, day).await.unwrap();
+            let mut some =
+                ykien::services::demo::synthetic_responses(&q, &wave, std::slice::from_ref(&unit), 21 + i as u64);
+            some.truncate(n);
+            for (j, r) in some.iter_mut().enumerate() {
+                r.at = Utc.with_ymd_and_hms(2026, 3, 10, 3, 0, 0).unwrap() + chrono::Duration::hours(j as i64);
+            }
+            responses.extend(some);
+        }
+        store.insert_complete_responses(&responses).await.unwrap();
+        let ticker = app.app.you_said.clone();
+        // Before the six-month period ends (31 May, Vietnam time) nothing is prepared.
+        let before_end = Utc.with_ymd_and_hms(2026, 5, 31, 12, 0, 0).unwrap();
+        assert_eq!(ticker.tick_at(before_end).await.unwrap(), 0, "{label}");
+        // The morning after, two ticks at once (as two instances would), then another: one draft per commune.
+        let after_end = Utc.with_ymd_and_hms(2026, 6, 1, 2, 0, 0).unwrap();
+        let (a, b) = tokio::join!(ticker.tick_at(after_end), ticker.tick_at(after_end));
+        assert_eq!(a.unwrap() + b.unwrap(), 2, "{label}");
+        assert_eq!(ticker.tick_at(after_end).await.unwrap(), 0, "{label}: once");
+        let drafts = store.campaigns(100).await.unwrap();
+        let mut origins: Vec<&str> = drafts.iter().map(|c| c.origin.as_str()).collect();
+        origins.sort_unstable();
+        assert_eq!(
+            origins,
+            [
+                "you_said_we_did:w-2026:2026-6t:11953",
+                "you_said_we_did:w-2026:2026-6t:11977"
+            ],
+            "{label}"
+        );
+        let phohien = drafts.iter().find(|c| c.origin.ends_with("11953")).unwrap();
+        assert_eq!(phohien.state, "draft", "{label}: awaiting a leader's approval");
+        assert!(
+            phohien.text_vi.contains("tổng điểm") && phohien.text_vi.contains("/80"),
+            "{label}"
+        );
+        assert_eq!(
+            phohien.link.as_deref(),
+            Some("https://ykien.example.vn/s/11953"),
+            "{label}: not published: the survey page"
+        );
+        assert_eq!(store.campaign_communes(phohien.id).await.unwrap(), ["11953"], "{label}");
+        // The annual period, published before it ends: its drafts link to the public scorecard.
+        let leader = official(&store, "lanhdao", "leader", None, &["33"]).await;
+        let annual = PlanPeriod {
+            year: 2026,
+            six_month: false,
+        };
+        store
+            .publish(
+                &ykien::storage::Publication {
+                    province_code: "33".into(),
+                    wave_code: wave.code.clone(),
+                    period: Some(annual),
+                    published_by: leader.id,
+                    published_at: Utc::now(),
+                },
+                &leader.audit("publication.publish", "33"),
+            )
+            .await
+            .unwrap();
+        let year_end = Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap();
+        assert_eq!(ticker.tick_at(year_end).await.unwrap(), 2, "{label}");
+        assert_eq!(ticker.tick_at(year_end).await.unwrap(), 0, "{label}");
+        let yearly = store.campaigns(100).await.unwrap();
+        let phohien = yearly
+            .iter()
+            .find(|c| c.origin == "you_said_we_did:w-2026:2026:11953")
+            .unwrap();
+        assert_eq!(
+            phohien.link.as_deref(),
+            Some("https://ykien.example.vn/scores/33/11953?wave=w-2026&period=2026"),
+            "{label}"
+        );
+        assert_eq!(yearly.len(), 4, "{label}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_demos_quiz_round_is_offered_and_answered_in_the_chats() {
+    for db in databases("the_demos_quiz_round_is_offered_and_answered_in_the_chats").await {
+        let label = db.label;
+        let (app, tg, _zl) = start(db, "1000").await;
+        let store = app.app.store.clone();
+        // The demo's accounts, as `ykien demo` makes them, then its reach data.
+        let today = ykien::domain::calendar::vn_day(Utc::now());
+        for (username, role, office, unit) in ykien::services::demo::DEMO_ACCOUNTS {
+            ykien::services::accounts::add_official(
+                &store,
+                ykien::services::accounts::AccountRequest {
+                    username: username.into(),
+                    display_name: username.into(),
+                    password: ykien::services::demo::DEMO_PASSWORD.into(),
+                    role: role.into(),
+                    office: office.map(Into::into),
+                    unit_codes: [unit].into_iter().filter(|u| !u.is_empty()).map(Into::into).collect(),
+                },
+                today,
+            )
+            .await
+            .unwrap();
+        }
+        ykien::services::reach::demo::prepare(&store, Utc::now()).await.unwrap();
+        let round = store.quiz_rounds().await.unwrap().remove(0);
+        assert_eq!(round.title, ykien::services::reach::demo::DEMO_ROUND, "{label}");
+        let announcing = store.campaigns(10).await.unwrap();
+        assert!(
+            announcing
+                .iter()
+                .any(|c| c.state == "draft" && c.link.as_deref().is_some_and(|l| l.ends_with(&round.id.to_string()))),
+            "{label}: its announcement waits for approval"
+        );
+        let mut an = TelegramCitizen::new(&[&app.base], SECRET, &tg, 7301);
+        let menu = an.start("commune_11953").await;
+        let first = an.press(&menu.payload("z:").expect("the demo round is offered")).await;
+        assert!(
+            first.text.contains(ykien::services::reach::demo::DEMO_ROUND),
+            "{label}: {first:?}"
+        );
+        let next = an.say("a").await;
+        assert!(
+            next.text.contains("Nguồn:") && next.text.contains("câu 2/8"),
+            "{label}: {next:?}"
+        );
+        app.stop().await;
+    }
+}

@@ -229,6 +229,21 @@ const MATRIX: &[(&str, &str, &str, Access)] = &[
         "/console/campaigns/00000000-0000-7000-8000-000000000000/approve",
         Access::Console,
     ),
+    // Issue 18: quiz rounds from the console.
+    ("GET", "/console/quizzes", "/console/quizzes", Access::Console),
+    ("POST", "/console/quizzes", "/console/quizzes", Access::Console),
+    (
+        "GET",
+        "/console/quizzes/{id}",
+        "/console/quizzes/00000000-0000-7000-8000-000000000000",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/quizzes/{id}/{action}",
+        "/console/quizzes/00000000-0000-7000-8000-000000000000/close",
+        Access::Console,
+    ),
     // Issue 20: one's own account, and administering the others' (administrators only).
     (
         "POST",

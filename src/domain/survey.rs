@@ -99,6 +99,24 @@ impl PlanPeriod {
             .collect()
     }
 
+    /// The reports whose data spans any day from `from` to `to` (both included; `to` before `from` counts as
+    /// `from`), oldest first. Days are visited a month apart: every report spans more than a month, so none is
+    /// stepped over.
+    pub fn spanning(from: NaiveDate, to: NaiveDate) -> Vec<Self> {
+        let to = to.max(from);
+        let mut periods = std::collections::BTreeSet::new();
+        let mut day = from;
+        while day <= to {
+            periods.extend(Self::containing(day));
+            match day.checked_add_days(chrono::Days::new(30)) {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        periods.extend(Self::containing(to));
+        periods.into_iter().collect()
+    }
+
     /// Its name and days; `None` only for years chrono cannot represent.
     pub fn period(self) -> Option<ReportingPeriod> {
         let start = ymd(self.year - 1, 11, 1)?;
@@ -177,6 +195,25 @@ pub fn is_wave_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wave_spans_every_report_its_days_fall_in() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let six = |year| PlanPeriod { year, six_month: true };
+        let annual = |year| PlanPeriod { year, six_month: false };
+        assert_eq!(
+            PlanPeriod::spanning(day(2025, 11, 1), day(2026, 10, 31)),
+            vec![annual(2026), six(2026)]
+        );
+        assert_eq!(
+            PlanPeriod::spanning(day(2026, 5, 20), day(2026, 11, 3)),
+            vec![annual(2026), six(2026), annual(2027), six(2027)]
+        );
+        assert_eq!(
+            PlanPeriod::spanning(day(2026, 7, 1), day(2026, 6, 1)),
+            vec![annual(2026)]
+        );
+    }
 
     #[test]
     fn a_november_day_falls_in_next_years_six_month_and_annual_reports() {

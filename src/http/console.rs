@@ -53,6 +53,7 @@ pub(super) fn page(title: &str, official: Option<(&Official, &str)>, body: Marku
                 nav.crumbs {
                     a href="/console" { "Hộp thư phản ánh" } " · "
                     a href="/console/campaigns" { "Đợt gửi tin" } " · "
+                    a href="/console/quizzes" { "Cuộc thi" } " · "
                     @if matches!(o.role, Role::Admin | Role::Leader) { a href="/console/dashboard" { "Bảng điểm" } " · " }
                     @if o.role == Role::Admin { a href="/console/audit" { "Nhật ký" } " · " a href="/console/users" { "Tài khoản" } " · " a href="/console/lockouts" { "Đăng nhập bị chặn" } " · " a href="/console/responses/flagged" { "Phiếu bị đánh dấu" } " · " }
                     a href="/console/account" { (o.display_name) } " (" (o.role.label().vi) ") "

@@ -21,6 +21,7 @@ mod public;
 mod publish;
 mod qr;
 mod quality;
+mod quiz_rounds;
 mod reach_pages;
 mod render;
 mod serve;
@@ -145,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(campaigns::routes())
         .merge(reach_pages::routes())
+        .merge(quiz_rounds::routes())
         .merge(signin::routes())
         .merge(quality::routes())
         .merge(dashboard::routes())

@@ -181,7 +181,7 @@ async fn quiz_page(
     answer: Option<(usize, usize)>,
 ) -> Result<Response, PageError> {
     let path = format!("/quiz/{}", round.id);
-    let identity = state.surveys.keyed_hash("quiz", &format!("web:{}", device.token));
+    let identity = quiz::identity_hash(&state.surveys, "web", &device.token);
     let step = quiz::step(&state.store, round, &identity, "web", commune, answer, Utc::now())
         .await
         .on_page(lang, &path)?;
@@ -191,7 +191,12 @@ async fn quiz_page(
     let body = html! {
         h1 { (round.title) }
         @match &step {
-            QuizStep::Closed => p { (lang.t("Vòng thi không mở vào lúc này.", "This round is not open now.")) },
+            QuizStep::Closed => p role="alert" { (lang.t("Vòng thi không mở vào lúc này.", "This round is not open now.")) " "
+                (lang.t("Mở từ ", "It runs from ")) (vn_time(round.opens_at)) (lang.t(" đến ", " to ")) (vn_time(round.closes_at))
+                (lang.t(" (giờ Việt Nam).", " (Vietnam time).")) },
+            QuizStep::NotHere => p role="alert" { (lang.t(
+                "Vòng thi này không dành cho xã, phường của anh/chị.",
+                "This round is not for your commune.")) },
             QuizStep::AlreadyEntered { score, of } => {
                 p role="alert" { (lang.t(
                     "Anh/chị đã tham gia vòng thi này rồi; mỗi người chỉ dự thi một lần.",

@@ -215,6 +215,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0017_split_questionnaire.sql"),
     ),
     (
+        20,
+        "quiz rounds and you said",
+        include_str!("../../migrations/0020_quiz_rounds_and_you_said.sql"),
+    ),
+    (
         21,
         "attachment files",
         include_str!("../../migrations/0021_attachment_files.sql"),

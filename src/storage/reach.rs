@@ -84,6 +84,12 @@ pub struct QuizRoundRow {
     pub seed_hash: String,
     pub winners: i64,
     pub created_at: DateTime<Utc>,
+    /// The communes it is for (codes, comma-separated); empty: every commune.
+    pub communes: String,
+    /// The official who made it in the console (none for the demo's).
+    pub created_by: Option<Uuid>,
+    /// The draft campaign made with it to announce it, if any.
+    pub campaign_id: Option<Uuid>,
 }
 
 /// One person's entry in a quiz round (no identity: only its keyed hash, never read back out).
@@ -97,6 +103,8 @@ pub struct QuizEntryRow {
     pub finished_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
+
+const QUIZ_ROUND_COLUMNS: &str = "id, title, question_ids, opens_at, closes_at, seed, seed_hash, winners, created_at, communes, created_by, campaign_id";
 
 const CAMPAIGN_COLUMNS: &str = "id, title, text_vi, text_en, link, image_type, channels, scheduled_at, state, origin, \
      author_id, approver_id, approved_at, created_at";
@@ -235,8 +243,9 @@ impl Store {
         Ok(taken == 1)
     }
 
-    /// Stores a draft campaign with its communes.
-    pub async fn insert_campaign(&self, new: &NewCampaign) -> Result<(), StoreError> {
+    /// Stores a draft campaign with its communes; false (and nothing stored) when it is a once-only draft ("you
+    /// said, we did") already prepared, by this instance or another.
+    pub async fn insert_campaign(&self, new: &NewCampaign) -> Result<bool, StoreError> {
         let writer = self.writer().await;
         let (image_type, image) = match &new.image {
             Some((t, bytes)) => (Some(t.clone()), Some(bytes.clone())),
@@ -244,11 +253,13 @@ impl Store {
         };
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to store a campaign"))?;
-            execute!(
+            // The conflict is the once-only origin's (migration 0020); ids are fresh UUIDs.
+            let stored = execute!(
                 tx: tx,
                 "storing a campaign",
                 "INSERT INTO campaigns (id, title, text_vi, text_en, link, image, image_type, channels, scheduled_at, \
-                 state, origin, author_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $12)",
+                 state, origin, author_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $12) \
+                 ON CONFLICT DO NOTHING",
                 new.id,
                 &new.title,
                 &new.text_vi,
@@ -262,6 +273,9 @@ impl Store {
                 new.author_id,
                 new.created_at,
             )?;
+            if stored != 1 {
+                return Ok(false);
+            }
             for code in &new.communes {
                 execute!(
                     tx: tx,
@@ -271,7 +285,8 @@ impl Store {
                     code,
                 )?;
             }
-            tx.commit().await.map_err(db("committing a campaign"))
+            tx.commit().await.map_err(db("committing a campaign"))?;
+            Ok(true)
         })
     }
 
@@ -515,8 +530,8 @@ impl Store {
         execute!(
             writer.pool,
             "storing a quiz round",
-            "INSERT INTO quiz_rounds (id, title, question_ids, opens_at, closes_at, seed, seed_hash, winners, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO quiz_rounds (id, title, question_ids, opens_at, closes_at, seed, seed_hash, winners, created_at, \
+             communes, created_by, campaign_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             round.id,
             &round.title,
             &round.question_ids,
@@ -526,30 +541,81 @@ impl Store {
             &round.seed_hash,
             round.winners,
             round.created_at,
+            &round.communes,
+            round.created_by,
+            round.campaign_id,
         )?;
         Ok(())
     }
 
     pub async fn quiz_round(&self, id: Uuid) -> Result<Option<QuizRoundRow>, StoreError> {
-        fetch!(
-            &self.pool,
-            fetch_optional,
-            "reading a quiz round",
-            "SELECT id, title, question_ids, opens_at, closes_at, seed, seed_hash, winners, created_at \
-             FROM quiz_rounds WHERE id = $1",
-            id,
-        )
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {QUIZ_ROUND_COLUMNS} FROM quiz_rounds WHERE id = $1"));
+        fetch!(&self.pool, fetch_optional, "reading a quiz round", sql, id)
     }
 
     /// Quiz rounds, newest first.
     pub async fn quiz_rounds(&self) -> Result<Vec<QuizRoundRow>, StoreError> {
-        fetch!(
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {QUIZ_ROUND_COLUMNS} FROM quiz_rounds ORDER BY opens_at DESC"
+        ));
+        fetch!(&self.pool, fetch_all, "listing quiz rounds", sql)
+    }
+
+    /// The rounds open at `now`, newest first (whichever communes they are for).
+    pub async fn open_quiz_rounds(&self, now: DateTime<Utc>) -> Result<Vec<QuizRoundRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {QUIZ_ROUND_COLUMNS} FROM quiz_rounds WHERE opens_at <= $1 AND closes_at > $1 \
+             ORDER BY opens_at DESC, id"
+        ));
+        fetch!(&self.pool, fetch_all, "listing the open quiz rounds", sql, now)
+    }
+
+    /// Closes a round now, before its time; false when it was already closed.
+    pub async fn close_quiz_round(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let writer = self.writer().await;
+        let closed = execute!(
+            writer.pool,
+            "closing a quiz round",
+            "UPDATE quiz_rounds SET closes_at = $2 WHERE id = $1 AND closes_at > $2",
+            id,
+            now,
+        )?;
+        Ok(closed == 1)
+    }
+
+    /// Whether the "you said, we did" drafts of a wave's report period were prepared.
+    pub async fn you_said_prepared(&self, wave_code: &str, period: &str) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = fetch!(
             &self.pool,
-            fetch_all,
-            "listing quiz rounds",
-            "SELECT id, title, question_ids, opens_at, closes_at, seed, seed_hash, winners, created_at \
-             FROM quiz_rounds ORDER BY opens_at DESC",
-        )
+            fetch_optional,
+            "reading whether a period's drafts were prepared",
+            "SELECT drafts FROM you_said_prepared WHERE wave_code = $1 AND period = $2",
+            wave_code,
+            period,
+        )?;
+        Ok(row.is_some())
+    }
+
+    /// Records that a wave's report period had its drafts prepared (a second record is nothing).
+    pub async fn mark_you_said_prepared(
+        &self,
+        wave_code: &str,
+        period: &str,
+        drafts: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let writer = self.writer().await;
+        execute!(
+            writer.pool,
+            "recording that a period's drafts were prepared",
+            "INSERT INTO you_said_prepared (wave_code, period, drafts, prepared_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (wave_code, period) DO NOTHING",
+            wave_code,
+            period,
+            drafts,
+            at,
+        )?;
+        Ok(())
     }
 
     /// A person's entry in a round, by the keyed hash of their identity.

@@ -240,17 +240,7 @@ fn period_label(p: Option<PlanPeriod>) -> String {
 fn periods_of(snapshot: &Snapshot) -> Vec<PlanPeriod> {
     let from = vn_day(snapshot.wave.opens_at);
     let to = vn_day(snapshot.wave.closes_at.min(chrono::Utc::now()));
-    let mut periods = BTreeSet::new();
-    let mut day = from;
-    while day <= to.max(from) {
-        periods.extend(PlanPeriod::containing(day));
-        match day.checked_add_days(chrono::Days::new(30)) {
-            Some(next) => day = next,
-            None => break,
-        }
-    }
-    periods.extend(PlanPeriod::containing(to.max(from)));
-    periods.into_iter().rev().collect()
+    PlanPeriod::spanning(from, to).into_iter().rev().collect()
 }
 
 fn chart_img(ctx: &Context, kind: &str, target: (&str, &str), alt: &str) -> Markup {

@@ -25,7 +25,7 @@ impl Chats {
                 self.store.clear_draft_files(&c.row.channel, &c.row.user_id).await?;
                 Draft::default()
             }
-            Dialog::Survey {} | Dialog::Commune { .. } => {
+            Dialog::Survey {} | Dialog::Commune { .. } | Dialog::Quiz { .. } => {
                 c.keep_choices = true;
                 return Ok(vec![Outbound::text(c.t(
                     "Ảnh chỉ được nhận khi gửi phản ánh. Ở bước này xin bấm nút hoặc gõ chữ.",
@@ -114,7 +114,7 @@ impl Chats {
                 self.store.clear_draft_files(&c.row.channel, &c.row.user_id).await?;
                 Draft::default()
             }
-            Dialog::Survey {} | Dialog::Commune { .. } => {
+            Dialog::Survey {} | Dialog::Commune { .. } | Dialog::Quiz { .. } => {
                 c.keep_choices = true;
                 return Ok(vec![Outbound::text(c.t(
                     "Tin nhắn thoại chỉ được nhận khi gửi phản ánh. Ở bước này xin bấm nút hoặc gõ chữ.",

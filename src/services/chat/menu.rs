@@ -90,6 +90,7 @@ impl Chats {
             remove_keyboard: true,
             ..Outbound::default()
         }];
+        self.quiz_choice(c, &mut menu).await?;
         self.news_choice(c, &mut menu).await?;
         Ok(menu)
     }
@@ -179,6 +180,7 @@ impl Chats {
         }
         match goal {
             Goal::Survey => self.survey(c, SurveyMove::Show).await,
+            Goal::Quiz => self.start_quiz(c, None).await,
             Goal::Feedback => {
                 // A report typed before the commune was known goes on where it was.
                 let draft = match &c.state.dialog {

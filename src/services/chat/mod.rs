@@ -8,15 +8,16 @@
 //! button of the last message on every channel, which is how Zalo users answer lists longer than its five buttons.
 //!
 //! One file per flow: `menu` (the menu, the commune, the way in), `survey`, `report` (writing a feedback report),
-//! `attachments` (its photos and voice notes), `follow_up` (one's reports, their answers, rating), `payloads` (what
-//! buttons carry), `official` (an official's linked chat: `/link`, `/unlink`), `typed` (what typed words mean:
-//! greetings, skip/no/cancel/back/yes, numbers with units).
+//! `attachments` (its photos and voice notes), `follow_up` (one's reports, their answers, rating), `quiz` (the PAPI
+//! quiz, one question per message), `payloads` (what buttons carry), `official` (an official's linked chat: `/link`,
+//! `/unlink`), `typed` (what typed words mean: greetings, skip/no/cancel/back/yes, numbers with units).
 
 mod attachments;
 mod follow_up;
 mod menu;
 mod official;
 mod payloads;
+mod quiz;
 mod report;
 mod survey;
 mod typed;
@@ -80,6 +81,8 @@ enum Dialog {
     Survey {},
     /// A feedback report being written.
     Report(Draft),
+    /// In a quiz round; which question is the person's entry's to say.
+    Quiz { round: uuid::Uuid },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +90,7 @@ enum Dialog {
 enum Goal {
     Survey,
     Feedback,
+    Quiz,
 }
 
 /// The stored dialogue state of one person.
@@ -379,6 +383,7 @@ impl Chats {
                     match crate::domain::folding::fold(text).as_str() {
                         "nhan tin" | "get news" => return self.set_news(c, true).await,
                         "dung nhan tin" | "stop news" => return self.set_news(c, false).await,
+                        "du thi" | "thi" | "cuoc thi" | "quiz" => return self.start_quiz(c, None).await,
                         _ => {}
                     }
                 }
@@ -421,6 +426,8 @@ impl Chats {
             Dialog::Survey {} => self.survey_typing(c).await?.is_some(),
             Dialog::Report(draft) => matches!(draft.step, DraftStep::Text | DraftStep::Location),
             Dialog::Commune { .. } => true,
+            // The quiz reads numbers itself: a choice's text may be a number.
+            Dialog::Quiz { .. } => true,
             Dialog::Menu => false,
         };
         if wants_typing {
@@ -498,6 +505,7 @@ impl Chats {
             "survey" | "khaosat" => self.pressed(c, Payload::Menu(MenuItem::Survey)).await,
             "feedback" | "phananh" => self.pressed(c, Payload::Menu(MenuItem::Feedback)).await,
             "cases" | "theodoi" => self.pressed(c, Payload::Menu(MenuItem::Follow)).await,
+            "quiz" | "duthi" => self.start_quiz(c, None).await,
             _ => {
                 c.state.dialog = Dialog::Menu;
                 self.menu(c, false).await
@@ -539,6 +547,8 @@ impl Chats {
             Payload::Form(action) => self.form(c, action).await,
             Payload::Case(code) => self.show_case(c, &code).await,
             Payload::Rate { code, stars } => self.rate(c, &code, stars).await,
+            Payload::QuizStart(round) => self.start_quiz(c, Some(round)).await,
+            Payload::QuizAnswer { round, index, choice } => self.quiz_answer(c, round, index, choice).await,
         }
     }
 
@@ -549,6 +559,7 @@ impl Chats {
             Dialog::Commune { then, .. } => self.find_commune(c, then, text).await,
             Dialog::Survey {} => self.typed_in_survey(c, text, word).await,
             Dialog::Report(draft) => self.typed_report(c, draft, text, word).await,
+            Dialog::Quiz { round } => self.typed_in_quiz(c, round, text, word).await,
             Dialog::Menu if is_greeting(text) => self.menu(c, true).await,
             // What most people do first: type their problem. It becomes a report for them to confirm.
             Dialog::Menu if text.chars().count() >= MIN_TEXT_CHARS => self.propose_report(c, text).await,

@@ -1,6 +1,7 @@
 //! The button payloads of the chat dialogue: short strings (at most 64 bytes, Telegram's limit for callback data)
 //! in one grammar, written and read only by the dialogue.
 
+use uuid::Uuid;
 use ykien_bots::message::Button;
 
 /// A button payload of the chat dialogue. Written and read only here (and by the rating buttons of notifications,
@@ -27,6 +28,10 @@ pub(super) enum Payload {
     Case(String),
     /// `r:<code>:<1-5>`: rate this case's answer.
     Rate { code: String, stars: i64 },
+    /// `z:<round>`: take part in this quiz round (the id without hyphens).
+    QuizStart(Uuid),
+    /// `za:<round>:<question index>:<choice from 1>`: this answer to this question of this round.
+    QuizAnswer { round: Uuid, index: usize, choice: usize },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +112,15 @@ impl Payload {
                     stars: stars.parse().ok()?,
                 }
             }
+            "z" => Self::QuizStart(rest.parse().ok()?),
+            "za" => {
+                let mut parts = rest.splitn(3, ':');
+                Self::QuizAnswer {
+                    round: parts.next()?.parse().ok()?,
+                    index: parts.next()?.parse().ok()?,
+                    choice: parts.next()?.parse().ok()?,
+                }
+            }
             _ => return None,
         })
     }
@@ -147,6 +161,8 @@ impl Payload {
             ),
             Self::Case(code) => format!("v:{code}"),
             Self::Rate { code, stars } => format!("r:{code}:{stars}"),
+            Self::QuizStart(round) => format!("z:{}", round.simple()),
+            Self::QuizAnswer { round, index, choice } => format!("za:{}:{index}:{choice}", round.simple()),
         }
     }
 }
@@ -200,12 +216,25 @@ mod tests {
                 code: "HY-7K3M9P".into(),
                 stars: 4,
             },
+            Payload::QuizStart(Uuid::from_u128(u128::MAX)),
+            Payload::QuizAnswer {
+                round: Uuid::from_u128(u128::MAX),
+                index: 29,
+                choice: 5,
+            },
         ] {
             assert_eq!(Payload::parse(&p.encode()), Some(p.clone()), "{p:?}");
         }
         assert_eq!(Payload::parse("s:x:1"), None);
         assert_eq!(Payload::parse("nonsense"), None);
         assert_eq!(Payload::parse("m:unknown"), None);
+        assert_eq!(Payload::parse("za:not-a-round:0:1"), None);
+        let longest = Payload::QuizAnswer {
+            round: Uuid::from_u128(u128::MAX),
+            index: 999,
+            choice: 5,
+        };
+        assert!(longest.encode().len() <= 64, "{}", longest.encode());
     }
 
     #[test]

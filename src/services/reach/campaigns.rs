@@ -245,10 +245,41 @@ pub async fn check_form(
         }
         Some(at) => at,
     };
-    let mut communes = Vec::new();
-    for code in form.communes.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+    let communes = checked_communes(store, official, &form.communes, now, &mut problems).await?;
+    let campaign = NewCampaign {
+        id: Uuid::new_v4(),
+        title,
+        text_vi: form.text_vi.trim().to_owned(),
+        text_en,
+        link,
+        image,
+        channels: channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
+        scheduled_at,
+        origin: "official".to_owned(),
+        author_id: Some(official.id),
+        communes,
+        created_at: now,
+    };
+    Ok((campaign, problems))
+}
+
+/// The communes typed (codes) that exist today and are within `official`'s scope; a problem (field `communes`) for
+/// each that is not, and for none at all. Campaigns and quiz rounds target communes alike.
+pub async fn checked_communes(
+    store: &Store,
+    official: &Official,
+    codes: &[String],
+    now: DateTime<Utc>,
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<String>, Error> {
+    let mut communes: Vec<String> = Vec::new();
+    for code in codes.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
         match units::commune_on(store, code, vn_day(now)).await {
-            Ok(unit) if official.covers(&unit) => communes.push(unit.code),
+            Ok(unit) if official.covers(&unit) => {
+                if !communes.contains(&unit.code) {
+                    communes.push(unit.code);
+                }
+            }
             Ok(unit) => problems.push(Problem::new(
                 "communes",
                 "out_of_scope",
@@ -275,21 +306,7 @@ pub async fn check_form(
             Text::new("Xin chọn ít nhất một xã, phường.", "Please pick at least one commune."),
         ));
     }
-    let campaign = NewCampaign {
-        id: Uuid::new_v4(),
-        title,
-        text_vi: form.text_vi.trim().to_owned(),
-        text_en,
-        link,
-        image,
-        channels: channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
-        scheduled_at,
-        origin: "official".to_owned(),
-        author_id: Some(official.id),
-        communes,
-        created_at: now,
-    };
-    Ok((campaign, problems))
+    Ok(communes)
 }
 
 /// Stores a draft; its problems, if any, as [`Error::Invalid`] (nothing stored).

@@ -1,6 +1,7 @@
 //! Issue 18 in `ykien demo`: subscribers of Phường Phố Hiến on both chats (one opted out, one off the news), a
-//! campaign approved and scheduled for tomorrow morning, a draft waiting for the leader's approval, and a PAPI quiz
-//! round open for a week. Once: a second run finds them and adds nothing.
+//! campaign approved and scheduled for tomorrow morning, and a PAPI quiz round open for a month for every commune —
+//! offered in the chats' menu («🏆 Dự thi tìm hiểu PAPI») and on the web — with the draft campaign announcing it
+//! waiting for the leader's approval. Once: a second run finds them and adds nothing.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -60,15 +61,6 @@ pub async fn prepare(store: &Store, now: DateTime<Utc>) -> Result<(), Error> {
     };
     let id = campaigns::draft(store, &officer, &approved, now).await?;
     campaigns::approve(store, &leader, id, now).await?;
-    let draft = campaigns::CampaignForm {
-        title: "Mời tham gia cuộc thi tìm hiểu PAPI".into(),
-        text_vi: "Cuộc thi tìm hiểu PAPI và Luật Thực hiện dân chủ ở cơ sở đã mở: trả lời từng câu ngay trong kênh \
-                  này hoặc trên trang web."
-            .into(),
-        scheduled_vn: tomorrow,
-        ..approved
-    };
-    campaigns::draft(store, &officer, &draft, now).await?;
     let bank = quiz::bundled_bank();
     let ids: Vec<String> = bank
         .iter()
@@ -77,15 +69,28 @@ pub async fn prepare(store: &Store, now: DateTime<Utc>) -> Result<(), Error> {
         .take(8)
         .map(|q| q.id.clone())
         .collect();
-    quiz::create_round(
+    let round = quiz::create_round(
         store,
         DEMO_ROUND,
         &ids,
         now - Duration::hours(1),
-        now + Duration::days(7),
+        now + Duration::days(30),
         3,
         now,
     )
     .await?;
+    let draft = campaigns::CampaignForm {
+        title: "Mời tham gia cuộc thi tìm hiểu PAPI".into(),
+        text_vi: "Cuộc thi tìm hiểu PAPI và Luật Thực hiện dân chủ ở cơ sở đã mở: bấm «🏆 Dự thi tìm hiểu PAPI» \
+                  trong menu của kênh này để trả lời từng câu ngay tại đây, hoặc trả lời trên trang web."
+            .into(),
+        text_en: "The quiz on PAPI and the Law on grassroots democracy is open: press “🏆 PAPI quiz” in this \
+                  channel's menu to answer one question at a time right here, or answer on the web."
+            .into(),
+        link: format!("https://ykien.example.vn/quiz/{round}"),
+        scheduled_vn: tomorrow,
+        ..approved
+    };
+    campaigns::draft(store, &officer, &draft, now).await?;
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! Reaching citizens as a group (issue 18): news subscriptions of the chat users of a commune, Zalo's sending
 //! rules (`zalo_rules`, used by every Zalo message: case news, campaigns, the dialogue's replies), campaigns
 //! (`campaigns`: drafted, approved, queued once per recipient into the outbox, reported), PAPI quizzes (`quiz`:
-//! the sourced question bank, rounds, one entry per person, a draw anyone can recompute) and "you said, we did"
-//! (`you_said`: a draft campaign per commune when a wave's report period ends).
+//! the sourced question bank, rounds, one entry per person, a draw anyone can recompute; `rounds`: rounds made,
+//! closed and drawn from the console, announced by a campaign) and "you said, we did" (`you_said`: a draft campaign
+//! per commune when a wave's report period ends, made by its ticker).
 
 pub mod campaigns;
 pub mod demo;
 pub mod quiz;
+pub mod rounds;
 pub mod you_said;
 pub mod zalo_rules;
 

@@ -200,16 +200,8 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-/// Creates a round of these questions (ids of the bundled bank), with its committed seed.
-pub async fn create_round(
-    store: &Store,
-    title: &str,
-    question_ids: &[String],
-    opens_at: DateTime<Utc>,
-    closes_at: DateTime<Utc>,
-    winners: i64,
-    now: DateTime<Utc>,
-) -> Result<Uuid, Error> {
+/// The problems of a round's questions (ids of the bundled bank) and times.
+pub fn round_problems(question_ids: &[String], opens_at: DateTime<Utc>, closes_at: DateTime<Utc>) -> Vec<Problem> {
     let bank = bundled_bank();
     let mut problems = Vec::new();
     for id in question_ids {
@@ -241,16 +233,25 @@ pub async fn create_round(
             ),
         ));
     }
-    if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
-    }
+    problems
+}
+
+/// A round to store, with a fresh random seed committed by its hash.
+pub fn new_round(
+    title: &str,
+    question_ids: &[String],
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+    winners: i64,
+    now: DateTime<Utc>,
+) -> QuizRoundRow {
     let seed = {
         use rand::RngCore;
         let mut bytes = [0_u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     };
-    let round = QuizRoundRow {
+    QuizRoundRow {
         id: Uuid::new_v4(),
         title: title.to_owned(),
         question_ids: question_ids.join(","),
@@ -260,9 +261,56 @@ pub async fn create_round(
         seed,
         winners: winners.max(1),
         created_at: now,
-    };
+        communes: String::new(),
+        created_by: None,
+        campaign_id: None,
+    }
+}
+
+/// Creates a round of these questions (ids of the bundled bank) for every commune, with its committed seed (the
+/// demo's and the tests'; the console's go through [`super::rounds::create`]).
+pub async fn create_round(
+    store: &Store,
+    title: &str,
+    question_ids: &[String],
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+    winners: i64,
+    now: DateTime<Utc>,
+) -> Result<Uuid, Error> {
+    let problems = round_problems(question_ids, opens_at, closes_at);
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    let round = new_round(title, question_ids, opens_at, closes_at, winners, now);
     store.insert_quiz_round(&round).await?;
     Ok(round.id)
+}
+
+/// The communes a round is for; empty: every commune.
+pub fn round_communes(round: &QuizRoundRow) -> Vec<&str> {
+    round.communes.split(',').filter(|c| !c.is_empty()).collect()
+}
+
+/// Whether people of `commune` take part in a round.
+pub fn in_scope(round: &QuizRoundRow, commune: &str) -> bool {
+    let communes = round_communes(round);
+    communes.is_empty() || communes.contains(&commune)
+}
+
+/// The round open now for people of `commune` (the newest, if several are).
+pub async fn open_round_for(store: &Store, commune: &str, now: DateTime<Utc>) -> Result<Option<QuizRoundRow>, Error> {
+    Ok(store
+        .open_quiz_rounds(now)
+        .await?
+        .into_iter()
+        .find(|r| in_scope(r, commune)))
+}
+
+/// The keyed hash a person takes part under: the same hash of the same kind of identity on every surface (a chat
+/// user id, a web device token), so that one person has one entry per round.
+pub fn identity_hash(surveys: &crate::services::survey::Surveys, channel: &str, id: &str) -> String {
+    surveys.keyed_hash("quiz", &format!("{channel}:{id}"))
 }
 
 /// A round's questions, in order.
@@ -290,6 +338,8 @@ pub enum QuizStep {
     AlreadyEntered { score: i64, of: usize },
     /// The round is not open now.
     Closed,
+    /// The round is not for this commune.
+    NotHere,
 }
 
 /// Whether an answer was right, with the explanation and the source.
@@ -324,6 +374,9 @@ pub async fn step(
     }
     if now < round.opens_at || now >= round.closes_at {
         return Ok(QuizStep::Closed);
+    }
+    if entry.is_none() && !in_scope(round, commune) {
+        return Ok(QuizStep::NotHere);
     }
     let entry = match entry {
         Some(e) => e,
