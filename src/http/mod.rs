@@ -16,6 +16,7 @@ mod error;
 mod limits;
 mod metrics;
 mod open311;
+mod password_reset;
 mod pages;
 mod public;
 mod publish;
@@ -27,6 +28,7 @@ mod serve;
 mod session;
 mod signin;
 mod survey;
+mod two_factor;
 mod users;
 mod webhooks;
 
@@ -146,6 +148,8 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::routes())
         .merge(reach_pages::routes())
         .merge(signin::routes())
+        .merge(two_factor::routes())
+        .merge(password_reset::routes())
         .merge(quality::routes())
         .merge(dashboard::routes())
         .merge(webhooks::routes())

@@ -6,6 +6,7 @@
 //! so both arms use the native driver types. Errors of the drivers become [`StoreError`] in one place, [`db`].
 
 mod account_admin;
+mod account_security;
 mod case_changes;
 mod cases;
 mod chat;
@@ -35,6 +36,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::config::DatabaseUrl;
 
 pub use account_admin::SessionRow;
+pub use account_security::{ResetLinkRow, ResetLinkUse, TotpRow};
 pub use case_changes::{
     AuditEntry, CaseChange, CaseEvent, NewAnswer, NewAttachment, NewCase, NewOutboxMessage, PauseChange,
 };
@@ -207,6 +209,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "split questionnaire",
         include_str!("../../migrations/0017_split_questionnaire.sql"),
+    ),
+    (
+        19,
+        "account security",
+        include_str!("../../migrations/0019_account_security.sql"),
     ),
 ];
 
