@@ -2,11 +2,11 @@
 //! answer whatever was typed) and the page the link opens (`/console/password/reset/{token}`), which sets a new
 //! password. The rules are `services::password_reset`'s. Both need email (`YKIEN_SMTP_URL`) and the public
 //! address (`YKIEN_PUBLIC_URL`, the only base a link is built on); without them the pages say to ask an
-//! administrator.
+//! administrator. Like every `/console` page they are sent `no-store` and, like every answer, `no-referrer`, so the
+//! token in the address stays out of caches and other sites' logs.
 
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -141,21 +141,13 @@ fn dead_link(state: &AppState, headers: &HeaderMap, why: &ResetLinkUse) -> Respo
             "Liên kết không đúng. Xin mở đúng liên kết trong thư, không sửa hay cắt bớt.",
         ),
     };
-    no_cache(pre_session_page(state, headers, status, "Liên kết không dùng được", |_| {
+    pre_session_page(state, headers, status, "Liên kết không dùng được", |_| {
         html! {
             h1 { "Liên kết không dùng được" }
             p.err role="alert" { (text) }
             p { a href=(FORGOT_PATH) { "Gửi liên kết mới" } " · " a href="/console/login" { "Trang đăng nhập" } }
         }
-    }))
-}
-
-/// The link's token is in the address: no cache keeps the page, and no referrer carries it elsewhere.
-fn no_cache(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    response
+    })
 }
 
 fn reset_page(
@@ -164,7 +156,7 @@ fn reset_page(
     (status, token, username): (StatusCode, &str, &str),
     error: Option<&str>,
 ) -> Response {
-    no_cache(pre_session_page(state, headers, status, "Đặt mật khẩu mới", |csrf| {
+    pre_session_page(state, headers, status, "Đặt mật khẩu mới", |csrf| {
         html! {
             h1 { "Đặt mật khẩu mới" }
             p { "Tài khoản: " strong { (username) } }
@@ -177,7 +169,7 @@ fn reset_page(
             }
             p.muted { "Sau khi đặt, mọi phiên đăng nhập đang mở của tài khoản sẽ kết thúc." }
         }
-    }))
+    })
 }
 
 /// `GET /console/password/reset/{token}`: the form, or why the link cannot be used.
@@ -228,7 +220,7 @@ pub async fn post_reset(
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, &problem);
     }
     match password_reset::set_password(&state.store, &token, form.password, &address, now).await {
-        Ok(ResetLinkUse::PasswordSet { username }) => no_cache(pre_session_page(
+        Ok(ResetLinkUse::PasswordSet { username }) => pre_session_page(
             &state,
             &headers,
             StatusCode::OK,
@@ -240,7 +232,7 @@ pub async fn post_reset(
                     p { a href="/console/login" { "Đăng nhập bằng mật khẩu mới" } }
                 }
             },
-        )),
+        ),
         Ok(dead) => dead_link(&state, &headers, &dead),
         Err(e) => PageError::new(LANG, "/console/password/reset", e).into_response(),
     }

@@ -262,17 +262,12 @@ async fn setup_page(state: &AppState, session: &SignedIn, status: StatusCode, sh
             }
         }
     };
-    let mut response = (
+    // The secret is on the page: like every console page, it is sent `no-store`.
+    Ok((
         status,
         Html(page("Xác thực hai bước", Some((official, &csrf)), body).into_string()),
     )
-        .into_response();
-    // The secret is on the page: no cache keeps it.
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+        .into_response())
 }
 
 /// `GET /console/account/2fa`.

@@ -59,7 +59,9 @@ fn prf(key: &Secret, purpose: &[u8], official_id: Uuid, data: &[u8]) -> [u8; 32]
     mac.update(b"\x00");
     mac.update(official_id.as_bytes());
     mac.update(data);
-    mac.finalize().into_bytes().into()
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -83,7 +85,9 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 pub fn seal(key: &Secret, official_id: Uuid, secret: &[u8]) -> String {
     let nonce: [u8; 16] = rand::random();
     let pad = prf(key, b"totp-pad", official_id, &nonce);
-    let sealed: Vec<u8> = secret.iter().zip(pad.iter().cycle()).map(|(s, p)| s ^ p).collect();
+    // Secrets are SECRET_BYTES long, within one block of the key stream.
+    debug_assert!(secret.len() <= pad.len());
+    let sealed: Vec<u8> = secret.iter().zip(pad.iter()).map(|(s, p)| s ^ p).collect();
     let tag = prf(key, b"totp-tag", official_id, &[&nonce[..], &sealed].concat());
     format!("v1.{}.{}.{}", hex(&nonce), hex(&sealed), hex(&tag))
 }
