@@ -465,3 +465,53 @@ async fn with_2fa_required_an_administrator_without_it_sets_it_up_before_anythin
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_command_line_sends_a_reset_link_and_resets_two_factor_sign_in() {
+    let mail = SmtpServer::start().await;
+    let app = start(common::TestDb::sqlite(), &mail.url(), &[]).await;
+    let store = &app.app.store;
+    official(store, "quantri", "admin", None, &[]).await;
+    let canbo = official(store, "canbo", "commune_officer", Some("commune_economic"), &["11953"]).await;
+    let settings = AlertSettings {
+        email: Some(EMAIL.into()),
+        ..AlertSettings::default()
+    };
+    ykien::services::alerts::save_settings(store, canbo.id, &settings, Utc::now())
+        .await
+        .unwrap();
+    let smtp_url = mail.url();
+    let env = [
+        ("YKIEN_DATABASE_URL", app.db.url.as_str()),
+        ("YKIEN_SECRET", common::TEST_SECRET),
+        ("YKIEN_SMTP_URL", smtp_url.as_str()),
+        ("YKIEN_MAIL_FROM", "ykien@hungyen.gov.vn"),
+        ("YKIEN_PUBLIC_URL", PUBLIC),
+    ];
+    // Queued by the command, sent by the running service's outbox.
+    let out = common::ykien_command(&env, &["user", "send-reset-link", "canbo"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(EMAIL));
+    let link = reset_links(&mail, EMAIL, 1).await.remove(0);
+    assert_eq!(get_page(&app, "", &link).await.0, 200);
+    // An account without an email, and a server without a public address: refused, with why.
+    let out = common::ykien_command(&env, &["user", "send-reset-link", "quantri"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chưa có địa chỉ thư điện tử"));
+    let out = common::ykien_command(&env[..4], &["user", "send-reset-link", "canbo"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("YKIEN_PUBLIC_URL"));
+
+    // Two-factor sign-in on, then reset from the command line (a lost phone).
+    let key = ykien::config::Secret::new(common::TEST_SECRET);
+    let setup = two_factor::setup(store, &key, &canbo, Utc::now()).await.unwrap().unwrap();
+    let code = code_at(&setup.secret_base32, 0);
+    let check = two_factor::confirm(store, &key, &canbo, &code, Utc::now()).await.unwrap();
+    assert_eq!(check, two_factor::CodeCheck::Accepted);
+    assert!(two_factor::is_on(store, canbo.id).await.unwrap());
+    let out = common::ykien_command(&env, &["user", "reset-2fa", "canbo"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is off"));
+    assert!(!two_factor::is_on(store, canbo.id).await.unwrap());
+    app.stop().await;
+}
