@@ -572,7 +572,9 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
             "      khoá TOTP / TOTP secret: {} (thêm vào ứng dụng xác thực / add to an authenticator app)",
             crate::services::two_factor::base32(two_factor_secret)
         );
-        say!("  Quên mật khẩu / password reset:   {url}/console/password/forgot   (thư qua / email via YKIEN_SMTP_URL)");
+        say!(
+            "  Quên mật khẩu / password reset:   {url}/console/password/forgot   (thư qua / email via YKIEN_SMTP_URL)"
+        );
         say!("Ctrl-C để dừng / to stop.");
     } else {
         match &config.public_url {

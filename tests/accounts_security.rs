@@ -142,25 +142,41 @@ async fn a_reset_link_by_email_sets_a_new_password_once_and_ends_the_sessions() 
                 &app,
                 &cookie,
                 &link,
-                &[("csrf", form_csrf.as_str()), ("password", password), ("repeated", repeated)],
+                &[
+                    ("csrf", form_csrf.as_str()),
+                    ("password", password),
+                    ("repeated", repeated),
+                ],
             )
             .await;
             assert_eq!(status, 422, "{label}");
             assert!(page.contains(why), "{label}: {why}");
         }
-        assert_eq!(get_page(&app, &officer, "/console").await.0, 200, "{label}: nothing changed yet");
+        assert_eq!(
+            get_page(&app, &officer, "/console").await.0,
+            200,
+            "{label}: nothing changed yet"
+        );
 
         // A new password: every session of the account ends, the old password no longer works.
         let (status, page) = post_page(
             &app,
             &cookie,
             &link,
-            &[("csrf", form_csrf.as_str()), ("password", new_password), ("repeated", new_password)],
+            &[
+                ("csrf", form_csrf.as_str()),
+                ("password", new_password),
+                ("repeated", new_password),
+            ],
         )
         .await;
         assert_eq!(status, 200, "{label}");
         assert!(page.contains("Đã đặt mật khẩu mới"), "{label}");
-        assert_eq!(get_page(&app, &officer, "/console").await.0, 303, "{label}: session ended");
+        assert_eq!(
+            get_page(&app, &officer, "/console").await.0,
+            303,
+            "{label}: session ended"
+        );
         assert_eq!(post_login(&app, "canbo", PASSWORD).await.status(), 401, "{label}");
         assert_eq!(post_login(&app, "canbo", new_password).await.status(), 303, "{label}");
 
@@ -169,7 +185,11 @@ async fn a_reset_link_by_email_sets_a_new_password_once_and_ends_the_sessions() 
             &app,
             &cookie,
             &link,
-            &[("csrf", form_csrf.as_str()), ("password", "lại-một-mật-khẩu-2026"), ("repeated", "lại-một-mật-khẩu-2026")],
+            &[
+                ("csrf", form_csrf.as_str()),
+                ("password", "lại-một-mật-khẩu-2026"),
+                ("repeated", "lại-một-mật-khẩu-2026"),
+            ],
         )
         .await;
         assert_eq!(status, 410, "{label}");
@@ -216,7 +236,13 @@ async fn a_reset_link_by_email_sets_a_new_password_once_and_ends_the_sessions() 
         assert!(page.contains("hết hạn"), "{label}");
 
         // Everything is in the audit log.
-        let actions: Vec<String> = store.audit_log(200).await.unwrap().into_iter().map(|a| a.action).collect();
+        let actions: Vec<String> = store
+            .audit_log(200)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.action)
+            .collect();
         for action in ["password_reset_link", "password_reset_by_link"] {
             assert!(actions.iter().any(|a| a == action), "{label}: {action} in {actions:?}");
         }
@@ -246,7 +272,10 @@ async fn password_step(app: &TestApp, username: &str, password: &str) -> String 
         .collect();
     assert!(!set.iter().any(|c| c.starts_with("yk_session=")), "{set:?}");
     let pending = set.iter().find(|c| c.starts_with("yk_2fa=")).unwrap();
-    assert!(pending.contains("HttpOnly") && pending.contains("SameSite=Strict"), "{pending}");
+    assert!(
+        pending.contains("HttpOnly") && pending.contains("SameSite=Strict"),
+        "{pending}"
+    );
     format!("{login_cookie}; {}", pending.split(';').next().unwrap())
 }
 
@@ -287,8 +316,18 @@ fn not(code: &str) -> String {
 
 /// The text of the element with this id.
 fn text_of(page: &str, id: &str) -> String {
-    let at = page.find(&format!(r#"id="{id}""#)).unwrap_or_else(|| panic!("no #{id} in {page}"));
-    page[at..].split('>').nth(1).unwrap().split('<').next().unwrap().trim().to_owned()
+    let at = page
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no #{id} in {page}"));
+    page[at..]
+        .split('>')
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -308,7 +347,11 @@ async fn two_factor_sign_in_refuses_wrong_and_reused_codes_and_counts_them_towar
         assert!(page.contains("data:image/png;base64,"), "{label}: the QR code");
         let secret = text_of(&page, "totp-secret");
         let (_, again) = get_page(&app, &officer, "/console/account/2fa").await;
-        assert_eq!(text_of(&again, "totp-secret"), secret, "{label}: a reload shows the same secret");
+        assert_eq!(
+            text_of(&again, "totp-secret"),
+            secret,
+            "{label}: a reload shows the same secret"
+        );
         let csrf = hidden_field(&page, "csrf");
         let (status, page) = post_page(
             &app,
@@ -319,7 +362,11 @@ async fn two_factor_sign_in_refuses_wrong_and_reused_codes_and_counts_them_towar
         .await;
         assert_eq!(status, 422, "{label}");
         assert!(page.contains("Mã không đúng"), "{label}");
-        assert_eq!(post_login(&app, "canbo", PASSWORD).await.headers()["location"], "/console", "{label}: still off");
+        assert_eq!(
+            post_login(&app, "canbo", PASSWORD).await.headers()["location"],
+            "/console",
+            "{label}: still off"
+        );
         let (status, page) = post_page(
             &app,
             &officer,
@@ -329,7 +376,13 @@ async fn two_factor_sign_in_refuses_wrong_and_reused_codes_and_counts_them_towar
         .await;
         assert_eq!(status, 200, "{label}");
         assert!(page.contains("Đã bật xác thực hai bước"), "{label}");
-        assert!(get_page(&app, &officer, "/console/account").await.1.contains("Đang bật"), "{label}");
+        assert!(
+            get_page(&app, &officer, "/console/account")
+                .await
+                .1
+                .contains("Đang bật"),
+            "{label}"
+        );
 
         // The password alone opens no session; the next step's code does (an app a little ahead).
         let cookies = password_step(&app, "canbo", PASSWORD).await;
@@ -351,7 +404,13 @@ async fn two_factor_sign_in_refuses_wrong_and_reused_codes_and_counts_them_towar
         assert_eq!(counted.failures, 2, "{label}");
         // Without the password step, the code page sends back to the login page.
         let (login_cookie, _) = login_form(&app).await;
-        let r = app.client.get(app.url("/console/login/code")).header("cookie", &login_cookie).send().await.unwrap();
+        let r = app
+            .client
+            .get(app.url("/console/login/code"))
+            .header("cookie", &login_cookie)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.headers()["location"], "/console/login", "{label}");
 
         // Two more wrong codes: blocked from this address, even with the right code.
@@ -363,7 +422,10 @@ async fn two_factor_sign_in_refuses_wrong_and_reused_codes_and_counts_them_towar
         // The administrator sees the block on the accounts page and clears it there.
         let admin = session(&app, "quantri").await;
         let (_, page) = get_page(&app, &admin, "/console/users").await;
-        assert!(page.contains("Đăng nhập bị chặn") && page.contains("127.0.0.1"), "{label}");
+        assert!(
+            page.contains("Đăng nhập bị chặn") && page.contains("127.0.0.1"),
+            "{label}"
+        );
         assert!(page.contains("Đang bật"), "{label}: canbo's 2FA is shown");
         let admin_csrf = hidden_field(&page, "csrf");
         let r = app
@@ -380,7 +442,10 @@ async fn two_factor_sign_in_refuses_wrong_and_reused_codes_and_counts_them_towar
             .await
             .unwrap();
         assert_eq!(r.headers()["location"], "/console/users", "{label}");
-        assert!(store.login_throttle("canbo", "127.0.0.1").await.unwrap().is_none(), "{label}");
+        assert!(
+            store.login_throttle("canbo", "127.0.0.1").await.unwrap().is_none(),
+            "{label}"
+        );
 
         // Turning it off needs a right, unused code.
         let (_, page) = get_page(&app, &signed_in, "/console/account/2fa").await;
@@ -405,8 +470,18 @@ async fn two_factor_sign_in_refuses_wrong_and_reused_codes_and_counts_them_towar
             .await
             .unwrap();
         assert_eq!(r.status(), 303, "{label}");
-        assert_eq!(post_login(&app, "canbo", PASSWORD).await.headers()["location"], "/console", "{label}");
-        let actions: Vec<String> = store.audit_log(200).await.unwrap().into_iter().map(|a| a.action).collect();
+        assert_eq!(
+            post_login(&app, "canbo", PASSWORD).await.headers()["location"],
+            "/console",
+            "{label}"
+        );
+        let actions: Vec<String> = store
+            .audit_log(200)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.action)
+            .collect();
         for action in ["two_factor_on", "two_factor_reset", "login_failed", "login_unblocked"] {
             assert!(actions.iter().any(|a| a == action), "{label}: {action} in {actions:?}");
         }
@@ -425,7 +500,13 @@ async fn with_2fa_required_an_administrator_without_it_sets_it_up_before_anythin
         official(store, "canbo", "commune_officer", Some("commune_economic"), &["11953"]).await;
         let admin = session(&app, "quantri").await;
         for path in ["/console", "/console/users", "/console/account"] {
-            let r = app.client.get(app.url(path)).header("cookie", &admin).send().await.unwrap();
+            let r = app
+                .client
+                .get(app.url(path))
+                .header("cookie", &admin)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(
                 (r.status().as_u16(), r.headers()["location"].to_str().unwrap()),
                 (303, "/console/account/2fa"),
@@ -449,7 +530,11 @@ async fn with_2fa_required_an_administrator_without_it_sets_it_up_before_anythin
         )
         .await;
         assert_eq!(status, 200, "{label}");
-        assert_eq!(get_page(&app, &admin, "/console/users").await.0, 200, "{label}: now everything opens");
+        assert_eq!(
+            get_page(&app, &admin, "/console/users").await.0,
+            200,
+            "{label}: now everything opens"
+        );
         // Required: it cannot be turned off.
         let (status, _) = post_page(
             &app,
@@ -459,9 +544,11 @@ async fn with_2fa_required_an_administrator_without_it_sets_it_up_before_anythin
         )
         .await;
         assert_eq!(status, 403, "{label}");
-        assert!(two_factor::is_on(store, store.official_by_username("quantri").await.unwrap().unwrap().id)
-            .await
-            .unwrap());
+        assert!(
+            two_factor::is_on(store, store.official_by_username("quantri").await.unwrap().unwrap().id)
+                .await
+                .unwrap()
+        );
         app.stop().await;
     }
 }
@@ -489,27 +576,40 @@ async fn the_command_line_sends_a_reset_link_and_resets_two_factor_sign_in() {
         ("YKIEN_PUBLIC_URL", PUBLIC),
     ];
     // Queued by the command, sent by the running service's outbox.
-    let out = common::ykien_command(&env, &["user", "send-reset-link", "canbo"]).output().unwrap();
+    let out = common::ykien_command(&env, &["user", "send-reset-link", "canbo"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains(EMAIL));
     let link = reset_links(&mail, EMAIL, 1).await.remove(0);
     assert_eq!(get_page(&app, "", &link).await.0, 200);
     // An account without an email, and a server without a public address: refused, with why.
-    let out = common::ykien_command(&env, &["user", "send-reset-link", "quantri"]).output().unwrap();
+    let out = common::ykien_command(&env, &["user", "send-reset-link", "quantri"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("chưa có địa chỉ thư điện tử"));
-    let out = common::ykien_command(&env[..4], &["user", "send-reset-link", "canbo"]).output().unwrap();
+    let out = common::ykien_command(&env[..4], &["user", "send-reset-link", "canbo"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("YKIEN_PUBLIC_URL"));
 
     // Two-factor sign-in on, then reset from the command line (a lost phone).
     let key = ykien::config::Secret::new(common::TEST_SECRET);
-    let setup = two_factor::setup(store, &key, &canbo, Utc::now()).await.unwrap().unwrap();
+    let setup = two_factor::setup(store, &key, &canbo, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
     let code = code_at(&setup.secret_base32, 0);
-    let check = two_factor::confirm(store, &key, &canbo, &code, Utc::now()).await.unwrap();
+    let check = two_factor::confirm(store, &key, &canbo, &code, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(check, two_factor::CodeCheck::Accepted);
     assert!(two_factor::is_on(store, canbo.id).await.unwrap());
-    let out = common::ykien_command(&env, &["user", "reset-2fa", "canbo"]).output().unwrap();
+    let out = common::ykien_command(&env, &["user", "reset-2fa", "canbo"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("is off"));
     assert!(!two_factor::is_on(store, canbo.id).await.unwrap());

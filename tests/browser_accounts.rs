@@ -51,7 +51,14 @@ async fn an_official_is_disabled_resets_the_password_by_email_and_signs_in_with_
         .await
         .unwrap();
     official(&app.app.store, "quantri", "admin", None, &[]).await;
-    let canbo = official(&app.app.store, "canbo", "commune_officer", Some("commune_economic"), &["11953"]).await;
+    let canbo = official(
+        &app.app.store,
+        "canbo",
+        "commune_officer",
+        Some("commune_economic"),
+        &["11953"],
+    )
+    .await;
     let settings = AlertSettings {
         email: Some(EMAIL.into()),
         ..AlertSettings::default()
@@ -85,17 +92,32 @@ async fn walk(admin: Client, officer: Client, app: TestApp, mail: SmtpServer, ou
     admin.goto(&app.url("/console/users")).await.unwrap();
     wait_for_loaded(&admin).await;
     click_and_wait(&admin, &row_button(&admin, "canbo", "Khoá tài khoản").await).await;
-    assert!(find(&admin, "#user-canbo").await.text().await.unwrap().contains("Đã khoá"));
+    assert!(
+        find(&admin, "#user-canbo")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Đã khoá")
+    );
     officer.goto(&app.url("/console")).await.unwrap();
     wait_for_loaded(&officer).await;
-    assert_eq!(officer.current_url().await.unwrap().path(), "/console/login", "the session ended");
+    assert_eq!(
+        officer.current_url().await.unwrap().path(),
+        "/console/login",
+        "the session ended"
+    );
     click_and_wait(&admin, &row_button(&admin, "canbo", "Mở khoá").await).await;
 
     // "Quên mật khẩu?": the link comes by email, sets a new password once.
     click_and_wait(&officer, &link(&officer, "Quên mật khẩu?").await).await;
     type_into(&officer, "input[name=who]", "canbo").await;
     click_and_wait(&officer, &button(&officer, "Gửi liên kết").await).await;
-    assert!(body_text(&officer).await.contains("liên kết đặt lại mật khẩu đã được gửi"));
+    assert!(
+        body_text(&officer)
+            .await
+            .contains("liên kết đặt lại mật khẩu đã được gửi")
+    );
     let message = mail.wait_for(EMAIL, "Đặt lại mật khẩu").await;
     let text = message["text"].as_str().unwrap();
     let url = text
@@ -111,7 +133,10 @@ async fn walk(admin: Client, officer: Client, app: TestApp, mail: SmtpServer, ou
     assert!(body_text(&officer).await.contains("Đã đặt mật khẩu mới"));
     officer.goto(&url).await.unwrap();
     wait_for_loaded(&officer).await;
-    assert!(body_text(&officer).await.contains("đã được dùng"), "the link works once");
+    assert!(
+        body_text(&officer).await.contains("đã được dùng"),
+        "the link works once"
+    );
     log_in(&officer, &app, "canbo", NEW_PASSWORD).await;
 
     // Two-factor sign-in: on with a first code, then asked after the password; a wrong code is refused.
@@ -119,7 +144,13 @@ async fn walk(admin: Client, officer: Client, app: TestApp, mail: SmtpServer, ou
     wait_for_loaded(&officer).await;
     let secret = find(&officer, "#totp-secret").await.text().await.unwrap();
     let qr = find(&officer, "img[alt^='Mã QR']").await;
-    assert!(qr.attr("src").await.unwrap().unwrap().starts_with("data:image/png;base64,"));
+    assert!(
+        qr.attr("src")
+            .await
+            .unwrap()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
     screenshot(&officer, &out, "two_factor_setup").await;
     type_into(&officer, "input[name=code]", &code_at(&secret, 0)).await;
     click_and_wait(&officer, &button(&officer, "Bật xác thực hai bước").await).await;
@@ -136,7 +167,14 @@ async fn walk(admin: Client, officer: Client, app: TestApp, mail: SmtpServer, ou
     let wrong = format!("{:06}", (next.parse::<u32>().unwrap() + 500_000) % 1_000_000);
     type_into(&officer, "input[name=code]", &wrong).await;
     click_and_wait(&officer, &button(&officer, "Xác nhận").await).await;
-    assert!(find(&officer, "p.err").await.text().await.unwrap().contains("Mã không đúng"));
+    assert!(
+        find(&officer, "p.err")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Mã không đúng")
+    );
     screenshot(&officer, &out, "wrong_code").await;
     type_into(&officer, "input[name=code]", &next).await;
     click_and_wait(&officer, &button(&officer, "Xác nhận").await).await;
@@ -158,7 +196,11 @@ async fn log_in(c: &Client, app: &TestApp, username: &str, password: &str) {
     type_into(c, "input[name=username]", username).await;
     type_into(c, "input[name=password]", password).await;
     click_and_wait(c, &button(c, "Đăng nhập").await).await;
-    assert_eq!(c.current_url().await.unwrap().path(), "/console", "{username} is signed in");
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/console",
+        "{username} is signed in"
+    );
 }
 
 /// The button showing `text` in the row of `username` on the accounts page.
@@ -191,7 +233,11 @@ async fn type_into(c: &Client, css: &str, value: &str) {
     let input = find(c, css).await;
     input.clear().await.unwrap();
     input.send_keys(value).await.unwrap();
-    assert_eq!(input.prop("value").await.unwrap().as_deref(), Some(value), "typed into {css}");
+    assert_eq!(
+        input.prop("value").await.unwrap().as_deref(),
+        Some(value),
+        "typed into {css}"
+    );
 }
 
 async fn mark_page(c: &Client) {

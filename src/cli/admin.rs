@@ -83,19 +83,27 @@ pub(super) async fn account_admin_command(store: &Store, config: &Config, comman
                 );
                 return ExitCode::FAILURE;
             };
-            crate::services::password_reset::send_link_for(store, Actor::CommandLine, base, &username, chrono::Utc::now())
-                .await
-                .map(|email| say!("a reset link for {username} is queued to {email}; it works once, for 30 minutes"))
-        }
-        UserCommand::ResetTwoFactor { username } => crate::services::two_factor::reset(store, Actor::CommandLine, &username)
+            crate::services::password_reset::send_link_for(
+                store,
+                Actor::CommandLine,
+                base,
+                &username,
+                chrono::Utc::now(),
+            )
             .await
-            .map(|was_on| {
-                if was_on {
-                    say!("two-factor sign-in of {username} is off; they set it up again from their account page")
-                } else {
-                    say!("{username} had no two-factor sign-in")
-                }
-            }),
+            .map(|email| say!("a reset link for {username} is queued to {email}; it works once, for 30 minutes"))
+        }
+        UserCommand::ResetTwoFactor { username } => {
+            crate::services::two_factor::reset(store, Actor::CommandLine, &username)
+                .await
+                .map(|was_on| {
+                    if was_on {
+                        say!("two-factor sign-in of {username} is off; they set it up again from their account page")
+                    } else {
+                        say!("{username} had no two-factor sign-in")
+                    }
+                })
+        }
         UserCommand::Add { .. } => Ok(()),
     };
     match done {

@@ -48,7 +48,13 @@ fn no_email(state: &AppState, headers: &HeaderMap) -> Response {
     })
 }
 
-fn forgot_page(state: &AppState, headers: &HeaderMap, status: StatusCode, typed: &str, note: Option<(&str, &str)>) -> Response {
+fn forgot_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    typed: &str,
+    note: Option<(&str, &str)>,
+) -> Response {
     pre_session_page(state, headers, status, "Quên mật khẩu", |csrf| {
         html! {
             h1 { "Quên mật khẩu" }
@@ -93,7 +99,10 @@ pub async fn post_forgot(
             &headers,
             StatusCode::FORBIDDEN,
             &form.who,
-            Some(("err", "Biểu mẫu đã hết hạn hoặc trình duyệt chặn cookie. Xin gửi lại trên trang này.")),
+            Some((
+                "err",
+                "Biểu mẫu đã hết hạn hoặc trình duyệt chặn cookie. Xin gửi lại trên trang này.",
+            )),
         );
     }
     let Some(base) = link_base(&state) else {

@@ -90,7 +90,9 @@ impl FromRequestParts<AppState> for SignedIn {
                 {
                     match two_factor::is_on(&state.store, official.id).await {
                         Ok(true) => {}
-                        Ok(false) => return Err(PageError::from(super::render::redirect(super::two_factor::SETUP_PATH))),
+                        Ok(false) => {
+                            return Err(PageError::from(super::render::redirect(super::two_factor::SETUP_PATH)));
+                        }
                         Err(e) => return Err(PageError::new(LANG, "/console", e)),
                     }
                 }

@@ -91,7 +91,10 @@ fn pending_official(state: &AppState, headers: &HeaderMap, now: DateTime<Utc>) -
     };
     let official_id = Uuid::parse_str(id).ok()?;
     let expires: i64 = expires.parse().ok()?;
-    let genuine = bool::from(mac.as_bytes().ct_eq(pending_mac(state, official_id, expires).as_bytes()));
+    let genuine = bool::from(
+        mac.as_bytes()
+            .ct_eq(pending_mac(state, official_id, expires).as_bytes()),
+    );
     (genuine && expires > now.timestamp()).then_some(official_id)
 }
 
@@ -217,7 +220,12 @@ struct Shown<'a> {
     done: Option<&'a str>,
 }
 
-async fn setup_page(state: &AppState, session: &SignedIn, status: StatusCode, shown: Shown<'_>) -> Result<Response, PageError> {
+async fn setup_page(
+    state: &AppState,
+    session: &SignedIn,
+    status: StatusCode,
+    shown: Shown<'_>,
+) -> Result<Response, PageError> {
     let official = &session.official;
     let setup: Option<Setup> = two_factor::setup(&state.store, key(state)?, official, Utc::now())
         .await
@@ -230,7 +238,7 @@ async fn setup_page(state: &AppState, session: &SignedIn, status: StatusCode, sh
         @if let Some(e) = shown.error { p.err role="alert" { (e) } }
         @match &setup {
             None => {
-                p#two-factor-on { "Xác thực hai bước đang bật: mỗi lần đăng nhập, sau mật khẩu, hệ thống hỏi mã 6 chữ số trong ứng dụng xác thực." }
+                p id="two-factor-on" { "Xác thực hai bước đang bật: mỗi lần đăng nhập, sau mật khẩu, hệ thống hỏi mã 6 chữ số trong ứng dụng xác thực." }
                 @if required { p.muted { "Máy chủ này bắt buộc quản trị viên dùng xác thực hai bước, nên không tắt được." } }
                 @else {
                     h2 { "Tắt xác thực hai bước" }
@@ -252,7 +260,7 @@ async fn setup_page(state: &AppState, session: &SignedIn, status: StatusCode, sh
                 @if let Some(src) = qr_data_uri(&setup.uri) {
                     img src=(src) width="240" height="240" alt="Mã QR để thêm tài khoản vào ứng dụng xác thực";
                 }
-                p { "Khoá bí mật: " code#totp-secret { (setup.secret_base32) } }
+                p { "Khoá bí mật: " code id="totp-secret" { (setup.secret_base32) } }
                 p.muted { "Giữ khoá này như mật khẩu: ai có nó đều tạo được mã của bạn." }
                 form method="post" action="/console/account/2fa/confirm" {
                     input type="hidden" name="csrf" value=(csrf);

@@ -198,7 +198,12 @@ pub async fn post_reset_link(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&state, Some(&form.csrf))?;
-    let Some(base) = state.config.public_url.as_deref().filter(|_| state.config.mail.is_some()) else {
+    let Some(base) = state
+        .config
+        .public_url
+        .as_deref()
+        .filter(|_| state.config.mail.is_some())
+    else {
         return Err(PageError::message(
             LANG,
             PATH,

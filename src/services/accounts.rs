@@ -249,7 +249,9 @@ pub enum LoginRefused {
     },
     /// The password is right and the account has two-factor sign-in on: the session waits for a code
     /// ([`login_with_code`]).
-    CodeNeeded { official_id: Uuid },
+    CodeNeeded {
+        official_id: Uuid,
+    },
     /// The two-factor code is not this account's now (counted as a failed sign-in).
     WrongCode,
     /// The two-factor code was used already (counted as a failed sign-in).
@@ -301,9 +303,15 @@ pub async fn login(
     let verified = verify_password(hash, password.to_owned()).await;
     let Some(row) = row.filter(|_| verified) else {
         let failures = throttle.map_or(0, |t| t.failures);
-        return Ok(Err(record_failure(store, (&username, address), failures, "wrong password", now)
-            .await?
-            .unwrap_or(LoginRefused::WrongCredentials)));
+        return Ok(Err(record_failure(
+            store,
+            (&username, address),
+            failures,
+            "wrong password",
+            now,
+        )
+        .await?
+        .unwrap_or(LoginRefused::WrongCredentials)));
     };
     // With two-factor sign-in on, the failures are forgotten only once the code is right too: otherwise whoever
     // knows the password could guess codes without ever being slowed down.
@@ -386,9 +394,15 @@ pub async fn login_with_code(
         CodeCheck::Reused => (LoginRefused::ReusedCode, "two-factor code used already"),
     };
     let failures = throttle.map_or(0, |t| t.failures);
-    Ok(Err(record_failure(store, (&row.username, address), failures, refused.1, now)
-        .await?
-        .unwrap_or(refused.0)))
+    Ok(Err(record_failure(
+        store,
+        (&row.username, address),
+        failures,
+        refused.1,
+        now,
+    )
+    .await?
+    .unwrap_or(refused.0)))
 }
 
 /// The sign-ins blocked at `now`: which name, from which address, how many failures, until when.

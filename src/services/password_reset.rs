@@ -239,7 +239,10 @@ mod tests {
     #[test]
     fn the_email_carries_the_link_in_both_languages() {
         let body = link_email("canbo", "https://ykien.example.vn/console/password/reset/abc");
-        assert!(body.text.contains("https://ykien.example.vn/console/password/reset/abc"));
+        assert!(
+            body.text
+                .contains("https://ykien.example.vn/console/password/reset/abc")
+        );
         assert!(body.text.contains("30 phút") && body.text.contains("30 minutes"));
     }
 }

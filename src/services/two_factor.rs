@@ -124,7 +124,7 @@ fn totp(secret: &[u8]) -> Result<totp_rs::Totp, Error> {
         .with_algorithm(totp_rs::Algorithm::SHA1)
         .with_digits(DIGITS as u8)
         .with_skew(1)
-        .with_step(STEP_SECONDS)
+        .with_step_duration(STEP_SECONDS)
         .with_secret(totp_rs::Secret::from(secret))
         .build()
         .map_err(|e| Error::Store(StoreError::Corrupt(format!("a two-factor secret is unusable: {e}"))))
@@ -132,14 +132,20 @@ fn totp(secret: &[u8]) -> Result<totp_rs::Totp, Error> {
 
 /// The secret in base32 (RFC 4648, no padding), as apps take it typed or in the URI.
 pub fn base32(secret: &[u8]) -> String {
-    totp_rs::Secret::from(secret).to_encoded()
+    totp_rs::Secret::from(secret).to_base32()
 }
 
 /// The secret of a base32 text as an app would read it (spaces and case ignored): for the tests and the demo,
 /// which type codes as an app computes them.
 pub fn from_base32(text: &str) -> Option<Vec<u8>> {
-    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
-    totp_rs::Secret::try_from_base32(&text).ok().map(|s| s.as_bytes().to_vec())
+    let text: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    totp_rs::Secret::try_from_base32(&text)
+        .ok()
+        .map(|s| s.as_bytes().to_vec())
 }
 
 /// The step whose code `typed` is, at `now` (one step of drift either way), if it is one: spaces typed in
@@ -172,10 +178,7 @@ pub fn otpauth_uri(username: &str, secret: &[u8]) -> String {
 
 /// Whether an account's TOTP is on (confirmed).
 pub async fn is_on(store: &Store, official_id: Uuid) -> Result<bool, Error> {
-    Ok(store
-        .totp(official_id)
-        .await?
-        .is_some_and(|t| t.confirmed_at.is_some()))
+    Ok(store.totp(official_id).await?.is_some_and(|t| t.confirmed_at.is_some()))
 }
 
 /// The accounts whose TOTP is on.
@@ -185,13 +188,21 @@ pub async fn accounts_on(store: &Store) -> Result<Vec<Uuid>, Error> {
 
 /// The set-up of `official`'s TOTP: a new secret the first time (kept until confirmed, so that reloading the page
 /// shows the same QR code); `None` when it is on already.
-pub async fn setup(store: &Store, key: &Secret, official: &Official, now: DateTime<Utc>) -> Result<Option<Setup>, Error> {
+pub async fn setup(
+    store: &Store,
+    key: &Secret,
+    official: &Official,
+    now: DateTime<Utc>,
+) -> Result<Option<Setup>, Error> {
     let secret = match store.totp(official.id).await? {
         Some(row) if row.confirmed_at.is_some() => return Ok(None),
         Some(row) => open(key, official.id, &row.secret)?,
         None => {
             let secret: [u8; SECRET_BYTES] = rand::random();
-            if !store.start_totp(official.id, &seal(key, official.id, &secret), now).await? {
+            if !store
+                .start_totp(official.id, &seal(key, official.id, &secret), now)
+                .await?
+            {
                 // Confirmed meanwhile, in another tab.
                 return Ok(None);
             }
@@ -312,7 +323,11 @@ mod tests {
         assert_eq!(current_code(secret, at).unwrap(), "287082");
         assert_eq!(code_step(secret, "287 082", at).unwrap(), Some(1));
         let next_step = DateTime::from_timestamp(89, 0).unwrap();
-        assert_eq!(code_step(secret, "287082", next_step).unwrap(), Some(1), "one step late");
+        assert_eq!(
+            code_step(secret, "287082", next_step).unwrap(),
+            Some(1),
+            "one step late"
+        );
         let later = DateTime::from_timestamp(200, 0).unwrap();
         assert_eq!(code_step(secret, "287082", later).unwrap(), None, "too late");
         assert_eq!(code_step(secret, "28708", at).unwrap(), None);
