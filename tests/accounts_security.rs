@@ -394,11 +394,11 @@ async fn two_factor_sign_in_refuses_wrong_and_reused_codes_and_counts_them_towar
 
         // The same code again, and a wrong one: refused, in Vietnamese, each counted as a failed sign-in.
         let cookies = password_step(&app, "canbo", PASSWORD).await;
-        let (status, page, session) = code_step(&app, &cookies, &next).await;
-        assert_eq!((status, session), (401, None), "{label}");
+        let (status, page, opened) = code_step(&app, &cookies, &next).await;
+        assert_eq!((status, opened), (401, None), "{label}");
         assert!(page.contains("Mã này đã được dùng"), "{label}");
-        let (status, page, session) = code_step(&app, &cookies, &not(&next)).await;
-        assert_eq!((status, session), (401, None), "{label}");
+        let (status, page, opened) = code_step(&app, &cookies, &not(&next)).await;
+        assert_eq!((status, opened), (401, None), "{label}");
         assert!(page.contains("Mã không đúng"), "{label}");
         let counted = store.login_throttle("canbo", "127.0.0.1").await.unwrap().unwrap();
         assert_eq!(counted.failures, 2, "{label}");
