@@ -27,7 +27,7 @@ const FORGOT_PATH: &str = "/console/password/forgot";
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route(FORGOT_PATH, get(show_forgot).post(post_forgot))
+        .route("/console/password/forgot", get(show_forgot).post(post_forgot))
         .route("/console/password/reset/{token}", get(show_reset).post(post_reset))
 }
 

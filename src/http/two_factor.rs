@@ -43,8 +43,8 @@ const PENDING_MINUTES: i64 = 5;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route(CODE_PATH, get(show_code).post(post_code))
-        .route(SETUP_PATH, get(show_setup))
+        .route("/console/login/code", get(show_code).post(post_code))
+        .route("/console/account/2fa", get(show_setup))
         .route("/console/account/2fa/confirm", post(post_confirm))
         .route("/console/account/2fa/off", post(post_off))
 }
