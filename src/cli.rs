@@ -259,6 +259,12 @@ enum UserCommand {
     Enable { username: String },
     /// Set a new password (from YKIEN_NEW_PASSWORD or standard input); the account's sessions end.
     ResetPassword { username: String },
+    /// Email the account a one-time link (30 minutes) to set a new password itself; needs YKIEN_SMTP_URL,
+    /// YKIEN_MAIL_FROM and YKIEN_PUBLIC_URL. The running service's outbox sends it.
+    SendResetLink { username: String },
+    /// Turn the account's two-factor sign-in (TOTP) off, e.g. after a lost phone; it sets it up again.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -420,7 +426,7 @@ async fn run(command: Command, config: Config) -> ExitCode {
             )
             .await
         }
-        Command::Demo => match prepare_demo_data(&store).await {
+        Command::Demo => match prepare_demo_data(&store, &config).await {
             Ok(()) => serve(&config, store.clone(), true).await,
             Err(e) => {
                 eprintln!("ykien demo: {e}");
@@ -471,7 +477,7 @@ async fn run(command: Command, config: Config) -> ExitCode {
                     units,
                 },
         } => add_user(&store, username, name, role, office, units).await,
-        Command::User { command } => account_admin_command(&store, command).await,
+        Command::User { command } => account_admin_command(&store, &config, command).await,
         Command::Serve => serve(&config, store.clone(), false).await,
         Command::Telegram {
             command: TelegramCommand::SetWebhook,
@@ -496,7 +502,7 @@ async fn run(command: Command, config: Config) -> ExitCode {
     code
 }
 
-async fn prepare_demo_data(store: &Store) -> Result<(), String> {
+async fn prepare_demo_data(store: &Store, config: &Config) -> Result<(), String> {
     for r in unit_service::import_bundled_hung_yen(store)
         .await
         .map_err(|e| e.to_string())?
@@ -504,6 +510,8 @@ async fn prepare_demo_data(store: &Store) -> Result<(), String> {
         say!("{r}");
     }
     let demo = demo::prepare(store).await.map_err(|e| e.to_string())?;
+    let key = config.require_secret().map_err(|e| e.to_string())?;
+    demo::prepare_two_factor(store, key).await.map_err(|e| e.to_string())?;
     let (complete, _) = store.count_responses(demo.wave.id).await.map_err(|e| e.to_string())?;
     say!(
         "wave {}: {complete} complete responses ({} synthetic added now); {} feedback cases added now",
@@ -553,6 +561,20 @@ async fn serve(config: &Config, store: Store, demo: bool) -> ExitCode {
                 demo::DEMO_PASSWORD
             );
         }
+        let (two_factor_user, two_factor_secret) = demo::DEMO_TWO_FACTOR;
+        say!(
+            "    {two_factor_user:<18} {:<16} {:<6} mật khẩu / password: {}, xác thực hai bước / 2FA",
+            "admin",
+            "",
+            demo::DEMO_PASSWORD
+        );
+        say!(
+            "      khoá TOTP / TOTP secret: {} (thêm vào ứng dụng xác thực / add to an authenticator app)",
+            crate::services::two_factor::base32(two_factor_secret)
+        );
+        say!(
+            "  Quên mật khẩu / password reset:   {url}/console/password/forgot   (thư qua / email via YKIEN_SMTP_URL)"
+        );
         say!("Ctrl-C để dừng / to stop.");
     } else {
         match &config.public_url {

@@ -194,6 +194,9 @@ pub struct Config {
     /// The per-address rate limits of the public forms and the login are on (off where the proxy limits, or for
     /// load tests and API fuzzing from one address).
     pub rate_limits: bool,
+    /// Administrators must have two-factor sign-in (TOTP): one without it is sent to its set-up page before
+    /// anything else (`YKIEN_REQUIRE_2FA`).
+    pub require_2fa: bool,
     /// Where `GET /metrics` is served on its own, away from the public listener (`YKIEN_METRICS_BIND`).
     pub metrics_bind: Option<SocketAddr>,
     /// The bearer token `GET /metrics` asks for on the public listener (`YKIEN_METRICS_TOKEN`); without it and
@@ -386,6 +389,7 @@ struct RawConfig {
     scores_refresh_seconds: Option<String>,
     behind_proxy: Option<String>,
     rate_limits: Option<String>,
+    require_2fa: Option<String>,
     metrics_bind: Option<String>,
     metrics_token: Option<String>,
     header_timeout_seconds: Option<String>,
@@ -398,7 +402,8 @@ struct RawConfig {
 impl RawConfig {
     /// Environment values override file values, one field at a time.
     fn overlay_env(&mut self, env: &BTreeMap<String, String>) {
-        let fields: [(&str, &mut Option<String>); 32] = [
+        let fields: [(&str, &mut Option<String>); 33] = [
+            ("YKIEN_REQUIRE_2FA", &mut self.require_2fa),
             ("YKIEN_UPLOAD_BUDGET_MB", &mut self.upload_budget_mb),
             ("YKIEN_SMTP_URL", &mut self.smtp_url),
             ("YKIEN_MAIL_FROM", &mut self.mail_from),
@@ -599,6 +604,7 @@ impl Config {
 
         let behind_proxy = parse_bool("YKIEN_BEHIND_PROXY", raw.behind_proxy.as_deref(), false)?;
         let rate_limits = parse_bool("YKIEN_RATE_LIMITS", raw.rate_limits.as_deref(), true)?;
+        let require_2fa = parse_bool("YKIEN_REQUIRE_2FA", raw.require_2fa.as_deref(), false)?;
         let metrics_bind = match raw.metrics_bind.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
@@ -669,6 +675,7 @@ impl Config {
             scores_refresh,
             behind_proxy,
             rate_limits,
+            require_2fa,
             metrics_bind,
             metrics_token,
             header_timeout,

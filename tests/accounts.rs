@@ -158,6 +158,7 @@ async fn unknown_names_get_the_same_answers_as_wrong_passwords() {
                             Err(LoginRefused::Throttled { until }) => {
                                 format!("throttled {}", (until - now).num_seconds())
                             }
+                            Err(other) => format!("{other:?}"),
                             Ok(_) => "signed in".to_owned(),
                         },
                     );

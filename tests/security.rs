@@ -281,6 +281,60 @@ const MATRIX: &[(&str, &str, &str, Access)] = &[
         "/console/users/canbo.phohien/password",
         Access::Admins,
     ),
+    // Issue 20, accounts: reset links by email, two-factor sign-in.
+    (
+        "GET",
+        "/console/password/forgot",
+        "/console/password/forgot",
+        Access::Public,
+    ),
+    (
+        "POST",
+        "/console/password/forgot",
+        "/console/password/forgot",
+        Access::Form,
+    ),
+    (
+        "GET",
+        "/console/password/reset/{token}",
+        "/console/password/reset/0123456789abcdef",
+        Access::Public,
+    ),
+    // The link's token is the credential: an unknown one sets nothing (404 page).
+    (
+        "POST",
+        "/console/password/reset/{token}",
+        "/console/password/reset/0123456789abcdef",
+        Access::Public,
+    ),
+    // Only after a right password (the `yk_2fa` cookie): a stranger is sent to the login page.
+    ("GET", "/console/login/code", "/console/login/code", Access::Console),
+    ("POST", "/console/login/code", "/console/login/code", Access::Console),
+    ("GET", "/console/account/2fa", "/console/account/2fa", Access::Console),
+    (
+        "POST",
+        "/console/account/2fa/confirm",
+        "/console/account/2fa/confirm",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/account/2fa/off",
+        "/console/account/2fa/off",
+        Access::Console,
+    ),
+    (
+        "POST",
+        "/console/users/{username}/reset-link",
+        "/console/users/canbo.phohien/reset-link",
+        Access::Admins,
+    ),
+    (
+        "POST",
+        "/console/users/{username}/2fa/reset",
+        "/console/users/canbo.phohien/2fa/reset",
+        Access::Admins,
+    ),
 ];
 
 /// The sources of the HTTP layer: each area declares its own routes.

@@ -42,8 +42,9 @@ pub(super) async fn add_user(
     }
 }
 
-/// `ykien user list|disable|enable|reset-password`: what an administrator does on the console's accounts page.
-pub(super) async fn account_admin_command(store: &Store, command: super::UserCommand) -> ExitCode {
+/// `ykien user list|disable|enable|reset-password|send-reset-link|reset-2fa`: what an administrator does on the
+/// console's accounts page.
+pub(super) async fn account_admin_command(store: &Store, config: &Config, command: super::UserCommand) -> ExitCode {
     use crate::services::account_admin::{self, Actor};
     let done = match command {
         UserCommand::List => match account_admin::accounts(store).await {
@@ -73,6 +74,35 @@ pub(super) async fn account_admin_command(store: &Store, command: super::UserCom
             account_admin::reset_password(store, Actor::CommandLine, &username, password)
                 .await
                 .map(|()| say!("password of {username} set; its sessions ended"))
+        }
+        UserCommand::SendResetLink { username } => {
+            let Some(base) = config.public_url.as_deref().filter(|_| config.mail.is_some()) else {
+                eprintln!(
+                    "ykien user send-reset-link: set YKIEN_SMTP_URL, YKIEN_MAIL_FROM and YKIEN_PUBLIC_URL (the link is \
+                     built on the public address)"
+                );
+                return ExitCode::FAILURE;
+            };
+            crate::services::password_reset::send_link_for(
+                store,
+                Actor::CommandLine,
+                base,
+                &username,
+                chrono::Utc::now(),
+            )
+            .await
+            .map(|email| say!("a reset link for {username} is queued to {email}; it works once, for 30 minutes"))
+        }
+        UserCommand::ResetTwoFactor { username } => {
+            crate::services::two_factor::reset(store, Actor::CommandLine, &username)
+                .await
+                .map(|was_on| {
+                    if was_on {
+                        say!("two-factor sign-in of {username} is off; they set it up again from their account page")
+                    } else {
+                        say!("{username} had no two-factor sign-in")
+                    }
+                })
         }
         UserCommand::Add { .. } => Ok(()),
     };

@@ -1,7 +1,7 @@
 //! `/console/account`: an official's own account page — the one-time code that links a Telegram or Zalo chat
 //! (`services::linking`), the chats linked now with a button to unlink each, and the alert settings (what, by chat
-//! and/or email, warning before deadlines, quiet hours; `services::alerts`). A refused settings form comes back
-//! with what was typed and the reasons.
+//! and/or email, warning before deadlines, quiet hours; `services::alerts`), and whether two-factor sign-in is on
+//! (its pages are `two_factor.rs`). A refused settings form comes back with what was typed and the reasons.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -47,6 +47,9 @@ async fn account_page(state: &AppState, session: &SignedIn, shown: Shown) -> Res
         .await
         .on_page(LANG, PATH)?;
     let sessions = crate::services::account_admin::sessions(&state.store, official.id, Utc::now())
+        .await
+        .on_page(LANG, PATH)?;
+    let two_factor_on = crate::services::two_factor::is_on(&state.store, official.id)
         .await
         .on_page(LANG, PATH)?;
     let (form, problems) = match shown.form {
@@ -96,6 +99,11 @@ async fn account_page(state: &AppState, session: &SignedIn, shown: Shown) -> Res
                 button.secondary type="submit" { "Kết thúc phiên" }
             }
         } } }
+        h2 id="two-factor" { "Xác thực hai bước" }
+        p {
+            @if two_factor_on { "Đang bật: sau mật khẩu, đăng nhập hỏi mã 6 chữ số trong ứng dụng xác thực. " a href="/console/account/2fa" { "Tắt hoặc xem" } }
+            @else { "Chưa bật. " a href="/console/account/2fa" { "Bật xác thực hai bước" } " (mã 6 chữ số từ ứng dụng trên điện thoại, hỏi sau mật khẩu mỗi lần đăng nhập)." }
+        }
         h2 id="alerts" { "Cảnh báo" }
         @if shown.saved { p.ok { "Đã lưu." } }
         @if !problems.is_empty() { p.err { "Chưa lưu được: xin sửa các mục ghi chú bên dưới." } }
@@ -107,6 +115,7 @@ async fn account_page(state: &AppState, session: &SignedIn, shown: Shown) -> Res
                 label { input type="checkbox" name="by_email" value="1" checked[form.by_email]; " Thư điện tử" }
                 label { "Địa chỉ thư điện tử " input type="email" name="email" value=(form.email) autocomplete="email"; }
                 @if let Some(m) = problem("email") { p.err { (m) } }
+                p.muted { "Địa chỉ này cũng nhận liên kết đặt lại mật khẩu khi bạn quên mật khẩu." }
             }
             fieldset {
                 legend { "Loại cảnh báo" }

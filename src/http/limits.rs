@@ -41,6 +41,11 @@ pub struct Limit {
 /// Which requests are limited, by method and route pattern, and how.
 const LIMITS: &[(&str, &str, Limit)] = &[
     ("POST", "/console/login", per_minute(10, 6)),
+    // Codes are also counted per (account, address) by the sign-in throttle; this stops a script spreading its
+    // guesses over accounts.
+    ("POST", "/console/login/code", per_minute(10, 6)),
+    // Each request may send an email: a few a minute per address.
+    ("POST", "/console/password/forgot", per_minute(10, 6)),
     ("POST", "/f/{commune}", per_minute(20, 30)),
     ("POST", "/api/v1/cases", per_minute(20, 30)),
     ("POST", "/open311/v2/{file}", per_minute(20, 30)),

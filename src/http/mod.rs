@@ -17,6 +17,7 @@ mod limits;
 mod metrics;
 mod open311;
 mod pages;
+mod password_reset;
 mod public;
 mod publish;
 mod qr;
@@ -28,6 +29,7 @@ mod serve;
 mod session;
 mod signin;
 mod survey;
+mod two_factor;
 mod users;
 mod webhooks;
 
@@ -148,6 +150,8 @@ pub fn router(state: AppState) -> Router {
         .merge(reach_pages::routes())
         .merge(quiz_rounds::routes())
         .merge(signin::routes())
+        .merge(two_factor::routes())
+        .merge(password_reset::routes())
         .merge(quality::routes())
         .merge(dashboard::routes())
         .merge(webhooks::routes())

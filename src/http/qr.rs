@@ -173,6 +173,13 @@ pub(super) fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// Any text as a QR code PNG (level M: a screen is not torn), for a page that shows one, such as the
+/// `otpauth://` URI of two-factor sign-in's set-up.
+pub(super) fn png_of(text: &str) -> Option<Vec<u8>> {
+    let qr = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).ok()?;
+    encode_png(&qr).ok()
+}
+
 /// The code as an 8-bit greyscale PNG: `MODULE_PX` pixels per module, with the quiet zone.
 fn encode_png(qr: &QrCode) -> Result<Vec<u8>, png::EncodingError> {
     let modules = qr.width();

@@ -16,6 +16,7 @@ use super::error::PageError;
 use crate::domain::Lang;
 use crate::services::Error;
 use crate::services::accounts::{self, Official, Role};
+use crate::services::two_factor;
 
 const SESSION_COOKIE: &str = "yk_session";
 /// The console speaks Vietnamese.
@@ -81,7 +82,22 @@ impl FromRequestParts<AppState> for SignedIn {
         let login = || PageError::from(super::render::redirect("/console/login"));
         let token = session_token(&parts.headers).ok_or_else(login)?;
         match accounts::session_official(&state.store, &token, Utc::now()).await {
-            Ok(Some(official)) => Ok(Self { official, token }),
+            Ok(Some(official)) => {
+                // With YKIEN_REQUIRE_2FA, an administrator without two-factor sign-in sets it up before anything.
+                if state.config.require_2fa
+                    && official.role == Role::Admin
+                    && !super::two_factor::open_before_setup(parts.uri.path())
+                {
+                    match two_factor::is_on(&state.store, official.id).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            return Err(PageError::from(super::render::redirect(super::two_factor::SETUP_PATH)));
+                        }
+                        Err(e) => return Err(PageError::new(LANG, "/console", e)),
+                    }
+                }
+                Ok(Self { official, token })
+            }
             Ok(None) => Err(login()),
             Err(e) => Err(PageError::new(LANG, "/console", e)),
         }

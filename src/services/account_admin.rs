@@ -19,7 +19,7 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn audit(&self, action: &str, target: &str) -> Result<AuditEntry, Error> {
+    pub(crate) fn audit(&self, action: &str, target: &str) -> Result<AuditEntry, Error> {
         match self {
             Self::Admin(o) if o.role == Role::Admin => Ok(o.audit(action, target)),
             Self::Admin(_) => Err(Error::Forbidden("only administrators change accounts".into())),

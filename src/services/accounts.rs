@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Error;
+use super::two_factor::CodeCheck;
 use super::units::unit_by_code;
 use crate::domain::Text;
 use crate::domain::cases::{Action, OFFICE_TYPES};
@@ -238,7 +239,7 @@ pub async fn add_official(store: &Store, request: AccountRequest, day: chrono::N
     }
 }
 
-/// Why a login was refused; neither answer says whether the username exists.
+/// Why a login gave no session; neither answer to a wrong password says whether the username exists.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LoginRefused {
     WrongCredentials,
@@ -246,6 +247,15 @@ pub enum LoginRefused {
     Throttled {
         until: DateTime<Utc>,
     },
+    /// The password is right and the account has two-factor sign-in on: the session waits for a code
+    /// ([`login_with_code`]).
+    CodeNeeded {
+        official_id: Uuid,
+    },
+    /// The two-factor code is not this account's now (counted as a failed sign-in).
+    WrongCode,
+    /// The two-factor code was used already (counted as a failed sign-in).
+    ReusedCode,
 }
 
 /// A hash to verify against when the username is unknown, so that timing does not tell which names exist.
@@ -292,26 +302,59 @@ pub async fn login(
     let hash = row.as_ref().map_or(DUMMY_HASH, |r| r.password_hash.as_str()).to_owned();
     let verified = verify_password(hash, password.to_owned()).await;
     let Some(row) = row.filter(|_| verified) else {
-        let failures = throttle.map_or(0, |t| t.failures) + 1;
-        let until = delay_after(failures).map(|d| now + Duration::from_std(d).unwrap_or(Duration::minutes(15)));
-        store
-            .record_login_failure(&username, address, failures, until, now)
-            .await?;
-        store
-            .audit(&AuditEntry {
-                official_id: None,
-                action: "login_failed".into(),
-                target: username.clone(),
-                before_state: None,
-                after_state: until.map(|_| "throttled".to_owned()),
-                detail: Some(format!("address {address}, failure {failures}")),
-            })
-            .await?;
-        return Ok(Err(match until {
-            Some(until) => LoginRefused::Throttled { until },
-            None => LoginRefused::WrongCredentials,
-        }));
+        let failures = throttle.map_or(0, |t| t.failures);
+        return Ok(Err(record_failure(
+            store,
+            (&username, address),
+            failures,
+            "wrong password",
+            now,
+        )
+        .await?
+        .unwrap_or(LoginRefused::WrongCredentials)));
     };
+    // With two-factor sign-in on, the failures are forgotten only once the code is right too: otherwise whoever
+    // knows the password could guess codes without ever being slowed down.
+    if super::two_factor::is_on(store, row.id).await? {
+        return Ok(Err(LoginRefused::CodeNeeded { official_id: row.id }));
+    }
+    Ok(Ok(start_session(store, row, address, now).await?))
+}
+
+/// Counts one more failed sign-in of `username` from `address` (after `failures` in a row) and audits it; the
+/// block it earns, if any.
+async fn record_failure(
+    store: &Store,
+    (username, address): (&str, &str),
+    failures: i64,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<LoginRefused>, Error> {
+    let failures = failures + 1;
+    let until = delay_after(failures).map(|d| now + Duration::from_std(d).unwrap_or(Duration::minutes(15)));
+    store
+        .record_login_failure(username, address, failures, until, now)
+        .await?;
+    store
+        .audit(&AuditEntry {
+            official_id: None,
+            action: "login_failed".into(),
+            target: username.to_owned(),
+            before_state: None,
+            after_state: until.map(|_| "throttled".to_owned()),
+            detail: Some(format!("address {address}, failure {failures}: {why}")),
+        })
+        .await?;
+    Ok(until.map(|until| LoginRefused::Throttled { until }))
+}
+
+/// Opens a session for an account that passed every check, forgetting its failures from `address`.
+async fn start_session(
+    store: &Store,
+    row: OfficialRow,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, Official), Error> {
     let bytes: [u8; 32] = rand::random();
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     store
@@ -319,12 +362,47 @@ pub async fn login(
             row.id,
             &sha256_hex(&token),
             now + Duration::hours(SESSION_HOURS),
-            (&username, address),
+            (&row.username, address),
         )
         .await?;
     let official = to_official(store, row).await?;
     store.audit(&official.audit("login", &official.username)).await?;
-    Ok(Ok((token, official)))
+    Ok((token, official))
+}
+
+/// The second step of a sign-in whose password was right ([`LoginRefused::CodeNeeded`]): checks the TOTP code
+/// and opens the session. A wrong or reused code counts toward the same throttle as a wrong password, per
+/// (username, address).
+pub async fn login_with_code(
+    store: &Store,
+    key: &crate::config::Secret,
+    official_id: Uuid,
+    code: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(String, Official), LoginRefused>, Error> {
+    let Some(row) = store.official_by_id(official_id).await?.filter(|r| !r.disabled) else {
+        return Ok(Err(LoginRefused::WrongCredentials));
+    };
+    let throttle = store.login_throttle(&row.username, address).await?;
+    if let Some(until) = throttle.as_ref().and_then(|t| t.blocked_until).filter(|u| *u > now) {
+        return Ok(Err(LoginRefused::Throttled { until }));
+    }
+    let refused = match super::two_factor::check_code(store, key, official_id, code, now).await? {
+        CodeCheck::Accepted => return Ok(Ok(start_session(store, row, address, now).await?)),
+        CodeCheck::Wrong => (LoginRefused::WrongCode, "wrong two-factor code"),
+        CodeCheck::Reused => (LoginRefused::ReusedCode, "two-factor code used already"),
+    };
+    let failures = throttle.map_or(0, |t| t.failures);
+    Ok(Err(record_failure(
+        store,
+        (&row.username, address),
+        failures,
+        refused.1,
+        now,
+    )
+    .await?
+    .unwrap_or(refused.0)))
 }
 
 /// The sign-ins blocked at `now`: which name, from which address, how many failures, until when.

@@ -63,6 +63,51 @@ pub const DEMO_ACCOUNTS: [(&str, &str, Option<&str>, &str); 4] = [
 ];
 /// The password of every demo account (a demo database only).
 pub const DEMO_PASSWORD: &str = "ykien-demo-2026";
+/// The demo's administrator with two-factor sign-in on, and its TOTP secret (20 bytes; a demo database only): the
+/// demo prints it in base32 for an authenticator app.
+pub const DEMO_TWO_FACTOR: (&str, &[u8]) = ("quantri.2fa", b"ykien-demo-2fa-2026!");
+
+/// Creates the demo's administrator with two-factor sign-in (once), its TOTP on with [`DEMO_TWO_FACTOR`]'s secret
+/// sealed under this demo's `key`; set up again if the demo's secret changed.
+pub async fn prepare_two_factor(store: &Store, key: &crate::config::Secret) -> Result<(), Error> {
+    let (username, secret) = DEMO_TWO_FACTOR;
+    let now = Utc::now();
+    if store.official_by_username(username).await?.is_none() {
+        let request = AccountRequest {
+            username: username.to_owned(),
+            display_name: "Quản trị (xác thực hai bước)".to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+            role: "admin".to_owned(),
+            office: None,
+            unit_codes: Vec::new(),
+        };
+        add_official(store, request, crate::domain::calendar::vn_day(now)).await?;
+    }
+    let Some(account) = store.official_by_username(username).await? else {
+        return Ok(());
+    };
+    let opens = store
+        .totp(account.id)
+        .await?
+        .is_some_and(|row| super::two_factor::open(key, account.id, &row.secret).is_ok() && row.confirmed_at.is_some());
+    if opens {
+        return Ok(());
+    }
+    let audit = crate::storage::AuditEntry {
+        official_id: None,
+        action: "two_factor_on".to_owned(),
+        target: username.to_owned(),
+        before_state: None,
+        after_state: Some("on".to_owned()),
+        detail: Some("demo data".to_owned()),
+    };
+    store.delete_totp(account.id, &audit).await?;
+    store
+        .start_totp(account.id, &super::two_factor::seal(key, account.id, secret), now)
+        .await?;
+    store.confirm_totp(account.id, 0, &audit, now).await?;
+    Ok(())
+}
 
 /// Imports the questionnaire, opens the demo wave over today's Hưng Yên (from 30 days ago for 90 days), and
 /// stores 40–80 synthetic responses per commune the first time.

@@ -6,6 +6,7 @@
 //! so both arms use the native driver types. Errors of the drivers become [`StoreError`] in one place, [`db`].
 
 mod account_admin;
+mod account_security;
 mod case_changes;
 mod cases;
 mod chat;
@@ -37,6 +38,7 @@ use crate::config::DatabaseUrl;
 
 use crate::config::FilesAt;
 pub use account_admin::SessionRow;
+pub use account_security::{ResetLinkRow, ResetLinkUse, TotpRow};
 pub use case_changes::{
     AuditEntry, CaseChange, CaseEvent, NewAnswer, NewAttachment, NewCase, NewOutboxMessage, PauseChange,
 };
@@ -213,6 +215,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "split questionnaire",
         include_str!("../../migrations/0017_split_questionnaire.sql"),
+    ),
+    (
+        19,
+        "account security",
+        include_str!("../../migrations/0019_account_security.sql"),
     ),
     (
         20,

@@ -103,6 +103,17 @@ impl Store {
         Ok(row.map(official_from))
     }
 
+    pub async fn official_by_id(&self, id: Uuid) -> Result<Option<OfficialRow>, StoreError> {
+        let row: Option<OfficialTuple> = fetch!(
+            &self.pool,
+            fetch_optional,
+            "reading an account",
+            "SELECT id, username, display_name, password_hash, role, office, disabled FROM officials WHERE id = $1",
+            id,
+        )?;
+        Ok(row.map(official_from))
+    }
+
     /// The units an account may act on (as named: provinces or communes).
     pub async fn official_scope(&self, official_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
         let rows: Vec<(Uuid,)> = fetch!(
