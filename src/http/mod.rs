@@ -13,6 +13,7 @@ mod console;
 mod dashboard;
 mod device;
 mod error;
+mod intake_desk;
 mod limits;
 mod metrics;
 mod open311;
@@ -27,6 +28,7 @@ mod serve;
 mod session;
 mod signin;
 mod survey;
+mod unsubscribe;
 mod users;
 mod webhooks;
 
@@ -141,6 +143,8 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(api_routes())
         .merge(console::routes())
+        .merge(intake_desk::routes())
+        .merge(unsubscribe::routes())
         .merge(account::routes())
         .merge(users::routes())
         .merge(campaigns::routes())
@@ -157,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::upload_routes())
         .route("/api/v1/cases", post(api_cases::post_case))
         .merge(console::upload_routes())
+        .merge(intake_desk::upload_routes())
         .merge(campaigns::upload_routes())
         // Base64 photos in JSON take a third more room than the files.
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))

@@ -7,6 +7,7 @@
 
 mod account_admin;
 mod case_changes;
+mod case_news;
 mod cases;
 mod chat;
 mod export;
@@ -42,6 +43,7 @@ pub use cases::{
     Attachment, AttachmentMeta, CaseAnswerRow, CaseEventRow, CaseFacts, CaseFilter, Pause, QueuedMessage, Rating,
     ReporterRow,
 };
+pub use case_news::{AnswerTemplateRow, NewsEmailRow, NewsTokenRow};
 pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use login_throttles::LoginThrottleRow;
@@ -207,6 +209,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "split questionnaire",
         include_str!("../../migrations/0017_split_questionnaire.sql"),
+    ),
+    (
+        18,
+        "intake desk",
+        include_str!("../../migrations/0018_intake_desk.sql"),
     ),
 ];
 
