@@ -94,7 +94,7 @@ fn hotline_fields(at: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn as_refs(fields: &[(&'static str, String)]) -> Vec<(&'static str, &str)> {
+fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
