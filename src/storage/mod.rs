@@ -39,11 +39,11 @@ pub use account_admin::SessionRow;
 pub use case_changes::{
     AuditEntry, CaseChange, CaseEvent, NewAnswer, NewAttachment, NewCase, NewOutboxMessage, PauseChange,
 };
+pub use case_news::{AnswerTemplateRow, NewsEmailRow, NewsTokenRow};
 pub use cases::{
     Attachment, AttachmentMeta, CaseAnswerRow, CaseEventRow, CaseFacts, CaseFilter, Pause, QueuedMessage, Rating,
     ReporterRow,
 };
-pub use case_news::{AnswerTemplateRow, NewsEmailRow, NewsTokenRow};
 pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use login_throttles::LoginThrottleRow;
@@ -210,11 +210,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "split questionnaire",
         include_str!("../../migrations/0017_split_questionnaire.sql"),
     ),
-    (
-        18,
-        "intake desk",
-        include_str!("../../migrations/0018_intake_desk.sql"),
-    ),
+    (18, "intake desk", include_str!("../../migrations/0018_intake_desk.sql")),
 ];
 
 fn migrator() -> Migrator {
