@@ -16,6 +16,9 @@ use ykien::services::cases::Intake;
 const PHOTO: &[u8] = include_bytes!("fixtures/photos/photo_gps.jpg");
 const LOCAL_TIME: &str = "%Y-%m-%dT%H:%M";
 
+/// One bad input of the desk's form: what it is, the fields, the files, and the message expected.
+type BadInput<'a> = (&'a str, Vec<(&'static str, String)>, Vec<(&'a str, Vec<u8>)>, &'a str);
+
 /// A one-page PDF, as a scanner makes one.
 fn scanned_letter() -> Vec<u8> {
     use lopdf::{Document, Object, Stream, dictionary};
@@ -289,7 +292,7 @@ async fn bad_desk_input_is_refused_in_vietnamese_keeps_what_was_typed_and_stores
                 .map(|(k, v)| (*k, if *k == field { value.to_owned() } else { v.clone() }))
                 .collect()
         };
-        let cases: Vec<(&str, Vec<(&'static str, String)>, Vec<(&str, Vec<u8>)>, &str)> = vec![
+        let cases: Vec<BadInput> = vec![
             (
                 "a time received in the future",
                 with("received_at", &fmt(now + Duration::hours(3))),
