@@ -145,7 +145,8 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
     let (per_sender, per_commune) = config.upload_budget;
     let cases = Arc::new(
         Cases::new(store.clone(), categories, CaseRules::from_config(config))
-            .with_upload_budget(per_sender, per_commune),
+            .with_upload_budget(per_sender, per_commune)
+            .with_public_url(config.public_url.clone()),
     );
     let outbox_wake = Arc::new(tokio::sync::Notify::new());
     let channels = Arc::new(chat_channels(config, &store, &surveys, &cases, &outbox_wake)?);

@@ -86,6 +86,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Answer templates per feedback category, with their legal basis (the console's answer form offers them).
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
     /// Client applications of the Open311 GeoReport v2 endpoint (/open311/v2).
     Open311 {
         #[command(subcommand)]
@@ -213,6 +218,18 @@ enum Open311Command {
     RevokeClient { name: String },
     /// List the client applications.
     ListClients,
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplatesCommand {
+    /// Replace every answer template with those of a TOML file (docs/officials.md shows the format); checked first,
+    /// an unknown placeholder refused by its name; audit logged.
+    Import {
+        #[arg(value_name = "FILE.toml")]
+        file: PathBuf,
+    },
+    /// List the answer templates.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -486,6 +503,7 @@ async fn run(command: Command, config: Config) -> ExitCode {
             command: ZaloCommand::Connect { refresh_token },
         } => connect_zalo(&config, &store, &refresh_token).await,
         Command::Open311 { command } => open311(&store, command).await,
+        Command::Templates { command } => answer_templates(&store, command).await,
         Command::Posters { province, commune, out } => {
             write_posters(&config, &store, &province, commune.as_deref(), &out).await
         }

@@ -112,7 +112,7 @@ async fn every_console_route_answers_each_role_as_the_matrix_says() {
     // 303 = sent to the login page.
     // The dashboard's pages: no wave exists here, so those allowed in get 404 ("no survey wave yet") and the
     // others 403; tests/dashboard.rs and tests/security.rs check them with data.
-    let matrix: [(&str, [u16; 6]); 16] = [
+    let matrix: [(&str, [u16; 6]); 19] = [
         ("GET /console", [303, 200, 200, 200, 200, 200]),
         ("GET /console/cases/{own}", [303, 200, 200, 200, 200, 200]),
         ("GET /console/cases/{foreign}", [303, 200, 403, 403, 403, 200]),
@@ -125,6 +125,10 @@ async fn every_console_route_answers_each_role_as_the_matrix_says() {
         // No such flagged response: the administrator is told so (409); the others are refused first.
         ("POST /console/responses/{own}/restore", [303, 409, 403, 403, 403, 403]),
         ("POST /console/cases/{own} accept", [303, 303, 303, 403, 403, 403]),
+        // Issue 20: the intake desk records cases; the receipt is shown to whoever may see the case.
+        ("GET /console/intake", [303, 200, 200, 403, 403, 403]),
+        ("GET /console/cases/{own}/receipt", [303, 200, 200, 200, 200, 200]),
+        ("GET /console/cases/{foreign}/receipt", [303, 200, 403, 403, 403, 200]),
         ("GET /console/dashboard", [303, 404, 403, 403, 403, 404]),
         ("GET /console/dashboard/units/{own}", [303, 404, 403, 403, 403, 404]),
         ("GET /console/dashboard/charts/{file}", [303, 404, 403, 403, 403, 404]),
@@ -155,6 +159,13 @@ async fn every_console_route_answers_each_role_as_the_matrix_says() {
                 "GET /console/files/{own}" => get(&app, &cookie, &format!("/console/files/{own_file}")).await.0,
                 "GET /console/files/{foreign}" => get(&app, &cookie, &format!("/console/files/{foreign_file}")).await.0,
                 "GET /console/audit" => get(&app, &cookie, "/console/audit").await.0,
+                "GET /console/intake" => get(&app, &cookie, "/console/intake").await.0,
+                "GET /console/cases/{own}/receipt" => {
+                    get(&app, &cookie, &format!("/console/cases/{own}/receipt")).await.0
+                }
+                "GET /console/cases/{foreign}/receipt" => {
+                    get(&app, &cookie, &format!("/console/cases/{foreign}/receipt")).await.0
+                }
                 "GET /console/lockouts" => get(&app, &cookie, "/console/lockouts").await.0,
                 "POST /console/lockouts/clear" => {
                     post_with_csrf(
@@ -194,7 +205,7 @@ async fn every_console_route_answers_each_role_as_the_matrix_says() {
     }
 
     // Every console route in the router is in the matrix.
-    let source = ["mod.rs", "console.rs", "signin.rs", "quality.rs"]
+    let source = ["mod.rs", "console.rs", "signin.rs", "quality.rs", "intake_desk.rs"]
         .map(|f| std::fs::read_to_string(format!("{}/src/http/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap())
         .concat();
     let checked: Vec<&str> = matrix.iter().map(|(r, _)| *r).collect();

@@ -335,6 +335,28 @@ const MATRIX: &[(&str, &str, &str, Access)] = &[
         "/console/users/canbo.phohien/2fa/reset",
         Access::Admins,
     ),
+    // Issue 20, the case side: the intake desk (its own role is checked by tests/intake_desk.rs), the receipt, and
+    // the reporters' unsubscribe link (the token is the only credential).
+    ("GET", "/console/intake", "/console/intake", Access::Console),
+    ("POST", "/console/intake", "/console/intake", Access::Console),
+    (
+        "GET",
+        "/console/cases/{code}/receipt",
+        "/console/cases/{case}/receipt",
+        Access::Console,
+    ),
+    (
+        "GET",
+        "/unsubscribe/{token}",
+        "/unsubscribe/0123456789abcdef0123456789abcdef0123456789abcdef",
+        Access::Public,
+    ),
+    (
+        "POST",
+        "/unsubscribe/{token}",
+        "/unsubscribe/0123456789abcdef0123456789abcdef0123456789abcdef",
+        Access::Public,
+    ),
 ];
 
 /// The sources of the HTTP layer: each area declares its own routes.

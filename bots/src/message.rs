@@ -19,10 +19,19 @@ pub enum Channel {
     Web,
     /// The server's JSON API (data-entry apps).
     Api,
+    /// A call to the hotline, recorded by the intake desk (bộ phận tiếp nhận).
+    Hotline,
+    /// A citizen who came in person, recorded by the intake desk.
+    WalkIn,
+    /// A letter, recorded (and scanned) by the intake desk.
+    Letter,
+    /// An email to the commune, recorded by the intake desk.
+    Email,
 }
 
 impl Channel {
-    /// A stable lower-case name, for storage and logs: `"telegram"`, `"zalo"`, `"web"` or `"api"`.
+    /// A stable lower-case name, for storage and logs: `"telegram"`, `"zalo"`, `"web"`, `"api"`, `"hotline"`,
+    /// `"walk_in"`, `"letter"` or `"email"` (also the outbox channel of email).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -30,11 +39,28 @@ impl Channel {
             Self::Zalo => "zalo",
             Self::Web => "web",
             Self::Api => "api",
+            Self::Hotline => "hotline",
+            Self::WalkIn => "walk_in",
+            Self::Letter => "letter",
+            Self::Email => "email",
         }
     }
 
     /// Every channel.
-    pub const ALL: [Self; 4] = [Self::Telegram, Self::Zalo, Self::Web, Self::Api];
+    pub const ALL: [Self; 8] = [
+        Self::Telegram,
+        Self::Zalo,
+        Self::Web,
+        Self::Api,
+        Self::Hotline,
+        Self::WalkIn,
+        Self::Letter,
+        Self::Email,
+    ];
+
+    /// The channels the intake desk records cases from (Decision 31/2021/QĐ-TTg: feedback from every channel is
+    /// entered into the one system).
+    pub const DESK: [Self; 4] = [Self::Hotline, Self::WalkIn, Self::Letter, Self::Email];
 
     /// The channel of a stored name (see [`Channel::as_str`]).
     #[must_use]
@@ -57,6 +83,10 @@ impl Channel {
             Self::Zalo => "Zalo",
             Self::Web => "Web",
             Self::Api => "API",
+            Self::Hotline => "Đường dây nóng",
+            Self::WalkIn => "Trực tiếp tại bộ phận tiếp nhận",
+            Self::Letter => "Thư, đơn gửi qua bưu điện",
+            Self::Email => "Thư điện tử",
         }
     }
 }

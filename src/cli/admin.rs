@@ -246,3 +246,45 @@ pub(super) async fn write_posters(
     say!("{} posters (PDF and SVG) written to {}", made.len(), out.display());
     ExitCode::SUCCESS
 }
+
+/// `ykien templates import|list`: the answer templates, kept from a TOML file.
+pub(super) async fn answer_templates(store: &Store, command: super::TemplatesCommand) -> ExitCode {
+    use crate::domain::cases::{BUNDLED_CATEGORIES, parse_categories};
+    use crate::services::cases::{CaseRules, Cases};
+    let categories = match parse_categories(BUNDLED_CATEGORIES) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ykien templates: the bundled categories are broken: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cases = Cases::new(
+        store.clone(),
+        categories,
+        CaseRules::defaults(crate::domain::calendar::WorkCalendar::default_vietnam()),
+    );
+    let done = match command {
+        super::TemplatesCommand::Import { file } => match std::fs::read_to_string(&file) {
+            Ok(text) => cases
+                .import_templates(&text, None, chrono::Utc::now())
+                .await
+                .map(|t| say!("{} answer templates imported from {}", t.len(), file.display())),
+            Err(e) => {
+                eprintln!("ykien templates import: cannot read {}: {e}", file.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        super::TemplatesCommand::List => cases.answer_templates().await.map(|templates| {
+            for t in templates {
+                say!("{:<16} {}", t.category, t.title);
+            }
+        }),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ykien templates: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod calendar;
 pub mod cases;
 pub mod channel;
+pub mod documents;
 pub mod folding;
 pub mod photos;
 pub mod quality;

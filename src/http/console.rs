@@ -20,8 +20,9 @@ use super::error::{OnPage, PageError};
 use super::pages::layout;
 use super::render::{image_response, redirect, vn_time};
 use super::session::{Admin, SignedIn};
-use crate::domain::Lang;
 use crate::domain::cases::{Action, AnswerContent, CaseState, OFFICE_TYPES, REJECTION_REASONS, Tier, office_label};
+use crate::domain::documents::PDF_MIME;
+use crate::domain::{Channel, Lang};
 use crate::services::Error;
 use crate::services::accounts::{Official, Role};
 use crate::services::cases::{CaseView, InboxFilter, Reporter};
@@ -52,6 +53,7 @@ pub(super) fn page(title: &str, official: Option<(&Official, &str)>, body: Marku
             @if let Some((o, csrf)) = official {
                 nav.crumbs {
                     a href="/console" { "Hộp thư phản ánh" } " · "
+                    @if crate::services::cases::may_record(o) { a href="/console/intake" { "Tiếp nhận" } " · " }
                     a href="/console/campaigns" { "Đợt gửi tin" } " · "
                     a href="/console/quizzes" { "Cuộc thi" } " · "
                     @if matches!(o.role, Role::Admin | Role::Leader) { a href="/console/dashboard" { "Bảng điểm" } " · " }
@@ -139,10 +141,24 @@ pub async fn show_inbox(
     .into_response())
 }
 
+/// The case page's choices: `?mau=ID` fills the answer form with that answer template.
+#[derive(Debug, Default, Deserialize)]
+pub struct CaseQuery {
+    mau: Option<Uuid>,
+}
+
+/// What the case page suggests: cases that may be the same problem, and the answer templates of its category.
+struct Suggestions {
+    duplicates: Vec<crate::services::cases::DuplicateSuggestion>,
+    templates: Vec<crate::services::cases::FilledTemplate>,
+    chosen: Option<Uuid>,
+}
+
 /// `GET /console/cases/{code}`.
 pub async fn show_case(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    Query(q): Query<CaseQuery>,
     session: SignedIn,
 ) -> Result<Response, PageError> {
     let path = format!("/console/cases/{code}");
@@ -151,14 +167,23 @@ pub async fn show_case(
         .visible(&session.official, &code)
         .await
         .on_page(LANG, &path)?;
-    let body = case_page(&state, &session, &view);
+    let suggestions = Suggestions {
+        duplicates: state
+            .cases
+            .duplicate_suggestions(&view, Utc::now())
+            .await
+            .on_page(LANG, &path)?,
+        templates: state.cases.templates_for(&view).await.on_page(LANG, &path)?,
+        chosen: q.mau,
+    };
+    let body = case_page(&state, &session, &view, &suggestions);
     Ok(
         Html(page(&view.case.code, Some((&session.official, &session.csrf(&state))), body).into_string())
             .into_response(),
     )
 }
 
-fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
+fn case_page(state: &AppState, session: &SignedIn, view: &CaseView, suggestions: &Suggestions) -> Markup {
     let (case, official) = (&view.case, &session.official);
     let case_state = case.state;
     let csrf = session.csrf(state);
@@ -166,7 +191,8 @@ fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
     // Every action form is multipart, because the answer carries photos and one handler reads them all.
     let form = |name: &'static str, title: &str, fields: Markup| -> Markup {
         html! {
-            details.action { summary { (title) }
+            // The answer's form opens by itself when a template filled it.
+            details.action open[name == "answer" && suggestions.chosen.is_some()] { summary { (title) }
                 form method="post" action=(action_url) enctype="multipart/form-data" {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="revision" value=(case.revision);
@@ -207,7 +233,11 @@ fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
         }
         @if view.files.iter().any(|f| !f.content_type.starts_with("audio/")) {
             p { "Tệp đính kèm: " @for (i, f) in view.files.iter().enumerate().filter(|(_, f)| !f.content_type.starts_with("audio/")) {
-                a href=(format!("/console/files/{}", f.id)) { (if f.source == "answer" { "kết quả " } else { "ảnh " }) (i + 1) } " " } }
+                a href=(format!("/console/files/{}", f.id)) {
+                    (if f.source == "answer" { "kết quả " } else if f.content_type == PDF_MIME { "tài liệu PDF " } else { "ảnh " }) (i + 1) } " " } }
+        }
+        @if !case.channel.is_chat() && !matches!(case.channel, Channel::Web | Channel::Api) {
+            p.muted { "Tiếp nhận qua: " (case.channel.label()) " · " a href=(format!("/console/cases/{}/receipt", case.code)) { "In phiếu tiếp nhận" } }
         }
         @if !view.files.is_empty() {
             // Voice notes play in the page (no script: the browser's own controls), with a link to download them.
@@ -222,6 +252,26 @@ fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
                 @if let Some(b) = &a.legal_basis { " · căn cứ: " (b) } } }
         }
         (super::publish::case_panel(&csrf, case))
+        @if !suggestions.duplicates.is_empty() {
+            section { h2 { "Có thể trùng với" }
+                p.muted { "Phản ánh cùng xã, phường và cùng loại, đang xử lý hoặc trong " (crate::services::cases::RECENT_DAYS) " ngày qua, ở gần hoặc có nội dung giống." }
+                ul { @for d in &suggestions.duplicates {
+                    li { a href=(format!("/console/cases/{}", d.case.code)) { (d.case.code) } " · " (d.case.state.label().vi)
+                        " · " (vn_time(d.case.received_at)) " · " strong { (d.likeness.describe()) } br;
+                        span.muted { (d.case.text.chars().take(160).collect::<String>()) }
+                        @if allowed(&Action::MarkDuplicate { original: String::new() }) {
+                            form method="post" action=(action_url) enctype="multipart/form-data" style="display:inline" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="hidden" name="revision" value=(case.revision);
+                                input type="hidden" name="action" value="mark_duplicate";
+                                input type="hidden" name="original" value=(d.case.code);
+                                " " button.secondary type="submit" { "Đánh dấu trùng với " (d.case.code) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
         h2 { "Thao tác" }
         @if allowed(&Action::Accept { tier: Tier::Normal }) {
             (form("accept", "Thụ lý", html! {
@@ -259,10 +309,19 @@ fn case_page(state: &AppState, session: &SignedIn, view: &CaseView) -> Markup {
             }))
         }
         @if allowed(&sample_answer) {
+            @let chosen = suggestions.chosen.and_then(|id| suggestions.templates.iter().find(|t| t.id == id));
+            @if !suggestions.templates.is_empty() {
+                p id="mau" { "Mẫu trả lời của loại này: " @for t in &suggestions.templates {
+                    a href=(format!("/console/cases/{}?mau={}#tra-loi", case.code, t.id)) { (t.title) } " " } }
+            }
+            @if let Some(t) = chosen {
+                p.muted id="tra-loi" { "Đã điền mẫu «" (t.title) "»: xin sửa cho đúng việc đã làm trước khi gửi." }
+            }
             (form("answer", "Trả lời", html! {
-                label { "Việc đã làm (làm gì, ở đâu, khi nào, kết quả) " textarea name="what_was_done" rows="4" required {} }
+                label { "Việc đã làm (làm gì, ở đâu, khi nào, kết quả) " textarea name="what_was_done" rows="4" required {
+                    @if let Some(t) = chosen { (t.what_was_done) } } }
                 label { "Đơn vị xử lý " input type="text" name="by_unit" required; }
-                label { "Căn cứ pháp lý (không bắt buộc) " input type="text" name="legal_basis"; }
+                label { "Căn cứ pháp lý (không bắt buộc) " input type="text" name="legal_basis" value=(chosen.map(|t| t.legal_basis.as_str()).unwrap_or_default()); }
                 label { "Ảnh kết quả (không bắt buộc) " input type="file" name="evidence" accept="image/jpeg,image/png,image/webp" multiple; }
             }))
         }
@@ -380,6 +439,21 @@ pub async fn show_file(
         .file_for_official(&official, id)
         .await
         .on_page(LANG, "/console")?;
+    if content_type == PDF_MIME {
+        // Downloaded, never shown in the browser's own viewer (a PDF may carry script).
+        return Ok((
+            [
+                (axum::http::header::CONTENT_TYPE, PDF_MIME.to_owned()),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{id}.pdf\""),
+                ),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
     Ok(image_response(content_type, bytes))
 }
 

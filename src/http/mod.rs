@@ -13,6 +13,7 @@ mod console;
 mod dashboard;
 mod device;
 mod error;
+mod intake_desk;
 mod limits;
 mod metrics;
 mod open311;
@@ -30,6 +31,7 @@ mod session;
 mod signin;
 mod survey;
 mod two_factor;
+mod unsubscribe;
 mod users;
 mod webhooks;
 
@@ -144,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(api_routes())
         .merge(console::routes())
+        .merge(intake_desk::routes())
+        .merge(unsubscribe::routes())
         .merge(account::routes())
         .merge(users::routes())
         .merge(campaigns::routes())
@@ -163,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::upload_routes())
         .route("/api/v1/cases", post(api_cases::post_case))
         .merge(console::upload_routes())
+        .merge(intake_desk::upload_routes())
         .merge(campaigns::upload_routes())
         // Base64 photos in JSON take a third more room than the files.
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))

@@ -230,3 +230,21 @@ fn cannot_make(lang: Lang, path: &str) -> Response {
         ),
     )
 }
+
+/// `url` as a QR code in an `<img src>` (a `data:` SVG, which the pages' policy allows), for a printed page such as
+/// the intake desk's receipt; `None` if it does not fit in a code.
+pub(super) fn data_uri_svg(url: &str) -> Option<String> {
+    use base64::Engine as _;
+    let qr = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::Q).ok()?;
+    let image = qr
+        .render::<svg::Color>()
+        .quiet_zone(true)
+        .module_dimensions(4, 4)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    Some(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(image)
+    ))
+}

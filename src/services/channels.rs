@@ -558,7 +558,9 @@ impl ChatChannels {
                 None => Ok(()),
             },
             // No platform sends these: webhooks only parse into the chat channels.
-            Channel::Web | Channel::Api => Ok(()),
+            Channel::Web | Channel::Api | Channel::Hotline | Channel::WalkIn | Channel::Letter | Channel::Email => {
+                Ok(())
+            }
         };
         match result {
             Ok(()) => {

@@ -555,7 +555,60 @@ async fn demo_cases(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, 
             cases.rate(&case, rng.random_range(2..=5), None, now).await?;
         }
     }
+    created += demo_intake_desk(store, &cases, &admin, now).await?;
     Ok(created)
+}
+
+/// Issue 20 in the demo: the example answer templates, a case the Phố Hiến desk took by hotline (its receipt is
+/// at `/console/cases/{code}/receipt`), and the same broken street light reported again on the web an hour later,
+/// which the console suggests as a duplicate (with an answer template for its category).
+async fn demo_intake_desk(
+    store: &Store,
+    cases: &Cases,
+    admin: &Official,
+    now: chrono::DateTime<Utc>,
+) -> Result<usize, Error> {
+    cases
+        .import_templates(crate::domain::cases::templates::BUNDLED_TEMPLATES, Some(admin), now)
+        .await?;
+    let Some(row) = store.official_by_username("tiepnhan.phohien").await? else {
+        return Ok(0);
+    };
+    let desk = Official {
+        id: row.id,
+        username: row.username,
+        display_name: row.display_name,
+        role: Role::Intake,
+        office: None,
+        scope: store.official_scope(row.id).await?,
+    };
+    let street = "Tổ 3, đường Nguyễn Văn Linh";
+    let hotline = super::cases::DeskIntake {
+        intake: super::cases::Intake {
+            commune: "11953".into(),
+            category: "street_light".into(),
+            text: "Cả dãy đèn đường trước số nhà 45 đường Nguyễn Văn Linh không sáng từ ba hôm nay, buổi tối rất tối."
+                .into(),
+            address: Some(street.into()),
+            name: Some("Trần Thị Mai".into()),
+            phone: Some("0912 345 678".into()),
+            channel: Channel::Hotline,
+            ..Default::default()
+        },
+        received_at: Some(now - Duration::hours(2)),
+        files: Vec::new(),
+    };
+    cases.record_at_desk(&desk, hotline, now).await?;
+    let again = super::cases::Intake {
+        commune: "11953".into(),
+        category: "street_light".into(),
+        text: "Đèn đường trước số nhà 45 đường Nguyễn Văn Linh không sáng mấy hôm nay, buổi tối tối om.".into(),
+        address: Some(street.into()),
+        channel: Channel::Web,
+        ..Default::default()
+    };
+    cases.submit(again, now - Duration::hours(1)).await?;
+    Ok(2)
 }
 
 /// A playable stand-in for a citizen's voice note in the demo: one and a half seconds of a 440 Hz tone as an

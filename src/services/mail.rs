@@ -125,7 +125,9 @@ impl MailSender {
             .collect();
         builder = builder.message_id(Some(format!("<{id}@{domain}>")));
         if let Some(link) = &body.unsubscribe {
-            builder = builder.header(ListUnsubscribe(format!("<{link}>")));
+            builder = builder
+                .header(ListUnsubscribe(format!("<{link}>")))
+                .header(ListUnsubscribePost);
         }
         builder
             .multipart(
@@ -174,6 +176,25 @@ impl lettre::message::header::Header for ListUnsubscribe {
 
     fn display(&self) -> lettre::message::header::HeaderValue {
         lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): mail clients may unsubscribe with one POST to
+/// the `List-Unsubscribe` address, which `/unsubscribe/{token}` answers.
+#[derive(Clone, Debug)]
+struct ListUnsubscribePost;
+
+impl lettre::message::header::Header for ListUnsubscribePost {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
     }
 }
 

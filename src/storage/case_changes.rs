@@ -77,6 +77,15 @@ pub struct NewCase {
     pub photos: Vec<NewAttachment>,
     /// Whether the reporter lets the answered case (and its photos) be shown publicly.
     pub publicity: Publicity,
+    /// The intake desk's official who recorded it (a case received by hotline, in person, by letter or email);
+    /// `None` when the citizen filed it themselves.
+    pub recorded_by: Option<Uuid>,
+    /// When the intake desk recorded it (`received_at` is when it was received, and may be earlier).
+    pub recorded_at: DateTime<Utc>,
+    /// The token of the unsubscribe link of the case's news by email, when the reporter left an address.
+    pub news_token: Option<String>,
+    /// News queued with the case (the intake desk's confirmation by email).
+    pub news: Vec<NewOutboxMessage>,
 }
 
 /// Everything one action changes on a case, applied at once if the case is still at `expected_revision`.
@@ -90,7 +99,8 @@ pub struct CaseChange {
     /// Start a pause of the deadline clock (waiting for the citizen) or end the open one.
     pub pause: Option<PauseChange>,
     pub audit: Option<AuditEntry>,
-    pub notify: Option<NewOutboxMessage>,
+    /// News for the reporter: to their chat, and by email when they left an address.
+    pub notify: Vec<NewOutboxMessage>,
 }
 
 /// An official's answer to store with a change.
@@ -245,27 +255,59 @@ impl Store {
             execute!(
                 tx: tx,
                 "storing the reporter of a case",
-                "INSERT INTO case_reporters (case_id, name, phone, email, pseudonym, key_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO case_reporters (case_id, name, phone, email, pseudonym, key_hash, news_token) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 id,
                 &case.reporter.name,
                 &case.reporter.phone,
                 &case.reporter.email,
                 &case.reporter.pseudonym,
                 &case.reporter_key_hash,
+                &case.news_token,
             )?;
             insert_attachments!(tx, id, &case.photos, &locations, now);
-            let event = CaseEvent {
-                at: now,
-                actor_kind: "citizen",
-                official_id: None,
-                action: "submit".into(),
-                from_state: None,
-                to_state: CaseState::Received,
-                public: true,
-                note: None,
+            let event = match case.recorded_by {
+                None => CaseEvent {
+                    at: now,
+                    actor_kind: "citizen",
+                    official_id: None,
+                    action: "submit".into(),
+                    from_state: None,
+                    to_state: CaseState::Received,
+                    public: true,
+                    note: None,
+                },
+                // At the time it was received (the timeline is the case's story); when it was typed in is noted.
+                Some(official) => CaseEvent {
+                    at: now,
+                    actor_kind: "official",
+                    official_id: Some(official),
+                    action: "intake".into(),
+                    from_state: None,
+                    to_state: CaseState::Received,
+                    public: true,
+                    note: Some(format!(
+                        "{}; nhập vào hệ thống lúc {}",
+                        case.channel.label(),
+                        crate::domain::calendar::to_vietnam(case.recorded_at).format("%H:%M %d/%m/%Y")
+                    )),
+                },
             };
             insert_event!(tx, id, event);
+            if let Some(official) = case.recorded_by {
+                let audit = AuditEntry {
+                    official_id: Some(official),
+                    action: "case.intake".into(),
+                    target: case.code.clone(),
+                    before_state: None,
+                    after_state: Some(CaseState::Received.as_str().to_owned()),
+                    detail: Some(case.channel.as_str().to_owned()),
+                };
+                insert_audit!(tx, audit, case.recorded_at);
+            }
+            for m in &case.news {
+                insert_outbox!(tx, id, m, case.recorded_at);
+            }
             tx.commit().await.map_err(db("committing a new case"))?;
             Ok::<(), StoreError>(())
         })?;
@@ -345,7 +387,7 @@ impl Store {
             if let Some(a) = &change.audit {
                 insert_audit!(tx, a, now);
             }
-            if let Some(m) = &change.notify {
+            for m in &change.notify {
                 insert_outbox!(tx, after.id, m, now);
             }
             tx.commit().await.map_err(db("committing a case change"))?;

@@ -8,6 +8,7 @@
 mod account_admin;
 mod account_security;
 mod case_changes;
+mod case_news;
 mod cases;
 mod chat;
 mod export;
@@ -42,6 +43,7 @@ pub use account_security::{ResetLinkRow, ResetLinkUse, TotpRow};
 pub use case_changes::{
     AuditEntry, CaseChange, CaseEvent, NewAnswer, NewAttachment, NewCase, NewOutboxMessage, PauseChange,
 };
+pub use case_news::{AnswerTemplateRow, NewsEmailRow, NewsTokenRow};
 pub use cases::{
     Attachment, AttachmentMeta, CaseAnswerRow, CaseEventRow, CaseFacts, CaseFilter, Pause, QueuedMessage, Rating,
     ReporterRow,
@@ -216,6 +218,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "split questionnaire",
         include_str!("../../migrations/0017_split_questionnaire.sql"),
     ),
+    (18, "intake desk", include_str!("../../migrations/0018_intake_desk.sql")),
     (
         19,
         "account security",

@@ -15,6 +15,8 @@ use super::Text;
 
 mod case;
 mod publicity;
+pub mod similar;
+pub mod templates;
 
 pub use case::{Case, deadline};
 pub use publicity::{MASK, Publicity, mask_contacts};
@@ -339,6 +341,7 @@ impl Action {
     pub fn label(name: &str) -> Text {
         match name {
             "submit" => Text::new("Người dân gửi phản ánh", "Submitted by the citizen"),
+            "intake" => Text::new("Bộ phận tiếp nhận ghi nhận", "Recorded by the intake desk"),
             "accept" => Text::new("Thụ lý", "Accepted"),
             "reject" => Text::new("Không thụ lý", "Rejected"),
             "forward" => Text::new("Chuyển đơn vị có thẩm quyền", "Forwarded"),

@@ -4,12 +4,12 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Actor, Cases, problem};
-use crate::domain::Problem;
 use crate::domain::calendar::Limit;
 use crate::domain::calendar::vn_day;
 use crate::domain::cases::{Action, ActionError, Case, CaseState, MAX_EXTENSION_DAYS_TOTAL, Tier, apply};
 use crate::domain::photos::MAX_PHOTOS;
 use crate::domain::units::UnitLevel;
+use crate::domain::{Channel, Problem};
 use crate::services::Error;
 use crate::services::accounts::{Official, Role};
 use crate::services::units::unit_by_code;
@@ -196,7 +196,7 @@ impl Cases {
                 after_state: Some(transition.to.as_str().to_owned()),
                 detail: None,
             }),
-            notify: None,
+            notify: Vec::new(),
         };
         match &action {
             Action::Accept { tier } => {
@@ -229,6 +229,16 @@ impl Cases {
                         "same_case",
                         "Phản ánh gốc phải là một phản ánh khác.",
                         "The original must be another case.",
+                    )]));
+                }
+                // A duplicate follows its original's answer: one of another commune is answered by other people,
+                // about another place (forward the case instead).
+                if original.unit_id != case.unit_id {
+                    return Err(Error::InvalidCase(vec![problem(
+                        "original",
+                        "another_commune",
+                        "Phản ánh gốc thuộc xã, phường khác; chỉ đánh dấu trùng với phản ánh cùng xã, phường.",
+                        "The original belongs to another commune or ward; only a case of the same one can be the original.",
                     )]));
                 }
                 change.after.duplicate_of = Some(original.id);
@@ -303,13 +313,24 @@ impl Cases {
                 change.after.answer_due_at = Some(self.answer_due(now, tier, &[], case.extension_minutes));
             }
         }
-        // Only chats can be written to; the other channels' reporters read the tracking page.
+        // The reporter's chat gets the news, and their email when they left one (and did not stop them); the
+        // others read the tracking page.
         if let (true, Some((channel, chat))) = (change.event.public, case.reporter_chat()) {
-            change.notify = Some(NewOutboxMessage {
+            change.notify.push(NewOutboxMessage {
                 dedupe_key: format!("{}:{}:{}", case.code, action.name(), case.revision),
                 channel,
                 recipient: chat.to_owned(),
                 body: notification(&case.code, transition.to, &action),
+            });
+        }
+        if change.event.public
+            && let Some(to) = self.store.case_news_email(case.id).await?
+        {
+            change.notify.push(NewOutboxMessage {
+                dedupe_key: format!("{}:{}:{}:email", case.code, action.name(), case.revision),
+                channel: Channel::Email,
+                recipient: to.email,
+                body: news_email(&case.code, transition.to, &action, self.public_base(), &to.news_token),
             });
         }
         if !self.store.change_case(&change).await? {
@@ -344,9 +365,8 @@ impl Cases {
     }
 }
 
-/// The message a case's change sends to its reporter: the news in Vietnamese, the answer itself when there is one,
-/// and rating buttons under an answer. Stored as JSON in the outbox; chat channels send it as it is.
-fn notification(code: &str, state: CaseState, action: &Action) -> String {
+/// The news of a case's change in Vietnamese, with the answer itself when there is one.
+fn news_text(code: &str, state: CaseState, action: &Action) -> String {
     let mut text = match state {
         CaseState::Accepted => format!("Phản ánh {code} đã được thụ lý và đang chờ xử lý."),
         CaseState::Rejected => {
@@ -361,7 +381,6 @@ fn notification(code: &str, state: CaseState, action: &Action) -> String {
         CaseState::Received => format!("Phản ánh {code} đã được chuyển đến đơn vị có thẩm quyền."),
         CaseState::Assigned => format!("Phản ánh {code} đang được xử lý lại."),
     };
-    let mut buttons = Vec::new();
     if let Action::Answer(content) = action {
         text.push_str(&format!(
             "\n\n{}:\n{}",
@@ -371,6 +390,16 @@ fn notification(code: &str, state: CaseState, action: &Action) -> String {
         if let Some(basis) = content.legal_basis.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
             text.push_str(&format!("\n\nCăn cứ: {basis}"));
         }
+    }
+    text
+}
+
+/// The message a case's change sends to its reporter's chat: the news, and rating buttons under an answer. Stored
+/// as JSON in the outbox; chat channels send it as it is.
+fn notification(code: &str, state: CaseState, action: &Action) -> String {
+    let mut text = news_text(code, state, action);
+    let mut buttons = Vec::new();
+    if let Action::Answer(_) = action {
         text.push_str("\n\nXin anh/chị đánh giá câu trả lời:");
         buttons = crate::services::chat::rating_buttons(code);
     }
@@ -380,4 +409,21 @@ fn notification(code: &str, state: CaseState, action: &Action) -> String {
         ..ykien_bots::message::Outbound::default()
     };
     serde_json::to_string(&message).unwrap_or_else(|_| unreachable!("a message of strings serializes"))
+}
+
+/// The email a case's change sends to a reporter who left an address: the same news, the tracking page's link,
+/// and the link that stops these emails (also sent as `List-Unsubscribe`). Stored as JSON in the outbox.
+fn news_email(code: &str, state: CaseState, action: &Action, base: &str, token: &str) -> String {
+    let mut text = news_text(code, state, action);
+    text.push_str(&format!("\n\nTheo dõi phản ánh: {base}/t/{code}"));
+    if let Action::Answer(_) = action {
+        text.push_str("\nAnh/chị có thể đánh giá câu trả lời trên trang theo dõi.");
+    }
+    text.push_str("\n\nThư này được gửi tự động từ hệ thống tiếp nhận phản ánh, kiến nghị; xin đừng trả lời thư.");
+    let body = crate::services::mail::MailBody {
+        subject: format!("[ykien] Phản ánh {code}: {}", state.label().vi.to_lowercase()),
+        text,
+        unsubscribe: Some(format!("{base}/unsubscribe/{token}")),
+    };
+    serde_json::to_string(&body).unwrap_or_else(|_| unreachable!("a message of strings serializes"))
 }

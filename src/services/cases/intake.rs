@@ -12,7 +12,7 @@ use crate::domain::cases::{Publicity, tracking_code};
 use crate::domain::photos::MAX_PHOTOS;
 use crate::domain::voice::{self, MAX_VOICE_NOTES};
 use crate::services::Error;
-use crate::storage::{NewAttachment, NewCase, ReporterRow, StoreError};
+use crate::storage::{NewAttachment, NewCase, NewOutboxMessage, ReporterRow, StoreError};
 
 /// The shortest and longest report text accepted.
 pub const MIN_TEXT_CHARS: usize = 15;
@@ -103,9 +103,30 @@ pub struct Submitted {
     pub reporter_key: String,
 }
 
+/// What the intake desk adds to a report it records: who, when it was received, and the scanned files.
+pub(super) struct Desk<'a> {
+    pub official: &'a crate::services::accounts::Official,
+    pub received_at: DateTime<Utc>,
+    /// Problems already found with the desk's own fields (channel, time received, files).
+    pub problems: Vec<crate::domain::Problem>,
+    /// Checked PDFs, stored with the photos.
+    pub documents: Vec<NewAttachment>,
+}
+
 impl Cases {
     /// Checks and stores a citizen's report; every problem is listed at once and nothing is stored then.
-    pub async fn submit(&self, mut intake: Intake, now: DateTime<Utc>) -> Result<Submitted, Error> {
+    pub async fn submit(&self, intake: Intake, now: DateTime<Utc>) -> Result<Submitted, Error> {
+        self.file(intake, now, None).await
+    }
+
+    /// Checks and stores a report, a citizen's own or one the intake desk records (`desk`).
+    pub(super) async fn file(
+        &self,
+        mut intake: Intake,
+        now: DateTime<Utc>,
+        desk: Option<Desk<'_>>,
+    ) -> Result<Submitted, Error> {
+        let received_at = desk.as_ref().map_or(now, |d| d.received_at);
         let mut problems = Vec::new();
         // Control and bidi characters out, NFC in, before anything is counted or checked.
         let cleaned = crate::domain::text::clean(&intake.text);
@@ -139,6 +160,15 @@ impl Cases {
             ));
         }
         let commune = match crate::services::units::commune_on(&self.store, intake.commune.trim(), vn_day(now)).await {
+            Ok(u) if desk.as_ref().is_some_and(|d| !d.official.covers(&u)) => {
+                problems.push(problem(
+                    "commune",
+                    "outside_scope",
+                    "Xã, phường này ngoài phạm vi tài khoản của anh/chị.",
+                    "This commune or ward is outside your account's scope.",
+                ));
+                None
+            }
             Ok(u) => Some(u),
             Err(Error::UnitNotFound(_) | Error::NotACommune(_)) => {
                 problems.push(problem(
@@ -228,7 +258,10 @@ impl Cases {
                 format!("At most {MAX_PHOTOS} photos."),
             ));
         }
-        let photo_bytes: usize = intake.photos.iter().map(Vec::len).sum();
+        let document_bytes: usize = desk
+            .as_ref()
+            .map_or(0, |d| d.documents.iter().map(|a| a.bytes.len()).sum());
+        let photo_bytes: usize = intake.photos.iter().map(Vec::len).sum::<usize>() + document_bytes;
         if photo_bytes > MAX_REPORT_PHOTO_BYTES {
             problems.push(problem(
                 "photos",
@@ -293,6 +326,14 @@ impl Cases {
                 }
             }
         }
+        let (recorded_by, documents) = match desk {
+            Some(d) => {
+                problems.extend(d.problems);
+                (Some(d.official.id), d.documents)
+            }
+            None => (None, Vec::new()),
+        };
+        photos.extend(documents);
         let (Some(category), Some(commune)) = (category, commune) else {
             return Err(Error::InvalidCase(problems));
         };
@@ -301,6 +342,11 @@ impl Cases {
         }
         let key_bytes: [u8; 32] = rand::random();
         let reporter_key: String = key_bytes.iter().map(|b| format!("{b:02x}")).collect();
+        // The unsubscribe link of the case's news by email (`/unsubscribe/{token}`).
+        let news_token = email.as_ref().map(|_| {
+            let bytes: [u8; 24] = rand::random();
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        });
         let mut new = NewCase {
             code: String::new(),
             unit_id: commune.id,
@@ -314,8 +360,12 @@ impl Cases {
             address: address.map(str::to_owned),
             channel: intake.channel,
             reporter_chat: intake.reporter_chat.clone(),
-            received_at: now,
-            accept_due_at: self.rules.calendar.deadline(now, self.rules.accept_within, &[], 0),
+            // The deadline counts from when the case was received, also when the desk types it in later.
+            received_at,
+            accept_due_at: self
+                .rules
+                .calendar
+                .deadline(received_at, self.rules.accept_within, &[], 0),
             reporter: ReporterRow {
                 name,
                 phone,
@@ -325,10 +375,24 @@ impl Cases {
             reporter_key_hash: sha256_hex(&reporter_key),
             photos,
             publicity: Publicity::chosen(intake.public, intake.public_photos),
+            recorded_by,
+            recorded_at: now,
+            news_token,
+            news: Vec::new(),
         };
         // A new code on the rare collision; five in a row means something else is wrong.
         for _ in 0..5 {
             new.code = tracking_code(rand::random());
+            // A case the desk recorded is confirmed by email to a reporter who left an address: they are not in
+            // front of the tracking page, as a citizen filing on the web is.
+            if let (Some(_), Some(token), Some(to)) = (recorded_by, &new.news_token, &new.reporter.email) {
+                new.news = vec![NewOutboxMessage {
+                    dedupe_key: format!("{}:intake:email", new.code),
+                    channel: Channel::Email,
+                    recipient: to.clone(),
+                    body: receipt_email(&new, self.public_base(), token),
+                }];
+            }
             match self.store.insert_case(&new).await {
                 Ok(_) => {
                     return Ok(Submitted {
@@ -342,6 +406,32 @@ impl Cases {
         }
         Err(Error::Conflict("no free tracking code after five tries".into()))
     }
+}
+
+/// The email confirming a case the intake desk recorded: its code, when it was received and by which channel, the
+/// acceptance deadline, the tracking link, and the unsubscribe link of the case's news. Stored as JSON in the outbox.
+fn receipt_email(case: &NewCase, base: &str, token: &str) -> String {
+    let at = |t: DateTime<Utc>| {
+        crate::domain::calendar::to_vietnam(t)
+            .format("%H:%M %d/%m/%Y")
+            .to_string()
+    };
+    let code = &case.code;
+    let text = format!(
+        "Bộ phận tiếp nhận đã ghi nhận phản ánh, kiến nghị của anh/chị ({channel}, lúc {received}).\n\
+         Mã phản ánh: {code}\nHạn thụ lý: {due}\n\nTheo dõi phản ánh: {base}/t/{code}\n\
+         Anh/chị sẽ nhận thư khi phản ánh được thụ lý, trả lời.\n\n\
+         Thư này được gửi tự động từ hệ thống tiếp nhận phản ánh, kiến nghị; xin đừng trả lời thư.",
+        channel = case.channel.label().to_lowercase(),
+        received = at(case.received_at),
+        due = at(case.accept_due_at),
+    );
+    let body = crate::services::mail::MailBody {
+        subject: format!("[ykien] Phản ánh {code}: đã tiếp nhận"),
+        text,
+        unsubscribe: Some(format!("{base}/unsubscribe/{token}")),
+    };
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -3,7 +3,10 @@
 //! the news each sends), `view` (what every surface shows of a case, and which cases an official may see).
 
 mod actions;
+mod desk;
 mod intake;
+mod news;
+mod suggest;
 mod view;
 
 use chrono::{DateTime, Utc};
@@ -18,10 +21,13 @@ use crate::domain::units::Unit;
 use crate::storage::Store;
 
 pub use actions::REOPEN_DAYS;
+pub use desk::{DeskIntake, MAX_DAYS_BACK, may_record};
 pub use intake::{
     Intake, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_REPORT_PHOTO_BYTES, MAX_TEXT_CHARS, MIN_TEXT_CHARS,
     Submitted,
 };
+pub use news::NewsLink;
+pub use suggest::{DuplicateSuggestion, FilledTemplate, RECENT_DAYS};
 pub use view::{CaseView, InboxFilter, Reporter};
 
 /// Deadline limits per tier, and the working calendar they are counted in.
@@ -59,6 +65,11 @@ impl CaseRules {
         }
     }
 
+    /// The answer limit of a tier (the receipt says it).
+    pub fn limit_of(&self, tier: Tier) -> Limit {
+        self.limit(tier)
+    }
+
     fn limit(&self, tier: Tier) -> Limit {
         match tier {
             Tier::Urgent => self.urgent,
@@ -75,6 +86,8 @@ pub struct Cases {
     rules: CaseRules,
     /// The hourly byte budget of photo uploads, shared by the form, the API and the chats.
     uploads: crate::services::uploads::UploadBudget,
+    /// The public address (`YKIEN_PUBLIC_URL`), for the links in the reporters' news by email.
+    public_url: Option<String>,
 }
 
 impl Cases {
@@ -84,7 +97,19 @@ impl Cases {
             categories,
             rules,
             uploads: crate::services::uploads::UploadBudget::default(),
+            public_url: None,
         }
+    }
+
+    /// The same, with the public address the reporters' news by email link to.
+    pub fn with_public_url(mut self, public_url: Option<String>) -> Self {
+        self.public_url = public_url;
+        self
+    }
+
+    /// The public address, without a trailing slash (empty when none is configured).
+    pub fn public_base(&self) -> &str {
+        self.public_url.as_deref().unwrap_or_default().trim_end_matches('/')
     }
 
     /// The same, with upload budgets of `per_sender` and `per_commune` bytes an hour.

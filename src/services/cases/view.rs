@@ -146,7 +146,10 @@ impl Cases {
             Some(id) => store.case_by_id(id).await?.map(|c| c.code),
             None => None,
         };
-        let queued = store.case_outbox(case.id).await?;
+        // Only the news to the reporter's chat: the case's outbox also holds officials' alerts and news by email.
+        let chat = case.reporter_chat().map(|(c, r)| (c.as_str(), r.to_owned()));
+        let mut queued = store.case_outbox(case.id).await?;
+        queued.retain(|m| chat.as_ref().is_some_and(|(c, r)| m.channel == *c && m.recipient == *r));
         let waiting_messages = queued.iter().filter(|m| !m.sent).count();
         let deliveries = queued.into_iter().map(|m| (m.sent_as, m.last_error)).collect();
         Ok(CaseView {
@@ -195,7 +198,7 @@ impl Cases {
 
     /// The unit ids an official's lists are limited to: their scope, with the communes of a province; `None` for
     /// every unit.
-    async fn scope_units(&self, official: &Official) -> Result<Option<Vec<Uuid>>, Error> {
+    pub(super) async fn scope_units(&self, official: &Official) -> Result<Option<Vec<Uuid>>, Error> {
         if official.role == Role::Admin {
             return Ok(None);
         }
