@@ -6,7 +6,6 @@ use std::time::Duration as StdDuration;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Error;
@@ -15,6 +14,7 @@ use super::units::unit_by_code;
 use crate::domain::Text;
 use crate::domain::cases::{Action, OFFICE_TYPES};
 use crate::domain::units::Unit;
+use crate::services::{random_hex, sha256_hex};
 use crate::storage::{AuditEntry, NewOfficial, OfficialRow, Store, StoreError};
 
 /// Failed sign-ins in a row of one username from one address that are answered at once.
@@ -138,13 +138,6 @@ impl Official {
             detail: None,
         }
     }
-}
-
-fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Hashes a password with argon2id and a random salt, on the blocking pool.
@@ -355,8 +348,7 @@ async fn start_session(
     address: &str,
     now: DateTime<Utc>,
 ) -> Result<(String, Official), Error> {
-    let bytes: [u8; 32] = rand::random();
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = random_hex::<32>();
     store
         .open_session(
             row.id,

@@ -26,6 +26,8 @@ pub mod uploads;
 pub mod versions;
 pub mod villages;
 
+use sha2::{Digest, Sha256};
+
 use crate::domain::Problem;
 use crate::domain::questionnaire::QuestionnaireErrors;
 use crate::storage::StoreError;
@@ -72,4 +74,14 @@ pub enum Error {
     Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The SHA-256 of `text` in lower-case hex: what is stored of a token, a key or a seed (never the thing itself).
+pub(crate) fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// `N` random bytes in lower-case hex: a link's token, a reporter's key, a draw's seed.
+pub(crate) fn random_hex<const N: usize>() -> String {
+    hex::encode(rand::random::<[u8; N]>())
 }

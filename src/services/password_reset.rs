@@ -12,13 +12,13 @@
 //! send the victim a link to the attacker's server (reset link poisoning).
 
 use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Error;
 use super::account_admin::Actor;
 use super::accounts::MIN_PASSWORD_CHARS;
 use super::mail::{EMAIL_CHANNEL, MailBody};
+use crate::services::{random_hex, sha256_hex};
 use crate::storage::{AuditEntry, NewAlert, ResetLinkUse, Store};
 
 /// How long a link works after it was sent.
@@ -35,13 +35,6 @@ pub enum LinkState {
     Unknown,
     Expired,
     Used,
-}
-
-fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The stored form of a link's token.
@@ -85,8 +78,7 @@ async fn send_link(
     audit: &AuditEntry,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let bytes: [u8; 32] = rand::random();
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = random_hex::<32>();
     let hash = token_hash(&token);
     let link = format!("{}/console/password/reset/{token}", public_url.trim_end_matches('/'));
     let body = serde_json::to_string(&link_email(username, &link))

@@ -10,12 +10,12 @@ use chrono::{DateTime, Utc};
 
 use super::Error;
 use super::accounts::{Official, Role};
-use super::cases::sha256_hex;
 use super::scoreboard::{Scoreboard, Snapshot, SnapshotKey};
 use crate::domain::calendar::vn_day;
 use crate::domain::cases::Case;
 use crate::domain::survey::{PlanPeriod, Wave};
 use crate::domain::units::{Unit, UnitLevel};
+use crate::services::{random_hex, sha256_hex};
 use crate::storage::{ApiClient, Attachment, PublicCase, PublicCaseFilter, Publication, Store, StoreError};
 
 /// The most public cases one request lists.
@@ -276,7 +276,7 @@ pub async fn add_client(store: &Store, name: &str, now: DateTime<Utc>) -> Result
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::BadRequest("Tên ứng dụng phải có từ 1 đến 100 ký tự.".to_owned()));
     }
-    let key = hex::encode(rand::random::<[u8; 24]>());
+    let key = random_hex::<24>();
     match store.insert_api_client(name, &sha256_hex(&key), now).await {
         Ok(_) => Ok(key),
         Err(StoreError::Conflict(_)) => Err(Error::Conflict(format!("đã có ứng dụng tên {name}"))),

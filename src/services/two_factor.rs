@@ -64,10 +64,6 @@ fn prf(key: &Secret, purpose: &[u8], official_id: Uuid, data: &[u8]) -> [u8; 32]
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
@@ -89,7 +85,12 @@ pub fn seal(key: &Secret, official_id: Uuid, secret: &[u8]) -> String {
     debug_assert!(secret.len() <= pad.len());
     let sealed: Vec<u8> = secret.iter().zip(pad.iter()).map(|(s, p)| s ^ p).collect();
     let tag = prf(key, b"totp-tag", official_id, &[&nonce[..], &sealed].concat());
-    format!("v1.{}.{}.{}", hex(&nonce), hex(&sealed), hex(&tag))
+    format!(
+        "v1.{}.{}.{}",
+        hex::encode(&nonce),
+        hex::encode(&sealed),
+        hex::encode(&tag)
+    )
 }
 
 /// The secret [`seal`] stored, or `Corrupt` when the row was not sealed for this account under this key (e.g.
@@ -304,7 +305,7 @@ mod tests {
         let id = Uuid::new_v4();
         let secret = [7u8; SECRET_BYTES];
         let stored = seal(&key(), id, &secret);
-        assert!(!stored.contains(&hex(&secret)));
+        assert!(!stored.contains(&hex::encode(&secret)));
         assert_eq!(open(&key(), id, &stored).unwrap(), secret);
         assert!(open(&key(), Uuid::new_v4(), &stored).is_err(), "another account");
         assert!(open(&Secret::new("another-secret-of-at-least-thirty-two-chars"), id, &stored).is_err());

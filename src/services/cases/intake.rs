@@ -5,13 +5,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Cases, problem, sha256_hex};
+use super::{Cases, problem};
 use crate::domain::Channel;
 use crate::domain::calendar::vn_day;
 use crate::domain::cases::{Publicity, tracking_code};
 use crate::domain::photos::MAX_PHOTOS;
 use crate::domain::voice::{self, MAX_VOICE_NOTES};
 use crate::services::Error;
+use crate::services::{random_hex, sha256_hex};
 use crate::storage::{NewAttachment, NewCase, NewOutboxMessage, ReporterRow, StoreError};
 
 /// The shortest and longest report text accepted.
@@ -340,13 +341,9 @@ impl Cases {
         if !problems.is_empty() {
             return Err(Error::InvalidCase(problems));
         }
-        let key_bytes: [u8; 32] = rand::random();
-        let reporter_key: String = key_bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let reporter_key = random_hex::<32>();
         // The unsubscribe link of the case's news by email (`/unsubscribe/{token}`).
-        let news_token = email.as_ref().map(|_| {
-            let bytes: [u8; 24] = rand::random();
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        });
+        let news_token = email.as_ref().map(|_| random_hex::<24>());
         let mut new = NewCase {
             code: String::new(),
             unit_id: commune.id,

@@ -10,7 +10,6 @@ mod suggest;
 mod view;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Error;
@@ -18,6 +17,7 @@ use super::accounts::Official;
 use crate::domain::calendar::{Limit, WorkCalendar};
 use crate::domain::cases::{Case, CaseState, Category, Tier, normalize_tracking_code};
 use crate::domain::units::Unit;
+use crate::services::sha256_hex;
 use crate::storage::Store;
 
 pub use actions::REOPEN_DAYS;
@@ -196,13 +196,6 @@ impl Actor<'_> {
     fn official_id(&self) -> Option<Uuid> {
         self.official().map(|o| o.id)
     }
-}
-
-pub(crate) fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn problem(field: &str, code: &'static str, vi: impl Into<String>, en: impl Into<String>) -> crate::domain::Problem {

@@ -13,11 +13,11 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::{Problem, Text};
 use crate::services::Error;
+use crate::services::{random_hex, sha256_hex};
 use crate::storage::{QuizEntryRow, QuizRoundRow, Store};
 
 /// The bundled bank.
@@ -193,13 +193,6 @@ pub fn bundled_bank() -> Vec<Question> {
     load_bank(BUNDLED_BANK).unwrap_or_default()
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The problems of a round's questions (ids of the bundled bank) and times.
 pub fn round_problems(question_ids: &[String], opens_at: DateTime<Utc>, closes_at: DateTime<Utc>) -> Vec<Problem> {
     let bank = bundled_bank();
@@ -245,12 +238,7 @@ pub fn new_round(
     winners: i64,
     now: DateTime<Utc>,
 ) -> QuizRoundRow {
-    let seed = {
-        use rand::RngCore;
-        let mut bytes = [0_u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    let seed = random_hex::<32>();
     QuizRoundRow {
         id: Uuid::new_v4(),
         title: title.to_owned(),
