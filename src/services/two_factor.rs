@@ -87,9 +87,9 @@ pub fn seal(key: &Secret, official_id: Uuid, secret: &[u8]) -> String {
     let tag = prf(key, b"totp-tag", official_id, &[&nonce[..], &sealed].concat());
     format!(
         "v1.{}.{}.{}",
-        hex::encode(&nonce),
+        hex::encode(nonce),
         hex::encode(&sealed),
-        hex::encode(&tag)
+        hex::encode(tag)
     )
 }
 
@@ -305,7 +305,7 @@ mod tests {
         let id = Uuid::new_v4();
         let secret = [7u8; SECRET_BYTES];
         let stored = seal(&key(), id, &secret);
-        assert!(!stored.contains(&hex::encode(&secret)));
+        assert!(!stored.contains(&hex::encode(secret)));
         assert_eq!(open(&key(), id, &stored).unwrap(), secret);
         assert!(open(&key(), Uuid::new_v4(), &stored).is_err(), "another account");
         assert!(open(&Secret::new("another-secret-of-at-least-thirty-two-chars"), id, &stored).is_err());

@@ -38,6 +38,9 @@ pub struct TotpRow {
     pub last_step: Option<i64>,
 }
 
+/// A reset link as read to be followed: official, username, expiry, when used, the email's key, account disabled.
+type FollowedLink = (Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, String, bool);
+
 impl Store {
     /// The enabled accounts that a reset link can be sent for from what was typed (a username or an email
     /// address, already trimmed and lower-cased): with their username and the email of their alert settings.
@@ -157,7 +160,7 @@ impl Store {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin().await.map_err(db("starting to follow a reset link"))?;
-            let row: Option<(Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, String, bool)> = sqlx::query_as(
+            let row: Option<FollowedLink> = sqlx::query_as(
                 "SELECT l.official_id, o.username, l.expires_at, l.used_at, l.email_key, o.disabled \
                  FROM password_reset_links l JOIN officials o ON o.id = l.official_id WHERE l.token_hash = $1",
             )
