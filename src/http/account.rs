@@ -16,6 +16,7 @@ use super::AppState;
 use super::console::page;
 use super::error::{OnPage, PageError};
 use super::render::{redirect, vn_time};
+use super::session::CsrfForm;
 use super::session::SignedIn;
 use crate::domain::Lang;
 use crate::domain::alerts::AlertKind;
@@ -149,12 +150,6 @@ fn channel_label(channel: &str) -> &str {
 pub async fn show_account(State(state): State<AppState>, session: SignedIn) -> Result<Response, PageError> {
     let page = account_page(&state, &session, Shown::default()).await?;
     Ok(Html(page.into_string()).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /console/account/link-code`: a fresh one-time code, shown once on the page.

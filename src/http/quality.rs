@@ -7,7 +7,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::Utc;
 use maud::html;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
@@ -15,6 +14,7 @@ use super::console::page;
 use super::error::{OnPage, PageError};
 use super::render::{redirect, vn_time};
 use super::session::Admin;
+use super::session::CsrfForm;
 use crate::domain::Lang;
 use crate::domain::quality::{MIN_SECONDS_PER_SCREEN, flag_label, screens_per_minute};
 use crate::services::quality;
@@ -63,12 +63,6 @@ pub async fn show_flagged(State(state): State<AppState>, Admin(session): Admin) 
         }
     };
     Ok(Html(page("Phiếu bị đánh dấu", Some((&session.official, &csrf)), body).into_string()).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /console/responses/{id}/restore` (administrators): the response counts again.

@@ -146,3 +146,10 @@ impl FromRequestParts<AppState> for Admin {
         }
     }
 }
+
+/// A console form that carries nothing but its CSRF token (a button that acts on what its address names).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}

@@ -25,6 +25,7 @@ use super::console::page;
 use super::error::{OnPage, PageError};
 use super::limits::ClientAddress;
 use super::render::{redirect, vn_time};
+use super::session::CsrfForm;
 use super::session::{Admin, SignedIn, clear_session_cookie, set_session_cookie};
 use crate::domain::Lang;
 use crate::services::accounts::{self, LoginRefused};
@@ -174,12 +175,6 @@ pub(super) fn throttled_message(until: chrono::DateTime<Utc>) -> String {
          khoá.",
         vn_time(until)
     )
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /console/logout`: with the session's CSRF token only.

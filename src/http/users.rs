@@ -16,6 +16,7 @@ use super::AppState;
 use super::console::page;
 use super::error::{OnPage, PageError};
 use super::render::{redirect, vn_time};
+use super::session::CsrfForm;
 use super::session::{Admin, SignedIn};
 use crate::domain::Lang;
 use crate::services::account_admin::{self, Actor};
@@ -182,12 +183,6 @@ pub async fn post_end_session(
         PATH
     };
     Ok(redirect(back))
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /console/users/{username}/reset-link`: emails the account a one-time link to set a new password.
