@@ -34,10 +34,7 @@ pub enum StartError {
 
 /// Opens the database named by the configuration and applies pending migrations.
 pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
-    let mut store = Store::open(&config.database_url).await?;
-    if store.files_at() != &config.files {
-        store = store.with_files(&config.files)?;
-    }
+    let store = Store::open_with_files(&config.database_url, &config.files).await?;
     store.migrate().await?;
     Ok(store)
 }

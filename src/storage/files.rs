@@ -79,10 +79,6 @@ impl Files {
         })
     }
 
-    pub fn at(&self) -> &FilesAt {
-        &self.at
-    }
-
     fn object_path(&self, name: &str) -> ObjectPath {
         if self.prefix.is_empty() {
             ObjectPath::from(name)

@@ -268,13 +268,18 @@ pub struct Store {
     /// SQLite takes one writer at a time; writers of this process queue here instead of polling the database
     /// lock (its busy handler sleeps up to 100 ms between tries, which is what long latency tails are made of).
     sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
-    /// Where attachment bytes go ([`FilesAt::default_for`] the database unless [`Store::with_files`] says).
+    /// Where attachment bytes go (`YKIEN_FILES`, [`FilesAt::default_for`] the database by default).
     files: Files,
 }
 
 impl Store {
     /// Opens (and for SQLite, creates) the database. Does not migrate: call [`Store::migrate`].
     pub async fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        Self::open_with_files(url, &FilesAt::default_for(url)).await
+    }
+
+    /// [`Store::open`], with attachment files kept where `files` says (`YKIEN_FILES`).
+    pub async fn open_with_files(url: &DatabaseUrl, files: &FilesAt) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open {
             url: url.redacted(),
             source,
@@ -310,7 +315,7 @@ impl Store {
         let store = Self {
             pool,
             sqlite_writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),
-            files: Files::open(&FilesAt::default_for(url))?,
+            files: Files::open(files)?,
         };
         // A file that is not a SQLite database only fails on its first statement: fail here, not later.
         store.ping().await.map_err(|e| match e {
@@ -321,17 +326,6 @@ impl Store {
             other => other,
         })?;
         Ok(store)
-    }
-
-    /// The same database with attachment files kept where `at` says (`YKIEN_FILES`).
-    pub fn with_files(mut self, at: &FilesAt) -> Result<Self, StoreError> {
-        self.files = Files::open(at)?;
-        Ok(self)
-    }
-
-    /// Where attachment files are kept.
-    pub fn files_at(&self) -> &FilesAt {
-        self.files.at()
     }
 
     /// Applies the embedded migrations that have not run yet. Safe to run from several instances at once.
