@@ -86,6 +86,7 @@ pub(crate) mod respondent_values;
 pub mod scores;
 pub mod simulate;
 pub mod table;
+pub mod unit_scores;
 
 pub use aggregate::{
     DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN, ScoreError,
@@ -116,6 +117,7 @@ pub use report::{ChartData, ChartOptions, write_charts, write_kpi_chart};
 pub use scores::{CSV_HEADER, Change, CutPoints, Level, ScoreRow, Scores, TOTAL_CODE, WithheldRow};
 pub use simulate::{Plant, SimulateError, SimulateOptions, simulate, write_simulated, write_simulated_csv};
 pub use table::{AnswerXlsxWriter, Cell, Table, XlsxWriteError, workbook};
+pub use unit_scores::{UnitAnswers, UnitScorer, UnitScores, assemble};
 
 /// Why a scoring run failed; each message says which input to fix.
 #[derive(Debug, thiserror::Error)]

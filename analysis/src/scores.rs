@@ -158,17 +158,48 @@ pub struct Scores {
 /// The header of [`Scores::write_csv`].
 pub const CSV_HEADER: &str = "wave,unit_code,level,code,score,n,ci_low,ci_high,rank,quartile";
 
-/// A score before the privacy rule and ranking are applied.
-#[derive(Debug, Clone)]
+/// A score before the privacy rule and ranking are applied. Kept by the server per commune
+/// ([`crate::UnitScores`]) with its numbers as their bit patterns: serde_json reads decimal floats back only to
+/// about the last bit, and kept scores must equal computed ones exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RawScore {
     pub wave: String,
     pub unit_code: String,
     pub province_code: String,
     pub level: Level,
     pub code: String,
+    #[serde(with = "exact")]
     pub score: f64,
     pub n: usize,
+    #[serde(with = "exact_interval")]
     pub ci: Option<(f64, f64)>,
+}
+
+/// An `f64` as its bits.
+mod exact {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(x.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        u64::deserialize(d).map(f64::from_bits)
+    }
+}
+
+/// An optional interval as the bits of its ends.
+mod exact_interval {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(ci: &Option<(f64, f64)>, s: S) -> Result<S::Ok, S::Error> {
+        ci.map(|(low, high)| (low.to_bits(), high.to_bits())).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<(f64, f64)>, D::Error> {
+        let bits = Option::<(u64, u64)>::deserialize(d)?;
+        Ok(bits.map(|(low, high)| (f64::from_bits(low), f64::from_bits(high))))
+    }
 }
 
 impl Scores {

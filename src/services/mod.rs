@@ -21,6 +21,7 @@ pub mod responsiveness;
 pub mod scoreboard;
 pub mod survey;
 pub mod two_factor;
+pub mod unit_scoring;
 pub mod units;
 pub mod uploads;
 pub mod versions;

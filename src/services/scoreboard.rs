@@ -3,8 +3,9 @@
 //! the feedback KPIs of the same span — computed from stored answers by `ykien-analysis` and kept in memory and in
 //! the database.
 //!
-//! A computation streams the answers to a temporary Parquet file and lets polars score it, so memory stays flat
-//! whatever the number of responses. Snapshots are kept per (wave, period): one younger than the refresh interval
+//! A computation scores one commune at a time from the database and keeps each commune's result
+//! ([`super::unit_scoring`]), so memory holds one commune's answers whatever the number of responses, and a refresh
+//! rescores only the communes whose responses changed. Snapshots are kept per (wave, period): one younger than the refresh interval
 //! is served as it is; an older one is served while a single background task looks for new data: new responses
 //! score the waves again, changed cases (new, answered, closed, rated, moved on) only recompute the feedback KPIs
 //! beside the kept scores. Each computed scoring is also written to `score_snapshots` (scores, counts, intervals,
@@ -22,9 +23,10 @@ use ykien_analysis::charts::Format;
 use ykien_analysis::{CaseStatus, Codebook, Level, ScoreOptions, ScoreRow, Scores, UnitKpi};
 
 use super::Error;
-use super::analysis::{AnalysisFailure, ExportFormat, UnitsTable, codebook, stream_answers, units_from_store};
+use super::analysis::{AnalysisFailure, UnitsTable, codebook, units_from_store};
 use super::responsiveness::{Responsiveness, responsiveness};
 use super::survey::Surveys;
+use super::unit_scoring::Scoring;
 use crate::domain::calendar::{WorkCalendar, vn_day};
 use crate::domain::cases::{CaseState, deadline};
 use crate::domain::survey::{PlanPeriod, Wave};
@@ -358,7 +360,7 @@ impl Scoreboard {
             match super::versions::cross_version_plan(&self.store, &self.surveys, &wave, &questionnaire).await? {
                 Some(plan) => {
                     let pair = [plan.previous.clone(), wave.clone()];
-                    let scores = self.score(&pair, span, &plan.codebook, &units).await?;
+                    let scores = self.score(&pair, span, &period, &plan.codebook, &units).await?;
                     Some(CrossVersion { plan, scores })
                 }
                 None => None,
@@ -404,7 +406,7 @@ impl Scoreboard {
         units: &UnitsTable,
         responses: i64,
     ) -> Result<(Scores, DateTime<Utc>, DateTime<Utc>, i64), Error> {
-        let scores = self.score(waves, span, codebook, units).await?;
+        let scores = self.score(waves, span, period, codebook, units).await?;
         let now = Utc::now();
         let (scores, json) = tokio::task::spawn_blocking(move || {
             let json = serde_json::to_string(&scores);
@@ -468,47 +470,27 @@ impl Scoreboard {
         Ok(waves)
     }
 
+    /// Scores the waves commune by commune, reusing the communes whose responses did not change.
     async fn score(
         &self,
         waves: &[Wave],
         span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        period: &str,
         codebook: &Codebook,
         units: &UnitsTable,
     ) -> Result<Scores, Error> {
-        let file = TempFile(std::env::temp_dir().join(format!("ykien-scores-{}.parquet", uuid::Uuid::new_v4())));
-        let written = stream_answers(&self.store, waves, span, ExportFormat::Parquet, &file.0).await;
-        match written {
-            Ok(_) => {
-                let (path, codebook, units) = (file.0.clone(), codebook.clone(), units.clone());
-                tokio::task::spawn_blocking(move || {
-                    ykien_analysis::score_answers(
-                        ykien_analysis::Answers::File(&path),
-                        None,
-                        &codebook,
-                        &units.units,
-                        &units.lineage,
-                        &ScoreOptions::default(),
-                    )
-                })
-                .await
-                .map_err(|e| Error::Unavailable(format!("scoring stopped: {e}")))
-                .and_then(|r| r.map_err(|e| failure(e.into())))
-            }
-            Err(e) => Err(failure(e)),
-        }
-    }
-}
-
-/// A file removed when dropped, however the computation that wrote it ends.
-struct TempFile(std::path::PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_file(&self.0)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(file = %self.0.display(), error = %e, "a temporary answers file was left behind");
-        }
+        let scoring = Scoring {
+            store: &self.store,
+            waves,
+            span,
+            period,
+            codebook,
+            units,
+            options: ScoreOptions::default(),
+        };
+        let (scores, work) = scoring.run().await?;
+        tracing::info!(scored = work.scored, reused = work.reused, "communes' scores ready");
+        Ok(scores)
     }
 }
 

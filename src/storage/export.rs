@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, fetch, on_pool};
+use super::{Store, StoreError, db, on_pool};
 
 /// One exported answer: (response id, unit code as answered, question code, stored code). The stored code is
 /// `None` for a free-text answer (free text is never exported).
@@ -36,26 +36,66 @@ impl Store {
         after: Option<Uuid>,
         responses: i64,
     ) -> Result<AnswersPage, StoreError> {
+        self.answers_page_of(wave_id, None, completed, after, responses).await
+    }
+
+    /// As [`Store::answers_page`], for the responses given in `units` only: one commune's (with the legacy units
+    /// whose answers count for it), read a page at a time through the (wave, unit, id) index.
+    pub async fn unit_answers_page(
+        &self,
+        wave_id: Uuid,
+        units: &[Uuid],
+        completed: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        after: Option<Uuid>,
+        responses: i64,
+    ) -> Result<AnswersPage, StoreError> {
+        if units.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        self.answers_page_of(wave_id, Some(units), completed, after, responses)
+            .await
+    }
+
+    async fn answers_page_of(
+        &self,
+        wave_id: Uuid,
+        units: Option<&[Uuid]>,
+        completed: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        after: Option<Uuid>,
+        responses: i64,
+    ) -> Result<AnswersPage, StoreError> {
         // The nil UUID sorts first on both engines (all bytes zero) and is never a response id (v4).
         let after = after.unwrap_or(Uuid::nil());
         // Without a period, bounds every engine can store (PostgreSQL's timestamps end in year 294276, chrono's nanoseconds in 2262).
         let (from, until) = completed.unwrap_or((DateTime::UNIX_EPOCH, FAR_FUTURE));
-        let page: Vec<(Uuid, String)> = fetch!(
-            &self.pool,
-            fetch_all,
-            "reading responses to export",
+        let units = units.unwrap_or_default();
+        let in_units = if units.is_empty() {
+            String::new()
+        } else {
+            let marks: Vec<String> = (7..7 + units.len()).map(|i| format!("${i}")).collect();
+            format!("AND r.unit_id IN ({}) ", marks.join(", "))
+        };
+        // Only placeholders are added to the text; every value is bound below.
+        let sql = AssertSqlSafe(format!(
             "SELECT r.id, u.code FROM responses r JOIN admin_units u ON u.id = r.unit_id \
              WHERE r.wave_id = $1 AND r.complete = $2 AND r.id > $3 \
-             AND r.completed_at >= $4 AND r.completed_at < $5 \
+             AND r.completed_at >= $4 AND r.completed_at < $5 {in_units}\
              AND NOT EXISTS (SELECT 1 FROM response_quality q WHERE q.response_id = r.id AND q.flag IS NOT NULL) \
-             ORDER BY r.id LIMIT $6",
-            wave_id,
-            true,
-            after,
-            from,
-            until,
-            responses.max(1),
-        )?;
+             ORDER BY r.id LIMIT $6"
+        ));
+        let page: Vec<(Uuid, String)> = on_pool!(&self.pool, |p| {
+            let mut q = sqlx::query_as(sql)
+                .bind(wave_id)
+                .bind(true)
+                .bind(after)
+                .bind(from)
+                .bind(until)
+                .bind(responses.max(1));
+            for unit in units {
+                q = q.bind(*unit);
+            }
+            q.fetch_all(p).await.map_err(db("reading responses to export"))
+        })?;
         let Some(&(last, _)) = page.last() else {
             return Ok((Vec::new(), None));
         };

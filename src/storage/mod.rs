@@ -23,6 +23,7 @@ mod reach;
 mod response_quality;
 mod score_snapshots;
 mod surveys;
+mod unit_scores;
 mod units;
 mod villages;
 
@@ -63,6 +64,7 @@ pub use surveys::{
     NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
     StoredQuestionnaire,
 };
+pub use unit_scores::{UnitResponses, UnitReviews, UnitScoreRow};
 pub use units::{ImportCounts, UnitLink};
 pub use villages::{VillageAnswer, VillageRow};
 
@@ -233,6 +235,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         21,
         "attachment files",
         include_str!("../../migrations/0021_attachment_files.sql"),
+    ),
+    (
+        23,
+        "unit score snapshots",
+        include_str!("../../migrations/0023_unit_score_snapshots.sql"),
     ),
 ];
 
