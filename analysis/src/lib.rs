@@ -16,6 +16,9 @@
 //!               &Codebook, &[Unit], &Lineage, &ScoreOptions) -> Result<Scores, AnalysisError>
 //! write_scores_csv(&Scores, &Path) -> Result<(), AnalysisError>          // DIR/scores.csv, full precision
 //! write_ignored_csv(&Scores, &Path) -> Result<(), AnalysisError>         // DIR/ignored.csv
+//! UnitScorer::new(&Codebook, ScoreOptions); scorer.add(&mut UnitAnswers, weight, [(question, answer)]) per
+//!   respondent in response-id order; scorer.score(wave, unit, province, &UnitAnswers) -> UnitScores (serde);
+//!   assemble(&[UnitScores]) -> Scores                                  // the server: one commune at a time
 //! Scores { rows: Vec<ScoreRow>, withheld: Vec<WithheldRow>, cut_points: Vec<CutPoints>, ignored: Vec<IgnoredRows> }
 //! Codebook { dimensions, subdimensions, indicators, questions /* scored */, asked: Vec<AskedQuestion> /* all, with skip logic */ }
 //! eligibility::{Condition, Given, is_eligible}    // the one skip-logic rule, shared with the server's survey engine
@@ -55,6 +58,8 @@
 //!   engine ([`input`]: CSV or Parquet, or rows in memory), applies the lineage and the optional weights, turns
 //!   answers into values; each unit is then scored in parallel with a seeded bootstrap over its respondents
 //!   ([`bootstrap`](mod@bootstrap)) for the 95% intervals. [`analyze`] wraps it for callers.
+//! - [`unit_scores`]: the same arithmetic one (wave, unit) at a time from answers in memory ([`UnitScorer`]), and
+//!   [`assemble`] for the ranks over all units: how the server scores from its database in bounded memory.
 //! - [`quartile`](mod@quartile) and [`scores`]: ranks and PAPI's four groups within each province, with the cut
 //!   points to store (step 5), the privacy rule (scores from fewer than 10 respondents are withheld), the CSV
 //!   export, and the change between waves through the lineage (step 6).

@@ -3,10 +3,10 @@
 //! link or poster it came through (`/s/{commune}?thon=CODE`); scores by village are computed inside one commune
 //! with the same method and the same privacy rule as every other score (under 10 respondents: not shown).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
-use ykien_analysis::{AnswerRow, Codebook, Lineage, ScoreOptions, Scores, Unit as ScoredUnit};
+use ykien_analysis::{Codebook, ScoreOptions, Scores, UnitAnswers, UnitScorer};
 
 use super::Error;
 use super::survey::{Identity, SurveyContext, Surveys};
@@ -151,37 +151,31 @@ pub async fn village_scores(
 ) -> Result<(Vec<VillageRow>, Scores), Error> {
     let villages = villages_of(store, commune).await?;
     let answers = store.village_answers(wave.id, commune.id, span).await?;
-    let rows: Vec<AnswerRow> = answers
-        .into_iter()
-        .map(|(response, village, question, code)| AnswerRow {
-            response_id: response.to_string(),
-            wave: wave.code.clone(),
-            unit_code: village,
-            question,
-            answer: code,
-        })
-        .collect();
-    let units: Vec<ScoredUnit> = villages
-        .iter()
-        .map(|v| ScoredUnit {
-            code: v.code.clone(),
-            name: v.name.clone(),
-            // Villages are compared within their commune.
-            province_code: commune.code.clone(),
-            lat: None,
-            lon: None,
-        })
-        .collect();
+    let known: BTreeSet<String> = villages.iter().map(|v| v.code.clone()).collect();
+    let (wave_code, commune_code) = (wave.code.clone(), commune.code.clone());
     let codebook = codebook.clone();
+    // Each village scored as a unit of its own, as the dashboard scores communes (`super::unit_scoring`).
     let scores = tokio::task::spawn_blocking(move || {
-        ykien_analysis::score_answers(
-            ykien_analysis::Answers::Rows(&rows),
-            None,
-            &codebook,
-            &units,
-            &Lineage::default(),
-            &ScoreOptions::default(),
-        )
+        let scorer = UnitScorer::new(&codebook, ScoreOptions::default())?;
+        let mut by_village: BTreeMap<String, UnitAnswers> = BTreeMap::new();
+        for rows in answers.chunk_by(|a, b| a.0 == b.0) {
+            let village = &rows[0].1;
+            if !known.contains(village) {
+                return Err(ykien_analysis::AnalysisError::UnknownUnits {
+                    codes: vec![village.clone()],
+                });
+            }
+            let pairs = rows
+                .iter()
+                .map(|(_, _, question, code)| (question.as_str(), code.as_deref().unwrap_or_default()));
+            scorer.add(by_village.entry(village.clone()).or_default(), 1.0, pairs);
+        }
+        let mut scored = Vec::with_capacity(by_village.len());
+        for (village, answers) in &by_village {
+            // Villages are compared within their commune.
+            scored.push(scorer.score(&wave_code, village, &commune_code, answers)?);
+        }
+        Ok(ykien_analysis::assemble(&scored))
     })
     .await
     .map_err(|e| Error::Unavailable(format!("village scoring stopped: {e}")))?
