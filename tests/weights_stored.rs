@@ -407,14 +407,40 @@ async fn recomputing_replaces_bad_input_changes_nothing_and_clear_removes() {
         let label = db.label;
         let store = db.store().await;
         let (wave, _) = seeded_wave(&store, 60, 5).await;
+        // A response no person could have made (58 screens in 10 seconds) is left out, as it is of the scores.
+        let now = Utc::now();
+        let unit = commune_on(&store, "11977", vn_day(now)).await.unwrap().id;
+        let flagged = store
+            .insert_complete_responses(&[NewResponse {
+                wave_id: wave.id,
+                unit_id: unit,
+                channel: "web".into(),
+                client_token: None,
+                answers: vec![("p_sex".into(), Some("female".into()), None)],
+                at: now,
+            }])
+            .await
+            .unwrap()[0]
+            .0;
+        store
+            .record_response_quality(&[(flagged, unit, wave.id, "web".into(), 58, 10)], now)
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let first = MarginsFile {
             name: "first.csv".into(),
             text: margins_text(52.0),
         };
         let before = compute_for_wave(&store, WAVE, &first, 5.0).await.unwrap();
+        assert_eq!(before.respondents, 60, "{label}: the flagged response is not weighted");
         let (weights_before, _) = snapshot(&store, &wave).await;
+        assert_eq!(weights_before.len(), 60, "{label}");
         assert!(weights_before.iter().all(|(_, w)| w.is_some()), "{label}");
+        assert!(
+            store.response_weights(wave.id, &[flagged]).await.unwrap().is_empty(),
+            "{label}"
+        );
+        assert_eq!(store.unweighted_responses(wave.id).await.unwrap(), 0, "{label}");
 
         // Recomputed with other figures and another cap: every weight and the summary replaced, nothing added.
         let margins = dir.path().join("second.csv");
