@@ -24,7 +24,7 @@ use ykien::services::demo::BUNDLED_QUESTIONNAIRE;
 use ykien::services::survey::{WaveRequest, create_wave, import_questionnaire};
 use ykien::services::units::{commune_on, import_bundled_hung_yen, unit_by_code};
 use ykien::services::weights::{MarginsFile, compute_for_wave, scoring_weights};
-use ykien::storage::{NewResponse, Store};
+use ykien::storage::{NewResponse, Store, StoredAnswer};
 use ykien_analysis::{SimulateOptions, simulate};
 
 const HUNG_YEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/admin-units/hung-yen-2025.csv");
@@ -117,7 +117,8 @@ async fn seeded_wave(store: &Store, responses: usize, seed: u64) -> (Wave, BTree
         ..SimulateOptions::default()
     };
     let rows = simulate(&codebook, &units, &options).unwrap();
-    let mut simulated: BTreeMap<String, (String, Vec<(String, Option<String>, Option<String>)>)> = BTreeMap::new();
+    // Simulated response id → (commune, answers as stored).
+    let mut simulated: BTreeMap<String, (String, Vec<StoredAnswer>)> = BTreeMap::new();
     for r in rows {
         let entry = simulated
             .entry(r.response_id.clone())
@@ -167,7 +168,9 @@ async fn seeded_wave(store: &Store, responses: usize, seed: u64) -> (Wave, BTree
 /// in that margin) and its population share among the cells that have respondents: raking's own criterion, worked
 /// out here from the profiles and the figures above.
 fn largest_share_gap(profiles: &BTreeMap<Uuid, HashMap<String, String>>, weights: &HashMap<Uuid, f64>) -> f64 {
-    let mut margins: Vec<Vec<(Vec<(&str, &str)>, f64)>> = vec![Vec::new(), Vec::new()];
+    // Per margin, its cells: the (question, code) pairs a respondent must have, and the population.
+    type Cell<'a> = (Vec<(&'a str, &'a str)>, f64);
+    let mut margins: Vec<Vec<Cell>> = vec![Vec::new(), Vec::new()];
     for (sex, share) in SEXES {
         for (age, age_share) in AGES {
             margins[0].push((vec![("p_sex", sex), ("p_age", age)], share * age_share));
@@ -247,6 +250,11 @@ async fn stored_weights_equal_the_file_forms_meet_the_margins_and_are_shown() {
             &["export", "answers", "--wave", WAVE, "--out", answers.to_str().unwrap()],
         );
         assert_eq!(out.status.code(), Some(0), "{label}: {}", stderr(&out));
+        let exported = std::fs::read_to_string(&answers).unwrap();
+        assert!(
+            exported.contains(",11956,"),
+            "{label}: some responses come from a legacy commune"
+        );
         let file_weights = dir.path().join("weights.csv");
         let out = run(
             dir.path(),
