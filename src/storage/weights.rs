@@ -38,7 +38,8 @@ type WeightingRow = (Uuid, DateTime<Utc>, f64, String, String, String, i64, i64,
 
 impl Store {
     /// The answers to `questions` (the profile questions margins name) of every complete, unflagged response of a
-    /// wave, with its commune's code, ordered by response id.
+    /// wave, with its commune's code, grouped by response (ordered by response id; within a response, in no
+    /// particular order: ordering by question too made SQLite sort the result in a temporary B-tree).
     pub async fn profile_answers(&self, wave_id: Uuid, questions: &[String]) -> Result<Vec<ProfileAnswer>, StoreError> {
         // With no question, `IN ()` is not SQL: a code no question has stands in.
         let none = [String::new()];
@@ -50,7 +51,7 @@ impl Store {
              LEFT JOIN answers a ON a.response_id = r.id AND a.question_code IN ({}) \
              WHERE r.wave_id = $1 AND r.complete = $2 \
              AND NOT EXISTS (SELECT 1 FROM response_quality q WHERE q.response_id = r.id AND q.flag IS NOT NULL) \
-             ORDER BY r.id, a.question_code",
+             ORDER BY r.id",
             marks(3, questions.len())
         ));
         on_pool!(&self.pool, |p| {
