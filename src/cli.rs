@@ -1,5 +1,6 @@
-//! The command line: `serve`, `demo`, `migrate`, `units import`, …, `export answers`, `analyze`, `simulate`. Parses arguments, loads the configuration,
-//! and calls `app` and `services`; exit code 2 for a configuration or start-up problem, 1 for a failed command.
+//! The command line: `serve`, `demo`, `migrate`, `units import`, …, `export answers`, `analyze`, `simulate`,
+//! `weights`. Parses arguments, loads the configuration, and calls `app` and `services`; exit code 2 for a
+//! configuration or start-up problem, 1 for a failed command.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -114,29 +115,45 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum WeightsCommand {
-    /// Rake each wave's respondents, per province, to the margins and write response_id,weight for
-    /// `analyze --weights`.
+    /// Rake a wave's complete responses, per province, to the margins and store the weights in the database
+    /// (--wave), replacing the wave's previous ones; or rake an answers file and write response_id,weight for
+    /// `analyze --weights` (--answers … --out …).
     Compute(WeightsArgs),
+    /// Remove a wave's stored weights: its scores are unweighted again.
+    Clear {
+        /// The wave's code.
+        #[arg(long)]
+        wave: String,
+    },
+    /// Print how a wave's stored weights were computed and what they cost in precision.
+    Show {
+        /// The wave's code.
+        #[arg(long)]
+        wave: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 struct WeightsArgs {
+    /// The wave whose complete responses to weight, from the database; the weights are stored there.
+    #[arg(long, conflicts_with_all = ["answers", "out", "units"], required_unless_present = "answers")]
+    wave: Option<String>,
     /// Long-format answers (.csv or .parquet) with the profile questions the margins name.
-    #[arg(long, value_name = "FILE")]
-    answers: PathBuf,
+    #[arg(long, value_name = "FILE", requires = "out")]
+    answers: Option<PathBuf>,
     /// Population margins: province,margin,cell,population (docs/weights.md).
     #[arg(long, value_name = "FILE.csv")]
     margins: PathBuf,
-    /// Units CSV files as `units import` takes them (for each commune's province), repeatable; without it, the
-    /// communes valid today and the lineage stored in the database.
+    /// With --answers: units CSV files as `units import` takes them (for each commune's province), repeatable;
+    /// without it, the communes valid today and the lineage stored in the database.
     #[arg(long, value_name = "FILE.csv")]
     units: Vec<PathBuf>,
     /// The largest weight, as a multiple of the mean weight.
     #[arg(long, default_value_t = 5.0)]
     cap: f64,
-    /// The weights file to write (response_id,weight).
-    #[arg(long, value_name = "FILE.csv")]
-    out: PathBuf,
+    /// With --answers: the weights file to write (response_id,weight).
+    #[arg(long, value_name = "FILE.csv", requires = "answers")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,11 +388,13 @@ mod admin;
 mod answers;
 mod channels;
 mod surveys;
+mod weights;
 
 use admin::*;
 use answers::*;
 use channels::*;
 use surveys::*;
+use weights::*;
 
 /// The demo's database and its kept secret, in the working directory.
 const DEMO_DATABASE: &str = "ykien-demo.db";
@@ -515,6 +534,12 @@ async fn run(command: Command, config: Config) -> ExitCode {
         Command::Weights {
             command: WeightsCommand::Compute(args),
         } => compute_weights(Some(&store), args).await,
+        Command::Weights {
+            command: WeightsCommand::Clear { wave },
+        } => clear_weights(&store, &wave).await,
+        Command::Weights {
+            command: WeightsCommand::Show { wave },
+        } => show_weights(&store, &wave).await,
     };
     store.close().await;
     code

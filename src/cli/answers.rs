@@ -35,7 +35,7 @@ pub(super) fn read_codebook(path: Option<&Path>) -> Result<ykien_analysis::Codeb
 }
 
 /// The communes answers are given for: from the units files when given, else as stored, valid today.
-async fn units_table(
+pub(super) async fn units_table(
     store: Option<&Store>,
     files: &[PathBuf],
 ) -> Result<analysis::UnitsTable, analysis::AnalysisFailure> {
@@ -162,63 +162,5 @@ pub(super) async fn simulate(args: SimulateArgs) -> ExitCode {
             eprintln!("ykien simulate: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-pub(super) async fn compute_weights(store: Option<&Store>, args: WeightsArgs) -> ExitCode {
-    let fail = |e: &dyn std::fmt::Display| {
-        eprintln!("ykien weights compute: {e}");
-        ExitCode::FAILURE
-    };
-    if !(args.cap.is_finite() && args.cap > 1.0) {
-        eprintln!(
-            "ykien weights compute: --cap {}: give a number above 1 (e.g. 5)",
-            args.cap
-        );
-        return ExitCode::from(2);
-    }
-    let units = match units_table(store, &args.units).await {
-        Ok(u) => u,
-        Err(e) => return fail(&e),
-    };
-    let options = ykien_analysis::RakeOptions {
-        cap: args.cap,
-        ..ykien_analysis::RakeOptions::default()
-    };
-    match analysis::compute_weights(&args.answers, &args.margins, units, options, &args.out).await {
-        Ok(computed) => {
-            say!(
-                "{} weights written to {} (cap {} × the mean weight)",
-                computed.weights.len(),
-                args.out.display(),
-                args.cap
-            );
-            for (wave, p) in &computed.provinces {
-                if p.has_margins {
-                    say!(
-                        "wave {wave}, province {}: {} respondents ({} with an incomplete profile, kept), {}, {} trimmed; design effect {:.2}, effective sample size {:.0}",
-                        p.province_code,
-                        p.respondents,
-                        p.incomplete_profiles,
-                        if p.converged {
-                            format!("margins met in {} sweeps", p.iterations)
-                        } else {
-                            "margins NOT met (see docs/weights.md)".to_owned()
-                        },
-                        p.trimmed,
-                        p.design_effect,
-                        p.effective_n
-                    );
-                } else {
-                    say!(
-                        "wave {wave}, province {}: {} respondents, no margins in the file: weight 1",
-                        p.province_code,
-                        p.respondents
-                    );
-                }
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e),
     }
 }

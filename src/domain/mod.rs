@@ -13,6 +13,7 @@ pub mod survey;
 pub mod text;
 pub mod units;
 pub mod voice;
+pub mod weights;
 
 pub use channel::Channel;
 

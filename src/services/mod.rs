@@ -26,6 +26,7 @@ pub mod units;
 pub mod uploads;
 pub mod versions;
 pub mod villages;
+pub mod weights;
 
 use sha2::{Digest, Sha256};
 

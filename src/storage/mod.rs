@@ -26,6 +26,7 @@ mod surveys;
 mod unit_scores;
 mod units;
 mod villages;
+mod weights;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -67,6 +68,7 @@ pub use surveys::{
 pub use unit_scores::{UnitResponses, UnitReviews, UnitScoreRow};
 pub use units::{ImportCounts, UnitLink};
 pub use villages::{VillageAnswer, VillageRow};
+pub use weights::ProfileAnswer;
 
 /// The database engines a store can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,6 +237,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         21,
         "attachment files",
         include_str!("../../migrations/0021_attachment_files.sql"),
+    ),
+    (
+        22,
+        "stored weights",
+        include_str!("../../migrations/0022_stored_weights.sql"),
     ),
     (
         23,
