@@ -199,7 +199,7 @@ async fn the_server_scores_commune_by_commune_as_ykien_analyze_does_and_rescores
         assert_eq!(snapshot.scores.ignored, expected.ignored, "{label}");
 
         // Each commune's result is kept; new responses in one commune rescore that commune only.
-        let method = method_digest(&codebook, &ScoreOptions::default());
+        let method = method_digest(&codebook, &ScoreOptions::default(), true);
         let before = kept_times(store, &method).await;
         assert_eq!(
             before.keys().collect::<Vec<_>>(),

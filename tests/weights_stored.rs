@@ -627,3 +627,135 @@ async fn recomputing_replaces_bad_input_changes_nothing_and_clear_removes() {
         store.close().await;
     }
 }
+
+/// The dashboard scores a wave with its stored weights — exactly as `ykien analyze` does on the exported answers
+/// with the same weights — and shows the unweighted scores beside them, with the design effect and the effective
+/// number of respondents, on the commune page and in the method section.
+#[tokio::test]
+async fn the_dashboard_scores_with_the_stored_weights_and_shows_the_unweighted_beside_them() {
+    use std::sync::Arc;
+    use ykien::services::analysis::{ExportFormat, codebook, stream_answers, units_from_store};
+    use ykien::services::scoreboard::{Scoreboard, SnapshotKey};
+    use ykien_analysis::{Answers, ScoreOptions, Scores, Weights, apply_dimension_rule, score_answers};
+
+    for db in databases("weights_on_the_dashboard").await {
+        let label = db.label;
+        let app = common::TestApp::start(db).await;
+        let store = app.app.store.clone();
+        let (wave, _) = seeded_wave(&store, 160, 41).await;
+        let margins = MarginsFile {
+            name: "margins.csv".into(),
+            text: margins_text(60.0),
+        };
+        let weighting = compute_for_wave(&store, WAVE, &margins, 5.0).await.unwrap();
+
+        let surveys = Arc::new(ykien::services::survey::Surveys::new(
+            store.clone(),
+            ykien::config::Secret::new(common::TEST_SECRET),
+        ));
+        let board = Arc::new(Scoreboard::new(
+            store.clone(),
+            surveys.clone(),
+            ykien::domain::calendar::WorkCalendar::default_vietnam(),
+            std::time::Duration::from_secs(300),
+        ));
+        let key = SnapshotKey {
+            wave: WAVE.into(),
+            period: None,
+        };
+        let snapshot = board.snapshot(&key).await.unwrap();
+        let shown = snapshot
+            .weighting
+            .as_ref()
+            .unwrap_or_else(|| panic!("{label}: weighted"));
+        // The summary as stored (its per-province figures read back from JSON, to about the last bit).
+        let stored = &shown.summary;
+        assert_eq!(
+            (stored.computed_at, &stored.margins_sha256, stored.respondents),
+            (weighting.computed_at, &weighting.margins_sha256, weighting.respondents),
+            "{label}"
+        );
+        assert!(
+            (stored.design_effect() - weighting.design_effect()).abs() < 1e-12,
+            "{label}"
+        );
+        assert_eq!(shown.late, 0, "{label}");
+
+        // The other way: the answers exported, scored by the pipeline with the stored weights, and without.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("answers.parquet");
+        stream_answers(&store, std::slice::from_ref(&wave), None, ExportFormat::Parquet, &file)
+            .await
+            .unwrap();
+        let pairs = scoring_weights(&store, std::slice::from_ref(&wave), None)
+            .await
+            .unwrap()
+            .unwrap()
+            .pairs;
+        let questionnaire = surveys.questionnaire(wave.questionnaire_id).await.unwrap();
+        let codebook = codebook(&questionnaire).unwrap();
+        let units = units_from_store(&store, vn_day(Utc::now())).await.unwrap();
+        let rule = ykien::services::versions::analysis_rule(questionnaire.dimension_rule);
+        let pipeline = move |weighted: bool, replicates: usize| -> Scores {
+            let options = ScoreOptions {
+                replicates,
+                ..ScoreOptions::default()
+            };
+            let weights = weighted.then_some(Weights::Pairs(&pairs));
+            let mut scores = score_answers(
+                Answers::File(&file),
+                weights,
+                &codebook,
+                &units.units,
+                &units.lineage,
+                &options,
+            )
+            .unwrap();
+            apply_dimension_rule(&mut scores, &codebook, rule);
+            scores
+        };
+        let (weighted, unweighted) = tokio::task::spawn_blocking(move || (pipeline(true, 1000), pipeline(false, 0)))
+            .await
+            .unwrap();
+        assert_eq!(
+            snapshot.scores.rows, weighted.rows,
+            "{label}: weighted scores, intervals and ranks"
+        );
+        assert_eq!(shown.unweighted.rows, unweighted.rows, "{label}: the unweighted points");
+        let total = |s: &Scores| {
+            s.rows
+                .iter()
+                .find(|r| r.unit_code == "11953" && r.code == "total")
+                .map(|r| r.score)
+                .unwrap()
+        };
+        assert_ne!(
+            total(&weighted),
+            total(&unweighted),
+            "{label}: the weights change the score"
+        );
+
+        // The commune page says so, with both numbers and what the weights cost.
+        common::official(&store, "lanhdao", "leader", None, &["33"]).await;
+        let leader = common::session(&app, "lanhdao").await;
+        let page = app
+            .client
+            .get(app.url(&format!("/console/dashboard/units/11953?wave={WAVE}")))
+            .header("cookie", &leader)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200, "{label}");
+        let html = page.text().await.unwrap();
+        for needle in [
+            "Chưa gia quyền",
+            "Điểm đã gia quyền",
+            "hệ số ảnh hưởng thiết kế (deff)",
+            "margins.csv",
+            "Made-up figures for a test, not a census table",
+        ] {
+            assert!(html.contains(needle), "{label}: «{needle}» on the commune page");
+        }
+        app.stop().await;
+    }
+}

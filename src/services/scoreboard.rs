@@ -30,6 +30,7 @@ use super::unit_scoring::Scoring;
 use crate::domain::calendar::{WorkCalendar, vn_day};
 use crate::domain::cases::{CaseState, deadline};
 use crate::domain::survey::{PlanPeriod, Wave};
+use crate::domain::weights::WaveWeighting;
 use crate::storage::{CaseFacts, ScoreSnapshotRow, Store, StoreError};
 
 /// Which numbers: a wave, over all its answers or over one reporting period.
@@ -56,6 +57,8 @@ pub struct Snapshot {
     pub partial: Vec<ykien_analysis::PartialScore>,
     /// The comparison with the previous wave when it was asked on another questionnaire version.
     pub comparison: Option<CrossVersion>,
+    /// The wave's stored survey weights, when its scores use them.
+    pub weighting: Option<Weighting>,
     /// Feedback KPIs of the cases received in the period (all cases without one), per unit.
     pub kpis: Vec<UnitKpi>,
     /// How each commune answers feedback, overall and per category, over the same cases (public scorecards).
@@ -76,9 +79,20 @@ pub struct CrossVersion {
     pub scores: Scores,
 }
 
-/// The complete responses of the snapshot's waves, and a fingerprint of its cases (their states, answers and
-/// ratings): when either changes, the numbers are computed again.
-type Basis = (i64, u64);
+/// The wave's survey weights (`docs/weights.md`) as the dashboard and the reports show them beside its scores.
+#[derive(Debug)]
+pub struct Weighting {
+    pub summary: WaveWeighting,
+    /// The wave's point scores with every respondent counted alike (no intervals), shown beside the weighted ones.
+    pub unweighted: Scores,
+    /// Counted responses without a stored weight (completed after the weights were computed; weighted 1).
+    pub late: u64,
+}
+
+/// The complete responses of the snapshot's waves, when their weights were computed (-1: not known, for scores
+/// read back from the database), and a fingerprint of its cases (their states, answers and ratings): when one
+/// changes, the numbers are computed again.
+type Basis = (i64, i64, u64);
 
 /// Drawn charts by (name, format).
 type ChartCache = HashMap<(String, Format), Arc<Vec<u8>>>;
@@ -99,6 +113,12 @@ impl Snapshot {
             .collect();
         rows.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.unit_code.cmp(&b.unit_code)));
         rows
+    }
+
+    /// A unit's score on one level and code without the survey weights, when the scores are weighted.
+    pub fn unweighted(&self, unit: &str, level: Level, code: &str) -> Option<&ScoreRow> {
+        let weighting = self.weighting.as_ref()?;
+        weighting.unweighted.get(&self.wave.code, unit, level, code)
     }
 
     /// The provinces with at least one published commune in this snapshot's wave.
@@ -318,7 +338,13 @@ impl Scoreboard {
         }
         let (from, until) = span.unwrap_or((DateTime::UNIX_EPOCH, DateTime::from_timestamp_nanos(i64::MAX)));
         let cases = self.store.case_facts(from, until).await?;
-        let basis = (responses, fingerprint(&cases));
+        let mut weights_stamp = 0;
+        for w in &waves {
+            if let Some(weighting) = self.store.wave_weighting(w.id).await? {
+                weights_stamp ^= weighting.computed_at.timestamp_micros();
+            }
+        }
+        let basis = (responses, weights_stamp, fingerprint(&cases));
         if unless_basis == Some(basis)
             && let Some(kept) = self.snapshots.lock().map_err(poisoned)?.get(key).cloned()
         {
@@ -334,17 +360,21 @@ impl Scoreboard {
         let period = key.period.map(|p| p.to_string()).unwrap_or_default();
         let (mut scores, computed_at, checked_at, counted) = match kept {
             // Only cases changed: the feedback numbers are computed again, the scores kept.
-            Some(kept) if kept.basis.0 == responses => (kept.scores.clone(), kept.computed_at, Utc::now(), responses),
+            Some(kept) if (kept.basis.0, kept.basis.1) == (responses, weights_stamp) => {
+                (kept.scores.clone(), kept.computed_at, Utc::now(), basis)
+            }
             Some(_) => {
-                self.score_and_keep(key, &period, &waves, span, &codebook, &units, responses)
+                self.score_and_keep(key, &period, &waves, span, &codebook, &units, basis)
                     .await?
             }
             None => match self.persisted(key, &period).await? {
                 // Computed before a restart or by another instance: served at once, and looked at again (in the
                 // background, by the next request) as soon as it is asked for.
-                Some((scores, computed_at, counted)) => (scores, computed_at, DateTime::UNIX_EPOCH, counted),
+                Some((scores, computed_at, counted)) => {
+                    (scores, computed_at, DateTime::UNIX_EPOCH, (counted, -1, basis.2))
+                }
                 None => {
-                    self.score_and_keep(key, &period, &waves, span, &codebook, &units, responses)
+                    self.score_and_keep(key, &period, &waves, span, &codebook, &units, basis)
                         .await?
                 }
             },
@@ -360,11 +390,30 @@ impl Scoreboard {
             match super::versions::cross_version_plan(&self.store, &self.surveys, &wave, &questionnaire).await? {
                 Some(plan) => {
                     let pair = [plan.previous.clone(), wave.clone()];
-                    let scores = self.score(&pair, span, &period, &plan.codebook, &units).await?;
+                    let scores = self
+                        .score(&pair, span, &period, &plan.codebook, &units, Weighed::Weighted)
+                        .await?;
                     Some(CrossVersion { plan, scores })
                 }
                 None => None,
             };
+        let weighting = match self.store.wave_weighting(wave.id).await? {
+            Some(summary) => {
+                let one = std::slice::from_ref(&wave);
+                let mut unweighted = self
+                    .score(one, span, &period, &codebook, &units, Weighed::Unweighted)
+                    .await?;
+                let rule = super::versions::analysis_rule(questionnaire.dimension_rule);
+                ykien_analysis::apply_dimension_rule(&mut unweighted, &codebook, rule);
+                let late = self.store.unweighted_responses(wave.id).await?;
+                Some(Weighting {
+                    summary,
+                    unweighted,
+                    late,
+                })
+            }
+            None => None,
+        };
         let now = Utc::now();
         let responsiveness = responsiveness(&cases, &self.calendar, now);
         let facts: Vec<ykien_analysis::CaseFacts> = cases.into_iter().map(case_facts).collect();
@@ -378,11 +427,12 @@ impl Scoreboard {
             scores,
             partial,
             comparison,
+            weighting,
             kpis,
             responsiveness,
             computed_at,
             checked_at: Mutex::new(checked_at),
-            basis: (counted, basis.1),
+            basis: counted,
             charts: Mutex::new(HashMap::new()),
         });
         self.snapshots
@@ -394,7 +444,7 @@ impl Scoreboard {
     }
 
     /// Scores the waves and keeps the result in the database; returns the scores, when they were computed, when
-    /// they were last checked and the responses they count.
+    /// they were last checked and what they count.
     #[allow(clippy::too_many_arguments)]
     async fn score_and_keep(
         &self,
@@ -404,9 +454,11 @@ impl Scoreboard {
         span: Option<(DateTime<Utc>, DateTime<Utc>)>,
         codebook: &Codebook,
         units: &UnitsTable,
-        responses: i64,
-    ) -> Result<(Scores, DateTime<Utc>, DateTime<Utc>, i64), Error> {
-        let scores = self.score(waves, span, period, codebook, units).await?;
+        basis: Basis,
+    ) -> Result<(Scores, DateTime<Utc>, DateTime<Utc>, Basis), Error> {
+        let scores = self
+            .score(waves, span, period, codebook, units, Weighed::Weighted)
+            .await?;
         let now = Utc::now();
         let (scores, json) = tokio::task::spawn_blocking(move || {
             let json = serde_json::to_string(&scores);
@@ -420,7 +472,7 @@ impl Scoreboard {
                     wave_code: key.wave.clone(),
                     period: period.to_owned(),
                     computed_at: now,
-                    responses,
+                    responses: basis.0,
                     scores: json,
                 };
                 // Served from memory either way: a failed write only costs a recomputation after a restart.
@@ -430,7 +482,7 @@ impl Scoreboard {
             }
             Err(e) => tracing::warn!(error = %e, wave = %key.wave, "the computed scores could not be serialised"),
         }
-        Ok((scores, now, now, responses))
+        Ok((scores, now, now, basis))
     }
 
     /// The snapshot kept in the database for `key`, if there is one that still reads.
@@ -478,6 +530,7 @@ impl Scoreboard {
         period: &str,
         codebook: &Codebook,
         units: &UnitsTable,
+        how: Weighed,
     ) -> Result<Scores, Error> {
         let scoring = Scoring {
             store: &self.store,
@@ -486,12 +539,27 @@ impl Scoreboard {
             period,
             codebook,
             units,
-            options: ScoreOptions::default(),
+            options: match how {
+                Weighed::Weighted => ScoreOptions::default(),
+                // Shown beside the weighted scores as points: no intervals.
+                Weighed::Unweighted => ScoreOptions {
+                    replicates: 0,
+                    ..ScoreOptions::default()
+                },
+            },
+            weighted: how == Weighed::Weighted,
         };
         let (scores, work) = scoring.run().await?;
         tracing::info!(scored = work.scored, reused = work.reused, "communes' scores ready");
         Ok(scores)
     }
+}
+
+/// Whether scores use the waves' stored survey weights (a wave without any is scored alike either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Weighed {
+    Weighted,
+    Unweighted,
 }
 
 /// A hash of every case fact: changes when a case is filed, answered, closed, rated or moves on.

@@ -2,7 +2,9 @@
 //!
 //! A commune's respondents are read a page at a time and kept only as their checked values (a few hundred bytes
 //! each), scored with their bootstrap, and the result is kept in `unit_score_snapshots` with its basis: the
-//! commune's count of counted responses, its latest completion, its latest quality review and the wave's weights.
+//! commune's count of counted responses, its latest completion, its latest quality review and when the wave's
+//! weights were computed. With `weighted`, each respondent counts with its stored survey weight
+//! (`docs/weights.md`; one completed after the weights counts with [`LATE_RESPONSE_WEIGHT`]).
 //! The next computation reuses every commune whose basis is unchanged, so new answers in one commune rescore that
 //! commune only, and a restarted server or a second instance does not start over. Memory holds one commune's
 //! values and everyone's finished scores, whatever the number of responses; the numbers are those of
@@ -19,6 +21,7 @@ use ykien_analysis::{Codebook, ScoreOptions, Scores, UnitAnswers, UnitScorer, Un
 use super::Error;
 use super::analysis::UnitsTable;
 use crate::domain::survey::Wave;
+use crate::domain::weights::LATE_RESPONSE_WEIGHT;
 use crate::storage::{ExportedAnswer, Store, UnitScoreRow};
 
 /// Responses read from the database per page (about 100 answers each).
@@ -38,6 +41,8 @@ pub(super) struct Scoring<'a> {
     pub codebook: &'a Codebook,
     pub units: &'a UnitsTable,
     pub options: ScoreOptions,
+    /// Whether respondents count with the waves' stored weights (when a wave has none, all weigh 1).
+    pub weighted: bool,
 }
 
 /// One commune's stored units and what its responses are at this moment.
@@ -50,13 +55,15 @@ struct Commune {
 }
 
 impl Commune {
-    fn basis(&self) -> String {
+    /// What the commune's scores depend on besides the method; `weights`: when the wave's weights were computed.
+    fn basis(&self, weights: Option<DateTime<Utc>>) -> String {
         let time = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_micros().to_string()).unwrap_or_default();
         format!(
-            "{}|{}|{}",
+            "{}|{}|{}|{}",
             self.responses,
             time(self.last_completed),
-            time(self.last_review)
+            time(self.last_review),
+            time(weights)
         )
     }
 }
@@ -71,7 +78,7 @@ pub(super) struct Work {
 impl Scoring<'_> {
     /// Every commune's scores in every wave, ranked and grouped.
     pub async fn run(&self) -> Result<(Scores, Work), Error> {
-        let method = method_digest(self.codebook, &self.options);
+        let method = method_digest(self.codebook, &self.options, self.weighted);
         let scorer = Arc::new(UnitScorer::new(self.codebook, self.options).map_err(unavailable)?);
         let provinces: HashMap<&str, &str> = self
             .units
@@ -84,6 +91,10 @@ impl Scoring<'_> {
         let mut unknown = Vec::new();
         for wave in self.waves {
             let communes = self.communes(wave).await?;
+            let weights = match self.weighted {
+                true => self.store.wave_weighting(wave.id).await?.map(|w| w.computed_at),
+                false => None,
+            };
             let mut kept: HashMap<String, UnitScoreRow> = self
                 .store
                 .unit_score_snapshots(&wave.code, self.period, &method)
@@ -96,7 +107,7 @@ impl Scoring<'_> {
                     unknown.push(code);
                     continue;
                 };
-                let basis = commune.basis();
+                let basis = commune.basis(weights);
                 if let Some(row) = kept.remove(&code).filter(|row| row.basis == basis) {
                     match serde_json::from_str::<UnitScores>(&row.scores) {
                         Ok(scores) => {
@@ -108,7 +119,9 @@ impl Scoring<'_> {
                         Err(e) => tracing::warn!(error = %e, unit = %code, "kept commune scores do not read"),
                     }
                 }
-                let scores = self.score_commune(&scorer, wave, &code, province, &commune).await?;
+                let scores = self
+                    .score_commune(&scorer, wave, &code, province, &commune, weights.is_some())
+                    .await?;
                 let row = UnitScoreRow {
                     wave_code: wave.code.clone(),
                     period: self.period.to_owned(),
@@ -169,6 +182,7 @@ impl Scoring<'_> {
         code: &str,
         province: &str,
         commune: &Commune,
+        weighted: bool,
     ) -> Result<UnitScores, Error> {
         let mut answers = UnitAnswers::default();
         let mut after = None;
@@ -179,9 +193,17 @@ impl Scoring<'_> {
                 .await?;
             let Some(next) = next else { break };
             after = Some(next);
+            let weights = match weighted {
+                true => {
+                    let mut ids: Vec<Uuid> = page.iter().map(|row| row.0).collect();
+                    ids.dedup();
+                    self.store.response_weights(wave.id, &ids).await?
+                }
+                false => HashMap::new(),
+            };
             let scorer = scorer.clone();
             answers = blocking(move || {
-                add_page(&scorer, &mut answers, &page);
+                add_page(&scorer, &mut answers, &page, &weights);
                 answers
             })
             .await?;
@@ -195,22 +217,24 @@ impl Scoring<'_> {
 
 /// A digest of what a commune's numbers depend on besides its answers: the codebook, the options and the
 /// arithmetic; results kept under another digest are never reused.
-pub fn method_digest(codebook: &Codebook, options: &ScoreOptions) -> String {
+pub fn method_digest(codebook: &Codebook, options: &ScoreOptions, weighted: bool) -> String {
     let text = format!(
-        "{SCORING_REVISION}\n{}\n{}",
+        "{SCORING_REVISION}\n{weighted}\n{}\n{}",
         serde_json::to_string(codebook).unwrap_or_default(),
         serde_json::to_string(options).unwrap_or_default()
     );
     super::sha256_hex(&text)[..32].to_owned()
 }
 
-/// Adds a page's respondents (its rows come grouped by response) with weight 1.
-fn add_page(scorer: &UnitScorer, answers: &mut UnitAnswers, page: &[ExportedAnswer]) {
+/// Adds a page's respondents (its rows come grouped by response), each with its weight in `weights` (absent:
+/// [`LATE_RESPONSE_WEIGHT`], which is also every respondent's weight when unweighted).
+fn add_page(scorer: &UnitScorer, answers: &mut UnitAnswers, page: &[ExportedAnswer], weights: &HashMap<Uuid, f64>) {
     for rows in page.chunk_by(|a, b| a.0 == b.0) {
+        let weight = weights.get(&rows[0].0).copied().unwrap_or(LATE_RESPONSE_WEIGHT);
         let pairs = rows
             .iter()
             .map(|(_, _, question, code)| (question.as_str(), code.as_deref().unwrap_or_default()));
-        scorer.add(answers, 1.0, pairs);
+        scorer.add(answers, weight, pairs);
     }
 }
 

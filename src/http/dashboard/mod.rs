@@ -288,7 +288,42 @@ fn freshness(ctx: &Context) -> Markup {
             ". Điểm lĩnh vực trên thang 1–10, điểm tổng 8–80, nội dung thành phần 0–1; khoảng tin cậy 95%. "
             "Xã, phường dưới 10 người trả lời không được công bố; dưới 30 người được ghi “" (NOT_ENOUGH_VI) "” và không xếp hạng."
         }
+        @if let Some(w) = &ctx.snapshot.weighting {
+            p.weighting { (weighting_sentence(w)) }
+        }
     }
+}
+
+/// What the survey weights do to the shown scores and what they cost in precision, in one sentence (pages and the
+/// reports' method section).
+fn weighting_sentence(w: &crate::services::scoreboard::Weighting) -> String {
+    let s = &w.summary;
+    let mut text = format!(
+        "Điểm đã gia quyền: mỗi người trả lời được tính theo trọng số hiệu chỉnh cơ cấu người trả lời về cơ cấu \
+         dân số (phương pháp raking theo tệp {file}, tính lúc {at}; trọng số không quá {cap} lần trọng số trung \
+         bình). Gia quyền làm giảm độ chính xác: hệ số ảnh hưởng thiết kế (deff) {deff}, tương đương {n_eff} người \
+         trả lời không gia quyền trên {n} người. Điểm chưa gia quyền ghi bên cạnh để so sánh.",
+        file = s.margins_file,
+        at = vn_time(s.computed_at),
+        cap = num(s.cap, 1),
+        deff = num(s.design_effect(), 2),
+        n_eff = num(s.effective_n(), 0),
+        n = s.respondents,
+    );
+    if !s.sources.is_empty() {
+        text.push_str(&format!(" Nguồn số liệu dân số: {}.", s.sources.join("; ")));
+    }
+    if w.late > 0 {
+        text.push_str(&format!(
+            " {} phiếu trả lời sau khi tính trọng số được tính với trọng số 1; nên tính lại trọng số \
+             (ykien weights compute).",
+            w.late
+        ));
+    }
+    if !s.converged() {
+        text.push_str(" Trọng số chưa khớp hết cơ cấu dân số ở một số tỉnh (xem docs/weights.md).");
+    }
+    text
 }
 
 /// The weakest sub-dimensions of a province: the lowest means of its published communes.

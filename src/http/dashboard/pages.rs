@@ -67,15 +67,23 @@ pub(super) async fn show_overview(
 
 fn ranking_table(ctx: &Context, ranked: &[&ScoreRow]) -> Markup {
     let keep = ctx.keep();
+    let weighted = ctx.snapshot.weighting.is_some();
     html! {
         table {
-            thead { tr { th.num { "Hạng" } th { "Xã, phường" } th.num { "Điểm tổng" } th.num.wide { "Khoảng tin cậy 95%" } th.num { "Số người" } th { "Nhóm" } } }
+            thead { tr {
+                th.num { "Hạng" } th { "Xã, phường" } th.num { "Điểm tổng" } th.num.wide { "Khoảng tin cậy 95%" }
+                @if weighted { th.num { "Chưa gia quyền" } }
+                th.num { "Số người" } th { "Nhóm" }
+            } }
             tbody { @for r in ranked {
                 tr {
                     td.num { (r.rank.map(|x| x.to_string()).unwrap_or_default()) }
                     td { a href=(format!("/console/dashboard/units/{}?{keep}", r.unit_code)) { (ctx.snapshot.unit_name(&r.unit_code)) } }
                     td.num { (score_text(r)) }
                     td.num.wide { (interval_text(r)) }
+                    @if weighted {
+                        td.num { (ctx.snapshot.unweighted(&r.unit_code, Level::Total, TOTAL_CODE).map(|u| num(u.score, 2)).unwrap_or_else(|| "–".to_owned())) }
+                    }
                     td.num { (r.n) }
                     td { (quartile_text(r)) }
                 }
@@ -222,9 +230,14 @@ pub(super) async fn show_unit(
 
 fn dimension_table(ctx: &Context, unit: &str, province: &str, changes: &[ykien_analysis::Change]) -> Markup {
     let wave = &ctx.snapshot.wave.code;
+    let weighted = ctx.snapshot.weighting.is_some();
     html! {
         table {
-            thead { tr { th { "Lĩnh vực" } th.num { "Điểm" } th.num.wide { "Khoảng tin cậy 95%" } th.num { "Trung bình tỉnh" } th.num { "Tốt nhất tỉnh" } th.num { "Thay đổi" } th { "Nhóm" } } }
+            thead { tr {
+                th { "Lĩnh vực" } th.num { "Điểm" } th.num.wide { "Khoảng tin cậy 95%" }
+                @if weighted { th.num { "Chưa gia quyền" } }
+                th.num { "Trung bình tỉnh" } th.num { "Tốt nhất tỉnh" } th.num { "Thay đổi" } th { "Nhóm" }
+            } }
             tbody { @for d in &ctx.snapshot.codebook.dimensions {
                 @let row = ctx.snapshot.score(unit, Level::Dimension, &d.code);
                 @let best = ctx.ranked(province, Level::Dimension, &d.code).into_iter().find(|r| r.sufficiency == Sufficiency::Enough);
@@ -233,6 +246,9 @@ fn dimension_table(ctx: &Context, unit: &str, province: &str, changes: &[ykien_a
                     td { (d.number) ". " (d.name.vi) }
                     td.num { (row.map(score_text).unwrap_or_else(|| "–".to_owned())) }
                     td.num.wide { (row.map(interval_text).unwrap_or_default()) }
+                    @if weighted {
+                        td.num { (ctx.snapshot.unweighted(unit, Level::Dimension, &d.code).map(|r| num(r.score, 2)).unwrap_or_else(|| "–".to_owned())) }
+                    }
                     td.num { (ctx.snapshot.scores.province_mean(wave, province, Level::Dimension, &d.code).map(|m| num(m, 2)).unwrap_or_else(|| "–".to_owned())) }
                     td.num { (best.map(|b| format!("{} ({})", num(b.score, 2), ctx.snapshot.unit_name(&b.unit_code))).unwrap_or_else(|| "–".to_owned())) }
                     td.num { (change.map(|c| format!("{}{}{}", if c.change >= 0.0 { "+" } else { "" }, num(c.change, 2), if c.clear { " (rõ rệt)" } else { "" })).unwrap_or_else(|| "–".to_owned())) }
@@ -353,9 +369,14 @@ fn method_notes(ctx: &Context) -> Vec<(&'static str, String)> {
         ),
         (
             "Trọng số",
-            "Không gia quyền: mỗi người trả lời được tính như nhau, chưa hiệu chỉnh theo cơ cấu giới tính, độ tuổi, \
-             học vấn của dân số (unweighted)."
-                .to_owned(),
+            match &ctx.snapshot.weighting {
+                Some(w) => weighting_sentence(w),
+                None => {
+                    "Không gia quyền: mỗi người trả lời được tính như nhau, chưa hiệu chỉnh theo cơ cấu giới tính, \
+                         độ tuổi, học vấn của dân số (unweighted)."
+                        .to_owned()
+                }
+            },
         ),
         (
             "Câu trả lời được tính",
