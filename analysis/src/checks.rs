@@ -239,9 +239,21 @@ impl Checker {
         )?)
     }
 
+    /// The index of `answer` in question number `q`'s code list (what the pipeline's join with
+    /// [`Checker::codes_frame`] finds), if it is one of them.
+    pub fn code_index(&self, q: usize, answer: &str) -> Option<u32> {
+        let question = self.questions.get(q)?;
+        question.codes.iter().position(|c| c == answer).map(|i| i as u32)
+    }
+
     /// The code of question number `q`.
     pub fn code(&self, q: usize) -> &str {
         self.questions.get(q).map_or("", |q| q.code.as_str())
+    }
+
+    /// How many questions there are (numbered from 0 in the order asked).
+    pub fn question_count(&self) -> usize {
+        self.questions.len()
     }
 
     /// Reads one row: its answer as a token, or why it cannot count.

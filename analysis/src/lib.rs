@@ -67,6 +67,7 @@
 
 pub mod aggregate;
 pub mod analyze;
+pub(crate) mod answer_runs;
 pub mod bootstrap;
 pub mod charts;
 pub mod checks;

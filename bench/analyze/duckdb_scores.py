@@ -172,7 +172,7 @@ SELECT row_number() OVER (ORDER BY wave, unit_code)::INTEGER AS gid, wave, unit_
 FROM (SELECT DISTINCT wave, unit_code FROM scan1 WHERE g = 0);
 
 CREATE TEMP TABLE resp AS
-SELECT row_number() OVER ()::INTEGER AS rid, s.response_id, g.gid
+SELECT hash(s.response_id) AS rid, g.gid
 FROM scan1 s JOIN groups g ON g.wave = s.wave AND g.unit_code = s.unit_code
 WHERE s.g = 0;
 
@@ -185,7 +185,8 @@ GROUP BY s.wave, s.question;
 
 CHECK_RESPONSES_SQL = """
 SELECT count(*) FILTER (WHERE response_id IS NULL OR wave IS NULL OR unit_code IS NULL),
-       count(*) FILTER (WHERE wave <> wave_last OR unit_code <> unit_last)
+       count(*) FILTER (WHERE wave <> wave_last OR unit_code <> unit_last),
+       (SELECT count(*) - count(DISTINCT rid) FROM resp)
 FROM scan1 WHERE g = 0
 """
 
@@ -204,10 +205,10 @@ SELECT r.rid, q.qid,
        CASE WHEN c.code IS NOT NULL THEN c.code::DOUBLE
             WHEN q.is_number THEN TRY_CAST(a.answer AS DOUBLE)
             ELSE -1::DOUBLE END AS t
-FROM (SELECT CAST(response_id AS VARCHAR) AS response_id, CAST(question AS VARCHAR) AS question,
+FROM (SELECT hash(CAST(response_id AS VARCHAR)) AS rid, CAST(question AS VARCHAR) AS question,
              CAST(answer AS VARCHAR) AS answer
       FROM {src} WHERE answer IS NOT NULL AND CAST(answer AS VARCHAR) <> '') a
-JOIN resp r ON r.response_id = a.response_id
+JOIN resp r ON r.rid = a.rid
 JOIN cb_q q ON q.question = a.question
 LEFT JOIN cb_code c ON c.qid = q.qid AND c.answer = a.answer;
 """
@@ -401,7 +402,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name}: {time.monotonic() - started:.2f} s", file=sys.stderr)
 
     step("responses", RESPONSES_SQL.format(src=src))
-    missing, inconsistent = con.execute(CHECK_RESPONSES_SQL).fetchone()
+    missing, inconsistent, collisions = con.execute(CHECK_RESPONSES_SQL).fetchone()
+    if collisions:
+        # Two response ids with one 64-bit hash (about one chance in 10^7 at a million responses): refuse rather
+        # than merge two people.
+        print(f"error: {collisions} response id(s) share a hash with another; cannot key responses by hash",
+              file=sys.stderr)
+        return 2
     if missing or inconsistent:
         print(
             f"error: {missing} response(s) without an id, wave or unit, {inconsistent} with several waves or units",
