@@ -104,11 +104,15 @@ pub(crate) fn score_from(
     Ok(scores)
 }
 
-/// Rows per batch: a few tens of megabytes of decoded text each, several of them in flight.
+/// Rows per batch of polars' stream: a few tens of megabytes of decoded text each, several of them in flight.
 const BATCH_ROWS: usize = 1 << 18;
 
-/// The answers of a Parquet file, a slice of at most [`BATCH_ROWS`] rows (within one row group) per task, the
-/// tasks on every thread, in file order.
+/// Rows per task reading a Parquet file: a whole row group as ykien writes them (2²⁰ rows, about 100 MB decoded),
+/// so no row group is decompressed twice; larger row groups are read in slices of this size.
+const PARQUET_SLICE_ROWS: usize = 1 << 20;
+
+/// The answers of a Parquet file, a slice of at most [`PARQUET_SLICE_ROWS`] rows (within one row group) per task,
+/// the tasks on every thread, in file order.
 fn read_parquet(path: &Path, reader: &Reader<'_>) -> Result<Vec<Chunk>, AnalysisError> {
     let context = |source: PolarsError| AnalysisError::Read {
         path: path.display().to_string(),
@@ -133,7 +137,7 @@ fn read_parquet(path: &Path, reader: &Reader<'_>) -> Result<Vec<Chunk>, Analysis
         let rows = group.num_rows();
         let mut start = 0;
         while start < rows {
-            let len = BATCH_ROWS.min(rows - start);
+            let len = PARQUET_SLICE_ROWS.min(rows - start);
             slices.push((offset + start, len));
             start += len;
         }
