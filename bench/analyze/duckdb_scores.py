@@ -23,9 +23,13 @@ What it does ("Answers files: what counts" and "From answers to scores" of docs/
   all 8 have a score); n = respondents with a value in the score; rows with n < 10 withheld.
 
 How: Python only turns the small questionnaire into tables and writes the skip-logic SQL from it; every step over
-the answers is SQL. The answers are read twice, each time only the columns needed: once to number the responses
-(integer keys, with the per-question counts of unknown questions in the same scan), once to turn every row into
-(respondent int, question smallint, token). Everything after that joins and groups integers: one row per
+the answers is SQL. The answers are read twice, each time only the columns needed, streaming (nothing holds the
+answer strings): once for the responses (their wave and unit, checked, and the 64-bit hash of each id as its
+integer key, refused should two ids share one; with the per-question counts of unknown questions in the same scan),
+once to turn every row into (respondent key, question smallint, token), the key hashed from the id on the fly
+rather than joined on the id string. One read would have to keep the 90 million rows' strings (or their keys and
+the waves and units beside them) in memory or spill them; two streaming reads of a compressed, dictionary-encoded
+Parquet file cost less than that. Everything after that joins and groups integers: one row per
 (respondent, question) for step 3, one row per respondent with the skip-logic outcome of every question as a
 list of booleans for step 4. Not done: weights, lineage, bootstrap intervals, ranks (not in DuckDB's part of the
 benchmark; ykien computes them on top).
