@@ -286,9 +286,9 @@ fn mean_defined(values: impl Iterator<Item = f64>, low: f64, high: f64) -> f64 {
 ///
 /// A replicate's sums are its counts times the rows, so [`REPLICATES`] replicates at a time are one small matrix
 /// product, tile by tile of [`COLUMNS`] columns, with every accumulator in a register ([`block_sums`]). The sums
-/// are taken in f32 (the rows are rounded to f32 once): a bound of about 10⁻⁶ on the relative error of an
-/// interval's end, against a Monte Carlo error of the bootstrap itself around 10⁻², and twice the numbers per
-/// vector instruction. Point scores never go through it. Only the counts are drawn per replicate; the rows are
+/// are taken in f32 (the rows are rounded to f32 once): an error of about 10⁻⁶ on an interval's end relative to
+/// the score's scale for a few hundred respondents (√n × 6 × 10⁻⁸ typically, n × 6 × 10⁻⁸ at worst), against a
+/// Monte Carlo error of the bootstrap itself around 10⁻², for twice the numbers per vector instruction. Point scores never go through it. Only the counts are drawn per replicate; the rows are
 /// packed once.
 fn intervals(layout: &Layout, rows: &[f64], n: usize, bootstrap: Bootstrap) -> Vec<Option<(f64, f64)>> {
     let width = 2 * layout.indicators();
