@@ -183,6 +183,15 @@ pub fn radar_chart(data: ChartData<'_>, wave: &str, unit_code: &str, province_la
 pub fn heatmap_chart(data: ChartData<'_>, wave: &str, province_code: &str, province_label: &str) -> HeatmapChart {
     let mut totals: Vec<&ScoreRow> = data.rows_of(wave, province_code, Level::Total, TOTAL_CODE).collect();
     totals.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.unit_code.cmp(&b.unit_code)));
+    // The province's dimension scores in one pass: looking each cell up among all the run's rows would read them
+    // all once per commune and dimension (minutes for a national run).
+    let dimension_rows: HashMap<(&str, &str), &ScoreRow> = data
+        .scores
+        .rows
+        .iter()
+        .filter(|r| r.wave == wave && r.province_code == province_code && r.level == Level::Dimension)
+        .map(|r| ((r.unit_code.as_str(), r.code.as_str()), r))
+        .collect();
     let rows = totals
         .iter()
         .map(|total| HeatmapRow {
@@ -192,7 +201,9 @@ pub fn heatmap_chart(data: ChartData<'_>, wave: &str, province_code: &str, provi
                 .dimensions
                 .iter()
                 .map(|d| {
-                    let row = data.scores.get(wave, &total.unit_code, Level::Dimension, &d.code);
+                    let row = dimension_rows
+                        .get(&(total.unit_code.as_str(), d.code.as_str()))
+                        .copied();
                     HeatmapCell {
                         score: row.map(|r| r.score),
                         quartile: row.and_then(|r| r.quartile),
