@@ -426,7 +426,7 @@ impl SplitMix64 {
     /// noise), one otherwise.
     pub fn draw(&mut self, n: usize, mut add: impl FnMut(usize)) {
         if n <= 1 << 16 {
-            let at = |bits: u64| ((bits & 0xFFFF_FFFF) * n as u64 >> 32) as usize;
+            let at = |bits: u64| (((bits & 0xFFFF_FFFF) * n as u64) >> 32) as usize;
             for _ in 0..n / 2 {
                 let x = self.next_u64();
                 add(at(x));

@@ -128,7 +128,7 @@ fn read_parquet(path: &Path, reader: &Reader<'_>) -> Result<Vec<Chunk>, Analysis
     let metadata = first.get_metadata().map_err(context)?.clone();
     let schema = first.schema().map_err(context)?;
     let columns: Vec<String> = ANSWER_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    if let Some(missing) = ANSWER_COLUMNS.iter().find(|c| schema.get(**c).is_none()) {
+    if let Some(missing) = ANSWER_COLUMNS.iter().find(|c| schema.get(c).is_none()) {
         return Err(context(polars_err!(ColumnNotFound: "{missing}")));
     }
     let mut slices = Vec::new();

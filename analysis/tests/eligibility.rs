@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use ykien_analysis::{AnswerRow, Codebook, Condition, IgnoredKind, Level, ScoreOptions, Scores, ValueRule};
+use ykien_analysis::{AnswerRow, IgnoredKind, Level, ScoreOptions, Scores};
 
 /// Eight respondents, each answering what the comments say, repeated `copies` times under new ids.
 fn skip_answers(copies: usize) -> Vec<AnswerRow> {
