@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::AnalysisError;
 use crate::codebook::Codebook;
-use crate::input::{AnswerRow, Lineage, Unit, answers_frame, scan_answers, scan_weights, weights_frame};
-use crate::pipeline::{ScoreInput, ScoreOptions, score};
+use crate::input::{AnswerRow, Lineage, Unit, answers_frame, is_parquet, scan_answers, scan_weights, weights_frame};
+use crate::pipeline::{ScoreInput, ScoreOptions, score_from};
 use crate::scores::Scores;
 
 /// Where the long-format answers come from.
@@ -42,16 +42,17 @@ pub fn score_answers(
     lineage: &Lineage,
     options: &ScoreOptions,
 ) -> Result<Scores, AnalysisError> {
-    let answers = match answers {
-        Answers::Rows(rows) => answers_frame(rows)?,
-        Answers::File(path) => scan_answers(path)?,
+    // A Parquet file is read a few row groups at a time on every thread; anything else through polars' scan.
+    let (parquet, answers) = match answers {
+        Answers::Rows(rows) => (None, answers_frame(rows)?),
+        Answers::File(path) => (is_parquet(path).then_some(path), scan_answers(path)?),
     };
     let weights = match weights {
         None => None,
         Some(Weights::Pairs(pairs)) => Some(weights_frame(pairs)?),
         Some(Weights::File(path)) => Some(scan_weights(path)?),
     };
-    score(
+    score_from(
         ScoreInput {
             answers,
             weights,
@@ -59,6 +60,7 @@ pub fn score_answers(
             units,
             lineage,
         },
+        parquet,
         options,
     )
 }

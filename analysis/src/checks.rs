@@ -251,6 +251,11 @@ impl Checker {
         self.questions.get(q).map_or("", |q| q.code.as_str())
     }
 
+    /// How many questions there are (numbered from 0 in the order asked).
+    pub fn question_count(&self) -> usize {
+        self.questions.len()
+    }
+
     /// Reads one row: its answer as a token, or why it cannot count.
     fn read(&self, q: usize, code: u32, number: f64) -> Result<Token, IgnoredKind> {
         let Some(question) = self.questions.get(q) else {

@@ -60,11 +60,7 @@ fn scan(path: &Path) -> Result<LazyFrame, AnalysisError> {
         source,
     };
     let pl_path = PlRefPath::try_from_path(path).map_err(context)?;
-    let is_parquet = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_parquet {
+    if is_parquet(path) {
         LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(context)
     } else {
         LazyCsvReader::new(pl_path)
@@ -74,6 +70,13 @@ fn scan(path: &Path) -> Result<LazyFrame, AnalysisError> {
             .finish()
             .map_err(context)
     }
+}
+
+/// Whether a file is read as Parquet: by its extension, `.parquet`.
+pub(crate) fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
 /// The rows of a `.csv` or `.parquet` answers file that answer one of `questions` (e.g. the profile questions

@@ -54,10 +54,15 @@
 //!   indicator with which rule, and what a stored answer string is worth.
 //! - [`aggregate`]: values become indicator, sub-dimension, dimension (1–10) and total (8–80) scores, and whether
 //!   a unit has answers enough to be shown (steps 2–4).
-//! - [`pipeline::score`]: the whole run over millions of answers. polars scans the answers lazily on its streaming
-//!   engine ([`input`]: CSV or Parquet, or rows in memory), applies the lineage and the optional weights, turns
-//!   answers into values; each unit is then scored in parallel with a seeded bootstrap over its respondents
-//!   ([`bootstrap`](mod@bootstrap)) for the 95% intervals. [`analyze`] wraps it for callers.
+//! - [`pipeline::score`]: the whole run over millions of answers, in bounded memory. The answers ([`input`]: CSV
+//!   or Parquet, or rows in memory) are read once, in batches on every thread — a Parquet file a row-group slice
+//!   at a time, only its five answer columns; anything else through polars' streaming engine — and each response's
+//!   run of rows is checked, walked through the skip logic and kept as one small code per indicator
+//!   (`answer_runs`); answers not grouped by response are read in two streaming passes instead
+//!   (`respondent_values`), with the same result. The respondents are sorted by wave, unit and id, and each unit
+//!   is scored on its own thread with a seeded bootstrap over its respondents ([`bootstrap`](mod@bootstrap)) for
+//!   the 95% intervals: four replicates at a time as a small matrix product of counts and rows. [`analyze`] wraps
+//!   it for callers.
 //! - [`unit_scores`]: the same arithmetic one (wave, unit) at a time from answers in memory ([`UnitScorer`]), and
 //!   [`assemble`] for the ranks over all units: how the server scores from its database in bounded memory.
 //! - [`quartile`](mod@quartile) and [`scores`]: ranks and PAPI's four groups within each province, with the cut
@@ -72,6 +77,7 @@
 
 pub mod aggregate;
 pub mod analyze;
+pub(crate) mod answer_runs;
 pub mod bootstrap;
 pub mod charts;
 pub mod checks;

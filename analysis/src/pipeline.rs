@@ -1,36 +1,37 @@
-//! From long-format answers to [`Scores`]: polars reads and joins (lazily, on its streaming engine), plain Rust
-//! scores each unit in parallel.
+//! From long-format answers to [`Scores`]: polars reads the answers, plain Rust checks them, turns them into
+//! values and scores each unit, in parallel.
 //!
-//! Two streaming passes over the answers, so that 100 million answer rows never sit in memory, as strings or
-//! otherwise:
+//! 100 million answer rows never sit in memory, as strings or otherwise. The answers are read once, in batches in
+//! file order ([`crate::answer_runs`]): Parquet files a few row groups at a time, each read on its own thread
+//! (only the five answer columns), anything else (CSV, rows in memory) through polars' streaming engine. Each
+//! batch is cut into runs of one response, checked and walked through the skip logic ([`crate::checks`]) and kept
+//! as one small code per indicator. Should a response's rows turn out not to be together in the file, the
+//! answers are read again in two streaming passes that take any order ([`crate::respondent_values`]); both give
+//! the same numbers.
 //!
-//! 1. `group_by(response_id)` gives the respondents (about one per 100 answer rows) with their wave, unit and
-//!    number of non-empty answers. In Rust they get the lineage, their weight and their province, and are sorted
-//!    by wave, unit and id: respondent `k` is the number `k`, and each unit's respondents are one contiguous range.
-//! 2. Each non-empty answer is joined to its question (its number in the order asked; none for a question the
-//!    questionnaire lacks, counted per wave and question), to the question's codes (the code's index) and to its
-//!    respondent number, and read as a number: small integer/float columns, streamed in batches to
-//!    [`crate::respondent_values`], which checks and walks each respondent through the skip logic in question
-//!    order ([`crate::checks`]) as soon as its rows have all come: what counts becomes (indicator, value) pairs
-//!    kept per unit in 6 bytes each, what does not is counted.
-//!
-//! Every unit is then scored on its own thread with its own seeded generator ([`crate::bootstrap`]), from its
-//! respondents' values read back in respondent order, so the numbers do not depend on the order rows arrived in.
+//! The respondents are then sorted by wave, unit and response id, each unit's respondents are one contiguous
+//! range, and every unit is scored on its own thread with its own seeded generator ([`crate::bootstrap`]), from
+//! its respondents' values in that order, so the numbers depend neither on the order rows arrived in nor on the
+//! number of threads.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::mpsc;
 
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::AnalysisError;
-use crate::bootstrap::{Bootstrap, Group, GroupStats, Stat, group_seed, score_group};
+use crate::answer_runs::{Chunk, Reader, UnitIndex, has_repeated_ids};
+use crate::bootstrap::{Bootstrap, Group, GroupStats, group_seed, score_group};
 use crate::checks::{Checker, IgnoredKind, IgnoredRows, collect_ignored};
 use crate::codebook::{Codebook, Layout};
-use crate::input::{Lineage, Unit};
-use crate::respondent_values::{NO_CODE_MATCHED, RespondentValues};
-use crate::scores::{Level, RawScore, Scores, TOTAL_CODE};
+use crate::input::{ANSWER_COLUMNS, Lineage, Unit};
+use crate::respondent_values::{GroupValues, Respondents, checked_values, respondents};
+use crate::scores::{RawScore, Scores};
+use crate::unit_scores::raw_scores;
 
 /// How intervals are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -71,243 +72,338 @@ pub struct ScoreInput<'a> {
 /// Scores every unit in every wave of the answers: indicators, sub-dimensions, dimensions and the total, with
 /// respondent counts, bootstrap intervals, sufficiency, ranks and quartile groups within provinces.
 pub fn score(input: ScoreInput<'_>, options: &ScoreOptions) -> Result<Scores, AnalysisError> {
+    score_from(input, None, options)
+}
+
+/// [`score`], reading the answers from `parquet` (the file `input.answers` scans) a few row groups at a time on
+/// every thread when it is given, rather than through `input.answers`.
+pub(crate) fn score_from(
+    input: ScoreInput<'_>,
+    parquet: Option<&Path>,
+    options: &ScoreOptions,
+) -> Result<Scores, AnalysisError> {
     let codebook = input.codebook;
     codebook.validate()?;
     let layout = Layout::new(codebook);
+    let checker = Checker::new(codebook)?;
+    let units = UnitIndex::new(input.units);
+    let reader = Reader::new(&checker, layout.indicators(), &units, input.lineage);
 
-    let respondents = respondents(&input)?;
-    let (values, ignored) = checked_values(&input.answers, codebook, respondents.ids, &respondents.groups)?;
-    let groups = &respondents.groups;
-
-    let bootstrap = |wave: &str, unit: &str| Bootstrap {
-        replicates: options.replicates,
-        confidence: options.confidence,
-        seed: group_seed(options.seed, wave, unit),
+    let chunks = match parquet {
+        Some(path) => read_parquet(path, &reader)?,
+        None => read_frame(&input.answers, &reader)?,
     };
-    let stats: Vec<GroupStats> = groups
-        .list
-        .par_iter()
-        .map(|g| {
-            let own = values.group(g.start, g.end);
-            let group = Group {
-                weights: &respondents.weights[g.start..g.end],
-                offsets: &own.offsets,
-                indicators: &own.indicators,
-                values: &own.values,
-            };
-            score_group(&layout, group, bootstrap(&groups.waves[g.wave], &g.unit))
-        })
-        .collect::<Result<_, _>>()?;
-    drop(values);
+    let chunks = reader.join_edges(chunks);
+    if has_repeated_ids(&chunks) {
+        drop(chunks);
+        return score_scattered(&input, &layout, options);
+    }
+    let grouped = Grouped::new(chunks, &units, &checker, input.weights.clone())?;
+    let raw = score_groups(codebook, &layout, options, &grouped.groups, |g| grouped.values(g))?;
+    let mut scores = Scores::from_raw(raw);
+    scores.ignored = grouped.ignored;
+    Ok(scores)
+}
 
-    let mut raw = Vec::new();
-    for (g, stats) in groups.list.iter().zip(stats) {
-        let wave = &groups.waves[g.wave];
-        let mut push = |level: Level, code: &str, stat: &Stat| {
-            if let Some(score) = stat.score {
-                raw.push(RawScore {
-                    wave: wave.clone(),
-                    unit_code: g.unit.clone(),
-                    province_code: g.province.clone(),
-                    level,
-                    code: code.to_owned(),
-                    score,
-                    n: stat.n,
-                    ci: stat.ci,
-                });
+/// Rows per batch of polars' stream: a few tens of megabytes of decoded text each, several of them in flight.
+const BATCH_ROWS: usize = 1 << 18;
+
+/// Rows per task reading a Parquet file: a whole row group as ykien writes them (2²⁰ rows, about 100 MB decoded),
+/// so no row group is decompressed twice; larger row groups are read in slices of this size.
+const PARQUET_SLICE_ROWS: usize = 1 << 20;
+
+/// The answers of a Parquet file, a slice of at most [`PARQUET_SLICE_ROWS`] rows (within one row group) per task,
+/// the tasks on every thread, in file order.
+fn read_parquet(path: &Path, reader: &Reader<'_>) -> Result<Vec<Chunk>, AnalysisError> {
+    let context = |source: PolarsError| AnalysisError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let open = || {
+        std::fs::File::open(path).map_err(|e| AnalysisError::Read {
+            path: path.display().to_string(),
+            source: e.into(),
+        })
+    };
+    let mut first = ParquetReader::new(open()?);
+    let metadata = first.get_metadata().map_err(context)?.clone();
+    let schema = first.schema().map_err(context)?;
+    let columns: Vec<String> = ANSWER_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    if let Some(missing) = ANSWER_COLUMNS.iter().find(|c| schema.get(c).is_none()) {
+        return Err(context(polars_err!(ColumnNotFound: "{missing}")));
+    }
+    let mut slices = Vec::new();
+    let mut offset = 0;
+    for group in &metadata.row_groups {
+        let rows = group.num_rows();
+        let mut start = 0;
+        while start < rows {
+            let len = PARQUET_SLICE_ROWS.min(rows - start);
+            slices.push((offset + start, len));
+            start += len;
+        }
+        offset += rows;
+    }
+    slices
+        .par_iter()
+        .map(|&slice| {
+            let mut parquet = ParquetReader::new(open()?)
+                .with_columns(Some(columns.clone()))
+                .with_slice(Some(slice))
+                // One slice per thread already: polars' own threads would only compete with these.
+                .read_parallel(ParallelStrategy::None);
+            parquet.set_metadata(metadata.clone());
+            let df = parquet.finish().map_err(context)?;
+            reader.batch(&df)
+        })
+        .collect()
+}
+
+/// The answers of any lazy frame, through polars' streaming engine in file order, read a few batches at a time
+/// on every thread.
+fn read_frame(answers: &LazyFrame, reader: &Reader<'_>) -> Result<Vec<Chunk>, AnalysisError> {
+    enum Message {
+        Batch(DataFrame),
+        Done(PolarsResult<()>),
+    }
+    let at_once = rayon::current_num_threads().max(1) * 2;
+    let (sender, receiver) = mpsc::sync_channel::<Message>(at_once);
+    let plan = answers.clone().select(ANSWER_COLUMNS.map(col));
+    let sink = {
+        let sender = sender.clone();
+        // A closed channel (the reading side failed) stops the scan.
+        PlanCallback::new(move |df: DataFrame| Ok(sender.send(Message::Batch(df)).is_err()))
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let scanned = plan
+                .sink_batches(sink, true, NonZeroUsize::new(BATCH_ROWS))
+                .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+                .map(|_| ());
+            let _ = sender.send(Message::Done(scanned));
+        });
+        let mut chunks = Vec::new();
+        let mut pending = Vec::with_capacity(at_once);
+        let read = |pending: &mut Vec<DataFrame>, chunks: &mut Vec<Chunk>| -> Result<(), AnalysisError> {
+            let read: Vec<Chunk> = pending
+                .par_iter()
+                .map(|df| reader.batch(df))
+                .collect::<Result<_, _>>()?;
+            chunks.extend(read);
+            pending.clear();
+            Ok(())
+        };
+        for message in receiver.iter() {
+            match message {
+                Message::Batch(df) => {
+                    pending.push(df);
+                    if pending.len() == at_once {
+                        read(&mut pending, &mut chunks)?;
+                    }
+                }
+                Message::Done(scanned) => {
+                    scanned?;
+                    read(&mut pending, &mut chunks)?;
+                    return Ok(chunks);
+                }
+            }
+        }
+        Err(AnalysisError::Internal("the answer scan stopped without a word"))
+    })
+}
+
+/// The respondents of grouped answers in scoring order, with their units and weights, and the ignored rows.
+struct Grouped {
+    chunks: Vec<Chunk>,
+    /// Per respondent in scoring order: (chunk, segment, index in the segment).
+    order: Vec<(u32, u32, u32)>,
+    weights: Vec<f64>,
+    groups: Vec<GroupKey>,
+    ignored: Vec<IgnoredRows>,
+}
+
+impl Grouped {
+    fn new(
+        mut chunks: Vec<Chunk>,
+        units: &UnitIndex<'_>,
+        checker: &Checker,
+        weights: Option<LazyFrame>,
+    ) -> Result<Self, AnalysisError> {
+        if let Some(error) = chunks.iter_mut().find_map(|c| c.error.take()) {
+            return Err(error);
+        }
+        let mut unknown_units: Vec<String> = Vec::new();
+        for code in chunks.iter().flat_map(|c| &c.unknown_units) {
+            if unknown_units.len() < 5 && !unknown_units.contains(code) {
+                unknown_units.push(code.clone());
+            }
+        }
+        if !unknown_units.is_empty() {
+            return Err(AnalysisError::UnknownUnits { codes: unknown_units });
+        }
+
+        // Waves by code; each chunk's wave numbers mapped to their rank.
+        let mut waves: Vec<&str> = chunks.iter().flat_map(|c| c.waves.iter().map(String::as_str)).collect();
+        waves.sort_unstable();
+        waves.dedup();
+        let ranks: Vec<Vec<u32>> = chunks
+            .iter()
+            .map(|c| {
+                c.waves
+                    .iter()
+                    .map(|w| waves.binary_search(&w.as_str()).unwrap_or_default() as u32)
+                    .collect()
+            })
+            .collect();
+        let mut order: Vec<(u32, u32, u32, u32, u32)> = Vec::new();
+        for (c, chunk) in chunks.iter().enumerate() {
+            for (s, segment) in chunk.segments.iter().enumerate() {
+                for k in 0..segment.len() {
+                    let wave = ranks[c][usize::from(segment.waves[k])];
+                    order.push((wave, segment.units[k], c as u32, s as u32, k as u32));
+                }
+            }
+        }
+        if u32::try_from(order.len()).is_err() {
+            return Err(AnalysisError::TooManyResponses { count: order.len() });
+        }
+        let id = |&(_, _, c, s, k): &(u32, u32, u32, u32, u32)| chunks[c as usize].segments[s as usize].id(k as usize);
+        order.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| id(a).cmp(id(b))));
+
+        let weights = match weights {
+            None => vec![1.0; order.len()],
+            Some(lf) => {
+                let given = weights_of(lf)?;
+                order
+                    .iter()
+                    .map(|r| {
+                        given.get(id(r)).copied().ok_or_else(|| AnalysisError::MissingWeight {
+                            response_id: id(r).to_owned(),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?
             }
         };
-        push(Level::Total, TOTAL_CODE, &stats.total);
-        for (d, stat) in codebook.dimensions.iter().zip(&stats.dimensions) {
-            push(Level::Dimension, &d.code, stat);
+        let mut groups: Vec<GroupKey> = Vec::new();
+        let mut last = None;
+        for (k, r) in order.iter().enumerate() {
+            if last == Some((r.0, r.1)) {
+                if let Some(g) = groups.last_mut() {
+                    g.end = k + 1;
+                }
+                continue;
+            }
+            last = Some((r.0, r.1));
+            let (unit, province) = units.units[r.1 as usize];
+            groups.push(GroupKey {
+                wave: waves[r.0 as usize].to_owned(),
+                unit: unit.to_owned(),
+                province: province.to_owned(),
+                start: k,
+                end: k + 1,
+            });
         }
-        for (s, stat) in codebook.subdimensions.iter().zip(&stats.subdimensions) {
-            push(Level::Subdimension, &s.code, stat);
+
+        let mut ignored: HashMap<(String, String, IgnoredKind), u64> = HashMap::new();
+        for chunk in &chunks {
+            for (&(wave, q, kind), &n) in &chunk.ignored {
+                let wave = chunk.waves[usize::from(wave)].clone();
+                *ignored
+                    .entry((wave, checker.code(usize::from(q)).to_owned(), kind))
+                    .or_default() += n;
+            }
+            for ((wave, question), &n) in &chunk.unknown {
+                let wave = chunk.waves[usize::from(*wave)].clone();
+                *ignored
+                    .entry((wave, question.clone(), IgnoredKind::UnknownQuestion))
+                    .or_default() += n;
+            }
         }
-        for (i, stat) in codebook.indicators.iter().zip(&stats.indicators) {
-            push(Level::Indicator, &i.code, stat);
-        }
+        let order = order.into_iter().map(|(_, _, c, s, k)| (c, s, k)).collect();
+        Ok(Self {
+            chunks,
+            order,
+            weights,
+            groups,
+            ignored: collect_ignored(ignored),
+        })
     }
+
+    /// Group `g`'s weights and values, in scoring order.
+    fn values(&self, g: usize) -> (&[f64], GroupValues) {
+        let GroupKey { start, end, .. } = self.groups[g];
+        let mut own = GroupValues {
+            offsets: Vec::with_capacity(end - start + 1),
+            indicators: Vec::new(),
+            values: Vec::new(),
+        };
+        own.offsets.push(0);
+        for &(c, s, k) in &self.order[start..end] {
+            self.chunks[c as usize].segments[s as usize].values(k as usize, &mut own.indicators, &mut own.values);
+            own.offsets.push(own.indicators.len());
+        }
+        (&self.weights[start..end], own)
+    }
+}
+
+/// One (wave, unit) group: its respondents are `start..end` in scoring order.
+pub(crate) struct GroupKey {
+    pub wave: String,
+    pub unit: String,
+    pub province: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Answers whose responses are not together in the file: the two passes of [`crate::respondent_values`].
+fn score_scattered(input: &ScoreInput<'_>, layout: &Layout, options: &ScoreOptions) -> Result<Scores, AnalysisError> {
+    let Respondents { ids, weights, groups } = respondents(input)?;
+    let (values, ignored) = checked_values(&input.answers, input.codebook, ids, &groups)?;
+    let raw = score_groups(input.codebook, layout, options, &groups.list, |g| {
+        let GroupKey { start, end, .. } = groups.list[g];
+        (&weights[start..end], values.group(start, end))
+    })?;
     let mut scores = Scores::from_raw(raw);
     scores.ignored = ignored;
     Ok(scores)
 }
 
-/// The respondents in scoring order (by wave, unit and response id): respondent `k` is the number `k`, and each
-/// unit's respondents are one contiguous range.
-struct Respondents {
-    /// Response ids, in scoring order.
-    ids: Vec<String>,
-    weights: Vec<f64>,
-    groups: Groups,
-}
+/// Scores every group on the threads, each from its weights and values, with its own seeded generator.
+fn score_groups<'v>(
+    codebook: &Codebook,
+    layout: &Layout,
+    options: &ScoreOptions,
+    groups: &[GroupKey],
+    values_of: impl Fn(usize) -> (&'v [f64], GroupValues) + Sync,
+) -> Result<Vec<RawScore>, AnalysisError> {
+    let stats: Vec<GroupStats> = (0..groups.len())
+        .into_par_iter()
+        .map(|g| {
+            let (weights, own) = values_of(g);
+            let group = Group {
+                weights,
+                offsets: &own.offsets,
+                indicators: &own.indicators,
+                values: &own.values,
+            };
+            let key = &groups[g];
+            let bootstrap = Bootstrap {
+                replicates: options.replicates,
+                confidence: options.confidence,
+                seed: group_seed(options.seed, &key.wave, &key.unit),
+            };
+            score_group(layout, group, bootstrap)
+        })
+        .collect::<Result<_, _>>()?;
 
-/// The (wave, unit) groups and, per respondent, its group and the non-empty answer rows it has.
-struct Groups {
-    /// Wave codes, in order; a group names its wave by its index here.
-    waves: Vec<String>,
-    list: Vec<GroupRange>,
-    group_of: Vec<u32>,
-    expected: Vec<u32>,
-}
-
-struct GroupRange {
-    wave: usize,
-    unit: String,
-    province: String,
-    start: usize,
-    end: usize,
-}
-
-struct Respondent {
-    id: String,
-    wave: String,
-    unit: String,
-    province: String,
-    weight: f64,
-    rows: u32,
-}
-
-/// Pass 1: one row per response, with the lineage, the weight and the province applied, in scoring order, and
-/// the number of its non-empty answer rows (pass 2 knows from it when a respondent's rows have all come).
-fn respondents(input: &ScoreInput<'_>) -> Result<Respondents, AnalysisError> {
-    let df = input
-        .answers
-        .clone()
-        .select([
-            col("response_id"),
-            col("wave"),
-            col("unit_code"),
-            given().alias("given"),
-        ])
-        .group_by([col("response_id")])
-        .agg([
-            col("wave").min().alias("wave"),
-            col("wave").max().alias("wave_last"),
-            col("unit_code").min().alias("unit_code"),
-            col("unit_code").max().alias("unit_last"),
-            col("given").sum().cast(DataType::UInt32).alias("rows"),
-        ])
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-
-    let weights = match &input.weights {
-        Some(lf) => Some(weights(lf.clone())?),
-        None => None,
-    };
-    let provinces: HashMap<&str, &str> = input
-        .units
-        .iter()
-        .map(|u| (u.code.as_str(), u.province_code.as_str()))
-        .collect();
-
-    let ids = df.column("response_id")?.str()?;
-    let waves = df.column("wave")?.str()?;
-    let waves_last = df.column("wave_last")?.str()?;
-    let units = df.column("unit_code")?.str()?;
-    let units_last = df.column("unit_last")?.str()?;
-    let rows = df.column("rows")?.u32()?;
-    let mut list = Vec::with_capacity(df.height());
-    let mut unknown_units: Vec<String> = Vec::new();
-    for (((((id, wave), wave_last), unit), unit_last), rows) in ids
-        .iter()
-        .zip(waves.iter())
-        .zip(waves_last.iter())
-        .zip(units.iter())
-        .zip(units_last.iter())
-        .zip(rows.iter())
-    {
-        let Some(id) = id else {
-            return Err(AnalysisError::MissingKey {
-                response_id: String::new(),
-                column: "response_id",
-            });
-        };
-        let missing = |column| AnalysisError::MissingKey {
-            response_id: id.to_owned(),
-            column,
-        };
-        let (wave, wave_last) = (wave.ok_or_else(|| missing("wave"))?, wave_last.unwrap_or_default());
-        let (unit, unit_last) = (unit.ok_or_else(|| missing("unit_code"))?, unit_last.unwrap_or_default());
-        for (column, first, last) in [("wave", wave, wave_last), ("unit_code", unit, unit_last)] {
-            if first != last {
-                return Err(AnalysisError::InconsistentResponse {
-                    response_id: id.to_owned(),
-                    column,
-                    first: first.to_owned(),
-                    second: last.to_owned(),
-                });
-            }
-        }
-        let unit = input.lineage.successor(wave, unit);
-        let Some(province) = provinces.get(unit) else {
-            if unknown_units.len() < 5 && !unknown_units.iter().any(|u| u == unit) {
-                unknown_units.push(unit.to_owned());
-            }
-            continue;
-        };
-        let weight = match &weights {
-            Some(w) => *w.get(id).ok_or_else(|| AnalysisError::MissingWeight {
-                response_id: id.to_owned(),
-            })?,
-            None => 1.0,
-        };
-        list.push(Respondent {
-            id: id.to_owned(),
-            wave: wave.to_owned(),
-            unit: unit.to_owned(),
-            province: (*province).to_owned(),
-            weight,
-            rows: rows.unwrap_or_default(),
-        });
+    let mut raw = Vec::new();
+    for (g, stats) in groups.iter().zip(stats) {
+        raw.extend(raw_scores(codebook, &g.wave, &g.unit, &g.province, &stats));
     }
-    drop(df);
-    if !unknown_units.is_empty() {
-        return Err(AnalysisError::UnknownUnits { codes: unknown_units });
-    }
-    if u32::try_from(list.len()).is_err() {
-        return Err(AnalysisError::TooManyResponses { count: list.len() });
-    }
-    list.sort_unstable_by(|a, b| (&a.wave, &a.unit, &a.id).cmp(&(&b.wave, &b.unit, &b.id)));
-
-    let mut groups = Groups {
-        waves: Vec::new(),
-        list: Vec::new(),
-        group_of: Vec::with_capacity(list.len()),
-        expected: Vec::with_capacity(list.len()),
-    };
-    let mut ids = Vec::with_capacity(list.len());
-    let mut weights = Vec::with_capacity(list.len());
-    for (k, r) in list.into_iter().enumerate() {
-        if groups.waves.last() != Some(&r.wave) {
-            groups.waves.push(r.wave);
-        }
-        let wave = groups.waves.len() - 1;
-        match groups.list.last_mut() {
-            Some(g) if g.wave == wave && g.unit == r.unit => g.end = k + 1,
-            _ => groups.list.push(GroupRange {
-                wave,
-                unit: r.unit,
-                province: r.province,
-                start: k,
-                end: k + 1,
-            }),
-        }
-        groups.group_of.push((groups.list.len() - 1) as u32);
-        groups.expected.push(r.rows);
-        ids.push(r.id);
-        weights.push(r.weight);
-    }
-    Ok(Respondents { ids, weights, groups })
+    Ok(raw)
 }
 
-/// Whether an answer row gives an answer: an empty answer is no answer (ykien's export leaves free text empty),
-/// nothing to check or count.
-fn given() -> Expr {
-    col("answer").is_not_null().and(col("answer").neq(lit("")))
-}
-
-fn weights(lf: LazyFrame) -> Result<HashMap<String, f64>, AnalysisError> {
+pub(crate) fn weights_of(lf: LazyFrame) -> Result<HashMap<String, f64>, AnalysisError> {
     let df = lf
         .select([
             col("response_id").cast(DataType::String),
@@ -336,109 +432,4 @@ fn weights(lf: LazyFrame) -> Result<HashMap<String, f64>, AnalysisError> {
         }
     }
     Ok(out)
-}
-
-/// Pass 2: every non-empty answer row joined to its question (its number; none for a question the questionnaire
-/// lacks), the question's codes (the code's index) and its respondent's number, read as a number, and streamed
-/// in batches into [`RespondentValues`], which walks each respondent once its rows have all come.
-fn checked_values(
-    answers: &LazyFrame,
-    codebook: &Codebook,
-    ids: Vec<String>,
-    groups: &Groups,
-) -> Result<(RespondentValues, Vec<IgnoredRows>), AnalysisError> {
-    let checker = Arc::new(Checker::new(codebook)?);
-    let respondents = ids.len();
-    let numbers: Vec<u32> = (0..respondents as u32).collect();
-    let respondent_numbers = DataFrame::new(
-        respondents,
-        vec![
-            Column::new("response_id".into(), ids),
-            Column::new("resp".into(), numbers),
-        ],
-    )?;
-    let wave_of = groups
-        .group_of
-        .iter()
-        .map(|&g| groups.list[g as usize].wave as u32)
-        .collect();
-    let state = Arc::new(Mutex::new(RespondentValues::new(
-        groups.group_of.clone(),
-        wave_of,
-        groups.expected.clone(),
-        groups.list.len(),
-    )));
-    // The first error of the callback, which polars would otherwise turn into its own.
-    let failure: Arc<Mutex<Option<AnalysisError>>> = Arc::new(Mutex::new(None));
-
-    let sink = {
-        let (state, checker, failure) = (state.clone(), checker.clone(), failure.clone());
-        PlanCallback::new(move |df: DataFrame| {
-            let mut state = state
-                .lock()
-                .map_err(|_| polars_err!(ComputeError: "a scoring thread panicked"))?;
-            if let Err(e) = state.add_batch(&checker, &df) {
-                if let Ok(mut slot) = failure.lock() {
-                    slot.get_or_insert(e);
-                }
-                return Ok(true);
-            }
-            Ok(false)
-        })
-    };
-    answers
-        .clone()
-        .select([col("response_id"), col("question"), col("answer")])
-        .filter(given())
-        .join(
-            checker.questions_frame()?.lazy(),
-            [col("question")],
-            [col("question")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            checker.codes_frame()?.lazy(),
-            [col("question"), col("answer")],
-            [col("question"), col("answer")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            respondent_numbers.lazy(),
-            [col("response_id")],
-            [col("response_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .select([
-            col("resp"),
-            col("q"),
-            col("code").fill_null(lit(NO_CODE_MATCHED)),
-            col("answer").cast(DataType::Float64).alias("number"),
-            when(col("q").is_null())
-                .then(col("question"))
-                .otherwise(lit(NULL).cast(DataType::String))
-                .alias("unknown"),
-        ])
-        .sink_batches(sink, false, None)?
-        .collect_with_engine(Engine::Streaming)?;
-    if let Some(e) = failure.lock().ok().and_then(|mut slot| slot.take()) {
-        return Err(e);
-    }
-    let values = Arc::try_unwrap(state)
-        .map_err(|_| AnalysisError::Internal("the answer pass kept its state"))?
-        .into_inner()
-        .map_err(|_| AnalysisError::Internal("a scoring thread panicked"))?;
-    values.check_complete()?;
-
-    let mut ignored: HashMap<(String, String, IgnoredKind), u64> = HashMap::new();
-    for (&(wave, q, kind), &n) in &values.ignored {
-        let wave = groups.waves.get(wave as usize).cloned().unwrap_or_default();
-        *ignored.entry((wave, checker.code(q).to_owned(), kind)).or_default() += n;
-    }
-    for ((wave, question), &n) in &values.unknown {
-        let wave = groups.waves.get(*wave as usize).cloned().unwrap_or_default();
-        *ignored
-            .entry((wave, question.clone(), IgnoredKind::UnknownQuestion))
-            .or_default() += n;
-    }
-    Ok((values, collect_ignored(ignored)))
 }

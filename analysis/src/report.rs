@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::AnalysisError;
 use crate::aggregate::{DIMENSION_MAX, DIMENSION_MIN, Sufficiency, TOTAL_MAX, TOTAL_MIN};
 use crate::charts::{
@@ -181,6 +183,15 @@ pub fn radar_chart(data: ChartData<'_>, wave: &str, unit_code: &str, province_la
 pub fn heatmap_chart(data: ChartData<'_>, wave: &str, province_code: &str, province_label: &str) -> HeatmapChart {
     let mut totals: Vec<&ScoreRow> = data.rows_of(wave, province_code, Level::Total, TOTAL_CODE).collect();
     totals.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.unit_code.cmp(&b.unit_code)));
+    // The province's dimension scores in one pass: looking each cell up among all the run's rows would read them
+    // all once per commune and dimension (minutes for a national run).
+    let dimension_rows: HashMap<(&str, &str), &ScoreRow> = data
+        .scores
+        .rows
+        .iter()
+        .filter(|r| r.wave == wave && r.province_code == province_code && r.level == Level::Dimension)
+        .map(|r| ((r.unit_code.as_str(), r.code.as_str()), r))
+        .collect();
     let rows = totals
         .iter()
         .map(|total| HeatmapRow {
@@ -190,7 +201,9 @@ pub fn heatmap_chart(data: ChartData<'_>, wave: &str, province_code: &str, provi
                 .dimensions
                 .iter()
                 .map(|d| {
-                    let row = data.scores.get(wave, &total.unit_code, Level::Dimension, &d.code);
+                    let row = dimension_rows
+                        .get(&(total.unit_code.as_str(), d.code.as_str()))
+                        .copied();
                     HeatmapCell {
                         score: row.map(|r| r.score),
                         quartile: row.and_then(|r| r.quartile),
@@ -387,8 +400,7 @@ pub fn write_charts(data: ChartData<'_>, dir: &Path, options: &ChartOptions) -> 
         path: dir.display().to_string(),
         source,
     })?;
-    let mut written = Vec::new();
-    let mut emit = |stem: String, draw: &dyn Fn(Format) -> Result<Vec<u8>, ChartError>| {
+    let emit = |written: &mut Vec<PathBuf>, stem: String, draw: &dyn Fn(Format) -> Result<Vec<u8>, ChartError>| {
         for &format in &options.formats {
             let name = format!("{stem}.{}", if format == Format::Png { "png" } else { "svg" });
             let bytes = draw(format).map_err(|source| AnalysisError::Chart {
@@ -405,51 +417,67 @@ pub fn write_charts(data: ChartData<'_>, dir: &Path, options: &ChartOptions) -> 
         Ok::<(), AnalysisError>(())
     };
     let size = options.size;
-    let groups: BTreeSet<(&str, &str)> = data
+    let groups: Vec<(&str, &str)> = data
         .scores
         .rows
         .iter()
         .filter(|r| r.level == Level::Total)
         .map(|r| (r.wave.as_str(), r.province_code.as_str()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
-    for (wave, province) in groups {
-        let label = options
-            .province_names
-            .get(province)
-            .cloned()
-            .unwrap_or_else(|| format!("tỉnh {province}"));
-        let heatmap = heatmap_chart(data, wave, province, &label);
-        emit(format!("heatmap-{wave}-{province}"), &|f| {
-            quartile_heatmap(&heatmap, size, f)
-        })?;
-        let ranked = ranking_chart(data, wave, province, &label, (Level::Total, TOTAL_CODE), None);
-        emit(format!("ranking-{wave}-{province}"), &|f| ranking(&ranked, size, f))?;
-        let map = map_chart(data, wave, province, &label);
-        if !map.points.is_empty() {
-            emit(format!("map-{wave}-{province}"), &|f| score_map(&map, size, f))?;
-        }
-        if options.per_unit {
-            let units: BTreeSet<&str> = data
-                .rows_of(wave, province, Level::Total, TOTAL_CODE)
-                .map(|r| r.unit_code.as_str())
-                .collect();
-            for unit in units {
-                if let Some(chart) = profile_chart(data, wave, unit, &label) {
-                    emit(format!("profile-{wave}-{unit}"), &|f| {
-                        dimension_profile(&chart, size, f)
-                    })?;
-                }
-                if let Some(chart) = radar_chart(data, wave, unit, &label) {
-                    emit(format!("radar-{wave}-{unit}"), &|f| radar(&chart, size, f))?;
+    // Each province's charts on a thread of their own (a national run draws over a hundred); the list keeps the
+    // provinces' order.
+    let per_province = groups
+        .par_iter()
+        .map(|&(wave, province)| {
+            let mut written = Vec::new();
+            let label = options
+                .province_names
+                .get(province)
+                .cloned()
+                .unwrap_or_else(|| format!("tỉnh {province}"));
+            let heatmap = heatmap_chart(data, wave, province, &label);
+            emit(&mut written, format!("heatmap-{wave}-{province}"), &|f| {
+                quartile_heatmap(&heatmap, size, f)
+            })?;
+            let ranked = ranking_chart(data, wave, province, &label, (Level::Total, TOTAL_CODE), None);
+            emit(&mut written, format!("ranking-{wave}-{province}"), &|f| {
+                ranking(&ranked, size, f)
+            })?;
+            let map = map_chart(data, wave, province, &label);
+            if !map.points.is_empty() {
+                emit(&mut written, format!("map-{wave}-{province}"), &|f| {
+                    score_map(&map, size, f)
+                })?;
+            }
+            if options.per_unit {
+                let units: BTreeSet<&str> = data
+                    .rows_of(wave, province, Level::Total, TOTAL_CODE)
+                    .map(|r| r.unit_code.as_str())
+                    .collect();
+                for unit in units {
+                    if let Some(chart) = profile_chart(data, wave, unit, &label) {
+                        emit(&mut written, format!("profile-{wave}-{unit}"), &|f| {
+                            dimension_profile(&chart, size, f)
+                        })?;
+                    }
+                    if let Some(chart) = radar_chart(data, wave, unit, &label) {
+                        emit(&mut written, format!("radar-{wave}-{unit}"), &|f| {
+                            radar(&chart, size, f)
+                        })?;
+                    }
                 }
             }
-        }
-    }
+            Ok(written)
+        })
+        .collect::<Result<Vec<Vec<PathBuf>>, AnalysisError>>()?;
+    let mut written: Vec<PathBuf> = per_province.into_iter().flatten().collect();
     if options.per_unit {
         let units: BTreeSet<&str> = data.scores.rows.iter().map(|r| r.unit_code.as_str()).collect();
         for unit in units {
             if let Some(chart) = trend_chart(data, unit) {
-                emit(format!("trend-{unit}"), &|f| trend(&chart, size, f))?;
+                emit(&mut written, format!("trend-{unit}"), &|f| trend(&chart, size, f))?;
             }
         }
     }

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use ykien_analysis::{
-    AnswerRow, Codebook, DimensionDef, IndicatorDef, Name, QuestionDef, ScoreInput, ScoreOptions, Scores,
-    SubdimensionDef, Unit, ValueRule, answers_frame, score,
+    Accepts, AnswerRow, AskedQuestion, Codebook, Condition, DimensionDef, IndicatorDef, Name, QuestionDef, ScoreInput,
+    ScoreOptions, Scores, SubdimensionDef, Unit, ValueRule, answers_frame, score,
 };
 
 pub const DIMENSIONS_VI: [&str; 8] = [
@@ -135,4 +135,77 @@ impl Lcg {
 
 pub fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
+}
+
+pub fn any_of(question: &str, codes: &[&str]) -> Condition {
+    Condition::AnyOf {
+        question: question.into(),
+        codes: codes.iter().map(|c| (*c).to_owned()).collect(),
+    }
+}
+
+pub fn asked(code: &str, accepts: Accepts, dont_know: bool, when: Vec<Condition>) -> AskedQuestion {
+    AskedQuestion {
+        code: code.into(),
+        accepts,
+        dont_know,
+        when,
+    }
+}
+
+pub fn codes(list: &[&str]) -> Accepts {
+    Accepts::Codes(list.iter().map(|c| (*c).to_owned()).collect())
+}
+
+/// One dimension, one sub-dimension, four indicators:
+///
+/// - `p_sex` (profile: male/female, no "don't know"), `s0` (screening yes/no), then
+/// - `q_a` (i1, yes/no, yes is good) asked when `s0` = 1,
+/// - `q_b` (i2, Likert, high is good) asked when `q_a` = 1 — a chain: `q_a` may itself be skipped,
+/// - `q_c` (i3, number 0–100, good 0, bad 10) asked when `q_b` ≥ 4 — a range on a Likert point, a chain of three,
+/// - `q_d` (i4, yes/no) always asked, and `note` (free text).
+pub fn skip_codebook() -> Codebook {
+    let mut c = Codebook::default();
+    c.dimensions.push(dimension(1));
+    c.subdimensions.push(sub("d1.1", "d1"));
+    for (i, (q, rule)) in [
+        ("q_a", ValueRule::YesNo { yes_is_good: true }),
+        (
+            "q_b",
+            ValueRule::Likert {
+                points: 5,
+                high_is_good: true,
+            },
+        ),
+        ("q_c", ValueRule::Number { good: 0.0, bad: 10.0 }),
+        ("q_d", ValueRule::YesNo { yes_is_good: true }),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let code = format!("d1.1.{}", i + 1);
+        c.indicators.push(indicator(&code, "d1.1"));
+        c.questions.push(question(q, &code, rule));
+    }
+    let likert = codes(&["1", "2", "3", "4", "5"]);
+    c.asked = vec![
+        asked("p_sex", codes(&["male", "female"]), false, vec![]),
+        asked("s0", codes(&["1", "0"]), true, vec![]),
+        asked("q_a", codes(&["1", "0"]), true, vec![any_of("s0", &["1"])]),
+        asked("q_b", likert, true, vec![any_of("q_a", &["1"])]),
+        asked(
+            "q_c",
+            Accepts::Number { min: 0.0, max: 100.0 },
+            true,
+            vec![Condition::Range {
+                question: "q_b".into(),
+                at_least: Some(4.0),
+                at_most: None,
+            }],
+        ),
+        asked("q_d", codes(&["1", "0"]), true, vec![]),
+        asked("note", Accepts::Text, true, vec![]),
+    ];
+    c.validate().expect("valid");
+    c
 }

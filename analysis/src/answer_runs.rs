@@ -1,0 +1,591 @@
+//! The answers pass of [`crate::pipeline`] in one read, for answers grouped by response — as ykien's export,
+//! `ykien simulate` and most survey tools write them: all the rows of a response one after the other.
+//!
+//! Batches of rows arrive in file order and are turned into respondents in parallel, each batch on its own: a run
+//! of rows with one response id is one respondent, whose wave and unit are checked, mapped through the lineage to
+//! the unit's number, and whose rows are read against their questions (a question's number, a code's index, a
+//! number), checked and walked through the skip logic ([`crate::checks`]) at once. Only its values stay: one
+//! 16-bit code per indicator (0 for none), an index into that indicator's dictionary of the distinct values met
+//! (answers take few: a Likert point, a choice, a whole number between two bounds), about 200 bytes a respondent
+//! with the bundled questionnaire, read back exactly.
+//!
+//! A batch's first and last runs may continue in the batches beside it, so they are kept as rows and joined to
+//! their neighbours' in file order before they are walked. Whether the answers really were grouped is known at
+//! the end, when every response id has been seen once: if one came back after another response's rows, the
+//! caller reads the answers again with the two passes of [`crate::respondent_values`], which take any order.
+
+use std::collections::{HashMap, HashSet};
+
+use polars::prelude::*;
+
+use crate::AnalysisError;
+use crate::checks::{Checker, IgnoredKind, RespondentRows, Walk};
+use crate::input::Lineage;
+use crate::respondent_values::NO_CODE_MATCHED;
+
+/// One answer row read against its question: question number, code index, the answer read as a number.
+type Row = (u16, u32, f64);
+
+/// The units respondents are scored in, numbered in the order of their codes.
+pub(crate) struct UnitIndex<'a> {
+    number: HashMap<&'a str, u32>,
+    /// Per number, the unit code and its province.
+    pub units: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> UnitIndex<'a> {
+    /// The distinct codes of `units` (a code listed twice counts with its last province, as a map keeps it).
+    pub fn new(units: &'a [crate::Unit]) -> Self {
+        let provinces: HashMap<&str, &str> = units
+            .iter()
+            .map(|u| (u.code.as_str(), u.province_code.as_str()))
+            .collect();
+        let mut list: Vec<(&str, &str)> = provinces.into_iter().collect();
+        list.sort_unstable();
+        let number = list
+            .iter()
+            .enumerate()
+            .map(|(k, (code, _))| (*code, k as u32))
+            .collect();
+        Self { number, units: list }
+    }
+}
+
+/// What reading a batch needs, shared by the threads.
+pub(crate) struct Reader<'a> {
+    checker: &'a Checker,
+    /// Question code → number, and per number its code, to guess the next row's question before hashing.
+    questions: HashMap<&'a str, u16>,
+    codes: Vec<&'a str>,
+    indicators: usize,
+    units: &'a UnitIndex<'a>,
+    lineage: &'a Lineage,
+}
+
+/// The respondents of one batch (or of the runs joined across batches), and what their rows had that counts for
+/// nothing.
+pub(crate) struct Chunk {
+    /// Wave codes; respondents and ignored counts name a wave by its index here.
+    pub waves: Vec<String>,
+    pub segments: Vec<Segment>,
+    /// Ignored rows per (wave, question number, reason).
+    pub ignored: HashMap<(u16, u16, IgnoredKind), u64>,
+    /// Given rows of questions the questionnaire lacks, per (wave, question code).
+    pub unknown: HashMap<(u16, String), u64>,
+    /// Up to five codes of units the units table does not list (after the lineage).
+    pub unknown_units: Vec<String>,
+    /// The first response without an id, wave or unit, or with two waves or units.
+    pub error: Option<AnalysisError>,
+    /// The ids of the responses set aside for one of these reasons or an unknown unit, so that a second run of
+    /// one of them is noticed too.
+    set_aside: Vec<String>,
+    /// The batch's first run, which may continue the previous batch's last.
+    head: Option<OpenRun>,
+    /// The batch's last run when it is not the first, which the next batch may continue.
+    tail: Option<OpenRun>,
+}
+
+/// Respondents whose values share dictionaries: a batch's, unless a dictionary filled up (65,535 distinct values
+/// of one indicator in one batch) and a new segment began.
+pub(crate) struct Segment {
+    /// Response ids, one after the other; respondent `k`'s is `ids[id_ends[k - 1]..id_ends[k]]`.
+    ids: String,
+    id_ends: Vec<usize>,
+    /// Per respondent, its wave (in the chunk's list) and its unit's number.
+    pub waves: Vec<u16>,
+    pub units: Vec<u32>,
+    /// Per respondent, one code per indicator: 0 for no value, `c` for `dictionaries[indicator][c - 1]`.
+    codes: Vec<u16>,
+    dictionaries: Vec<Dictionary>,
+}
+
+impl Segment {
+    fn new(indicators: usize) -> Self {
+        Self {
+            ids: String::new(),
+            id_ends: Vec::new(),
+            waves: Vec::new(),
+            units: Vec::new(),
+            codes: Vec::new(),
+            dictionaries: (0..indicators).map(|_| Dictionary::default()).collect(),
+        }
+    }
+
+    /// How many respondents it holds.
+    pub fn len(&self) -> usize {
+        self.id_ends.len()
+    }
+
+    /// Respondent `k`'s response id.
+    pub fn id(&self, k: usize) -> &str {
+        let start = if k == 0 { 0 } else { self.id_ends[k - 1] };
+        &self.ids[start..self.id_ends[k]]
+    }
+
+    /// Appends respondent `k`'s (indicator, value) entries, one per indicator it has a value of, in indicator
+    /// order: the mean of its answers to that indicator's questions, as [`crate::bootstrap`] would average them.
+    pub fn values(&self, k: usize, indicators: &mut Vec<u16>, values: &mut Vec<f64>) {
+        let width = self.dictionaries.len();
+        let codes = &self.codes[k * width..(k + 1) * width];
+        for (i, (&code, dictionary)) in codes.iter().zip(&self.dictionaries).enumerate() {
+            if code > 0 {
+                indicators.push(i as u16);
+                values.push(dictionary.values[usize::from(code) - 1]);
+            }
+        }
+    }
+}
+
+/// The distinct values of one indicator in one segment, by bit pattern.
+#[derive(Default)]
+struct Dictionary {
+    values: Vec<f64>,
+    /// Filled once there are more values than a linear search is quick over.
+    index: HashMap<u64, u16>,
+}
+
+/// Up to this many values, a linear search; beyond, the hash map.
+const LINEAR: usize = 16;
+
+impl Dictionary {
+    /// The code of `value` (≥ 1), added if new; `None` when the dictionary is full.
+    fn code(&mut self, value: f64) -> Option<u16> {
+        let bits = value.to_bits();
+        if self.values.len() <= LINEAR {
+            if let Some(k) = self.values.iter().position(|v| v.to_bits() == bits) {
+                return Some(k as u16 + 1);
+            }
+        } else if let Some(&code) = self.index.get(&bits) {
+            return Some(code);
+        }
+        if self.values.len() >= usize::from(u16::MAX) {
+            return None;
+        }
+        self.values.push(value);
+        let code = self.values.len() as u16;
+        if self.values.len() > LINEAR {
+            if self.index.is_empty() {
+                self.index = self
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| (v.to_bits(), k as u16 + 1))
+                    .collect();
+            } else {
+                self.index.insert(bits, code);
+            }
+        }
+        Some(code)
+    }
+}
+
+/// A run of rows of one response, owned: a batch's first or last, kept until its neighbours are known.
+struct OpenRun {
+    id: Option<String>,
+    wave: Option<String>,
+    unit: Option<String>,
+    /// The first disagreement met: (column, one value, another).
+    conflict: Option<(&'static str, String, String)>,
+    rows: Vec<Row>,
+    /// One question code per given row of a question the questionnaire lacks.
+    unknown: Vec<String>,
+}
+
+/// A run of rows being read, borrowing the batch's strings.
+#[derive(Default)]
+struct Run<'s> {
+    id: Option<&'s str>,
+    wave: Option<&'s str>,
+    unit: Option<&'s str>,
+    conflict: Option<(&'static str, &'s str, &'s str)>,
+    rows: Vec<Row>,
+    unknown: Vec<&'s str>,
+}
+
+impl<'s> Run<'s> {
+    fn start(&mut self, id: Option<&'s str>) {
+        self.id = id;
+        self.wave = None;
+        self.unit = None;
+        self.conflict = None;
+        self.rows.clear();
+        self.unknown.clear();
+    }
+
+    /// A row's wave or unit: the first one given is the response's; another one is a conflict (nulls are
+    /// skipped, as the two passes' minimum and maximum skip them).
+    fn see(
+        slot: &mut Option<&'s str>,
+        conflict: &mut Option<(&'static str, &'s str, &'s str)>,
+        column: &'static str,
+        value: Option<&'s str>,
+    ) {
+        match (*slot, value) {
+            (_, None) => {}
+            (None, Some(v)) => *slot = Some(v),
+            (Some(first), Some(v)) if first != v && conflict.is_none() => *conflict = Some((column, first, v)),
+            _ => {}
+        }
+    }
+
+    fn to_open(&self) -> OpenRun {
+        OpenRun {
+            id: self.id.map(str::to_owned),
+            wave: self.wave.map(str::to_owned),
+            unit: self.unit.map(str::to_owned),
+            conflict: self.conflict.map(|(c, a, b)| (c, a.to_owned(), b.to_owned())),
+            rows: self.rows.clone(),
+            unknown: self.unknown.iter().map(|q| (*q).to_owned()).collect(),
+        }
+    }
+}
+
+impl OpenRun {
+    /// This run followed by `next`, the same response's rows from the next batch.
+    fn extend(mut self, next: OpenRun) -> OpenRun {
+        for (column, slot, value) in [
+            ("wave", &mut self.wave, next.wave),
+            ("unit_code", &mut self.unit, next.unit),
+        ] {
+            match (slot.as_ref(), value) {
+                (_, None) => {}
+                (None, Some(v)) => *slot = Some(v),
+                (Some(first), Some(v)) => {
+                    if *first != v && self.conflict.is_none() {
+                        self.conflict = Some((column, first.clone(), v));
+                    }
+                }
+            }
+        }
+        if self.conflict.is_none() {
+            self.conflict = next.conflict;
+        }
+        self.rows.extend(next.rows);
+        self.unknown.extend(next.unknown);
+        self
+    }
+}
+
+/// A finished run as [`Chunk::finish`] reads it, from either kind of run.
+struct RunView<'v> {
+    id: Option<&'v str>,
+    wave: Option<&'v str>,
+    unit: Option<&'v str>,
+    conflict: Option<(&'static str, &'v str, &'v str)>,
+    rows: &'v [Row],
+    unknown: &'v [&'v str],
+}
+
+/// Buffers reused from respondent to respondent.
+struct Scratch {
+    walk: Walk,
+    questions: Vec<u16>,
+    codes: Vec<u32>,
+    numbers: Vec<f64>,
+    sums: Vec<f64>,
+    counts: Vec<u32>,
+    touched: Vec<u16>,
+}
+
+impl Scratch {
+    fn new(indicators: usize) -> Self {
+        Self {
+            walk: Walk::default(),
+            questions: Vec::new(),
+            codes: Vec::new(),
+            numbers: Vec::new(),
+            sums: vec![0.0; indicators],
+            counts: vec![0; indicators],
+            touched: Vec::new(),
+        }
+    }
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(checker: &'a Checker, indicators: usize, units: &'a UnitIndex<'a>, lineage: &'a Lineage) -> Self {
+        let codes: Vec<&str> = (0..checker.question_count()).map(|q| checker.code(q)).collect();
+        let questions = codes.iter().enumerate().map(|(q, code)| (*code, q as u16)).collect();
+        Self {
+            checker,
+            questions,
+            codes,
+            indicators,
+            units,
+            lineage,
+        }
+    }
+
+    /// Reads one batch with the columns `response_id`, `wave`, `unit_code`, `question` and `answer` (text), in
+    /// file order.
+    pub fn batch(&self, df: &DataFrame) -> Result<Chunk, AnalysisError> {
+        let text = |name: &str| -> Result<Column, AnalysisError> { Ok(df.column(name)?.cast(&DataType::String)?) };
+        let (ids, waves, units, questions, answers) = (
+            text("response_id")?,
+            text("wave")?,
+            text("unit_code")?,
+            text("question")?,
+            text("answer")?,
+        );
+        let (ids, waves, units, questions, answers) =
+            (ids.str()?, waves.str()?, units.str()?, questions.str()?, answers.str()?);
+        let mut chunk = Chunk::new(self.indicators);
+        let mut scratch = Scratch::new(self.indicators);
+        let mut run = Run::default();
+        let mut runs = 0usize;
+        // The number of the previous row's question: the next row usually answers the next question.
+        let mut previous: usize = usize::MAX;
+        for ((((id, wave), unit), question), answer) in ids
+            .iter()
+            .zip(waves.iter())
+            .zip(units.iter())
+            .zip(questions.iter())
+            .zip(answers.iter())
+        {
+            if runs == 0 || id != run.id {
+                match runs {
+                    0 => {}
+                    1 => chunk.head = Some(run.to_open()),
+                    _ => chunk.finish(self, &view(&run), &mut scratch),
+                }
+                run.start(id);
+                runs += 1;
+            }
+            Run::see(&mut run.wave, &mut run.conflict, "wave", wave);
+            Run::see(&mut run.unit, &mut run.conflict, "unit_code", unit);
+            let Some(answer) = answer.filter(|a| !a.is_empty()) else {
+                continue;
+            };
+            let question = question.unwrap_or_default();
+            let q = match self.codes.get(previous.wrapping_add(1)) {
+                Some(&code) if code == question => previous.wrapping_add(1),
+                _ => match self.questions.get(question) {
+                    Some(&q) => usize::from(q),
+                    None => {
+                        run.unknown.push(question);
+                        continue;
+                    }
+                },
+            };
+            previous = q;
+            let code = self.checker.code_index(q, answer).unwrap_or(NO_CODE_MATCHED);
+            // As `stored_value` reads a number; only an answer that is none of the codes is read as one.
+            let number = if code == NO_CODE_MATCHED {
+                answer.parse::<f64>().unwrap_or(f64::NAN)
+            } else {
+                f64::NAN
+            };
+            run.rows.push((q as u16, code, number));
+        }
+        match runs {
+            0 => {}
+            1 => chunk.head = Some(run.to_open()),
+            _ => chunk.tail = Some(run.to_open()),
+        }
+        Ok(chunk)
+    }
+
+    /// Joins the chunks' first and last runs in file order and reads them into one more chunk, returned last.
+    pub fn join_edges(&self, mut chunks: Vec<Chunk>) -> Vec<Chunk> {
+        let mut edges = Chunk::new(self.indicators);
+        let mut scratch = Scratch::new(self.indicators);
+        let mut carry: Option<OpenRun> = None;
+        let mut finish = |run: OpenRun, edges: &mut Chunk| {
+            let unknown: Vec<&str> = run.unknown.iter().map(String::as_str).collect();
+            let view = RunView {
+                id: run.id.as_deref(),
+                wave: run.wave.as_deref(),
+                unit: run.unit.as_deref(),
+                conflict: run.conflict.as_ref().map(|(c, a, b)| (*c, a.as_str(), b.as_str())),
+                rows: &run.rows,
+                unknown: &unknown,
+            };
+            edges.finish(self, &view, &mut scratch);
+        };
+        for chunk in &mut chunks {
+            if let Some(head) = chunk.head.take() {
+                carry = match carry.take() {
+                    Some(open) if open.id == head.id => Some(open.extend(head)),
+                    Some(open) => {
+                        finish(open, &mut edges);
+                        Some(head)
+                    }
+                    None => Some(head),
+                };
+            }
+            if let Some(tail) = chunk.tail.take() {
+                if let Some(open) = carry.take() {
+                    finish(open, &mut edges);
+                }
+                carry = Some(tail);
+            }
+        }
+        if let Some(open) = carry.take() {
+            finish(open, &mut edges);
+        }
+        chunks.push(edges);
+        chunks
+    }
+}
+
+fn view<'v>(run: &'v Run<'_>) -> RunView<'v> {
+    RunView {
+        id: run.id,
+        wave: run.wave,
+        unit: run.unit,
+        conflict: run.conflict,
+        rows: &run.rows,
+        unknown: &run.unknown,
+    }
+}
+
+impl Chunk {
+    fn new(indicators: usize) -> Self {
+        Self {
+            waves: Vec::new(),
+            segments: vec![Segment::new(indicators)],
+            ignored: HashMap::new(),
+            unknown: HashMap::new(),
+            unknown_units: Vec::new(),
+            error: None,
+            set_aside: Vec::new(),
+            head: None,
+            tail: None,
+        }
+    }
+
+    /// Checks one response's keys, walks its rows and keeps its values.
+    fn finish(&mut self, reader: &Reader<'_>, run: &RunView<'_>, scratch: &mut Scratch) {
+        let Some(id) = run.id else {
+            self.error.get_or_insert(AnalysisError::MissingKey {
+                response_id: String::new(),
+                column: "response_id",
+            });
+            return;
+        };
+        let (Some(wave), Some(unit)) = (run.wave, run.unit) else {
+            self.set_aside.push(id.to_owned());
+            self.error.get_or_insert(AnalysisError::MissingKey {
+                response_id: id.to_owned(),
+                column: if run.wave.is_none() { "wave" } else { "unit_code" },
+            });
+            return;
+        };
+        if let Some((column, a, b)) = run.conflict {
+            // Named in the order the two passes name them: the smaller value first.
+            let (first, second) = if a <= b { (a, b) } else { (b, a) };
+            self.set_aside.push(id.to_owned());
+            self.error.get_or_insert(AnalysisError::InconsistentResponse {
+                response_id: id.to_owned(),
+                column,
+                first: first.to_owned(),
+                second: second.to_owned(),
+            });
+            return;
+        }
+        let successor = reader.lineage.successor(wave, unit);
+        let Some(&unit_number) = reader.units.number.get(successor) else {
+            self.set_aside.push(id.to_owned());
+            if self.unknown_units.len() < 5 && !self.unknown_units.iter().any(|u| u == successor) {
+                self.unknown_units.push(successor.to_owned());
+            }
+            return;
+        };
+        let wave_number = match self.waves.iter().position(|w| w == wave) {
+            Some(k) => k as u16,
+            None => {
+                self.waves.push(wave.to_owned());
+                (self.waves.len() - 1) as u16
+            }
+        };
+        for question in run.unknown {
+            *self.unknown.entry((wave_number, (*question).to_owned())).or_default() += 1;
+        }
+
+        let Scratch {
+            walk,
+            questions,
+            codes,
+            numbers,
+            sums,
+            counts,
+            touched,
+        } = scratch;
+        questions.clear();
+        codes.clear();
+        numbers.clear();
+        for &(q, code, number) in run.rows {
+            questions.push(q);
+            codes.push(code);
+            numbers.push(number);
+        }
+        let ignored = &mut self.ignored;
+        reader.checker.walk(
+            RespondentRows {
+                questions,
+                codes,
+                numbers,
+            },
+            walk,
+            |q, kind, n| *ignored.entry((wave_number, q as u16, kind)).or_default() += n,
+            |indicator, value| {
+                let i = usize::from(indicator);
+                if let (Some(sum), Some(count)) = (sums.get_mut(i), counts.get_mut(i)) {
+                    if *count == 0 {
+                        touched.push(indicator);
+                    }
+                    *sum += value;
+                    *count += 1;
+                }
+            },
+        );
+
+        let width = reader.indicators;
+        let mut segment = self.segments.len() - 1;
+        let mut start = self.segments[segment].codes.len();
+        self.segments[segment].codes.resize(start + width, 0);
+        let mut k = 0;
+        while k < touched.len() {
+            let i = usize::from(touched[k]);
+            // The mean of a respondent's questions on one indicator, as `bootstrap::dense_rows` takes it.
+            let value = (sums[i] / f64::from(counts[i])).clamp(0.0, 1.0);
+            let current = &mut self.segments[segment];
+            match current.dictionaries[i].code(value) {
+                Some(code) => {
+                    current.codes[start + i] = code;
+                    k += 1;
+                }
+                None => {
+                    // A dictionary is full: this respondent starts a segment of its own dictionaries.
+                    current.codes.truncate(start);
+                    self.segments.push(Segment::new(width));
+                    segment += 1;
+                    start = 0;
+                    self.segments[segment].codes.resize(width, 0);
+                    k = 0;
+                }
+            }
+        }
+        for &i in touched.iter() {
+            sums[usize::from(i)] = 0.0;
+            counts[usize::from(i)] = 0;
+        }
+        touched.clear();
+        let current = &mut self.segments[segment];
+        current.ids.push_str(id);
+        current.id_ends.push(current.ids.len());
+        current.waves.push(wave_number);
+        current.units.push(unit_number);
+    }
+}
+
+/// Whether a response id occurs in two runs: the answers were not grouped by response after all.
+pub(crate) fn has_repeated_ids(chunks: &[Chunk]) -> bool {
+    let total = chunks.iter().flat_map(|c| &c.segments).map(Segment::len).sum();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(total);
+    let kept = chunks
+        .iter()
+        .flat_map(|c| &c.segments)
+        .flat_map(|s| (0..s.len()).map(move |k| s.id(k)));
+    let set_aside = chunks.iter().flat_map(|c| &c.set_aside).map(String::as_str);
+    !kept.chain(set_aside).all(|id| seen.insert(id))
+}
