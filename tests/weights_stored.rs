@@ -668,11 +668,20 @@ async fn the_dashboard_scores_with_the_stored_weights_and_shows_the_unweighted_b
             .weighting
             .as_ref()
             .unwrap_or_else(|| panic!("{label}: weighted"));
-        // The summary as stored (its per-province figures read back from JSON, to about the last bit).
+        // The summary as stored (its time to the microsecond PostgreSQL keeps, its per-province figures read back
+        // from JSON to about the last bit).
         let stored = &shown.summary;
         assert_eq!(
-            (stored.computed_at, &stored.margins_sha256, stored.respondents),
-            (weighting.computed_at, &weighting.margins_sha256, weighting.respondents),
+            (
+                stored.computed_at.timestamp_micros(),
+                &stored.margins_sha256,
+                stored.respondents
+            ),
+            (
+                weighting.computed_at.timestamp_micros(),
+                &weighting.margins_sha256,
+                weighting.respondents
+            ),
             "{label}"
         );
         assert!(

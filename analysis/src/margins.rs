@@ -42,6 +42,19 @@ pub struct MarginsError {
 }
 
 impl Margins {
+    /// The profile questions the margins name, sorted, each once: what must be read of the answers to rake them.
+    pub fn questions(&self) -> Vec<String> {
+        let mut questions: Vec<String> = self
+            .provinces
+            .values()
+            .flatten()
+            .flat_map(|m| m.questions.iter().cloned())
+            .collect();
+        questions.sort();
+        questions.dedup();
+        questions
+    }
+
     /// Reads a margins file; every cell must name as many codes as its margin has questions, populations are
     /// finite and ≥ 0, a cell is listed once.
     pub fn parse_csv(text: &str) -> Result<Self, MarginsError> {

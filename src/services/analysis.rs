@@ -563,14 +563,7 @@ pub async fn compute_weights(
                 answers.display()
             )));
         }
-        let mut questions: Vec<String> = margins
-            .provinces
-            .values()
-            .flatten()
-            .flat_map(|m| m.questions.iter().cloned())
-            .collect();
-        questions.sort();
-        questions.dedup();
+        let questions = margins.questions();
         let rows = ykien_analysis::read_rows_of(&answers, &questions)?;
         let computed = ykien_analysis::compute_weights(&rows, &units.units, &units.lineage, &margins, &options);
         let write_err = |source| AnalysisFailure::Write {

@@ -123,14 +123,7 @@ pub async fn compute_for_wave(
     })?;
     check_margins(&margins, &questionnaire)
         .map_err(|e| AnalysisFailure::Input(format!("{}: {e}", margins_file.name)))?;
-    let mut questions: Vec<String> = margins
-        .provinces
-        .values()
-        .flatten()
-        .flat_map(|m| m.questions.iter().cloned())
-        .collect();
-    questions.sort();
-    questions.dedup();
+    let questions = margins.questions();
     let answers = store.profile_answers(wave.id, &questions).await?;
     if answers.is_empty() {
         return Err(AnalysisFailure::Input(format!(

@@ -97,7 +97,7 @@ pub(super) async fn show_province(
         }
         h2 { (lang.t("Trả lời phản ánh, kiến nghị", "Answering feedback")) }
         (responsiveness_table(&state, &shown, ranked.iter().map(|r| r.unit_code.as_str()), None))
-        (method(lang))
+        (method(lang, shown.snapshot.weighting.as_ref()))
         (open_data(&shown))
     };
     let title = format!("{} · {}", lang.t("Kết quả PAPI", "PAPI results"), shown.province.name);
@@ -215,7 +215,7 @@ pub(super) async fn show_commune(
             a.button href=(with_lang(&format!("/f/{commune}"), lang)) { (lang.t("Gửi phản ánh", "Send feedback")) } " "
             a href=(with_lang(&format!("/s/{commune}"), lang)) { (lang.t("Tham gia khảo sát", "Take the survey")) }
         }
-        (method(lang))
+        (method(lang, shown.snapshot.weighting.as_ref()))
         (open_data(&shown))
     };
     let page = layout(lang, &format!("{path}?{keep}"), &name, body);
@@ -397,14 +397,21 @@ fn public_case(state: &AppState, lang: Lang, c: &PublicCase) -> Markup {
     }
 }
 
-/// The method in plain words.
-fn method(lang: Lang) -> Markup {
+/// The method in plain words, and what the survey weights do when the scores use them.
+fn method(lang: Lang, weighting: Option<&crate::services::scoreboard::Weighting>) -> Markup {
     html! {
         details {
             summary { (lang.t("Cách tính điểm", "How the scores are made")) }
             p { (lang.t(
                 "Người dân trả lời bảng hỏi theo chỉ số PAPI trên điện thoại. Mỗi câu trả lời được quy về thang 0–1; các câu hỏi hợp thành nội dung thành phần, các nội dung thành phần hợp thành tám lĩnh vực trên thang 1–10, và điểm tổng là tổng tám lĩnh vực (8–80). Khoảng tin cậy 95% cho biết điểm có thể dao động bao nhiêu do chỉ một phần người dân trả lời. Xã, phường dưới 10 người trả lời không được công bố; từ 10 đến 29 người được ghi “Chưa đủ câu trả lời” và không xếp hạng. Nhóm: Cao (¼ số xã có điểm cao nhất trong tỉnh), Trung bình cao, Trung bình thấp, Thấp. Người trả lời tự tham gia, không phải mẫu chọn ngẫu nhiên như khảo sát PAPI toàn quốc.",
                 "Citizens answer a PAPI-style questionnaire on their phones. Each answer becomes a value from 0 to 1; questions make up sub-dimensions, sub-dimensions make up eight dimensions on a 1–10 scale, and the total is the sum of the eight (8–80). The 95% interval shows how much a score could move because only some citizens answered. Communes under 10 respondents are not published; from 10 to 29 they are marked “Not enough answers” and not ranked. Groups: Best (the quarter of the province's communes with the highest scores), High average, Low average, Low. Respondents chose to take part; they are not a random sample as in the national PAPI survey.")) }
+            @if let Some(w) = weighting {
+                @let (n_eff, n) = (num(lang, w.summary.effective_n(), 0), w.summary.respondents);
+                p { (lang.t(
+                    &format!("Điểm được gia quyền: mỗi người trả lời được tính theo trọng số để cơ cấu người trả lời (giới tính, độ tuổi, học vấn) khớp với cơ cấu dân số của tỉnh, giảm độ lệch do người tự tham gia. Gia quyền làm khoảng tin cậy rộng hơn: {n} người trả lời chính xác tương đương {n_eff} người không gia quyền."),
+                    &format!("Scores are weighted: each respondent counts with a weight that makes the respondents' mix (sex, age, education) match the province's population, reducing the bias of self-selection. Weighting widens the intervals: {n} respondents are as precise as {n_eff} unweighted ones."),
+                )) }
+            }
         }
     }
 }
