@@ -150,6 +150,10 @@ pub async fn village_scores(
     span: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<(Vec<VillageRow>, Scores), Error> {
     let villages = villages_of(store, commune).await?;
+    if villages.is_empty() {
+        // Most communes list no villages: nothing to read (the commune page asks on every view).
+        return Ok((villages, Scores::default()));
+    }
     let answers = store.village_answers(wave.id, commune.id, span).await?;
     let known: BTreeSet<String> = villages.iter().map(|v| v.code.clone()).collect();
     let (wave_code, commune_code) = (wave.code.clone(), commune.code.clone());
