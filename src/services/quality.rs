@@ -33,10 +33,9 @@ pub async fn restore(store: &Store, admin: &Official, response_id: Uuid, now: Da
 /// (docs/security.md).
 pub async fn channel_shares(store: &Store, wave_id: Uuid, unit_code: &str) -> Result<Vec<(String, i64, f64)>, Error> {
     let mut rows: Vec<(String, i64)> = store
-        .channel_counts(wave_id)
+        .channel_counts(wave_id, unit_code)
         .await?
         .into_iter()
-        .filter(|c| c.unit_code == unit_code)
         .map(|c| (c.channel, c.responses))
         .collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

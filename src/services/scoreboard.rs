@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ykien_analysis::charts::Format;
-use ykien_analysis::{CaseStatus, Codebook, Level, ScoreOptions, ScoreRow, Scores, UnitKpi};
+use ykien_analysis::{CaseStatus, Change, Codebook, Level, ScoreOptions, ScoreRow, Scores, UnitKpi, WaveScores};
 
 use super::Error;
 use super::analysis::{AnalysisFailure, UnitsTable, codebook, units_from_store};
@@ -51,12 +51,16 @@ pub struct Snapshot {
     pub period: Option<PlanPeriod>,
     pub codebook: Codebook,
     pub units: UnitsTable,
-    pub scores: Scores,
+    /// The scores of `waves`, with `wave`'s rows indexed for the pages' lookups.
+    pub scores: WaveScores,
     /// Dimension scores and totals kept from fewer than all their parts under the questionnaire's
     /// `dimension_rule = { at_least = N }` (issue 23).
     pub partial: Vec<ykien_analysis::PartialScore>,
     /// The comparison with the previous wave when it was asked on another questionnaire version.
     pub comparison: Option<CrossVersion>,
+    /// This wave's changes since the previous one per unit ([`Snapshot::changes_of`]), computed once: a commune's
+    /// page asks for its own on every view.
+    changes: HashMap<String, Vec<Change>>,
     /// The wave's stored survey weights, when its scores use them.
     pub weighting: Option<Weighting>,
     /// Feedback KPIs of the cases received in the period (all cases without one), per unit.
@@ -84,7 +88,7 @@ pub struct CrossVersion {
 pub struct Weighting {
     pub summary: WaveWeighting,
     /// The wave's point scores with every respondent counted alike (no intervals), shown beside the weighted ones.
-    pub unweighted: Scores,
+    pub unweighted: WaveScores,
     /// Counted responses without a stored weight (completed after the weights were computed; weighted 1).
     pub late: u64,
 }
@@ -94,45 +98,46 @@ pub struct Weighting {
 /// changes, the numbers are computed again.
 type Basis = (i64, i64, u64);
 
+/// The last of `waves`' changes since the previous wave, per unit ([`Snapshot::changes_of`]).
+fn changes(waves: &[Wave], scores: &Scores, comparison: Option<&CrossVersion>) -> HashMap<String, Vec<Change>> {
+    let all = match (waves.last(), comparison) {
+        (Some(wave), Some(c)) => c.scores.changes(&c.plan.previous.code, &wave.code),
+        (Some(wave), None) => match waves.iter().rev().nth(1) {
+            Some(previous) => scores.changes(&previous.code, &wave.code),
+            None => Vec::new(),
+        },
+        (None, _) => Vec::new(),
+    };
+    let mut by_unit: HashMap<String, Vec<Change>> = HashMap::new();
+    for change in all {
+        by_unit.entry(change.unit_code.clone()).or_default().push(change);
+    }
+    by_unit
+}
+
 /// Drawn charts by (name, format).
 type ChartCache = HashMap<(String, Format), Arc<Vec<u8>>>;
 
 impl Snapshot {
     /// A published score of this snapshot's wave.
     pub fn score(&self, unit: &str, level: Level, code: &str) -> Option<&ScoreRow> {
-        self.scores.get(&self.wave.code, unit, level, code)
+        self.scores.score(unit, level, code)
     }
 
     /// The published rows of this snapshot's wave on one level and code in one province, best first.
     pub fn ranked(&self, province: &str, level: Level, code: &str) -> Vec<&ScoreRow> {
-        let mut rows: Vec<&ScoreRow> = self
-            .scores
-            .rows
-            .iter()
-            .filter(|r| r.wave == self.wave.code && r.province_code == province && r.level == level && r.code == code)
-            .collect();
-        rows.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.unit_code.cmp(&b.unit_code)));
-        rows
+        self.scores.ranked(province, level, code)
     }
 
     /// A unit's score on one level and code without the survey weights, when the scores are weighted.
     pub fn unweighted(&self, unit: &str, level: Level, code: &str) -> Option<&ScoreRow> {
         let weighting = self.weighting.as_ref()?;
-        weighting.unweighted.get(&self.wave.code, unit, level, code)
+        weighting.unweighted.score(unit, level, code)
     }
 
     /// The provinces with at least one published commune in this snapshot's wave.
     pub fn provinces(&self) -> Vec<String> {
-        let mut codes: Vec<String> = self
-            .scores
-            .rows
-            .iter()
-            .filter(|r| r.wave == self.wave.code)
-            .map(|r| r.province_code.clone())
-            .collect();
-        codes.sort();
-        codes.dedup();
-        codes
+        self.scores.provinces()
     }
 
     /// The name of a unit (or its code if unknown).
@@ -146,16 +151,11 @@ impl Snapshot {
             .unwrap_or_else(|| code.to_owned())
     }
 
-    /// This wave's changes since the previous wave: on what both measure when that wave was asked on another
-    /// questionnaire version, else since the previous wave of the same questionnaire (none for the first wave).
-    pub fn changes(&self) -> Vec<ykien_analysis::Change> {
-        if let Some(c) = &self.comparison {
-            return c.scores.changes(&c.plan.previous.code, &self.wave.code);
-        }
-        match self.waves.iter().rev().nth(1) {
-            Some(previous) => self.scores.changes(&previous.code, &self.wave.code),
-            None => Vec::new(),
-        }
+    /// A unit's changes in this wave since the previous wave: on what both measure when that wave was asked on
+    /// another questionnaire version, else since the previous wave of the same questionnaire (none for the first
+    /// wave).
+    pub fn changes_of(&self, unit: &str) -> &[Change] {
+        self.changes.get(unit).map_or(&[], Vec::as_slice)
     }
 
     /// The KPIs of a unit, if it had cases.
@@ -361,7 +361,7 @@ impl Scoreboard {
         let (mut scores, computed_at, checked_at, counted) = match kept {
             // Only cases changed: the feedback numbers are computed again, the scores kept.
             Some(kept) if (kept.basis.0, kept.basis.1) == (responses, weights_stamp) => {
-                (kept.scores.clone(), kept.computed_at, Utc::now(), basis)
+                (Scores::clone(&kept.scores), kept.computed_at, Utc::now(), basis)
             }
             Some(_) => {
                 self.score_and_keep(key, &period, &waves, span, &codebook, &units, basis)
@@ -408,7 +408,7 @@ impl Scoreboard {
                 let late = self.store.unweighted_responses(wave.id).await?;
                 Some(Weighting {
                     summary,
-                    unweighted,
+                    unweighted: WaveScores::new(unweighted, &wave.code),
                     late,
                 })
             }
@@ -418,6 +418,8 @@ impl Scoreboard {
         let responsiveness = responsiveness(&cases, &self.calendar, now);
         let facts: Vec<ykien_analysis::CaseFacts> = cases.into_iter().map(case_facts).collect();
         let kpis = ykien_analysis::kpis(&facts, now);
+        let changes = changes(&waves, &scores, comparison.as_ref());
+        let scores = WaveScores::new(scores, &wave.code);
         let snapshot = Arc::new(Snapshot {
             wave,
             waves,
@@ -427,6 +429,7 @@ impl Scoreboard {
             scores,
             partial,
             comparison,
+            changes,
             weighting,
             kpis,
             responsiveness,

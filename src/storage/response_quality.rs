@@ -129,16 +129,19 @@ impl Store {
         Ok(row.map_or(0, |(n,)| n))
     }
 
-    /// Complete responses of a wave per commune and channel (flagged ones too: the share is of what came in).
-    pub async fn channel_counts(&self, wave_id: Uuid) -> Result<Vec<ChannelCount>, StoreError> {
+    /// Complete responses of a wave in one commune per channel (flagged ones too: the share is of what came in).
+    /// The commune is in the condition, not filtered afterwards: the commune page asks on every view, and the
+    /// responses index (wave, unit) then reads only that commune's rows.
+    pub async fn channel_counts(&self, wave_id: Uuid, unit_code: &str) -> Result<Vec<ChannelCount>, StoreError> {
         fetch!(
             &self.pool,
             fetch_all,
             "counting responses per channel",
             "SELECT u.code AS unit_code, r.channel, COUNT(*) AS responses FROM responses r \
-             JOIN admin_units u ON u.id = r.unit_id WHERE r.wave_id = $1 AND r.complete = $2 \
+             JOIN admin_units u ON u.id = r.unit_id WHERE r.wave_id = $1 AND u.code = $2 AND r.complete = $3 \
              GROUP BY u.code, r.channel ORDER BY u.code, r.channel",
             wave_id,
+            unit_code,
             true,
         )
     }

@@ -336,7 +336,7 @@ fn weakest_in_province(ctx: &Context, province: &str) -> Vec<(String, f64)> {
         .filter_map(|s| {
             ctx.snapshot
                 .scores
-                .province_mean(&ctx.snapshot.wave.code, province, Level::Subdimension, &s.code)
+                .province_mean(province, Level::Subdimension, &s.code)
                 .map(|m| (s.code.clone(), m))
         })
         .collect();

@@ -140,13 +140,11 @@ pub(super) async fn show_unit(
     let mut weakest: Vec<&ScoreRow> = ctx
         .snapshot
         .scores
-        .rows
-        .iter()
-        .filter(|r| r.wave == wave && r.unit_code == code && r.level == Level::Subdimension)
+        .unit_rows(&code)
+        .filter(|r| r.level == Level::Subdimension)
         .collect();
     weakest.sort_by(|a, b| a.score.total_cmp(&b.score));
     weakest.truncate(WEAKEST);
-    let changes = ctx.snapshot.changes();
     let village_section = super::papi::village_section(&state, &ctx, &code).await;
     let channels = crate::services::quality::channel_shares(&state.store, ctx.snapshot.wave.id, &code)
         .await
@@ -173,7 +171,7 @@ pub(super) async fn show_unit(
                     " · " a href=(format!("/console/posters/{code}.svg")) { "Áp phích (SVG)" }
                 }
                 (chart_img(&ctx, "profile", ("unit", &code), &format!("{name}: điểm tám lĩnh vực so với trung bình {province_label}")))
-                (dimension_table(&ctx, &code, &province, &changes))
+                (dimension_table(&ctx, &code, &province))
                 (super::papi::comparison_note(&ctx))
                 (super::papi::subdimension_table(&ctx, &code))
                 (village_section)
@@ -228,8 +226,7 @@ pub(super) async fn show_unit(
     Ok(Html(page(&name, Some((&ctx.official, &ctx.csrf)), body).into_string()).into_response())
 }
 
-fn dimension_table(ctx: &Context, unit: &str, province: &str, changes: &[ykien_analysis::Change]) -> Markup {
-    let wave = &ctx.snapshot.wave.code;
+fn dimension_table(ctx: &Context, unit: &str, province: &str) -> Markup {
     let weighted = ctx.snapshot.weighting.is_some();
     html! {
         table {
@@ -241,7 +238,7 @@ fn dimension_table(ctx: &Context, unit: &str, province: &str, changes: &[ykien_a
             tbody { @for d in &ctx.snapshot.codebook.dimensions {
                 @let row = ctx.snapshot.score(unit, Level::Dimension, &d.code);
                 @let best = ctx.ranked(province, Level::Dimension, &d.code).into_iter().find(|r| r.sufficiency == Sufficiency::Enough);
-                @let change = changes.iter().find(|c| c.unit_code == unit && c.level == Level::Dimension && c.code == d.code);
+                @let change = ctx.snapshot.changes_of(unit).iter().find(|c| c.level == Level::Dimension && c.code == d.code);
                 tr {
                     td { (d.number) ". " (d.name.vi) }
                     td.num { (row.map(score_text).unwrap_or_else(|| "–".to_owned())) }
@@ -249,7 +246,7 @@ fn dimension_table(ctx: &Context, unit: &str, province: &str, changes: &[ykien_a
                     @if weighted {
                         td.num { (ctx.snapshot.unweighted(unit, Level::Dimension, &d.code).map(|r| num(r.score, 2)).unwrap_or_else(|| "–".to_owned())) }
                     }
-                    td.num { (ctx.snapshot.scores.province_mean(wave, province, Level::Dimension, &d.code).map(|m| num(m, 2)).unwrap_or_else(|| "–".to_owned())) }
+                    td.num { (ctx.snapshot.scores.province_mean(province, Level::Dimension, &d.code).map(|m| num(m, 2)).unwrap_or_else(|| "–".to_owned())) }
                     td.num { (best.map(|b| format!("{} ({})", num(b.score, 2), ctx.snapshot.unit_name(&b.unit_code))).unwrap_or_else(|| "–".to_owned())) }
                     td.num { (change.map(|c| format!("{}{}{}", if c.change >= 0.0 { "+" } else { "" }, num(c.change, 2), if c.clear { " (rõ rệt)" } else { "" })).unwrap_or_else(|| "–".to_owned())) }
                     td { (row.map(quartile_text).unwrap_or_default()) }
@@ -333,9 +330,8 @@ pub(super) async fn show_report(
             h2 { "Nội dung thành phần yếu nhất" }
             (weakest_table(&ctx, &province))
         } @else {
-            @let changes = ctx.snapshot.changes();
             h2 { "Điểm tám lĩnh vực" }
-            (dimension_table(&ctx, &unit, &province, &changes))
+            (dimension_table(&ctx, &unit, &province))
             (chart_img(&ctx, "profile", ("unit", &unit), &format!("{name}: điểm tám lĩnh vực so với trung bình tỉnh")))
             (chart_img(&ctx, "radar", ("unit", &unit), &format!("{name}: biểu đồ mạng nhện tám lĩnh vực")))
         }

@@ -228,16 +228,11 @@ pub(super) async fn show_commune(
 
 /// The changes of a commune since the previous wave, when that wave was published for the province too (read
 /// from the publications the page already holds).
-fn changes(shown: &Shown, commune: &str) -> Vec<ykien_analysis::Change> {
+fn changes<'a>(shown: &'a Shown, commune: &str) -> &'a [ykien_analysis::Change] {
     let published = |wave: &str| shown.all.iter().any(|p| p.wave.code == wave);
     match shown.snapshot.waves.iter().rev().nth(1) {
-        Some(previous) if published(&previous.code) => shown
-            .snapshot
-            .changes()
-            .into_iter()
-            .filter(|c| c.unit_code == commune)
-            .collect(),
-        _ => Vec::new(),
+        Some(previous) if published(&previous.code) => shown.snapshot.changes_of(commune),
+        _ => &[],
     }
 }
 

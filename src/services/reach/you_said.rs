@@ -46,10 +46,7 @@ pub fn two_lines(snapshot: &Snapshot, commune: &str) -> Option<String> {
         .collect();
     let best = dims.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
     let worst = dims.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1))?;
-    let change = snapshot
-        .changes()
-        .into_iter()
-        .find(|c| c.unit_code == commune && c.level == Level::Total);
+    let change = snapshot.changes_of(commune).iter().find(|c| c.level == Level::Total);
     let name = snapshot.unit_name(commune);
     let period = snapshot
         .period
