@@ -291,7 +291,8 @@ def pairs_table(con: duckdb.DuckDBPyConnection, cb: dict) -> None:
                       for w in range(cb["words"]))
     con.execute(f"""
 CREATE TEMP TABLE pairs AS
-SELECT question, answer, qid, status, x, pos, CASE WHEN pos IS NOT NULL THEN 1 END::UTINYINT AS ok, {masks}
+SELECT question, answer, hash(question, answer) AS pair, qid, status, x, pos,
+       CASE WHEN pos IS NOT NULL THEN 1 END::UTINYINT AS ok, {masks}
 FROM (SELECT p.question, p.answer, p.qid, p.status, p.x, s.word, s.bit,
              CASE WHEN p.status <> {OK} THEN NULL
                   WHEN p.code_pos < 0 THEN s.ncodes + 2 + p.code_pos  -- DK, RF after the tokens
@@ -302,33 +303,36 @@ FROM (SELECT p.question, p.answer, p.qid, p.status, p.x, s.word, s.bit,
 """)
 
 
-def responses_sql(src: str, cb: dict) -> str:
-    """Read 2: one row per response. Its wave and unit (the hash of the pair must be the same on every row: a
-    cheap check, the strings themselves are taken once), its rows and those that count, its words of bits, and
-    the min and max of the numbers of any number question without bits of its own."""
+def responses_sql(src: str, cb: dict, hashed: bool) -> str:
+    """Read 2: one row per response. Its wave and unit (the hash of the two must be the same on every row: a
+    cheap check, the strings themselves are taken once), its valid rows, its words of bits cut into BIGINT halves,
+    how many questions it answered, and the min and max of the numbers of any number question without bits of its
+    own."""
     words = cb["words"]
     aggs = [f"coalesce(bit_or(m{w}), 0::HUGEINT) AS w{w}" for w in range(words)]
     for q in cb["questions"]:
         if q["kind"] == "number" and q["tokens"] == "any":
             x = f"CASE WHEN qid = {q['qid']} AND status = {OK} THEN x END"
             aggs += [f"min({x}) AS lo_{q['qid']}", f"max({x}) AS hi_{q['qid']}"]
-    answered = " + ".join(f"({slot_expr(q)} <> 0)::INTEGER" for q in cb["questions"])
+    numbers = [f"lo_{q['qid']}, hi_{q['qid']}" for q in cb["questions"] if q["kind"] == "number" and q["tokens"] == "any"]
+    answered = " + ".join(f"({slot_of_half(q)} <> 0)::INTEGER" for q in cb["questions"])
+    # The join on the 64-bit hash of (question, answer) rather than on the two strings, when no two distinct pairs
+    # of the file share one (checked in run()): every row with an answer is one of those pairs.
+    key = "p.pair = hash(a.question, a.answer)" if hashed else "p.question = a.question AND p.answer = a.answer"
     return f"""
 CREATE TEMP TABLE resp AS
 SELECT *, ({answered}) AS answered
 FROM (
-    SELECT a.response_id, first(a.wave) AS wave, first(a.unit_code) AS unit_code,
-           min(hash(a.wave, a.unit_code)) <> max(hash(a.wave, a.unit_code)) AS mixed,
-           count(p.ok) AS valid,
-           {', '.join(aggs)}
-    FROM {src} a JOIN pairs p ON p.question = a.question AND p.answer = a.answer
-    GROUP BY a.response_id);
+    SELECT response_id, wave, unit_code, mixed, valid, {', '.join([half_expr(h) for h in range(cb['halves'])] + numbers)}
+    FROM (
+        SELECT a.response_id, first(a.wave) AS wave, first(a.unit_code) AS unit_code,
+               min(hash(a.wave, a.unit_code)) <> max(hash(a.wave, a.unit_code)) AS mixed,
+               count(p.ok) AS valid,
+               {', '.join(aggs)}
+        FROM {src} a JOIN pairs p ON {key}
+        WHERE a.answer <> ''
+        GROUP BY a.response_id));
 """
-
-
-def slot_expr(q: dict) -> str:
-    """The respondent's slot of question q: which of its answers its valid rows gave, one bit each."""
-    return f"((w{q['word']} >> {q['bit']}) & {(1 << q['width']) - 1})::BIGINT"
 
 
 def half_expr(h: int) -> str:
@@ -337,6 +341,7 @@ def half_expr(h: int) -> str:
 
 
 def slot_of_half(q: dict) -> str:
+    """The respondent's slot of question q: which of its answers its valid rows gave, one bit each."""
     return f"((b{q['half']} >> {q['off']}) & {(1 << q['width']) - 1})"
 
 
@@ -421,15 +426,14 @@ def value(q: dict, s: str) -> str | None:
     return f"CASE {s} {cases} END" if cases else None
 
 
-def units_sql(cb: dict) -> str:
-    """Per unit, in one pass over the respondents: every indicator's sum and count, the respondent
-    counts of every sub-dimension, dimension and the total, and the not-eligible answers of every question."""
+def eligibility_layers(cb: dict) -> str:
+    """One row per respondent with its unit, every question's slot `s_<q>` and, in the order asked, whether each
+    conditional question was asked, `e_<q>`. Layer by layer, each column computed once: DuckDB would copy an
+    expression into every column that names it."""
     questions = cb["questions"]
-    # Layer by layer, each column computed once: DuckDB would copy an expression into every column that names it.
     numbers = [f"lo_{q['qid']}, hi_{q['qid']}" for q in questions if q["kind"] == "number" and q["tokens"] == "any"]
-    layer = (f"SELECT g.gid, {', '.join([half_expr(h) for h in range(cb['halves'])] + numbers)}"
+    layer = (f"SELECT g.gid, g.wave, {', '.join([f'{slot_of_half(q)} AS {slot(q)}' for q in questions] + numbers)}"
              f" FROM resp r JOIN groups g USING (wave, unit_code)")
-    layer = f"SELECT gid, {', '.join([f'{slot_of_half(q)} AS {slot(q)}' for q in questions] + numbers)} FROM ({layer})"
     # The skip logic in chains: a question's eligibility is computed in the layer after its sources'.
     depth: dict[int, int] = {}
     for q in questions:
@@ -439,25 +443,36 @@ def units_sql(cb: dict) -> str:
         cols = [f"({' AND '.join(condition(cb, e, c) for e, c in q['when'])}) AS e_{q['qid']}"
                 for q in questions if depth.get(q["qid"]) == d]
         layer = f"SELECT *, {', '.join(cols)} FROM ({layer})"
-    # A question not asked keeps its slot empty from here on (a product: cheaper than a CASE per question), and
-    # its kept answer, if any, is not eligible.
+    return layer
+
+
+def units_sql(cb: dict) -> str:
+    """Per unit, in one pass over the respondents: every indicator's sum and count, the respondent counts of every
+    sub-dimension, dimension and the total, and whether any respondent answered a question it was not asked."""
+    questions = cb["questions"]
+    conditional = [q for q in questions if q["when"]]
+    layer = eligibility_layers(cb)
+    # A question not asked keeps its slot empty from here on (a product: cheaper than a CASE per question).
     cols = ["gid"] + [f"lo_{q['qid']}, hi_{q['qid']}" for q in questions if q["kind"] == "number" and q["tokens"] == "any"]
     for q in questions:
         if q["when"]:
             cols.append(f"{slot(q)} * e_{q['qid']}::BIGINT AS a_{q['qid']}")
-            cols.append(f"({kept(q)} AND NOT e_{q['qid']})::INTEGER AS ne_{q['qid']}")
         elif q["ind"] is not None:
             cols.append(f"{slot(q)} AS a_{q['qid']}")
+    # Whether some slot lost bits: an answer to a question not asked (maybe a conflict, counted as such). Counting
+    # those per question (not_eligible_sql) costs as much as this whole pass, so it is done only when some are.
+    asked = " | ".join(f"({slot(q)} - e_{q['qid']}::BIGINT * {slot(q)})" for q in conditional)
+    cols.append(f"({asked}) <> 0 AS unasked" if conditional else "false AS unasked")
     layer = f"SELECT {', '.join(cols)} FROM ({layer})"
-    cols = [f"ne_{q['qid']}" for q in questions if q["when"]]
+    cols = []
     by_ind: dict[int, list[str]] = {}
     for q in questions:
         v = value(q, f"a_{q['qid']}")
         if v is not None:
             cols.append(f"{v} AS v_{q['qid']}")
             by_ind.setdefault(q["ind"], []).append(f"v_{q['qid']}")
-    layer = f"SELECT gid, {', '.join(cols)} FROM ({layer})"
-    cols = [f"ne_{q['qid']}" for q in questions if q["when"]]
+    layer = f"SELECT gid, unasked, {', '.join(cols)} FROM ({layer})"
+    cols = ["unasked"]
     for ind, vs in sorted(by_ind.items()):
         if len(vs) == 1:
             cols.append(f"{vs[0]} AS i_{ind}")
@@ -490,7 +505,7 @@ def units_sql(cb: dict) -> str:
     aggs += [f"count(hd_{d}) AS nd_{d}" if d in dim_subs else f"0 AS nd_{d}" for d in range(len(cb["dims"]))]
     aggs.append(f"count(coalesce({', '.join(f'hd_{d}' for d in sorted(dim_subs))}))" if dim_subs else "0")
     aggs[-1] += " AS nt"
-    aggs += [f"sum(ne_{q['qid']}) AS ne_{q['qid']}" for q in questions if q["when"]]
+    aggs.append("bool_or(unasked) AS unasked")
     return f"""
 CREATE TEMP TABLE unit_wide AS
 SELECT gid, {', '.join(aggs)}
@@ -500,9 +515,8 @@ GROUP BY gid;
 
 
 def long_sql(cb: dict) -> str:
-    """The one-row-per-unit table as long tables: indicator scores, respondent counts per level, not eligible."""
+    """The one-row-per-unit table as long tables: indicator scores and respondent counts per level."""
     inds = sorted({q["ind"] for q in cb["questions"] if value(q, "s") is not None})
-    conditional = [q["qid"] for q in cb["questions"] if q["when"]]
 
     def unnest(name: str, items: list[str], cast: str) -> str:
         return f"unnest([{', '.join(items)}]::{cast}[]) AS {name}"
@@ -527,15 +541,24 @@ SELECT gid, {unnest('gset', ['1'] * len(subs) + ['2'] * len(dims) + ['3'], 'INTE
        {unnest('n', [f'ns_{s}' for s in subs] + [f'nd_{d}' for d in dims] + ['nt'], 'BIGINT')}
 FROM unit_wide;
 """
-    ne = f"""
+    return ind + level
+
+
+def not_eligible_sql(cb: dict) -> str:
+    """Step 4's ignored rows per wave and question: an answer that counts (its slot holds one bit) to a question
+    the respondent was not asked."""
+    conditional = [q for q in cb["questions"] if q["when"]]
+    if not conditional:
+        return "CREATE TEMP TABLE not_eligible (wave VARCHAR, question VARCHAR, rows BIGINT);"
+    sums = ", ".join(f"count(CASE WHEN {kept(q)} AND NOT e_{q['qid']} THEN 1 END) AS ne_{q['qid']}" for q in conditional)
+    return f"""
 CREATE TEMP TABLE not_eligible AS
-SELECT g.wave, q.question, sum(x.rows)::BIGINT AS rows
-FROM (SELECT gid, {unnest('qid', [str(k) for k in conditional], 'SMALLINT')},
-             {unnest('rows', [f'ne_{k}' for k in conditional], 'BIGINT')} FROM unit_wide) x
-JOIN groups g USING (gid) JOIN cb_q q USING (qid)
-GROUP BY ALL;
-""" if conditional else "CREATE TEMP TABLE not_eligible (wave VARCHAR, question VARCHAR, rows BIGINT);"
-    return ind + level + ne
+SELECT x.wave, q.question, x.rows
+FROM (SELECT wave, unnest([{', '.join(str(q['qid']) for q in conditional)}]::SMALLINT[]) AS qid,
+             unnest([{', '.join(f"ne_{q['qid']}" for q in conditional)}]::BIGINT[]) AS rows
+      FROM (SELECT wave, {sums} FROM ({eligibility_layers(cb)}) GROUP BY wave)) x
+JOIN cb_q q USING (qid);
+"""
 
 
 SCORES_SQL = """
@@ -638,7 +661,8 @@ def run(args: argparse.Namespace) -> int:
         unreadable=UNREADABLE_NUMBER, out_of_range=OUT_OF_RANGE))
     layout(cb, dict(con.execute(NUMBERS_SQL).fetchall()), args.max_number_bits)
     pairs_table(con, cb)
-    step("responses", responses_sql(src, cb))
+    hashed = con.execute("SELECT count(DISTINCT pair) = count(*) FROM pairs").fetchone()[0]
+    step("responses", responses_sql(src, cb, hashed))
     missing, inconsistent = con.execute(CHECK_RESPONSES_SQL).fetchone()
     if missing or inconsistent:
         print(
@@ -667,6 +691,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             con.execute("CREATE TEMP TABLE detail_ignored (wave VARCHAR, question VARCHAR, kind VARCHAR, rows BIGINT)")
         step("refused", REFUSED_SQL)
+        if con.execute("SELECT coalesce(bool_or(unasked), false) FROM unit_wide").fetchone()[0]:
+            step("not eligible", not_eligible_sql(cb))
+        else:
+            con.execute("CREATE TEMP TABLE not_eligible (wave VARCHAR, question VARCHAR, rows BIGINT)")
         ignored_out = args.ignored_out.replace("'", "''")
         con.execute(
             f"""CREATE TEMP TABLE ignored AS
