@@ -239,7 +239,9 @@ def source(path: str) -> str:
     if path.lower().endswith(".parquet"):
         scan = f"read_parquet('{quoted}')"
     else:
-        scan = f"read_csv('{quoted}', header = true, all_varchar = true)"
+        # RFC 4180 as ykien writes it, stated rather than sniffed: the sniffer looks at the first rows only and
+        # would miss a quoted answer ("12,5") further down.
+        scan = f"read_csv('{quoted}', header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"')"
     return (f"(SELECT CAST(response_id AS VARCHAR) AS response_id, CAST(wave AS VARCHAR) AS wave,"
             f" CAST(unit_code AS VARCHAR) AS unit_code, CAST(question AS VARCHAR) AS question,"
             f" CAST(answer AS VARCHAR) AS answer FROM {scan})")
