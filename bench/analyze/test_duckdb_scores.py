@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Hand-computed cases for duckdb_scores.py: every step of docs/questionnaire.md ("Answers files: what counts",
 skip logic with chains and ranges, "From answers to scores") on a questionnaire of two dimensions and five
-respondents, with the expected scores, counts and ignored rows worked out by hand below. CSV and Parquet input.
+respondents, with the expected scores, counts and ignored rows worked out by hand below. CSV and Parquet input,
+and number questions both ways duckdb_scores.py reads them (a bit per distinct number, or their min and max).
 
-Run with a Python that has duckdb:  /tmp/ykien-bench-scores/duckdb-venv/bin/python bench/analyze/test_duckdb_scores.py
+Run with a Python that has duckdb (2.0.1, as the benchmark):  python3 bench/analyze/test_duckdb_scores.py
 """
 
 import csv
@@ -158,6 +159,11 @@ good = "no"
 vi = "x"
 en = "x"
 when = [{ question = "q5", at_most = 20 }]
+[[questions]]
+code = "qt"
+type = "text"
+vi = "x"
+en = "x"
 """
 
 # (response, unit, question, answer)
@@ -181,6 +187,11 @@ ANSWERS = [
     ("r4", "U2", "s0", "1"), ("r4", "U2", "s0", "1"), ("r4", "U2", "q1", "1"), ("r4", "U2", "q2", "3"),
     ("r4", "U2", "q3a", "DK"), ("r4", "U2", "q3b", "3"), ("r4", "U2", "q4", "b"), ("r4", "U2", "q5", "30"),
     ("r4", "U2", "q6", "1"),
+    # r4: q5 again as 30.0, the same number (a duplicate); r5: q5 twice with different numbers (conflicting).
+    ("r4", "U2", "q5", "30.0"), ("r5", "U1", "q5", "5"), ("r5", "U1", "q5", "6"),
+    # Free text: any two texts are the same answer (r2: a duplicate); a text and DK differ (r3: conflicting).
+    ("r1", "U1", "qt", "abc"), ("r2", "U1", "qt", "x"), ("r2", "U1", "qt", "y"), ("r3", "U1", "qt", "hello"),
+    ("r3", "U1", "qt", "DK"),
 ]
 
 # Worked out by hand (values: yes/no by `good`; Likert (p-1)/4, reversed 1-(p-1)/4; numbers (x-bad)/(good-bad)
@@ -226,17 +237,21 @@ EXPECTED_IGNORED = {
     ("q3b", "not_eligible"): 4,
     ("q4", "conflicting"): 2,
     ("q5", "unreadable_number"): 1,
+    ("q5", "duplicate"): 1,
+    ("q5", "conflicting"): 2,
+    ("qt", "duplicate"): 1,
+    ("qt", "conflicting"): 2,
     ("q6", "not_eligible"): 2,
     ("s0", "duplicate"): 1,
     ("zz", "unknown_question"): 1,
 }
 
 
-def run(answers: str, tmp: str, tag: str) -> None:
+def run(answers: str, tmp: str, tag: str, *extra: str) -> None:
     out, ignored = os.path.join(tmp, f"scores-{tag}.csv"), os.path.join(tmp, f"ignored-{tag}.csv")
     subprocess.run(
         [sys.executable, os.path.join(HERE, "duckdb_scores.py"), "--answers", answers, "--questionnaire",
-         os.path.join(tmp, "tiny.toml"), "--out", out, "--ignored-out", ignored, "--min-respondents", "1"],
+         os.path.join(tmp, "tiny.toml"), "--out", out, "--ignored-out", ignored, "--min-respondents", "1", *extra],
         check=True,
     )
     with open(out, newline="") as f:
@@ -265,6 +280,8 @@ def main() -> int:
         parquet = os.path.join(tmp, "answers.parquet")
         duckdb.sql(f"COPY (SELECT * FROM read_csv('{answers}', all_varchar = true)) TO '{parquet}' (FORMAT parquet)")
         run(parquet, tmp, "parquet")
+        # Number questions with more distinct numbers than bits keep them as min and max: the same results.
+        run(parquet, tmp, "parquet, numbers as min and max", "--max-number-bits", "0")
     return 0
 
 

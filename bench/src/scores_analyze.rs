@@ -254,8 +254,10 @@ pub fn markdown(a: &AnalyzeReport, seed: u64) -> String {
     let mut s = format!(
         "\n### `ykien analyze` beside DuckDB: {}\n\nInput: {} (`ykien simulate --units data/admin-units/vietnam-2025.csv --responses {} --seed {seed}`{}). \
          Both read the same file and the same questionnaire. The reference (`bench/analyze/duckdb_scores.py`, {DUCKDB}, all cores) \
-         does every check of an answers file and the skip logic in SQL with integer keys and writes the point scores, counts and \
-         ignored rows; `ykien analyze` also ranks and groups the communes within each province and draws the province charts, and \
+         does every check of an answers file and the skip logic in SQL (the row checks once per distinct question and answer, then one \
+         aggregate per response that keeps each question's distinct answers as bits, the skip logic and values per respondent, one \
+         pass per unit) and writes the point scores, counts and ignored rows; `ykien analyze` also ranks and groups the communes \
+         within each province and draws the province charts, and \
          with 1,000 replicates the 95% bootstrap intervals. Peak memory is the highest VmRSS of each process, sampled every 100 ms.\n\n\
          | figure | ykien | DuckDB (same run) | ratio | goal | met? |\n|---|---:|---:|---:|---|---|\n",
         thousands(a.responses as f64),
