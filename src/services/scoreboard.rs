@@ -232,7 +232,7 @@ impl Scoreboard {
     pub async fn default_wave(&self) -> Result<Option<Wave>, Error> {
         let waves = self.store.waves().await?;
         for w in &waves {
-            if self.store.count_responses(w.id).await?.0 > 0 {
+            if self.store.has_complete_responses(w.id).await? {
                 return Ok(Some(w.clone()));
             }
         }

@@ -760,6 +760,20 @@ impl Store {
         })
     }
 
+    /// Whether a wave has at least one complete response: found at its first row, where counting them reads every
+    /// response of the wave (the dashboard asks on every page which wave to show).
+    pub async fn has_complete_responses(&self, wave_id: Uuid) -> Result<bool, StoreError> {
+        let row: Option<(i32,)> = fetch!(
+            &self.pool,
+            fetch_optional,
+            "looking for a complete response",
+            "SELECT 1 FROM responses WHERE wave_id = $1 AND complete = $2 LIMIT 1",
+            wave_id,
+            true,
+        )?;
+        Ok(row.is_some())
+    }
+
     /// Complete and unfinished responses of a wave.
     pub async fn count_responses(&self, wave_id: Uuid) -> Result<(i64, i64), StoreError> {
         let rows: Vec<(bool, i64)> = fetch!(
