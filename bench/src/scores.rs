@@ -603,7 +603,8 @@ fn markdown(
         s.push_str(&format!(
             "\n### The dashboard with {} responses stored (SQLite)\n\n{} responses ({} answers) over Hưng Yên's 104 communes, `ykien serve` \
              (child process), signed in as a province leader. The server starts computing the newest wave's scores at start-up \
-             (answers streamed to Parquet, scored by polars, kept in memory and in the database); the first commune page waits \
+             (one commune at a time, its answers read from the database a page at a time, each commune's result and the \
+             whole scoring kept in memory and in the database); the first commune page waits \
              for them. Then the commune page with {} concurrent leaders (closed loop), and one client at a time beside the \
              floors. Then the server is stopped and started again on the same database: its first commune page is served from the \
              scores kept in the database. Charts are separate requests (images) and are not in these times.\n\n\
