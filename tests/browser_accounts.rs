@@ -240,20 +240,3 @@ async fn type_into(c: &Client, css: &str, value: &str) {
     );
 }
 
-async fn mark_page(c: &Client) {
-    c.execute("window.__ykienOldPage = true; return true;", vec![])
-        .await
-        .unwrap();
-}
-
-/// Clicks `element` (a submit button or a link) and waits until another page has replaced this one and loaded.
-async fn click_and_wait(c: &Client, element: &Element) {
-    mark_page(c).await;
-    element.click().await.unwrap();
-    wait_until(
-        c,
-        "return window.__ykienOldPage !== true && document.readyState === 'complete';",
-        "the next page",
-    )
-    .await;
-}

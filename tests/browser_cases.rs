@@ -362,29 +362,6 @@ async fn body_text(c: &Client) -> String {
     find(c, "body").await.text().await.unwrap()
 }
 
-/// Marks the current page, so that its replacement can be told apart.
-async fn mark_page(c: &Client) {
-    c.execute("window.__ykienOldPage = true; return true;", vec![])
-        .await
-        .unwrap();
-}
-
-async fn wait_for_next_page(c: &Client) {
-    wait_until(
-        c,
-        "return window.__ykienOldPage !== true && document.readyState === 'complete';",
-        "the next page",
-    )
-    .await;
-}
-
-/// Clicks `element` (a submit button or a link) and waits until another page has replaced this one and loaded.
-async fn click_and_wait(c: &Client, element: &Element) {
-    mark_page(c).await;
-    element.click().await.unwrap();
-    wait_for_next_page(c).await;
-}
-
 /// Reloads the page, as the citizen's pull-to-refresh does, and waits for it.
 async fn reload(c: &Client) {
     mark_page(c).await;

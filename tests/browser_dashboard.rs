@@ -90,18 +90,11 @@ async fn walk(c: Client, app: TestApp, out: PathBuf) {
         .send_keys(DEMO_PASSWORD)
         .await
         .unwrap();
-    button(&c, "Đăng nhập").await.click().await.unwrap();
-    wait_for_loaded(&c).await;
+    click_and_wait(&c, &button(&c, "Đăng nhập").await).await;
     assert_eq!(c.current_url().await.unwrap().path(), "/console");
 
     // From the console's menu to the dashboard: the session cookie reaches it.
-    c.find(Locator::LinkText("Bảng điểm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_loaded(&c).await;
+    click_and_wait(&c, &c.find(Locator::LinkText("Bảng điểm")).await.unwrap()).await;
     assert_eq!(c.current_url().await.unwrap().path(), "/console/dashboard");
     until_computed(&c).await;
     assert_eq!(find(&c, "h1").await.text().await.unwrap(), "Bảng điểm PAPI cấp xã");
@@ -115,8 +108,7 @@ async fn walk(c: Client, app: TestApp, out: PathBuf) {
     // The best-ranked commune's page: its name, its charts, its weakest sub-dimensions.
     let first = c.find(Locator::Css("table tbody tr td a")).await.unwrap();
     let name = first.text().await.unwrap();
-    first.click().await.unwrap();
-    wait_for_loaded(&c).await;
+    click_and_wait(&c, &first).await;
     assert!(
         c.current_url()
             .await
@@ -139,13 +131,7 @@ async fn walk(c: Client, app: TestApp, out: PathBuf) {
     screenshot(&c, &out, "commune").await;
 
     // Its printable report.
-    c.find(Locator::LinkText("Báo cáo in được"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_loaded(&c).await;
+    click_and_wait(&c, &c.find(Locator::LinkText("Báo cáo in được")).await.unwrap()).await;
     until_computed(&c).await;
     let title = find(&c, "h1").await.text().await.unwrap();
     assert!(title.starts_with("Báo cáo") && title.ends_with(&name), "{title}");

@@ -261,20 +261,6 @@ fn number_for(q: &Question) -> i64 {
     2.clamp(min, max)
 }
 
-/// Clicks `element` (a submit button) and waits until another page has replaced this one and loaded.
-async fn click_and_wait(c: &Client, element: &Element) {
-    c.execute("window.__ykienOldPage = true; return true;", vec![])
-        .await
-        .unwrap();
-    element.click().await.unwrap();
-    wait_until(
-        c,
-        "return window.__ykienOldPage !== true && document.readyState === 'complete';",
-        "the next page",
-    )
-    .await;
-}
-
 async fn screen_of(c: &Client) -> String {
     find(c, "input[name=screen]")
         .await

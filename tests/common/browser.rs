@@ -161,6 +161,31 @@ pub async fn wait_for_loaded(c: &Client) {
     wait_until(c, "return document.readyState === 'complete';", "the page to load").await;
 }
 
+/// Marks the current page, so that its replacement can be told apart: right after a click the old page still
+/// reads as loaded until the navigation begins, the later the busier the machine.
+pub async fn mark_page(c: &Client) {
+    c.execute("window.__ykienOldPage = true; return true;", vec![])
+        .await
+        .unwrap();
+}
+
+/// Waits until another page has replaced the one [`mark_page`] marked, and has loaded.
+pub async fn wait_for_next_page(c: &Client) {
+    wait_until(
+        c,
+        "return window.__ykienOldPage !== true && document.readyState === 'complete';",
+        "the next page",
+    )
+    .await;
+}
+
+/// Clicks `element` (a submit button or a link) and waits until another page has replaced this one and loaded.
+pub async fn click_and_wait(c: &Client, element: &Element) {
+    mark_page(c).await;
+    element.click().await.unwrap();
+    wait_for_next_page(c).await;
+}
+
 /// Polls `script` until it returns `true`; errors (a page still navigating) count as not yet.
 pub async fn wait_until(c: &Client, script: &str, what: &str) {
     let deadline = Instant::now() + WAIT;
