@@ -14,9 +14,11 @@
 //! the end, when every response id has been seen once: if one came back after another response's rows, the
 //! caller reads the answers again with the two passes of [`crate::respondent_values`], which take any order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use polars::prelude::*;
+use polars_arrow::array::{Array, Utf8ViewArray, View};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::AnalysisError;
 use crate::checks::{Checker, IgnoredKind, RespondentRows, Walk};
@@ -28,7 +30,7 @@ type Row = (u16, u32, f64);
 
 /// The units respondents are scored in, numbered in the order of their codes.
 pub(crate) struct UnitIndex<'a> {
-    number: HashMap<&'a str, u32>,
+    number: FxHashMap<&'a str, u32>,
     /// Per number, the unit code and its province.
     pub units: Vec<(&'a str, &'a str)>,
 }
@@ -55,8 +57,10 @@ impl<'a> UnitIndex<'a> {
 pub(crate) struct Reader<'a> {
     checker: &'a Checker,
     /// Question code → number, and per number its code, to guess the next row's question before hashing.
-    questions: HashMap<&'a str, u16>,
-    codes: Vec<&'a str>,
+    questions: FxHashMap<&'a str, u16>,
+    codes: Vec<Key<'a>>,
+    /// Per question number, its answer codes as [`Checker::code_index`] matches them, in its order.
+    answer_codes: Vec<Vec<Key<'a>>>,
     indicators: usize,
     units: &'a UnitIndex<'a>,
     lineage: &'a Lineage,
@@ -200,6 +204,16 @@ struct Run<'s> {
     conflict: Option<(&'static str, &'s str, &'s str)>,
     rows: Vec<Row>,
     unknown: Vec<&'s str>,
+    /// The rows `wave` and `unit` were read from, which later rows are compared with.
+    wave_row: Option<usize>,
+    unit_row: Option<usize>,
+}
+
+/// The two columns a response must agree on.
+#[derive(Clone, Copy)]
+enum Agreed {
+    Wave,
+    Unit,
 }
 
 impl<'s> Run<'s> {
@@ -207,24 +221,33 @@ impl<'s> Run<'s> {
         self.id = id;
         self.wave = None;
         self.unit = None;
+        self.wave_row = None;
+        self.unit_row = None;
         self.conflict = None;
         self.rows.clear();
         self.unknown.clear();
     }
 
-    /// A row's wave or unit: the first one given is the response's; another one is a conflict (nulls are
+    /// Row `row`'s wave or unit: the first one given is the response's; another one is a conflict (nulls are
     /// skipped, as the two passes' minimum and maximum skip them).
-    fn see(
-        slot: &mut Option<&'s str>,
-        conflict: &mut Option<(&'static str, &'s str, &'s str)>,
-        column: &'static str,
-        value: Option<&'s str>,
-    ) {
-        match (*slot, value) {
-            (_, None) => {}
-            (None, Some(v)) => *slot = Some(v),
-            (Some(first), Some(v)) if first != v && conflict.is_none() => *conflict = Some((column, first, v)),
-            _ => {}
+    fn see_row(&mut self, text: &Text<'s>, column: Agreed, row: usize) {
+        if !text.valid(row) {
+            return;
+        }
+        let (slot, first, name) = match column {
+            Agreed::Wave => (&mut self.wave, &mut self.wave_row, "wave"),
+            Agreed::Unit => (&mut self.unit, &mut self.unit_row, "unit_code"),
+        };
+        match *first {
+            None => {
+                *first = Some(row);
+                *slot = Some(text.str(row));
+            }
+            Some(earlier) => {
+                if self.conflict.is_none() && !text.same(earlier, row) {
+                    self.conflict = Some((name, text.str(earlier), text.str(row)));
+                }
+            }
         }
     }
 
@@ -303,12 +326,17 @@ impl Scratch {
 
 impl<'a> Reader<'a> {
     pub fn new(checker: &'a Checker, indicators: usize, units: &'a UnitIndex<'a>, lineage: &'a Lineage) -> Self {
-        let codes: Vec<&str> = (0..checker.question_count()).map(|q| checker.code(q)).collect();
-        let questions = codes.iter().enumerate().map(|(q, code)| (*code, q as u16)).collect();
+        let names: Vec<&str> = (0..checker.question_count()).map(|q| checker.code(q)).collect();
+        let questions = names.iter().enumerate().map(|(q, code)| (*code, q as u16)).collect();
+        let codes = names.iter().map(|code| Key::of(code)).collect();
+        let answer_codes = (0..checker.question_count())
+            .map(|q| checker.codes(q).iter().map(|c| Key::of(c)).collect())
+            .collect();
         Self {
             checker,
             questions,
             codes,
+            answer_codes,
             indicators,
             units,
             lineage,
@@ -326,51 +354,72 @@ impl<'a> Reader<'a> {
             text("question")?,
             text("answer")?,
         );
-        let (ids, waves, units, questions, answers) =
-            (ids.str()?, waves.str()?, units.str()?, questions.str()?, answers.str()?);
+        let (ids, waves, units, questions, answers) = (
+            ids.str()?.rechunk(),
+            waves.str()?.rechunk(),
+            units.str()?.rechunk(),
+            questions.str()?.rechunk(),
+            answers.str()?.rechunk(),
+        );
         let mut chunk = Chunk::new(self.indicators);
+        if df.height() == 0 {
+            return Ok(chunk);
+        }
+        let (ids, waves, units, questions, answers) = (
+            Text::new(ids.downcast_as_array()),
+            Text::new(waves.downcast_as_array()),
+            Text::new(units.downcast_as_array()),
+            Text::new(questions.downcast_as_array()),
+            Text::new(answers.downcast_as_array()),
+        );
         let mut scratch = Scratch::new(self.indicators);
         let mut run = Run::default();
         let mut runs = 0usize;
+        // The row the current run began at, whose id the next rows are compared with.
+        let mut run_row = 0usize;
         // The number of the previous row's question: the next row usually answers the next question.
         let mut previous: usize = usize::MAX;
-        for ((((id, wave), unit), question), answer) in ids
-            .iter()
-            .zip(waves.iter())
-            .zip(units.iter())
-            .zip(questions.iter())
-            .zip(answers.iter())
-        {
-            if runs == 0 || id != run.id {
+        for row in 0..df.height() {
+            if runs == 0 || !ids.same(row, run_row) {
                 match runs {
                     0 => {}
                     1 => chunk.head = Some(run.to_open()),
                     _ => chunk.finish(self, &view(&run), &mut scratch),
                 }
-                run.start(id);
+                run.start(ids.get(row));
+                run_row = row;
                 runs += 1;
             }
-            Run::see(&mut run.wave, &mut run.conflict, "wave", wave);
-            Run::see(&mut run.unit, &mut run.conflict, "unit_code", unit);
-            let Some(answer) = answer.filter(|a| !a.is_empty()) else {
+            run.see_row(&waves, Agreed::Wave, row);
+            run.see_row(&units, Agreed::Unit, row);
+            let Some(answer) = answers.view(row).filter(|v| v.length > 0) else {
                 continue;
             };
-            let question = question.unwrap_or_default();
-            let q = match self.codes.get(previous.wrapping_add(1)) {
-                Some(&code) if code == question => previous.wrapping_add(1),
-                _ => match self.questions.get(question) {
-                    Some(&q) => usize::from(q),
-                    None => {
-                        run.unknown.push(question);
-                        continue;
+            // A missing question reads as "", as it did as text.
+            let question = questions.view(row).unwrap_or_default();
+            let guess = previous.wrapping_add(1);
+            let q = match self.codes.get(guess) {
+                Some(code) if code.matches(question, || questions.str(row)) => guess,
+                _ => {
+                    let name = questions.get(row).unwrap_or_default();
+                    match self.questions.get(name) {
+                        Some(&q) => usize::from(q),
+                        None => {
+                            run.unknown.push(name);
+                            continue;
+                        }
                     }
-                },
+                }
             };
             previous = q;
-            let code = self.checker.code_index(q, answer).unwrap_or(NO_CODE_MATCHED);
+            let code = self
+                .answer_codes
+                .get(q)
+                .and_then(|codes| codes.iter().position(|c| c.matches(answer, || answers.str(row))))
+                .map_or(NO_CODE_MATCHED, |i| i as u32);
             // As `stored_value` reads a number; only an answer that is none of the codes is read as one.
             let number = if code == NO_CODE_MATCHED {
-                answer.parse::<f64>().unwrap_or(f64::NAN)
+                answers.str(row).parse::<f64>().unwrap_or(f64::NAN)
             } else {
                 f64::NAN
             };
@@ -581,11 +630,88 @@ impl Chunk {
 /// Whether a response id occurs in two runs: the answers were not grouped by response after all.
 pub(crate) fn has_repeated_ids(chunks: &[Chunk]) -> bool {
     let total = chunks.iter().flat_map(|c| &c.segments).map(Segment::len).sum();
-    let mut seen: HashSet<&str> = HashSet::with_capacity(total);
+    let mut seen: FxHashSet<&str> = FxHashSet::with_capacity_and_hasher(total, Default::default());
     let kept = chunks
         .iter()
         .flat_map(|c| &c.segments)
         .flat_map(|s| (0..s.len()).map(move |k| s.id(k)));
     let set_aside = chunks.iter().flat_map(|c| &c.set_aside).map(String::as_str);
     !kept.chain(set_aside).all(|id| seen.insert(id))
+}
+
+/// A text column of a batch, one chunk, read through its views: a string of at most 12 bytes is inlined in its
+/// 16-byte view (zero-padded, which polars' arrays guarantee), so two of them are equal exactly when their views
+/// are; a longer one is equal to another with the same view (the same bytes of the same buffer). Comparing views
+/// instead of calling `memcmp` on every row's id, wave, unit, question and answer made this pass several times
+/// faster.
+struct Text<'s> {
+    array: &'s Utf8ViewArray,
+    views: &'s [View],
+}
+
+impl<'s> Text<'s> {
+    fn new(array: &'s Utf8ViewArray) -> Self {
+        Self {
+            array,
+            views: array.views().as_slice(),
+        }
+    }
+
+    fn valid(&self, row: usize) -> bool {
+        self.array.is_valid(row)
+    }
+
+    /// The row's text; "" for a null.
+    fn str(&self, row: usize) -> &'s str {
+        if self.valid(row) { self.array.value(row) } else { "" }
+    }
+
+    fn get(&self, row: usize) -> Option<&'s str> {
+        self.valid(row).then(|| self.array.value(row))
+    }
+
+    /// The row's view, `None` for a null.
+    fn view(&self, row: usize) -> Option<View> {
+        self.valid(row).then(|| self.views[row])
+    }
+
+    /// Whether two rows hold the same text, or are both null.
+    fn same(&self, a: usize, b: usize) -> bool {
+        match (self.view(a), self.view(b)) {
+            (Some(x), Some(y)) => {
+                if x.as_u128() == y.as_u128() {
+                    true
+                } else if x.length <= View::MAX_INLINE_SIZE || x.length != y.length || x.prefix != y.prefix {
+                    false
+                } else {
+                    self.array.value(a) == self.array.value(b)
+                }
+            }
+            (x, y) => x.is_none() && y.is_none(),
+        }
+    }
+}
+
+/// A code compared with rows' views: inlined when it is short enough, else as text.
+enum Key<'a> {
+    Inline(u128),
+    Long(&'a str),
+}
+
+impl<'a> Key<'a> {
+    fn of(code: &'a str) -> Self {
+        if code.len() <= View::MAX_INLINE_SIZE as usize {
+            Key::Inline(View::new_inline(code.as_bytes()).as_u128())
+        } else {
+            Key::Long(code)
+        }
+    }
+
+    /// Whether a row with this view (and this text, read only when needed) holds the code.
+    fn matches<'s>(&self, view: View, text: impl FnOnce() -> &'s str) -> bool {
+        match self {
+            Key::Inline(key) => view.as_u128() == *key,
+            Key::Long(code) => view.length as usize == code.len() && text() == *code,
+        }
+    }
 }

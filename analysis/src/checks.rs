@@ -136,8 +136,9 @@ struct CheckedQuestion {
     /// `codes[special_from..]` are "DK" and "RF".
     special_from: usize,
     dont_know: bool,
-    /// Each condition with the index of the question it names.
-    when: Vec<(usize, Condition)>,
+    /// Each condition with the index of the question it names and, per code index of that question, whether an
+    /// answer with that code makes it hold (read once here rather than comparing code strings per respondent).
+    when: Vec<(usize, Condition, Vec<bool>)>,
     /// The indicator it measures and its rule, for scored questions.
     scored: Option<(u16, ValueRule)>,
     /// Per code, its value under the rule.
@@ -193,7 +194,7 @@ impl Checker {
                 let Some(&earlier) = index.get(c.question()) else {
                     return Err(AnalysisError::Internal("a condition names an unknown question"));
                 };
-                when.push((earlier, c.clone()));
+                when.push((earlier, c.clone(), Vec::new()));
             }
             questions.push(CheckedQuestion {
                 code: q.code.clone(),
@@ -205,6 +206,16 @@ impl Checker {
                 scored,
                 code_values,
             });
+        }
+        for q in 0..questions.len() {
+            for k in 0..questions[q].when.len() {
+                let (earlier, condition, _) = &questions[q].when[k];
+                let earlier = &questions[*earlier];
+                let by_code = (0..earlier.codes.len())
+                    .map(|i| i < earlier.special_from && condition.holds(Some(Given::Code(&earlier.codes[i]))))
+                    .collect();
+                questions[q].when[k].2 = by_code;
+            }
         }
         Ok(Self { questions })
     }
@@ -246,6 +257,11 @@ impl Checker {
         question.codes.iter().position(|c| c == answer).map(|i| i as u32)
     }
 
+    /// Question number `q`'s code list, as [`Checker::code_index`] searches it.
+    pub fn codes(&self, q: usize) -> &[String] {
+        self.questions.get(q).map_or(&[], |q| q.codes.as_slice())
+    }
+
     /// The code of question number `q`.
     pub fn code(&self, q: usize) -> &str {
         self.questions.get(q).map_or("", |q| q.code.as_str())
@@ -279,18 +295,6 @@ impl Checker {
                 }
             }
             Accepts::Text => Ok(Token::Text),
-        }
-    }
-
-    /// What a kept answer says to a condition.
-    fn given(&self, q: usize, token: Token) -> Option<Given<'_>> {
-        let question = self.questions.get(q)?;
-        match token {
-            Token::Code(i) if (i as usize) < question.special_from => {
-                question.codes.get(i as usize).map(|c| Given::Code(c.as_str()))
-            }
-            Token::Number(x) => Some(Given::Number(x)),
-            Token::Code(_) | Token::Text => None,
         }
     }
 
@@ -387,7 +391,12 @@ impl Checker {
             let eligible = self.questions[q]
                 .when
                 .iter()
-                .all(|(earlier, condition)| condition.holds(kept[*earlier].and_then(|t| self.given(*earlier, t))));
+                .all(|(earlier, condition, by_code)| match kept[*earlier] {
+                    // As `condition.holds(self.given(..))`: a code outside the list, DK and RF give no answer.
+                    Some(Token::Code(i)) => by_code.get(i as usize).copied().unwrap_or(false),
+                    Some(Token::Number(x)) => condition.holds(Some(Given::Number(x))),
+                    Some(Token::Text) | None => false,
+                });
             if eligible {
                 if let Some((indicator, v)) = self.value(q, token) {
                     value(indicator, v);

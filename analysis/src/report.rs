@@ -181,21 +181,68 @@ pub fn radar_chart(data: ChartData<'_>, wave: &str, unit_code: &str, province_la
 
 /// A province's communes (best total first) × dimensions, coloured by quartile group.
 pub fn heatmap_chart(data: ChartData<'_>, wave: &str, province_code: &str, province_label: &str) -> HeatmapChart {
-    let mut totals: Vec<&ScoreRow> = data.rows_of(wave, province_code, Level::Total, TOTAL_CODE).collect();
+    let rows: Vec<&ScoreRow> = data.scores.rows.iter().collect();
+    heatmap_of(data, Province::all(data, wave, province_code, &rows), province_label)
+}
+
+/// The rows of one wave and province, and the unit names, as a chart of it reads them: [`write_charts`] picks
+/// each province's rows and indexes the names once, where a lone chart scans the run's rows and the units list
+/// (a national run's charts compared every one of 450,000 rows and 10,000 units' codes per province and chart).
+#[derive(Clone, Copy)]
+struct Province<'a, 'p> {
+    data: ChartData<'a>,
+    wave: &'p str,
+    code: &'p str,
+    /// Rows to pick from, in the run's order: all of them, or those of this wave and province.
+    rows: &'p [&'a ScoreRow],
+    /// Unit code → name, the first unit listed with the code; `None` reads the units list.
+    names: Option<&'p HashMap<&'a str, &'a str>>,
+}
+
+impl<'a, 'p> Province<'a, 'p> {
+    fn all(data: ChartData<'a>, wave: &'p str, code: &'p str, rows: &'p [&'a ScoreRow]) -> Self {
+        Self {
+            data,
+            wave,
+            code,
+            rows,
+            names: None,
+        }
+    }
+
+    fn rows(self, level: Level, code: &'p str) -> impl Iterator<Item = &'a ScoreRow> + 'p {
+        let (wave, province) = (self.wave, self.code);
+        self.rows
+            .iter()
+            .copied()
+            .filter(move |r| r.wave == wave && r.province_code == province && r.level == level && r.code == code)
+    }
+
+    fn unit_name(&self, code: &str) -> String {
+        match self.names {
+            Some(names) => names.get(code).map_or_else(|| code.to_owned(), |n| (*n).to_owned()),
+            None => self.data.unit_name(code),
+        }
+    }
+}
+
+fn heatmap_of(data: ChartData<'_>, province: Province<'_, '_>, province_label: &str) -> HeatmapChart {
+    let (wave, province_code) = (province.wave, province.code);
+    let mut totals: Vec<&ScoreRow> = province.rows(Level::Total, TOTAL_CODE).collect();
     totals.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.unit_code.cmp(&b.unit_code)));
     // The province's dimension scores in one pass: looking each cell up among all the run's rows would read them
     // all once per commune and dimension (minutes for a national run).
-    let dimension_rows: HashMap<(&str, &str), &ScoreRow> = data
-        .scores
+    let dimension_rows: HashMap<(&str, &str), &ScoreRow> = province
         .rows
         .iter()
+        .copied()
         .filter(|r| r.wave == wave && r.province_code == province_code && r.level == Level::Dimension)
         .map(|r| ((r.unit_code.as_str(), r.code.as_str()), r))
         .collect();
     let rows = totals
         .iter()
         .map(|total| HeatmapRow {
-            label: label_with_sufficiency(data.unit_name(&total.unit_code), total),
+            label: label_with_sufficiency(province.unit_name(&total.unit_code), total),
             cells: data
                 .codebook
                 .dimensions
@@ -233,16 +280,34 @@ pub fn ranking_chart(
     (level, code): (Level, &str),
     highlight: Option<&str>,
 ) -> RankingChart {
+    let rows: Vec<&ScoreRow> = data.scores.rows.iter().collect();
+    ranking_of(
+        data,
+        Province::all(data, wave, province_code, &rows),
+        province_label,
+        (level, code),
+        highlight,
+    )
+}
+
+fn ranking_of(
+    data: ChartData<'_>,
+    province: Province<'_, '_>,
+    province_label: &str,
+    (level, code): (Level, &str),
+    highlight: Option<&str>,
+) -> RankingChart {
+    let wave = province.wave;
     let name = data.name_of(level, code);
     let (low, high, scale) = scale_of(level);
     RankingChart {
         title: format!("Xếp hạng các xã, phường của {province_label}: {name}, đợt {wave}"),
         axis_label: format!("{name} ({scale})"),
         group_labels: group_labels(),
-        rows: data
-            .rows_of(wave, province_code, level, code)
+        rows: province
+            .rows(level, code)
             .map(|r| RankingRow {
-                label: label_with_sufficiency(data.unit_name(&r.unit_code), r),
+                label: label_with_sufficiency(province.unit_name(&r.unit_code), r),
                 score: r.score,
                 ci: interval(r),
                 quartile: r.quartile,
@@ -257,8 +322,14 @@ pub fn ranking_chart(
 /// A province's communes at their centroids, coloured by their total score (communes without a centroid are left
 /// out; those without a published total are hollow).
 pub fn map_chart(data: ChartData<'_>, wave: &str, province_code: &str, province_label: &str) -> MapChart {
-    let totals: HashMap<&str, f64> = data
-        .rows_of(wave, province_code, Level::Total, TOTAL_CODE)
+    let rows: Vec<&ScoreRow> = data.scores.rows.iter().collect();
+    map_of(data, Province::all(data, wave, province_code, &rows), province_label)
+}
+
+fn map_of(data: ChartData<'_>, province: Province<'_, '_>, province_label: &str) -> MapChart {
+    let (wave, province_code) = (province.wave, province.code);
+    let totals: HashMap<&str, f64> = province
+        .rows(Level::Total, TOTAL_CODE)
         .map(|r| (r.unit_code.as_str(), r.score))
         .collect();
     let mut scores: Vec<f64> = totals.values().copied().collect();
@@ -426,26 +497,44 @@ pub fn write_charts(data: ChartData<'_>, dir: &Path, options: &ChartOptions) -> 
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    let mut rows_of: HashMap<(&str, &str), Vec<&ScoreRow>> = HashMap::new();
+    for r in &data.scores.rows {
+        rows_of
+            .entry((r.wave.as_str(), r.province_code.as_str()))
+            .or_default()
+            .push(r);
+    }
+    let mut names: HashMap<&str, &str> = HashMap::with_capacity(data.units.len());
+    for u in data.units {
+        names.entry(u.code.as_str()).or_insert(u.name.as_str());
+    }
     // Each province's charts on a thread of their own (a national run draws over a hundred); the list keeps the
     // provinces' order.
     let per_province = groups
         .par_iter()
         .map(|&(wave, province)| {
+            let chosen = Province {
+                data,
+                wave,
+                code: province,
+                rows: rows_of.get(&(wave, province)).map_or(&[][..], Vec::as_slice),
+                names: Some(&names),
+            };
             let mut written = Vec::new();
             let label = options
                 .province_names
                 .get(province)
                 .cloned()
                 .unwrap_or_else(|| format!("tỉnh {province}"));
-            let heatmap = heatmap_chart(data, wave, province, &label);
+            let heatmap = heatmap_of(data, chosen, &label);
             emit(&mut written, format!("heatmap-{wave}-{province}"), &|f| {
                 quartile_heatmap(&heatmap, size, f)
             })?;
-            let ranked = ranking_chart(data, wave, province, &label, (Level::Total, TOTAL_CODE), None);
+            let ranked = ranking_of(data, chosen, &label, (Level::Total, TOTAL_CODE), None);
             emit(&mut written, format!("ranking-{wave}-{province}"), &|f| {
                 ranking(&ranked, size, f)
             })?;
-            let map = map_chart(data, wave, province, &label);
+            let map = map_of(data, chosen, &label);
             if !map.points.is_empty() {
                 emit(&mut written, format!("map-{wave}-{province}"), &|f| {
                     score_map(&map, size, f)
