@@ -239,4 +239,3 @@ async fn type_into(c: &Client, css: &str, value: &str) {
         "typed into {css}"
     );
 }
-

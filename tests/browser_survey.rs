@@ -17,7 +17,6 @@ use std::time::Instant;
 
 use browser::*;
 use common::TestApp;
-use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 

@@ -549,7 +549,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         }
     }
 
-    let section = markdown(&args, &analyzed, charts.as_ref(), &dash, background.machine);
+    let section = markdown(&analyzed, charts.as_ref(), &dash, background.machine);
     println!("\n{section}");
     if args.write {
         let path = args.output.clone().unwrap_or_else(|| root.join("BENCHMARKS.md"));
@@ -560,7 +560,6 @@ async fn run(args: Args) -> Result<(), BoxError> {
 }
 
 fn markdown(
-    args: &Args,
     analyzed: &[AnalyzeReport],
     charts: Option<&(Vec<ChartTime>, f64)>,
     dash: &[DashboardReport],
@@ -571,11 +570,7 @@ fn markdown(
         Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine(),
         common::commit(),
-        if args.parts.len() < 3 {
-            format!(" --parts {}", args.parts.join(","))
-        } else {
-            String::new()
-        },
+        std::env::args().skip(1).map(|a| format!(" {a}")).collect::<String>(),
     );
     for a in analyzed {
         s.push_str(&scores_analyze::markdown(a, SEED));
