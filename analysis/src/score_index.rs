@@ -15,7 +15,6 @@ use crate::scores::{Level, ScoreRow, Scores};
 #[derive(Debug, Clone, Default)]
 pub struct WaveScores {
     scores: Scores,
-    wave: String,
     by_unit: HashMap<String, Vec<usize>>,
     by_province: HashMap<String, Vec<usize>>,
 }
@@ -31,15 +30,9 @@ impl WaveScores {
         }
         Self {
             scores,
-            wave: wave.to_owned(),
             by_unit,
             by_province,
         }
-    }
-
-    /// The wave whose rows are indexed.
-    pub fn wave(&self) -> &str {
-        &self.wave
     }
 
     /// The published rows of one unit in the wave, in the order of [`Scores::rows`].
@@ -76,11 +69,6 @@ impl WaveScores {
         let mut codes: Vec<String> = self.by_province.keys().cloned().collect();
         codes.sort();
         codes
-    }
-
-    /// The scores without the index.
-    pub fn into_inner(self) -> Scores {
-        self.scores
     }
 
     fn province_rows(&self, province: &str) -> impl Iterator<Item = &ScoreRow> + '_ {
@@ -184,6 +172,6 @@ mod tests {
         }
         assert_eq!(indexed.unit_rows("01000").count(), 3);
         assert!(indexed.unit_rows("01000").all(|r| r.wave == "2026"));
-        assert_eq!(indexed.into_inner(), scores);
+        assert_eq!(*indexed, scores);
     }
 }
