@@ -51,6 +51,8 @@ pub struct RunningApp {
     /// The background loops ([`run_background`]), stopped at shutdown.
     background: Vec<JoinHandle<()>>,
     scoreboard: Arc<Scoreboard>,
+    /// The chat channels, whose event log is flushed at shutdown.
+    channels: Arc<ChatChannels>,
     /// The officials' alert ticker (its background loop ticks on the wall clock; tests tick it at other times).
     pub alerts: Arc<AlertTicker>,
     /// Prepares the "you said, we did" drafts when report periods end (its loop ticks on the wall clock; tests tick
@@ -110,6 +112,7 @@ impl RunningApp {
         for task in &self.background {
             task.abort();
         }
+        self.channels.flush().await;
         self.store.close().await;
         served
     }
@@ -211,7 +214,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
     if let Some(mail) = mail {
         senders.push(Arc::new(mail));
     }
-    let mut background = run_background(store.clone(), cases, channels, outbox_wake, senders);
+    let mut background = run_background(store.clone(), cases, channels.clone(), outbox_wake, senders);
     background.push(every(
         "raising officials' alerts",
         std::time::Duration::from_secs(30),
@@ -249,6 +252,7 @@ pub async fn start(config: &Config, store: Store) -> Result<RunningApp, StartErr
         task,
         background,
         scoreboard,
+        channels,
         alerts,
         you_said,
     })

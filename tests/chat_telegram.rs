@@ -76,7 +76,8 @@ async fn a_whole_survey_over_telegram_is_stored_exactly_as_the_same_answers_post
         assert!(done.text.contains("ẩn danh"), "{label}: {done:?}");
         // A finished survey is no longer offered.
         assert!(done.payload("m:survey").is_none(), "{label}: {done:?}");
-        // Button presses were acknowledged so that the client's spinner stops.
+        // Button presses were acknowledged so that the client's spinner stops (in the webhooks' answers, which the
+        // test citizen hands to the fake as Telegram would).
         assert!(!fake.calls_of("answercallbackquery").is_empty(), "{label}");
 
         // One response per Telegram user per wave.
@@ -499,17 +500,18 @@ async fn an_update_recorded_but_never_handled_is_taken_up_by_the_background_work
         let recorded = app
             .app
             .store
-            .record_chat_event(
-                "telegram",
-                "174114370",
-                "command",
-                Some("3527065"),
-                raw,
-                now - chrono::Duration::seconds(1),
-                now,
-            )
+            .record_chat_events(&[ykien::storage::NewChatEvent {
+                channel: "telegram".to_owned(),
+                event_id: "174114370".to_owned(),
+                kind: "command",
+                user_id: Some("3527065".to_owned()),
+                raw: raw.to_owned(),
+                received_at: now,
+                claimed_until: now - chrono::Duration::seconds(1),
+            }])
             .await
-            .unwrap();
+            .unwrap()
+            == [true];
         assert!(recorded, "{label}");
         let sent = fake.wait_for("sendmessage", 1, WAIT).await;
         assert!(
@@ -520,6 +522,54 @@ async fn an_update_recorded_but_never_handled_is_taken_up_by_the_background_work
         assert_eq!(post_update(&app, Some(SECRET), raw).await, 200, "{label}");
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(fake.sent_texts(3_527_065).len(), 1, "{label}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_pressed_button_is_acknowledged_in_the_webhooks_own_answer() {
+    for db in databases("a_pressed_button_is_acknowledged_in_the_webhooks_own_answer").await {
+        let label = db.label;
+        let fake = FakeTelegram::start().await;
+        let app = start(db, &fake).await;
+        let post = async |update: serde_json::Value| {
+            let response = app
+                .client
+                .post(app.url("/webhooks/telegram"))
+                .header("content-type", "application/json")
+                .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+                .body(update.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{label}");
+            response.json::<serde_json::Value>().await.unwrap()
+        };
+        let chat = json!({ "id": 502_000, "type": "private", "first_name": "Lan" });
+        let from = json!({ "id": 502_000, "is_bot": false, "first_name": "Lan" });
+        let start = json!({ "update_id": 502_001, "message": { "message_id": 1, "date": 1_764_000_000, "chat": chat,
+            "from": from, "text": "/start commune_11953", "entities": [{ "type": "bot_command", "offset": 0, "length": 6 }] } });
+        // A message needs no acknowledgement: the plain answer.
+        assert_eq!(post(start).await, json!({ "ok": true }), "{label}");
+        fake.wait_for("sendmessage", 1, WAIT).await;
+        let press = json!({ "update_id": 502_002, "callback_query": { "id": "cb-502", "from": from, "chat_instance": "1",
+            "data": "m:survey", "message": { "message_id": 1, "date": 1_764_000_000, "chat": chat, "text": "…" } } });
+        assert_eq!(
+            post(press.clone()).await,
+            json!({ "method": "answerCallbackQuery", "callback_query_id": "cb-502" }),
+            "{label}"
+        );
+        fake.wait_for("sendmessage", 2, WAIT).await;
+        // The service did not call answerCallbackQuery itself: the answer above is Telegram's to carry out.
+        assert!(fake.calls_of("answercallbackquery").is_empty(), "{label}");
+        // Telegram's retry of the same update (its 200 was lost) is acknowledged again, and not handled twice.
+        assert_eq!(
+            post(press).await,
+            json!({ "method": "answerCallbackQuery", "callback_query_id": "cb-502" }),
+            "{label}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(fake.sent_texts(502_000).len(), 2, "{label}");
         app.stop().await;
     }
 }

@@ -455,6 +455,87 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
     }
 }
 
+#[tokio::test]
+async fn chat_events_are_recorded_and_marked_handled_in_groups() {
+    use ykien::storage::{HandledChatEvent, NewChatEvent};
+    for db in databases("chat_events_are_recorded_and_marked_handled_in_groups").await {
+        let label = db.label;
+        let store = db.store().await;
+        let now = chrono::Utc::now();
+        let event = |channel: &str, id: &str, kind: &'static str| NewChatEvent {
+            channel: channel.to_owned(),
+            event_id: id.to_owned(),
+            kind,
+            user_id: Some("42".to_owned()),
+            raw: format!("{{\"{channel}\": \"{id}\"}}"),
+            received_at: now,
+            claimed_until: now + chrono::Duration::minutes(2),
+        };
+        assert_eq!(
+            store
+                .record_chat_events(&[event("telegram", "1", "text")])
+                .await
+                .unwrap(),
+            [true],
+            "{label}"
+        );
+        // In one group: one already recorded, one new, the same id on the other channel (a different event), and
+        // a delivery repeated within the group (only its first is new).
+        let group = [
+            event("telegram", "1", "text"),
+            event("telegram", "2", "unsupported"),
+            event("zalo", "2", "text"),
+            event("telegram", "3", "text"),
+            event("telegram", "3", "text"),
+        ];
+        assert_eq!(
+            store.record_chat_events(&group).await.unwrap(),
+            [false, true, true, true, false],
+            "{label}"
+        );
+        assert_eq!(
+            store.record_chat_events(&[]).await.unwrap(),
+            Vec::<bool>::new(),
+            "{label}"
+        );
+
+        // Marked handled together: the raw body stays only where asked, on the right channel.
+        let handled = |channel: &str, id: &str, keep_raw: bool| HandledChatEvent {
+            channel: channel.to_owned(),
+            event_id: id.to_owned(),
+            keep_raw,
+        };
+        store
+            .finish_chat_events(
+                &[
+                    handled("telegram", "1", false),
+                    handled("telegram", "2", true),
+                    handled("zalo", "2", false),
+                ],
+                now,
+            )
+            .await
+            .unwrap();
+        store.finish_chat_events(&[], now).await.unwrap();
+        let kept = store.chat_events_of_kind("telegram", "unsupported").await.unwrap();
+        assert_eq!(
+            kept,
+            [("2".to_owned(), Some(r#"{"telegram": "2"}"#.to_owned()))],
+            "{label}"
+        );
+        let zalo = store.chat_events_of_kind("zalo", "text").await.unwrap();
+        assert_eq!(zalo, [("2".to_owned(), None)], "{label}");
+        // Only the unhandled one is taken up again once its claim runs out.
+        let later = now + chrono::Duration::minutes(3);
+        let unhandled = store
+            .claim_unhandled_chat_events(later, later + chrono::Duration::minutes(2), 10)
+            .await
+            .unwrap();
+        let ids: Vec<(String, String)> = unhandled.into_iter().map(|(c, id, _)| (c, id)).collect();
+        assert_eq!(ids, [("telegram".to_owned(), "3".to_owned())], "{label}");
+    }
+}
+
 /// Runs one statement on the test database directly, as an older version of the service would have left it.
 async fn sqlx_execute(db: &common::TestDb, statement: &str) {
     use sqlx::Connection;

@@ -32,6 +32,7 @@ use std::time::Duration;
 use chrono::Utc;
 use ykien::services::cases::{CaseRules, Cases};
 use ykien::services::chat::Chats;
+use ykien::services::event_log::EventLog;
 use ykien::services::survey::Surveys;
 
 use crate::chat_load::LoadSettings;
@@ -435,8 +436,7 @@ async fn bench_baseline(
     let chats = Chats::new(store.clone(), surveys, cases, None);
     let transport = Arc::new(InProcessTransport {
         chats,
-        store: store.clone(),
-        event_log,
+        event_log: event_log.then(|| EventLog::start(store.clone())),
         next_event: AtomicU64::new(1),
     });
     let settings = LoadSettings {

@@ -36,7 +36,7 @@ struct Waiter {
 pub struct Counters {
     /// Messages (sendMessage, message/cs) received.
     pub messages: AtomicU64,
-    /// answerCallbackQuery calls.
+    /// answerCallbackQuery calls (made, or carried in a webhook's 200).
     pub callback_answers: AtomicU64,
     /// Messages to a chat nobody was waiting for (a second reply to one update, or one after a time-out).
     pub unexpected: AtomicU64,
@@ -104,6 +104,23 @@ impl Platform {
 
     pub fn counters(&self) -> &Counters {
         &self.shared.counters
+    }
+
+    /// What Telegram does with a webhook's 200: the method its body names is called
+    /// (<https://core.telegram.org/bots/api#making-requests-when-getting-updates>); here, counted.
+    pub fn webhook_answered(&self, body: &[u8]) {
+        let method = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("method").and_then(Value::as_str).map(str::to_owned));
+        match method {
+            Some(m) if m.eq_ignore_ascii_case("answercallbackquery") => {
+                self.shared.counters.callback_answers.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(_) => {
+                self.shared.counters.other.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {}
+        }
     }
 }
 

@@ -401,8 +401,9 @@ fn section(args: &Args, reports: &[EngineReport], background: &Shares) -> String
          the same way: the same citizens ({} at once, the same walk, as Telegram events) driven in this process \
          through the dialogue itself, `ykien::services::chat::Chats::take_turn` built as `src/app.rs` builds it — no \
          HTTP, no platform client, no event log (\"dialogue in-process\"); and the same plus the two writes the \
-         webhook path adds around it, `Store::record_chat_event` with the raw update before and \
-         `Store::finish_chat_event` after (\"+ event log\"). {} s each, no warm-up beyond the first turns. The bench \
+         webhook path adds around it, through the same `EventLog` as the webhook path: the event recorded with the raw \
+         update before (grouped with the others that come meanwhile) and marked handled after, not waited for \
+         (\"+ event log\"). {} s each, no warm-up beyond the first turns. The bench \
          column of CPU is this process: in the baselines it is the dialogue and the database.\n\n",
         args.citizens,
         args.baseline_duration.as_secs()

@@ -9,7 +9,8 @@ use std::time::Instant;
 use chrono::Utc;
 use serde_json::{Value, json};
 use ykien::services::chat::{Chats, PhotoFetchError, PhotoFuture, PhotoSource};
-use ykien::storage::Store;
+use ykien::services::event_log::EventLog;
+use ykien::storage::{HandledChatEvent, NewChatEvent};
 use ykien_bots::message::{Channel, Inbound, InboundKind};
 
 use crate::chat_citizen::{Action, Reply};
@@ -126,6 +127,7 @@ impl WebhookTransport {
         if !status.is_success() {
             return Err(format!("webhook answered {status}: {}", String::from_utf8_lossy(&body)));
         }
+        self.platform.webhook_answered(&body);
         Ok(())
     }
 }
@@ -159,12 +161,11 @@ impl PhotoSource for NoPhotos {
 }
 
 /// The baseline: the same turns given to [`Chats::take_turn`] in this process (as Telegram events), no HTTP, no
-/// platform; with `event_log`, also the webhook path's `record_chat_event` (with the same raw update) before and
-/// `finish_chat_event` after.
+/// platform; with `event_log`, also the webhook path's event log ([`EventLog`], as `ChatChannels` uses it): the event
+/// recorded with the same raw update before, marked handled after.
 pub struct InProcessTransport {
     pub chats: Chats,
-    pub store: Store,
-    pub event_log: bool,
+    pub event_log: Option<EventLog>,
     pub next_event: AtomicU64,
 }
 
@@ -192,26 +193,24 @@ impl Transport for InProcessTransport {
             kind,
         };
         let channel = Channel::Telegram.as_str();
-        if self.event_log {
-            let raw = telegram_update(id, user, action);
+        if let Some(log) = &self.event_log {
             let now = Utc::now();
             let kind = match action {
                 Action::Start(_) => "command",
                 Action::Press(_) => "button",
                 Action::Say(_) => "text",
             };
-            self.store
-                .record_chat_event(
-                    channel,
-                    &inbound.event_id,
-                    kind,
-                    Some(user),
-                    &raw,
-                    now + chrono::Duration::minutes(2),
-                    now,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+            log.record(NewChatEvent {
+                channel: channel.to_owned(),
+                event_id: inbound.event_id.clone(),
+                kind,
+                user_id: Some(user.to_owned()),
+                raw: telegram_update(id, user, action),
+                received_at: now,
+                claimed_until: now + chrono::Duration::minutes(2),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
         }
         let handled = self
             .chats
@@ -238,11 +237,12 @@ impl Transport for InProcessTransport {
             messages: handled.replies.len(),
             at,
         };
-        if self.event_log {
-            self.store
-                .finish_chat_event(channel, &inbound.event_id, false, Utc::now())
-                .await
-                .map_err(|e| e.to_string())?;
+        if let Some(log) = &self.event_log {
+            log.handled(HandledChatEvent {
+                channel: channel.to_owned(),
+                event_id: inbound.event_id.clone(),
+                keep_raw: false,
+            });
         }
         Ok(Turn { reply, ack: None })
     }

@@ -3,8 +3,10 @@
 //!
 //! An event is answered 200 as soon as it is recorded (with its raw body), then received in the background
 //! ([`ChatChannels::receive`]): under a lock per chat, the dialogue takes its turn ([`Chats::take_turn`] decides and
-//! stores), the replies go out through the channel's client in `ykien-bots`, and the event is marked handled. An instance that dies in between leaves the event claimed for a short while;
-//! then any instance takes it up again ([`ChatChannels::recover`]). Platform clients never appear above this module.
+//! stores), the replies go out through the channel's client in `ykien-bots`, and the event is marked handled (the
+//! log is written in groups: [`EventLog`]). An instance that dies in between leaves the event claimed for a short
+//! while; then any instance takes it up again ([`ChatChannels::recover`]). Platform clients never appear above
+//! this module.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,10 +22,11 @@ use ykien_bots::zalo_api::{self, ZaloClient, ZaloError};
 
 use super::Error;
 use super::chat::{Chats, PhotoFetchError, PhotoFuture, PhotoSource};
+use super::event_log::EventLog;
 use super::outbox::{MarkFuture, SendError, SendFuture, Sender, SentAs};
 use super::reach::zalo_rules::{self, QuotaFuture, QuotaSource, ZaloKind};
 use crate::config::{TelegramConfig, ZaloConfig};
-use crate::storage::Store;
+use crate::storage::{HandledChatEvent, NewChatEvent, Store};
 
 /// How long the instance that received an event has to handle it before another may.
 pub const EVENT_CLAIM: Duration = Duration::minutes(2);
@@ -459,6 +462,7 @@ impl ChatLocks {
 pub struct ChatChannels {
     store: Store,
     chats: Arc<Chats>,
+    events: EventLog,
     locks: ChatLocks,
     pub telegram: Option<Arc<TelegramChannel>>,
     pub zalo: Option<Arc<ZaloChannel>>,
@@ -493,6 +497,7 @@ impl ChatChannels {
         outbox: Arc<Notify>,
     ) -> Self {
         Self {
+            events: EventLog::start(store.clone()),
             store,
             chats,
             locks: ChatLocks::default(),
@@ -527,34 +532,40 @@ impl ChatChannels {
     }
 
     /// Records a parsed event with its raw body; `false` for a repeated delivery, which must not be handled again.
+    /// Returns once it is stored (in a group with the events that came meanwhile: [`EventLog`]).
     pub async fn record(&self, inbound: &Inbound, raw: &str) -> Result<bool, Error> {
         let now = Utc::now();
-        let user = (!inbound.user_id.is_empty()).then_some(inbound.user_id.as_str());
-        Ok(self
-            .store
-            .record_chat_event(
-                inbound.channel.as_str(),
-                &inbound.event_id,
-                kind_name(&inbound.kind),
-                user,
-                raw,
-                now + EVENT_CLAIM,
-                now,
-            )
-            .await?)
+        self.events
+            .record(NewChatEvent {
+                channel: inbound.channel.as_str().to_owned(),
+                event_id: inbound.event_id.clone(),
+                kind: kind_name(&inbound.kind),
+                user_id: (!inbound.user_id.is_empty()).then(|| inbound.user_id.clone()),
+                raw: raw.to_owned(),
+                received_at: now,
+                claimed_until: now + EVENT_CLAIM,
+            })
+            .await
+    }
+
+    /// Waits until every event handled so far is marked so in the database (at shutdown, and in tests).
+    pub async fn flush(&self) {
+        self.events.flush().await;
     }
 
     /// Receives a recorded event: the dialogue takes its turn, the replies are sent in order, the event is
     /// marked handled. On failure the event stays unhandled and [`ChatChannels::recover`] takes it up later.
-    pub async fn receive(&self, inbound: Inbound) {
+    /// `acknowledged`: a pressed Telegram button was already answered (in the webhook's 200), so its spinner needs
+    /// no `answerCallbackQuery` of its own.
+    pub async fn receive(&self, inbound: Inbound, acknowledged: bool) {
         let channel = inbound.channel.as_str();
         let result = match inbound.channel {
             Channel::Telegram => match &self.telegram {
-                Some(client) => self.answer(&inbound, client.as_ref()).await,
+                Some(client) => self.answer(&inbound, client.as_ref(), acknowledged).await,
                 None => Ok(()),
             },
             Channel::Zalo => match &self.zalo {
-                Some(client) => self.answer(&inbound, client.as_ref()).await,
+                Some(client) => self.answer(&inbound, client.as_ref(), acknowledged).await,
                 None => Ok(()),
             },
             // No platform sends these: webhooks only parse into the chat channels.
@@ -563,16 +574,11 @@ impl ChatChannels {
             }
         };
         match result {
-            Ok(()) => {
-                let keep_raw = matches!(inbound.kind, InboundKind::Unsupported { .. });
-                if let Err(e) = self
-                    .store
-                    .finish_chat_event(channel, &inbound.event_id, keep_raw, Utc::now())
-                    .await
-                {
-                    tracing::error!(channel, error = %e, "a handled chat event could not be marked handled");
-                }
-            }
+            Ok(()) => self.events.handled(HandledChatEvent {
+                channel: channel.to_owned(),
+                event_id: inbound.event_id.clone(),
+                keep_raw: matches!(inbound.kind, InboundKind::Unsupported { .. }),
+            }),
             Err(e) => {
                 tracing::error!(channel, event = %inbound.event_id, error = %e, "a chat event could not be handled; it will be retried");
             }
@@ -580,16 +586,18 @@ impl ChatChannels {
     }
 
     /// One turn of the chat and its replies, under the chat's lock.
-    async fn answer<C: ChatClient>(&self, inbound: &Inbound, client: &C) -> Result<(), Error> {
-        // Stops the spinner on a pressed Telegram button while the turn is taken, not before it: the reply itself
-        // is the next message, and one more round trip to the platform on the way would only add latency.
+    async fn answer<C: ChatClient>(&self, inbound: &Inbound, client: &C, acknowledged: bool) -> Result<(), Error> {
+        // Stops the spinner on a pressed Telegram button (unless the webhook's 200 did) while the turn is taken, not
+        // before it: the reply itself is the next message, and one more round trip to the platform on the way would
+        // only add latency.
         let stop_spinner = async {
             if let (
                 InboundKind::Button {
                     callback_id: Some(id), ..
                 },
                 Some(telegram),
-            ) = (&inbound.kind, &self.telegram)
+                false,
+            ) = (&inbound.kind, &self.telegram, acknowledged)
                 && let Err(e) = telegram.client.answer_callback(id, None).await
             {
                 tracing::debug!(error = %e, "answerCallbackQuery failed");
@@ -631,7 +639,37 @@ impl ChatChannels {
         if turn.outbox_due || waiting > 0 {
             self.outbox.notify_one();
         }
-        for reply in &turn.replies {
+        let sent = self.send_replies(inbound, client, &turn.replies, zalo_message).await;
+        // The chat's next event need not wait for what follows: it changes the pressed message, not the dialogue.
+        drop(order);
+        // The pressed message's buttons are taken away once its answer is out (not before: under Telegram's limit
+        // of a message a second per chat the removal would hold the answer back), so that an old question cannot
+        // be answered twice. Zalo's buttons cannot be changed: there the dialogue answers a stale press.
+        if let (
+            InboundKind::Button {
+                message_id: Some(message_id),
+                ..
+            },
+            Some(telegram),
+        ) = (&inbound.kind, &self.telegram)
+            && inbound.channel == Channel::Telegram
+            && let Err(e) = telegram.client.remove_buttons(&inbound.user_id, message_id).await
+        {
+            tracing::debug!(error = %e, "editMessageReplyMarkup failed");
+        }
+        sent
+    }
+
+    /// Sends a turn's replies in order; stops at the first that cannot be delivered (the dialogue has moved on and is
+    /// stored: the citizen sees the next prompt when they write again).
+    async fn send_replies<C: ChatClient>(
+        &self,
+        inbound: &Inbound,
+        client: &C,
+        replies: &[Outbound],
+        zalo_message: bool,
+    ) -> Result<(), Error> {
+        for reply in replies {
             let quote = if zalo_message {
                 let parts = 1 + i64::from(reply.photo.is_some());
                 self.store
@@ -650,27 +688,11 @@ impl ChatChannels {
                     break;
                 }
                 Err(e) => {
-                    // The dialogue has moved on and is stored; the citizen sees the next prompt when they write again.
                     tracing::warn!(channel = inbound.channel.as_str(), error = %e, "a reply was not delivered");
                     break;
                 }
             }
         }
-        // The pressed message's buttons are taken away once its answer is out, so that an old question cannot be
-        // answered twice (Zalo's buttons cannot be changed: there the dialogue answers a stale press).
-        if let (
-            InboundKind::Button {
-                message_id: Some(message_id),
-                ..
-            },
-            Some(telegram),
-        ) = (&inbound.kind, &self.telegram)
-            && inbound.channel == Channel::Telegram
-            && let Err(e) = telegram.client.remove_buttons(&inbound.user_id, message_id).await
-        {
-            tracing::debug!(error = %e, "editMessageReplyMarkup failed");
-        }
-        drop(order);
         Ok(())
     }
 
@@ -692,11 +714,17 @@ impl ChatChannels {
             match parsed {
                 Ok(inbound) => {
                     tracing::info!(channel, event = %event_id, "handling a chat event left unhandled");
-                    self.receive(inbound).await;
+                    // Its webhook's 200, if it went out, may have answered a pressed button: answering again only
+                    // fails quietly, and a spinner left turning would not.
+                    self.receive(inbound, false).await;
                 }
                 Err(why) => {
                     tracing::warn!(channel, event = %event_id, error = %why, "a stored chat event no longer parses; dropped");
-                    self.store.finish_chat_event(&channel, &event_id, true, now).await?;
+                    self.events.handled(HandledChatEvent {
+                        channel,
+                        event_id,
+                        keep_raw: true,
+                    });
                 }
             }
         }

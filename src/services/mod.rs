@@ -9,6 +9,7 @@ pub mod channels;
 pub mod chat;
 pub mod demo;
 pub mod demo_reach;
+pub mod event_log;
 pub mod linking;
 pub mod mail;
 pub mod outbox;

@@ -59,6 +59,31 @@ pub struct ChatTurnWritten {
     pub replaced: bool,
 }
 
+/// A webhook event to record ([`Store::record_chat_events`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewChatEvent {
+    pub channel: String,
+    /// The platform's id of the event (Telegram's `update_id`, Zalo's `msg_id` or event key).
+    pub event_id: String,
+    /// The storage name of its kind ("text", "button", "unsupported", …).
+    pub kind: &'static str,
+    pub user_id: Option<String>,
+    /// The body as received, kept until the event is handled.
+    pub raw: String,
+    pub received_at: DateTime<Utc>,
+    /// Until when the instance that received it is the one to handle it.
+    pub claimed_until: DateTime<Utc>,
+}
+
+/// An event handled ([`Store::finish_chat_events`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandledChatEvent {
+    pub channel: String,
+    pub event_id: String,
+    /// Keep the raw body (an event nobody handles, for inspection).
+    pub keep_raw: bool,
+}
+
 const INSERT_CHAT_USER: &str = "INSERT INTO chat_users (channel, user_id, lang, commune_code, dialog, reachable, \
      opted_out, last_interaction_at, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
      ON CONFLICT (channel, user_id) DO NOTHING";
@@ -109,55 +134,72 @@ const CHAT_USER_COLUMNS: &str = "channel, user_id, lang, commune_code, dialog, r
      last_interaction_at, created_at";
 
 impl Store {
-    /// Records a webhook event by its platform id, claimed by this instance until `claimed_until`, with its raw
-    /// body kept until it is handled; `false` when it was already recorded (a retried delivery).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn record_chat_event(
-        &self,
-        channel: &str,
-        event_id: &str,
-        kind: &str,
-        user_id: Option<&str>,
-        raw: &str,
-        claimed_until: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    /// Records webhook events by their platform ids, in one transaction: each claimed by this instance until its
+    /// `claimed_until`, with its raw body kept until it is handled. For each, in order, whether it is new: `false`
+    /// for one already recorded (a retried delivery), and for the second of two with the same id in `events`.
+    pub async fn record_chat_events(&self, events: &[NewChatEvent]) -> Result<Vec<bool>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let writer = self.writer().await;
-        let inserted = execute!(
-            writer.pool,
-            "recording a chat event",
-            "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at, claimed_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel, event_id) DO NOTHING",
-            channel,
-            event_id,
-            kind,
-            user_id,
-            raw,
-            now,
-            claimed_until,
-        )?;
-        Ok(inserted == 1)
+        let inserted: Vec<(String, String)> = on_pool!(writer.pool, |p| {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at, claimed_until) ",
+            );
+            insert.push_values(events, |mut row, e| {
+                row.push_bind(e.channel.as_str())
+                    .push_bind(e.event_id.as_str())
+                    .push_bind(e.kind)
+                    .push_bind(e.user_id.as_deref())
+                    .push_bind(e.raw.as_str())
+                    .push_bind(e.received_at)
+                    .push_bind(e.claimed_until);
+            });
+            insert.push(" ON CONFLICT (channel, event_id) DO NOTHING RETURNING channel, event_id");
+            insert
+                .build_query_as()
+                .fetch_all(p)
+                .await
+                .map_err(db("recording chat events"))
+        })?;
+        let mut new: std::collections::HashSet<(String, String)> = inserted.into_iter().collect();
+        Ok(events
+            .iter()
+            .map(|e| new.remove(&(e.channel.clone(), e.event_id.clone())))
+            .collect())
     }
 
-    /// Marks an event handled; its raw body is dropped unless `keep_raw` (events nobody handles, for inspection).
-    pub async fn finish_chat_event(
-        &self,
-        channel: &str,
-        event_id: &str,
-        keep_raw: bool,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    /// Marks events handled, in one statement; the raw bodies of those marked `keep_raw` stay (events nobody
+    /// handles, kept for inspection), the others' are dropped.
+    pub async fn finish_chat_events(&self, events: &[HandledChatEvent], now: DateTime<Utc>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let writer = self.writer().await;
-        execute!(
-            writer.pool,
-            "marking a chat event handled",
-            "UPDATE chat_events SET handled_at = $3, claimed_until = NULL, \
-             raw = CASE WHEN $4 THEN raw ELSE NULL END WHERE channel = $1 AND event_id = $2",
-            channel,
-            event_id,
-            now,
-            keep_raw,
-        )?;
+        on_pool!(writer.pool, |p| {
+            let mut update = sqlx::QueryBuilder::new("UPDATE chat_events SET claimed_until = NULL, handled_at = ");
+            update.push_bind(now);
+            let kept: Vec<&HandledChatEvent> = events.iter().filter(|e| e.keep_raw).collect();
+            if kept.is_empty() {
+                update.push(", raw = NULL");
+            } else {
+                update.push(", raw = CASE WHEN (channel, event_id) IN ");
+                update.push_tuples(&kept, |mut key, e| {
+                    key.push_bind(e.channel.as_str()).push_bind(e.event_id.as_str());
+                });
+                update.push(" THEN raw ELSE NULL END");
+            }
+            update.push(" WHERE (channel, event_id) IN ");
+            update.push_tuples(events, |mut key, e| {
+                key.push_bind(e.channel.as_str()).push_bind(e.event_id.as_str());
+            });
+            update
+                .build()
+                .execute(p)
+                .await
+                .map(drop)
+                .map_err(db("marking chat events handled"))
+        })?;
         Ok(())
     }
 

@@ -50,7 +50,7 @@ pub use cases::{
     Attachment, AttachmentMeta, CaseAnswerRow, CaseEventRow, CaseFacts, CaseFilter, Pause, QueuedMessage, Rating,
     ReporterRow,
 };
-pub use chat::{ChatTurnWritten, ChatUserRow, TokenRow};
+pub use chat::{ChatTurnWritten, ChatUserRow, HandledChatEvent, NewChatEvent, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use files::Files;
 pub use login_throttles::LoginThrottleRow;

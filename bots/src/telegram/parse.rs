@@ -45,6 +45,23 @@ pub(super) const INTERPRETED_KINDS: [&str; 3] = ["message", "callback_query", "m
 /// The longest `event_name` taken from an update kind this module does not know, in bytes.
 pub(super) const MAX_EVENT_NAME_BYTES: usize = 64;
 
+/// What the webhook's own answer to `inbound` may carry for Telegram to do: for a pressed button,
+/// `answerCallbackQuery`, which stops the spinner on the citizen's button without a request of its own. Telegram
+/// calls a method named in the body of a webhook's answer ("Making requests when getting updates",
+/// <https://core.telegram.org/bots/api#making-requests-when-getting-updates>); whether that call succeeded cannot be
+/// known, which is all an acknowledgement with no text needs. `None` for every other update.
+pub fn webhook_answer(inbound: &Inbound) -> Option<Value> {
+    match &inbound.kind {
+        InboundKind::Button {
+            callback_id: Some(id), ..
+        } if inbound.channel == Channel::Telegram => Some(serde_json::json!({
+            "method": "answerCallbackQuery",
+            "callback_query_id": id,
+        })),
+        _ => None,
+    }
+}
+
 /// Parses one Telegram webhook body (a JSON [`Update`]) into an [`Inbound`].
 ///
 /// `event_id` is the `update_id` in decimal. `user_id` is where a reply goes: the chat's id (in a private chat, the

@@ -246,6 +246,19 @@ impl FakeTelegram {
         self.shared.lock().files.insert(file_id.to_owned(), bytes.into());
     }
 
+    /// What Telegram does with the body of a webhook's 200: a `method` named in it is called like any other, with the
+    /// rest of the body as its parameters (<https://core.telegram.org/bots/api#making-requests-when-getting-updates>).
+    /// A body without one (or not JSON) calls nothing.
+    pub fn webhook_answered(&self, body: &[u8]) {
+        let Ok(Value::Object(mut params)) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        if let Some(Value::String(method)) = params.remove("method") {
+            self.shared
+                .record("webhook", &method.to_ascii_lowercase(), Value::Object(params));
+        }
+    }
+
     /// Every call so far, in order: (method lower-cased, parameters).
     pub fn calls(&self) -> Vec<(String, Value)> {
         self.shared.lock().calls.clone()
