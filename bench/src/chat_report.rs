@@ -10,9 +10,16 @@ use crate::{Args, BoxError, EngineKind};
 const BEGIN: &str = "<!-- chat-webhooks: begin (written by target/release/chat-webhooks) -->";
 const END: &str = "<!-- chat-webhooks: end -->";
 
-/// The goal of issues 5 and 6.
-pub const GOAL_PER_SECOND: f64 = 1000.0;
-pub const GOAL_P99_MS: f64 = 25.0;
+/// The goals of issue 15 at 20 citizens (issues 5 and 6 asked for 1,000/s on both engines): updates/s through the
+/// webhook on each engine, its share of the in-process dialogue in the same run, and the p99 latency.
+fn goal_per_second(kind: EngineKind) -> f64 {
+    match kind {
+        EngineKind::Sqlite => 1500.0,
+        EngineKind::Postgres => 1200.0,
+    }
+}
+const GOAL_SHARE: f64 = 0.70;
+const GOAL_P99_MS: f64 = 25.0;
 
 /// One channel's webhook run.
 pub struct ChannelReport {
@@ -86,12 +93,13 @@ fn rows(r: &EngineReport) -> (Vec<String>, Vec<Vec<String>>) {
         out.push(cells);
     };
     let none = |_: &BaselineReport| DASH.to_owned();
+    let goal = goal_per_second(r.kind);
     row(
         "updates/s",
         &|c| thousands(c.load.per_second()),
         &|b| thousands(b.load.per_second()),
-        "≥ 1,000/s",
-        met(&|c| c.load.per_second() >= GOAL_PER_SECOND),
+        &format!("≥ {}/s", thousands(goal)),
+        met(&|c| c.load.per_second() >= goal),
     );
     row(
         "… of them survey answers/s",
@@ -104,8 +112,11 @@ fn rows(r: &EngineReport) -> (Vec<String>, Vec<Vec<String>>) {
         "share of the in-process baseline",
         &|c| plain.map_or(DASH.to_owned(), |p| format!("{:.0}%", 100.0 * c.load.per_second() / p)),
         &|b| plain.map_or(DASH.to_owned(), |p| format!("{:.0}%", 100.0 * b.load.per_second() / p)),
-        DASH,
-        DASH.to_owned(),
+        &format!("≥ {:.0}%", 100.0 * GOAL_SHARE),
+        match plain {
+            Some(p) => met(&|c| c.load.per_second() >= GOAL_SHARE * p),
+            None => DASH.to_owned(),
+        },
     );
     row(
         "p50 update → reply",

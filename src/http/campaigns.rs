@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
-use uuid::Uuid;
 use ykien_analysis::{Cell, Table};
 
 use super::AppState;
@@ -169,19 +168,8 @@ async fn post_campaign(
     }
 }
 
-fn not_found() -> PageError {
-    PageError::message(
-        LANG,
-        HOME,
-        StatusCode::NOT_FOUND,
-        "Không có đợt gửi tin này",
-        "Đường dẫn không đúng.",
-    )
-}
-
-fn parse_id(id: &str) -> Result<Uuid, PageError> {
-    id.parse().map_err(|_| not_found())
-}
+/// What a wrong id in the path shows.
+const NO_SUCH: &str = "Không có đợt gửi tin này";
 
 async fn names(state: &AppState, codes: &[String]) -> HashMap<String, String> {
     let day = vn_day(Utc::now());
@@ -246,14 +234,14 @@ async fn show_campaign(
     session: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id)?;
+    let id = PageError::path_id(&id, LANG, HOME, NO_SUCH)?;
     let path = format!("{HOME}/{id}");
     let campaign = state
         .store
         .campaign(id)
         .await
         .on_page(LANG, &path)?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| PageError::no_such(LANG, HOME, NO_SUCH))?;
     let communes = state.store.campaign_communes(id).await.on_page(LANG, &path)?;
     let names = names(&state, &communes).await;
     let campaign_state = CampaignState::parse(&campaign.state);
@@ -331,10 +319,10 @@ async fn show_image(
     _session: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id)?;
+    let id = PageError::path_id(&id, LANG, HOME, NO_SUCH)?;
     match state.store.campaign_image(id).await.on_page(LANG, HOME)? {
         Some((content_type, bytes)) => Ok(image_response(content_type, bytes)),
-        None => Err(not_found()),
+        None => Err(PageError::no_such(LANG, HOME, NO_SUCH)),
     }
 }
 
@@ -351,7 +339,7 @@ async fn post_action(
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&state, Some(&form.csrf))?;
-    let id = parse_id(&id)?;
+    let id = PageError::path_id(&id, LANG, HOME, NO_SUCH)?;
     let path = format!("{HOME}/{id}");
     let now = Utc::now();
     let official = &session.official;
@@ -360,7 +348,7 @@ async fn post_action(
         "pause" => campaigns::pause(&state.store, official, id, now).await,
         "resume" => campaigns::resume(&state.store, official, id, now).await,
         "cancel" => campaigns::cancel(&state.store, official, id, now).await,
-        _ => return Err(not_found()),
+        _ => return Err(PageError::no_such(LANG, HOME, NO_SUCH)),
     };
     done.on_page(LANG, &path)?;
     // The outbox worker looks again: an approved campaign due now starts at once.
@@ -374,11 +362,11 @@ async fn download_report(
     _session: SignedIn,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id)?;
+    let id = PageError::path_id(&id, LANG, HOME, NO_SUCH)?;
     let xlsx = match file.as_str() {
         "report.csv" => false,
         "report.xlsx" => true,
-        _ => return Err(not_found()),
+        _ => return Err(PageError::no_such(LANG, HOME, NO_SUCH)),
     };
     let lines = campaigns::report(&state.store, id).await.on_page(LANG, HOME)?;
     let codes: Vec<String> = lines.iter().map(|l| l.commune_code.clone()).collect();

@@ -412,6 +412,16 @@ impl PageError {
     pub fn message(lang: Lang, path: &str, status: StatusCode, title: &str, text: &str) -> Self {
         Self::from(super::pages::message_page(lang, path, status, title, text))
     }
+
+    /// The 404 page of a console thing that does not exist (`title`: "there is no such …").
+    pub fn no_such(lang: Lang, path: &str, title: &str) -> Self {
+        Self::message(lang, path, StatusCode::NOT_FOUND, title, "Đường dẫn không đúng.")
+    }
+
+    /// The id in a console path, or [`PageError::no_such`] when it is not one.
+    pub fn path_id(id: &str, lang: Lang, path: &str, title: &str) -> Result<uuid::Uuid, Self> {
+        id.parse().map_err(|_| Self::no_such(lang, path, title))
+    }
 }
 
 impl From<Response> for PageError {

@@ -189,19 +189,8 @@ async fn post_round(
     }
 }
 
-fn not_found() -> PageError {
-    PageError::message(
-        LANG,
-        HOME,
-        StatusCode::NOT_FOUND,
-        "Không có vòng thi này",
-        "Đường dẫn không đúng.",
-    )
-}
-
-fn parse_id(id: &str) -> Result<Uuid, PageError> {
-    id.parse().map_err(|_| not_found())
-}
+/// What a wrong id in the path shows.
+const NO_SUCH: &str = "Không có vòng thi này";
 
 /// `GET /console/quizzes/{id}`.
 async fn show_round(
@@ -209,14 +198,14 @@ async fn show_round(
     session: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id)?;
+    let id = PageError::path_id(&id, LANG, HOME, NO_SUCH)?;
     let path = format!("{HOME}/{id}");
     let round = state
         .store
         .quiz_round(id)
         .await
         .on_page(LANG, &path)?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| PageError::no_such(LANG, HOME, NO_SUCH))?;
     let now = Utc::now();
     let entries = state.store.quiz_entries(id).await.on_page(LANG, &path)?;
     let by_commune = quiz::results_by_commune(&entries);
@@ -300,7 +289,7 @@ async fn post_action(
 ) -> Result<Response, PageError> {
     let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
     session.check_csrf(&state, csrf)?;
-    let id = parse_id(&id)?;
+    let id = PageError::path_id(&id, LANG, HOME, NO_SUCH)?;
     let path = format!("{HOME}/{id}");
     let now = Utc::now();
     let official = &session.official;
@@ -313,7 +302,7 @@ async fn post_action(
                 .await
                 .on_page(LANG, &path)?,
         ),
-        _ => return Err(not_found()),
+        _ => return Err(PageError::no_such(LANG, HOME, NO_SUCH)),
     }
     Ok(redirect(&path))
 }

@@ -181,13 +181,17 @@ impl Surveys {
 
     /// The commune with this code today and the newest wave open now that covers it.
     pub async fn survey_for_commune(&self, code: &str, now: DateTime<Utc>) -> Result<SurveyContext, Error> {
-        let commune = super::units::commune_on(&self.store, code, vn_day(now)).await?;
-        let wave = self
-            .store
-            .open_waves_covering(commune.id, commune.parent_id, now)
-            .await?
-            .into_iter()
-            .next()
+        // One read for both: a chat turn of a survey asks for this every time.
+        let mut versions = self.store.units_with_open_waves(code, now).await?;
+        let commune = super::units::commune_of(
+            versions.iter().map(|(unit, _)| unit.clone()).collect(),
+            code,
+            vn_day(now),
+        )?;
+        let wave = versions
+            .iter_mut()
+            .find(|(unit, _)| unit.id == commune.id)
+            .and_then(|(_, waves)| (!waves.is_empty()).then(|| waves.swap_remove(0)))
             .ok_or_else(|| Error::NoOpenWave(commune.name.clone()))?;
         let questionnaire = self.questionnaire(wave.questionnaire_id).await?;
         Ok(SurveyContext {

@@ -506,7 +506,12 @@ pub async fn unit_by_code(store: &Store, code: &str, day: NaiveDate) -> Result<U
 /// The commune or ward with this code that exists on `day`: `UnitNotFound` for an unknown code, `NotACommune`
 /// for a province, a district, or a commune that no longer exists.
 pub async fn commune_on(store: &Store, code: &str, day: NaiveDate) -> Result<Unit, Error> {
-    let unit = unit_by_code(store, code, day).await?;
+    commune_of(store.units_by_code(code).await?, code, day)
+}
+
+/// [`commune_on`] among the `versions` of the unit with this code, already read.
+pub fn commune_of(versions: Vec<Unit>, code: &str, day: NaiveDate) -> Result<Unit, Error> {
+    let unit = pick_version(versions, day).ok_or_else(|| Error::UnitNotFound(code.to_owned()))?;
     if unit.level != UnitLevel::Commune || !unit.is_valid_on(day) {
         return Err(Error::NotACommune(code.to_owned()));
     }

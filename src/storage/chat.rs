@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::surveys::apply_session_write;
-use super::{SessionWrite, SessionWritten, Store, StoreError, db, execute, fetch, on_pool};
+use super::{LinkedChatRow, SessionWrite, SessionWritten, Store, StoreError, db, execute, fetch, on_pool};
 
 /// A person on one chat channel, as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChatUserRow {
     pub channel: String,
     pub user_id: String,
@@ -82,6 +82,76 @@ pub struct HandledChatEvent {
     pub event_id: String,
     /// Keep the raw body (an event nobody handles, for inspection).
     pub keep_raw: bool,
+}
+
+/// The row of [`Store::chat_with_link`]: a chat's columns and its link's, each group NULL when there is none.
+#[derive(sqlx::FromRow)]
+struct ChatWithLink {
+    channel: String,
+    user_id: String,
+    lang: Option<String>,
+    commune_code: Option<String>,
+    dialog: Option<String>,
+    revision: Option<i64>,
+    reachable: Option<bool>,
+    opted_out: Option<bool>,
+    last_interaction_at: Option<DateTime<Utc>>,
+    created_at: Option<DateTime<Utc>>,
+    official_id: Option<Uuid>,
+    username: Option<String>,
+    display_name: Option<String>,
+    disabled: Option<bool>,
+    linked_at: Option<DateTime<Utc>>,
+}
+
+impl ChatWithLink {
+    fn split(self) -> (Option<ChatUserRow>, Option<LinkedChatRow>) {
+        let chat = match (
+            self.lang,
+            self.dialog,
+            self.revision,
+            self.reachable,
+            self.opted_out,
+            self.created_at,
+        ) {
+            (Some(lang), Some(dialog), Some(revision), Some(reachable), Some(opted_out), Some(created_at)) => {
+                Some(ChatUserRow {
+                    channel: self.channel.clone(),
+                    user_id: self.user_id.clone(),
+                    lang,
+                    commune_code: self.commune_code,
+                    dialog,
+                    revision,
+                    reachable,
+                    opted_out,
+                    last_interaction_at: self.last_interaction_at,
+                    created_at,
+                })
+            }
+            _ => None,
+        };
+        let link = match (
+            self.official_id,
+            self.username,
+            self.display_name,
+            self.disabled,
+            self.linked_at,
+        ) {
+            (Some(official_id), Some(username), Some(display_name), Some(disabled), Some(linked_at)) => {
+                Some(LinkedChatRow {
+                    channel: self.channel,
+                    user_id: self.user_id,
+                    official_id,
+                    username,
+                    display_name,
+                    disabled,
+                    linked_at,
+                })
+            }
+            _ => None,
+        };
+        (chat, link)
+    }
 }
 
 const INSERT_CHAT_USER: &str = "INSERT INTO chat_users (channel, user_id, lang, commune_code, dialog, reachable, \
@@ -272,46 +342,30 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CHAT_USER_COLUMNS} FROM chat_users WHERE channel = $1 AND user_id = $2"
         ));
-        type Tuple = (
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            i64,
-            bool,
-            bool,
-            Option<DateTime<Utc>>,
-            DateTime<Utc>,
-        );
-        let row: Option<Tuple> = fetch!(&self.pool, fetch_optional, "reading a chat user", sql, channel, user_id)?;
-        Ok(row.map(
-            |(
-                channel,
-                user_id,
-                lang,
-                commune_code,
-                dialog,
-                revision,
-                reachable,
-                opted_out,
-                last_interaction_at,
-                created_at,
-            )| {
-                ChatUserRow {
-                    channel,
-                    user_id,
-                    lang,
-                    commune_code,
-                    dialog,
-                    revision,
-                    reachable,
-                    opted_out,
-                    last_interaction_at,
-                    created_at,
-                }
-            },
-        ))
+        fetch!(&self.pool, fetch_optional, "reading a chat user", sql, channel, user_id)
+    }
+
+    /// A chat's row and the official account it is linked to, each if any, in one read: what every chat turn starts
+    /// from.
+    pub async fn chat_with_link(
+        &self,
+        channel: &str,
+        user_id: &str,
+    ) -> Result<(Option<ChatUserRow>, Option<LinkedChatRow>), StoreError> {
+        let row: ChatWithLink = fetch!(
+            &self.pool,
+            fetch_one,
+            "reading a chat and its link",
+            "SELECT k.channel, k.user_id, u.lang, u.commune_code, u.dialog, u.revision, u.reachable, u.opted_out, \
+             u.last_interaction_at, u.created_at, c.official_id, o.username, o.display_name, o.disabled, c.linked_at \
+             FROM (SELECT CAST($1 AS TEXT) AS channel, CAST($2 AS TEXT) AS user_id) k \
+             LEFT JOIN chat_users u ON u.channel = k.channel AND u.user_id = k.user_id \
+             LEFT JOIN official_chats c ON c.channel = k.channel AND c.user_id = k.user_id \
+             LEFT JOIN officials o ON o.id = c.official_id",
+            channel,
+            user_id,
+        )?;
+        Ok(row.split())
     }
 
     /// Stores a chat user's row if it is still at `row.revision` (a new row: if none exists yet), moving it to

@@ -10,8 +10,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
+use super::units::UnitRecord;
 use super::{Store, StoreError, db, execute, fetch, on_pool};
 use crate::domain::survey::{NewWave, ReportingPeriod, Wave};
+use crate::domain::units::Unit;
 
 /// A questionnaire version as stored: its source text is the truth, parsed again when loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,6 +144,20 @@ fn wave_from_tuple((id, code, title, questionnaire_id, opens_at, closes_at, modu
         closes_at,
         modules_per_respondent: modules.and_then(|m| u16::try_from(m).ok()),
     }
+}
+
+/// A row of [`Store::units_with_open_waves`]: a unit, and one open wave covering it or NULLs.
+#[derive(sqlx::FromRow)]
+struct UnitWithWave {
+    #[sqlx(flatten)]
+    unit: UnitRecord,
+    wave_id: Option<Uuid>,
+    wave_code: Option<String>,
+    wave_title: Option<String>,
+    questionnaire_id: Option<Uuid>,
+    opens_at: Option<DateTime<Utc>>,
+    closes_at: Option<DateTime<Utc>>,
+    modules_per_respondent: Option<i64>,
 }
 
 const WAVE_COLUMNS: &str =
@@ -577,27 +593,57 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// The waves open at `now` that cover a unit (directly or through its parent), newest first.
-    pub async fn open_waves_covering(
+    /// Every version of the unit with this code, oldest first, each with the waves open at `now` that cover it
+    /// (naming it or its parent), newest first: the commune and its survey in one read, for a chat turn or a survey
+    /// page.
+    pub async fn units_with_open_waves(
         &self,
-        unit_id: Uuid,
-        parent_id: Option<Uuid>,
+        code: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Wave>, StoreError> {
-        let sql = AssertSqlSafe(format!(
-            "{WAVE_COLUMNS} WHERE w.opens_at <= $3 AND w.closes_at > $3 AND EXISTS \
-             (SELECT 1 FROM wave_units wu WHERE wu.wave_id = w.id AND wu.unit_id IN ($1, $2)) ORDER BY w.opens_at DESC"
-        ));
-        let rows: Vec<WaveTuple> = fetch!(
+    ) -> Result<Vec<(Unit, Vec<Wave>)>, StoreError> {
+        let rows: Vec<UnitWithWave> = fetch!(
             &self.pool,
             fetch_all,
-            "reading the open waves of a unit",
-            sql,
-            unit_id,
-            parent_id.unwrap_or(unit_id),
+            "reading a unit and its open waves",
+            "SELECT u.id, u.code, u.name, u.level, u.kind, u.parent_id, u.valid_from, u.valid_to, u.lat, u.lon, \
+             u.area_km2, w.id AS wave_id, w.code AS wave_code, w.title AS wave_title, w.questionnaire_id, \
+             w.opens_at, w.closes_at, w.modules_per_respondent \
+             FROM admin_units u LEFT JOIN waves w ON w.opens_at <= $2 AND w.closes_at > $2 AND EXISTS \
+             (SELECT 1 FROM wave_units wu WHERE wu.wave_id = w.id AND wu.unit_id IN (u.id, COALESCE(u.parent_id, u.id))) \
+             WHERE u.code = $1 ORDER BY u.valid_from, u.id, w.opens_at DESC",
+            code,
             now,
         )?;
-        Ok(rows.into_iter().map(wave_from_tuple).collect())
+        let mut units: Vec<(Unit, Vec<Wave>)> = Vec::new();
+        for row in rows {
+            let unit = Unit::try_from(row.unit)?;
+            let wave = match (
+                row.wave_id,
+                row.wave_code,
+                row.wave_title,
+                row.questionnaire_id,
+                row.opens_at,
+                row.closes_at,
+            ) {
+                (Some(id), Some(code), Some(title), Some(questionnaire_id), Some(opens_at), Some(closes_at)) => {
+                    Some(wave_from_tuple((
+                        id,
+                        code,
+                        title,
+                        questionnaire_id,
+                        opens_at,
+                        closes_at,
+                        row.modules_per_respondent,
+                    )))
+                }
+                _ => None,
+            };
+            match units.last_mut() {
+                Some((last, waves)) if last.id == unit.id => waves.extend(wave),
+                _ => units.push((unit, wave.into_iter().collect())),
+            }
+        }
+        Ok(units)
     }
 
     /// The session of one identity in one wave with its answers, if a response is being filled in.

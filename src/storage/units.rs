@@ -33,7 +33,7 @@ macro_rules! select_units {
 
 /// The columns `select_units!` reads, by name.
 #[derive(sqlx::FromRow)]
-struct UnitRecord {
+pub(super) struct UnitRecord {
     id: Uuid,
     code: String,
     name: String,

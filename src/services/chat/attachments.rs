@@ -12,26 +12,40 @@ use crate::services::Error;
 use crate::services::cases::{MAX_TEXT_CHARS, MIN_TEXT_CHARS};
 
 impl Chats {
+    /// The report a photo or voice note joins: the one being written, or a new one when it comes at the menu (an
+    /// attachment sent first starts a report). At any other step the reply `refused` (Vietnamese, English), and the
+    /// step keeps its question.
+    async fn attachment_draft(
+        &self,
+        c: &mut Conversation<'_>,
+        refused: (&str, &str),
+    ) -> Result<Result<Draft, Vec<Outbound>>, Error> {
+        match c.state.dialog.clone() {
+            Dialog::Report(draft) => Ok(Ok(draft)),
+            Dialog::Menu => {
+                self.store.clear_draft_files(&c.row.channel, &c.row.user_id).await?;
+                Ok(Ok(Draft::default()))
+            }
+            Dialog::Survey {} | Dialog::Commune { .. } | Dialog::Quiz { .. } => {
+                c.keep_choices = true;
+                Ok(Err(vec![Outbound::text(c.t(refused.0, refused.1))]))
+            }
+        }
+    }
+
     pub(super) async fn photo(
         &self,
         c: &mut Conversation<'_>,
         refs: &[String],
         caption: Option<&str>,
     ) -> Result<Vec<Outbound>, Error> {
-        let mut draft = match c.state.dialog.clone() {
-            Dialog::Report(draft) => draft,
-            // A photo sent first starts a report, as a voice note does.
-            Dialog::Menu => {
-                self.store.clear_draft_files(&c.row.channel, &c.row.user_id).await?;
-                Draft::default()
-            }
-            Dialog::Survey {} | Dialog::Commune { .. } | Dialog::Quiz { .. } => {
-                c.keep_choices = true;
-                return Ok(vec![Outbound::text(c.t(
-                    "Ảnh chỉ được nhận khi gửi phản ánh. Ở bước này xin bấm nút hoặc gõ chữ.",
-                    "Photos are taken with feedback reports. At this step please press a button or type.",
-                ))]);
-            }
+        let refused = (
+            "Ảnh chỉ được nhận khi gửi phản ánh. Ở bước này xin bấm nút hoặc gõ chữ.",
+            "Photos are taken with feedback reports. At this step please press a button or type.",
+        );
+        let mut draft = match self.attachment_draft(c, refused).await? {
+            Ok(draft) => draft,
+            Err(refusal) => return Ok(refusal),
         };
         // A caption long enough is the description when there is none yet.
         if draft.text.is_none()
@@ -108,19 +122,13 @@ impl Chats {
         reference: &str,
         duration_secs: Option<u32>,
     ) -> Result<Vec<Outbound>, Error> {
-        let mut draft = match c.state.dialog.clone() {
-            Dialog::Report(draft) => draft,
-            Dialog::Menu => {
-                self.store.clear_draft_files(&c.row.channel, &c.row.user_id).await?;
-                Draft::default()
-            }
-            Dialog::Survey {} | Dialog::Commune { .. } | Dialog::Quiz { .. } => {
-                c.keep_choices = true;
-                return Ok(vec![Outbound::text(c.t(
-                    "Tin nhắn thoại chỉ được nhận khi gửi phản ánh. Ở bước này xin bấm nút hoặc gõ chữ.",
-                    "Voice notes are taken with feedback reports. At this step please press a button or type.",
-                ))]);
-            }
+        let refused = (
+            "Tin nhắn thoại chỉ được nhận khi gửi phản ánh. Ở bước này xin bấm nút hoặc gõ chữ.",
+            "Voice notes are taken with feedback reports. At this step please press a button or type.",
+        );
+        let mut draft = match self.attachment_draft(c, refused).await? {
+            Ok(draft) => draft,
+            Err(refusal) => return Ok(refusal),
         };
         let note = if draft.voice_notes >= MAX_VOICE_NOTES {
             c.t(

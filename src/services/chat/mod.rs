@@ -213,8 +213,12 @@ impl Chats {
             }
             _ => {}
         }
+        let (mut chat, link) = self
+            .store
+            .chat_with_link(inbound.channel.as_str(), &inbound.user_id)
+            .await?;
         // An official's chat (linked, or linking) never gets the citizen dialogue.
-        if let Some(replies) = self.official_turn(inbound, now).await? {
+        if let Some(replies) = self.official_turn(inbound, link, now).await? {
             // A linked official who wrote can be reached again: what waits for them may go now.
             return Ok(ChatTurn {
                 replies,
@@ -225,8 +229,14 @@ impl Chats {
         // Two tries: another instance may take a survey step of this person between the read and the write. Only a
         // turn that takes a survey step can be stale, and such a turn did nothing else outside its transaction, so
         // deciding it again is safe.
-        for _ in 0..2 {
-            if let Some(replies) = self.try_turn(inbound, photos, now, &mut outbox_due).await? {
+        for again in [false, true] {
+            if again {
+                chat = self.store.chat_user(inbound.channel.as_str(), &inbound.user_id).await?;
+            }
+            if let Some(replies) = self
+                .try_turn(inbound, chat.take(), photos, now, &mut outbox_due)
+                .await?
+            {
                 return Ok(ChatTurn { replies, outbox_due });
             }
         }
@@ -235,16 +245,18 @@ impl Chats {
         ))
     }
 
-    /// One try at a turn; `None` when the survey session moved on meanwhile and nothing was stored.
+    /// One try at a turn from the chat's stored row (`None`: a new chat); `None` when the survey session moved on
+    /// meanwhile and nothing was stored.
     async fn try_turn(
         &self,
         inbound: &Inbound,
+        stored: Option<ChatUserRow>,
         photos: &dyn PhotoSource,
         now: DateTime<Utc>,
         outbox_due: &mut bool,
     ) -> Result<Option<Vec<Outbound>>, Error> {
         let channel = inbound.channel.as_str();
-        let (row, is_new) = match self.store.chat_user(channel, &inbound.user_id).await? {
+        let (row, is_new) = match stored {
             Some(row) => (row, false),
             None => (
                 ChatUserRow {

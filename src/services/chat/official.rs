@@ -44,11 +44,11 @@ impl Chats {
     pub(super) async fn official_turn(
         &self,
         inbound: &Inbound,
+        linked: Option<LinkedChatRow>,
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<Outbound>>, Error> {
         let channel = inbound.channel.as_str();
         let command = official_command(&inbound.kind);
-        let linked = self.store.linked_official(channel, &inbound.user_id).await?;
         if command.is_none() && linked.is_none() {
             return Ok(None);
         }

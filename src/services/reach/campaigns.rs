@@ -115,23 +115,7 @@ pub async fn check_form(
     now: DateTime<Utc>,
 ) -> Result<(NewCampaign, Vec<Problem>), Error> {
     let mut problems = Vec::new();
-    let title = form.title.trim().to_owned();
-    if title.is_empty() {
-        problems.push(Problem::new(
-            "title",
-            "empty",
-            Text::new("Xin đặt tên cho đợt gửi tin.", "Please give the campaign a title."),
-        ));
-    } else if title.chars().count() > TITLE_LIMIT {
-        problems.push(Problem::new(
-            "title",
-            "too_long",
-            Text::new(
-                format!("Tên đợt gửi tin dài quá {TITLE_LIMIT} ký tự."),
-                format!("The title is longer than {TITLE_LIMIT} characters."),
-            ),
-        ));
-    }
+    let title = checked_title(&form.title, ("đợt gửi tin", "the campaign"), &mut problems);
     let channels: Vec<Channel> = form
         .channels
         .iter()
@@ -261,6 +245,32 @@ pub async fn check_form(
         created_at: now,
     };
     Ok((campaign, problems))
+}
+
+/// The trimmed title of a campaign or a quiz round (`what`: its name in Vietnamese and English), with a problem when
+/// it is empty or longer than [`TITLE_LIMIT`].
+pub fn checked_title(typed: &str, what: (&str, &str), problems: &mut Vec<Problem>) -> String {
+    let title = typed.trim().to_owned();
+    if title.is_empty() {
+        problems.push(Problem::new(
+            "title",
+            "empty",
+            Text::new(
+                format!("Xin đặt tên cho {}.", what.0),
+                format!("Please give {} a title.", what.1),
+            ),
+        ));
+    } else if title.chars().count() > TITLE_LIMIT {
+        problems.push(Problem::new(
+            "title",
+            "too_long",
+            Text::new(
+                format!("Tên {} dài quá {TITLE_LIMIT} ký tự.", what.0),
+                format!("The title is longer than {TITLE_LIMIT} characters."),
+            ),
+        ));
+    }
+    title
 }
 
 /// The communes typed (codes) that exist today and are within `official`'s scope; a problem (field `communes`) for

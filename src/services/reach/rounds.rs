@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::campaigns::{self, CampaignForm, checked_communes, parse_vn_time, vn_time};
+use super::campaigns::{self, CampaignForm, checked_communes, checked_title, parse_vn_time, vn_time};
 use super::quiz::{self, new_round, revealed_seed, round_problems};
 use crate::domain::calendar::vn_day;
 use crate::domain::{Problem, Text};
@@ -16,8 +16,6 @@ use crate::services::accounts::{Official, Role};
 use crate::services::units;
 use crate::storage::{QuizRoundRow, Store};
 
-/// The longest round title, in characters.
-pub const TITLE_LIMIT: usize = 200;
 /// The most winners a round draws.
 pub const MAX_WINNERS: i64 = 100;
 
@@ -94,23 +92,7 @@ pub async fn create(
         ));
     }
     let mut problems = Vec::new();
-    let title = form.title.trim().to_owned();
-    if title.is_empty() {
-        problems.push(Problem::new(
-            "title",
-            "empty",
-            Text::new("Xin đặt tên cho vòng thi.", "Please give the round a title."),
-        ));
-    } else if title.chars().count() > TITLE_LIMIT {
-        problems.push(Problem::new(
-            "title",
-            "too_long",
-            Text::new(
-                format!("Tên vòng thi dài quá {TITLE_LIMIT} ký tự."),
-                format!("The title is longer than {TITLE_LIMIT} characters."),
-            ),
-        ));
-    }
+    let title = checked_title(&form.title, ("vòng thi", "the round"), &mut problems);
     let communes = checked_communes(store, official, &form.communes, now, &mut problems).await?;
     let time = |field: &'static str, typed: &str, problems: &mut Vec<Problem>| {
         let at = parse_vn_time(typed);
