@@ -27,7 +27,7 @@ use crate::domain::questionnaire::{Answer, Questionnaire};
 use crate::domain::survey::{NewWave, ReportingPeriod, Wave, is_wave_code, plan_periods};
 use crate::domain::units::{Unit, UnitLevel};
 use crate::storage::{
-    NewResponse, QuestionnaireImport, SessionFrom, SessionTo, SessionWrite, SessionWritten, Store, StoreError,
+    NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, Store, StoreError,
     StoredAnswer,
 };
 
@@ -181,24 +181,49 @@ impl Surveys {
 
     /// The commune with this code today and the newest wave open now that covers it.
     pub async fn survey_for_commune(&self, code: &str, now: DateTime<Utc>) -> Result<SurveyContext, Error> {
-        // One read for both: a chat turn of a survey asks for this every time.
-        let mut versions = self.store.units_with_open_waves(code, now).await?;
+        // No identity's hash is empty: no session is read.
+        Ok(self.open_survey_of(code, now, "").await?.0)
+    }
+
+    /// [`Surveys::survey_for_commune`] and the identity's [`Surveys::progress`] in it, in one read of the database:
+    /// what every chat turn of a survey starts from.
+    pub async fn survey_with_progress(
+        &self,
+        code: &str,
+        identity: &Identity,
+        now: DateTime<Utc>,
+    ) -> Result<(SurveyContext, Progress), Error> {
+        let hash = self.identity_hash(identity);
+        let (ctx, session) = self.open_survey_of(code, now, &hash).await?;
+        let progress = self.progress_from(&ctx, hash, identity.channel, session).await?;
+        Ok((ctx, progress))
+    }
+
+    /// The survey context of a commune, with the session of `identity_hash` in its wave.
+    async fn open_survey_of(
+        &self,
+        code: &str,
+        now: DateTime<Utc>,
+        identity_hash: &str,
+    ) -> Result<(SurveyContext, Option<Session>), Error> {
+        let mut versions = self.store.units_with_open_waves(code, now, identity_hash).await?;
         let commune = super::units::commune_of(
             versions.iter().map(|(unit, _)| unit.clone()).collect(),
             code,
             vn_day(now),
         )?;
-        let wave = versions
+        let open = versions
             .iter_mut()
             .find(|(unit, _)| unit.id == commune.id)
             .and_then(|(_, waves)| (!waves.is_empty()).then(|| waves.swap_remove(0)))
             .ok_or_else(|| Error::NoOpenWave(commune.name.clone()))?;
-        let questionnaire = self.questionnaire(wave.questionnaire_id).await?;
-        Ok(SurveyContext {
-            wave,
+        let questionnaire = self.questionnaire(open.wave.questionnaire_id).await?;
+        let ctx = SurveyContext {
+            wave: open.wave,
             commune,
             questionnaire,
-        })
+        };
+        Ok((ctx, open.session))
     }
 
     /// Whether this identity already completed a response in the context's wave.
@@ -222,7 +247,19 @@ impl Surveys {
     /// there is none, one of whether they already answered).
     pub async fn progress(&self, ctx: &SurveyContext, identity: &Identity) -> Result<Progress, Error> {
         let hash = self.identity_hash(identity);
-        let session = match self.store.session(&hash, ctx.wave.id).await? {
+        let session = self.store.session(&hash, ctx.wave.id).await?;
+        self.progress_from(ctx, hash, identity.channel, session).await
+    }
+
+    /// The progress of the identity with this hash, from its session in the context's wave as read.
+    async fn progress_from(
+        &self,
+        ctx: &SurveyContext,
+        hash: String,
+        channel: Channel,
+        session: Option<Session>,
+    ) -> Result<Progress, Error> {
+        let session = match session {
             Some(session) => {
                 let state: SurveyState = serde_json::from_str(&session.state)
                     .map_err(|e| StoreError::Corrupt(format!("survey session state: {e}")))?;
@@ -248,7 +285,7 @@ impl Surveys {
         let responded = session.is_none() && self.store.has_responded(ctx.wave.id, &hash).await?;
         Ok(Progress {
             hash,
-            channel: identity.channel,
+            channel,
             session,
             responded,
         })

@@ -62,8 +62,8 @@ pub use reach::{CampaignRow, CommuneReport, NewCampaign, QuizEntryRow, QuizRound
 pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use score_snapshots::ScoreSnapshotRow;
 pub use surveys::{
-    NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
-    StoredQuestionnaire,
+    NewResponse, OpenWave, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten,
+    StoredAnswer, StoredQuestionnaire,
 };
 pub use unit_scores::{UnitResponses, UnitReviews, UnitScoreRow};
 pub use units::{ImportCounts, UnitLink};

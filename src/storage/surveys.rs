@@ -146,7 +146,18 @@ fn wave_from_tuple((id, code, title, questionnaire_id, opens_at, closes_at, modu
     }
 }
 
-/// A row of [`Store::units_with_open_waves`]: a unit, and one open wave covering it or NULLs.
+/// A survey session's row, as [`Store::session`] reads it.
+#[derive(sqlx::FromRow)]
+struct SessionRecord {
+    response_id: Uuid,
+    session_unit_id: Uuid,
+    state: String,
+    answers: Option<String>,
+    revision: i64,
+}
+
+/// A row of [`Store::units_with_open_waves`]: a unit, one open wave covering it or NULLs, and the identity's session
+/// in that wave or NULLs.
 #[derive(sqlx::FromRow)]
 struct UnitWithWave {
     #[sqlx(flatten)]
@@ -158,6 +169,18 @@ struct UnitWithWave {
     opens_at: Option<DateTime<Utc>>,
     closes_at: Option<DateTime<Utc>>,
     modules_per_respondent: Option<i64>,
+    response_id: Option<Uuid>,
+    session_unit_id: Option<Uuid>,
+    state: Option<String>,
+    answers: Option<String>,
+    revision: Option<i64>,
+}
+
+/// A wave open now, with the session of the identity asked about in it, if any ([`Store::units_with_open_waves`]).
+#[derive(Clone, Debug)]
+pub struct OpenWave {
+    pub wave: Wave,
+    pub session: Option<Session>,
 }
 
 const WAVE_COLUMNS: &str =
@@ -594,27 +617,32 @@ impl Store {
     }
 
     /// Every version of the unit with this code, oldest first, each with the waves open at `now` that cover it
-    /// (naming it or its parent), newest first: the commune and its survey in one read, for a chat turn or a survey
-    /// page.
+    /// (naming it or its parent), newest first, and the session of `identity_hash` in each: the commune, its survey
+    /// and where the person is in it in one read, for a chat turn or a survey page.
     pub async fn units_with_open_waves(
         &self,
         code: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(Unit, Vec<Wave>)>, StoreError> {
+        identity_hash: &str,
+    ) -> Result<Vec<(Unit, Vec<OpenWave>)>, StoreError> {
         let rows: Vec<UnitWithWave> = fetch!(
             &self.pool,
             fetch_all,
             "reading a unit and its open waves",
             "SELECT u.id, u.code, u.name, u.level, u.kind, u.parent_id, u.valid_from, u.valid_to, u.lat, u.lon, \
              u.area_km2, w.id AS wave_id, w.code AS wave_code, w.title AS wave_title, w.questionnaire_id, \
-             w.opens_at, w.closes_at, w.modules_per_respondent \
+             w.opens_at, w.closes_at, w.modules_per_respondent, s.response_id, r.unit_id AS session_unit_id, \
+             s.state, s.answers, s.revision \
              FROM admin_units u LEFT JOIN waves w ON w.opens_at <= $2 AND w.closes_at > $2 AND EXISTS \
              (SELECT 1 FROM wave_units wu WHERE wu.wave_id = w.id AND wu.unit_id IN (u.id, COALESCE(u.parent_id, u.id))) \
+             LEFT JOIN survey_sessions s ON s.wave_id = w.id AND s.identity_hash = $3 \
+             LEFT JOIN responses r ON r.id = s.response_id \
              WHERE u.code = $1 ORDER BY u.valid_from, u.id, w.opens_at DESC",
             code,
             now,
+            identity_hash,
         )?;
-        let mut units: Vec<(Unit, Vec<Wave>)> = Vec::new();
+        let mut units: Vec<(Unit, Vec<OpenWave>)> = Vec::new();
         for row in rows {
             let unit = Unit::try_from(row.unit)?;
             let wave = match (
@@ -626,7 +654,7 @@ impl Store {
                 row.closes_at,
             ) {
                 (Some(id), Some(code), Some(title), Some(questionnaire_id), Some(opens_at), Some(closes_at)) => {
-                    Some(wave_from_tuple((
+                    let wave = wave_from_tuple((
                         id,
                         code,
                         title,
@@ -634,7 +662,21 @@ impl Store {
                         opens_at,
                         closes_at,
                         row.modules_per_respondent,
-                    )))
+                    ));
+                    let session = match (row.response_id, row.session_unit_id, row.state, row.revision) {
+                        (Some(response_id), Some(session_unit_id), Some(state), Some(revision)) => Some(
+                            self.session_from(SessionRecord {
+                                response_id,
+                                session_unit_id,
+                                state,
+                                answers: row.answers,
+                                revision,
+                            })
+                            .await?,
+                        ),
+                        _ => None,
+                    };
+                    Some(OpenWave { wave, session })
                 }
                 _ => None,
             };
@@ -648,19 +690,24 @@ impl Store {
 
     /// The session of one identity in one wave with its answers, if a response is being filled in.
     pub async fn session(&self, identity_hash: &str, wave_id: Uuid) -> Result<Option<Session>, StoreError> {
-        let row: Option<(Uuid, Uuid, String, Option<String>, i64)> = fetch!(
+        let row: Option<SessionRecord> = fetch!(
             &self.pool,
             fetch_optional,
             "reading a survey session",
-            "SELECT s.response_id, r.unit_id, s.state, s.answers, s.revision FROM survey_sessions s \
+            "SELECT s.response_id, r.unit_id AS session_unit_id, s.state, s.answers, s.revision FROM survey_sessions s \
              JOIN responses r ON r.id = s.response_id WHERE s.identity_hash = $1 AND s.wave_id = $2",
             identity_hash,
             wave_id,
         )?;
-        let Some((response_id, unit_id, state, answers, revision)) = row else {
-            return Ok(None);
-        };
-        let carried = match answers {
+        match row {
+            Some(row) => Ok(Some(self.session_from(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A session as read, with its answers: those carried with it, or (written by an older binary) the stored ones.
+    async fn session_from(&self, row: SessionRecord) -> Result<Session, StoreError> {
+        let carried = match row.answers {
             Some(json) => Some(
                 serde_json::from_str::<SessionAnswers>(&json)
                     .map_err(|e| StoreError::Corrupt(format!("the answers of a survey session: {e}")))?,
@@ -668,18 +715,18 @@ impl Store {
             None => None,
         };
         let answers = match carried {
-            Some(carried) if carried.revision == revision => carried.answers,
+            Some(carried) if carried.revision == row.revision => carried.answers,
             // Started before migration 0007, or last moved by an older binary during a rolling upgrade: the answers
             // table has them all (the next step writes them with the session again).
-            _ => self.answers(response_id).await?,
+            _ => self.answers(row.response_id).await?,
         };
-        Ok(Some(Session {
-            response_id,
-            unit_id,
-            state,
+        Ok(Session {
+            response_id: row.response_id,
+            unit_id: row.session_unit_id,
+            state: row.state,
             answers,
-            revision,
-        }))
+            revision: row.revision,
+        })
     }
 
     /// Writes one step of a survey session on its own (the web form); a chat writes it with its own state,

@@ -44,8 +44,7 @@ impl Chats {
         if let Some(open) = c.survey.as_ref().filter(|s| s.ctx.commune.code == commune) {
             return Ok(open.clone());
         }
-        let ctx = self.surveys.survey_for_commune(commune, c.now).await?;
-        let progress = self.surveys.progress(&ctx, &c.identity()).await?;
+        let (ctx, progress) = self.surveys.survey_with_progress(commune, &c.identity(), c.now).await?;
         let open = Arc::new(OpenSurvey { ctx, progress });
         c.survey = Some(open.clone());
         Ok(open)
