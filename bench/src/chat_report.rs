@@ -388,7 +388,8 @@ fn section(args: &Args, reports: &[EngineReport], background: &Shares) -> String
          answer button (on Zalo, where a question has more than five buttons, the number of a random answer typed), \
          the smallest number where a number is asked, a short text where a text is asked; after the thanks the next \
          citizen (a new chat id) starts. Telegram updates are posted to `POST /webhooks/telegram` with the secret \
-         token (button presses as `callback_query`, so the service also calls `answerCallbackQuery`); Zalo events \
+         token (button presses as `callback_query`, which the service acknowledges with `answerCallbackQuery` in the \
+         webhook's 200, counted here as Telegram would carry it out); Zalo events \
          are signed `user_send_text` events to `POST /webhooks/zalo` (button presses as `#yk:` + payload). \
          `ykien serve` is a child process (`YKIEN_LOG=warn`) on a fresh database per channel, prepared with the \
          `ykien` binary (units, questionnaire, a wave open over the province; for Zalo, tokens valid a day stored \
