@@ -403,7 +403,13 @@ async fn news_for_a_citizen_zalo_will_not_take_wait_on_the_tracking_page_and_go_
         // quoting the citizen's next message.
         let now = chrono::Utc::now();
         store
-            .open_zalo_window(&hoa.id, "an-old-message", now - chrono::Duration::days(3))
+            .zalo_message_answered(
+                &hoa.id,
+                "an-old-message",
+                now - chrono::Duration::days(3),
+                0,
+                chrono::Utc::now(),
+            )
             .await
             .unwrap();
         let (month, _) = ykien::services::reach::zalo_rules::vn_month(now);

@@ -210,7 +210,13 @@ async fn a_campaign_reaches_each_subscriber_once_as_each_platform_allows_and_rep
         .await;
         for user in ["9002", "9003"] {
             store
-                .open_zalo_window(user, &format!("old-{user}"), Utc::now() - chrono::Duration::days(3))
+                .zalo_message_answered(
+                    user,
+                    &format!("old-{user}"),
+                    Utc::now() - chrono::Duration::days(3),
+                    0,
+                    chrono::Utc::now(),
+                )
                 .await
                 .unwrap();
         }
@@ -444,7 +450,7 @@ async fn zalo_replies_quote_the_citizens_message_eight_times_in_48_hours_then_co
             ykien::services::channels::ZaloChannel::new(config.zalo.as_ref().unwrap(), store.clone()).unwrap();
         let now = Utc::now();
         store
-            .open_zalo_window("u1", "msg-1", now - chrono::Duration::hours(47))
+            .zalo_message_answered("u1", "msg-1", now - chrono::Duration::hours(47), 0, chrono::Utc::now())
             .await
             .unwrap();
         for i in 0..8 {
@@ -472,7 +478,7 @@ async fn zalo_replies_quote_the_citizens_message_eight_times_in_48_hours_then_co
         assert_eq!(until, zalo_rules::vn_month(now).1, "{label}: until the next month");
         // After 48 hours the window is closed even with replies left; a new message opens a new one.
         store
-            .open_zalo_window("u2", "msg-2", now - chrono::Duration::hours(49))
+            .zalo_message_answered("u2", "msg-2", now - chrono::Duration::hours(49), 0, chrono::Utc::now())
             .await
             .unwrap();
         assert!(
@@ -482,7 +488,10 @@ async fn zalo_replies_quote_the_citizens_message_eight_times_in_48_hours_then_co
             ),
             "{label}"
         );
-        store.open_zalo_window("u2", "msg-3", now).await.unwrap();
+        store
+            .zalo_message_answered("u2", "msg-3", now, 0, chrono::Utc::now())
+            .await
+            .unwrap();
         assert_eq!(
             zalo_rules::decide(&store, &channel, "u2", 1, now).await.unwrap(),
             ZaloKind::Reply("msg-3".into()),

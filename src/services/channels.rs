@@ -604,22 +604,21 @@ impl ChatChannels {
             }
         };
         // A Zalo user's message opens Zalo's reply window: the turn's replies quote it, and what waited for them
-        // (over the quota) may go now.
-        let zalo_message =
-            inbound.channel == Channel::Zalo && inbound.kind.feeds_dialogue() && !inbound.user_id.is_empty();
-        if zalo_message {
+        // (over the quota) may go now. It is opened once the turn is decided, with the replies the turn takes from it,
+        // in one write ([`Store::zalo_message_answered`]).
+        let zalo_window = (inbound.channel == Channel::Zalo
+            && inbound.kind.feeds_dialogue()
+            && !inbound.user_id.is_empty())
+        .then(|| {
             // The platform's time of the message, unless it is not a plausible one (in the future, or older than a
             // window: a clock Zalo's and ours disagree on, or a replayed test event); then the time it came.
             let now = Utc::now();
-            let at = inbound
+            inbound
                 .at_ms
                 .and_then(DateTime::from_timestamp_millis)
                 .filter(|t| *t <= now && *t > now - zalo_rules::REPLY_WINDOW)
-                .unwrap_or(now);
-            self.store
-                .open_zalo_window(&inbound.user_id, &inbound.event_id, at)
-                .await?;
-        }
+                .unwrap_or(now)
+        });
         let lock = self
             .locks
             .get(&format!("{}:{}", inbound.channel.as_str(), inbound.user_id));
@@ -628,18 +627,37 @@ impl ChatChannels {
             (order, self.chats.take_turn(inbound, client, Utc::now()).await)
         };
         let ((), (order, turn)) = tokio::join!(stop_spinner, take_turn);
-        let turn = turn?;
-        let waiting = if zalo_message && !turn.outbox_due {
-            self.store
-                .outbox_due_now(inbound.channel.as_str(), &inbound.user_id, Utc::now())
-                .await?
-        } else {
-            0
+        let (turn, quotes) = match (turn, zalo_window) {
+            (Ok(turn), None) => (turn, Vec::new()),
+            (Ok(turn), Some(at)) => {
+                let quotes = zalo_rules::quotes_in_new_window(&inbound.event_id, &turn.replies);
+                let taken = quotes.iter().map(|q| q.1).sum();
+                let waiting = self
+                    .store
+                    .zalo_message_answered(&inbound.user_id, &inbound.event_id, at, taken, Utc::now())
+                    .await?;
+                if waiting > 0 {
+                    self.outbox.notify_one();
+                }
+                (turn, quotes.into_iter().map(|q| q.0).collect())
+            }
+            (Err(e), at) => {
+                // The citizen wrote all the same: what waited for them may go.
+                if let Some(at) = at
+                    && let Err(open) = self
+                        .store
+                        .zalo_message_answered(&inbound.user_id, &inbound.event_id, at, 0, Utc::now())
+                        .await
+                {
+                    tracing::warn!(error = %open, "a Zalo reply window could not be opened");
+                }
+                return Err(e);
+            }
         };
-        if turn.outbox_due || waiting > 0 {
+        if turn.outbox_due {
             self.outbox.notify_one();
         }
-        let sent = self.send_replies(inbound, client, &turn.replies, zalo_message).await;
+        let sent = self.send_replies(inbound, client, &turn.replies, &quotes).await;
         // The chat's next event need not wait for what follows: it changes the pressed message, not the dialogue.
         drop(order);
         // The pressed message's buttons are taken away once its answer is out (not before: under Telegram's limit
@@ -660,24 +678,18 @@ impl ChatChannels {
         sent
     }
 
-    /// Sends a turn's replies in order; stops at the first that cannot be delivered (the dialogue has moved on and is
-    /// stored: the citizen sees the next prompt when they write again).
+    /// Sends a turn's replies in order, each quoting the message of its `quotes` entry if any (Zalo); stops at the
+    /// first that cannot be delivered (the dialogue has moved on and is stored: the citizen sees the next prompt when
+    /// they write again).
     async fn send_replies<C: ChatClient>(
         &self,
         inbound: &Inbound,
         client: &C,
         replies: &[Outbound],
-        zalo_message: bool,
+        quotes: &[Option<String>],
     ) -> Result<(), Error> {
-        for reply in replies {
-            let quote = if zalo_message {
-                let parts = 1 + i64::from(reply.photo.is_some());
-                self.store
-                    .take_zalo_replies(&inbound.user_id, Utc::now() - zalo_rules::REPLY_WINDOW, parts)
-                    .await?
-            } else {
-                None
-            };
+        for (i, reply) in replies.iter().enumerate() {
+            let quote = quotes.get(i).cloned().flatten();
             match client.deliver_quoting(&inbound.user_id, quote.as_deref(), reply).await {
                 Ok(()) => {}
                 Err(DeliveryError::Unreachable(why)) => {

@@ -154,6 +154,12 @@ impl ChatWithLink {
     }
 }
 
+/// Makes the undelivered messages of channel `$1`, recipient `$2` due at `$3`; a campaign's messages keep to its
+/// schedule and its pauses.
+pub(super) const OUTBOX_DUE_NOW: &str = "UPDATE outbox SET next_attempt_at = $3 \
+     WHERE channel = $1 AND recipient = $2 AND sent_at IS NULL AND next_attempt_at > $3 \
+     AND (campaign_id IS NULL OR campaign_id IN (SELECT id FROM campaigns WHERE state = 'approved' AND scheduled_at <= $3))";
+
 const INSERT_CHAT_USER: &str = "INSERT INTO chat_users (channel, user_id, lang, commune_code, dialog, reachable, \
      opted_out, last_interaction_at, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
      ON CONFLICT (channel, user_id) DO NOTHING";
@@ -490,11 +496,7 @@ impl Store {
         Ok(execute!(
             writer.pool,
             "rescheduling messages",
-            // A campaign's messages keep to its schedule and its pauses.
-            "UPDATE outbox SET next_attempt_at = $3 \
-             WHERE channel = $1 AND recipient = $2 AND sent_at IS NULL AND next_attempt_at > $3 \
-             AND (campaign_id IS NULL OR campaign_id IN \
-             (SELECT id FROM campaigns WHERE state = 'approved' AND scheduled_at <= $3))",
+            OUTBOX_DUE_NOW,
             channel,
             recipient,
             now,

@@ -58,7 +58,9 @@ pub use official_reach::{AlertSettingsRow, LinkCodeUse, LinkedChatRow, NewAlert,
 pub use officials::{AuditRow, NewOfficial, OfficialRow};
 pub use outbox::OutboxRow;
 pub use publication::{ApiClient, PublicCase, PublicCaseFilter, Publication};
-pub use reach::{CampaignRow, CommuneReport, NewCampaign, QuizEntryRow, QuizRoundRow, RecipientRow};
+pub use reach::{
+    CampaignRow, CommuneReport, NewCampaign, QuizEntryRow, QuizRoundRow, RecipientRow, ZALO_REPLIES_PER_WINDOW,
+};
 pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use score_snapshots::ScoreSnapshotRow;
 pub use surveys::{

@@ -148,19 +148,34 @@ impl Store {
         Ok(row.is_none_or(|(s,)| s))
     }
 
-    /// A Zalo user wrote: their message opens a new reply window.
-    pub async fn open_zalo_window(&self, user_id: &str, message_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    /// A Zalo user's message was answered: it opens a new reply window at `at` with `replies_taken` of its replies
+    /// already used (by the answer itself), and what waited for this user becomes due now (how many messages). One
+    /// transaction.
+    pub async fn zalo_message_answered(
+        &self,
+        user_id: &str,
+        message_id: &str,
+        at: DateTime<Utc>,
+        replies_taken: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let writer = self.writer().await;
-        execute!(
-            writer.pool,
-            "opening a Zalo reply window",
-            "INSERT INTO zalo_reply_windows (user_id, message_id, received_at, replies_used) VALUES ($1, $2, $3, 0) \
-             ON CONFLICT (user_id) DO UPDATE SET message_id = $2, received_at = $3, replies_used = 0",
-            user_id,
-            message_id,
-            at,
-        )?;
-        Ok(())
+        on_pool!(writer.pool, |p| {
+            let mut tx = p.begin().await.map_err(db("starting to open a Zalo reply window"))?;
+            execute!(
+                tx: tx,
+                "opening a Zalo reply window",
+                "INSERT INTO zalo_reply_windows (user_id, message_id, received_at, replies_used) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id) DO UPDATE SET message_id = $2, received_at = $3, replies_used = $4",
+                user_id,
+                message_id,
+                at,
+                replies_taken,
+            )?;
+            let due = execute!(tx: tx, "rescheduling messages", super::chat::OUTBOX_DUE_NOW, "zalo", user_id, now)?;
+            tx.commit().await.map_err(db("committing a Zalo reply window"))?;
+            Ok(due)
+        })
     }
 
     /// Takes `parts` replies of a Zalo user's window opened after `opened_after`, if that many are left: the id of

@@ -19,9 +19,11 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
+use ykien_bots::message::Outbound;
+
 use crate::domain::calendar::{vn_day, vn_day_start};
 use crate::services::Error;
-use crate::storage::Store;
+use crate::storage::{Store, ZALO_REPLIES_PER_WINDOW};
 
 /// How long after the citizen's last message Zalo takes replies.
 pub const REPLY_WINDOW: Duration = Duration::hours(48);
@@ -58,6 +60,25 @@ pub fn vn_month(at: DateTime<Utc>) -> (String, DateTime<Utc>) {
     };
     let next = NaiveDate::from_ymd_opt(y, m, 1).map_or(at + Duration::days(31), vn_day_start);
     (format!("{:04}-{:02}", day.year(), day.month()), next)
+}
+
+/// The replies a turn may send in the window its citizen's message `message_id` just opened, in order: the message
+/// each quotes (while the window's [`ZALO_REPLIES_PER_WINDOW`] last) and how many of the window it takes (a reply
+/// with a photo is two Zalo messages).
+pub fn quotes_in_new_window(message_id: &str, replies: &[Outbound]) -> Vec<(Option<String>, i64)> {
+    let mut taken = 0;
+    replies
+        .iter()
+        .map(|reply| {
+            let parts = 1 + i64::from(reply.photo.is_some());
+            if taken + parts <= ZALO_REPLIES_PER_WINDOW {
+                taken += parts;
+                (Some(message_id.to_owned()), parts)
+            } else {
+                (None, 0)
+            }
+        })
+        .collect()
 }
 
 /// Decides a message of `parts` Zalo messages (an image and a text are two) to `user_id` at `now`.
