@@ -26,6 +26,7 @@ mod surveys;
 mod unit_scores;
 mod units;
 mod villages;
+mod waves;
 mod weights;
 
 use std::borrow::Cow;
@@ -64,12 +65,13 @@ pub use reach::{
 pub use response_quality::{ChannelCount, FlaggedCount, FlaggedResponse};
 pub use score_snapshots::ScoreSnapshotRow;
 pub use surveys::{
-    NewResponse, OpenWave, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten,
-    StoredAnswer, StoredQuestionnaire,
+    NewResponse, QuestionnaireImport, Session, SessionFrom, SessionTo, SessionWrite, SessionWritten, StoredAnswer,
+    StoredQuestionnaire,
 };
 pub use unit_scores::{UnitResponses, UnitReviews, UnitScoreRow};
 pub use units::{ImportCounts, UnitLink};
 pub use villages::{VillageAnswer, VillageRow};
+pub use waves::OpenWave;
 pub use weights::ProfileAnswer;
 
 /// The database engines a store can run on.
