@@ -197,35 +197,28 @@ impl Store {
         let mut units: Vec<(Unit, Vec<OpenWave>)> = Vec::new();
         for row in rows {
             let unit = Unit::try_from(row.unit)?;
-            let wave = match (
+            let columns = (
                 row.wave_id,
                 row.wave_code,
                 row.wave_title,
                 row.questionnaire_id,
                 row.opens_at,
-                row.closes_at,
-            ) {
-                (Some(id), Some(code), Some(title), Some(questionnaire_id), Some(opens_at), Some(closes_at)) => {
-                    let wave = wave_from_tuple((
-                        id,
-                        code,
-                        title,
-                        questionnaire_id,
-                        opens_at,
-                        closes_at,
-                        row.modules_per_respondent,
-                    ));
+            );
+            let wave = match (columns, row.closes_at) {
+                ((Some(id), Some(code), Some(title), Some(questionnaire), Some(opens)), Some(closes)) => {
+                    let modules = row.modules_per_respondent;
+                    let wave = wave_from_tuple((id, code, title, questionnaire, opens, closes, modules));
                     let session = match (row.response_id, row.session_unit_id, row.state, row.revision) {
-                        (Some(response_id), Some(session_unit_id), Some(state), Some(revision)) => Some(
-                            self.session_from(SessionRecord {
+                        (Some(response_id), Some(session_unit_id), Some(state), Some(revision)) => {
+                            let record = SessionRecord {
                                 response_id,
                                 session_unit_id,
                                 state,
                                 answers: row.answers,
                                 revision,
-                            })
-                            .await?,
-                        ),
+                            };
+                            Some(self.session_from(record).await?)
+                        }
                         _ => None,
                     };
                     Some(OpenWave { wave, session })
