@@ -627,8 +627,8 @@ impl ChatChannels {
             (order, self.chats.take_turn(inbound, client, Utc::now()).await)
         };
         let ((), (order, turn)) = tokio::join!(stop_spinner, take_turn);
-        let (turn, quotes) = match (turn, zalo_window) {
-            (Ok(turn), None) => (turn, Vec::new()),
+        let (turn, quotes, waiting) = match (turn, zalo_window) {
+            (Ok(turn), None) => (turn, Vec::new(), 0),
             (Ok(turn), Some(at)) => {
                 let quotes = zalo_rules::quotes_in_new_window(&inbound.event_id, &turn.replies);
                 let taken = quotes.iter().map(|q| q.1).sum();
@@ -636,10 +636,7 @@ impl ChatChannels {
                     .store
                     .zalo_message_answered(&inbound.user_id, &inbound.event_id, at, taken, Utc::now())
                     .await?;
-                if waiting > 0 {
-                    self.outbox.notify_one();
-                }
-                (turn, quotes.into_iter().map(|q| q.0).collect())
+                (turn, quotes.into_iter().map(|q| q.0).collect(), waiting)
             }
             (Err(e), at) => {
                 // The citizen wrote all the same: what waited for them may go.
@@ -654,7 +651,7 @@ impl ChatChannels {
                 return Err(e);
             }
         };
-        if turn.outbox_due {
+        if turn.outbox_due || waiting > 0 {
             self.outbox.notify_one();
         }
         let sent = self.send_replies(inbound, client, &turn.replies, &quotes).await;

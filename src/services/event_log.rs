@@ -82,24 +82,25 @@ fn stopped() -> Error {
 async fn write_records(store: Store, mut pending: mpsc::UnboundedReceiver<PendingRecord>) {
     let mut group = Vec::with_capacity(MOST_PER_WRITE);
     while pending.recv_many(&mut group, MOST_PER_WRITE).await > 0 {
-        let events: Vec<NewChatEvent> = group.iter().map(|p| p.event.clone()).collect();
+        // The events move out of the group (their raw bodies are not copied); the waiters stay in the same order.
+        let (events, waiters): (Vec<NewChatEvent>, Vec<_>) = group.drain(..).map(|p| (p.event, p.recorded)).unzip();
         match store.record_chat_events(&events).await {
             Ok(new) => {
-                for (p, new) in group.drain(..).zip(new) {
-                    let _ = p.recorded.send(Ok(new));
+                for (waiter, new) in waiters.into_iter().zip(new) {
+                    let _ = waiter.send(Ok(new));
                 }
             }
             // One event the database refuses must not fail the others: each is tried alone, with its own error.
-            Err(e) if group.len() > 1 => {
-                tracing::warn!(error = %e, events = group.len(), "a group of chat events was refused; recording them one by one");
-                for p in group.drain(..) {
-                    let alone = store.record_chat_events(std::slice::from_ref(&p.event)).await;
-                    let _ = p.recorded.send(alone.map(|new| new[0]).map_err(Error::from));
+            Err(e) if events.len() > 1 => {
+                tracing::warn!(error = %e, events = events.len(), "a group of chat events was refused; recording them one by one");
+                for (event, waiter) in events.iter().zip(waiters) {
+                    let alone = store.record_chat_events(std::slice::from_ref(event)).await;
+                    let _ = waiter.send(alone.map(|new| new[0]).map_err(Error::from));
                 }
             }
             Err(e) => {
-                if let Some(p) = group.pop() {
-                    let _ = p.recorded.send(Err(Error::from(e)));
+                if let Some(waiter) = waiters.into_iter().next() {
+                    let _ = waiter.send(Err(Error::from(e)));
                 }
             }
         }
