@@ -181,8 +181,7 @@ impl Surveys {
 
     /// The commune with this code today and the newest wave open now that covers it.
     pub async fn survey_for_commune(&self, code: &str, now: DateTime<Utc>) -> Result<SurveyContext, Error> {
-        // No identity's hash is empty: no session is read.
-        Ok(self.open_survey_of(code, now, "").await?.0)
+        Ok(self.open_survey_of(code, now, None).await?.0)
     }
 
     /// [`Surveys::survey_for_commune`] and the identity's [`Surveys::progress`] in it, in one read of the database:
@@ -194,17 +193,17 @@ impl Surveys {
         now: DateTime<Utc>,
     ) -> Result<(SurveyContext, Progress), Error> {
         let hash = self.identity_hash(identity);
-        let (ctx, session) = self.open_survey_of(code, now, &hash).await?;
+        let (ctx, session) = self.open_survey_of(code, now, Some(&hash)).await?;
         let progress = self.progress_from(&ctx, hash, identity.channel, session).await?;
         Ok((ctx, progress))
     }
 
-    /// The survey context of a commune, with the session of `identity_hash` in its wave.
+    /// The survey context of a commune, with the session of `identity_hash` in its wave (none without one).
     async fn open_survey_of(
         &self,
         code: &str,
         now: DateTime<Utc>,
-        identity_hash: &str,
+        identity_hash: Option<&str>,
     ) -> Result<(SurveyContext, Option<Session>), Error> {
         let mut versions = self.store.units_with_open_waves(code, now, identity_hash).await?;
         let commune = super::units::commune_of(

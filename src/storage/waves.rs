@@ -169,13 +169,13 @@ impl Store {
     }
 
     /// Every version of the unit with this code, oldest first, each with the waves open at `now` that cover it
-    /// (naming it or its parent), newest first, and the session of `identity_hash` in each: the commune, its survey
-    /// and where the person is in it in one read, for a chat turn or a survey page.
+    /// (naming it or its parent), newest first, and the session of `identity_hash` in each (none when `None`): the
+    /// commune, its survey and where the person is in it in one read, for a chat turn or a survey page.
     pub async fn units_with_open_waves(
         &self,
         code: &str,
         now: DateTime<Utc>,
-        identity_hash: &str,
+        identity_hash: Option<&str>,
     ) -> Result<Vec<(Unit, Vec<OpenWave>)>, StoreError> {
         let rows: Vec<UnitWithWave> = fetch!(
             &self.pool,
