@@ -400,9 +400,29 @@ use weights::*;
 const DEMO_DATABASE: &str = "ykien-demo.db";
 const DEMO_SECRET_FILE: &str = "ykien-demo.secret";
 
-/// Runs the command line and returns the process exit code.
-pub fn main() -> ExitCode {
+/// What a command's process does, as far as the memory allocator's settings go (`src/main.rs` sets them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// A server that runs for weeks (`serve`, `demo`): its memory must go back down after each peak.
+    Service,
+    /// A command that works and exits (`analyze`, `simulate`, imports…): as fast as it can.
+    Batch,
+}
+
+impl Command {
+    fn workload(&self) -> Workload {
+        match self {
+            Command::Serve | Command::Demo => Workload::Service,
+            _ => Workload::Batch,
+        }
+    }
+}
+
+/// Runs the command line and returns the process exit code. `prepare` is called with the command's [`Workload`]
+/// once the arguments are read, before any other thread starts.
+pub fn main(prepare: impl FnOnce(Workload)) -> ExitCode {
     let cli = Cli::parse();
+    prepare(cli.command.workload());
     let mut config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail_start(&e.into()),

@@ -1,8 +1,9 @@
 //! The `ykien` binary: see `ykien --help`.
 
+use ykien::cli::Workload;
+
 fn main() -> std::process::ExitCode {
-    tune_allocator();
-    ykien::cli::main()
+    ykien::cli::main(tune_allocator)
 }
 
 /// Keeps the server's memory near what it uses. glibc gives each thread that allocates its own arena (up to 8 per
@@ -13,10 +14,19 @@ fn main() -> std::process::ExitCode {
 /// machines this runs on) and buffers over 128 KiB mapped and returned at once bring that peak to 93 MB, measured
 /// with the same run (`bench/src/scores.rs`, "server peak RSS"; with one arena 90 MB, with the threshold alone
 /// 108 MB). The environment's `MALLOC_ARENA_MAX` and `MALLOC_MMAP_THRESHOLD_` still win when set.
+///
+/// Only for the server ([`Workload::Service`]). A command that works and exits keeps glibc's defaults: with the fixed
+/// threshold every large buffer is mapped and unmapped again, and `ykien analyze` on 1,000,000 responses spent 10 s
+/// of its 17 s in the kernel zeroing fresh pages (12 s in all with the defaults, same machine, same sitting).
+/// mimalloc was tried instead of both: 20% more chat updates a second through the server and the same 12 s for
+/// `analyze`, but the server peaked at 189 MB scoring 100,000 stored responses (156 MB with
+/// `MIMALLOC_PURGE_DELAY=0`), over issue 17's 150 MB.
 #[allow(unsafe_code)]
-fn tune_allocator() {
+fn tune_allocator(workload: Workload) {
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = workload;
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
+    if workload == Workload::Service {
         if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
             // SAFETY: mallopt only changes the allocator's parameters; called before any other thread exists.
             unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
