@@ -252,6 +252,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "unit score snapshots",
         include_str!("../../migrations/0023_unit_score_snapshots.sql"),
     ),
+    (
+        24,
+        "channel counts from the index",
+        include_str!("../../migrations/0024_channel_counts_from_the_index.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -130,8 +130,8 @@ impl Store {
 
     /// Complete responses of a wave in one commune per channel (flagged ones too: the share is of what came in).
     /// The commune page asks on every view, so the commune's unit ids are looked up first and the responses
-    /// index (wave, unit, complete) reads only its rows: joined on the code instead, SQLite walked the whole
-    /// wave (0.6 ms against 42 ms at 100,000 responses).
+    /// index (wave, unit, complete, channel) answers alone, without reading the rows (migration 0024): joined on
+    /// the code instead, SQLite walked the whole wave (0.6 ms against 42 ms at 100,000 responses).
     pub async fn channel_counts(&self, wave_id: Uuid, unit_code: &str) -> Result<Vec<ChannelCount>, StoreError> {
         fetch!(
             &self.pool,
