@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
 ///
 /// Only for the server ([`Workload::Service`]). A command that works and exits keeps glibc's defaults: with the fixed
 /// threshold every large buffer is mapped and unmapped again, and `ykien analyze` on 1,000,000 responses spent 10 s
-/// of its 17 s in the kernel zeroing fresh pages (12 s in all with the defaults, same machine, same sitting).
+/// of its 17 s in the kernel zeroing fresh pages (12–12.5 s in all without the fixed threshold, same machine).
 /// mimalloc was tried instead of both: 20% more chat updates a second through the server and the same 12 s for
 /// `analyze`, but the server peaked at 189 MB scoring 100,000 stored responses (156 MB with
 /// `MIMALLOC_PURGE_DELAY=0`), over issue 17's 150 MB.
