@@ -15,6 +15,7 @@
 //! caller reads the answers again with the two passes of [`crate::respondent_values`], which take any order.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use polars::prelude::*;
 use polars_arrow::array::{Array, Utf8ViewArray, View};
@@ -25,8 +26,42 @@ use crate::checks::{Checker, IgnoredKind, RespondentRows, Walk};
 use crate::input::Lineage;
 use crate::respondent_values::NO_CODE_MATCHED;
 
-/// One answer row read against its question: question number, code index, the answer read as a number.
-type Row = (u16, u32, f64);
+/// A run's answer rows read against their questions, column by column as [`Checker::walk`] takes them: question
+/// number, code index, the answer read as a number.
+#[derive(Clone, Default)]
+struct Rows {
+    questions: Vec<u16>,
+    codes: Vec<u32>,
+    numbers: Vec<f64>,
+}
+
+impl Rows {
+    fn push(&mut self, question: u16, code: u32, number: f64) {
+        self.questions.push(question);
+        self.codes.push(code);
+        self.numbers.push(number);
+    }
+
+    fn clear(&mut self) {
+        self.questions.clear();
+        self.codes.clear();
+        self.numbers.clear();
+    }
+
+    fn extend(&mut self, next: Rows) {
+        self.questions.extend(next.questions);
+        self.codes.extend(next.codes);
+        self.numbers.extend(next.numbers);
+    }
+
+    fn respondent(&self) -> RespondentRows<'_> {
+        RespondentRows {
+            questions: &self.questions,
+            codes: &self.codes,
+            numbers: &self.numbers,
+        }
+    }
+}
 
 /// The units respondents are scored in, numbered in the order of their codes.
 pub(crate) struct UnitIndex<'a> {
@@ -190,7 +225,7 @@ struct OpenRun {
     unit: Option<String>,
     /// The first disagreement met: (column, one value, another).
     conflict: Option<(&'static str, String, String)>,
-    rows: Vec<Row>,
+    rows: Rows,
     /// One question code per given row of a question the questionnaire lacks.
     unknown: Vec<String>,
 }
@@ -202,7 +237,7 @@ struct Run<'s> {
     wave: Option<&'s str>,
     unit: Option<&'s str>,
     conflict: Option<(&'static str, &'s str, &'s str)>,
-    rows: Vec<Row>,
+    rows: Rows,
     unknown: Vec<&'s str>,
     /// The rows `wave` and `unit` were read from, which later rows are compared with.
     wave_row: Option<usize>,
@@ -226,6 +261,21 @@ impl<'s> Run<'s> {
         self.conflict = None;
         self.rows.clear();
         self.unknown.clear();
+    }
+
+    /// The wave and unit of the run's rows `rows`, once the run's end is known.
+    fn agree(&mut self, waves: &Text<'s>, units: &Text<'s>, rows: Range<usize>) {
+        if let (Some(wave), Some(unit)) = (waves.uniform(rows.clone()), units.uniform(rows.clone())) {
+            // The common case, checked without reading the rows one by one: one value in every row.
+            (self.wave, self.wave_row) = (Some(wave), Some(rows.start));
+            (self.unit, self.unit_row) = (Some(unit), Some(rows.start));
+            return;
+        }
+        // Row by row, both columns, so that the first disagreement in file order is the one named.
+        for row in rows {
+            self.see_row(waves, Agreed::Wave, row);
+            self.see_row(units, Agreed::Unit, row);
+        }
     }
 
     /// Row `row`'s wave or unit: the first one given is the response's; another one is a conflict (nulls are
@@ -295,16 +345,13 @@ struct RunView<'v> {
     wave: Option<&'v str>,
     unit: Option<&'v str>,
     conflict: Option<(&'static str, &'v str, &'v str)>,
-    rows: &'v [Row],
+    rows: &'v Rows,
     unknown: &'v [&'v str],
 }
 
 /// Buffers reused from respondent to respondent.
 struct Scratch {
     walk: Walk,
-    questions: Vec<u16>,
-    codes: Vec<u32>,
-    numbers: Vec<f64>,
     sums: Vec<f64>,
     counts: Vec<u32>,
     touched: Vec<u16>,
@@ -314,9 +361,6 @@ impl Scratch {
     fn new(indicators: usize) -> Self {
         Self {
             walk: Walk::default(),
-            questions: Vec::new(),
-            codes: Vec::new(),
-            numbers: Vec::new(),
             sums: vec![0.0; indicators],
             counts: vec![0; indicators],
             touched: Vec::new(),
@@ -377,10 +421,17 @@ impl<'a> Reader<'a> {
         let mut runs = 0usize;
         // The row the current run began at, whose id the next rows are compared with.
         let mut run_row = 0usize;
-        // The number of the previous row's question: the next row usually answers the next question.
-        let mut previous: usize = usize::MAX;
+        // The number of the previous row's question, and per question number the question that followed it last
+        // (at first the next one; the last entry: the one a batch begins with). Rows follow the questionnaire
+        // with the questions not asked left out, so the guess is usually right and the hash map is not needed.
+        let count = self.codes.len();
+        let mut previous = count;
+        let mut follows: Vec<usize> = (1..=count).chain([0]).collect();
         for row in 0..df.height() {
             if runs == 0 || !ids.same(row, run_row) {
+                if runs > 0 {
+                    run.agree(&waves, &units, run_row..row);
+                }
                 match runs {
                     0 => {}
                     1 => chunk.head = Some(run.to_open()),
@@ -390,20 +441,21 @@ impl<'a> Reader<'a> {
                 run_row = row;
                 runs += 1;
             }
-            run.see_row(&waves, Agreed::Wave, row);
-            run.see_row(&units, Agreed::Unit, row);
             let Some(answer) = answers.view(row).filter(|v| v.length > 0) else {
                 continue;
             };
             // A missing question reads as "", as it did as text.
             let question = questions.view(row).unwrap_or_default();
-            let guess = previous.wrapping_add(1);
+            let guess = follows[previous];
             let q = match self.codes.get(guess) {
                 Some(code) if code.matches(question, || questions.str(row)) => guess,
                 _ => {
                     let name = questions.get(row).unwrap_or_default();
                     match self.questions.get(name) {
-                        Some(&q) => usize::from(q),
+                        Some(&q) => {
+                            follows[previous] = usize::from(q);
+                            usize::from(q)
+                        }
                         None => {
                             run.unknown.push(name);
                             continue;
@@ -423,8 +475,9 @@ impl<'a> Reader<'a> {
             } else {
                 f64::NAN
             };
-            run.rows.push((q as u16, code, number));
+            run.rows.push(q as u16, code, number);
         }
+        run.agree(&waves, &units, run_row..df.height());
         match runs {
             0 => {}
             1 => chunk.head = Some(run.to_open()),
@@ -552,28 +605,13 @@ impl Chunk {
 
         let Scratch {
             walk,
-            questions,
-            codes,
-            numbers,
             sums,
             counts,
             touched,
         } = scratch;
-        questions.clear();
-        codes.clear();
-        numbers.clear();
-        for &(q, code, number) in run.rows {
-            questions.push(q);
-            codes.push(code);
-            numbers.push(number);
-        }
         let ignored = &mut self.ignored;
         reader.checker.walk(
-            RespondentRows {
-                questions,
-                codes,
-                numbers,
-            },
+            run.rows.respondent(),
             walk,
             |q, kind, n| *ignored.entry((wave_number, q as u16, kind)).or_default() += n,
             |indicator, value| {
@@ -647,6 +685,8 @@ pub(crate) fn has_repeated_ids(chunks: &[Chunk]) -> bool {
 struct Text<'s> {
     array: &'s Utf8ViewArray,
     views: &'s [View],
+    /// Whether any row is null: without, the validity of a row is never looked up.
+    nulls: bool,
 }
 
 impl<'s> Text<'s> {
@@ -654,11 +694,13 @@ impl<'s> Text<'s> {
         Self {
             array,
             views: array.views().as_slice(),
+            nulls: array.null_count() > 0,
         }
     }
 
+    #[inline]
     fn valid(&self, row: usize) -> bool {
-        self.array.is_valid(row)
+        !self.nulls || self.array.is_valid(row)
     }
 
     /// The row's text; "" for a null.
@@ -671,24 +713,36 @@ impl<'s> Text<'s> {
     }
 
     /// The row's view, `None` for a null.
+    #[inline]
     fn view(&self, row: usize) -> Option<View> {
         self.valid(row).then(|| self.views[row])
     }
 
     /// Whether two rows hold the same text, or are both null.
+    #[inline]
     fn same(&self, a: usize, b: usize) -> bool {
-        match (self.view(a), self.view(b)) {
-            (Some(x), Some(y)) => {
-                if x.as_u128() == y.as_u128() {
-                    true
-                } else if x.length <= View::MAX_INLINE_SIZE || x.length != y.length || x.prefix != y.prefix {
-                    false
-                } else {
-                    self.array.value(a) == self.array.value(b)
-                }
-            }
-            (x, y) => x.is_none() && y.is_none(),
+        if self.valid(a) != self.valid(b) {
+            return false;
         }
+        let (x, y) = (self.views[a], self.views[b]);
+        !self.valid(a) || x.as_u128() == y.as_u128() || self.same_bytes(x, y, a, b)
+    }
+
+    /// Whether two valid rows with different views hold the same text: only a long text can (another copy of
+    /// the same bytes).
+    fn same_bytes(&self, x: View, y: View, a: usize, b: usize) -> bool {
+        x.length > View::MAX_INLINE_SIZE
+            && x.length == y.length
+            && x.prefix == y.prefix
+            && self.array.value(a) == self.array.value(b)
+    }
+
+    /// The text every row of `rows` holds when they all hold the same one by their views and none is null (as a
+    /// dictionary-encoded column's rows do); `None` otherwise, or for no rows.
+    fn uniform(&self, rows: Range<usize>) -> Option<&'s str> {
+        let views = self.views.get(rows.clone())?;
+        let first = views.first()?.as_u128();
+        (!self.nulls && views.iter().all(|v| v.as_u128() == first)).then(|| self.array.value(rows.start))
     }
 }
 

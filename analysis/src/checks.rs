@@ -342,20 +342,26 @@ impl Checker {
             kept.clear();
             kept.resize(self.questions.len(), None);
         }
-        order.clear();
-        order.extend(0..rows.questions.len());
-        order.sort_by_key(|&k| rows.questions[k]);
+        // Rows in question order, as files usually list them, are read in place; others through a sorted order.
+        let n = rows.questions.len();
+        let in_order = rows.questions.is_sorted();
+        if !in_order {
+            order.clear();
+            order.extend(0..n);
+            order.sort_by_key(|&k| rows.questions[k]);
+        }
+        let at = |i: usize| if in_order { i } else { order[i] };
 
         // Steps 2 and 3: read each row; one answer per question, or none when they disagree.
         let mut start = 0;
-        while start < order.len() {
-            let q = usize::from(rows.questions[order[start]]);
+        while start < n {
+            let q = usize::from(rows.questions[at(start)]);
             let mut end = start;
             let mut first: Option<Token> = None;
             let mut valid = 0u64;
             let mut disagree = false;
-            while end < order.len() && usize::from(rows.questions[order[end]]) == q {
-                let k = order[end];
+            while end < n && usize::from(rows.questions[at(end)]) == q {
+                let k = at(end);
                 match self.read(q, rows.codes[k], rows.numbers[k]) {
                     Ok(token) => {
                         valid += 1;
@@ -384,8 +390,9 @@ impl Checker {
             start = end;
         }
 
-        // Step 4: skip logic, in question order; an answer not asked is forgotten before later questions look.
-        touched.sort_unstable();
+        // Step 4: skip logic, in question order (`touched` is: the rows were read by question number); an answer
+        // not asked is forgotten before later questions look.
+        debug_assert!(touched.is_sorted());
         for &q in touched.iter() {
             let Some(token) = kept[q] else { continue };
             let eligible = self.questions[q]

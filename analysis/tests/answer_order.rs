@@ -172,6 +172,61 @@ fn a_parquet_file_whose_row_groups_cut_responses_gives_the_scores_of_the_rows() 
     }
 }
 
+/// A response whose rows name two units or two waves is refused, grouped by response (where the rows' keys are
+/// compared a response at a time, all at once when they agree) or not (two passes), naming the same values.
+#[test]
+fn a_response_with_two_units_or_two_waves_is_refused_alike_grouped_or_not() {
+    let codebook = skip_codebook();
+    let units = units(3);
+    let base = messy_answers(&units, 20, 7);
+    let id = base[45].response_id.clone();
+    let first = base.iter().position(|r| r.response_id == id).expect("the response");
+    let refused = |rows: &[AnswerRow]| {
+        score_answers(
+            Answers::Rows(rows),
+            None,
+            &codebook,
+            &units,
+            &Lineage::none(),
+            &options(0),
+        )
+        .expect_err("two keys in one response")
+        .to_string()
+    };
+    let other_unit = units[2].code.clone();
+    let mut two_units = base.clone();
+    two_units[first + 2].unit_code = other_unit.clone();
+    let mut two_waves = base.clone();
+    two_waves[first + 3].wave = "2026".to_owned();
+    // Both: the unit's disagreement comes first in the file, so it is the one named.
+    let mut both = two_units.clone();
+    both[first + 3].wave = "2026".to_owned();
+    // (rows, column named, its two values, whether the two passes name the same)
+    for (rows, column, values, two_passes) in [
+        (
+            &two_units,
+            "unit_code",
+            (units[0].code.as_str(), other_unit.as_str()),
+            true,
+        ),
+        (&two_waves, "wave", ("2025", "2026"), true),
+        (&both, "unit_code", (units[0].code.as_str(), other_unit.as_str()), false),
+    ] {
+        let (a, b) = if values.0 <= values.1 {
+            values
+        } else {
+            (values.1, values.0)
+        };
+        let expected = format!("response {id:?} has answers with {column} {a:?} and {b:?}");
+        assert_eq!(refused(rows), expected);
+        if two_passes {
+            let mut by_question = rows.clone();
+            by_question.sort_by(|x, y| (&x.question, &x.response_id).cmp(&(&y.question, &y.response_id)));
+            assert_eq!(refused(&by_question), expected);
+        }
+    }
+}
+
 /// One dimension with one number indicator, good at 0 and bad at 100,000.
 fn number_codebook() -> Codebook {
     let mut c = Codebook::default();

@@ -55,7 +55,8 @@ usage: target/release/scores [options]
 
   --responses LIST            simulated responses for analyze (default 100000,1000000)
   --dashboard-responses LIST  responses stored for the dashboard (default 100000,1000000)
-  --requests N                measured requests per page (default 200)
+  --requests N                measured requests per page (default 2000: a p99 from 20 slowest, not 2)
+  --repeat N                  alternated runs of analyze's point scores and DuckDB, medians kept (default 3)
   --concurrency N             concurrent leaders for the commune page (default 20)
   --parts LIST             analyze,charts,dashboard (default all)
   --workdir DIR            where the answers, results and the DuckDB venv live (default /tmp/ykien-bench-scores)
@@ -76,6 +77,7 @@ struct Args {
     responses: Vec<usize>,
     dashboard_responses: Vec<usize>,
     requests: usize,
+    repeat: usize,
     concurrency: usize,
     parts: Vec<String>,
     workdir: PathBuf,
@@ -87,7 +89,8 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
     let mut args = Args {
         responses: vec![100_000, 1_000_000],
         dashboard_responses: vec![100_000, 1_000_000],
-        requests: 200,
+        requests: 2000,
+        repeat: 3,
         concurrency: 20,
         parts: vec!["analyze".into(), "charts".into(), "dashboard".into()],
         workdir: PathBuf::from("/tmp/ykien-bench-scores"),
@@ -105,6 +108,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
             "--responses" => args.responses = sizes(&value("--responses")?)?,
             "--dashboard-responses" => args.dashboard_responses = sizes(&value("--dashboard-responses")?)?,
             "--requests" => args.requests = value("--requests")?.parse()?,
+            "--repeat" => args.repeat = value("--repeat")?.parse::<usize>()?.max(1),
             "--concurrency" => args.concurrency = value("--concurrency")?.parse::<usize>()?.max(1),
             "--parts" => args.parts = value("--parts")?.split(',').map(str::to_owned).collect(),
             "--workdir" => args.workdir = value("--workdir")?.into(),
@@ -532,7 +536,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let mut analyzed = Vec::new();
     if has("analyze") {
         for &n in &args.responses {
-            analyzed.push(scores_analyze::analyze(n, SEED, &args.workdir, &root, &bin).await?);
+            analyzed.push(scores_analyze::analyze(n, SEED, args.repeat, &args.workdir, &root, &bin).await?);
         }
     }
     let charts = if has("charts") {

@@ -18,6 +18,31 @@ pub struct Measured {
     pub seconds: f64,
     pub peak_kb: u64,
     pub stdout: String,
+    /// When it stands for several runs ([`median`]): every run's wall time, in the order run.
+    pub runs: Vec<f64>,
+}
+
+/// The run of median wall time, with every run's time and the highest peak of all: on a shared machine one run
+/// can be slowed by 15% by a neighbour, and alternating the two programs gives both the same neighbours.
+fn median(mut runs: Vec<Measured>) -> Measured {
+    let times: Vec<f64> = runs.iter().map(|m| m.seconds).collect();
+    let peak_kb = runs.iter().map(|m| m.peak_kb).max().unwrap_or(0);
+    runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    let mut middle = runs.swap_remove(runs.len() / 2);
+    middle.peak_kb = peak_kb;
+    middle.runs = times;
+    middle
+}
+
+/// "a, b and c s" for several runs, "" for one.
+fn run_times(m: &Measured) -> String {
+    match m.runs.len() {
+        0 | 1 => String::new(),
+        _ => {
+            let times: Vec<String> = m.runs.iter().map(|t| format!("{t:.1}")).collect();
+            format!(" (median of {} runs: {} s)", m.runs.len(), times.join(", "))
+        }
+    }
 }
 
 pub async fn measure(mut cmd: Command, what: &str) -> Result<Measured, BoxError> {
@@ -43,6 +68,7 @@ pub async fn measure(mut cmd: Command, what: &str) -> Result<Measured, BoxError>
         seconds,
         peak_kb,
         stdout: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        runs: Vec::new(),
     })
 }
 
@@ -65,6 +91,7 @@ pub struct AnalyzeReport {
 pub async fn analyze(
     responses: usize,
     seed: u64,
+    repeat: usize,
     dir: &Path,
     root: &Path,
     bin: &Path,
@@ -114,37 +141,45 @@ pub async fn analyze(
         megabytes(ykien.peak_kb),
         ykien.stdout
     );
-    println!("analyze {responses}: ykien analyze --replicates 0 (point scores, as DuckDB)…");
-    let points_out = dir.join(format!("ykien-points-{responses}"));
-    let points = measure(run_analyze(0, points_out), "ykien analyze --replicates 0").await?;
-    println!(
-        "  {:.1} s, peak {:.0} MB: {}",
-        points.seconds,
-        megabytes(points.peak_kb),
-        points.stdout
-    );
-
     let python = duckdb_python(dir).await?;
     let duck_csv = dir.join(format!("duckdb-scores-{responses}.csv"));
     let duck_ignored = dir.join(format!("duckdb-ignored-{responses}.csv"));
-    let mut cmd = Command::new(&python);
-    cmd.arg(root.join("bench/analyze/duckdb_scores.py"))
-        .arg("--answers")
-        .arg(&answers)
-        .arg("--questionnaire")
-        .arg(&questionnaire)
-        .arg("--out")
-        .arg(&duck_csv)
-        .arg("--ignored-out")
-        .arg(&duck_ignored);
-    println!("analyze {responses}: DuckDB…");
-    let duckdb = measure(cmd, "duckdb_scores.py").await?;
-    println!(
-        "  {:.1} s, peak {:.0} MB: {}",
-        duckdb.seconds,
-        megabytes(duckdb.peak_kb),
-        duckdb.stdout
-    );
+    let duckdb_command = || {
+        let mut cmd = Command::new(&python);
+        cmd.arg(root.join("bench/analyze/duckdb_scores.py"))
+            .arg("--answers")
+            .arg(&answers)
+            .arg("--questionnaire")
+            .arg(&questionnaire)
+            .arg("--out")
+            .arg(&duck_csv)
+            .arg("--ignored-out")
+            .arg(&duck_ignored);
+        cmd
+    };
+    let points_out = dir.join(format!("ykien-points-{responses}"));
+    let (mut points_runs, mut duckdb_runs) = (Vec::new(), Vec::new());
+    for run in 1..=repeat {
+        println!("analyze {responses}, run {run} of {repeat}: ykien analyze --replicates 0 (point scores, as DuckDB)…");
+        let points = measure(run_analyze(0, points_out.clone()), "ykien analyze --replicates 0").await?;
+        println!(
+            "  {:.1} s, peak {:.0} MB: {}",
+            points.seconds,
+            megabytes(points.peak_kb),
+            points.stdout
+        );
+        points_runs.push(points);
+        println!("analyze {responses}, run {run} of {repeat}: DuckDB…");
+        let duckdb = measure(duckdb_command(), "duckdb_scores.py").await?;
+        println!(
+            "  {:.1} s, peak {:.0} MB: {}",
+            duckdb.seconds,
+            megabytes(duckdb.peak_kb),
+            duckdb.stdout
+        );
+        duckdb_runs.push(duckdb);
+    }
+    let (points, duckdb) = (median(points_runs), median(duckdb_runs));
 
     let compared = Command::new(&python)
         .arg(root.join("bench/analyze/compare_scores.py"))
@@ -217,8 +252,8 @@ pub fn markdown(a: &AnalyzeReport, seed: u64) -> String {
     let rows = [
         (
             "`ykien analyze --replicates 0` (point scores): wall time".to_owned(),
-            format!("{:.1} s", a.points.seconds),
-            format!("{:.1} s", a.duckdb.seconds),
+            format!("{:.1} s{}", a.points.seconds, run_times(&a.points)),
+            format!("{:.1} s{}", a.duckdb.seconds, run_times(&a.duckdb)),
             format!("{point_ratio:.2}×"),
             "≤ DuckDB",
             yes_no(point_ratio <= 1.0),
@@ -258,7 +293,9 @@ pub fn markdown(a: &AnalyzeReport, seed: u64) -> String {
          aggregate per response that keeps each question's distinct answers as bits, the skip logic and values per respondent, one \
          pass per unit) and writes the point scores, counts and ignored rows; `ykien analyze` also ranks and groups the communes \
          within each province and draws the province charts, and \
-         with 1,000 replicates the 95% bootstrap intervals. Peak memory is the highest VmRSS of each process, sampled every 100 ms.\n\n\
+         with 1,000 replicates the 95% bootstrap intervals. The point scores and DuckDB run one after the other, alternately, \
+         as many times as `--repeat` says, and each keeps its median run. Peak memory is the highest VmRSS of each process (of all its runs), \
+         sampled every 100 ms.\n\n\
          | figure | ykien | DuckDB (same run) | ratio | goal | met? |\n|---|---:|---:|---:|---|---|\n",
         thousands(a.responses as f64),
         a.answers,

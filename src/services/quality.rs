@@ -28,10 +28,18 @@ pub async fn restore(store: &Store, admin: &Official, response_id: Uuid, now: Da
     Ok(())
 }
 
-/// The share of each channel (web, api, telegram, zalo) among a commune's complete responses of a wave, as
-/// (channel, responses, percent), the largest first: how strong "one response per person" is there depends on it
-/// (docs/security.md).
-pub async fn channel_shares(store: &Store, wave_id: Uuid, unit_code: &str) -> Result<Vec<(String, i64, f64)>, Error> {
+/// One channel's part of a commune's complete responses of a wave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelShare {
+    /// web, api, telegram or zalo.
+    pub channel: String,
+    pub responses: i64,
+    pub percent: f64,
+}
+
+/// The share of each channel (web, api, telegram, zalo) among a commune's complete responses of a wave, the
+/// largest first: how strong "one response per person" is there depends on it (docs/security.md).
+pub async fn channel_shares(store: &Store, wave_id: Uuid, unit_code: &str) -> Result<Vec<ChannelShare>, Error> {
     let mut rows: Vec<(String, i64)> = store
         .channel_counts(wave_id, unit_code)
         .await?
@@ -42,16 +50,14 @@ pub async fn channel_shares(store: &Store, wave_id: Uuid, unit_code: &str) -> Re
     let total: i64 = rows.iter().map(|(_, n)| n).sum();
     Ok(rows
         .into_iter()
-        .map(|(channel, n)| {
-            (
-                channel,
-                n,
-                if total > 0 {
-                    100.0 * n as f64 / total as f64
-                } else {
-                    0.0
-                },
-            )
+        .map(|(channel, responses)| ChannelShare {
+            channel,
+            responses,
+            percent: if total > 0 {
+                100.0 * responses as f64 / total as f64
+            } else {
+                0.0
+            },
         })
         .collect())
 }

@@ -24,6 +24,7 @@ use ykien_analysis::{CaseStatus, Change, Codebook, Level, ScoreOptions, ScoreRow
 
 use super::Error;
 use super::analysis::{AnalysisFailure, UnitsTable, codebook, units_from_store};
+use super::quality::{ChannelShare, channel_shares};
 use super::responsiveness::{Responsiveness, responsiveness};
 use super::survey::Surveys;
 use super::unit_scoring::Scoring;
@@ -73,6 +74,8 @@ pub struct Snapshot {
     /// What the snapshot was computed from, to notice new data.
     basis: Basis,
     charts: Mutex<ChartCache>,
+    /// Each commune's channel shares, counted once per snapshot (a commune page shows them on every view).
+    channels: Mutex<HashMap<String, Arc<Vec<ChannelShare>>>>,
 }
 
 /// This wave and the previous one, asked on different questionnaire versions, both scored on what the two
@@ -186,7 +189,7 @@ impl Snapshot {
 }
 
 fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
-    Error::Unavailable("a chart cache was left inconsistent by a failed request".to_owned())
+    Error::Unavailable("a snapshot's cache was left inconsistent by a failed request".to_owned())
 }
 
 /// How long a request waits for scores that are not computed yet before it says they are on their way.
@@ -275,6 +278,21 @@ impl Scoreboard {
             });
         }
         Ok(kept)
+    }
+
+    /// A commune's channel shares among the complete responses of `snapshot`'s wave, counted on its first view
+    /// and kept with the snapshot: as fresh as its scores, which are computed again when a response completes.
+    pub async fn channel_shares(&self, snapshot: &Snapshot, unit_code: &str) -> Result<Arc<Vec<ChannelShare>>, Error> {
+        if let Some(kept) = snapshot.channels.lock().map_err(poisoned)?.get(unit_code) {
+            return Ok(kept.clone());
+        }
+        let shares = Arc::new(channel_shares(&self.store, snapshot.wave.id, unit_code).await?);
+        snapshot
+            .channels
+            .lock()
+            .map_err(poisoned)?
+            .insert(unit_code.to_owned(), shares.clone());
+        Ok(shares)
     }
 
     /// The snapshot for `key` if one was computed (refreshed in the background as [`Scoreboard::snapshot`] does);
@@ -437,6 +455,7 @@ impl Scoreboard {
             checked_at: Mutex::new(checked_at),
             basis: counted,
             charts: Mutex::new(HashMap::new()),
+            channels: Mutex::new(HashMap::new()),
         });
         self.snapshots
             .lock()

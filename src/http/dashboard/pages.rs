@@ -131,12 +131,14 @@ pub(super) async fn show_unit(
     let total = ctx.snapshot.score(&code, Level::Total, TOTAL_CODE);
     let province_label = ctx.province_label(&province);
     let wave = ctx.snapshot.wave.code.clone();
+    let commune = crate::services::units::unit_by_code(&state.store, &code, crate::http::today_in_vietnam())
+        .await
+        .ok();
     // The open cases of this commune, for the weakest sub-dimensions.
-    let open_cases =
-        match crate::services::units::unit_by_code(&state.store, &code, crate::http::today_in_vietnam()).await {
-            Ok(unit) => state.cases.open_in(&unit).await.unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
+    let open_cases = match &commune {
+        Some(unit) => state.cases.open_in(unit).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
     let mut weakest: Vec<&ScoreRow> = ctx
         .snapshot
         .scores
@@ -145,8 +147,13 @@ pub(super) async fn show_unit(
         .collect();
     weakest.sort_by(|a, b| a.score.total_cmp(&b.score));
     weakest.truncate(WEAKEST);
-    let village_section = super::papi::village_section(&state, &ctx, &code).await;
-    let channels = crate::services::quality::channel_shares(&state.store, ctx.snapshot.wave.id, &code)
+    let village_section = match &commune {
+        Some(unit) => super::papi::village_section(&state, &ctx, unit).await,
+        None => html! {},
+    };
+    let channels = state
+        .scoreboard
+        .channel_shares(&ctx.snapshot, &code)
         .await
         .unwrap_or_default();
     let body = html! {
@@ -177,9 +184,9 @@ pub(super) async fn show_unit(
                 (village_section)
                 @if !channels.is_empty() {
                     p.muted { "Kênh trả lời (cả đợt): "
-                        @for (i, (channel, n, percent)) in channels.iter().enumerate() {
+                        @for (i, share) in channels.iter().enumerate() {
                             @if i > 0 { " · " }
-                            (channel_label(channel)) " " (num(*percent, 0)) "% (" (n) ")"
+                            (channel_label(&share.channel)) " " (num(share.percent, 0)) "% (" (share.responses) ")"
                         }
                         ". Mỗi tài khoản Zalo, Telegram chỉ trả lời một lần; trên web, mỗi trình duyệt một lần và tối đa "
                         (state.config.responses_per_address) " phiếu mỗi địa chỉ mạng."

@@ -62,21 +62,16 @@ pub(super) fn comparison_note(ctx: &Context) -> Markup {
 /// The commune's scores by village or residential group (from responses that came through a village's link or
 /// poster): total and the eight dimensions where a village has 10 respondents or more; the others are named as
 /// hidden, never scored on the page.
-pub(super) async fn village_section(state: &AppState, ctx: &Context, code: &str) -> Markup {
+pub(super) async fn village_section(state: &AppState, ctx: &Context, commune: &crate::domain::units::Unit) -> Markup {
     let snapshot = &ctx.snapshot;
-    let commune = match crate::services::units::unit_by_code(&state.store, code, crate::http::today_in_vietnam()).await
-    {
-        Ok(unit) => unit,
-        Err(_) => return html! {},
-    };
     let span = snapshot.period.and_then(|p| p.instants());
     let computed =
-        crate::services::villages::village_scores(&state.store, &snapshot.wave, &commune, &snapshot.codebook, span)
+        crate::services::villages::village_scores(&state.store, &snapshot.wave, commune, &snapshot.codebook, span)
             .await;
     let (villages, mut scores) = match computed {
         Ok(v) => v,
         Err(e) => {
-            tracing::warn!(error = %e, commune = code, "village scores could not be computed");
+            tracing::warn!(error = %e, commune = %commune.code, "village scores could not be computed");
             return html! { p.err { "Chưa tính được điểm theo thôn, tổ dân phố; xin thử lại sau." } };
         }
     };
