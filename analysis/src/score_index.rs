@@ -7,7 +7,7 @@
 //! communes) still took 40% of the server's CPU under 20 leaders. Built once per scoring, the index answers each
 //! question from the commune's rows, or from one score's rows in one province, already ranked.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Deref;
 
 use crate::scores::{Level, ScoreRow, Scores};
@@ -19,6 +19,8 @@ pub struct WaveScores {
     by_unit: HashMap<String, Vec<usize>>,
     /// Per level, score code and province: that score's rows in the province, best first, and their mean.
     by_score: HashMap<Level, HashMap<String, HashMap<String, Ranked>>>,
+    /// The provinces with a row in the wave, by code (the overview lists them on every view).
+    provinces: Vec<String>,
 }
 
 /// One score's rows in one province.
@@ -35,8 +37,12 @@ impl WaveScores {
     pub fn new(scores: Scores, wave: &str) -> Self {
         let mut by_unit: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_score: HashMap<Level, HashMap<String, HashMap<String, Ranked>>> = HashMap::new();
+        let mut provinces = BTreeSet::new();
         for (i, row) in scores.rows.iter().enumerate().filter(|(_, r)| r.wave == wave) {
             by_unit.entry(row.unit_code.clone()).or_default().push(i);
+            if !provinces.contains(&row.province_code) {
+                provinces.insert(row.province_code.clone());
+            }
             let ranked = by_score
                 .entry(row.level)
                 .or_default()
@@ -63,6 +69,7 @@ impl WaveScores {
             scores,
             by_unit,
             by_score,
+            provinces: provinces.into_iter().collect(),
         }
     }
 
@@ -94,16 +101,7 @@ impl WaveScores {
 
     /// The provinces with at least one published row in the wave, by code.
     pub fn provinces(&self) -> Vec<String> {
-        let mut codes: Vec<String> = self
-            .by_score
-            .values()
-            .flat_map(HashMap::values)
-            .flat_map(HashMap::keys)
-            .cloned()
-            .collect();
-        codes.sort();
-        codes.dedup();
-        codes
+        self.provinces.clone()
     }
 
     fn in_province(&self, province: &str, level: Level, code: &str) -> Option<&Ranked> {

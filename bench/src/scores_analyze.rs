@@ -34,6 +34,16 @@ fn median(mut runs: Vec<Measured>) -> Measured {
     middle
 }
 
+/// One run's figures on the console, as the bench goes.
+fn print_measured(m: &Measured) {
+    println!(
+        "  {:.1} s, peak {:.0} MB: {}",
+        m.seconds,
+        megabytes(m.peak_kb),
+        m.stdout
+    );
+}
+
 /// "a, b and c s" for several runs, "" for one.
 fn run_times(m: &Measured) -> String {
     match m.runs.len() {
@@ -135,12 +145,7 @@ pub async fn analyze(
     let out = dir.join(format!("ykien-{responses}"));
     println!("analyze {responses}: ykien analyze (1000 bootstrap replicates)…");
     let ykien = measure(run_analyze(1000, out.clone()), "ykien analyze").await?;
-    println!(
-        "  {:.1} s, peak {:.0} MB: {}",
-        ykien.seconds,
-        megabytes(ykien.peak_kb),
-        ykien.stdout
-    );
+    print_measured(&ykien);
     let python = duckdb_python(dir).await?;
     let duck_csv = dir.join(format!("duckdb-scores-{responses}.csv"));
     let duck_ignored = dir.join(format!("duckdb-ignored-{responses}.csv"));
@@ -162,21 +167,11 @@ pub async fn analyze(
     for run in 1..=repeat {
         println!("analyze {responses}, run {run} of {repeat}: ykien analyze --replicates 0 (point scores, as DuckDB)…");
         let points = measure(run_analyze(0, points_out.clone()), "ykien analyze --replicates 0").await?;
-        println!(
-            "  {:.1} s, peak {:.0} MB: {}",
-            points.seconds,
-            megabytes(points.peak_kb),
-            points.stdout
-        );
+        print_measured(&points);
         points_runs.push(points);
         println!("analyze {responses}, run {run} of {repeat}: DuckDB…");
         let duckdb = measure(duckdb_command(), "duckdb_scores.py").await?;
-        println!(
-            "  {:.1} s, peak {:.0} MB: {}",
-            duckdb.seconds,
-            megabytes(duckdb.peak_kb),
-            duckdb.stdout
-        );
+        print_measured(&duckdb);
         duckdb_runs.push(duckdb);
     }
     let (points, duckdb) = (median(points_runs), median(duckdb_runs));
