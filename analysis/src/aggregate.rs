@@ -80,11 +80,41 @@ pub enum ScoreError {
 /// pairs, or every weight 0), which the caller shows as "no answers", not as 0. Negative or non-finite weights and
 /// non-finite values are refused with their position, since they come from files an administrator loads.
 pub fn weighted_mean(values: &[(f64, f64)]) -> Result<Option<f64>, ScoreError> {
-    let mut total_weight = 0.0;
-    let mut weighted_sum = 0.0;
-    let mut lowest = f64::INFINITY;
-    let mut highest = f64::NEG_INFINITY;
-    for (index, &(value, weight)) in values.iter().enumerate() {
+    let mut mean = WeightedMean::default();
+    for &(value, weight) in values {
+        mean.push(value, weight)?;
+    }
+    mean.finish()
+}
+
+/// [`weighted_mean`] one pair at a time, for callers that meet a unit's respondents one by one and would
+/// otherwise collect the pairs first. The same sums in the same order, so the same number to the bit.
+#[derive(Debug, Clone, Copy)]
+pub struct WeightedMean {
+    index: usize,
+    total_weight: f64,
+    weighted_sum: f64,
+    lowest: f64,
+    highest: f64,
+}
+
+impl Default for WeightedMean {
+    fn default() -> Self {
+        Self {
+            index: 0,
+            total_weight: 0.0,
+            weighted_sum: 0.0,
+            lowest: f64::INFINITY,
+            highest: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl WeightedMean {
+    /// Adds the next pair; an error names its position among the pairs pushed so far.
+    pub fn push(&mut self, value: f64, weight: f64) -> Result<(), ScoreError> {
+        let index = self.index;
+        self.index += 1;
         if !value.is_finite() {
             return Err(ScoreError::NonFiniteValue { index, value });
         }
@@ -95,21 +125,28 @@ pub fn weighted_mean(values: &[(f64, f64)]) -> Result<Option<f64>, ScoreError> {
             return Err(ScoreError::NegativeWeight { index, weight });
         }
         if weight > 0.0 {
-            total_weight += weight;
-            weighted_sum += weight * value;
-            lowest = lowest.min(value);
-            highest = highest.max(value);
+            self.total_weight += weight;
+            self.weighted_sum += weight * value;
+            self.lowest = self.lowest.min(value);
+            self.highest = self.highest.max(value);
         }
+        Ok(())
     }
-    if !total_weight.is_finite() || !weighted_sum.is_finite() {
-        return Err(ScoreError::TotalWeightOverflow);
+
+    /// The mean of the pairs pushed; `Ok(None)` when there were none or every weight was 0.
+    pub fn finish(&self) -> Result<Option<f64>, ScoreError> {
+        if !self.total_weight.is_finite() || !self.weighted_sum.is_finite() {
+            return Err(ScoreError::TotalWeightOverflow);
+        }
+        if self.total_weight == 0.0 {
+            return Ok(None);
+        }
+        // A mean lies between its smallest and largest term; clamping only removes rounding noise, so that values
+        // in [0, 1] can never produce a score a hair outside it.
+        Ok(Some(
+            (self.weighted_sum / self.total_weight).clamp(self.lowest, self.highest),
+        ))
     }
-    if total_weight == 0.0 {
-        return Ok(None);
-    }
-    // A mean lies between its smallest and largest term; clamping only removes rounding noise, so that values in
-    // [0, 1] can never produce a score a hair outside it.
-    Ok(Some((weighted_sum / total_weight).clamp(lowest, highest)))
 }
 
 /// Step 3, first half: a sub-dimension score, the plain mean of its indicator scores in [0, 1].

@@ -22,6 +22,7 @@ use polars_arrow::array::{Array, Utf8ViewArray, View};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::AnalysisError;
+use crate::bootstrap::respondent_mean;
 use crate::checks::{Checker, IgnoredKind, RespondentRows, Walk};
 use crate::input::Lineage;
 use crate::respondent_values::NO_CODE_MATCHED;
@@ -93,9 +94,12 @@ pub(crate) struct Reader<'a> {
     checker: &'a Checker,
     /// Question code → number, and per number its code, to guess the next row's question before hashing.
     questions: FxHashMap<&'a str, u16>,
+    /// The codes short enough to be inlined in a view, by their view: a missed guess is then looked up without
+    /// reading or hashing the text.
+    inline_questions: FxHashMap<u128, u16>,
     codes: Vec<Key<'a>>,
     /// Per question number, its answer codes as [`Checker::code_index`] matches them, in its order.
-    answer_codes: Vec<Vec<Key<'a>>>,
+    answer_codes: Vec<AnswerCodes<'a>>,
     indicators: usize,
     units: &'a UnitIndex<'a>,
     lineage: &'a Lineage,
@@ -372,13 +376,22 @@ impl<'a> Reader<'a> {
     pub fn new(checker: &'a Checker, indicators: usize, units: &'a UnitIndex<'a>, lineage: &'a Lineage) -> Self {
         let names: Vec<&str> = (0..checker.question_count()).map(|q| checker.code(q)).collect();
         let questions = names.iter().enumerate().map(|(q, code)| (*code, q as u16)).collect();
-        let codes = names.iter().map(|code| Key::of(code)).collect();
+        let codes: Vec<Key<'_>> = names.iter().map(|code| Key::of(code)).collect();
+        let inline_questions = codes
+            .iter()
+            .enumerate()
+            .filter_map(|(q, key)| match key {
+                Key::Inline(view) => Some((*view, q as u16)),
+                Key::Long(_) => None,
+            })
+            .collect();
         let answer_codes = (0..checker.question_count())
-            .map(|q| checker.codes(q).iter().map(|c| Key::of(c)).collect())
+            .map(|q| AnswerCodes::new(checker.codes(q)))
             .collect();
         Self {
             checker,
             questions,
+            inline_questions,
             codes,
             answer_codes,
             indicators,
@@ -451,7 +464,12 @@ impl<'a> Reader<'a> {
                 Some(code) if code.matches(question, || questions.str(row)) => guess,
                 _ => {
                     let name = questions.get(row).unwrap_or_default();
-                    match self.questions.get(name) {
+                    let found = if question.length <= View::MAX_INLINE_SIZE {
+                        self.inline_questions.get(&question.as_u128())
+                    } else {
+                        self.questions.get(name)
+                    };
+                    match found {
                         Some(&q) => {
                             follows[previous] = usize::from(q);
                             usize::from(q)
@@ -467,8 +485,8 @@ impl<'a> Reader<'a> {
             let code = self
                 .answer_codes
                 .get(q)
-                .and_then(|codes| codes.iter().position(|c| c.matches(answer, || answers.str(row))))
-                .map_or(NO_CODE_MATCHED, |i| i as u32);
+                .and_then(|codes| codes.index(answer, || answers.str(row)))
+                .unwrap_or(NO_CODE_MATCHED);
             // As `stored_value` reads a number; only an answer that is none of the codes is read as one.
             let number = if code == NO_CODE_MATCHED {
                 answers.str(row).parse::<f64>().unwrap_or(f64::NAN)
@@ -633,8 +651,7 @@ impl Chunk {
         let mut k = 0;
         while k < touched.len() {
             let i = usize::from(touched[k]);
-            // The mean of a respondent's questions on one indicator, as `bootstrap::dense_rows` takes it.
-            let value = (sums[i] / f64::from(counts[i])).clamp(0.0, 1.0);
+            let value = respondent_mean(sums[i], counts[i]);
             let current = &mut self.segments[segment];
             match current.dictionaries[i].code(value) {
                 Some(code) => {
@@ -743,6 +760,47 @@ impl<'s> Text<'s> {
         let views = self.views.get(rows.clone())?;
         let first = views.first()?.as_u128();
         (!self.nulls && views.iter().all(|v| v.as_u128() == first)).then(|| self.array.value(rows.start))
+    }
+}
+
+/// One question's answer codes, searched by a row's view: most answers are a short code, inlined in the view, and
+/// are found by comparing 16-byte numbers laid out one after the other.
+struct AnswerCodes<'a> {
+    /// Per code in the question's order, its inline view; `u128::MAX` for a long code, which no inline view equals
+    /// (its length field would be `u32::MAX`).
+    inline: Vec<u128>,
+    /// The long codes with their positions.
+    long: Vec<(u32, &'a str)>,
+}
+
+impl<'a> AnswerCodes<'a> {
+    fn new(codes: &'a [String]) -> Self {
+        let mut inline = Vec::with_capacity(codes.len());
+        let mut long = Vec::new();
+        for (i, code) in codes.iter().enumerate() {
+            match Key::of(code) {
+                Key::Inline(view) => inline.push(view),
+                Key::Long(text) => {
+                    inline.push(u128::MAX);
+                    long.push((i as u32, text));
+                }
+            }
+        }
+        Self { inline, long }
+    }
+
+    /// The position of the first code equal to the row's answer (its text read only for a long one).
+    #[inline]
+    fn index<'s>(&self, view: View, text: impl FnOnce() -> &'s str) -> Option<u32> {
+        if view.length <= View::MAX_INLINE_SIZE {
+            let key = view.as_u128();
+            self.inline.iter().position(|&k| k == key).map(|i| i as u32)
+        } else if self.long.is_empty() {
+            None
+        } else {
+            let text = text();
+            self.long.iter().find(|(_, code)| *code == text).map(|&(i, _)| i)
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Steps 2–4 for one unit in one wave, point scores and bootstrap intervals together, in plain Rust over the
 //! unit's respondents.
 //!
-//! The pipeline hands over, per respondent, a weight and the (indicator, value) pairs of its answers. Here each
-//! respondent becomes one dense row of `2 × indicators` numbers, (weight × value, weight) per indicator, once.
+//! The pipeline hands over, per respondent, a weight and the (indicator, value) pairs of its answers. One pass
+//! over the respondents gives the point scores' weighted means and counts. When intervals are wanted, the same
+//! pass makes each respondent one dense row of `2 × indicators` numbers, (weight × value, weight) per indicator.
 //! A bootstrap replicate then draws the unit's n respondents with replacement (multinomial counts: n seeded
 //! uniform draws), and its sums are the counts times the rows: for four replicates at a time, a small matrix
 //! product in registers, in f32 (see [`intervals`] for what that costs: nothing measurable). Every indicator, sub-dimension,
@@ -12,8 +13,8 @@
 //! identical whatever the number of threads or the order units are scored in.
 
 use crate::aggregate::{
-    DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, ScoreError, dimension_score, subdimension_score, total_score,
-    weighted_mean,
+    DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, ScoreError, WeightedMean, dimension_score, subdimension_score,
+    total_score,
 };
 use crate::codebook::Layout;
 
@@ -57,30 +58,11 @@ pub(crate) struct Bootstrap {
 /// Scores one unit: point scores by the functions of [`crate::aggregate`], intervals by the bootstrap.
 pub(crate) fn score_group(layout: &Layout, group: Group<'_>, bootstrap: Bootstrap) -> Result<GroupStats, ScoreError> {
     let n = group.weights.len();
-    let indicators = layout.indicators();
-    let width = 2 * indicators;
-    let rows = dense_rows(layout, group);
-
-    // Respondent counts: those with a positive weight and at least one value at each level.
-    let mut counts = Counts::new(layout);
-    for r in 0..n {
-        counts.add(layout, &rows[r * width..(r + 1) * width]);
-    }
-
-    let mut stats = point_scores(layout, &rows, n)?;
-    for (stat, &count) in stats.indicators.iter_mut().zip(&counts.indicators) {
-        stat.n = count;
-    }
-    for (stat, &count) in stats.subdimensions.iter_mut().zip(&counts.subdimensions) {
-        stat.n = count;
-    }
-    for (stat, &count) in stats.dimensions.iter_mut().zip(&counts.dimensions) {
-        stat.n = count;
-    }
-    stats.total.n = counts.total;
-
-    if bootstrap.replicates > 0 && n > 0 {
-        let intervals = intervals(layout, &rows, n, bootstrap);
+    let with_intervals = bootstrap.replicates > 0 && n > 0;
+    let pass = read_respondents(layout, group, with_intervals)?;
+    let mut stats = point_scores(layout, &pass)?;
+    if with_intervals {
+        let intervals = intervals(layout, &pass.rows, n, bootstrap);
         let all = stats
             .indicators
             .iter_mut()
@@ -96,42 +78,78 @@ pub(crate) fn score_group(layout: &Layout, group: Group<'_>, bootstrap: Bootstra
     Ok(stats)
 }
 
-/// Per respondent, `(weight × value, weight)` for each indicator it has a value of, `(0, 0)` for the others.
-fn dense_rows(layout: &Layout, group: Group<'_>) -> Vec<f64> {
+/// What one pass over a unit's respondents gathers.
+struct Respondents {
+    /// Per indicator, the weighted mean of the respondents with a value and a positive weight, in their order.
+    means: Vec<WeightedMean>,
+    counts: Counts,
+    /// With intervals only: per respondent, `(weight × value, weight)` for each indicator it has a value of,
+    /// `(0, 0)` for the others (`2 × indicators` numbers a respondent), what a bootstrap replicate resamples.
+    rows: Vec<f64>,
+}
+
+/// Reads each respondent once: the mean of its questions on each indicator it answered, added to that indicator's
+/// weighted mean and counts, and written to its dense row when `dense` (intervals are wanted). Without intervals
+/// nothing of size respondents × indicators is built, and every indicator's mean is summed in respondent order.
+fn read_respondents(layout: &Layout, group: Group<'_>, dense: bool) -> Result<Respondents, ScoreError> {
     let indicators = layout.indicators();
     let width = 2 * indicators;
     let n = group.weights.len();
-    let mut rows = vec![0.0; n * width];
+    let mut pass = Respondents {
+        means: vec![WeightedMean::default(); indicators],
+        counts: Counts::new(layout),
+        rows: if dense { vec![0.0; n * width] } else { Vec::new() },
+    };
     let mut sum = vec![0.0; indicators];
     let mut count = vec![0u32; indicators];
+    // The indicators the current respondent answered, in the order first met: only they are read and reset.
+    let mut answered: Vec<usize> = Vec::with_capacity(indicators);
     for (r, &weight) in group.weights.iter().enumerate() {
         let (Some(&start), Some(&end)) = (group.offsets.get(r), group.offsets.get(r + 1)) else {
             continue;
         };
-        sum.fill(0.0);
-        count.fill(0);
         let entries = group.indicators.get(start..end).unwrap_or_default();
         let values = group.values.get(start..end).unwrap_or_default();
         for (&indicator, &value) in entries.iter().zip(values) {
             let i = usize::from(indicator);
             if let (Some(s), Some(c)) = (sum.get_mut(i), count.get_mut(i)) {
+                if *c == 0 {
+                    answered.push(i);
+                }
                 *s += value;
                 *c += 1;
             }
         }
-        let row = &mut rows[r * width..(r + 1) * width];
-        for i in 0..indicators {
-            if count[i] > 0 {
-                // The mean of a respondent's questions on one indicator stays within [0, 1].
-                let value = (sum[i] / f64::from(count[i])).clamp(0.0, 1.0);
+        let mut row = pass.rows.get_mut(r * width..(r + 1) * width);
+        for &i in &answered {
+            let value = respondent_mean(sum[i], count[i]);
+            if weight > 0.0 {
+                pass.means[i].push(value, weight)?;
+            }
+            if let Some(row) = row.as_deref_mut() {
                 row[2 * i] = weight * value;
                 row[2 * i + 1] = weight;
             }
+            sum[i] = 0.0;
+            count[i] = 0;
         }
+        if weight > 0.0 {
+            pass.counts.add(layout, &answered);
+        }
+        answered.clear();
     }
-    rows
+    Ok(pass)
 }
 
+/// A respondent's value on one indicator: the mean of its `count` (≥ 1) questions' values, which stays within
+/// [0, 1]. Most indicators have one question, and `x / 1` is `x` to the bit, so the division is left out for them.
+#[inline]
+pub(crate) fn respondent_mean(sum: f64, count: u32) -> f64 {
+    let mean = if count == 1 { sum } else { sum / f64::from(count) };
+    mean.clamp(0.0, 1.0)
+}
+
+/// Respondent counts: those with a positive weight and at least one value at each level.
 struct Counts {
     indicators: Vec<usize>,
     subdimensions: Vec<usize>,
@@ -153,62 +171,51 @@ impl Counts {
         }
     }
 
-    fn add(&mut self, layout: &Layout, row: &[f64]) {
-        self.seen_sub.fill(false);
-        self.seen_dim.fill(false);
-        let mut any = false;
-        for (i, &sub) in layout.indicator_sub.iter().enumerate() {
-            if row[2 * i + 1] > 0.0 {
-                self.indicators[i] += 1;
-                self.seen_sub[sub] = true;
-                self.seen_dim[layout.sub_dim[sub]] = true;
-                any = true;
-            }
+    /// One respondent with a positive weight and values of `answered` (each indicator once).
+    fn add(&mut self, layout: &Layout, answered: &[usize]) {
+        for &i in answered {
+            let sub = layout.indicator_sub[i];
+            self.indicators[i] += 1;
+            self.seen_sub[sub] = true;
+            self.seen_dim[layout.sub_dim[sub]] = true;
         }
-        for (count, &seen) in self.subdimensions.iter_mut().zip(&self.seen_sub) {
-            *count += usize::from(seen);
+        for (count, seen) in self.subdimensions.iter_mut().zip(self.seen_sub.iter_mut()) {
+            *count += usize::from(std::mem::take(seen));
         }
-        for (count, &seen) in self.dimensions.iter_mut().zip(&self.seen_dim) {
-            *count += usize::from(seen);
+        for (count, seen) in self.dimensions.iter_mut().zip(self.seen_dim.iter_mut()) {
+            *count += usize::from(std::mem::take(seen));
         }
-        self.total += usize::from(any);
+        self.total += usize::from(!answered.is_empty());
     }
 }
 
 /// The reported scores, computed step by step with the documented functions of [`crate::aggregate`].
-fn point_scores(layout: &Layout, rows: &[f64], n: usize) -> Result<GroupStats, ScoreError> {
-    let indicators = layout.indicators();
-    let width = 2 * indicators;
-    let mut indicator_stats = Vec::with_capacity(indicators);
-    let mut pairs = Vec::with_capacity(n);
-    for i in 0..indicators {
-        pairs.clear();
-        for r in 0..n {
-            let weight = rows[r * width + 2 * i + 1];
-            if weight > 0.0 {
-                pairs.push((rows[r * width + 2 * i] / weight, weight));
-            }
-        }
-        let score = weighted_mean(&pairs)?.map(|s| s.clamp(0.0, 1.0));
+fn point_scores(layout: &Layout, pass: &Respondents) -> Result<GroupStats, ScoreError> {
+    let counts = &pass.counts;
+    let mut indicator_stats = Vec::with_capacity(layout.indicators());
+    for (mean, &n) in pass.means.iter().zip(&counts.indicators) {
         indicator_stats.push(Stat {
-            score,
-            ..Stat::default()
+            score: mean.finish()?.map(|s| s.clamp(0.0, 1.0)),
+            n,
+            ci: None,
         });
     }
     let mut sub_stats = Vec::with_capacity(layout.subdimensions());
-    for members in &layout.sub_indicators {
+    for (members, &n) in layout.sub_indicators.iter().zip(&counts.subdimensions) {
         let scores: Vec<f64> = members.iter().filter_map(|&i| indicator_stats[i].score).collect();
         sub_stats.push(Stat {
             score: subdimension_score(&scores)?,
-            ..Stat::default()
+            n,
+            ci: None,
         });
     }
     let mut dim_stats = Vec::with_capacity(layout.dimensions());
-    for members in &layout.dim_subs {
+    for (members, &n) in layout.dim_subs.iter().zip(&counts.dimensions) {
         let scores: Vec<f64> = members.iter().filter_map(|&s| sub_stats[s].score).collect();
         dim_stats.push(Stat {
             score: dimension_score(&scores)?,
-            ..Stat::default()
+            n,
+            ci: None,
         });
     }
     let total = if layout.has_total {
@@ -226,7 +233,8 @@ fn point_scores(layout: &Layout, rows: &[f64], n: usize) -> Result<GroupStats, S
         dimensions: dim_stats,
         total: Stat {
             score: total,
-            ..Stat::default()
+            n: counts.total,
+            ci: None,
         },
     })
 }
@@ -514,10 +522,10 @@ mod tests {
             indicators: &indicators,
             values: &values,
         };
-        let rows = dense_rows(&layout, group);
-        let point = point_scores(&layout, &rows, n).expect("valid");
+        let pass = read_respondents(&layout, group, true).expect("valid");
+        let point = point_scores(&layout, &pass).expect("valid");
         let mut sums = vec![0.0; 32];
-        for row in rows.chunks_exact(32) {
+        for row in pass.rows.chunks_exact(32) {
             for (s, x) in sums.iter_mut().zip(row) {
                 *s += x;
             }

@@ -13,11 +13,11 @@
 //! "Has answers" means a respondent gave a value for the sub-dimension: its score is published or withheld for
 //! having fewer than 10 respondents; a sub-dimension with no respondent at all has neither.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{self, Write};
 
 use crate::codebook::Codebook;
-use crate::scores::{Level, RawScore, ScoreRow, Scores};
+use crate::scores::{Level, RawScore, ScoreRow, Scores, write_csv_fields};
 
 /// When a dimension score stands although some of its sub-dimensions have no answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +55,12 @@ pub fn papi_scale(codebook: &Codebook, row: &ScoreRow) -> Option<f64> {
     }
     let dimension = codebook.subdimension(&row.code)?.dimension.as_str();
     let k = *subdimension_counts(codebook).get(dimension)?;
-    Some((1.0 + 9.0 * row.score) / k as f64)
+    Some(on_papi_scale(row.score, k))
+}
+
+/// A sub-dimension score `s` in [0, 1] on PAPI's scale, (1 + 9s) / k for a dimension of `k` sub-dimensions.
+fn on_papi_scale(score: f64, k: usize) -> f64 {
+    (1.0 + 9.0 * score) / k as f64
 }
 
 /// Applies `rule` to `scores` (scored with `codebook`): withdraws the dimension scores and totals the rule does not
@@ -169,25 +174,29 @@ pub fn write_scores_csv_with_papi<W: Write>(
     partial: &[PartialScore],
     mut out: W,
 ) -> io::Result<()> {
-    let mut plain = Vec::new();
-    scores.write_csv(&mut plain)?;
-    let text = String::from_utf8(plain).map_err(io::Error::other)?;
-    let is_partial: BTreeSet<(&str, &str, Level, &str)> = partial
+    let is_partial: HashSet<(&str, &str, Level, &str)> = partial
         .iter()
         .map(|p| (p.wave.as_str(), p.unit_code.as_str(), p.level, p.code.as_str()))
         .collect();
-    let mut lines = text.lines();
-    lines.next();
+    // Per sub-dimension code, k of (1 + 9s) / k, looked up once instead of once per row.
+    let counts = subdimension_counts(codebook);
+    let k_of: HashMap<&str, usize> = codebook
+        .subdimensions
+        .iter()
+        .filter_map(|s| Some((s.code.as_str(), *counts.get(s.dimension.as_str())?)))
+        .collect();
     writeln!(out, "{PAPI_CSV_HEADER}")?;
-    // `write_csv` writes one line per row, in order (no field holds a line break).
-    for (line, row) in lines.zip(&scores.rows) {
-        let papi = papi_scale(codebook, row).map(|v| v.to_string()).unwrap_or_default();
-        let flag = if is_partial.contains(&(row.wave.as_str(), row.unit_code.as_str(), row.level, row.code.as_str())) {
-            "1"
-        } else {
-            ""
-        };
-        writeln!(out, "{line},{papi},{flag}")?;
+    for row in &scores.rows {
+        write_csv_fields(&mut out, row)?;
+        out.write_all(b",")?;
+        if row.level == Level::Subdimension
+            && let Some(&k) = k_of.get(row.code.as_str())
+        {
+            write!(out, "{}", on_papi_scale(row.score, k))?;
+        }
+        let key = (row.wave.as_str(), row.unit_code.as_str(), row.level, row.code.as_str());
+        let flag = !is_partial.is_empty() && is_partial.contains(&key);
+        out.write_all(if flag { b",1\n" } else { b",\n" })?;
     }
     out.flush()
 }

@@ -102,7 +102,8 @@ pub mod unit_scores;
 
 pub use aggregate::{
     DIMENSION_COUNT, DIMENSION_MAX, DIMENSION_MIN, MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN, ScoreError,
-    Sufficiency, TOTAL_MAX, TOTAL_MIN, dimension_score, subdimension_score, sufficiency, total_score, weighted_mean,
+    Sufficiency, TOTAL_MAX, TOTAL_MIN, WeightedMean, dimension_score, subdimension_score, sufficiency, total_score,
+    weighted_mean,
 };
 pub use analyze::{Answers, Weights, score_answers, write_ignored_csv, write_scores_csv};
 pub use checks::{IGNORED_CSV_HEADER, IgnoredKind, IgnoredRows};

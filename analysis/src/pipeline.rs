@@ -19,7 +19,9 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::mpsc;
 
+use polars::io::parquet::read::FileMetadata;
 use polars::prelude::*;
+use polars_arrow::datatypes::ArrowSchemaRef;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -109,11 +111,11 @@ pub(crate) fn score_from(
 const BATCH_ROWS: usize = 1 << 18;
 
 /// Rows per task reading a Parquet file: a whole row group as ykien writes them (2²⁰ rows, about 100 MB decoded),
-/// so no row group is decompressed twice; larger row groups are read in slices of this size.
+/// or several consecutive smaller ones, so no row group is decompressed twice; larger row groups are read in
+/// slices of this size.
 const PARQUET_SLICE_ROWS: usize = 1 << 20;
 
-/// The answers of a Parquet file, a slice of at most [`PARQUET_SLICE_ROWS`] rows (within one row group) per task,
-/// the tasks on every thread, in file order.
+/// The answers of a Parquet file, in tasks of about [`PARQUET_SLICE_ROWS`] rows on every thread, in file order.
 fn read_parquet(path: &Path, reader: &Reader<'_>) -> Result<Vec<Chunk>, AnalysisError> {
     let context = |source: PolarsError| AnalysisError::Read {
         path: path.display().to_string(),
@@ -125,38 +127,109 @@ fn read_parquet(path: &Path, reader: &Reader<'_>) -> Result<Vec<Chunk>, Analysis
             source: e.into(),
         })
     };
-    let mut first = ParquetReader::new(open()?);
-    let metadata = first.get_metadata().map_err(context)?.clone();
-    let schema = first.schema().map_err(context)?;
+    let first = ParquetFile::open(open()?).map_err(context)?;
     let columns: Vec<String> = ANSWER_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    if let Some(missing) = ANSWER_COLUMNS.iter().find(|c| schema.get(c).is_none()) {
+    if let Some(missing) = ANSWER_COLUMNS.iter().find(|c| first.schema.get(c).is_none()) {
         return Err(context(polars_err!(ColumnNotFound: "{missing}")));
     }
-    let mut slices = Vec::new();
-    let mut offset = 0;
-    for group in &metadata.row_groups {
-        let rows = group.num_rows();
-        let mut start = 0;
-        while start < rows {
-            let len = PARQUET_SLICE_ROWS.min(rows - start);
-            slices.push((offset + start, len));
-            start += len;
-        }
-        offset += rows;
-    }
-    slices
+    first
+        .tasks()
         .par_iter()
-        .map(|&slice| {
+        .map(|task| {
+            // Each task is given the metadata of its own row groups only: polars' reader, given the whole file
+            // and a slice, visits every row group before the slice, opening their column chunks (with files of
+            // many small row groups, as DuckDB and pyarrow write them, that made a read several times slower).
             let mut parquet = ParquetReader::new(open()?)
                 .with_columns(Some(columns.clone()))
-                .with_slice(Some(slice))
-                // One slice per thread already: polars' own threads would only compete with these.
+                .with_slice(task.slice)
+                // One task per thread already: polars' own threads would only compete with these.
                 .read_parallel(ParallelStrategy::None);
-            parquet.set_metadata(metadata.clone());
+            parquet.set_metadata(first.metadata_of(task));
             let df = parquet.finish().map_err(context)?;
             reader.batch(&df)
         })
         .collect()
+}
+
+/// A Parquet file's metadata, split into read tasks.
+struct ParquetFile {
+    metadata: Arc<FileMetadata>,
+    schema: ArrowSchemaRef,
+    /// The metadata without its row groups, which each task fills with its own.
+    template: FileMetadata,
+}
+
+/// Consecutive row groups read by one task, whole or (one large row group) a slice of it.
+struct ReadTask {
+    row_groups: std::ops::Range<usize>,
+    slice: Option<(usize, usize)>,
+}
+
+impl ParquetFile {
+    fn open(file: std::fs::File) -> PolarsResult<Self> {
+        let mut reader = ParquetReader::new(file);
+        let metadata = reader.get_metadata()?.clone();
+        let schema = reader.schema()?;
+        let mut template = (*metadata).clone();
+        template.row_groups.clear();
+        Ok(Self {
+            metadata,
+            schema,
+            template,
+        })
+    }
+
+    fn tasks(&self) -> Vec<ReadTask> {
+        let groups = &self.metadata.row_groups;
+        let mut tasks = Vec::new();
+        let (mut start, mut rows) = (0, 0);
+        for (k, group) in groups.iter().enumerate() {
+            let n = group.num_rows();
+            if n > PARQUET_SLICE_ROWS {
+                if start < k {
+                    tasks.push(ReadTask {
+                        row_groups: start..k,
+                        slice: None,
+                    });
+                }
+                let mut offset = 0;
+                while offset < n {
+                    let len = PARQUET_SLICE_ROWS.min(n - offset);
+                    tasks.push(ReadTask {
+                        row_groups: k..k + 1,
+                        slice: Some((offset, len)),
+                    });
+                    offset += len;
+                }
+                (start, rows) = (k + 1, 0);
+                continue;
+            }
+            if rows + n > PARQUET_SLICE_ROWS && start < k {
+                tasks.push(ReadTask {
+                    row_groups: start..k,
+                    slice: None,
+                });
+                (start, rows) = (k, 0);
+            }
+            rows += n;
+        }
+        if start < groups.len() {
+            tasks.push(ReadTask {
+                row_groups: start..groups.len(),
+                slice: None,
+            });
+        }
+        tasks
+    }
+
+    /// The file's metadata as if it held only the task's row groups.
+    fn metadata_of(&self, task: &ReadTask) -> Arc<FileMetadata> {
+        let mut part = self.template.clone();
+        part.row_groups = self.metadata.row_groups[task.row_groups.clone()].to_vec();
+        part.num_rows = part.row_groups.iter().map(|g| g.num_rows()).sum();
+        part.max_row_group_height = part.row_groups.iter().map(|g| g.num_rows()).max().unwrap_or(0);
+        Arc::new(part)
+    }
 }
 
 /// The answers of any lazy frame, through polars' streaming engine in file order, read a few batches at a time

@@ -345,23 +345,42 @@ impl Scores {
     pub fn write_csv<W: Write>(&self, mut out: W) -> io::Result<()> {
         writeln!(out, "{CSV_HEADER}")?;
         for r in &self.rows {
-            writeln!(
-                out,
-                "{},{},{},{},{},{},{},{},{},{}",
-                csv_field(&r.wave),
-                csv_field(&r.unit_code),
-                r.level.as_str(),
-                csv_field(&r.code),
-                r.score,
-                r.n,
-                r.ci_low.map(|v| v.to_string()).unwrap_or_default(),
-                r.ci_high.map(|v| v.to_string()).unwrap_or_default(),
-                r.rank.map(|v| v.to_string()).unwrap_or_default(),
-                r.quartile.map(Quartile::label_vi).unwrap_or_default(),
-            )?;
+            write_csv_fields(&mut out, r)?;
+            writeln!(out)?;
         }
         out.flush()
     }
+}
+
+/// One row's fields of [`CSV_HEADER`], without the line's end.
+pub(crate) fn write_csv_fields<W: Write>(out: &mut W, r: &ScoreRow) -> io::Result<()> {
+    write!(
+        out,
+        "{},{},{},{},{},{},",
+        csv_field(&r.wave),
+        csv_field(&r.unit_code),
+        r.level.as_str(),
+        csv_field(&r.code),
+        r.score,
+        r.n,
+    )?;
+    // Empty fields are written as nothing, without formatting an `Option` first.
+    if let Some(v) = r.ci_low {
+        write!(out, "{v}")?;
+    }
+    out.write_all(b",")?;
+    if let Some(v) = r.ci_high {
+        write!(out, "{v}")?;
+    }
+    out.write_all(b",")?;
+    if let Some(v) = r.rank {
+        write!(out, "{v}")?;
+    }
+    out.write_all(b",")?;
+    if let Some(q) = r.quartile {
+        out.write_all(q.label_vi().as_bytes())?;
+    }
+    Ok(())
 }
 
 impl Scores {

@@ -498,28 +498,48 @@ fn analyze_blocking(request: &AnalyzeRequest) -> Result<AnalyzeReport, AnalysisF
         source,
     })?;
     let partial = ykien_analysis::apply_dimension_rule(&mut scores, &request.codebook, request.dimension_rule);
-    let path = request.out.join("scores.csv");
-    let written = std::fs::File::create(&path).and_then(|file| {
-        ykien_analysis::write_scores_csv_with_papi(&scores, &request.codebook, &partial, std::io::BufWriter::new(file))
-    });
-    written.map_err(|source| AnalysisFailure::Write {
-        path: path.display().to_string(),
-        source,
-    })?;
-    ykien_analysis::write_ignored_csv(&scores, &request.out.join("ignored.csv"))?;
+    let scores = &scores;
+    let write_tables = || -> Result<(), AnalysisFailure> {
+        let path = request.out.join("scores.csv");
+        let written = std::fs::File::create(&path).and_then(|file| {
+            ykien_analysis::write_scores_csv_with_papi(
+                scores,
+                &request.codebook,
+                &partial,
+                std::io::BufWriter::new(file),
+            )
+        });
+        written.map_err(|source| AnalysisFailure::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+        ykien_analysis::write_ignored_csv(scores, &request.out.join("ignored.csv"))?;
+        Ok(())
+    };
     let options = ChartOptions {
         province_names: request.units.province_names.clone(),
         ..ChartOptions::default()
     };
-    let charts = ykien_analysis::write_charts(
-        ChartData {
-            scores: &scores,
-            codebook: &request.codebook,
-            units: &request.units.units,
-        },
-        &request.out,
-        &options,
-    )?;
+    let draw_charts = || {
+        ykien_analysis::write_charts(
+            ChartData {
+                scores,
+                codebook: &request.codebook,
+                units: &request.units.units,
+            },
+            &request.out,
+            &options,
+        )
+    };
+    // The tables are written on a thread of their own while the charts are drawn (on every core, a province at a
+    // time): one does not wait for the other.
+    let (tables, charts) = std::thread::scope(|scope| {
+        let tables = scope.spawn(write_tables);
+        let charts = draw_charts();
+        (tables.join(), charts)
+    });
+    tables.map_err(|_| AnalysisFailure::Task("writing the score tables panicked".into()))??;
+    let charts = charts?;
     Ok(AnalyzeReport {
         rows: scores.rows.len(),
         withheld: scores.withheld.len(),

@@ -146,6 +146,11 @@ fn encode_png(pixels: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartEr
     let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
+    // Deflate at level 1 rather than the default 6: charts are flat colours and text, which the fast level packs
+    // nearly as well. Measured with callgrind on `ykien analyze` of 100,000 responses (68 PNG charts): 17.0 →
+    // 14.6 billion instructions for the whole run, PNGs 5.4 → 6.9 MB in all. (`Compression::Fast`, fdeflate, was
+    // 14.1 billion but 9.3 MB.)
+    encoder.set_deflate_compression(png::DeflateCompression::Level(1));
     let mut writer = encoder.write_header().map_err(encode)?;
     writer.write_image_data(pixels).map_err(encode)?;
     writer.finish().map_err(encode)?;
