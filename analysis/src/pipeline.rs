@@ -160,6 +160,7 @@ struct ParquetFile {
 }
 
 /// Consecutive row groups read by one task, whole or (one large row group) a slice of it.
+#[derive(Debug, PartialEq)]
 struct ReadTask {
     row_groups: std::ops::Range<usize>,
     slice: Option<(usize, usize)>,
@@ -180,46 +181,8 @@ impl ParquetFile {
     }
 
     fn tasks(&self) -> Vec<ReadTask> {
-        let groups = &self.metadata.row_groups;
-        let mut tasks = Vec::new();
-        let (mut start, mut rows) = (0, 0);
-        for (k, group) in groups.iter().enumerate() {
-            let n = group.num_rows();
-            if n > PARQUET_SLICE_ROWS {
-                if start < k {
-                    tasks.push(ReadTask {
-                        row_groups: start..k,
-                        slice: None,
-                    });
-                }
-                let mut offset = 0;
-                while offset < n {
-                    let len = PARQUET_SLICE_ROWS.min(n - offset);
-                    tasks.push(ReadTask {
-                        row_groups: k..k + 1,
-                        slice: Some((offset, len)),
-                    });
-                    offset += len;
-                }
-                (start, rows) = (k + 1, 0);
-                continue;
-            }
-            if rows + n > PARQUET_SLICE_ROWS && start < k {
-                tasks.push(ReadTask {
-                    row_groups: start..k,
-                    slice: None,
-                });
-                (start, rows) = (k, 0);
-            }
-            rows += n;
-        }
-        if start < groups.len() {
-            tasks.push(ReadTask {
-                row_groups: start..groups.len(),
-                slice: None,
-            });
-        }
-        tasks
+        let rows: Vec<usize> = self.metadata.row_groups.iter().map(|g| g.num_rows()).collect();
+        read_tasks(&rows, PARQUET_SLICE_ROWS)
     }
 
     /// The file's metadata as if it held only the task's row groups.
@@ -230,6 +193,42 @@ impl ParquetFile {
         part.max_row_group_height = part.row_groups.iter().map(|g| g.num_rows()).max().unwrap_or(0);
         Arc::new(part)
     }
+}
+
+/// The read tasks of row groups of `rows` rows each, in file order: consecutive row groups together up to `most`
+/// rows a task, and a row group larger than that alone, in slices of `most` rows.
+fn read_tasks(rows: &[usize], most: usize) -> Vec<ReadTask> {
+    let most = most.max(1);
+    let mut tasks = Vec::new();
+    let whole = |row_groups| ReadTask { row_groups, slice: None };
+    let (mut start, mut taken) = (0, 0);
+    for (k, &n) in rows.iter().enumerate() {
+        if n > most {
+            if start < k {
+                tasks.push(whole(start..k));
+            }
+            let mut offset = 0;
+            while offset < n {
+                let len = most.min(n - offset);
+                tasks.push(ReadTask {
+                    row_groups: k..k + 1,
+                    slice: Some((offset, len)),
+                });
+                offset += len;
+            }
+            (start, taken) = (k + 1, 0);
+            continue;
+        }
+        if taken + n > most && start < k {
+            tasks.push(whole(start..k));
+            (start, taken) = (k, 0);
+        }
+        taken += n;
+    }
+    if start < rows.len() {
+        tasks.push(whole(start..rows.len()));
+    }
+    tasks
 }
 
 /// The answers of any lazy frame, through polars' streaming engine in file order, read a few batches at a time
@@ -505,4 +504,55 @@ pub(crate) fn weights_of(lf: LazyFrame) -> Result<HashMap<String, f64>, Analysis
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_tasks_take_every_row_once_in_order_and_cut_only_large_row_groups() {
+        let plan = |rows: &[usize], most| {
+            read_tasks(rows, most)
+                .into_iter()
+                .map(|t| (t.row_groups, t.slice))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(plan(&[], 4), vec![]);
+        // Small row groups go together up to the limit; one that would pass it starts the next task.
+        assert_eq!(plan(&[2, 2, 1, 3], 4), vec![(0..2, None), (2..4, None)]);
+        // A large one is read alone, a slice at a time, between the tasks of its neighbours.
+        assert_eq!(
+            plan(&[1, 9, 2], 4),
+            vec![
+                (0..1, None),
+                (1..2, Some((0, 4))),
+                (1..2, Some((4, 4))),
+                (1..2, Some((8, 1))),
+                (2..3, None)
+            ]
+        );
+        // Every row exactly once, in order, and no task above the limit, for many shapes.
+        for most in 1..7 {
+            let rows = [3, 0, 5, 1, 1, 8, 2, 6, 0];
+            let mut next = (0, 0); // (row group, row within it)
+            for task in read_tasks(&rows, most) {
+                let (from, len) = task.slice.unwrap_or((0, rows[task.row_groups.clone()].iter().sum()));
+                assert!(len <= most, "{task:?} with {most}");
+                if task.slice.is_some() {
+                    assert_eq!(task.row_groups.len(), 1);
+                    assert_eq!(next, (task.row_groups.start, from), "{task:?}");
+                    next = if from + len == rows[task.row_groups.start] {
+                        (task.row_groups.start + 1, 0)
+                    } else {
+                        (task.row_groups.start, from + len)
+                    };
+                } else {
+                    assert_eq!(next, (task.row_groups.start, 0), "{task:?}");
+                    next = (task.row_groups.end, 0);
+                }
+            }
+            assert_eq!(next, (rows.len(), 0), "all rows read with {most}");
+        }
+    }
 }

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Write};
 
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{MIN_RESPONDENTS_ENOUGH, MIN_RESPONDENTS_SHOWN, Sufficiency};
@@ -236,36 +238,52 @@ impl Scores {
             });
         }
 
-        // Row indexes of the rankable rows, per comparison group, in a stable order.
-        let mut groups: BTreeMap<(&str, &str, Level, &str), Vec<usize>> = BTreeMap::new();
+        // Row indexes of the rankable rows, per comparison group, the groups in key order (as they are listed in
+        // `cut_points`) and each one's rows in row order.
+        let mut by_key: FxHashMap<(&str, &str, Level, &str), Vec<usize>> = FxHashMap::default();
         for (i, row) in rows.iter().enumerate() {
             if row.n >= MIN_RESPONDENTS_ENOUGH {
-                groups
+                by_key
                     .entry((&row.wave, &row.province_code, row.level, &row.code))
                     .or_default()
                     .push(i);
             }
         }
+        let mut groups: Vec<_> = by_key.into_iter().collect();
+        groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Each group on its own (a national run has thousands): its cut points, and each member's rank (1 + the
+        // number of scores above it, found in the scores sorted from the highest) and quartile.
+        let per_group: Vec<(Vec<(usize, usize, Quartile)>, CutPoints)> = groups
+            .par_iter()
+            .filter_map(|((wave, province, level, code), members)| {
+                let scores: Vec<f64> = members.iter().map(|&i| rows[i].score).collect();
+                let cuts = cut_points(&scores)?;
+                let mut highest_first = scores.clone();
+                highest_first.sort_unstable_by(|a, b| b.total_cmp(a));
+                let ranked = members
+                    .iter()
+                    .zip(&scores)
+                    .map(|(&i, &score)| {
+                        let above = highest_first.partition_point(|&other| other > score);
+                        (i, 1 + above, quartile(score, &cuts))
+                    })
+                    .collect();
+                let cuts = CutPoints {
+                    wave: (*wave).to_owned(),
+                    province_code: (*province).to_owned(),
+                    level: *level,
+                    code: (*code).to_owned(),
+                    cuts,
+                    units: members.len(),
+                };
+                Some((ranked, cuts))
+            })
+            .collect();
         let mut ranked = Vec::new();
-        let mut cuts_out = Vec::new();
-        for ((wave, province, level, code), members) in groups {
-            let scores: Vec<f64> = members.iter().map(|&i| rows[i].score).collect();
-            let Some(cuts) = cut_points(&scores) else {
-                continue;
-            };
-            for &i in &members {
-                let score = rows[i].score;
-                let rank = 1 + scores.iter().filter(|&&other| other > score).count();
-                ranked.push((i, rank, quartile(score, &cuts)));
-            }
-            cuts_out.push(CutPoints {
-                wave: wave.to_owned(),
-                province_code: province.to_owned(),
-                level,
-                code: code.to_owned(),
-                cuts,
-                units: members.len(),
-            });
+        let mut cuts_out = Vec::with_capacity(per_group.len());
+        for (members, cuts) in per_group {
+            ranked.extend(members);
+            cuts_out.push(cuts);
         }
         for (i, rank, group) in ranked {
             rows[i].rank = Some(rank);
