@@ -466,37 +466,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codebook::{Codebook, DimensionDef, IndicatorDef, Name, QuestionDef, SubdimensionDef};
-    use crate::indicator::ValueRule;
 
-    /// Eight dimensions of one sub-dimension and two indicators each.
     fn layout() -> Layout {
-        let mut codebook = Codebook::default();
-        for d in 1..=8u8 {
-            codebook.dimensions.push(DimensionDef {
-                number: d,
-                code: format!("d{d}"),
-                name: Name::new("x", "x"),
-            });
-            codebook.subdimensions.push(SubdimensionDef {
-                code: format!("d{d}.1"),
-                dimension: format!("d{d}"),
-                name: Name::new("x", "x"),
-            });
-            for i in 1..=2 {
-                codebook.indicators.push(IndicatorDef {
-                    code: format!("d{d}.1.{i}"),
-                    subdimension: format!("d{d}.1"),
-                    name: Name::new("x", "x"),
-                });
-                codebook.questions.push(QuestionDef {
-                    code: format!("q{d}_{i}"),
-                    indicator: format!("d{d}.1.{i}"),
-                    rule: ValueRule::YesNo { yes_is_good: true },
-                });
-            }
-        }
-        Layout::new(&codebook)
+        Layout::new(&crate::codebook::eight_dimensions_of_yes_no())
     }
 
     #[test]

@@ -463,6 +463,39 @@ impl Layout {
     }
 }
 
+/// For tests: eight dimensions of one sub-dimension and two indicators each, each indicator one yes/no question
+/// (`q{d}_{i}`, yes is good).
+#[cfg(test)]
+pub(crate) fn eight_dimensions_of_yes_no() -> Codebook {
+    use crate::indicator::ValueRule;
+    let mut codebook = Codebook::default();
+    for d in 1..=8u8 {
+        codebook.dimensions.push(DimensionDef {
+            number: d,
+            code: format!("d{d}"),
+            name: Name::new("x", "x"),
+        });
+        codebook.subdimensions.push(SubdimensionDef {
+            code: format!("d{d}.1"),
+            dimension: format!("d{d}"),
+            name: Name::new("x", "x"),
+        });
+        for i in 1..=2 {
+            codebook.indicators.push(IndicatorDef {
+                code: format!("d{d}.1.{i}"),
+                subdimension: format!("d{d}.1"),
+                name: Name::new("x", "x"),
+            });
+            codebook.questions.push(QuestionDef {
+                code: format!("q{d}_{i}"),
+                indicator: format!("d{d}.1.{i}"),
+                rule: ValueRule::YesNo { yes_is_good: true },
+            });
+        }
+    }
+    codebook
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,16 @@ pub(crate) fn score_from(
     parquet: Option<&Path>,
     options: &ScoreOptions,
 ) -> Result<Scores, AnalysisError> {
+    score_reading(input, parquet.map(|path| (path, PARQUET_SLICE_ROWS)), options)
+}
+
+/// [`score_from`] with the rows per Parquet read task given, so that a test can cut a small file as a large one
+/// is cut.
+fn score_reading(
+    input: ScoreInput<'_>,
+    parquet: Option<(&Path, usize)>,
+    options: &ScoreOptions,
+) -> Result<Scores, AnalysisError> {
     let codebook = input.codebook;
     codebook.validate()?;
     let layout = Layout::new(codebook);
@@ -92,7 +102,7 @@ pub(crate) fn score_from(
     let reader = Reader::new(&checker, layout.indicators(), &units, input.lineage);
 
     let chunks = match parquet {
-        Some(path) => read_parquet(path, &reader)?,
+        Some((path, task_rows)) => read_parquet(path, &reader, task_rows)?,
         None => read_frame(&input.answers, &reader)?,
     };
     let chunks = reader.join_edges(chunks);
@@ -115,8 +125,9 @@ const BATCH_ROWS: usize = 1 << 18;
 /// slices of this size.
 const PARQUET_SLICE_ROWS: usize = 1 << 20;
 
-/// The answers of a Parquet file, in tasks of about [`PARQUET_SLICE_ROWS`] rows on every thread, in file order.
-fn read_parquet(path: &Path, reader: &Reader<'_>) -> Result<Vec<Chunk>, AnalysisError> {
+/// The answers of a Parquet file, in tasks of about `task_rows` rows ([`PARQUET_SLICE_ROWS`]) on every thread, in
+/// file order.
+fn read_parquet(path: &Path, reader: &Reader<'_>, task_rows: usize) -> Result<Vec<Chunk>, AnalysisError> {
     let context = |source: PolarsError| AnalysisError::Read {
         path: path.display().to_string(),
         source,
@@ -127,13 +138,12 @@ fn read_parquet(path: &Path, reader: &Reader<'_>) -> Result<Vec<Chunk>, Analysis
             source: e.into(),
         })
     };
-    let first = ParquetFile::open(open()?).map_err(context)?;
+    let file = ParquetFile::open(open()?).map_err(context)?;
     let columns: Vec<String> = ANSWER_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    if let Some(missing) = ANSWER_COLUMNS.iter().find(|c| first.schema.get(c).is_none()) {
+    if let Some(missing) = ANSWER_COLUMNS.iter().find(|c| file.schema.get(c).is_none()) {
         return Err(context(polars_err!(ColumnNotFound: "{missing}")));
     }
-    first
-        .tasks()
+    file.tasks(task_rows)
         .par_iter()
         .map(|task| {
             // Each task is given the metadata of its own row groups only: polars' reader, given the whole file
@@ -144,7 +154,7 @@ fn read_parquet(path: &Path, reader: &Reader<'_>) -> Result<Vec<Chunk>, Analysis
                 .with_slice(task.slice)
                 // One task per thread already: polars' own threads would only compete with these.
                 .read_parallel(ParallelStrategy::None);
-            parquet.set_metadata(first.metadata_of(task));
+            parquet.set_metadata(file.metadata_of(task));
             let df = parquet.finish().map_err(context)?;
             reader.batch(&df)
         })
@@ -180,9 +190,9 @@ impl ParquetFile {
         })
     }
 
-    fn tasks(&self) -> Vec<ReadTask> {
+    fn tasks(&self, most: usize) -> Vec<ReadTask> {
         let rows: Vec<usize> = self.metadata.row_groups.iter().map(|g| g.num_rows()).collect();
-        read_tasks(&rows, PARQUET_SLICE_ROWS)
+        read_tasks(&rows, most)
     }
 
     /// The file's metadata as if it held only the task's row groups.
@@ -200,7 +210,10 @@ impl ParquetFile {
 fn read_tasks(rows: &[usize], most: usize) -> Vec<ReadTask> {
     let most = most.max(1);
     let mut tasks = Vec::new();
-    let whole = |row_groups| ReadTask { row_groups, slice: None };
+    let whole = |row_groups| ReadTask {
+        row_groups,
+        slice: None,
+    };
     let (mut start, mut taken) = (0, 0);
     for (k, &n) in rows.iter().enumerate() {
         if n > most {
@@ -553,6 +566,67 @@ mod tests {
                 }
             }
             assert_eq!(next, (rows.len(), 0), "all rows read with {most}");
+        }
+    }
+
+    /// A file cut into tasks of a few rows (in the middle of responses, within and across row groups, a large row
+    /// group in slices) gives the scores of the same rows read as one task.
+    #[test]
+    fn answers_read_in_small_tasks_score_as_answers_read_at_once() {
+        use crate::simulate::{SimulateOptions, simulate};
+
+        let codebook = crate::codebook::eight_dimensions_of_yes_no();
+        let units: Vec<Unit> = (0..6)
+            .map(|u| Unit {
+                code: format!("{:05}", 11900 + u),
+                name: format!("Xã {u}"),
+                province_code: if u % 2 == 0 { "33" } else { "31" }.to_owned(),
+                lat: None,
+                lon: None,
+            })
+            .collect();
+        let simulated = SimulateOptions {
+            responses: 300,
+            seed: 11,
+            ..SimulateOptions::default()
+        };
+        let rows = simulate(&codebook, &units, &simulated).expect("simulated");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let options = ScoreOptions {
+            replicates: 50,
+            ..ScoreOptions::default()
+        };
+        let lineage = Lineage::none();
+        let score = |path: &Path, task_rows| {
+            let input = ScoreInput {
+                answers: crate::input::scan_answers(path).expect("scan"),
+                weights: None,
+                codebook: &codebook,
+                units: &units,
+                lineage: &lineage,
+            };
+            score_reading(input, Some((path, task_rows)), &options).expect("scored")
+        };
+        for row_group in [rows.len(), 97] {
+            let path = dir.path().join(format!("answers-{row_group}.parquet"));
+            let mut df = crate::input::answers_frame(&rows)
+                .expect("frame")
+                .collect()
+                .expect("collect");
+            let file = std::fs::File::create(&path).expect("file");
+            ParquetWriter::new(file)
+                .with_row_group_size(Some(row_group))
+                .finish(&mut df)
+                .expect("parquet");
+            let whole = score(&path, rows.len());
+            assert!(!whole.rows.is_empty());
+            for task_rows in [7, 100, 250] {
+                assert_eq!(
+                    score(&path, task_rows),
+                    whole,
+                    "row groups of {row_group}, tasks of {task_rows}"
+                );
+            }
         }
     }
 }

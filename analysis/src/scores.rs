@@ -253,7 +253,7 @@ impl Scores {
         groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         // Each group on its own (a national run has thousands): its cut points, and each member's rank (1 + the
         // number of scores above it, found in the scores sorted from the highest) and quartile.
-        let per_group: Vec<(Vec<(usize, usize, Quartile)>, CutPoints)> = groups
+        let per_group: Vec<(Vec<Ranked>, CutPoints)> = groups
             .par_iter()
             .filter_map(|((wave, province, level, code), members)| {
                 let scores: Vec<f64> = members.iter().map(|&i| rows[i].score).collect();
@@ -400,6 +400,9 @@ pub(crate) fn write_csv_fields<W: Write>(out: &mut W, r: &ScoreRow) -> io::Resul
     }
     Ok(())
 }
+
+/// A row's index with its rank and quartile within its group.
+type Ranked = (usize, usize, Quartile);
 
 impl Scores {
     /// The number of answer rows left out of every score.
