@@ -48,19 +48,38 @@ fn subdimension_counts(codebook: &Codebook) -> BTreeMap<&str, usize> {
     counts
 }
 
-/// A sub-dimension score on PAPI's scale, (1 + 9s) / k; `None` for rows of other levels.
+/// A sub-dimension score on PAPI's scale, (1 + 9s) / k; `None` for rows of other levels. For many rows, build a
+/// [`PapiScale`] once.
 pub fn papi_scale(codebook: &Codebook, row: &ScoreRow) -> Option<f64> {
-    if row.level != Level::Subdimension {
-        return None;
-    }
-    let dimension = codebook.subdimension(&row.code)?.dimension.as_str();
-    let k = *subdimension_counts(codebook).get(dimension)?;
-    Some(on_papi_scale(row.score, k))
+    PapiScale::new(codebook).of(row)
 }
 
-/// A sub-dimension score `s` in [0, 1] on PAPI's scale, (1 + 9s) / k for a dimension of `k` sub-dimensions.
-fn on_papi_scale(score: f64, k: usize) -> f64 {
-    (1.0 + 9.0 * score) / k as f64
+/// Sub-dimension scores on PAPI's scale, (1 + 9s) / k for a sub-dimension of a dimension of k sub-dimensions, with
+/// each sub-dimension's k found once.
+pub struct PapiScale<'c> {
+    k_of: HashMap<&'c str, usize>,
+}
+
+impl<'c> PapiScale<'c> {
+    /// The k of every sub-dimension of `codebook`.
+    pub fn new(codebook: &'c Codebook) -> Self {
+        let counts = subdimension_counts(codebook);
+        let k_of = codebook
+            .subdimensions
+            .iter()
+            .filter_map(|s| Some((s.code.as_str(), *counts.get(s.dimension.as_str())?)))
+            .collect();
+        Self { k_of }
+    }
+
+    /// The row's score on PAPI's scale; `None` for rows of other levels than the sub-dimension.
+    pub fn of(&self, row: &ScoreRow) -> Option<f64> {
+        if row.level != Level::Subdimension {
+            return None;
+        }
+        let k = *self.k_of.get(row.code.as_str())?;
+        Some((1.0 + 9.0 * row.score) / k as f64)
+    }
 }
 
 /// Applies `rule` to `scores` (scored with `codebook`): withdraws the dimension scores and totals the rule does not
@@ -178,21 +197,13 @@ pub fn write_scores_csv_with_papi<W: Write>(
         .iter()
         .map(|p| (p.wave.as_str(), p.unit_code.as_str(), p.level, p.code.as_str()))
         .collect();
-    // Per sub-dimension code, k of (1 + 9s) / k, looked up once instead of once per row.
-    let counts = subdimension_counts(codebook);
-    let k_of: HashMap<&str, usize> = codebook
-        .subdimensions
-        .iter()
-        .filter_map(|s| Some((s.code.as_str(), *counts.get(s.dimension.as_str())?)))
-        .collect();
+    let papi = PapiScale::new(codebook);
     writeln!(out, "{PAPI_CSV_HEADER}")?;
     for row in &scores.rows {
         write_csv_fields(&mut out, row)?;
         out.write_all(b",")?;
-        if row.level == Level::Subdimension
-            && let Some(&k) = k_of.get(row.code.as_str())
-        {
-            write!(out, "{}", on_papi_scale(row.score, k))?;
+        if let Some(value) = papi.of(row) {
+            write!(out, "{value}")?;
         }
         let key = (row.wave.as_str(), row.unit_code.as_str(), row.level, row.code.as_str());
         let flag = !is_partial.is_empty() && is_partial.contains(&key);

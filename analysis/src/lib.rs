@@ -112,7 +112,8 @@ pub use codebook::{
     SubdimensionDef, stored_value,
 };
 pub use dimension_rule::{
-    DimensionRule, PAPI_CSV_HEADER, PartialScore, apply_dimension_rule, papi_scale, write_scores_csv_with_papi,
+    DimensionRule, PAPI_CSV_HEADER, PapiScale, PartialScore, apply_dimension_rule, papi_scale,
+    write_scores_csv_with_papi,
 };
 pub use eligibility::{Condition, Given};
 pub use export::AnswerParquetWriter;

@@ -279,15 +279,13 @@ impl Scores {
                 Some((ranked, cuts))
             })
             .collect();
-        let mut ranked = Vec::new();
         let mut cuts_out = Vec::with_capacity(per_group.len());
         for (members, cuts) in per_group {
-            ranked.extend(members);
+            for (i, rank, group) in members {
+                rows[i].rank = Some(rank);
+                rows[i].quartile = Some(group);
+            }
             cuts_out.push(cuts);
-        }
-        for (i, rank, group) in ranked {
-            rows[i].rank = Some(rank);
-            rows[i].quartile = Some(group);
         }
         Self {
             rows,

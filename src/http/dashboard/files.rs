@@ -170,6 +170,7 @@ pub(super) fn score_table(ctx: &Context, units: &dyn Fn(&ScoreRow) -> bool) -> T
         ],
     );
     let codebook = &ctx.snapshot.codebook;
+    let papi = ykien_analysis::PapiScale::new(codebook);
     let partial = |r: &ScoreRow| {
         ctx.snapshot
             .partial
@@ -218,7 +219,7 @@ pub(super) fn score_table(ctx: &Context, units: &dyn Fn(&ScoreRow) -> bool) -> T
                 .then_some(NOT_ENOUGH_VI)
                 .into(),
             // PAPI reports a sub-dimension as (1 + 9s)/k so that a dimension's sub-dimensions add up to it.
-            ykien_analysis::papi_scale(codebook, r).into(),
+            papi.of(r).into(),
             partial(r).then_some("1").into(),
         ]);
     }
