@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::case_changes::insert_audit;
-use super::{AuditEntry, OfficialRow, Store, StoreError, db, execute, fetch, on_pool};
+use super::{AuditEntry, BeginWrite, OfficialRow, Store, StoreError, db, execute, fetch, on_pool};
 
 /// An open session of an account, as an administrator or its owner sees it (never the token).
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -54,7 +54,7 @@ impl Store {
         let writer = self.writer().await;
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to disable an account"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to disable an account"))?;
             let changed = execute!(
                 tx: tx,
                 "disabling or enabling an account",
@@ -89,7 +89,7 @@ impl Store {
         let writer = self.writer().await;
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to set a password"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to set a password"))?;
             let changed = execute!(
                 tx: tx,
                 "setting a password",
@@ -135,7 +135,7 @@ impl Store {
         let writer = self.writer().await;
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to end a session"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to end a session"))?;
             let ended = execute!(
                 tx: tx,
                 "ending a session",

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::case_changes::insert_audit;
-use super::{AuditEntry, NewAlert, Store, StoreError, db, execute, fetch, on_pool};
+use super::{AuditEntry, BeginWrite, NewAlert, Store, StoreError, db, execute, fetch, on_pool};
 
 /// What following a reset link did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,7 +93,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to make a reset link"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to make a reset link"))?;
             execute!(
                 tx: tx,
                 "retiring an account's earlier reset links",
@@ -159,7 +159,7 @@ impl Store {
     ) -> Result<ResetLinkUse, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to follow a reset link"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to follow a reset link"))?;
             let row: Option<FollowedLink> = sqlx::query_as(
                 "SELECT l.official_id, o.username, l.expires_at, l.used_at, l.email_key, o.disabled \
                  FROM password_reset_links l JOIN officials o ON o.id = l.official_id WHERE l.token_hash = $1",
@@ -254,7 +254,10 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to turn two-factor sign-in on"))?;
+            let mut tx = p
+                .begin_write()
+                .await
+                .map_err(db("starting to turn two-factor sign-in on"))?;
             let confirmed = execute!(
                 tx: tx,
                 "turning two-factor sign-in on",
@@ -293,7 +296,10 @@ impl Store {
         let writer = self.writer().await;
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to turn two-factor sign-in off"))?;
+            let mut tx = p
+                .begin_write()
+                .await
+                .map_err(db("starting to turn two-factor sign-in off"))?;
             let deleted = execute!(
                 tx: tx,
                 "turning two-factor sign-in off",

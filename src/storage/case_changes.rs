@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{ReporterRow, Store, StoreError, db, execute, on_pool};
+use super::{BeginWrite, ReporterRow, Store, StoreError, db, execute, on_pool};
 use crate::domain::Channel;
 use crate::domain::cases::{Case, CaseState, Publicity, Tier};
 
@@ -223,7 +223,7 @@ impl Store {
         let id = Uuid::new_v4();
         let now = case.received_at;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to store a case"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to store a case"))?;
             execute!(
                 tx: tx,
                 "a case with this tracking code",
@@ -322,7 +322,7 @@ impl Store {
         let now = change.event.at;
         let after = &change.after;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to change a case"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to change a case"))?;
             let updated = execute!(
                 tx: tx,
                 "changing a case",
@@ -405,7 +405,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to escalate a case"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to escalate a case"))?;
             let updated = execute!(
                 tx: tx,
                 "escalating a case",

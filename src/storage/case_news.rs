@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::case_changes::{AuditEntry, insert_audit};
-use super::{Store, StoreError, db, execute, fetch, on_pool};
+use super::{BeginWrite, Store, StoreError, db, execute, fetch, on_pool};
 
 /// Where a case's news by email go: the reporter's address and the token of the unsubscribe link.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -64,7 +64,7 @@ impl Store {
     pub async fn stop_case_news(&self, case_id: Uuid, email: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to stop a case's news"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to stop a case's news"))?;
             let stopped = execute!(
                 tx: tx,
                 "stopping a case's news by email",
@@ -106,7 +106,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to replace answer templates"))?;
+            let mut tx = p
+                .begin_write()
+                .await
+                .map_err(db("starting to replace answer templates"))?;
             execute!(tx: tx, "clearing answer templates", "DELETE FROM answer_templates")?;
             for (category, title, body, legal_basis) in templates {
                 execute!(

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::surveys::apply_session_write;
-use super::{LinkedChatRow, SessionWrite, SessionWritten, Store, StoreError, db, execute, fetch, on_pool};
+use super::{BeginWrite, LinkedChatRow, SessionWrite, SessionWritten, Store, StoreError, db, execute, fetch, on_pool};
 
 /// A person on one chat channel, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -399,7 +399,7 @@ impl Store {
     ) -> Result<ChatTurnWritten, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to save a chat turn"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to save a chat turn"))?;
             let survey = match survey {
                 Some(write) => Some(apply_session_write!(tx, write)),
                 None => None,

@@ -284,6 +284,29 @@ pub(crate) struct Writer<'a> {
     _turn: Option<tokio::sync::MutexGuard<'a, ()>>,
 }
 
+/// Begins a transaction that writes: call it on `writer.pool`'s engine pool instead of `begin()`.
+///
+/// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`). A deferred `BEGIN` takes it at the first write,
+/// and when another connection holds it then, a transaction that has already read is refused with "database is
+/// locked" without waiting in the busy handler (SQLite cannot let it wait: its snapshot would be stale). The
+/// writer turn does not prevent that: a transaction dropped on an error returns its connection to the pool
+/// before its rollback has run on the connection's thread, so the next writer can meet the lock for a moment.
+pub(crate) trait BeginWrite<DB: sqlx::Database> {
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error>;
+}
+
+impl BeginWrite<sqlx::Sqlite> for SqlitePool {
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite<sqlx::Postgres> for PgPool {
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// The storage of one service instance; cheap to clone (it holds a connection pool).
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -427,6 +450,7 @@ mod tests {
 
     /// Every storage method whose SQL writes (INSERT, UPDATE, DELETE) takes the writer turn and writes through
     /// it: on SQLite a write outside the turn would wait in the database's busy handler instead of the queue.
+    /// Every transaction begins with [`BeginWrite::begin_write`].
     #[test]
     fn every_write_goes_through_the_writer_turn() {
         let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/storage");
@@ -443,13 +467,20 @@ mod tests {
                     "\"DELETE ",
                     " INSERT INTO",
                     " DELETE FROM",
-                    ".begin()",
+                    ".begin_write()",
                 ]
                 .iter()
                 .any(|w| body.contains(w));
                 let through_writer = body.contains("self.writer().await") && !body.contains("&self.pool");
                 if writes && !through_writer {
                     offenders.push(format!("{}: {name}", path.display()));
+                }
+                let begins = body.contains(".begin()") || body.contains(".begin_with(");
+                if begins && !body.starts_with("begin_write") {
+                    offenders.push(format!(
+                        "{}: {name} begins a transaction without begin_write",
+                        path.display()
+                    ));
                 }
             }
         }
@@ -485,6 +516,63 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(db("unit 99")(missing), StoreError::NotFound(what) if what == "unit 99"));
+    }
+
+    /// While another connection holds SQLite's write lock, as a transaction dropped on an error does until its
+    /// rollback has run on its connection's thread, a deferred transaction that reads before it writes is refused
+    /// at once; one begun with `begin_write` waits for the lock and goes through.
+    #[tokio::test]
+    async fn a_writer_waits_for_the_write_lock_even_when_it_reads_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&DatabaseUrl::Sqlite {
+            path: dir.path().join("t.db"),
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let Pool::Sqlite(pool) = &store.pool else {
+            panic!("a SQLite store")
+        };
+        let insert = |code: &'static str| {
+            sqlx::query(
+                "INSERT INTO admin_units (id, code, name, level, kind, valid_from, valid_to, updated_at) \
+                 VALUES ($1, $2, 'Tỉnh', 'province', 'tỉnh', '2025-07-01', '9999-12-31', '2025-07-01T00:00:00Z')",
+            )
+            .bind(uuid::Uuid::new_v4())
+            .bind(code)
+        };
+        let count = "SELECT COUNT(*) FROM admin_units";
+        let mut holder = pool.begin_write().await.unwrap();
+        insert("33").execute(&mut *holder).await.unwrap();
+
+        let mut deferred = pool.begin().await.unwrap();
+        let _: (i64,) = sqlx::query_as(count).fetch_one(&mut *deferred).await.unwrap();
+        let refused = insert("01").execute(&mut *deferred).await.unwrap_err();
+        assert!(refused.to_string().contains("locked"), "{refused}");
+        drop(deferred);
+
+        let writer = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                let mut tx = pool.begin_write().await?;
+                let (seen,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
+                insert("01").execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok::<i64, sqlx::Error>(seen)
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(holder);
+        assert_eq!(
+            writer.await.unwrap().unwrap(),
+            0,
+            "the writer saw the held transaction's row"
+        );
+        let codes: Vec<(String,)> = sqlx::query_as("SELECT code FROM admin_units")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        assert_eq!(codes, vec![("01".to_owned(),)]);
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::case_changes::insert_audit;
-use super::{AuditEntry, Store, StoreError, db, execute, fetch, on_pool};
+use super::{AuditEntry, BeginWrite, Store, StoreError, db, execute, fetch, on_pool};
 
 /// What typing a link code did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to make a link code"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to make a link code"))?;
             execute!(
                 tx: tx,
                 "retiring an official's earlier link codes",
@@ -102,7 +102,7 @@ impl Store {
     ) -> Result<LinkCodeUse, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to link a chat"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to link a chat"))?;
             let row: Option<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> =
                 sqlx::query_as("SELECT official_id, expires_at, used_at FROM official_link_codes WHERE code_hash = $1")
                     .bind(code_hash)
@@ -186,7 +186,7 @@ impl Store {
         let writer = self.writer().await;
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to unlink a chat"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to unlink a chat"))?;
             let ended = execute!(
                 tx: tx,
                 "unlinking a chat",
@@ -374,7 +374,7 @@ impl Store {
         }
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to queue alerts"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to queue alerts"))?;
             let mut queued = 0;
             for a in alerts {
                 queued += execute!(

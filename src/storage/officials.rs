@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{AuditEntry, Store, StoreError, db, execute, fetch, on_pool};
+use super::{AuditEntry, BeginWrite, Store, StoreError, db, execute, fetch, on_pool};
 
 /// An official's account as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +61,7 @@ impl Store {
         let id = Uuid::new_v4();
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to create an account"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to create an account"))?;
             execute!(
                 tx: tx,
                 "an account with this username",
@@ -137,7 +137,7 @@ impl Store {
         let writer = self.writer().await;
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting a login"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting a login"))?;
             execute!(
                 tx: tx,
                 "forgetting failed logins",

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::case_changes::insert_audit;
 use super::cases::{CASE_COLUMNS, CaseRecord};
-use super::{AuditEntry, Store, StoreError, db, execute, fetch, on_pool};
+use super::{AuditEntry, BeginWrite, Store, StoreError, db, execute, fetch, on_pool};
 use crate::domain::cases::{Case, CaseState};
 use crate::domain::survey::PlanPeriod;
 
@@ -109,7 +109,7 @@ impl Store {
     pub async fn publish(&self, p: &Publication, audit: &AuditEntry) -> Result<(), StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |pool| {
-            let mut tx = pool.begin().await.map_err(db("starting to publish"))?;
+            let mut tx = pool.begin_write().await.map_err(db("starting to publish"))?;
             execute!(
                 tx: tx,
                 "removing an earlier publication",
@@ -145,7 +145,10 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |pool| {
-            let mut tx = pool.begin().await.map_err(db("starting to withdraw a publication"))?;
+            let mut tx = pool
+                .begin_write()
+                .await
+                .map_err(db("starting to withdraw a publication"))?;
             let removed = execute!(
                 tx: tx,
                 "withdrawing a publication",
@@ -283,7 +286,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |pool| {
-            let mut tx = pool.begin().await.map_err(db("starting to redact a case"))?;
+            let mut tx = pool.begin_write().await.map_err(db("starting to redact a case"))?;
             let changed = execute!(
                 tx: tx,
                 "redacting a case",

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, execute, fetch, on_pool};
+use super::{BeginWrite, Store, StoreError, db, execute, fetch, on_pool};
 
 /// Zalo's free replies within one window (<https://zalooa.freshdesk.com/support/solutions/articles/64000261136>).
 pub const ZALO_REPLIES_PER_WINDOW: i64 = 8;
@@ -161,7 +161,10 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to open a Zalo reply window"))?;
+            let mut tx = p
+                .begin_write()
+                .await
+                .map_err(db("starting to open a Zalo reply window"))?;
             execute!(
                 tx: tx,
                 "opening a Zalo reply window",
@@ -267,7 +270,7 @@ impl Store {
             None => (None, None),
         };
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to store a campaign"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to store a campaign"))?;
             // The conflict is the once-only origin's (migration 0020); ids are fresh UUIDs.
             let stored = execute!(
                 tx: tx,
@@ -393,7 +396,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to queue a campaign"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to queue a campaign"))?;
             let approved = execute!(
                 tx: tx,
                 "approving a campaign",

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, execute, fetch, on_pool};
+use super::{BeginWrite, Store, StoreError, db, execute, fetch, on_pool};
 
 /// A questionnaire version as stored: its source text is the truth, parsed again when loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -354,7 +354,7 @@ impl Store {
         let writer = self.writer().await;
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting the questionnaire import"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting the questionnaire import"))?;
             let existing: Option<(Uuid, String)> =
                 sqlx::query_as("SELECT id, checksum FROM questionnaires WHERE code = $1 AND version = $2")
                     .bind(code)
@@ -502,7 +502,7 @@ impl Store {
     pub async fn write_session(&self, write: &SessionWrite) -> Result<SessionWritten, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to save answers"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to save answers"))?;
             let written = apply_session_write!(tx, write);
             if written != SessionWritten::Stale {
                 tx.commit().await.map_err(db("committing answers"))?;
@@ -517,7 +517,10 @@ impl Store {
     pub async fn prune_abandoned_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to prune abandoned surveys"))?;
+            let mut tx = p
+                .begin_write()
+                .await
+                .map_err(db("starting to prune abandoned surveys"))?;
             let sessions = execute!(
                 tx: tx,
                 "pruning abandoned survey sessions",
@@ -583,7 +586,7 @@ impl Store {
     pub async fn insert_complete_responses(&self, responses: &[NewResponse]) -> Result<Vec<(Uuid, bool)>, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to store responses"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to store responses"))?;
             let mut out = Vec::with_capacity(responses.len());
             for r in responses {
                 if let Some(token) = &r.client_token {

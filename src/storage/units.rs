@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, execute, fetch, on_pool};
+use super::{BeginWrite, Store, StoreError, db, execute, fetch, on_pool};
 use crate::domain::units::{LinkedUnit, NewLineage, NewUnit, Unit, UnitKind, UnitLevel};
 
 const OPEN_START: NaiveDate = match NaiveDate::from_ymd_opt(1, 1, 1) {
@@ -124,7 +124,7 @@ impl Store {
         let writer = self.writer().await;
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting the units import"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting the units import"))?;
             let mut counts = ImportCounts::default();
             let mut parents: HashMap<(String, NaiveDate), Uuid> = HashMap::new();
             for (index, unit) in units.iter().enumerate() {
@@ -236,7 +236,7 @@ impl Store {
     pub async fn import_lineage(&self, links: &[NewLineage]) -> Result<ImportCounts, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting the lineage import"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting the lineage import"))?;
             let mut counts = ImportCounts::default();
             for (index, link) in links.iter().enumerate() {
                 let reject = |reason: String| StoreError::Rejected { index, reason };

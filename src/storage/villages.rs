@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, execute, fetch, on_pool};
+use super::{BeginWrite, Store, StoreError, db, execute, fetch, on_pool};
 
 /// One village or residential group (thôn, tổ dân phố) of a commune.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -22,7 +22,7 @@ impl Store {
     pub async fn replace_villages(&self, unit_id: Uuid, villages: &[(String, String)]) -> Result<(), StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting a village import"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting a village import"))?;
             execute!(
                 tx: tx,
                 "clearing a commune's villages",
@@ -70,7 +70,7 @@ impl Store {
     pub async fn set_response_villages(&self, villages: &[(Uuid, String)]) -> Result<(), StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to record villages"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to record villages"))?;
             for (id, village) in villages {
                 execute!(
                     tx: tx,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::surveys::SessionRecord;
 use super::units::UnitRecord;
-use super::{Session, Store, StoreError, db, execute, fetch, on_pool};
+use super::{BeginWrite, Session, Store, StoreError, db, execute, fetch, on_pool};
 use crate::domain::survey::{NewWave, ReportingPeriod, Wave};
 use crate::domain::units::Unit;
 
@@ -62,7 +62,7 @@ impl Store {
         let id = Uuid::new_v4();
         let now = Utc::now();
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to create a wave"))?;
+            let mut tx = p.begin_write().await.map_err(db("starting to create a wave"))?;
             execute!(
                 tx: tx,
                 "wave",

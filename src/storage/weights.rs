@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-use super::{Store, StoreError, db, execute, fetch, on_pool};
+use super::{BeginWrite, Store, StoreError, db, execute, fetch, on_pool};
 use crate::domain::weights::{ProvinceWeights, WaveWeighting};
 
 /// One profile answer of a complete response: (response id, unit code as answered, question code, stored code).
@@ -80,7 +80,10 @@ impl Store {
         let (respondents, left_out) = (count(weighting.respondents)?, count(weighting.left_out)?);
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to store a wave's weights"))?;
+            let mut tx = p
+                .begin_write()
+                .await
+                .map_err(db("starting to store a wave's weights"))?;
             execute!(
                 tx: tx,
                 "removing a wave's previous weights",
@@ -131,7 +134,10 @@ impl Store {
     pub async fn clear_wave_weights(&self, wave_id: Uuid) -> Result<Option<u64>, StoreError> {
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut tx = p.begin().await.map_err(db("starting to remove a wave's weights"))?;
+            let mut tx = p
+                .begin_write()
+                .await
+                .map_err(db("starting to remove a wave's weights"))?;
             let weights = execute!(
                 tx: tx,
                 "removing a wave's weights",
