@@ -165,15 +165,14 @@ impl Segment {
         &self.ids[start..self.id_ends[k]]
     }
 
-    /// Appends respondent `k`'s (indicator, value) entries, one per indicator it has a value of, in indicator
-    /// order: the mean of its answers to that indicator's questions, as [`crate::bootstrap`] would average them.
-    pub fn values(&self, k: usize, indicators: &mut Vec<u16>, values: &mut Vec<f64>) {
+    /// Calls `add(indicator, value)` once per indicator respondent `k` has a value of, in indicator order: the
+    /// mean of its answers to that indicator's questions, as [`crate::bootstrap`] would average them.
+    pub fn entries(&self, k: usize, mut add: impl FnMut(usize, f64)) {
         let width = self.dictionaries.len();
         let codes = &self.codes[k * width..(k + 1) * width];
         for (i, (&code, dictionary)) in codes.iter().zip(&self.dictionaries).enumerate() {
             if code > 0 {
-                indicators.push(i as u16);
-                values.push(dictionary.values[usize::from(code) - 1]);
+                add(i, dictionary.values[usize::from(code) - 1]);
             }
         }
     }

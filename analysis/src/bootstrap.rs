@@ -18,8 +18,17 @@ use crate::aggregate::{
 };
 use crate::codebook::Layout;
 
-/// One unit's respondents in one wave: weights and, per respondent, a slice of (indicator, value) entries. A
-/// respondent may have several entries of one indicator (several questions); their values are averaged.
+/// One unit's respondents in one wave, however they are held: a weight and (indicator, value) entries per
+/// respondent. A respondent may have several entries of one indicator (several questions); their values are
+/// averaged.
+pub(crate) trait GroupAnswers {
+    /// Per respondent, in scoring order.
+    fn weights(&self) -> &[f64];
+    /// Calls `add(indicator, value)` for each of respondent `r`'s entries.
+    fn entries(&self, r: usize, add: impl FnMut(usize, f64));
+}
+
+/// [`GroupAnswers`] held as slices: the entries of every respondent one after the other.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Group<'a> {
     /// Per respondent.
@@ -28,6 +37,23 @@ pub(crate) struct Group<'a> {
     pub offsets: &'a [usize],
     pub indicators: &'a [u16],
     pub values: &'a [f64],
+}
+
+impl GroupAnswers for Group<'_> {
+    fn weights(&self) -> &[f64] {
+        self.weights
+    }
+
+    fn entries(&self, r: usize, mut add: impl FnMut(usize, f64)) {
+        let (Some(&start), Some(&end)) = (self.offsets.get(r), self.offsets.get(r + 1)) else {
+            return;
+        };
+        let indicators = self.indicators.get(start..end).unwrap_or_default();
+        let values = self.values.get(start..end).unwrap_or_default();
+        for (&indicator, &value) in indicators.iter().zip(values) {
+            add(usize::from(indicator), value);
+        }
+    }
 }
 
 /// A score with its respondent count and interval; `score` is `None` when no respondent has a value.
@@ -56,8 +82,12 @@ pub(crate) struct Bootstrap {
 }
 
 /// Scores one unit: point scores by the functions of [`crate::aggregate`], intervals by the bootstrap.
-pub(crate) fn score_group(layout: &Layout, group: Group<'_>, bootstrap: Bootstrap) -> Result<GroupStats, ScoreError> {
-    let n = group.weights.len();
+pub(crate) fn score_group(
+    layout: &Layout,
+    group: &impl GroupAnswers,
+    bootstrap: Bootstrap,
+) -> Result<GroupStats, ScoreError> {
+    let n = group.weights().len();
     let with_intervals = bootstrap.replicates > 0 && n > 0;
     let pass = read_respondents(layout, group, with_intervals)?;
     let mut stats = point_scores(layout, &pass)?;
@@ -91,10 +121,10 @@ struct Respondents {
 /// Reads each respondent once: the mean of its questions on each indicator it answered, added to that indicator's
 /// weighted mean and counts, and written to its dense row when `dense` (intervals are wanted). Without intervals
 /// nothing of size respondents × indicators is built, and every indicator's mean is summed in respondent order.
-fn read_respondents(layout: &Layout, group: Group<'_>, dense: bool) -> Result<Respondents, ScoreError> {
+fn read_respondents(layout: &Layout, group: &impl GroupAnswers, dense: bool) -> Result<Respondents, ScoreError> {
     let indicators = layout.indicators();
     let width = 2 * indicators;
-    let n = group.weights.len();
+    let n = group.weights().len();
     let mut pass = Respondents {
         means: vec![WeightedMean::default(); indicators],
         counts: Counts::new(layout),
@@ -104,14 +134,8 @@ fn read_respondents(layout: &Layout, group: Group<'_>, dense: bool) -> Result<Re
     let mut count = vec![0u32; indicators];
     // The indicators the current respondent answered, in the order first met: only they are read and reset.
     let mut answered: Vec<usize> = Vec::with_capacity(indicators);
-    for (r, &weight) in group.weights.iter().enumerate() {
-        let (Some(&start), Some(&end)) = (group.offsets.get(r), group.offsets.get(r + 1)) else {
-            continue;
-        };
-        let entries = group.indicators.get(start..end).unwrap_or_default();
-        let values = group.values.get(start..end).unwrap_or_default();
-        for (&indicator, &value) in entries.iter().zip(values) {
-            let i = usize::from(indicator);
+    for (r, &weight) in group.weights().iter().enumerate() {
+        group.entries(r, |i, value| {
             if let (Some(s), Some(c)) = (sum.get_mut(i), count.get_mut(i)) {
                 if *c == 0 {
                     answered.push(i);
@@ -119,7 +143,7 @@ fn read_respondents(layout: &Layout, group: Group<'_>, dense: bool) -> Result<Re
                 *s += value;
                 *c += 1;
             }
-        }
+        });
         let mut row = pass.rows.get_mut(r * width..(r + 1) * width);
         for &i in &answered {
             let value = respondent_mean(sum[i], count[i]);
@@ -494,7 +518,7 @@ mod tests {
             indicators: &indicators,
             values: &values,
         };
-        let pass = read_respondents(&layout, group, true).expect("valid");
+        let pass = read_respondents(&layout, &group, true).expect("valid");
         let point = point_scores(&layout, &pass).expect("valid");
         let mut sums = vec![0.0; 32];
         for row in pass.rows.chunks_exact(32) {

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AnalysisError;
 use crate::answer_runs::{Chunk, Reader, UnitIndex, has_repeated_ids};
-use crate::bootstrap::{Bootstrap, Group, GroupStats, group_seed, score_group};
+use crate::bootstrap::{Bootstrap, Group, GroupAnswers, GroupStats, group_seed, score_group};
 use crate::checks::{Checker, IgnoredKind, IgnoredRows, collect_ignored};
 use crate::codebook::{Codebook, Layout};
 use crate::input::{ANSWER_COLUMNS, Lineage, Unit};
@@ -111,7 +111,7 @@ fn score_reading(
         return score_scattered(&input, &layout, options);
     }
     let grouped = Grouped::new(chunks, &units, &checker, input.weights.clone())?;
-    let raw = score_groups(codebook, &layout, options, &grouped.groups, |g| grouped.values(g))?;
+    let raw = score_groups(codebook, &layout, options, &grouped.groups, |g| grouped.group(g))?;
     let mut scores = Scores::from_raw(raw);
     scores.ignored = grouped.ignored;
     Ok(scores)
@@ -414,20 +414,54 @@ impl Grouped {
         })
     }
 
-    /// Group `g`'s weights and values, in scoring order.
-    fn values(&self, g: usize) -> (&[f64], GroupValues) {
+    /// Group `g`'s respondents, read in place from their segments.
+    fn group(&self, g: usize) -> SegmentGroup<'_> {
         let GroupKey { start, end, .. } = self.groups[g];
-        let mut own = GroupValues {
-            offsets: Vec::with_capacity(end - start + 1),
-            indicators: Vec::new(),
-            values: Vec::new(),
-        };
-        own.offsets.push(0);
-        for &(c, s, k) in &self.order[start..end] {
-            self.chunks[c as usize].segments[s as usize].values(k as usize, &mut own.indicators, &mut own.values);
-            own.offsets.push(own.indicators.len());
+        SegmentGroup {
+            chunks: &self.chunks,
+            order: &self.order[start..end],
+            weights: &self.weights[start..end],
         }
-        (&self.weights[start..end], own)
+    }
+}
+
+/// One group of [`Grouped`]: its respondents' values are read where the answers' pass left them, nothing copied.
+struct SegmentGroup<'g> {
+    chunks: &'g [Chunk],
+    order: &'g [(u32, u32, u32)],
+    weights: &'g [f64],
+}
+
+impl GroupAnswers for SegmentGroup<'_> {
+    fn weights(&self) -> &[f64] {
+        self.weights
+    }
+
+    fn entries(&self, r: usize, add: impl FnMut(usize, f64)) {
+        let (c, s, k) = self.order[r];
+        self.chunks[c as usize].segments[s as usize].entries(k as usize, add);
+    }
+}
+
+/// One group of the two passes' values, copied out of their per-group lists.
+struct ScatteredGroup<'w> {
+    weights: &'w [f64],
+    values: GroupValues,
+}
+
+impl GroupAnswers for ScatteredGroup<'_> {
+    fn weights(&self) -> &[f64] {
+        self.weights
+    }
+
+    fn entries(&self, r: usize, add: impl FnMut(usize, f64)) {
+        let group = Group {
+            weights: self.weights,
+            offsets: &self.values.offsets,
+            indicators: &self.values.indicators,
+            values: &self.values.values,
+        };
+        group.entries(r, add);
     }
 }
 
@@ -446,7 +480,10 @@ fn score_scattered(input: &ScoreInput<'_>, layout: &Layout, options: &ScoreOptio
     let (values, ignored) = checked_values(&input.answers, input.codebook, ids, &groups)?;
     let raw = score_groups(input.codebook, layout, options, &groups.list, |g| {
         let GroupKey { start, end, .. } = groups.list[g];
-        (&weights[start..end], values.group(start, end))
+        ScatteredGroup {
+            weights: &weights[start..end],
+            values: values.group(start, end),
+        }
     })?;
     let mut scores = Scores::from_raw(raw);
     scores.ignored = ignored;
@@ -454,30 +491,24 @@ fn score_scattered(input: &ScoreInput<'_>, layout: &Layout, options: &ScoreOptio
 }
 
 /// Scores every group on the threads, each from its weights and values, with its own seeded generator.
-fn score_groups<'v>(
+fn score_groups<A: GroupAnswers>(
     codebook: &Codebook,
     layout: &Layout,
     options: &ScoreOptions,
     groups: &[GroupKey],
-    values_of: impl Fn(usize) -> (&'v [f64], GroupValues) + Sync,
+    answers_of: impl Fn(usize) -> A + Sync,
 ) -> Result<Vec<RawScore>, AnalysisError> {
     let stats: Vec<GroupStats> = (0..groups.len())
         .into_par_iter()
         .map(|g| {
-            let (weights, own) = values_of(g);
-            let group = Group {
-                weights,
-                offsets: &own.offsets,
-                indicators: &own.indicators,
-                values: &own.values,
-            };
+            let answers = answers_of(g);
             let key = &groups[g];
             let bootstrap = Bootstrap {
                 replicates: options.replicates,
                 confidence: options.confidence,
                 seed: group_seed(options.seed, &key.wave, &key.unit),
             };
-            score_group(layout, group, bootstrap)
+            score_group(layout, &answers, bootstrap)
         })
         .collect::<Result<_, _>>()?;
 

@@ -158,7 +158,7 @@ impl UnitScorer {
             confidence: self.options.confidence,
             seed: group_seed(self.options.seed, wave, unit_code),
         };
-        let stats = score_group(&self.layout, group, bootstrap)?;
+        let stats = score_group(&self.layout, &group, bootstrap)?;
         let ignored = answers
             .ignored
             .iter()
