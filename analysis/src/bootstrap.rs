@@ -369,7 +369,7 @@ fn intervals(layout: &Layout, rows: &[f64], n: usize, bootstrap: Bootstrap) -> V
         .chunks_exact(b.max(1))
         .map(|values| {
             defined.clear();
-            defined.extend(values.iter().copied().filter(|v| !v.is_nan()));
+            defined.extend(values.iter().copied().filter(|v| !v.is_nan()).map(order_key));
             if defined.len() < 2 {
                 return None;
             }
@@ -405,10 +405,12 @@ fn block_sums(counts: &[f32], packed: &[f32], n: usize, sums: &mut [[f32; COLUMN
     }
 }
 
-/// The type-7 percentiles `low ≤ high` of non-empty data (as in [`crate::quartile::cut_points`]), by selection
-/// rather than a full sort: the same order statistics, so the same numbers, in linear time. Reorders `data`.
-fn percentiles(data: &mut [f64], low: f64, high: f64) -> (f64, f64) {
-    let last = data.len().saturating_sub(1);
+/// The type-7 percentiles `low ≤ high` of non-empty data given as [`order_key`]s (as in
+/// [`crate::quartile::cut_points`]), by selection rather than a full sort: the same order statistics, so the same
+/// numbers, in linear time. Reorders `keys`. Selecting integers instead of calling `f64::total_cmp` on every
+/// comparison made the selections, a quarter of `ykien analyze` with intervals at 100,000 responses, faster.
+fn percentiles(keys: &mut [i64], low: f64, high: f64) -> (f64, f64) {
+    let last = keys.len().saturating_sub(1);
     let rank = |p: f64| {
         let rank = last as f64 * p;
         let below = rank.floor();
@@ -416,17 +418,31 @@ fn percentiles(data: &mut [f64], low: f64, high: f64) -> (f64, f64) {
     };
     let (i, fi) = rank(low);
     let (j, fj) = rank(high.max(low));
-    // data[..=i] ≤ data[i] ≤ data[i + 1..] after selecting i; then j (≥ i) is selected among the upper part.
-    let (_, &mut at_i, above_i) = data.select_nth_unstable_by(i.min(last), f64::total_cmp);
-    let next_i = above_i.iter().copied().min_by(f64::total_cmp).unwrap_or(at_i);
-    let low_value = at_i + fi * (next_i - at_i);
+    // keys[..=i] ≤ keys[i] ≤ keys[i + 1..] after selecting i; then j (≥ i) is selected among the upper part.
+    let (_, &mut at_i, above_i) = keys.select_nth_unstable(i.min(last));
+    let next_i = above_i.iter().copied().min().unwrap_or(at_i);
     let (at_j, next_j) = if j == i {
         (at_i, next_i)
     } else {
-        let (_, &mut at_j, above_j) = above_i.select_nth_unstable_by(j - i - 1, f64::total_cmp);
-        (at_j, above_j.iter().copied().min_by(f64::total_cmp).unwrap_or(at_j))
+        let (_, &mut at_j, above_j) = above_i.select_nth_unstable(j - i - 1);
+        (at_j, above_j.iter().copied().min().unwrap_or(at_j))
     };
-    (low_value, at_j + fj * (next_j - at_j))
+    let between = |at: i64, next: i64, f: f64| {
+        let (at, next) = (from_order_key(at), from_order_key(next));
+        at + f * (next - at)
+    };
+    (between(at_i, next_i, fi), between(at_j, next_j, fj))
+}
+
+/// `x`'s bits as an integer that orders as [`f64::total_cmp`] orders the numbers (the same transformation).
+fn order_key(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
+}
+
+/// The number [`order_key`] was made from: the transformation undoes itself (it leaves the sign bit alone).
+fn from_order_key(key: i64) -> f64 {
+    f64::from_bits((key ^ (((key >> 63) as u64) >> 1) as i64) as u64)
 }
 
 /// SplitMix64 (Steele, Lea and Flood, 2014): small, fast, and fixed here, so a seed gives the same intervals on
@@ -545,8 +561,8 @@ mod tests {
     fn percentiles_by_selection_are_those_of_the_sorted_data() {
         let mut rng = SplitMix64::new(3);
         for len in [2usize, 3, 7, 40, 1000] {
-            // Few distinct values, so that ties are common.
-            let data: Vec<f64> = (0..len).map(|_| rng.below(50) as f64 / 7.0).collect();
+            // Few distinct values, so that ties are common, on both sides of zero.
+            let data: Vec<f64> = (0..len).map(|_| (rng.below(50) as f64 - 25.0) / 7.0).collect();
             let mut sorted = data.clone();
             sorted.sort_by(f64::total_cmp);
             let type7 = |p: f64| {
@@ -555,12 +571,33 @@ mod tests {
                 sorted[lo] + (h - h.floor()) * (sorted[hi] - sorted[lo])
             };
             for (low, high) in [(0.025, 0.975), (0.05, 0.95), (0.5, 0.5), (0.0, 1.0)] {
-                let mut work = data.clone();
+                let mut work: Vec<i64> = data.iter().copied().map(order_key).collect();
                 assert_eq!(
                     percentiles(&mut work, low, high),
                     (type7(low), type7(high)),
                     "{len} {low} {high}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn order_keys_order_as_total_cmp_and_give_the_numbers_back() {
+        let numbers = [
+            f64::MIN,
+            -2.5,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            1e-300,
+            0.75,
+            f64::MAX,
+            f64::INFINITY,
+        ];
+        for (k, &x) in numbers.iter().enumerate() {
+            assert_eq!(from_order_key(order_key(x)).to_bits(), x.to_bits());
+            for &y in &numbers[k..] {
+                assert_eq!(order_key(x).cmp(&order_key(y)), x.total_cmp(&y), "{x} {y}");
             }
         }
     }
