@@ -400,7 +400,7 @@ async fn ten_thousand_subscribers_are_sent_within_the_telegram_rate_and_never_pa
             Duration::from_secs(900),
             label,
             "the campaign never finished",
-            async || tg.calls_of("sendMessage").len() >= 10_000 && zl.sent().len() >= 20,
+            async || tg.count_of("sendMessage") >= 10_000 && zl.sent().len() >= 20,
         )
         .await;
         tracing::info!(elapsed = ?started.elapsed(), "10,000 sent");

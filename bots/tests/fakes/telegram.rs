@@ -276,6 +276,13 @@ impl FakeTelegram {
             .collect()
     }
 
+    /// How many calls of `method` (any case) so far: what a test polls while thousands are made, without copying
+    /// their parameters under the lock the server records with.
+    pub fn count_of(&self, method: &str) -> usize {
+        let method = method.to_ascii_lowercase();
+        self.shared.lock().calls.iter().filter(|(m, _)| *m == method).count()
+    }
+
     /// Forgets the calls recorded so far.
     pub fn clear_calls(&self) {
         let mut inner = self.shared.lock();
