@@ -7,6 +7,7 @@ use super::*;
 /// every sub-dimension has answers; a dimension kept from fewer sub-dimensions is marked.
 pub(super) fn subdimension_table(ctx: &Context, unit: &str) -> Markup {
     let codebook = &ctx.snapshot.codebook;
+    let papi = ykien_analysis::PapiScale::new(codebook);
     let partial = |code: &str| {
         ctx.snapshot.partial.iter().any(|p| {
             p.unit_code == unit && p.level == Level::Dimension && p.code == code && p.wave == ctx.snapshot.wave.code
@@ -30,7 +31,7 @@ pub(super) fn subdimension_table(ctx: &Context, unit: &str) -> Markup {
                     tr {
                         td { (s.code) " " (s.name.vi) }
                         td.num { (row.map(|r| num(r.score, 2)).unwrap_or_else(|| "–".to_owned())) }
-                        td.num { (row.and_then(|r| ykien_analysis::papi_scale(codebook, r)).map(|v| num(v, 2)).unwrap_or_else(|| "–".to_owned())) }
+                        td.num { (row.and_then(|r| papi.of(r)).map(|v| num(v, 2)).unwrap_or_else(|| "–".to_owned())) }
                         td.num { (row.map(|r| r.n.to_string()).unwrap_or_default()) }
                     }
                 }
