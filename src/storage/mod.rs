@@ -487,17 +487,29 @@ mod tests {
         assert!(offenders.is_empty(), "writes outside the writer turn: {offenders:?}");
     }
 
-    #[tokio::test]
-    async fn unique_violations_and_missing_rows_become_domain_errors() {
+    /// A migrated SQLite store in a temporary folder, which must be kept as long as the store.
+    async fn sqlite_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite {
+        let store = Store::open(&DatabaseUrl::Sqlite {
             path: dir.path().join("t.db"),
-        };
-        let store = Store::open(&url).await.unwrap();
+        })
+        .await
+        .unwrap();
         store.migrate().await.unwrap();
+        (dir, store)
+    }
+
+    fn sqlite_pool(store: &Store) -> &SqlitePool {
         let Pool::Sqlite(pool) = &store.pool else {
             panic!("a SQLite store")
         };
+        pool
+    }
+
+    #[tokio::test]
+    async fn unique_violations_and_missing_rows_become_domain_errors() {
+        let (_dir, store) = sqlite_store().await;
+        let pool = sqlite_pool(&store);
         let insert = "INSERT INTO admin_units (id, code, name, level, kind, valid_from, valid_to, updated_at) \
                       VALUES ($1, '33', 'Tỉnh Hưng Yên', 'province', 'tỉnh', '2025-07-01', '9999-12-31', '2025-07-01T00:00:00Z')";
         sqlx::query(insert)
@@ -523,16 +535,8 @@ mod tests {
     /// at once; one begun with `begin_write` waits for the lock and goes through.
     #[tokio::test]
     async fn a_writer_waits_for_the_write_lock_even_when_it_reads_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&DatabaseUrl::Sqlite {
-            path: dir.path().join("t.db"),
-        })
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
-        let Pool::Sqlite(pool) = &store.pool else {
-            panic!("a SQLite store")
-        };
+        let (_dir, store) = sqlite_store().await;
+        let pool = sqlite_pool(&store);
         let insert = |code: &'static str| {
             sqlx::query(
                 "INSERT INTO admin_units (id, code, name, level, kind, valid_from, valid_to, updated_at) \
@@ -577,15 +581,8 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_runs_with_wal_and_foreign_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&DatabaseUrl::Sqlite {
-            path: dir.path().join("t.db"),
-        })
-        .await
-        .unwrap();
-        let Pool::Sqlite(pool) = &store.pool else {
-            panic!("a SQLite store")
-        };
+        let (_dir, store) = sqlite_store().await;
+        let pool = sqlite_pool(&store);
         let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
         let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
         let (busy,): (i64,) = sqlx::query_as("PRAGMA busy_timeout").fetch_one(pool).await.unwrap();
