@@ -12,7 +12,7 @@ mod telegram;
 
 use std::time::Duration;
 
-use chat::{ChatCitizen, Reply, answer_case, tracking_code, walk_survey};
+use chat::{ChatCitizen, answer_case, tracking_code, walk_survey};
 use common::{TestApp, databases};
 use fake_telegram::{Failure, FakeTelegram};
 use serde_json::{Value, json};
@@ -508,7 +508,6 @@ async fn an_update_recorded_but_never_handled_is_taken_up_by_the_background_work
                 raw: raw.to_owned(),
                 received_at: now,
                 claimed_until: now - chrono::Duration::seconds(1),
-                replies: None,
             }])
             .await
             .unwrap()
@@ -523,87 +522,6 @@ async fn an_update_recorded_but_never_handled_is_taken_up_by_the_background_work
         assert_eq!(post_update(&app, Some(SECRET), raw).await, 200, "{label}");
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(fake.sent_texts(3_527_065).len(), 1, "{label}");
-        app.stop().await;
-    }
-}
-
-#[tokio::test]
-async fn a_survey_answer_is_stored_with_its_update_once_and_its_stored_replies_are_sent_after_a_crash() {
-    for db in
-        databases("a_survey_answer_is_stored_with_its_update_once_and_its_stored_replies_are_sent_after_a_crash").await
-    {
-        let label = db.label;
-        let fake = FakeTelegram::start().await;
-        let app = start(db, &fake).await;
-        let mut lan = TelegramCitizen::new(&[&app.base], SECRET, &fake, 503_000);
-        lan.start("commune_11953").await;
-        let first = lan.press("m:survey").await;
-        let user = lan.user();
-        let press = |update_id: i64, data: &str| {
-            json!({ "update_id": update_id, "callback_query": { "id": format!("cb-{update_id}"),
-                "from": user, "chat_instance": "1", "data": data, "message": { "message_id": 7,
-                "date": 1_764_000_000, "chat": { "id": 503_000, "type": "private", "first_name": "Lan" }, "text": "…" } } })
-        };
-        let answer_of = |reply: &Reply| {
-            reply
-                .payloads
-                .iter()
-                .find(|p| p.starts_with("s:") && *p != "s:back" && *p != "s:pause")
-                .cloned()
-                .unwrap()
-        };
-
-        // The answer: its update is stored with the turn, once, and marked handled once its reply is out.
-        let answer = press(503_900, &answer_of(&first));
-        let second = lan.send(answer.clone()).await;
-        assert!(second.text.contains('✓'), "{label}: the next question: {second:?}");
-        let handled = "SELECT COUNT(*) FROM chat_events WHERE event_id = '503900' AND handled_at IS NOT NULL \
-             AND replies IS NULL AND raw IS NULL";
-        for _ in 0..200 {
-            if app.db.count(handled).await == 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(app.db.count(handled).await, 1, "{label}");
-        // Telegram's retry of it is acknowledged and not taken again (it would say the question was answered).
-        let sent = fake.sent_texts(503_000).len();
-        assert_eq!(
-            post_update(&app, Some(SECRET), answer.to_string()).await,
-            200,
-            "{label}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(fake.sent_texts(503_000).len(), sent, "{label}");
-
-        // As if the instance died after storing the next answer's turn and before sending its replies: recovery
-        // sends the stored replies and does not take the turn again.
-        let now = chrono::Utc::now();
-        let stored = json!([{ "text": "Câu hỏi tiếp theo, gửi lại sau khi máy chủ khởi động lại." }]);
-        let recorded = app
-            .app
-            .store
-            .record_chat_events(&[ykien::storage::NewChatEvent {
-                channel: "telegram".to_owned(),
-                event_id: "503901".to_owned(),
-                kind: "button",
-                user_id: Some("503000".to_owned()),
-                raw: press(503_901, &answer_of(&second)).to_string(),
-                received_at: now,
-                claimed_until: now - chrono::Duration::seconds(1),
-                replies: Some(stored.to_string()),
-            }])
-            .await
-            .unwrap();
-        assert_eq!(recorded, [true], "{label}");
-        let resent = lan.reply_after(sent).await;
-        assert_eq!(resent.text, stored[0]["text"], "{label}");
-        // The dialogue did not move: the question of `second` is still the one being asked.
-        let third = lan.press(&answer_of(&second)).await;
-        assert!(
-            third.text.contains('✓') && !third.text.contains("đã trả lời"),
-            "{label}: {third:?}"
-        );
         app.stop().await;
     }
 }

@@ -325,23 +325,8 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
             open("s1", vec![answer("a1", "1")]),
             vec![answer("a1", "1")],
         );
-        // The webhook's event recorded with the turn, with the replies to send.
-        let event = |id: &str, replies: &str| ykien::storage::NewChatEvent {
-            channel: "telegram".into(),
-            event_id: id.into(),
-            kind: "button",
-            user_id: Some("500800".into()),
-            raw: format!("{{\"update_id\": {id}}}"),
-            received_at: now,
-            claimed_until: now + chrono::Duration::minutes(2),
-            replies: Some(replies.into()),
-        };
-        let written = store
-            .save_chat_turn(&person, true, Some(&stale), Some(&event("1", "[]")))
-            .await
-            .unwrap();
+        let written = store.save_chat_turn(&person, true, Some(&stale)).await.unwrap();
         assert_eq!(written.survey, Some(SessionWritten::Stale), "{label}");
-        assert_eq!(db.count("SELECT COUNT(*) FROM chat_events").await, 0, "{label}");
         assert!(
             store.chat_user("telegram", "500800").await.unwrap().is_none(),
             "{label}"
@@ -362,7 +347,7 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
             open("s1", vec![answer("a1", "1")]),
             vec![answer("a1", "1")],
         );
-        let written = store.save_chat_turn(&person, true, Some(&first), None).await.unwrap();
+        let written = store.save_chat_turn(&person, true, Some(&first)).await.unwrap();
         assert_eq!(
             (written.survey, written.replaced),
             (Some(SessionWritten::Written), false),
@@ -389,7 +374,7 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
             open("s2", vec![answer("a1", "1"), answer("a2", "2")]),
             vec![answer("a2", "2")],
         );
-        let written = store.save_chat_turn(&person, false, Some(&second), None).await.unwrap();
+        let written = store.save_chat_turn(&person, false, Some(&second)).await.unwrap();
         assert_eq!(
             (written.survey, written.replaced),
             (Some(SessionWritten::Written), true),
@@ -442,7 +427,7 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
         // Completing: the response is complete and the session forgotten, with the chat's state.
         let done = step(SessionFrom::Revision(1), SessionTo::Complete, vec![answer("a3", "1")]);
         let mut person = store.chat_user("telegram", "500800").await.unwrap().unwrap();
-        let written = store.save_chat_turn(&person, false, Some(&done), None).await.unwrap();
+        let written = store.save_chat_turn(&person, false, Some(&done)).await.unwrap();
         assert_eq!(written.survey, Some(SessionWritten::Written), "{label}");
         assert!(
             store.session("hash-of-lan", wave.id).await.unwrap().is_none(),
@@ -454,7 +439,7 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
         // The same person completing again from a new response: it is dropped, the chat's state still stored.
         person.revision += 1;
         let again = step(new, SessionTo::Complete, vec![answer("a1", "2")]);
-        let written = store.save_chat_turn(&person, false, Some(&again), None).await.unwrap();
+        let written = store.save_chat_turn(&person, false, Some(&again)).await.unwrap();
         assert_eq!(written.survey, Some(SessionWritten::AlreadyResponded), "{label}");
         assert_eq!(store.count_responses(wave.id).await.unwrap(), (1, 0), "{label}");
         assert_eq!(
@@ -465,63 +450,8 @@ async fn a_chat_turn_stores_its_state_and_its_survey_step_together_or_not_at_all
 
         // A turn without a survey step stores the chat alone.
         person.revision = 5;
-        let written = store.save_chat_turn(&person, false, None, None).await.unwrap();
+        let written = store.save_chat_turn(&person, false, None).await.unwrap();
         assert_eq!((written.survey, written.replaced), (None, false), "{label}");
-
-        // A turn stored with its event; the same event again (a repeated delivery) stores nothing at all.
-        person.revision = 6;
-        let replies = r#"[{"text":"Câu 2"}]"#;
-        let written = store
-            .save_chat_turn(&person, false, None, Some(&event("2", replies)))
-            .await
-            .unwrap();
-        assert!(!written.repeated, "{label}");
-        let written = store
-            .save_chat_turn(&person, false, None, Some(&event("2", "[]")))
-            .await
-            .unwrap();
-        assert!(written.repeated, "{label}");
-        assert_eq!(
-            store.chat_user("telegram", "500800").await.unwrap().unwrap().revision,
-            7,
-            "{label}: the repeated turn moved the chat"
-        );
-        // Left unhandled, it is taken up with its replies, which a handled event no longer keeps.
-        let later = now + chrono::Duration::minutes(3);
-        let unhandled = store
-            .claim_unhandled_chat_events(later, later + chrono::Duration::minutes(2), 10)
-            .await
-            .unwrap();
-        assert_eq!(
-            unhandled
-                .iter()
-                .map(|e| (e.event_id.as_str(), e.replies.as_deref()))
-                .collect::<Vec<_>>(),
-            [("2", Some(replies))],
-            "{label}"
-        );
-        store
-            .set_chat_event_replies("telegram", "2", r#"[{"text":"Câu 3"}]"#)
-            .await
-            .unwrap();
-        assert_eq!(
-            db.count("SELECT COUNT(*) FROM chat_events WHERE replies LIKE '%Câu 3%'")
-                .await,
-            1,
-            "{label}"
-        );
-        let handled = ykien::storage::HandledChatEvent {
-            channel: "telegram".into(),
-            event_id: "2".into(),
-            keep_raw: false,
-        };
-        store.finish_chat_events(&[handled], later).await.unwrap();
-        assert_eq!(
-            db.count("SELECT COUNT(*) FROM chat_events WHERE replies IS NOT NULL OR raw IS NOT NULL")
-                .await,
-            0,
-            "{label}"
-        );
     }
 }
 
@@ -540,7 +470,6 @@ async fn chat_events_are_recorded_and_marked_handled_in_groups() {
             raw: format!("{{\"{channel}\": \"{id}\"}}"),
             received_at: now,
             claimed_until: now + chrono::Duration::minutes(2),
-            replies: None,
         };
         assert_eq!(
             store
@@ -602,7 +531,7 @@ async fn chat_events_are_recorded_and_marked_handled_in_groups() {
             .claim_unhandled_chat_events(later, later + chrono::Duration::minutes(2), 10)
             .await
             .unwrap();
-        let ids: Vec<(String, String)> = unhandled.into_iter().map(|e| (e.channel, e.event_id)).collect();
+        let ids: Vec<(String, String)> = unhandled.into_iter().map(|(c, id, _)| (c, id)).collect();
         assert_eq!(ids, [("telegram".to_owned(), "3".to_owned())], "{label}");
     }
 }

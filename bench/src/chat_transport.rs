@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use serde_json::{Value, json};
 use ykien::services::chat::{Chats, PhotoFetchError, PhotoFuture, PhotoSource};
-use ykien::services::event_log::{EventLog, EventRecord};
+use ykien::services::event_log::EventLog;
 use ykien::storage::{HandledChatEvent, NewChatEvent};
 use ykien_bots::message::{Channel, Inbound, InboundKind};
 
@@ -162,8 +162,7 @@ impl PhotoSource for NoPhotos {
 
 /// The baseline: the same turns given to [`Chats::take_turn`] in this process (as Telegram events), no HTTP, no
 /// platform; with `event_log`, also the webhook path's event log ([`EventLog`], as `ChatChannels` uses it): the event
-/// recorded with the same raw update (in the turn's transaction for a survey step, otherwise before the turn), marked
-/// handled after.
+/// recorded with the same raw update before, marked handled after.
 pub struct InProcessTransport {
     pub chats: Chats,
     pub event_log: Option<EventLog>,
@@ -194,32 +193,30 @@ impl Transport for InProcessTransport {
             kind,
         };
         let channel = Channel::Telegram.as_str();
-        let now = Utc::now();
-        // Built only for the baseline with the event log: the dialogue alone has no raw update to keep.
-        let event = self.event_log.as_ref().map(|_| NewChatEvent {
-            channel: channel.to_owned(),
-            event_id: inbound.event_id.clone(),
-            kind: match action {
+        if let Some(log) = &self.event_log {
+            let now = Utc::now();
+            let kind = match action {
                 Action::Start(_) => "command",
                 Action::Press(_) => "button",
                 Action::Say(_) => "text",
-            },
-            user_id: Some(user.to_owned()),
-            raw: telegram_update(id, user, action),
-            received_at: now,
-            claimed_until: now + chrono::Duration::minutes(2),
-            replies: None,
-        });
-        let record = match (&self.event_log, &event) {
-            (Some(log), Some(event)) => EventRecord::Pending { event, log },
-            _ => EventRecord::Done,
-        };
+            };
+            log.record(NewChatEvent {
+                channel: channel.to_owned(),
+                event_id: inbound.event_id.clone(),
+                kind,
+                user_id: Some(user.to_owned()),
+                raw: telegram_update(id, user, action),
+                received_at: now,
+                claimed_until: now + chrono::Duration::minutes(2),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        }
         let handled = self
             .chats
-            .take_turn(&inbound, &NoPhotos, now, record)
+            .take_turn(&inbound, &NoPhotos, Utc::now())
             .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the event was taken for a repeated delivery")?;
+            .map_err(|e| e.to_string())?;
         let at = Instant::now();
         let last = handled
             .replies

@@ -1,10 +1,10 @@
 //! The chat platforms' webhooks: `POST /webhooks/telegram` and `POST /webhooks/zalo`.
 //!
 //! Each checks that the request comes from the platform (Telegram: the secret token header set with
-//! `setWebhook`; Zalo: the `X-ZEvent-Signature` over the raw body), parses it with `ykien-bots`, stores it (a
-//! repeated update id or `msg_id` is answered 200 and nothing more; a survey step is stored with its turn), answers
-//! 200 (for a Telegram button press, with its `answerCallbackQuery` in the body), and leaves the rest to the
-//! background ([`ChatChannels::accept`](crate::services::channels::ChatChannels::accept)): Zalo retries what is not answered within about two seconds.
+//! `setWebhook`; Zalo: the `X-ZEvent-Signature` over the raw body), parses it with `ykien-bots`, records it (a
+//! repeated update id or `msg_id` is answered 200 and nothing more), answers 200 at once (for a Telegram button press,
+//! with its `answerCallbackQuery` in the body), and leaves the work to [`ChatChannels::receive`] in the background:
+//! Zalo retries what is not answered within about two seconds.
 //! A channel that is not configured answers 404.
 
 use axum::body::Bytes;
@@ -86,18 +86,21 @@ pub async fn receive_zalo_event(State(state): State<AppState>, headers: HeaderMa
     }
 }
 
-/// Stores the event and leaves the rest to the background ([`ChatChannels::accept`](crate::services::channels::ChatChannels::accept)); 200 for a new event and for a
-/// repeated one. The 200 of a Telegram button press carries its `answerCallbackQuery`
-/// ([`ykien_bots::telegram::webhook_answer`]): one request to the platform fewer for most updates of a survey.
+/// Records the event and hands it to the background; 200 for a new event and for a repeated one. The 200 of a
+/// Telegram button press carries its `answerCallbackQuery` ([`ykien_bots::telegram::webhook_answer`]): one request
+/// to the platform fewer for most updates of a survey.
 async fn accept(state: &AppState, inbound: Inbound, body: &[u8]) -> Response {
     // Both platforms send UTF-8 JSON, and the parsers accepted it.
     let raw = String::from_utf8_lossy(body);
     let answer = ykien_bots::telegram::webhook_answer(&inbound);
-    let (channel, event) = (inbound.channel, inbound.event_id.clone());
-    match state.channels.accept(inbound, &raw, answer.is_some()).await {
-        Ok(true) => {}
+    match state.channels.record(&inbound, &raw).await {
+        Ok(true) => {
+            let channels = state.channels.clone();
+            let acknowledged = answer.is_some();
+            tokio::spawn(async move { channels.receive(inbound, acknowledged).await });
+        }
         Ok(false) => {
-            tracing::debug!(channel = channel.as_str(), event = %event, "a repeated webhook event was ignored");
+            tracing::debug!(channel = inbound.channel.as_str(), event = %inbound.event_id, "a repeated webhook event was ignored");
         }
         // Not stored: a 5xx makes the platform send it again.
         Err(e) => return ApiError::from(e).into_response(),

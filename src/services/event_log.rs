@@ -1,8 +1,7 @@
 //! The log of the chat platforms' webhook events, written in groups.
 //!
 //! Every event a webhook acknowledges is stored before its 200 (the platform will not send it again), and marked
-//! handled once its replies are out. A survey step stores its event in the turn's own transaction, with the replies
-//! ([`EventRecord`]); every other event is recorded here, ahead of its turn. Written one transaction per event, these two writes cost the webhook path as
+//! handled once its replies are out. Written one transaction per event, these two writes cost the webhook path as
 //! much as the chat turn itself on SQLite's one writer (BENCHMARKS.md, chat-webhooks, "+ event log"). So:
 //! - events that arrive while a write of the log is under way wait for it and go together in the next one (group
 //!   commit): each webhook still answers only once its own event is stored;
@@ -72,26 +71,6 @@ impl EventLog {
         let (done, written) = oneshot::channel();
         if self.marks.send(Mark::Flush(done)).is_ok() {
             let _ = written.await;
-        }
-    }
-}
-
-/// How the event of a chat turn gets into the log ([`Chats::take_turn`](super::chat::Chats::take_turn)).
-pub enum EventRecord<'a> {
-    /// It is recorded already (an event taken up again by recovery), or is not to be (a turn taken in-process).
-    Done,
-    /// It is still to be recorded: in the turn's own transaction when the turn is a survey step (one commit per
-    /// update instead of two), otherwise through the log, ahead of the turn.
-    Pending { event: &'a NewChatEvent, log: &'a EventLog },
-}
-
-impl EventRecord<'_> {
-    /// Records the event through the log ahead of its turn, if it is still to be; `false`: it was recorded before
-    /// (a repeated delivery), and the turn must not be taken.
-    pub async fn ahead(&mut self) -> Result<bool, Error> {
-        match std::mem::replace(self, EventRecord::Done) {
-            EventRecord::Done => Ok(true),
-            EventRecord::Pending { event, log } => log.record(event.clone()).await,
         }
     }
 }

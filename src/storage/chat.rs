@@ -2,8 +2,7 @@
 //! deduplication and inspection), draft photos of reports being written, and the platforms' OAuth tokens.
 //!
 //! A chat turn is stored in one transaction ([`Store::save_chat_turn`]): the chat's row and, when the turn took a
-//! survey step, the survey session and its answers with it; when the turn was taken straight from a webhook, its
-//! event too, with the replies to send.
+//! survey step, the survey session and its answers with it.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -58,8 +57,6 @@ pub struct ChatTurnWritten {
     /// Another event of this chat was stored since its row was read (on another instance): this turn's state
     /// replaced that one.
     pub replaced: bool,
-    /// The turn's event was recorded before (a repeated delivery): nothing at all was written.
-    pub repeated: bool,
 }
 
 /// A webhook event to record ([`Store::record_chat_events`]).
@@ -76,19 +73,6 @@ pub struct NewChatEvent {
     pub received_at: DateTime<Utc>,
     /// Until when the instance that received it is the one to handle it.
     pub claimed_until: DateTime<Utc>,
-    /// The replies of its turn (JSON), when it is recorded with the turn ([`Store::save_chat_turn`]): what is left
-    /// to do is sending them. `None` for an event recorded ahead of its turn.
-    pub replies: Option<String>,
-}
-
-/// An event whose claim ran out before it was handled ([`Store::claim_unhandled_chat_events`]).
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct UnhandledChatEvent {
-    pub channel: String,
-    pub event_id: String,
-    pub raw: String,
-    /// The replies of its turn, already taken and stored with it; `None`: the turn is still to take.
-    pub replies: Option<String>,
 }
 
 /// An event handled ([`Store::finish_chat_events`]).
@@ -222,28 +206,6 @@ macro_rules! put_chat_user {
     };
 }
 
-/// An `INSERT` of `$events` (a slice of [`NewChatEvent`]) into `chat_events` that skips those already recorded and
-/// returns the (channel, event id) of the others.
-macro_rules! insert_chat_events {
-    ($events:expr) => {{
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at, claimed_until, replies) ",
-        );
-        insert.push_values($events, |mut row, e: &NewChatEvent| {
-            row.push_bind(e.channel.as_str())
-                .push_bind(e.event_id.as_str())
-                .push_bind(e.kind)
-                .push_bind(e.user_id.as_deref())
-                .push_bind(e.raw.as_str())
-                .push_bind(e.received_at)
-                .push_bind(e.claimed_until)
-                .push_bind(e.replies.as_deref());
-        });
-        insert.push(" ON CONFLICT (channel, event_id) DO NOTHING RETURNING channel, event_id");
-        insert
-    }};
-}
-
 const CHAT_USER_COLUMNS: &str = "channel, user_id, lang, commune_code, dialog, revision, reachable, opted_out, \
      last_interaction_at, created_at";
 
@@ -257,7 +219,20 @@ impl Store {
         }
         let writer = self.writer().await;
         let inserted: Vec<(String, String)> = on_pool!(writer.pool, |p| {
-            insert_chat_events!(events)
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO chat_events (channel, event_id, kind, user_id, raw, received_at, claimed_until) ",
+            );
+            insert.push_values(events, |mut row, e| {
+                row.push_bind(e.channel.as_str())
+                    .push_bind(e.event_id.as_str())
+                    .push_bind(e.kind)
+                    .push_bind(e.user_id.as_deref())
+                    .push_bind(e.raw.as_str())
+                    .push_bind(e.received_at)
+                    .push_bind(e.claimed_until);
+            });
+            insert.push(" ON CONFLICT (channel, event_id) DO NOTHING RETURNING channel, event_id");
+            insert
                 .build_query_as()
                 .fetch_all(p)
                 .await
@@ -278,8 +253,7 @@ impl Store {
         }
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
-            let mut update =
-                sqlx::QueryBuilder::new("UPDATE chat_events SET claimed_until = NULL, replies = NULL, handled_at = ");
+            let mut update = sqlx::QueryBuilder::new("UPDATE chat_events SET claimed_until = NULL, handled_at = ");
             update.push_bind(now);
             let kept: Vec<&HandledChatEvent> = events.iter().filter(|e| e.keep_raw).collect();
             if kept.is_empty() {
@@ -306,54 +280,40 @@ impl Store {
     }
 
     /// Claims events received but never handled (the instance that took them died, or handling failed) whose claim
-    /// has run out, oldest first.
+    /// has run out: (channel, event id, raw body), oldest first.
     pub async fn claim_unhandled_chat_events(
         &self,
         now: DateTime<Utc>,
         claim_until: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<UnhandledChatEvent>, StoreError> {
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
         let writer = self.writer().await;
-        let candidates: Vec<UnhandledChatEvent> = fetch!(
+        let candidates: Vec<(String, String, String)> = fetch!(
             writer.pool,
             fetch_all,
             "reading unhandled chat events",
-            "SELECT channel, event_id, raw, replies FROM chat_events WHERE handled_at IS NULL AND claimed_until < $1 \
+            "SELECT channel, event_id, raw FROM chat_events WHERE handled_at IS NULL AND claimed_until < $1 \
              AND raw IS NOT NULL ORDER BY received_at LIMIT $2",
             now,
             limit,
         )?;
         let mut claimed = Vec::new();
-        for event in candidates {
+        for (channel, event_id, raw) in candidates {
             let taken = execute!(
                 writer.pool,
                 "claiming a chat event",
                 "UPDATE chat_events SET claimed_until = $3 WHERE channel = $1 AND event_id = $2 \
                  AND handled_at IS NULL AND claimed_until < $4",
-                &event.channel,
-                &event.event_id,
+                &channel,
+                &event_id,
                 claim_until,
                 now,
             )?;
             if taken == 1 {
-                claimed.push(event);
+                claimed.push((channel, event_id, raw));
             }
         }
         Ok(claimed)
-    }
-
-    /// Replaces the replies stored with an event recorded with its turn (the turn changed them after its write).
-    pub async fn set_chat_event_replies(&self, channel: &str, event_id: &str, replies: &str) -> Result<(), StoreError> {
-        let writer = self.writer().await;
-        execute!(
-            writer.pool,
-            "storing a chat event's replies",
-            "UPDATE chat_events SET replies = $3 WHERE channel = $1 AND event_id = $2 AND handled_at IS NULL",
-            channel,
-            event_id,
-            replies,
-        )?;
-        Ok(())
     }
 
     /// Events of a kind, newest first, with their raw bodies (for inspection and tests).
@@ -428,44 +388,27 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Stores one chat turn in one transaction: its event, if it is recorded with the turn, then its survey step,
-    /// if it took one, then the chat's row (new, or still at `row.revision`). An event recorded before (a repeated
-    /// delivery) and a stale survey step write nothing. A row that another event moved meanwhile is replaced all the
-    /// same: what this event did is done (a stored answer, a sent report), so its state wins.
+    /// Stores one chat turn in one transaction: its survey step, if it took one, then the chat's row (new, or
+    /// still at `row.revision`). A stale survey step writes nothing. A row that another event moved meanwhile is
+    /// replaced all the same: what this event did is done (a stored answer, a sent report), so its state wins.
     pub async fn save_chat_turn(
         &self,
         row: &ChatUserRow,
         is_new: bool,
         survey: Option<&SessionWrite>,
-        event: Option<&NewChatEvent>,
     ) -> Result<ChatTurnWritten, StoreError> {
-        let nothing = |survey| ChatTurnWritten {
-            survey,
-            replaced: false,
-            repeated: false,
-        };
         let writer = self.writer().await;
         on_pool!(writer.pool, |p| {
             let mut tx = p.begin_write().await.map_err(db("starting to save a chat turn"))?;
-            if let Some(event) = event {
-                let inserted: Vec<(String, String)> = insert_chat_events!(std::slice::from_ref(event))
-                    .build_query_as()
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db("recording a chat event with its turn"))?;
-                if inserted.is_empty() {
-                    return Ok(ChatTurnWritten {
-                        repeated: true,
-                        ..nothing(None)
-                    });
-                }
-            }
             let survey = match survey {
                 Some(write) => Some(apply_session_write!(tx, write)),
                 None => None,
             };
             if survey == Some(SessionWritten::Stale) {
-                return Ok(nothing(survey));
+                return Ok(ChatTurnWritten {
+                    survey,
+                    replaced: false,
+                });
             }
             let saved = if is_new {
                 put_chat_user!(&mut *tx, row, insert)
@@ -477,10 +420,7 @@ impl Store {
                 put_chat_user!(&mut *tx, row, update, force: true);
             }
             tx.commit().await.map_err(db("committing a chat turn"))?;
-            Ok(ChatTurnWritten {
-                replaced,
-                ..nothing(survey)
-            })
+            Ok(ChatTurnWritten { survey, replaced })
         })
     }
 

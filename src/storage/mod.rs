@@ -51,7 +51,7 @@ pub use cases::{
     Attachment, AttachmentMeta, CaseAnswerRow, CaseEventRow, CaseFacts, CaseFilter, Pause, QueuedMessage, Rating,
     ReporterRow,
 };
-pub use chat::{ChatTurnWritten, ChatUserRow, HandledChatEvent, NewChatEvent, TokenRow, UnhandledChatEvent};
+pub use chat::{ChatTurnWritten, ChatUserRow, HandledChatEvent, NewChatEvent, TokenRow};
 pub use export::{AnswersPage, ExportedAnswer};
 pub use files::Files;
 pub use login_throttles::LoginThrottleRow;
@@ -256,11 +256,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         24,
         "channel counts from the index",
         include_str!("../../migrations/0024_channel_counts_from_the_index.sql"),
-    ),
-    (
-        25,
-        "chat event replies",
-        include_str!("../../migrations/0025_chat_event_replies.sql"),
     ),
 ];
 

@@ -1,10 +1,10 @@
 //! The chat dialogue, one for every chat channel (Telegram, Zalo): a menu, the survey one question at a time,
 //! a feedback report written step by step, the person's reports and their answers, rating, language, opting out.
 //!
-//! [`ChatChannels`](super::channels::ChatChannels) hands each event, parsed by `ykien-bots` into a channel-neutral
-//! [`Inbound`], to [`Chats::take_turn`], which decides, stores the chat's state in one transaction (with the survey
-//! step the turn took, if any, and a survey step's webhook event), and returns the [`Outbound`] messages to send.
-//! Nothing here knows a platform's wire format. Buttons carry short payloads in the grammar of `payloads`; a typed number picks the n-th
+//! [`ChatChannels::receive`](super::channels::ChatChannels::receive) hands each event, parsed by `ykien-bots` into a
+//! channel-neutral [`Inbound`], to [`Chats::take_turn`], which decides, stores the chat's state in one transaction
+//! (with the survey step the turn took, if any), and returns the [`Outbound`] messages to send. Nothing here knows a
+//! platform's wire format. Buttons carry short payloads in the grammar of `payloads`; a typed number picks the n-th
 //! button of the last message on every channel, which is how Zalo users answer lists longer than its five buttons.
 //!
 //! One file per flow: `menu` (the menu, the commune, the way in), `survey`, `report` (writing a feedback report),
@@ -40,12 +40,11 @@ use typed::{Word, is_greeting};
 
 use super::Error;
 use super::cases::Cases;
-use super::event_log::EventRecord;
 use super::survey::{Identity, Surveys, Turn};
 use crate::domain::Lang;
 use crate::domain::calendar::vn_day;
 use crate::services::cases::MIN_TEXT_CHARS;
-use crate::storage::{ChatUserRow, NewChatEvent, SessionWrite, SessionWritten, Store};
+use crate::storage::{ChatUserRow, SessionWrite, SessionWritten, Store};
 
 /// Where a chat channel's photos come from: Telegram resolves file ids with `getFile`, Zalo downloads URLs.
 pub trait PhotoSource: Send + Sync {
@@ -152,15 +151,6 @@ pub struct ChatTurn {
     pub outbox_due: bool,
 }
 
-/// What one try at a turn came to ([`Chats::try_turn`]).
-enum Tried {
-    Taken(Vec<Outbound>),
-    /// The survey session moved on meanwhile: nothing was stored; decide again.
-    Stale,
-    /// Its event was recorded before (a repeated delivery): nothing was stored.
-    Repeated,
-}
-
 /// One turn being taken: the person's row and dialogue state as read, and what the turn has decided so far.
 struct Conversation<'a> {
     row: ChatUserRow,
@@ -202,32 +192,24 @@ impl Chats {
     }
 
     /// Takes one turn of one person's chat: decides what their event means, stores the chat's state (with the
-    /// survey step it took, in one transaction) and returns what to send them. `record` says whether the event is
-    /// still to be recorded: a survey step records it in its own transaction, with the replies; any other turn
-    /// records it ahead of everything it does. `None`: the event was recorded before (a repeated delivery), and
-    /// nothing was done. The caller keeps the events of one person in order
-    /// ([`super::channels::ChatChannels`] holds a lock per chat while it sends).
+    /// survey step it took, in one transaction) and returns what to send them. The caller keeps the events of one
+    /// person in order ([`super::channels::ChatChannels::receive`] holds a lock per chat while it sends).
     pub async fn take_turn(
         &self,
         inbound: &Inbound,
         photos: &dyn PhotoSource,
         now: DateTime<Utc>,
-        mut record: EventRecord<'_>,
-    ) -> Result<Option<ChatTurn>, Error> {
-        let may_be_survey_move = matches!(inbound.kind, InboundKind::Button { .. } | InboundKind::Text(_));
-        if !may_be_survey_move && !record.ahead().await? {
-            return Ok(None);
-        }
+    ) -> Result<ChatTurn, Error> {
         match &inbound.kind {
             InboundKind::Unfollowed => {
                 self.store
                     .set_chat_reachable(inbound.channel.as_str(), &inbound.user_id, false)
                     .await?;
-                return Ok(Some(ChatTurn::default()));
+                return Ok(ChatTurn::default());
             }
             kind @ InboundKind::Unsupported { .. } if kind.is_untaken_message() => {}
             InboundKind::Receipt { .. } | InboundKind::Echo | InboundKind::Unsupported { .. } => {
-                return Ok(Some(ChatTurn::default()));
+                return Ok(ChatTurn::default());
             }
             _ => {}
         }
@@ -235,27 +217,13 @@ impl Chats {
             .store
             .chat_with_link(inbound.channel.as_str(), &inbound.user_id)
             .await?;
-        let mut carried = match &record {
-            EventRecord::Pending { event, .. }
-                if link.is_none()
-                    && chat
-                        .as_ref()
-                        .is_some_and(|row| survey::is_survey_move(row, &inbound.kind)) =>
-            {
-                Some(*event)
-            }
-            _ => None,
-        };
-        if carried.is_none() && !record.ahead().await? {
-            return Ok(None);
-        }
         // An official's chat (linked, or linking) never gets the citizen dialogue.
         if let Some(replies) = self.official_turn(inbound, link, now).await? {
             // A linked official who wrote can be reached again: what waits for them may go now.
-            return Ok(Some(ChatTurn {
+            return Ok(ChatTurn {
                 replies,
                 outbox_due: true,
-            }));
+            });
         }
         let mut outbox_due = false;
         // Two tries: another instance may take a survey step of this person between the read and the write. Only a
@@ -264,25 +232,12 @@ impl Chats {
         for again in [false, true] {
             if again {
                 chat = self.store.chat_user(inbound.channel.as_str(), &inbound.user_id).await?;
-                // Moved out of the survey meanwhile: this turn is no longer a survey step only.
-                if carried.is_some()
-                    && !chat
-                        .as_ref()
-                        .is_some_and(|row| survey::is_survey_move(row, &inbound.kind))
-                {
-                    carried = None;
-                    if !record.ahead().await? {
-                        return Ok(None);
-                    }
-                }
             }
-            match self
-                .try_turn(inbound, chat.take(), photos, now, &mut outbox_due, carried)
+            if let Some(replies) = self
+                .try_turn(inbound, chat.take(), photos, now, &mut outbox_due)
                 .await?
             {
-                Tried::Taken(replies) => return Ok(Some(ChatTurn { replies, outbox_due })),
-                Tried::Repeated => return Ok(None),
-                Tried::Stale => {}
+                return Ok(ChatTurn { replies, outbox_due });
             }
         }
         Err(Error::Busy(
@@ -290,7 +245,8 @@ impl Chats {
         ))
     }
 
-    /// One try at a turn from the chat's stored row (`None`: a new chat), storing `carried` (its event) with it.
+    /// One try at a turn from the chat's stored row (`None`: a new chat); `None` when the survey session moved on
+    /// meanwhile and nothing was stored.
     async fn try_turn(
         &self,
         inbound: &Inbound,
@@ -298,8 +254,7 @@ impl Chats {
         photos: &dyn PhotoSource,
         now: DateTime<Utc>,
         outbox_due: &mut bool,
-        carried: Option<&NewChatEvent>,
-    ) -> Result<Tried, Error> {
+    ) -> Result<Option<Vec<Outbound>>, Error> {
         let channel = inbound.channel.as_str();
         let (row, is_new) = match stored {
             Some(row) => (row, false),
@@ -322,7 +277,7 @@ impl Chats {
         if row.opted_out && !is_start(&inbound.kind) {
             // After /stop nothing changes until /start: one reply that says so, and nothing stored.
             let lang = Lang::from_code(Some(&row.lang));
-            return Ok(Tried::Taken(vec![Outbound {
+            return Ok(Some(vec![Outbound {
                 text: lang
                     .t(
                         "Anh/chị đã dừng nhận tin từ kênh này. Gõ /start để bật lại.",
@@ -375,36 +330,16 @@ impl Chats {
             first.remove_keyboard = true;
         }
         c.state.reply_keyboard = keyboard_up;
-        if c.row.opted_out {
-            // After /stop only the goodbye goes out.
-            replies.truncate(1);
-        }
-        c.row.dialog = to_json(&c.state)?;
-        // The replies go with the event, for recovery to send if this instance dies before it does.
-        let event = match carried {
-            Some(event) => Some(NewChatEvent {
-                replies: Some(to_json(&replies)?),
-                ..event.clone()
-            }),
-            None => None,
-        };
+        c.row.dialog = serde_json::to_string(&c.state).map_err(|e| Error::BadRequest(e.to_string()))?;
         let written = self
             .store
-            .save_chat_turn(&c.row, is_new, c.survey_step.as_ref(), event.as_ref())
+            .save_chat_turn(&c.row, is_new, c.survey_step.as_ref())
             .await?;
-        if written.repeated {
-            return Ok(Tried::Repeated);
-        }
         match written.survey {
-            Some(SessionWritten::Stale) => return Ok(Tried::Stale),
+            Some(SessionWritten::Stale) => return Ok(None),
             Some(SessionWritten::AlreadyResponded) => {
                 // They completed this wave from another session meanwhile: the same menu, with the right thanks.
                 replies = self.survey_closed(&mut c, Turn::AlreadyResponded, None).await?;
-                if let Some(event) = &event {
-                    self.store
-                        .set_chat_event_replies(&event.channel, &event.event_id, &to_json(&replies)?)
-                        .await?;
-                }
             }
             Some(SessionWritten::Written) | None => {}
         }
@@ -414,7 +349,11 @@ impl Chats {
                 "another event of this chat was stored meanwhile; this one's dialogue state replaced it"
             );
         }
-        Ok(Tried::Taken(replies))
+        if c.row.opted_out {
+            // After /stop only the goodbye goes out.
+            replies.truncate(1);
+        }
+        Ok(Some(replies))
     }
 
     /// What the event means where the dialogue is.
@@ -690,10 +629,6 @@ impl Chats {
         };
         self.survey(c, SurveyMove::Answer { screen: None, raw }).await
     }
-}
-
-fn to_json(value: &impl Serialize) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::BadRequest(e.to_string()))
 }
 
 /// Whether an event is `/start` (typed or as a command), the one thing that turns messages back on after `/stop`.

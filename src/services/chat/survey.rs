@@ -4,16 +4,15 @@
 
 use std::sync::Arc;
 
-use ykien_bots::message::{InboundKind, Outbound};
+use ykien_bots::message::Outbound;
 
 use super::payloads::{Payload, button};
-use super::{Chats, Conversation, Dialog, Goal, State, SurveyMark};
+use super::{Chats, Conversation, Dialog, Goal, SurveyMark};
 use crate::conversation::{Ask, Input, Mode};
 use crate::domain::Lang;
 use crate::domain::questionnaire::{Question, QuestionKind};
 use crate::services::Error;
 use crate::services::survey::{Progress, SurveyContext, Turn};
-use crate::storage::ChatUserRow;
 
 /// The open survey of the person's commune and where they are in it, read at most once per turn.
 pub(super) struct OpenSurvey {
@@ -38,36 +37,6 @@ pub(super) enum SurveyMove {
         raw: String,
     },
 }
-/// Whether an event is a step of the survey the chat is in and nothing else: an answer (pressed, typed, or the
-/// number or label of a button of the question), back, or pause. Such a turn writes nothing outside its one
-/// transaction (the survey step and the chat's state), so its event can be recorded in that transaction too.
-pub(super) fn is_survey_move(row: &ChatUserRow, kind: &InboundKind) -> bool {
-    let survey_payload = |payload: &str| {
-        matches!(
-            Payload::parse(payload),
-            Some(Payload::Answer { .. } | Payload::Back | Payload::Pause)
-        )
-    };
-    // Someone unreachable who writes again makes their waiting messages due: a write of its own.
-    if row.opted_out || !row.reachable {
-        return false;
-    }
-    let state: State = serde_json::from_str(&row.dialog).unwrap_or_default();
-    if state.dialog != (Dialog::Survey {}) {
-        return false;
-    }
-    match kind {
-        InboundKind::Button { payload, .. } => survey_payload(payload),
-        InboundKind::Text(text) => {
-            let text = text.trim();
-            !text.starts_with('/')
-                && !crate::services::reach::is_stop_word(text)
-                && state.choices.iter().all(|p| survey_payload(p))
-        }
-        _ => false,
-    }
-}
-
 impl Chats {
     /// The open survey of the person's commune and their progress in it, read once per turn (again only if the
     /// commune changed meanwhile). `NoOpenWave` when none is open.
