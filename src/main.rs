@@ -20,7 +20,11 @@ fn main() -> std::process::ExitCode {
 /// of its 17 s in the kernel zeroing fresh pages (12–12.5 s in all without the fixed threshold, same machine).
 /// mimalloc was tried instead of both: 20% more chat updates a second through the server and the same 12 s for
 /// `analyze`, but the server peaked at 189 MB scoring 100,000 stored responses (156 MB with
-/// `MIMALLOC_PURGE_DELAY=0`), over issue 17's 150 MB.
+/// `MIMALLOC_PURGE_DELAY=0`), over issue 17's 150 MB. Tried again with mimalloc v3 (crate 0.1.52, 2026-12-08):
+/// the Telegram webhook 1,081 → 1,302 updates/s in one sitting, and with `purge_delay` 0 and `arena_eager_commit`
+/// 0 the 100,000-response scoring peak was 86 MB (glibc as tuned here: 90 MB); but `ykien analyze` on 1,000,000
+/// responses went from 4.9 s to 5.4 s and from 654 to 774 MB, and the chat bench's in-process dialogue, on the same
+/// allocator, rose as much as the server (the webhook path stayed at 60% of it). Not kept.
 #[allow(unsafe_code)]
 fn tune_allocator(workload: Workload) {
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
