@@ -436,13 +436,17 @@ fn percentiles(keys: &mut [i64], low: f64, high: f64) -> (f64, f64) {
 
 /// `x`'s bits as an integer that orders as [`f64::total_cmp`] orders the numbers (the same transformation).
 fn order_key(x: f64) -> i64 {
-    let bits = x.to_bits() as i64;
-    bits ^ (((bits >> 63) as u64) >> 1) as i64
+    flip_below_sign(x.to_bits() as i64)
 }
 
-/// The number [`order_key`] was made from: the transformation undoes itself (it leaves the sign bit alone).
+/// The number [`order_key`] was made from.
 fn from_order_key(key: i64) -> f64 {
-    f64::from_bits((key ^ (((key >> 63) as u64) >> 1) as i64) as u64)
+    f64::from_bits(flip_below_sign(key) as u64)
+}
+
+/// Flips every bit below the sign of a negative number: it undoes itself, since it leaves the sign bit alone.
+fn flip_below_sign(bits: i64) -> i64 {
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
 
 /// SplitMix64 (Steele, Lea and Flood, 2014): small, fast, and fixed here, so a seed gives the same intervals on
